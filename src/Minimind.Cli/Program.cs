@@ -1,0 +1,53 @@
+namespace Minimind.Cli;
+
+/// <summary>Entry point of the <c>minimind</c> command: dispatches to one <see cref="ICommand"/>.</summary>
+public static class Program
+{
+    /// <summary>Every command, in the order --help lists them. Add new commands here.</summary>
+    public static IReadOnlyList<ICommand> Commands { get; } = new ICommand[]
+    {
+        // Commands live in Commands/<Name>Command.cs, one per file.
+    };
+
+    /// <summary>Runs <c>minimind</c> with the given arguments; returns the exit code.</summary>
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        {
+            PrintOverview(args.Length == 0 ? Console.Error : Console.Out);
+            return args.Length == 0 ? 2 : 0;
+        }
+        var cmd = Commands.FirstOrDefault(c => c.Name == args[0]);
+        if (cmd is null)
+        {
+            Console.Error.WriteLine($"minimind: unknown command '{args[0]}'. Run 'minimind --help' for the list.");
+            return 2;
+        }
+        try
+        {
+            var parser = new ArgParser(args.Skip(1));
+            if (parser.WantsHelp) { Console.Out.WriteLine(cmd.Help); return 0; }
+            return cmd.Run(parser);
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"minimind {cmd.Name}: {e.Message}");
+            Console.Error.WriteLine($"Run 'minimind {cmd.Name} --help' for usage.");
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException or KeyNotFoundException or NotSupportedException)
+        {
+            Console.Error.WriteLine($"minimind {cmd.Name}: error: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static void PrintOverview(TextWriter w)
+    {
+        w.WriteLine("minimind - train and run MiniMind language models in C# (no Python, no libtorch)");
+        w.WriteLine();
+        w.WriteLine("Usage: minimind <command> [options]     (minimind <command> --help for details)");
+        w.WriteLine();
+        foreach (var c in Commands) w.WriteLine($"  {c.Name,-10} {c.Summary}");
+    }
+}
