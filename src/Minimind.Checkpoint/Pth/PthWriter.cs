@@ -1,0 +1,75 @@
+using System.Buffers;
+using System.Text;
+
+namespace Minimind.Checkpoint;
+
+/// <summary>
+/// Writes .pth files that <c>torch.load(path, weights_only=True)</c> (torch 1.13 and 2.x) accepts:
+/// torch's zip layout with 64-byte aligned stored records and a protocol-2 pickle of
+/// <c>_rebuild_tensor_v2</c> tensors; shared storages are written once. File writes are atomic.
+/// </summary>
+public static class PthWriter
+{
+    /// <summary>
+    /// Writes <paramref name="root"/> (nested <see cref="PickleDict"/>/IDictionary, lists, <c>object?[]</c>
+    /// tuples, ints, floats, strings, bools, null, <see cref="TorchTensor"/>, <see cref="StateDict"/>)
+    /// to <paramref name="path"/> atomically. The zip's top folder is the file's stem, as torch names it.
+    /// </summary>
+    public static void Write(string path, object root)
+    {
+        // Pickle first: an unsupported object fails before any file is touched.
+        var top = Path.GetFileNameWithoutExtension(path);
+        if (string.IsNullOrWhiteSpace(top)) top = "archive";
+        var (pkl, storages) = Pickle(root);
+        AtomicFile.Write(path, s => WriteArchive(s, top, pkl, storages));
+    }
+
+    /// <summary>Writes a state dict as torch's <c>OrderedDict</c> (atomic).</summary>
+    public static void WriteStateDict(string path, StateDict sd) => Write(path, sd.ToRoot());
+
+    /// <summary>Writes the archive to any stream (not atomic), with top folder <paramref name="topFolder"/>.</summary>
+    public static void Write(Stream stream, object root, string topFolder = "archive")
+    {
+        var (pkl, storages) = Pickle(root);
+        WriteArchive(stream, topFolder, pkl, storages);
+    }
+
+    private static (byte[], List<(TorchStorage storage, string key, TorchDType dtype)>) Pickle(object root)
+    {
+        var p = new Pickler();
+        var bytes = p.Dump(root);
+        return (bytes, p.Storages);
+    }
+
+    private static void WriteArchive(Stream s, string top, byte[] pkl, List<(TorchStorage storage, string key, TorchDType dtype)> storages)
+    {
+        var z = new TorchZipWriter(s);
+        z.AddEntry(top + "/data.pkl", pkl);
+        z.AddEntry(top + "/byteorder", Encoding.ASCII.GetBytes("little"));
+        byte[]? buf = null;
+        try
+        {
+            foreach (var (st, key, dtype) in storages)
+            {
+                z.BeginEntry($"{top}/data/{key}");
+                if (!st.BigEndian && st.TryGetSpan(0, st.ByteLength, out var span)) z.Write(span);
+                else
+                {
+                    // File-backed or byte-swapped storages stream through one bounded buffer.
+                    buf ??= ArrayPool<byte>.Shared.Rent(1 << 22);
+                    int chunk = buf.Length - buf.Length % 8;
+                    for (long off = 0; off < st.ByteLength; off += chunk)
+                    {
+                        int n = (int)Math.Min(chunk, st.ByteLength - off);
+                        st.ReadLittleEndian(off, buf.AsSpan(0, n), dtype.ElementSize());
+                        z.Write(buf.AsSpan(0, n));
+                    }
+                }
+                z.EndEntry();
+            }
+        }
+        finally { if (buf is not null) ArrayPool<byte>.Shared.Return(buf); }
+        z.AddEntry(top + "/version", Encoding.ASCII.GetBytes("3\n"));
+        z.Finish();
+    }
+}

@@ -1,0 +1,86 @@
+using System.Collections;
+
+namespace Minimind.Checkpoint;
+
+/// <summary>An ordered name → tensor map: a PyTorch <c>state_dict()</c>.</summary>
+public sealed class StateDict : IEnumerable<KeyValuePair<string, TorchTensor>>
+{
+    private readonly List<string> _keys = new();
+    private readonly Dictionary<string, TorchTensor> _map = new(StringComparer.Ordinal);
+
+    /// <summary>The file it was read from, for messages; null for one built in memory.</summary>
+    public string? SourcePath { get; init; }
+
+    /// <summary>Keys in order.</summary>
+    public IReadOnlyList<string> Keys => _keys;
+
+    /// <summary>Number of keys.</summary>
+    public int Count => _keys.Count;
+
+    /// <summary>The tensor of <paramref name="key"/>; throws a KeyNotFoundException naming the key and file.</summary>
+    public TorchTensor this[string key] => _map.TryGetValue(key, out var t) ? t
+        : throw new KeyNotFoundException($"state dict{(SourcePath is null ? "" : " of " + SourcePath)} has no key '{key}'");
+
+    /// <summary>Appends a key (or replaces a key's tensor in place, keeping its position).</summary>
+    public void Add(string key, TorchTensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (!_map.ContainsKey(key)) _keys.Add(key);
+        _map[key] = tensor;
+    }
+
+    /// <summary>Looks a key up.</summary>
+    public bool TryGetValue(string key, out TorchTensor tensor) => _map.TryGetValue(key, out tensor!);
+
+    /// <summary>True when the key is present.</summary>
+    public bool ContainsKey(string key) => _map.ContainsKey(key);
+
+    /// <summary>Total bytes of the distinct storages (a tied weight counts once).</summary>
+    public long StorageBytes => _map.Values.Select(t => t.Storage).Distinct().Sum(s => s.ByteLength);
+
+    /// <inheritdoc/>
+    public IEnumerator<KeyValuePair<string, TorchTensor>> GetEnumerator()
+    {
+        foreach (var k in _keys) yield return new(k, _map[k]);
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>The state dict as an <c>OrderedDict</c> object tree for <see cref="PthWriter.Write(string, object)"/>.</summary>
+    public PickleDict ToRoot()
+    {
+        var d = new PickleDict { IsOrderedDict = true };
+        foreach (var k in _keys) d[k] = _map[k];
+        return d;
+    }
+
+    /// <summary>Reads <paramref name="path"/> and finds its state dict (see <see cref="FromRoot"/>).</summary>
+    public static StateDict Read(string path) => FromRoot(PthReader.Read(path).Root, path);
+
+    /// <summary>
+    /// Finds the tensor dict in an unpickled tree: the root itself when it maps strings to tensors,
+    /// otherwise the root's <c>'model'</c> (a resume dict), <c>'state_dict'</c> or <c>'model_state_dict'</c> entry.
+    /// Throws an InvalidDataException listing what the root holds when there is none.
+    /// </summary>
+    public static StateDict FromRoot(object? root, string? path = null)
+    {
+        if (TryConvert(root, path, out var sd)) return sd;
+        if (root is PickleDict d)
+            foreach (var name in new[] { "model", "state_dict", "model_state_dict", "module" })
+                if (d.TryGetValue(name, out var inner) && TryConvert(inner, path, out sd)) return sd;
+        string what = root is PickleDict rd
+            ? "a dict with keys [" + string.Join(", ", rd.Keys.Take(12).Select(k => k is string s ? $"'{s}'" : k.ToString())) + (rd.Count > 12 ? ", ..." : "") + "]"
+            : root?.GetType().Name ?? "None";
+        throw new PthFormatException($"{path ?? "checkpoint"}: no state dict found (the root is {what}; expected a dict of tensors or a resume dict with a 'model' entry)");
+    }
+
+    private static bool TryConvert(object? o, string? path, out StateDict sd)
+    {
+        sd = null!;
+        if (o is not PickleDict d || d.Count == 0) return false;
+        foreach (var kv in d) if (kv.Key is not string || kv.Value is not TorchTensor) return false;
+        sd = new StateDict { SourcePath = path };
+        foreach (var kv in d) sd.Add((string)kv.Key, (TorchTensor)kv.Value!);
+        return true;
+    }
+}

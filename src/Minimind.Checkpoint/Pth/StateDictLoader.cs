@@ -1,0 +1,94 @@
+namespace Minimind.Checkpoint;
+
+/// <summary>
+/// Moves weights between a <see cref="StateDict"/> and a model's flat float32 buffer laid out by a
+/// <see cref="ParameterTable"/> — <c>model.load_state_dict</c> and <c>model.state_dict()</c>.
+/// </summary>
+public static class StateDictLoader
+{
+    private static readonly string[] Prefixes = { "_orig_mod.", "module." };
+
+    /// <summary>Strips any sequence of <c>_orig_mod.</c> (torch.compile) and <c>module.</c> (DDP) prefixes.</summary>
+    public static string NormalizeKey(string key)
+    {
+        bool again = true;
+        while (again)
+        {
+            again = false;
+            foreach (var p in Prefixes)
+                if (key.StartsWith(p, StringComparison.Ordinal) && key.Length > p.Length) { key = key[p.Length..]; again = true; }
+        }
+        return key;
+    }
+
+    /// <summary>
+    /// Copies every checkpoint tensor whose (normalised) key and shape match a table entry into
+    /// <paramref name="dest"/>, converting any dtype to float32. Tied keys write the same storage.
+    /// With <paramref name="strict"/>, any missing, unexpected or shape-mismatched key throws
+    /// <see cref="StateDictLoadException"/> before anything is written; otherwise such keys are
+    /// skipped and listed in the report (PyTorch raises on size mismatches even when not strict).
+    /// </summary>
+    public static LoadReport Load(StateDict sd, ParameterTable table, Span<float> dest, bool strict)
+    {
+        if (dest.Length < table.TotalElements)
+            throw new ArgumentException($"destination holds {dest.Length} floats but the parameter table needs {table.TotalElements}", nameof(dest));
+        var byName = new Dictionary<string, string>(StringComparer.Ordinal); // normalised -> original
+        var renamed = new List<(string, string)>();
+        foreach (var key in sd.Keys)
+        {
+            var n = NormalizeKey(key);
+            if (byName.TryGetValue(n, out var other))
+                throw new PthFormatException($"{sd.SourcePath ?? "state dict"}: keys '{other}' and '{key}' both name parameter '{n}'");
+            byName[n] = key;
+            if (n != key) renamed.Add((key, n));
+        }
+        var loaded = new List<string>();
+        var missing = new List<string>();
+        var mismatched = new List<ShapeMismatch>();
+        var plan = new List<(ParameterEntry e, TorchTensor t)>();
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in table.Entries)
+        {
+            if (!byName.TryGetValue(e.Name, out var orig)) { missing.Add(e.Name); continue; }
+            used.Add(e.Name);
+            var t = sd[orig];
+            if (!t.Shape.AsSpan().SequenceEqual(e.Shape)) { mismatched.Add(new ShapeMismatch(e.Name, t.Shape, e.Shape)); continue; }
+            plan.Add((e, t));
+        }
+        var unexpected = byName.Where(kv => !used.Contains(kv.Key)).Select(kv => kv.Value).ToList();
+        var report = new LoadReport { Loaded = loaded, Missing = missing, Unexpected = unexpected, Mismatched = mismatched, Renamed = renamed };
+        if (strict && !report.IsComplete) throw new StateDictLoadException(report.ErrorText(sd.SourcePath), report);
+        foreach (var (e, t) in plan)
+        {
+            t.CopyToFloat32(dest.Slice(checked((int)e.Offset), checked((int)e.Numel)));
+            loaded.Add(e.Name);
+        }
+        return report;
+    }
+
+    /// <summary>
+    /// Builds a state dict (table order, tied keys included) from the flat buffer, stored as
+    /// <paramref name="dtype"/> (f32, f16, bf16 or f64). A tied key gets its own tensor object over
+    /// its owner's storage, so <c>torch.load</c> sees the two tied, as after <c>torch.save(model.state_dict())</c>.
+    /// </summary>
+    public static StateDict Export(ParameterTable table, ReadOnlySpan<float> src, TorchDType dtype)
+    {
+        if (src.Length < table.TotalElements)
+            throw new ArgumentException($"source holds {src.Length} floats but the parameter table needs {table.TotalElements}", nameof(src));
+        if (!dtype.IsFloatingPoint()) throw new ArgumentException($"cannot export weights as {dtype.TorchName()}", nameof(dtype));
+        var sd = new StateDict();
+        var owners = new Dictionary<string, TorchTensor>(StringComparer.Ordinal);
+        foreach (var e in table.Entries)
+        {
+            TorchTensor t;
+            if (e.TiedTo is { } owner && owners.TryGetValue(owner, out var o)) t = o.Alias();
+            else
+            {
+                t = TorchTensor.FromFloat32(src.Slice(checked((int)e.Offset), checked((int)e.Numel)).ToArray(), e.Shape, dtype);
+                owners[e.Name] = t;
+            }
+            sd.Add(e.Name, t);
+        }
+        return sd;
+    }
+}

@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Security.Cryptography;
+
+namespace Minimind.Checkpoint.Resume;
+
+/// <summary>One file to put into a resume-state folder: its name and a callback that writes its bytes.</summary>
+public sealed record ResumeFile(string Name, Action<Stream> Write);
+
+/// <summary>A committed step folder found on disk, with the verdict of <see cref="ResumeStore.Verify"/> when checked.</summary>
+public sealed record ResumeCandidate(string Path, long Step);
+
+/// <summary>
+/// The resume-state folder format: <c>&lt;root&gt;/step_000123/</c> holding any number of files plus
+/// <c>manifest.msgpack</c> (the commit mark, with every file's length and SHA-256).
+/// A folder is written as <c>.tmp_…</c>, every file fsynced, the manifest written last, the folder
+/// fsynced, then renamed into place and the root fsynced: a crash at any moment leaves either the
+/// complete new folder or none, and never touches older folders. Readers trust a folder only when its
+/// manifest and every checksum verify, and fall back to the previous one otherwise.
+/// </summary>
+public static class ResumeStore
+{
+    /// <summary>The commit mark's file name.</summary>
+    public const string ManifestFileName = "manifest.msgpack";
+    private const string TempPrefix = ".tmp_";
+    private const string OldPrefix = ".old_";
+
+    /// <summary>Folder name of a step: <c>step_000123</c>.</summary>
+    public static string FolderName(long step) => "step_" + step.ToString("D6", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Writes a complete step folder under <paramref name="root"/> and returns its path. On any failure
+    /// the partial folder is removed and an IOException names the folder and says earlier ones are intact.
+    /// Re-committing an existing step replaces it only after the new copy is complete.
+    /// </summary>
+    public static string Commit(string root, long step, IReadOnlyList<ResumeFile> files)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in files)
+        {
+            if (f.Name == ManifestFileName || f.Name.Contains('/') || f.Name.Contains('\\') || f.Name.StartsWith('.') || !names.Add(f.Name))
+                throw new ArgumentException($"invalid or duplicate resume file name '{f.Name}'", nameof(files));
+        }
+        var final = Path.Combine(root, FolderName(step));
+        string tmp = Path.Combine(root, $"{TempPrefix}{FolderName(step)}_{Environment.ProcessId}_{Guid.NewGuid().ToString("N")[..8]}");
+        try
+        {
+            Directory.CreateDirectory(root);
+            Directory.CreateDirectory(tmp);
+            var entries = new List<ResumeFileEntry>(files.Count);
+            foreach (var f in files)
+            {
+                using var fs = new FileStream(Path.Combine(tmp, f.Name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+                using var hs = new HashingWriteStream(fs);
+                f.Write(hs);
+                hs.Flush();
+                fs.Flush(flushToDisk: true);
+                entries.Add(new ResumeFileEntry(f.Name, hs.BytesWritten, hs.FinishHash()));
+            }
+            var manifest = new ResumeManifest { Step = step, CreatedUtc = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture), Files = entries };
+            using (var fs = new FileStream(Path.Combine(tmp, ManifestFileName), FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                fs.Write(manifest.Serialize());
+                fs.Flush(flushToDisk: true);
+            }
+            DirectorySync.Sync(tmp);
+            string? old = null;
+            if (Directory.Exists(final))
+            {
+                old = Path.Combine(root, $"{OldPrefix}{FolderName(step)}_{Environment.ProcessId}_{Guid.NewGuid().ToString("N")[..8]}");
+                Directory.Move(final, old);
+            }
+            Directory.Move(tmp, final);
+            DirectorySync.Sync(root);
+            if (old is not null) TryDelete(old);
+            return final;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(tmp);
+            var prev = ListSteps(root).FirstOrDefault(c => c.Step != step);
+            string intact = prev is null ? "no earlier checkpoint exists" : $"the previous checkpoint {prev.Path} is intact";
+            throw new IOException($"could not write the resume state {final}: {e.Message} ({intact})", e);
+        }
+    }
+
+    /// <summary>Committed step folders under <paramref name="root"/>, newest (highest step) first.</summary>
+    public static IReadOnlyList<ResumeCandidate> ListSteps(string root)
+    {
+        if (!Directory.Exists(root)) return Array.Empty<ResumeCandidate>();
+        var r = new List<ResumeCandidate>();
+        foreach (var d in Directory.EnumerateDirectories(root))
+        {
+            var name = Path.GetFileName(d);
+            if (name.StartsWith("step_", StringComparison.Ordinal) &&
+                long.TryParse(name.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var step))
+                r.Add(new ResumeCandidate(d, step));
+        }
+        r.Sort((a, b) => b.Step.CompareTo(a.Step));
+        return r;
+    }
+
+    /// <summary>
+    /// Checks a step folder: the manifest decodes and its own checksum holds, its step matches the folder
+    /// name, and every listed file exists with the recorded length and SHA-256.
+    /// Returns null when it verifies, otherwise a sentence saying what is wrong.
+    /// </summary>
+    public static string? Verify(string dir, out ResumeManifest? manifest)
+    {
+        manifest = null;
+        var mpath = Path.Combine(dir, ManifestFileName);
+        if (!File.Exists(mpath)) return $"{dir}: no {ManifestFileName} (the write never completed)";
+        ResumeManifest m;
+        try { m = ResumeManifest.Deserialize(File.ReadAllBytes(mpath), mpath); }
+        catch (Exception e) when (e is InvalidDataException or IOException) { return e.Message; }
+        if (Path.GetFileName(dir) != FolderName(m.Step)) return $"{dir}: manifest says step {m.Step}, the folder name disagrees";
+        foreach (var f in m.Files)
+        {
+            var p = Path.Combine(dir, f.Name);
+            if (!File.Exists(p)) return $"{dir}: file {f.Name} is missing";
+            long len = new FileInfo(p).Length;
+            if (len != f.Length) return $"{dir}: file {f.Name} has {len} bytes, the manifest recorded {f.Length} (truncated or overwritten)";
+            byte[] h;
+            using (var fs = new FileStream(p, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20)) h = SHA256.HashData(fs);
+            if (!h.AsSpan().SequenceEqual(f.Sha256)) return $"{dir}: file {f.Name} fails its SHA-256 check (damaged)";
+        }
+        manifest = m;
+        return null;
+    }
+
+    /// <summary>
+    /// The newest step folder that verifies; every newer one that does not is reported through
+    /// <paramref name="report"/> (one sentence each) and skipped. Null when none verifies.
+    /// </summary>
+    public static ResumeCandidate? FindNewestValid(string root, Action<string>? report = null)
+    {
+        foreach (var c in ListSteps(root))
+        {
+            var problem = Verify(c.Path, out _);
+            if (problem is null) return c;
+            report?.Invoke($"checkpoint {FolderName(c.Step)} is damaged and was skipped: {problem}");
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Keeps the newest <paramref name="keepLast"/> step folders and deletes older ones, plus leftover
+    /// temporary folders of other (dead) processes. Never deletes the newest verified folder.
+    /// </summary>
+    public static void Prune(string root, int keepLast)
+    {
+        if (keepLast < 1) throw new ArgumentOutOfRangeException(nameof(keepLast), "--keep-last must be at least 1");
+        if (!Directory.Exists(root)) return;
+        var steps = ListSteps(root);
+        for (int i = keepLast; i < steps.Count; i++) TryDelete(steps[i].Path);
+        string mine = $"_{Environment.ProcessId}_";
+        foreach (var d in Directory.EnumerateDirectories(root))
+        {
+            var name = Path.GetFileName(d);
+            if ((name.StartsWith(TempPrefix, StringComparison.Ordinal) || name.StartsWith(OldPrefix, StringComparison.Ordinal)) && !name.Contains(mine))
+                TryDelete(d);
+        }
+    }
+
+    private static void TryDelete(string dir)
+    {
+        try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using Minimind.Checkpoint;
+
+namespace Minimind.Cli.Commands;
+
+/// <summary><c>minimind convert IN OUT [--dtype f32|f16|bf16] [--strip-prefix]</c>: rewrites a .pth in torch's zip format.</summary>
+public sealed class ConvertCommand : ICommand
+{
+    /// <inheritdoc/>
+    public string Name => "convert";
+
+    /// <inheritdoc/>
+    public string Summary => "Rewrite a .pth as a zip checkpoint, optionally as f16/bf16 or without _orig_mod./module. prefixes";
+
+    /// <inheritdoc/>
+    public string Help => """
+        Usage: minimind convert IN OUT [--dtype f32|f16|bf16] [--strip-prefix]
+
+        Reads IN (zip or legacy .pth) and writes OUT in the zip format of torch >= 1.6, loadable with
+        torch.load(OUT, weights_only=True). The write is atomic: OUT is replaced only when complete.
+        Tied weights (shared storages) and views stay tied; non-float tensors are copied unchanged.
+        For a resume file ({'model': ..., 'optimizer': ..., ...}) only the 'model' state dict is
+        converted and renamed; everything else is copied as is.
+
+        Options:
+          --dtype f32|f16|bf16  store floating-point weights in this type (f16/bf16 round to nearest
+                                even, as torch's .half()/.bfloat16()); default: keep each tensor's type
+          --strip-prefix        drop '_orig_mod.' (torch.compile) and 'module.' (DDP) key prefixes,
+                                in any combination
+          -h, --help            show this help
+
+        Examples:
+          minimind convert old_legacy.pth new.pth
+          minimind convert out/pretrain_512.pth out/pretrain_512_fp16.pth --dtype f16 --strip-prefix
+        """;
+
+    /// <inheritdoc/>
+    public int Run(ArgParser args)
+    {
+        string input = args.Positional("IN");
+        string output = args.Positional("OUT");
+        string? dtypeText = args.String("dtype");
+        bool strip = args.Flag("strip-prefix");
+        args.EnsureAllUsed();
+        TorchDType? dtype = null;
+        if (dtypeText is not null)
+        {
+            try { dtype = TorchDTypes.ParseShort(dtypeText); }
+            catch (ArgumentException e) { throw new UsageException("--dtype: " + e.Message); }
+            if (dtype == TorchDType.F64) throw new UsageException("--dtype must be f32, f16 or bf16");
+        }
+        if (Path.GetFullPath(input) == Path.GetFullPath(output) && !File.Exists(input))
+            throw new UsageException($"input {input} does not exist");
+
+        var sw = Stopwatch.StartNew();
+        var pth = PthReader.Read(input);
+        var root = pth.Root ?? throw new InvalidDataException($"{input}: the checkpoint holds None");
+        var converted = Convert(root, dtype, strip, input, out int tensors);
+        PthWriter.Write(output, converted);
+        long inBytes = new FileInfo(input).Length, outBytes = new FileInfo(output).Length;
+        Console.Out.WriteLine($"converted {input} ({(pth.Format == PthFormat.Zip ? "zip" : "legacy")}, {tensors} state-dict tensors) -> {output} (zip{(dtype is { } d ? ", " + d.ShortName() : "")}{(strip ? ", prefixes stripped" : "")}): {inBytes:N0} -> {outBytes:N0} bytes in {sw.Elapsed.TotalSeconds:F2} s");
+        return 0;
+    }
+
+    /// <summary>The converted object tree (the state dict itself, or a resume dict whose 'model' is converted).</summary>
+    public static object Convert(object root, TorchDType? dtype, bool strip, string source, out int tensors)
+    {
+        var cache = new Dictionary<TorchStorage, TorchStorage>(ReferenceEqualityComparer.Instance);
+        if (IsStateDict(root)) return ConvertStateDict((PickleDict)root, dtype, strip, cache, source, out tensors);
+        if (root is PickleDict d && d.TryGetValue("model", out var m) && m is PickleDict md && IsStateDict(md))
+        {
+            var copy = new PickleDict { IsOrderedDict = d.IsOrderedDict };
+            foreach (var kv in d) copy[kv.Key] = kv.Value;
+            copy["model"] = ConvertStateDict(md, dtype, strip, cache, source, out tensors);
+            return copy;
+        }
+        if (dtype is not null || strip)
+            throw new InvalidDataException($"{source}: no state dict found to convert (the root is neither a dict of tensors nor a resume dict with a 'model' entry); drop --dtype/--strip-prefix to copy it as is");
+        tensors = 0;
+        return root;
+    }
+
+    private static bool IsStateDict(object o) => o is PickleDict d && d.Count > 0 && d.All(kv => kv.Key is string && kv.Value is TorchTensor);
+
+    private static PickleDict ConvertStateDict(PickleDict sd, TorchDType? dtype, bool strip, Dictionary<TorchStorage, TorchStorage> cache, string source, out int tensors)
+    {
+        var r = new PickleDict { IsOrderedDict = true };
+        tensors = 0;
+        foreach (var kv in sd)
+        {
+            var key = (string)kv.Key;
+            var t = (TorchTensor)kv.Value!;
+            if (strip) key = StateDictLoader.NormalizeKey(key);
+            if (r.ContainsKey(key)) throw new InvalidDataException($"{source}: keys '{kv.Key}' and another both become '{key}' after --strip-prefix");
+            r[key] = dtype is { } dt && t.DType.IsFloatingPoint() && t.DType != dt ? Cast(t, dt, cache) : t;
+            tensors++;
+        }
+        return r;
+    }
+
+    // Converts a whole storage once and rebuilds the same view on it, so ties and views survive the cast.
+    private static TorchTensor Cast(TorchTensor t, TorchDType dt, Dictionary<TorchStorage, TorchStorage> cache)
+    {
+        if (!cache.TryGetValue(t.Storage, out var st))
+        {
+            long n = t.Storage.ByteLength / t.DType.ElementSize();
+            var whole = new TorchTensor(t.Storage, t.DType, 0, new[] { checked((int)n) }, new long[] { 1 });
+            st = TorchTensor.FromFloat32(whole.ToFloat32(), whole.Shape, dt).Storage;
+            cache[t.Storage] = st;
+        }
+        return new TorchTensor(st, dt, t.StorageOffset, (int[])t.Shape.Clone(), (long[])t.Stride.Clone(), t.RequiresGrad);
+    }
+}

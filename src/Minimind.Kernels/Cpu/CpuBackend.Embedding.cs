@@ -1,0 +1,50 @@
+namespace Minimind.Kernels.Cpu;
+
+public sealed partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public void Embedding(Tensor y, IntTensor ids, Tensor table, int count, int dim)
+    {
+        Positive(count, nameof(Embedding), nameof(count)); Positive(dim, nameof(Embedding), nameof(dim));
+        Need(y, (long)count * dim, nameof(Embedding), nameof(y)); Need(ids, count, nameof(Embedding), nameof(ids));
+        var (ya, yo) = Arr(y); var (ia, io) = Arr(ids); var (ta, to) = Arr(table);
+        long vocab = dim == 0 ? 0 : table.Length / dim;
+        for (int i = 0; i < count; i++)
+        {
+            int id = ia[io + i];
+            if (id < 0 || id >= vocab)
+                throw new ArgumentOutOfRangeException(nameof(ids), $"Embedding: ids[{i}] = {id} is outside the table's [0, {vocab}) rows");
+        }
+        _work.For(count, 64, (s, e) =>
+        {
+            for (long i = s; i < e; i++)
+                ta.AsSpan(to + ia[io + i] * dim, dim).CopyTo(ya.AsSpan(yo + (int)i * dim, dim));
+        });
+    }
+
+    /// <inheritdoc/>
+    public void EmbeddingBackward(Tensor dTable, Tensor dy, IntTensor ids, int count, int dim)
+    {
+        Positive(count, nameof(EmbeddingBackward), nameof(count)); Positive(dim, nameof(EmbeddingBackward), nameof(dim));
+        Need(dy, (long)count * dim, nameof(EmbeddingBackward), nameof(dy)); Need(ids, count, nameof(EmbeddingBackward), nameof(ids));
+        var (ga, go) = Arr(dTable); var (da, dof) = Arr(dy); var (ia, io) = Arr(ids);
+        long vocab = dim == 0 ? 0 : dTable.Length / dim;
+        for (int i = 0; i < count; i++)
+        {
+            int id = ia[io + i];
+            if (id < 0 || id >= vocab)
+                throw new ArgumentOutOfRangeException(nameof(ids), $"EmbeddingBackward: ids[{i}] = {id} is outside the table's [0, {vocab}) rows");
+        }
+        // Partition over columns: every table element then receives its tokens in ascending i, race-free.
+        _work.For(dim, 32, (c0, c1) =>
+        {
+            int w = (int)(c1 - c0);
+            for (int i = 0; i < count; i++)
+            {
+                var dst = ga.AsSpan(go + ia[io + i] * dim + (int)c0, w);
+                var src = da.AsSpan(dof + i * dim + (int)c0, w);
+                System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
+            }
+        });
+    }
+}

@@ -1,0 +1,265 @@
+using System.Numerics.Tensors;
+
+namespace Minimind.Kernels.Cpu;
+
+public sealed partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public void TopK(Tensor weights, IntTensor indices, Tensor probs, int rows, int cols, int k, bool normalize)
+    {
+        const string op = nameof(TopK);
+        Positive(rows, op, nameof(rows));
+        if (k <= 0 || k > cols) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be in [1, cols={cols}], got {k}");
+        Need(weights, (long)rows * k, op, nameof(weights)); Need(indices, (long)rows * k, op, nameof(indices));
+        Need(probs, (long)rows * cols, op, nameof(probs));
+        var (wa, wo) = Arr(weights); var (ia, io) = Arr(indices); var (pa, po) = Arr(probs);
+        _work.For(rows, 256, (s, e) =>
+        {
+            Span<bool> taken = cols <= 256 ? stackalloc bool[cols] : new bool[cols];
+            for (long r = s; r < e; r++)
+            {
+                taken.Clear();
+                int pb = po + (int)(r * cols), ob = (int)(r * k);
+                float sum = 0f;
+                for (int j = 0; j < k; j++)
+                {
+                    // Strictly-greater scan: among equal values the lowest index wins.
+                    int best = -1; float bv = 0f;
+                    for (int c = 0; c < cols; c++)
+                    {
+                        if (taken[c]) continue;
+                        float v = pa[pb + c];
+                        if (best < 0 || v > bv) { best = c; bv = v; }
+                    }
+                    taken[best] = true;
+                    ia[io + ob + j] = best;
+                    wa[wo + ob + j] = bv;
+                    sum += bv;
+                }
+                if (normalize)
+                {
+                    float den = sum + 1e-20f;
+                    for (int j = 0; j < k; j++) wa[wo + ob + j] /= den;
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    public void TopKBackward(Tensor dProbs, Tensor dWeights, Tensor probs, IntTensor indices, int rows, int cols, int k, bool normalize)
+    {
+        const string op = nameof(TopKBackward);
+        Positive(rows, op, nameof(rows));
+        if (k <= 0 || k > cols) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be in [1, cols={cols}], got {k}");
+        Need(dProbs, (long)rows * cols, op, nameof(dProbs)); Need(dWeights, (long)rows * k, op, nameof(dWeights));
+        Need(probs, (long)rows * cols, op, nameof(probs)); Need(indices, (long)rows * k, op, nameof(indices));
+        var (da, dof) = Arr(dProbs); var (ga, go) = Arr(dWeights); var (pa, po) = Arr(probs); var (ia, io) = Arr(indices);
+        _work.For(rows, 256, (s, e) =>
+        {
+            for (long r = s; r < e; r++)
+            {
+                int pb = (int)(r * cols), ob = (int)(r * k);
+                if (!normalize)
+                {
+                    for (int j = 0; j < k; j++) da[dof + pb + ia[io + ob + j]] += ga[go + ob + j];
+                    continue;
+                }
+                // w_j = p_j / S with S = Σ p + 1e-20: ∂L/∂p_j = g_j/S − Σ_i g_i p_i / S².
+                float sum = 0f; double gp = 0;
+                for (int j = 0; j < k; j++)
+                {
+                    float p = pa[po + pb + ia[io + ob + j]];
+                    sum += p;
+                    gp += (double)ga[go + ob + j] * p;
+                }
+                double den = sum + 1e-20f;
+                double common = gp / (den * den);
+                for (int j = 0; j < k; j++)
+                    da[dof + pb + ia[io + ob + j]] += (float)(ga[go + ob + j] / den - common);
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    public int[] MoeRoute(IntTensor perm, IntTensor invPerm, IntTensor indices, int assignments, int experts)
+    {
+        const string op = nameof(MoeRoute);
+        Positive(assignments, op, nameof(assignments));
+        if (experts <= 0) throw new ArgumentOutOfRangeException(nameof(experts), $"{op}: experts must be > 0, got {experts}");
+        Need(perm, assignments, op, nameof(perm)); Need(invPerm, assignments, op, nameof(invPerm)); Need(indices, assignments, op, nameof(indices));
+        var (pa, po) = Arr(perm); var (qa, qo) = Arr(invPerm); var (ia, io) = Arr(indices);
+        var counts = new int[experts];
+        for (int a = 0; a < assignments; a++)
+        {
+            int ex = ia[io + a];
+            if (ex < 0 || ex >= experts)
+                throw new ArgumentOutOfRangeException(nameof(indices), $"{op}: indices[{a}] = {ex} is outside [0, {experts})");
+            counts[ex]++;
+        }
+        // Counting sort: ascending a inside each expert keeps it stable.
+        var next = new int[experts];
+        for (int ex = 1; ex < experts; ex++) next[ex] = next[ex - 1] + counts[ex - 1];
+        for (int a = 0; a < assignments; a++)
+        {
+            int j = next[ia[io + a]]++;
+            pa[po + j] = a;
+            qa[qo + a] = j;
+        }
+        return counts;
+    }
+
+    /// <inheritdoc/>
+    public void MoeGather(Tensor xs, Tensor x, IntTensor perm, int tokens, int k, int dim)
+    {
+        const string op = nameof(MoeGather);
+        Positive(tokens, op, nameof(tokens)); Positive(dim, op, nameof(dim));
+        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be > 0, got {k}");
+        int n = tokens * k;
+        Need(xs, (long)n * dim, op, nameof(xs)); Need(x, (long)tokens * dim, op, nameof(x)); Need(perm, n, op, nameof(perm));
+        var (sa, so) = Arr(xs); var (xa, xo) = Arr(x); var (pa, po) = Arr(perm);
+        for (int j = 0; j < n; j++)
+            if ((uint)pa[po + j] >= (uint)n) throw new ArgumentOutOfRangeException(nameof(perm), $"{op}: perm[{j}] = {pa[po + j]} is outside [0, {n})");
+        _work.For(n, 32, (s, e) =>
+        {
+            for (long j = s; j < e; j++)
+                xa.AsSpan(xo + pa[po + j] / k * dim, dim).CopyTo(sa.AsSpan(so + (int)j * dim, dim));
+        });
+    }
+
+    /// <inheritdoc/>
+    public void MoeGatherBackward(Tensor dx, Tensor dxs, IntTensor invPerm, int tokens, int k, int dim)
+    {
+        const string op = nameof(MoeGatherBackward);
+        Positive(tokens, op, nameof(tokens)); Positive(dim, op, nameof(dim));
+        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be > 0, got {k}");
+        int n = tokens * k;
+        Need(dx, (long)tokens * dim, op, nameof(dx)); Need(dxs, (long)n * dim, op, nameof(dxs)); Need(invPerm, n, op, nameof(invPerm));
+        var (da, dof) = Arr(dx); var (sa, so) = Arr(dxs); var (qa, qo) = Arr(invPerm);
+        CheckPerm(op, qa, qo, n);
+        _work.For(tokens, 16, (s, e) =>
+        {
+            for (long t = s; t < e; t++)
+            {
+                var dst = da.AsSpan(dof + (int)t * dim, dim);
+                for (int sl = 0; sl < k; sl++)
+                    TensorPrimitives.Add(dst, sa.AsSpan(so + qa[qo + (int)t * k + sl] * dim, dim), dst);
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    public void MoeCombine(Tensor y, Tensor expertOut, Tensor weights, IntTensor invPerm, int tokens, int k, int dim)
+    {
+        const string op = nameof(MoeCombine);
+        Positive(tokens, op, nameof(tokens)); Positive(dim, op, nameof(dim));
+        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be > 0, got {k}");
+        int n = tokens * k;
+        Need(y, (long)tokens * dim, op, nameof(y)); Need(expertOut, (long)n * dim, op, nameof(expertOut));
+        Need(weights, n, op, nameof(weights)); Need(invPerm, n, op, nameof(invPerm));
+        var (ya, yo) = Arr(y); var (ea, eo) = Arr(expertOut); var (wa, wo) = Arr(weights); var (qa, qo) = Arr(invPerm);
+        CheckPerm(op, qa, qo, n);
+        _work.For(tokens, 16, (s, e) =>
+        {
+            for (long t = s; t < e; t++)
+            {
+                var dst = ya.AsSpan(yo + (int)t * dim, dim);
+                for (int sl = 0; sl < k; sl++)
+                {
+                    int a = (int)t * k + sl;
+                    TensorPrimitives.MultiplyAdd(ea.AsSpan(eo + qa[qo + a] * dim, dim), wa[wo + a], dst, dst);
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    public void MoeCombineBackward(Tensor dExpertOut, Tensor dWeights, Tensor dy, Tensor expertOut, Tensor weights, IntTensor invPerm,
+        int tokens, int k, int dim)
+    {
+        const string op = nameof(MoeCombineBackward);
+        Positive(tokens, op, nameof(tokens)); Positive(dim, op, nameof(dim));
+        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be > 0, got {k}");
+        int n = tokens * k;
+        Need(dExpertOut, (long)n * dim, op, nameof(dExpertOut)); Need(dWeights, n, op, nameof(dWeights));
+        Need(dy, (long)tokens * dim, op, nameof(dy)); Need(expertOut, (long)n * dim, op, nameof(expertOut));
+        Need(weights, n, op, nameof(weights)); Need(invPerm, n, op, nameof(invPerm));
+        var (dea, deo) = Arr(dExpertOut); var (dwa, dwo) = Arr(dWeights); var (dya, dyo) = Arr(dy);
+        var (ea, eo) = Arr(expertOut); var (wa, wo) = Arr(weights); var (qa, qo) = Arr(invPerm);
+        CheckPerm(op, qa, qo, n);
+        // invPerm is a permutation, so every assignment owns distinct rows: parallel over assignments is race-free.
+        _work.For(n, 32, (s, e) =>
+        {
+            for (long a = s; a < e; a++)
+            {
+                int j = qa[qo + a];
+                var dyr = dya.AsSpan(dyo + (int)(a / k) * dim, dim);
+                var dst = dea.AsSpan(deo + j * dim, dim);
+                TensorPrimitives.MultiplyAdd(dyr, wa[wo + a], dst, dst);
+                dwa[dwo + a] += TensorPrimitives.Dot(dyr, ea.AsSpan(eo + j * dim, dim));
+            }
+        });
+    }
+
+    private static void CheckPerm(string op, int[] qa, int qo, int n)
+    {
+        for (int a = 0; a < n; a++)
+            if ((uint)qa[qo + a] >= (uint)n) throw new ArgumentOutOfRangeException("invPerm", $"{op}: invPerm[{a}] = {qa[qo + a]} is outside [0, {n})");
+    }
+
+    /// <inheritdoc/>
+    public float MoeAuxLoss(Tensor dProbs, Tensor probs, IntTensor indices, int batch, int seqLen, int experts, int k,
+        float alpha, AuxLossKind kind, float gradScale)
+    {
+        const string op = nameof(MoeAuxLoss);
+        Positive(batch, op, nameof(batch)); Positive(seqLen, op, nameof(seqLen));
+        if (experts <= 0) throw new ArgumentOutOfRangeException(nameof(experts), $"{op}: experts must be > 0, got {experts}");
+        if (k <= 0 || k > experts) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be in [1, experts={experts}], got {k}");
+        if (kind == AuxLossKind.None) return 0f;
+        int n = batch * seqLen;
+        if (n == 0) return 0f;
+        Need(probs, (long)n * experts, op, nameof(probs)); Need(indices, (long)n * k, op, nameof(indices));
+        bool grad = !dProbs.IsEmpty;
+        if (grad) Need(dProbs, (long)n * experts, op, nameof(dProbs));
+        var (pa, po) = Arr(probs); var (ia, io) = Arr(indices);
+        for (int a = 0; a < n * k; a++)
+            if ((uint)ia[io + a] >= (uint)experts)
+                throw new ArgumentOutOfRangeException(nameof(indices), $"{op}: indices[{a}] = {ia[io + a]} is outside [0, {experts})");
+
+        // Groups: one per sequence (SequenceLevel) or one for the whole batch (token-level kinds).
+        int groups = kind == AuxLossKind.SequenceLevel ? batch : 1;
+        int rowsPer = n / groups;
+        var count = new double[experts];
+        var pSum = new double[experts];
+        var coef = new double[experts];
+        double loss = 0;
+        for (int g = 0; g < groups; g++)
+        {
+            Array.Clear(count); Array.Clear(pSum);
+            for (int r = g * rowsPer; r < (g + 1) * rowsPer; r++)
+            {
+                for (int s = 0; s < k; s++) count[ia[io + r * k + s]] += 1;
+                for (int ex = 0; ex < experts; ex++) pSum[ex] += pa[po + r * experts + ex];
+            }
+            // loss = Σ_e coef[e]·mean_t p[t,e], coef carrying the (gradient-free) counts.
+            for (int ex = 0; ex < experts; ex++)
+            {
+                coef[ex] = kind switch
+                {
+                    AuxLossKind.SequenceLevel => alpha * count[ex] / ((double)seqLen * k / experts) / batch,
+                    AuxLossKind.TokenLevel => (double)alpha * experts * count[ex] / ((double)n * k),
+                    AuxLossKind.MiniMind3 => (double)alpha * experts * count[ex] / n,
+                    _ => throw new ArgumentOutOfRangeException(nameof(kind), $"{op}: unknown AuxLossKind {kind}"),
+                };
+                loss += coef[ex] * (pSum[ex] / rowsPer);
+            }
+            if (grad)
+            {
+                var (da, dof) = Arr(dProbs);
+                for (int r = g * rowsPer; r < (g + 1) * rowsPer; r++)
+                    for (int ex = 0; ex < experts; ex++)
+                        da[dof + r * experts + ex] += (float)(gradScale * coef[ex] / rowsPer);
+            }
+        }
+        return (float)loss;
+    }
+}

@@ -1,0 +1,75 @@
+using System.Numerics.Tensors;
+
+namespace Minimind.Kernels.Cpu;
+
+public sealed partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public void RmsNorm(Tensor y, Tensor rstd, Tensor x, Tensor weight, int rows, int dim, float eps)
+    {
+        Positive(rows, nameof(RmsNorm), nameof(rows)); Positive(dim, nameof(RmsNorm), nameof(dim));
+        long n = (long)rows * dim;
+        Need(y, n, nameof(RmsNorm), nameof(y)); Need(x, n, nameof(RmsNorm), nameof(x));
+        Need(rstd, rows, nameof(RmsNorm), nameof(rstd)); Need(weight, dim, nameof(RmsNorm), nameof(weight));
+        var (ya, yo) = Arr(y); var (ra, ro) = Arr(rstd); var (xa, xo) = Arr(x); var (wa, wo) = Arr(weight);
+        _work.For(rows, 16, (s, e) =>
+        {
+            var w = wa.AsSpan(wo, dim);
+            for (long r = s; r < e; r++)
+            {
+                var xr = xa.AsSpan(xo + (int)r * dim, dim);
+                var yr = ya.AsSpan(yo + (int)r * dim, dim);
+                float ms = TensorPrimitives.SumOfSquares(xr) / dim;
+                float rs = 1f / MathF.Sqrt(ms + eps);
+                ra[ro + r] = rs;
+                // (x·rstd)·weight in this order, as PyTorch's weight * _norm(x).
+                TensorPrimitives.Multiply(xr, rs, yr);
+                TensorPrimitives.Multiply(yr, w, yr);
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    public void RmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, int rows, int dim)
+    {
+        Positive(rows, nameof(RmsNormBackward), nameof(rows)); Positive(dim, nameof(RmsNormBackward), nameof(dim));
+        long n = (long)rows * dim;
+        Need(dx, n, nameof(RmsNormBackward), nameof(dx)); Need(dy, n, nameof(RmsNormBackward), nameof(dy));
+        Need(x, n, nameof(RmsNormBackward), nameof(x)); Need(rstd, rows, nameof(RmsNormBackward), nameof(rstd));
+        Need(weight, dim, nameof(RmsNormBackward), nameof(weight)); Need(dWeight, dim, nameof(RmsNormBackward), nameof(dWeight));
+        var (dxa, dxo) = Arr(dx); var (dwa, dwo) = Arr(dWeight); var (dya, dyo) = Arr(dy);
+        var (xa, xo) = Arr(x); var (wa, wo) = Arr(weight); var (ra, ro) = Arr(rstd);
+        // dx over rows: dx = r·w·dy − x·r³/dim·Σ dy·w·x.
+        _work.For(rows, 16, (s, e) =>
+        {
+            var w = wa.AsSpan(wo, dim);
+            var tmp = new float[dim];
+            for (long r = s; r < e; r++)
+            {
+                var xr = xa.AsSpan(xo + (int)r * dim, dim);
+                var dyr = dya.AsSpan(dyo + (int)r * dim, dim);
+                var dxr = dxa.AsSpan(dxo + (int)r * dim, dim);
+                float rs = ra[ro + r];
+                TensorPrimitives.Multiply(dyr, w, tmp);                 // g = dy·w
+                float dot = TensorPrimitives.Dot(tmp, xr);
+                float c = -dot * rs * rs * rs / dim;
+                TensorPrimitives.MultiplyAdd(tmp, rs, dxr, dxr);        // dx += r·g
+                TensorPrimitives.MultiplyAdd(xr, c, dxr, dxr);          // dx += c·x
+            }
+        });
+        // dWeight over columns, rows summed in ascending order.
+        _work.For(dim, 64, (c0, c1) =>
+        {
+            int w = (int)(c1 - c0);
+            var acc = new float[w];
+            for (int r = 0; r < rows; r++)
+            {
+                float rs = ra[ro + r];
+                int b = r * dim + (int)c0;
+                for (int i = 0; i < w; i++) acc[i] += dya[dyo + b + i] * xa[xo + b + i] * rs;
+            }
+            var dst = dwa.AsSpan(dwo + (int)c0, w);
+            TensorPrimitives.Add(dst, acc, dst);
+        });
+    }
+}

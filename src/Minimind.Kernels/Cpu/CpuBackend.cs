@@ -1,0 +1,174 @@
+using System.Numerics.Tensors;
+
+namespace Minimind.Kernels.Cpu;
+
+/// <summary>
+/// The reference-speed CPU backend: managed arrays, SIMD through <see cref="TensorPrimitives"/> and
+/// <see cref="System.Runtime.Intrinsics.Vector256"/>, a packed SGEMM, and multi-threading over fixed
+/// partitions of output elements. Every op is synchronous, and its result bits do not depend on the
+/// thread count (each output element is reduced in a fixed order inside one work item).
+/// </summary>
+public sealed partial class CpuBackend : IBackend
+{
+    private readonly WorkPartition _work;
+
+    /// <summary>Creates the backend with <paramref name="threads"/> workers (0 = <see cref="Environment.ProcessorCount"/>).</summary>
+    public CpuBackend(int threads = 0)
+    {
+        if (threads < 0) throw new ArgumentOutOfRangeException(nameof(threads), $"threads must be >= 0 (0 = all cores), got {threads}");
+        _work = new WorkPartition(threads);
+    }
+
+    /// <summary>Worker threads used by the ops.</summary>
+    public int Threads => _work.Threads;
+
+    /// <inheritdoc/>
+    public string Name => "cpu";
+
+    /// <inheritdoc/>
+    public string DeviceName =>
+        $"CPU ({_work.Threads} threads, {(System.Runtime.Intrinsics.X86.Fma.IsSupported ? "AVX2+FMA" : "portable SIMD")}, {Environment.ProcessorCount} logical cores)";
+
+    // ---- host views ---------------------------------------------------------------------------
+
+    /// <summary>Zero-copy host view of a CPU-backend float tensor.</summary>
+    public static Span<float> Span(Tensor t)
+    {
+        var (a, o) = Arr(t);
+        return a.AsSpan(o, checked((int)t.Length));
+    }
+
+    /// <summary>Zero-copy host view of a CPU-backend int tensor.</summary>
+    public static Span<int> Span(IntTensor t)
+    {
+        var (a, o) = Arr(t);
+        return a.AsSpan(o, checked((int)t.Length));
+    }
+
+    internal static (float[] Data, int Offset) Arr(Tensor t)
+    {
+        if (t.Buffer is CpuFloatBuffer b) return (b.Data, (int)t.Offset);
+        throw new ArgumentException(t.Buffer is null
+            ? "tensor has no buffer (default Tensor)"
+            : $"tensor buffer is {t.Buffer.GetType().Name}, not a CPU backend float buffer");
+    }
+
+    internal static (int[] Data, int Offset) Arr(IntTensor t)
+    {
+        if (t.Buffer is CpuIntBuffer b) return (b.Data, (int)t.Offset);
+        throw new ArgumentException(t.Buffer is null
+            ? "int tensor has no buffer (default IntTensor)"
+            : $"int tensor buffer is {t.Buffer.GetType().Name}, not a CPU backend int buffer");
+    }
+
+    private static void Need(Tensor t, long n, string op, string name)
+    {
+        if (t.Buffer is null) throw new ArgumentException($"{op}: {name} is an empty tensor, needs {n} elements");
+        if (t.Length < n) throw new ArgumentException($"{op}: {name} holds {t.Length} elements, needs {n}");
+    }
+
+    private static void Need(IntTensor t, long n, string op, string name)
+    {
+        if (t.Buffer is null) throw new ArgumentException($"{op}: {name} is an empty int tensor, needs {n} elements");
+        if (t.Length < n) throw new ArgumentException($"{op}: {name} holds {t.Length} elements, needs {n}");
+    }
+
+    private static void Positive(int value, string op, string name)
+    {
+        if (value < 0) throw new ArgumentOutOfRangeException(name, $"{op}: {name} must be >= 0, got {value}");
+    }
+
+    // ---- memory -------------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public Tensor Alloc(long length) { var b = new CpuFloatBuffer(length); return new Tensor(b, 0, length); }
+
+    /// <inheritdoc/>
+    public IntTensor AllocInt(long length) { var b = new CpuIntBuffer(length); return new IntTensor(b, 0, length); }
+
+    /// <inheritdoc/>
+    public void Upload(Tensor dst, ReadOnlySpan<float> src)
+    {
+        Need(dst, src.Length, nameof(Upload), nameof(dst));
+        src.CopyTo(Span(dst));
+    }
+
+    /// <inheritdoc/>
+    public void Upload(IntTensor dst, ReadOnlySpan<int> src)
+    {
+        Need(dst, src.Length, nameof(Upload), nameof(dst));
+        src.CopyTo(Span(dst));
+    }
+
+    /// <inheritdoc/>
+    public void Download(Tensor src, Span<float> dst)
+    {
+        Need(src, dst.Length, nameof(Download), nameof(src));
+        Span(src)[..dst.Length].CopyTo(dst);
+    }
+
+    /// <inheritdoc/>
+    public void Download(IntTensor src, Span<int> dst)
+    {
+        Need(src, dst.Length, nameof(Download), nameof(src));
+        Span(src)[..dst.Length].CopyTo(dst);
+    }
+
+    /// <inheritdoc/>
+    public void Fill(Tensor t, float value)
+    {
+        var (a, o) = Arr(t);
+        _work.For(t.Length, 1 << 18, (s, e) => a.AsSpan(o + (int)s, (int)(e - s)).Fill(value));
+    }
+
+    /// <inheritdoc/>
+    public void Copy(Tensor dst, Tensor src)
+    {
+        if (dst.Length != src.Length) throw new ArgumentException($"Copy: dst has {dst.Length} elements, src {src.Length}");
+        Span(src).CopyTo(Span(dst));
+    }
+
+    /// <inheritdoc/>
+    public void Synchronize() { }
+
+    /// <summary>Nothing to release: buffers are managed arrays.</summary>
+    public void Dispose() { }
+
+    // ---- elementwise --------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public void Add(Tensor y, Tensor a, Tensor b)
+    {
+        Need(a, y.Length, nameof(Add), nameof(a)); Need(b, y.Length, nameof(Add), nameof(b));
+        var (ya, yo) = Arr(y); var (aa, ao) = Arr(a); var (ba, bo) = Arr(b);
+        _work.For(y.Length, 1 << 16, (s, e) =>
+        {
+            int n = (int)(e - s);
+            TensorPrimitives.Add(aa.AsSpan(ao + (int)s, n), ba.AsSpan(bo + (int)s, n), ya.AsSpan(yo + (int)s, n));
+        });
+    }
+
+    /// <inheritdoc/>
+    public void AddInPlace(Tensor y, Tensor x)
+    {
+        Need(x, y.Length, nameof(AddInPlace), nameof(x));
+        var (ya, yo) = Arr(y); var (xa, xo) = Arr(x);
+        _work.For(y.Length, 1 << 16, (s, e) =>
+        {
+            int n = (int)(e - s);
+            var ys = ya.AsSpan(yo + (int)s, n);
+            TensorPrimitives.Add(ys, xa.AsSpan(xo + (int)s, n), ys);
+        });
+    }
+
+    /// <inheritdoc/>
+    public void Scale(Tensor y, float s)
+    {
+        var (ya, yo) = Arr(y);
+        _work.For(y.Length, 1 << 16, (st, e) =>
+        {
+            var ys = ya.AsSpan(yo + (int)st, (int)(e - st));
+            TensorPrimitives.Multiply(ys, s, ys);
+        });
+    }
+}

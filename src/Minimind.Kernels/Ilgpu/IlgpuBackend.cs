@@ -1,0 +1,243 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+
+namespace Minimind.Kernels.Ilgpu;
+
+/// <summary>
+/// <see cref="IBackend"/> on ILGPU: kernels written in C# and compiled by ILGPU to PTX (CUDA) or run on ILGPU's
+/// CPU accelerator (a simulator, for tests). All ops are queued on the accelerator's default stream; downloads
+/// and the ops that return host values synchronise. Every reduction has a fixed order (no float atomics), so
+/// results are bit-identical from run to run on the same device and launch shape.
+/// </summary>
+public sealed partial class IlgpuBackend : IBackend
+{
+    private readonly Context _ctx;
+    private readonly Accelerator _acc;
+    private readonly IlgpuLaunch _launch;
+    private readonly bool _tiled;
+
+    private IlgpuBackend(Context ctx, Accelerator acc, bool tiledMatMul)
+    {
+        _ctx = ctx; _acc = acc;
+        _launch = new IlgpuLaunch(acc);
+        _tiled = tiledMatMul;
+    }
+
+    /// <summary>The CUDA backend on device <paramref name="deviceIndex"/>; throws naming the cause when ILGPU finds no CUDA device.</summary>
+    public static IlgpuBackend CreateCuda(int deviceIndex = 0)
+    {
+        var ctx = Context.Create(b => b.Cuda().EnableAlgorithms().Optimize(OptimizationLevel.O1));
+        try
+        {
+            var devices = ctx.GetCudaDevices();
+            if (devices.Count == 0)
+                throw new NotSupportedException("--device cuda: ILGPU found no CUDA device (is the NVIDIA driver's libcuda.so loadable and a GPU visible?)");
+            if (deviceIndex < 0 || deviceIndex >= devices.Count)
+                throw new ArgumentOutOfRangeException(nameof(deviceIndex), $"CUDA device {deviceIndex} does not exist ({devices.Count} found)");
+            var acc = ctx.CreateCudaAccelerator(deviceIndex);
+            return new IlgpuBackend(ctx, acc, tiledMatMul: true);
+        }
+        catch
+        {
+            ctx.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>True when ILGPU can see at least one CUDA device (false, not an exception, when the driver is absent).</summary>
+    public static bool CudaAvailable()
+    {
+        try
+        {
+            using var ctx = Context.Create(b => b.Cuda());
+            return ctx.GetCudaDevices().Count > 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or InvalidOperationException or NotSupportedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The backend on ILGPU's CPU accelerator with a small custom device (warp of
+    /// <paramref name="warp"/> threads, <paramref name="warps"/> warps per group, one multiprocessor): every
+    /// simulated thread is an OS thread, so keep it tiny. <paramref name="tiledMatMul"/> runs the shared-memory
+    /// GEMM (with a small tile) instead of the one-thread-per-element path, so tests exercise the CUDA kernel's logic.</summary>
+    public static IlgpuBackend CreateCpuSimulator(int warp = 2, int warps = 2, bool tiledMatMul = false)
+    {
+        var ctx = Context.Create(b => b.CPU(new CPUDevice(warp, warps, 1)).EnableAlgorithms().Optimize(OptimizationLevel.O1));
+        try
+        {
+            var acc = ctx.CreateCPUAccelerator(0);
+            return new IlgpuBackend(ctx, acc, tiledMatMul);
+        }
+        catch
+        {
+            ctx.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The underlying accelerator.</summary>
+    public Accelerator Accelerator => _acc;
+
+    /// <summary>True on a CUDA device.</summary>
+    public bool IsCuda => _acc.AcceleratorType == AcceleratorType.Cuda;
+
+    /// <inheritdoc/>
+    public string Name => IsCuda ? "cuda" : "ilgpu-cpu";
+
+    /// <inheritdoc/>
+    public string DeviceName => IsCuda
+        ? $"{_acc.Name}, {_acc.NumMultiprocessors} SMs"
+        : $"ILGPU CPU simulator, {_acc.MaxNumThreadsPerGroup} threads/group";
+
+    /// <summary>Releases scratch buffers, the accelerator and the context.</summary>
+    public void Dispose()
+    {
+        _scratchF?.Dispose(); _scratchI?.Dispose(); _scratchD?.Dispose(); _scratchI2?.Dispose();
+        _acc.Dispose();
+        _ctx.Dispose();
+    }
+
+    // ---- views and checks -----------------------------------------------------------------------
+
+    private static ArrayView<float> V(Tensor t) => t.Buffer is IlgpuFloatBuffer b
+        ? b.View(t.Offset, t.Length)
+        : throw new ArgumentException(t.Buffer is null ? "tensor has no buffer (default Tensor)"
+            : $"tensor buffer is {t.Buffer.GetType().Name}, not an ILGPU backend float buffer");
+
+    private static ArrayView<int> V(IntTensor t) => t.Buffer is IlgpuIntBuffer b
+        ? b.View(t.Offset, t.Length)
+        : throw new ArgumentException(t.Buffer is null ? "int tensor has no buffer (default IntTensor)"
+            : $"int tensor buffer is {t.Buffer.GetType().Name}, not an ILGPU backend int buffer");
+
+    /// <summary>The first n elements of t, after checking it holds them.</summary>
+    private static ArrayView<float> V(Tensor t, long n, string op, string name)
+    {
+        if (t.Buffer is null) throw new ArgumentException($"{op}: {name} is an empty tensor, needs {n} elements");
+        if (t.Length < n) throw new ArgumentException($"{op}: {name} holds {t.Length} elements, needs {n}");
+        if (n > int.MaxValue) throw new ArgumentException($"{op}: {name} needs {n} elements, more than the 2^31 this backend indexes");
+        return V(t).SubView(0, n);
+    }
+
+    private static ArrayView<int> V(IntTensor t, long n, string op, string name)
+    {
+        if (t.Buffer is null) throw new ArgumentException($"{op}: {name} is an empty int tensor, needs {n} elements");
+        if (t.Length < n) throw new ArgumentException($"{op}: {name} holds {t.Length} elements, needs {n}");
+        return V(t).SubView(0, n);
+    }
+
+    private static void NonNegative(int value, string op, string name)
+    {
+        if (value < 0) throw new ArgumentOutOfRangeException(name, $"{op}: {name} must be >= 0, got {value}");
+    }
+
+    // ---- scratch (grown on demand; growing synchronises so no queued kernel still reads the old one) ----
+
+    private MemoryBuffer1D<float, Stride1D.Dense>? _scratchF;
+    private MemoryBuffer1D<int, Stride1D.Dense>? _scratchI, _scratchI2;
+    private MemoryBuffer1D<double, Stride1D.Dense>? _scratchD;
+
+    private ArrayView<T> Scratch<T>(ref MemoryBuffer1D<T, Stride1D.Dense>? buf, long n) where T : unmanaged
+    {
+        if (buf is null || buf.Length < n)
+        {
+            _acc.Synchronize();
+            buf?.Dispose();
+            buf = _acc.Allocate1D<T>(Math.Max(n, 256));
+        }
+        return ((ArrayView<T>)buf.View).SubView(0, Math.Max(n, 1));
+    }
+
+    // ---- memory -----------------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public Tensor Alloc(long length) => new(new IlgpuFloatBuffer(_acc, length), 0, length);
+
+    /// <inheritdoc/>
+    public IntTensor AllocInt(long length) => new(new IlgpuIntBuffer(_acc, length), 0, length);
+
+    /// <inheritdoc/>
+    public void Upload(Tensor dst, ReadOnlySpan<float> src)
+    {
+        if (src.Length == 0) return;
+        V(dst, src.Length, nameof(Upload), nameof(dst)).CopyFromCPU(src);
+    }
+
+    /// <inheritdoc/>
+    public void Upload(IntTensor dst, ReadOnlySpan<int> src)
+    {
+        if (src.Length == 0) return;
+        V(dst, src.Length, nameof(Upload), nameof(dst)).CopyFromCPU(src);
+    }
+
+    /// <inheritdoc/>
+    public void Download(Tensor src, Span<float> dst)
+    {
+        var v = V(src, dst.Length, nameof(Download), nameof(src));
+        _acc.Synchronize();
+        if (dst.Length > 0) v.CopyToCPU(dst);
+    }
+
+    /// <inheritdoc/>
+    public void Download(IntTensor src, Span<int> dst)
+    {
+        var v = V(src, dst.Length, nameof(Download), nameof(src));
+        _acc.Synchronize();
+        if (dst.Length > 0) v.CopyToCPU(dst);
+    }
+
+    /// <inheritdoc/>
+    public void Synchronize() => _acc.Synchronize();
+
+    // ---- elementwise --------------------------------------------------------------------------------
+
+    private Action<KernelConfig, ArrayView<float>, float>? _fill, _scale;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>>? _copy, _addIn;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _add;
+
+    /// <inheritdoc/>
+    public void Fill(Tensor t, float value)
+    {
+        if (t.Length == 0) return;
+        _fill ??= _acc.LoadStreamKernel<ArrayView<float>, float>(IlgpuKernels.Fill);
+        _fill(_launch.Items(t.Length), V(t, t.Length, nameof(Fill), nameof(t)), value);
+    }
+
+    /// <inheritdoc/>
+    public void Copy(Tensor dst, Tensor src)
+    {
+        if (dst.Length != src.Length) throw new ArgumentException($"Copy: dst has {dst.Length} elements, src {src.Length}");
+        if (dst.Length == 0) return;
+        _copy ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>>(IlgpuKernels.Copy);
+        _copy(_launch.Items(dst.Length), V(dst, dst.Length, nameof(Copy), nameof(dst)), V(src, src.Length, nameof(Copy), nameof(src)));
+    }
+
+    /// <inheritdoc/>
+    public void Add(Tensor y, Tensor a, Tensor b)
+    {
+        long n = y.Length;
+        if (n == 0) return;
+        _add ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>>(IlgpuKernels.AddKernel);
+        _add(_launch.Items(n), V(y, n, nameof(Add), nameof(y)), V(a, n, nameof(Add), nameof(a)), V(b, n, nameof(Add), nameof(b)));
+    }
+
+    /// <inheritdoc/>
+    public void AddInPlace(Tensor y, Tensor x)
+    {
+        long n = y.Length;
+        if (n == 0) return;
+        _addIn ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>>(IlgpuKernels.AddInPlace);
+        _addIn(_launch.Items(n), V(y, n, nameof(AddInPlace), nameof(y)), V(x, n, nameof(AddInPlace), nameof(x)));
+    }
+
+    /// <inheritdoc/>
+    public void Scale(Tensor y, float s)
+    {
+        if (y.Length == 0) return;
+        _scale ??= _acc.LoadStreamKernel<ArrayView<float>, float>(IlgpuKernels.Scale);
+        _scale(_launch.Items(y.Length), V(y, y.Length, nameof(Scale), nameof(y)), s);
+    }
+}

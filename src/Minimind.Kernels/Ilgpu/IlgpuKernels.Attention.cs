@@ -1,0 +1,185 @@
+using ILGPU;
+
+namespace Minimind.Kernels.Ilgpu;
+
+public static partial class IlgpuKernels
+{
+    /// <summary>
+    /// Flash-style causal GQA attention forward. A group owns Rows consecutive queries of one (b, h); every
+    /// thread owns one query row. Key/value rows stream through shared memory in blocks of Rows; each thread keeps
+    /// a running max m and normaliser l (online softmax) and rescales its output row once per block.
+    /// lse[b,h,t] = m + log l is saved for the backward. No T×T matrix exists anywhere.
+    /// </summary>
+    public static void AttentionForward<TTile>(ArrayView<float> o, ArrayView<float> lse, ArrayView<float> q, ArrayView<float> k,
+        ArrayView<float> v, AttnShape s) where TTile : struct, IAttnTile
+    {
+        int R = default(TTile).Rows;
+        var Ks = SharedMemory.Allocate<float>(default(TTile).KvSize);
+        var Vs = SharedMemory.Allocate<float>(default(TTile).KvSize);
+        var Ps = SharedMemory.Allocate<float>(default(TTile).PSize);
+        int tid = Group.IdxX, hd = s.Hd, rep = s.H / s.Hkv;
+        int qBlocks = (s.T + R - 1) / R, total = s.B * s.H * qBlocks;
+        for (int blk = Grid.IdxX; blk < total; blk += Grid.DimX)
+        {
+            int qb = blk % qBlocks, bh = blk / qBlocks, h = bh % s.H, b = bh / s.H, kvh = h / rep;
+            int t = qb * R + tid;
+            bool active = t < s.T;
+            int qi = ((b * s.T + t) * s.H + h) * hd;
+            float m = float.NegativeInfinity, l = 0f;
+            if (active) for (int d = 0; d < hd; d++) o[qi + d] = 0f;
+            int kEnd = Min(s.T, qb * R + R);
+            for (int k0 = 0; k0 < kEnd; k0 += R)
+            {
+                int j = k0 + tid;
+                if (j < s.T)
+                {
+                    int ki = ((b * s.T + j) * s.Hkv + kvh) * hd;
+                    for (int d = 0; d < hd; d++) { Ks[tid * hd + d] = k[ki + d]; Vs[tid * hd + d] = v[ki + d]; }
+                }
+                Group.Barrier();
+                int jn = active ? Min(R, t - k0 + 1) : 0;
+                if (jn > 0)
+                {
+                    float bm = m;
+                    for (int jj = 0; jj < jn; jj++)
+                    {
+                        float dot = 0f;
+                        for (int d = 0; d < hd; d++) dot += q[qi + d] * Ks[jj * hd + d];
+                        dot *= s.Scale;
+                        Ps[tid * R + jj] = dot;
+                        bm = Max(bm, dot);
+                    }
+                    float corr = MathF.Exp(m - bm);
+                    l *= corr;
+                    for (int jj = 0; jj < jn; jj++)
+                    {
+                        float p = MathF.Exp(Ps[tid * R + jj] - bm);
+                        Ps[tid * R + jj] = p;
+                        l += p;
+                    }
+                    for (int d = 0; d < hd; d++)
+                    {
+                        float acc = o[qi + d] * corr;
+                        for (int jj = 0; jj < jn; jj++) acc += Ps[tid * R + jj] * Vs[jj * hd + d];
+                        o[qi + d] = acc;
+                    }
+                    m = bm;
+                }
+                Group.Barrier();
+            }
+            if (active)
+            {
+                float inv = 1f / l;
+                for (int d = 0; d < hd; d++) o[qi + d] *= inv;
+                lse[(b * s.H + h) * s.T + t] = m + MathF.Log(l);
+            }
+        }
+    }
+
+    /// <summary>D[b,h,t] = Σ_d dO·O over the row (the softmax-backward correction term).</summary>
+    public static void AttentionRowDot(ArrayView<float> dDot, ArrayView<float> dO, ArrayView<float> o, AttnShape s)
+    {
+        int n = s.B * s.T * s.H;
+        for (int r = Gid; r < n; r += GStride)
+        {
+            int h = r % s.H, bt = r / s.H, t = bt % s.T, b = bt / s.T;
+            float acc = 0f;
+            for (int d = 0; d < s.Hd; d++) acc += dO[r * s.Hd + d] * o[r * s.Hd + d];
+            dDot[(b * s.H + h) * s.T + t] = acc;
+        }
+    }
+
+    /// <summary>dq += Σ_j ds_j·k_j for one query row per thread, keys in ascending order; probabilities are
+    /// recomputed from the saved lse: p = exp(q·k·scale − lse), ds = p·(dO·v − D)·scale.</summary>
+    public static void AttentionBackwardQuery(ArrayView<float> dq, ArrayView<float> dO, ArrayView<float> q, ArrayView<float> k,
+        ArrayView<float> v, ArrayView<float> lse, ArrayView<float> dDot, AttnShape s)
+    {
+        int n = s.B * s.T * s.H, hd = s.Hd, rep = s.H / s.Hkv;
+        for (int r = Gid; r < n; r += GStride)
+        {
+            int h = r % s.H, bt = r / s.H, t = bt % s.T, b = bt / s.T, kvh = h / rep;
+            int qi = r * hd, li = (b * s.H + h) * s.T + t;
+            float rowLse = lse[li], rowD = dDot[li];
+            for (int j = 0; j <= t; j++)
+            {
+                int ki = ((b * s.T + j) * s.Hkv + kvh) * hd;
+                float sc = 0f, dp = 0f;
+                for (int d = 0; d < hd; d++) { sc += q[qi + d] * k[ki + d]; dp += dO[qi + d] * v[ki + d]; }
+                float p = MathF.Exp(sc * s.Scale - rowLse);
+                float ds = p * (dp - rowD) * s.Scale;
+                for (int d = 0; d < hd; d++) dq[qi + d] += ds * k[ki + d];
+            }
+        }
+    }
+
+    /// <summary>dk, dv += gradients for one key row per thread: the query heads of its group in ascending order,
+    /// then queries t ≥ j in ascending order (a fixed reduction order, no atomics).</summary>
+    public static void AttentionBackwardKeyValue(ArrayView<float> dk, ArrayView<float> dv, ArrayView<float> dO, ArrayView<float> q,
+        ArrayView<float> k, ArrayView<float> v, ArrayView<float> lse, ArrayView<float> dDot, AttnShape s)
+    {
+        int n = s.B * s.T * s.Hkv, hd = s.Hd, rep = s.H / s.Hkv;
+        for (int r = Gid; r < n; r += GStride)
+        {
+            int kvh = r % s.Hkv, bj = r / s.Hkv, j = bj % s.T, b = bj / s.T;
+            int ki = r * hd;
+            for (int hh = 0; hh < rep; hh++)
+            {
+                int h = kvh * rep + hh;
+                for (int t = j; t < s.T; t++)
+                {
+                    int qi = ((b * s.T + t) * s.H + h) * hd, li = (b * s.H + h) * s.T + t;
+                    float sc = 0f, dp = 0f;
+                    for (int d = 0; d < hd; d++) { sc += q[qi + d] * k[ki + d]; dp += dO[qi + d] * v[ki + d]; }
+                    float p = MathF.Exp(sc * s.Scale - lse[li]);
+                    float ds = p * (dp - dDot[li]) * s.Scale;
+                    for (int d = 0; d < hd; d++)
+                    {
+                        dv[ki + d] += p * dO[qi + d];
+                        dk[ki + d] += ds * q[qi + d];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Decode attention: one thread per (b, new token, head), online softmax over the cached keys
+    /// 0..PastLen+i in ascending order.</summary>
+    public static void AttentionDecode(ArrayView<float> o, ArrayView<float> q, ArrayView<float> kCache, ArrayView<float> vCache, DecodeShape s)
+    {
+        int n = s.B * s.NewTokens * s.H, hd = s.Hd, rep = s.H / s.Hkv;
+        for (int r = Gid; r < n; r += GStride)
+        {
+            int h = r % s.H, bi = r / s.H, i = bi % s.NewTokens, b = bi / s.NewTokens, kvh = h / rep;
+            int qi = r * hd, keys = s.PastLen + i + 1;
+            float m = float.NegativeInfinity, l = 0f;
+            for (int d = 0; d < hd; d++) o[qi + d] = 0f;
+            for (int j = 0; j < keys; j++)
+            {
+                int ki = ((b * s.Capacity + j) * s.Hkv + kvh) * hd;
+                float sc = 0f;
+                for (int d = 0; d < hd; d++) sc += q[qi + d] * kCache[ki + d];
+                sc *= s.Scale;
+                float mNew = Max(m, sc);
+                float corr = MathF.Exp(m - mNew), p = MathF.Exp(sc - mNew);
+                l = l * corr + p;
+                for (int d = 0; d < hd; d++) o[qi + d] = o[qi + d] * corr + p * vCache[ki + d];
+                m = mNew;
+            }
+            float inv = 1f / l;
+            for (int d = 0; d < hd; d++) o[qi + d] *= inv;
+        }
+    }
+
+    /// <summary>Copies k/v [B,newTokens,Hkv,hd] into cache rows PastLen.. of [B,Capacity,Hkv,hd].</summary>
+    public static void KvCacheAppend(ArrayView<float> kCache, ArrayView<float> vCache, ArrayView<float> k, ArrayView<float> v, DecodeShape s)
+    {
+        int row = s.Hkv * s.Hd, n = s.B * s.NewTokens * row;
+        for (int e = Gid; e < n; e += GStride)
+        {
+            int r = e / row, c = e - r * row, i = r % s.NewTokens, b = r / s.NewTokens;
+            int dst = (b * s.Capacity + s.PastLen + i) * row + c;
+            kCache[dst] = k[e];
+            vCache[dst] = v[e];
+        }
+    }
+}

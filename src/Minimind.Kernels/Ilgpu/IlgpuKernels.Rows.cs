@@ -1,0 +1,204 @@
+using ILGPU;
+
+namespace Minimind.Kernels.Ilgpu;
+
+public static partial class IlgpuKernels
+{
+    /// <summary>RMSNorm forward: one group per row (power-of-two size ≤ <see cref="MaxRowGroup"/>), the sum of
+    /// squares reduced by a fixed tree.</summary>
+    public static void RmsNorm(ArrayView<float> y, ArrayView<float> rstd, ArrayView<float> x, ArrayView<float> w, int rows, int dim, float eps)
+    {
+        var sh = SharedMemory.Allocate<float>(MaxRowGroup);
+        int tid = Group.IdxX;
+        for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
+        {
+            int bas = r * dim;
+            float ss = 0f;
+            for (int c = tid; c < dim; c += Group.DimX) { float xv = x[bas + c]; ss += xv * xv; }
+            float tot = GroupSum(sh, ss);
+            float rs = 1f / MathF.Sqrt(tot / dim + eps);
+            if (tid == 0) rstd[r] = rs;
+            for (int c = tid; c < dim; c += Group.DimX) y[bas + c] = x[bas + c] * rs * w[c];
+        }
+    }
+
+    /// <summary>dx += rstd·w·dy − x·rstd³·(Σ dy·w·x)/dim, one group per row.</summary>
+    public static void RmsNormBackwardInput(ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> w,
+        ArrayView<float> rstd, int rows, int dim)
+    {
+        var sh = SharedMemory.Allocate<float>(MaxRowGroup);
+        int tid = Group.IdxX;
+        for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
+        {
+            int bas = r * dim;
+            float dot = 0f;
+            for (int c = tid; c < dim; c += Group.DimX) dot += dy[bas + c] * w[c] * x[bas + c];
+            float tot = GroupSum(sh, dot);
+            float rs = rstd[r];
+            float coef = rs * rs * rs * tot / dim;
+            for (int c = tid; c < dim; c += Group.DimX) dx[bas + c] += rs * w[c] * dy[bas + c] - x[bas + c] * coef;
+        }
+    }
+
+    /// <summary>partial[chunk, c] = Σ dy[r,c]·x[r,c]·rstd[r] over the chunk's rows in ascending order
+    /// (chunk = ⌈rows/chunks⌉ consecutive rows); <see cref="ReduceChunksInto"/> then adds the chunks in order.</summary>
+    public static void RmsNormWeightPartials(ArrayView<float> partial, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> rstd,
+        int rows, int dim, int chunks)
+    {
+        int per = (rows + chunks - 1) / chunks, n = chunks * dim;
+        for (int e = Gid; e < n; e += GStride)
+        {
+            int ch = e / dim, c = e - ch * dim;
+            int r1 = Min(rows, (ch + 1) * per);
+            float acc = 0f;
+            for (int r = ch * per; r < r1; r++) acc += dy[r * dim + c] * x[r * dim + c] * rstd[r];
+            partial[e] = acc;
+        }
+    }
+
+    /// <summary>dst[c] += Σ_ch partial[ch, c], chunks in ascending order.</summary>
+    public static void ReduceChunksInto(ArrayView<float> dst, ArrayView<float> partial, int dim, int chunks)
+    {
+        for (int c = Gid; c < dim; c += GStride)
+        {
+            float acc = 0f;
+            for (int ch = 0; ch < chunks; ch++) acc += partial[ch * dim + c];
+            dst[c] += acc;
+        }
+    }
+
+    /// <summary>losses[r] = logsumexp(logits[r]) − logits[r, target]; 0 when ignored; NaN for a target outside
+    /// [0, vocab). One group per row; max and Σexp reduced by fixed trees.</summary>
+    public static void CrossEntropy(ArrayView<float> losses, ArrayView<float> logits, ArrayView<int> targets, int rows, int vocab, int ignoreIndex)
+    {
+        var sh = SharedMemory.Allocate<float>(MaxRowGroup);
+        int tid = Group.IdxX;
+        for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
+        {
+            int tg = targets[r];
+            if (tg == ignoreIndex) { if (tid == 0) losses[r] = 0f; continue; }
+            long bas = (long)r * vocab;
+            float mx = float.NegativeInfinity;
+            for (int c = tid; c < vocab; c += Group.DimX) mx = Max(mx, logits[bas + c]);
+            mx = GroupMax(sh, mx);
+            float se = 0f;
+            for (int c = tid; c < vocab; c += Group.DimX) se += MathF.Exp(logits[bas + c] - mx);
+            se = GroupSum(sh, se);
+            if (tid == 0) losses[r] = tg >= 0 && tg < vocab ? mx + MathF.Log(se) - logits[bas + tg] : float.NaN;
+        }
+    }
+
+    /// <summary>dLogits[r] = rowScale[r]·(softmax(logits[r]) − onehot(target)); overwrites; dLogits may alias logits
+    /// (every element is read by the thread that writes it, after the row's reductions).</summary>
+    public static void CrossEntropyBackward(ArrayView<float> dLogits, ArrayView<float> logits, ArrayView<int> targets, ArrayView<float> rowScale,
+        int rows, int vocab, int ignoreIndex)
+    {
+        var sh = SharedMemory.Allocate<float>(MaxRowGroup);
+        int tid = Group.IdxX;
+        for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
+        {
+            int tg = targets[r];
+            long bas = (long)r * vocab;
+            if (tg == ignoreIndex)
+            {
+                for (int c = tid; c < vocab; c += Group.DimX) dLogits[bas + c] = 0f;
+                continue;
+            }
+            float mx = float.NegativeInfinity;
+            for (int c = tid; c < vocab; c += Group.DimX) mx = Max(mx, logits[bas + c]);
+            mx = GroupMax(sh, mx);
+            float se = 0f;
+            for (int c = tid; c < vocab; c += Group.DimX) se += MathF.Exp(logits[bas + c] - mx);
+            se = GroupSum(sh, se);
+            float scale = rowScale[r];
+            float f = tg >= 0 && tg < vocab ? scale / se : float.NaN;
+            for (int c = tid; c < vocab; c += Group.DimX)
+                dLogits[bas + c] = MathF.Exp(logits[bas + c] - mx) * f - (c == tg ? scale : 0f);
+        }
+    }
+
+    /// <summary>y[r] = softmax(x[r]), one thread per row (MoE gates have few columns).</summary>
+    public static void Softmax(ArrayView<float> y, ArrayView<float> x, int rows, int cols)
+    {
+        for (int r = Gid; r < rows; r += GStride)
+        {
+            int bas = r * cols;
+            float mx = float.NegativeInfinity;
+            for (int c = 0; c < cols; c++) mx = Max(mx, x[bas + c]);
+            float se = 0f;
+            for (int c = 0; c < cols; c++) se += MathF.Exp(x[bas + c] - mx);
+            float inv = 1f / se;
+            for (int c = 0; c < cols; c++) y[bas + c] = MathF.Exp(x[bas + c] - mx) * inv;
+        }
+    }
+
+    /// <summary>dx[r] += y[r]·(dy[r] − Σ dy·y).</summary>
+    public static void SoftmaxBackward(ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> y, int rows, int cols)
+    {
+        for (int r = Gid; r < rows; r += GStride)
+        {
+            int bas = r * cols;
+            float dot = 0f;
+            for (int c = 0; c < cols; c++) dot += dy[bas + c] * y[bas + c];
+            for (int c = 0; c < cols; c++) dx[bas + c] += y[bas + c] * (dy[bas + c] - dot);
+        }
+    }
+
+    /// <summary>Top-k by repeated selection: the j-th pick is the largest (value, −index) strictly below the
+    /// previous pick in that order, so ties go to the lower index without a "taken" array.</summary>
+    public static void TopK(ArrayView<float> weights, ArrayView<int> indices, ArrayView<float> probs, int rows, int cols, int k, int normalize)
+    {
+        for (int r = Gid; r < rows; r += GStride)
+        {
+            int bas = r * cols, ob = r * k;
+            float pv = float.PositiveInfinity, sum = 0f;
+            int pi = -1;
+            for (int j = 0; j < k; j++)
+            {
+                int best = -1;
+                float bv = 0f;
+                for (int c = 0; c < cols; c++)
+                {
+                    float v = probs[bas + c];
+                    bool eligible = v < pv || (v == pv && c > pi);
+                    if (eligible && (best < 0 || v > bv)) { best = c; bv = v; }
+                }
+                indices[ob + j] = best;
+                weights[ob + j] = bv;
+                sum += bv;
+                pv = bv; pi = best;
+            }
+            if (normalize != 0)
+            {
+                float den = sum + 1e-20f;
+                for (int j = 0; j < k; j++) weights[ob + j] /= den;
+            }
+        }
+    }
+
+    /// <summary>dProbs += gradient of the top-k weights (through w = p/(Σp + 1e-20) when normalising).</summary>
+    public static void TopKBackward(ArrayView<float> dProbs, ArrayView<float> dWeights, ArrayView<float> probs, ArrayView<int> indices,
+        int rows, int cols, int k, int normalize)
+    {
+        for (int r = Gid; r < rows; r += GStride)
+        {
+            int pb = r * cols, ob = r * k;
+            if (normalize == 0)
+            {
+                for (int j = 0; j < k; j++) dProbs[pb + indices[ob + j]] += dWeights[ob + j];
+                continue;
+            }
+            float sum = 0f;
+            double gp = 0;
+            for (int j = 0; j < k; j++)
+            {
+                float p = probs[pb + indices[ob + j]];
+                sum += p;
+                gp += (double)dWeights[ob + j] * p;
+            }
+            double den = sum + 1e-20f;
+            double common = gp / (den * den);
+            for (int j = 0; j < k; j++) dProbs[pb + indices[ob + j]] += (float)(dWeights[ob + j] / den - common);
+        }
+    }
+}

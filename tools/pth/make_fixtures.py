@@ -1,0 +1,257 @@
+#!/usr/bin/python3
+"""Writes the .pth fixtures of tests/fixtures/pth with real PyTorch (1.13 under /usr/bin/python3),
+plus expected.json: every value of every file, flattened, so the C# tests compare against what torch
+itself wrote and read back.
+
+Run:  /usr/bin/python3 tools/pth/make_fixtures.py   (from the repository root; seeded, deterministic)
+
+Flattening (mirrored by the C# test): a path is '/'-joined segments; a str dict key is itself, an int
+key is '#<n>', a list/tuple index is '[<i>]'. Each node is recorded as
+  containers: {"kind": "dict"|"odict"|"list"|"tuple", "len": n}
+  scalars:    {"kind": "int", "value": "<decimal>"} / {"kind": "float", "bits": "<big-endian hex of the double>"}
+              {"kind": "str", "value": s} / {"kind": "bool", "value": b} / {"kind": "none"}
+  tensors:    {"kind": "tensor", "dtype", "shape", "stride", "offset", "storage_key",
+               "bytes": hex of the contiguous elements in their own dtype (little-endian),
+               "f32": hex of t.float() contiguous (only for float/int/bool tensors)}
+"""
+import collections
+import io
+import json
+import os
+import pickle
+import struct
+import sys
+import zipfile
+
+import torch
+
+from pthflat import flatten
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures", "pth")
+def record(name, **meta):
+    """Loads the written file back with torch and records every value as torch sees it."""
+    path = os.path.join(OUT, name)
+    obj = torch.load(path)
+    flat = {}
+    flatten(obj, "", flat)
+    # Storage keys: torch numbers storages in order of first pickling; recover them from the pickle order
+    # by grouping tensors that share a data pointer, in the order the flattening met them.
+    keys = {}
+    for node in flat.values():
+        if node["kind"] == "tensor":
+            ptr = node.pop("_ptr")
+            # Zero-byte storages have no address (0): they share nothing.
+            node["storage_group"] = keys.setdefault(ptr, len(keys)) if ptr != 0 else None
+    EXPECTED[name] = dict(meta, values=flat, size=os.path.getsize(path))
+
+
+def minimind_2024(g, v=32, d=16, hidden=24):
+    sd = collections.OrderedDict()
+    emb = torch.randn(v, d, generator=g)
+    sd["tok_embeddings.weight"] = emb
+    for i in range(2):
+        p = "layers.%d." % i
+        for w in ("wq", "wk", "wv", "wo"):
+            sd[p + "attention.%s.weight" % w] = torch.randn(d, d, generator=g)
+        sd[p + "attention_norm.weight"] = torch.rand(d, generator=g) + 0.5
+        sd[p + "feed_forward.w1.weight"] = torch.randn(hidden, d, generator=g)
+        sd[p + "feed_forward.w2.weight"] = torch.randn(d, hidden, generator=g)
+        sd[p + "feed_forward.w3.weight"] = torch.randn(hidden, d, generator=g)
+        sd[p + "ffn_norm.weight"] = torch.rand(d, generator=g) + 0.5
+    sd["norm.weight"] = torch.rand(d, generator=g) + 0.5
+    sd["output.weight"] = emb.detach()  # a distinct tensor object on the same storage, as model.state_dict() gives
+    return sd
+
+
+def minimind_hf(g, qk_norm, v=32, d=16, kv=8, hidden=24, head=4):
+    sd = collections.OrderedDict()
+    emb = torch.randn(v, d, generator=g)
+    sd["model.embed_tokens.weight"] = emb
+    p = "model.layers.0."
+    sd[p + "self_attn.q_proj.weight"] = torch.randn(d, d, generator=g)
+    sd[p + "self_attn.k_proj.weight"] = torch.randn(kv, d, generator=g)
+    sd[p + "self_attn.v_proj.weight"] = torch.randn(kv, d, generator=g)
+    sd[p + "self_attn.o_proj.weight"] = torch.randn(d, d, generator=g)
+    if qk_norm:
+        sd[p + "self_attn.q_norm.weight"] = torch.rand(head, generator=g) + 0.5
+        sd[p + "self_attn.k_norm.weight"] = torch.rand(head, generator=g) + 0.5
+    sd[p + "input_layernorm.weight"] = torch.rand(d, generator=g) + 0.5
+    sd[p + "post_attention_layernorm.weight"] = torch.rand(d, generator=g) + 0.5
+    sd[p + "mlp.gate_proj.weight"] = torch.randn(hidden, d, generator=g)
+    sd[p + "mlp.down_proj.weight"] = torch.randn(d, hidden, generator=g)
+    sd[p + "mlp.up_proj.weight"] = torch.randn(hidden, d, generator=g)
+    sd["model.norm.weight"] = torch.rand(d, generator=g) + 0.5
+    sd["lm_head.weight"] = emb.detach()
+    return sd
+
+
+def cast(sd, dtype):
+    out = collections.OrderedDict()
+    done = {}
+    for k, t in sd.items():
+        ptr = t.data_ptr()
+        if ptr not in done:
+            done[ptr] = t.to(dtype)
+            out[k] = done[ptr]
+        else:
+            out[k] = done[ptr].detach()  # keep the tie after the cast
+    return out
+
+
+def save(obj, name, **kw):
+    torch.save(obj, os.path.join(OUT, name), **kw)
+
+
+def rezip(src, dst, top, compress, byteorder=None, swap=False):
+    """Re-packs a torch zip under another top folder, optionally deflated / marked big-endian."""
+    with zipfile.ZipFile(os.path.join(OUT, src)) as zin, \
+            zipfile.ZipFile(os.path.join(OUT, dst), "w", compression=compress) as zout:
+        names = zin.namelist()
+        old_top = names[0].split("/")[0]
+        for n in names:
+            data = zin.read(n)
+            rel = n[len(old_top) + 1:]
+            if swap and rel.startswith("data/"):
+                data = bytes(b for i in range(0, len(data), 4) for b in reversed(data[i:i + 4]))
+            zout.writestr(top + "/" + rel, data)
+            if rel == "data.pkl" and byteorder:
+                zout.writestr(top + "/byteorder", byteorder)
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+class EvalEvil:
+    def __reduce__(self):
+        return (eval, ("1+1",))
+
+
+def raw_zip(name, pickle_bytes, top="evil"):
+    with zipfile.ZipFile(os.path.join(OUT, name), "w") as z:
+        z.writestr(top + "/data.pkl", pickle_bytes)
+        z.writestr(top + "/version", "3\n")
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    g = torch.Generator().manual_seed(1234)
+
+    sd24 = minimind_2024(g)
+    save(sd24, "minimind2024_f32.pth")
+    record("minimind2024_f32.pth", format="zip", top="minimind2024_f32")
+
+    hf = minimind_hf(g, qk_norm=False)
+    save(cast(hf, torch.float16), "minimind2_hf_f16.pth")
+    record("minimind2_hf_f16.pth", format="zip", top="minimind2_hf_f16")
+
+    v3 = minimind_hf(g, qk_norm=True)
+    save(cast(v3, torch.bfloat16), "minimind3_bf16.pth")
+    record("minimind3_bf16.pth", format="zip", top="minimind3_bf16")
+
+    pref = collections.OrderedDict()
+    for i, (k, t) in enumerate(sd24.items()):
+        pref[("_orig_mod." if i % 3 == 0 else "module._orig_mod." if i % 3 == 1 else "module.") + k] = t
+    save(pref, "prefixed_f32.pth")
+    record("prefixed_f32.pth", format="zip", top="prefixed_f32")
+
+    legacy = collections.OrderedDict(sd24)
+    big = torch.arange(20, dtype=torch.float32).reshape(4, 5)
+    legacy["view.offset"] = big[1:]
+    legacy["view.transposed"] = big.t()
+    save(legacy, "minimind2024_legacy.pth", _use_new_zipfile_serialization=False)
+    record("minimind2024_legacy.pth", format="legacy", top=None)
+
+    base = torch.arange(24, dtype=torch.float32).reshape(4, 6) * 0.5 - 3
+    views = collections.OrderedDict()
+    views["base"] = base
+    views["offset"] = base[2:]
+    views["transposed"] = base.t()
+    views["strided"] = base[:, 1::2]
+    views["expand"] = torch.tensor([1.5, -2.0, 3.25]).unsqueeze(0).expand(4, 3)
+    views["scalar"] = torch.tensor(2.75)
+    views["empty"] = torch.zeros(0, 3)
+    views["empty_1d"] = torch.zeros(0)
+    views["narrow_row"] = base[3]
+    save(views, "views.pth")
+    record("views.pth", format="zip", top="views")
+
+    dt = collections.OrderedDict()
+    vals = [0.0, -0.0, 1.0, -2.5, 3.140625, 65504.0, 6.1e-5, 5.96e-8, 1e-30, 1e30, float("inf"), -float("inf"), float("nan"), 1 / 3]
+    dt["f64"] = torch.tensor(vals, dtype=torch.float64)
+    dt["f32"] = torch.tensor(vals, dtype=torch.float32)
+    dt["f16"] = torch.tensor(vals, dtype=torch.float32).to(torch.float16)
+    dt["bf16"] = torch.tensor(vals, dtype=torch.float32).to(torch.bfloat16)
+    dt["i64"] = torch.tensor([0, 1, -1, 2 ** 40, -2 ** 40, 2 ** 63 - 1, -2 ** 63], dtype=torch.int64)
+    dt["i32"] = torch.tensor([0, 1, -1, 2 ** 31 - 1, -2 ** 31], dtype=torch.int32)
+    dt["i16"] = torch.tensor([0, 1, -1, 32767, -32768], dtype=torch.int16)
+    dt["i8"] = torch.tensor([0, 1, -1, 127, -128], dtype=torch.int8)
+    dt["u8"] = torch.tensor([0, 1, 128, 255], dtype=torch.uint8)
+    dt["bool"] = torch.tensor([True, False, True])
+    dt["i64_2d"] = torch.arange(6, dtype=torch.int64).reshape(2, 3).t()
+    save(dt, "dtypes.pth")
+    record("dtypes.pth", format="zip", top="dtypes")
+
+    # A real AdamW state after two steps on a tiny model with a tied weight.
+    model = torch.nn.Sequential(torch.nn.Embedding(8, 4), torch.nn.Linear(4, 8, bias=False))
+    model[1].weight = model[0].weight
+    with torch.no_grad():
+        model[0].weight.copy_(torch.randn(8, 4, generator=g))
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-4, betas=(0.9, 0.95), weight_decay=0.1)
+    for _ in range(2):
+        loss = model(torch.tensor([1, 2, 3])).pow(2).mean()
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    save(opt.state_dict(), "adamw.pth")
+    record("adamw.pth", format="zip", top="adamw")
+
+    resume = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3, "step": 12345, "world_size": 1,
+              "wandb_id": None, "lr": 5e-4, "name": "minimind", "flag": True, "off": False,
+              "big": 2 ** 40, "neg": -2 ** 40, "huge": 2 ** 63 - 1, "hugeneg": -2 ** 63, "int31": 2 ** 31, "m129": -129,
+              "tuple": (1, "a", 2.5), "list": [1, 2, [3, -4.0]], "nested": {1: {"x": -1}, 2: []},
+              "size": torch.Size([2, 3]), "unicode": "中文 ✓"}
+    save(resume, "resume.pth")
+    record("resume.pth", format="zip", top="resume")
+
+    save(torch.nn.Parameter(torch.arange(6, dtype=torch.float32).reshape(2, 3)), "parameter.pth")
+    record("parameter.pth", format="zip", top="parameter")
+
+    rezip("views.pth", "deflated_other_top.pth", "some_other_name", zipfile.ZIP_DEFLATED)
+    record("deflated_other_top.pth", format="zip", top="some_other_name")
+
+    big_sd = collections.OrderedDict(a=torch.tensor([1.0, -2.0, 3.5], dtype=torch.float32), b=torch.tensor([[7, 8], [9, 10]], dtype=torch.int32))
+    save(big_sd, "little_for_swap.pth")
+    rezip("little_for_swap.pth", "big_endian.pth", "big_endian", zipfile.ZIP_STORED, byteorder="big", swap=True)
+    os.remove(os.path.join(OUT, "little_for_swap.pth"))
+    EXPECTED["big_endian.pth"] = None  # torch 1.13 cannot read byteorder records; values recorded from the source
+    flat = {}
+    flatten(big_sd, "", flat)
+    for node in flat.values():
+        if node["kind"] == "tensor":
+            node.pop("_ptr")
+            node["storage_group"] = None
+    EXPECTED["big_endian.pth"] = dict(format="zip", top="big_endian", values=flat, size=os.path.getsize(os.path.join(OUT, "big_endian.pth")))
+
+    # Malicious and out-of-subset pickles: the reader must refuse each, naming the culprit.
+    save({"x": Evil()}, "malicious_os_system.pth")
+    save({"x": EvalEvil()}, "malicious_eval.pth")
+    raw_zip("malicious_int_opcode.pth", pickle.dumps(5, protocol=0))
+
+    # A protocol-2 pickle whose storage reference is a text PERSID (what weights_only rejects).
+    raw_zip("malicious_text_persid.pth", b"\x80\x02]q\x00Pstorage\na.")
+    MALICIOUS.update({"malicious_os_system.pth": "posix.system", "malicious_eval.pth": "__builtin__.eval",
+                      "malicious_int_opcode.pth": "INT", "malicious_text_persid.pth": "PERSID"})
+
+    with open(os.path.join(OUT, "expected.json"), "w") as f:
+        json.dump({"torch": torch.__version__, "files": EXPECTED, "malicious": MALICIOUS}, f, indent=None, separators=(",", ":"), sort_keys=True)
+    total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))
+    print("wrote %d files, %d bytes in %s" % (len(os.listdir(OUT)), total, OUT), file=sys.stderr)
+
+
+EXPECTED = {}
+MALICIOUS = {}
+
+if __name__ == "__main__":
+    main()

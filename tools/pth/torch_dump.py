@@ -1,0 +1,62 @@
+#!/usr/bin/python3
+"""Loads a .pth with torch.load(path, weights_only=True) and prints every value, flattened as in
+make_fixtures.py, as JSON on stdout (after checking every zip CRC). The C# round-trip tests run this on files they wrote and compare
+bit for bit. Usage: /usr/bin/python3 tools/pth/torch_dump.py FILE.pth [--allow-binfloat]"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch  # noqa: E402
+from pthflat import flatten  # noqa: E402
+
+
+ALLOWED_OPS = {"PROTO", "STOP", "GLOBAL", "REDUCE", "BUILD", "NEWOBJ", "MARK", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3",
+               "EMPTY_TUPLE", "EMPTY_LIST", "EMPTY_DICT", "APPEND", "APPENDS", "SETITEM", "SETITEMS", "NONE",
+               "NEWTRUE", "NEWFALSE", "BININT", "BININT1", "BININT2", "LONG1", "BINFLOAT", "BINUNICODE",
+               "SHORT_BINSTRING", "BINPERSID", "BINGET", "LONG_BINGET", "BINPUT", "LONG_BINPUT"}
+ALLOWED_GLOBALS = {"collections OrderedDict", "torch._utils _rebuild_tensor_v2"}
+
+
+def check_subset(path):
+    import pickletools
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        pkl = z.read([n for n in z.namelist() if n.endswith("/data.pkl")][0])
+    for op, arg, pos in pickletools.genops(pkl):
+        if op.name not in ALLOWED_OPS:
+            sys.exit("opcode %s at %d is outside the weights_only subset" % (op.name, pos))
+        if op.name == "GLOBAL" and arg not in ALLOWED_GLOBALS and not (arg.startswith("torch ") and arg.endswith("Storage")):
+            sys.exit("global %s at %d is outside the weights_only subset" % (arg, pos))
+
+
+def main():
+    import zipfile
+    with zipfile.ZipFile(sys.argv[1]) as z:
+        bad = z.testzip()  # checks every record's CRC-32
+        if bad is not None:
+            sys.exit("CRC mismatch in record " + bad)
+    mode = "weights_only"
+    try:
+        obj = torch.load(sys.argv[1], weights_only=True)
+    except Exception as e:  # noqa: BLE001
+        # torch 1.13's weights_only unpickler lacks BINFLOAT (opcode 71, added in 2.x), so no file holding a
+        # Python float (an optimizer's lr) loads that way there. Only then: prove the pickle stays inside
+        # torch 2.x's weights_only subset, and load it unrestricted.
+        if not (torch.__version__.startswith("1.") and "Unsupported operand 71" in str(e) and "--allow-binfloat" in sys.argv):
+            raise
+        check_subset(sys.argv[1])
+        obj = torch.load(sys.argv[1])
+        mode = "binfloat-fallback"
+    flat = {}
+    flatten(obj, "", flat)
+    groups = {}
+    for node in flat.values():
+        if node["kind"] == "tensor":
+            ptr = node.pop("_ptr")
+            node["storage_group"] = groups.setdefault(ptr, len(groups)) if ptr != 0 else None
+    json.dump({"torch": torch.__version__, "mode": mode, "values": flat}, sys.stdout, separators=(",", ":"))
+
+
+if __name__ == "__main__":
+    main()
