@@ -7,6 +7,11 @@ public static class Program
     public static IReadOnlyList<ICommand> Commands { get; } = new ICommand[]
     {
         // Commands live in Commands/<Name>Command.cs, one per file.
+        new Commands.InspectCommand(),
+        new Commands.ConvertCommand(),
+        new Commands.TokenizeCommand(),
+        new Commands.KernelsCommand(),
+        new Commands.TrainCommand(),
     };
 
     /// <summary>Runs <c>minimind</c> with the given arguments; returns the exit code.</summary>

@@ -96,8 +96,16 @@ public readonly record struct ModelConfig
     public int EffectiveHiddenDim => HiddenDim > 0 ? HiddenDim : Generation switch
     {
         ModelGeneration.MiniMind3 => 64 * (int)Math.Ceiling(Dim * Math.PI / 64),
-        _ => 64 * (int)Math.Ceiling(8.0 * Dim / 3 / 64),
+        // int(2·4·dim/3) rounded up to a multiple of 64, in integer steps as LMConfig does
+        _ => 64 * ((8 * Dim / 3 + 63) / 64),
     };
+
+    /// <summary>Whether the top-k router weights are renormalised: MiniMind before v3 only does it for
+    /// top-k &gt; 1; minimind-3 whenever norm_topk_prob is set (so top-1 weights become 1).</summary>
+    public bool RenormalizeTopK => NormTopKProb && (TopK > 1 || Generation == ModelGeneration.MiniMind3);
+
+    /// <summary>True for the HF-style key layout (<c>model.layers.N.self_attn...</c>).</summary>
+    public bool HfKeys => Generation is ModelGeneration.MiniMind2Hf or ModelGeneration.MiniMind3;
 
     /// <summary>Throws an ArgumentException naming the offending field when the config cannot be built.</summary>
     public void Validate()
@@ -112,6 +120,10 @@ public readonly record struct ModelConfig
         {
             Need(NExperts > 0, "--n-experts must be positive with --use-moe");
             Need(TopK >= 1 && TopK <= NExperts, $"--top-k {TopK} must be between 1 and --n-experts {NExperts}");
+            Need(NSharedExperts >= 0, "--n-shared-experts must not be negative");
+            Need(Generation is not (ModelGeneration.V2024 or ModelGeneration.MiniMind2) || NSharedExperts <= 1,
+                $"{Arch} has at most one shared expert (n_shared_experts is a bool there), got {NSharedExperts}");
+            Need(Generation != ModelGeneration.MiniMind3 || NSharedExperts == 0, "minimind3 has no shared experts");
         }
     }
 }

@@ -52,6 +52,23 @@ internal static class TestPaths
         return (p.ExitCode, so.Result, se.Result);
     }
 
+    private static string? _torchVersion;
+
+    /// <summary>True when the torch that ran <see cref="TorchDump"/> is 1.x (no BINFLOAT under weights_only).</summary>
+    public static bool TorchIs1x => _torchVersion?.StartsWith("1.", StringComparison.Ordinal) ?? false;
+
+    /// <summary>Runs tools/pth/torch_dump.py on <paramref name="paths"/>; returns its "files" object (path → mode, values).</summary>
+    public static System.Text.Json.JsonElement TorchDump(IEnumerable<string> paths, bool allowBinFloat = false)
+    {
+        var script = Path.Combine(RepoRoot, "tools", "pth", "torch_dump.py");
+        var args = $"\"{script}\" " + string.Join(" ", paths.Select(p => $"\"{p}\"")) + (allowBinFloat ? " --allow-binfloat" : "");
+        var (code, stdout, stderr) = RunPython(args);
+        if (code != 0) throw new Xunit.Sdk.XunitException($"torch.load(weights_only=True) failed: {stderr}");
+        var root = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+        _torchVersion = root.GetProperty("torch").GetString();
+        return root.GetProperty("files");
+    }
+
     /// <summary>A fresh temporary folder, deleted by the caller.</summary>
     public static string TempDir()
     {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Loads a .pth with torch.load(path, weights_only=True) and prints every value, flattened as in
-make_fixtures.py, as JSON on stdout (after checking every zip CRC). The C# round-trip tests run this on files they wrote and compare
-bit for bit. Usage: /usr/bin/python3 tools/pth/torch_dump.py FILE.pth [--allow-binfloat]"""
+"""Loads .pth files with torch.load(path, weights_only=True) and prints every value, flattened as in
+make_fixtures.py, as one JSON object on stdout: {"torch": version, "files": {path: {"mode", "values"}}},
+after checking every zip CRC. The C# round-trip tests run this on files they wrote and compare bit for bit.
+Usage: /usr/bin/python3 tools/pth/torch_dump.py FILE.pth... [--allow-binfloat]"""
 import json
 import os
 import sys
@@ -30,23 +31,23 @@ def check_subset(path):
             sys.exit("global %s at %d is outside the weights_only subset" % (arg, pos))
 
 
-def main():
+def dump(path, allow_binfloat):
     import zipfile
-    with zipfile.ZipFile(sys.argv[1]) as z:
+    with zipfile.ZipFile(path) as z:
         bad = z.testzip()  # checks every record's CRC-32
         if bad is not None:
-            sys.exit("CRC mismatch in record " + bad)
+            sys.exit("%s: CRC mismatch in record %s" % (path, bad))
     mode = "weights_only"
     try:
-        obj = torch.load(sys.argv[1], weights_only=True)
+        obj = torch.load(path, weights_only=True)
     except Exception as e:  # noqa: BLE001
         # torch 1.13's weights_only unpickler lacks BINFLOAT (opcode 71, added in 2.x), so no file holding a
         # Python float (an optimizer's lr) loads that way there. Only then: prove the pickle stays inside
         # torch 2.x's weights_only subset, and load it unrestricted.
-        if not (torch.__version__.startswith("1.") and "Unsupported operand 71" in str(e) and "--allow-binfloat" in sys.argv):
+        if not (torch.__version__.startswith("1.") and "Unsupported operand 71" in str(e) and allow_binfloat):
             raise
-        check_subset(sys.argv[1])
-        obj = torch.load(sys.argv[1])
+        check_subset(path)
+        obj = torch.load(path)
         mode = "binfloat-fallback"
     flat = {}
     flatten(obj, "", flat)
@@ -55,7 +56,14 @@ def main():
         if node["kind"] == "tensor":
             ptr = node.pop("_ptr")
             node["storage_group"] = groups.setdefault(ptr, len(groups)) if ptr != 0 else None
-    json.dump({"torch": torch.__version__, "mode": mode, "values": flat}, sys.stdout, separators=(",", ":"))
+    return {"mode": mode, "values": flat}
+
+
+def main():
+    allow = "--allow-binfloat" in sys.argv
+    paths = [a for a in sys.argv[1:] if not a.startswith("--")]
+    out = {"torch": torch.__version__, "files": {p: dump(p, allow) for p in paths}}
+    json.dump(out, sys.stdout, separators=(",", ":"))
 
 
 if __name__ == "__main__":

@@ -28,10 +28,13 @@ public static class PthWriter
     public static void WriteStateDict(string path, StateDict sd) => Write(path, sd.ToRoot());
 
     /// <summary>Writes the archive to any stream (not atomic), with top folder <paramref name="topFolder"/>.</summary>
-    public static void Write(Stream stream, object root, string topFolder = "archive")
+    public static void Write(Stream stream, object root, string topFolder = "archive") => Write(stream, root, topFolder, 0xFFFFFFFF);
+
+    /// <summary>As above; records and offsets at or above <paramref name="zip64Threshold"/> get zip64 fields (tests use 0).</summary>
+    internal static void Write(Stream stream, object root, string topFolder, long zip64Threshold)
     {
         var (pkl, storages) = Pickle(root);
-        WriteArchive(stream, topFolder, pkl, storages);
+        WriteArchive(stream, topFolder, pkl, storages, zip64Threshold);
     }
 
     private static (byte[], List<(TorchStorage storage, string key, TorchDType dtype)>) Pickle(object root)
@@ -41,9 +44,9 @@ public static class PthWriter
         return (bytes, p.Storages);
     }
 
-    private static void WriteArchive(Stream s, string top, byte[] pkl, List<(TorchStorage storage, string key, TorchDType dtype)> storages)
+    private static void WriteArchive(Stream s, string top, byte[] pkl, List<(TorchStorage storage, string key, TorchDType dtype)> storages, long zip64Threshold = 0xFFFFFFFF)
     {
-        var z = new TorchZipWriter(s);
+        var z = new TorchZipWriter(s, zip64Threshold);
         z.AddEntry(top + "/data.pkl", pkl);
         z.AddEntry(top + "/byteorder", Encoding.ASCII.GetBytes("little"));
         byte[]? buf = null;

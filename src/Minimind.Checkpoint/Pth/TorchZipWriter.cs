@@ -21,7 +21,11 @@ internal sealed class TorchZipWriter
     private long _curOffset, _curSize;
     private Crc32? _crc;
 
-    public TorchZipWriter(Stream s) { _s = s; }
+    private readonly long _zip64Threshold;
+
+    /// <param name="s">Target stream.</param>
+    /// <param name="zip64Threshold">Sizes/offsets at or above this use zip64 fields (tests lower it to exercise them on small files).</param>
+    public TorchZipWriter(Stream s, long zip64Threshold = 0xFFFFFFFF) { _s = s; _zip64Threshold = Math.Min(zip64Threshold, 0xFFFFFFFF); }
 
     private void Raw(ReadOnlySpan<byte> b) { _s.Write(b); _pos += b.Length; }
 
@@ -60,7 +64,7 @@ internal sealed class TorchZipWriter
     public void EndEntry()
     {
         uint crc = _crc!.GetCurrentHashAsUInt32();
-        bool z64 = _curSize >= 0xFFFFFFFF;
+        bool z64 = _curSize >= _zip64Threshold;
         var d = new byte[z64 ? 24 : 16];
         BinaryPrimitives.WriteUInt32LittleEndian(d, 0x08074b50);
         BinaryPrimitives.WriteUInt32LittleEndian(d.AsSpan(4), crc);
@@ -80,7 +84,7 @@ internal sealed class TorchZipWriter
         long cdStart = _pos;
         foreach (var (name, crc, size, offset) in _entries)
         {
-            bool bigSize = size >= 0xFFFFFFFF, bigOff = offset >= 0xFFFFFFFF;
+            bool bigSize = size >= _zip64Threshold, bigOff = offset >= _zip64Threshold;
             int extra = (bigSize ? 16 : 0) + (bigOff ? 8 : 0);
             var h = new byte[46 + name.Length + (extra > 0 ? 4 + extra : 0)];
             BinaryPrimitives.WriteUInt32LittleEndian(h, 0x02014b50);

@@ -108,7 +108,7 @@ public sealed class InspectCommand : ICommand
             string note = "";
             if (seen.TryGetValue(t.Storage, out var first)) note = $"  (shares storage with {first})";
             else seen[t.Storage] = p;
-            if (!t.IsContiguous || t.StorageOffset != 0) note += $"  (view: offset {t.StorageOffset}, stride {TorchTensor.Fmt(t.Stride)})";
+            if (!t.IsContiguous || t.StorageOffset != 0) note += $"  (view: offset {t.StorageOffset}, stride [{string.Join(", ", t.Stride)}])";
             w.WriteLine($"  {p.PadRight(kw)}  {t.DType.ShortName(),-5}  {t.ShapeText,-16}  {t.StorageKey,-7}  {t.ByteLength:N0}{note}");
         }
         w.WriteLine($"  total: {tensors.Count} tensors, {elements:N0} elements, {tensorBytes:N0} bytes in tensors, {storageBytes:N0} bytes in {pth.Storages.Count} storages");
@@ -127,7 +127,7 @@ public sealed class InspectCommand : ICommand
                     if (nt == d.Count && nt > 0)
                     {
                         long bytes = d.Values.Cast<TorchTensor>().Sum(t => t.ByteLength);
-                        w.WriteLine($"{head}{kind} of {nt} tensors ({Bytes(bytes)}) — a state dict");
+                        w.WriteLine($"{head}{kind} of {nt} tensors ({Bytes(bytes)})");
                         return;
                     }
                     w.WriteLine($"{head}{kind} ({d.Count} entries)");

@@ -16,42 +16,36 @@ public sealed partial class CpuBackend
         if (headDim <= 0) throw new ArgumentOutOfRangeException(nameof(headDim), $"{op}: headDim must be > 0, got {headDim}");
     }
 
-    /// <summary>One query row against keys 0..nKeys-1 (k rows kBase + j·stride, v rows vBase + j·stride):
-    /// online softmax over key blocks; writes the output row and returns the log-sum-exp of the scaled scores.</summary>
-    private static float AttendRow(ReadOnlySpan<float> q, float[] ka, int kBase, float[] va, int vBase, int stride, int nKeys, int hd,
-        float scale, Span<float> output, Span<float> acc)
+    /// <summary>One query row against keys 0..nKeys-1 (rows k + j·stride, v + j·stride): online softmax over key
+    /// blocks; writes the output row and returns the log-sum-exp of the scaled scores. acc holds hd floats,
+    /// s holds <see cref="KeyBlock"/>.</summary>
+    private static unsafe float AttendRow(float* q, float* k, float* v, int stride, int nKeys, int hd, float scale,
+        float* output, float* acc, float* s)
     {
-        Span<float> scores = stackalloc float[KeyBlock];
-        acc.Clear();
+        new Span<float>(acc, hd).Clear();
         float m = float.NegativeInfinity, l = 0f;
         for (int j0 = 0; j0 < nKeys; j0 += KeyBlock)
         {
             int nb = Math.Min(KeyBlock, nKeys - j0);
-            float bmax = float.NegativeInfinity;
-            for (int j = 0; j < nb; j++)
-            {
-                float s = TensorPrimitives.Dot(q, ka.AsSpan(kBase + (j0 + j) * stride, hd)) * scale;
-                scores[j] = s;
-                if (s > bmax) bmax = s;
-            }
-            float newM = Math.Max(m, bmax);
+            var sb = new Span<float>(s, nb);
+            AttentionMath.Dots(q, k + (long)j0 * stride, stride, nb, hd, scale, s);
+            float newM = Math.Max(m, TensorPrimitives.Max(sb));
             float corr = MathF.Exp(m - newM);
             l *= corr;
-            TensorPrimitives.Multiply(acc, corr, acc);
-            for (int j = 0; j < nb; j++)
-            {
-                float p = MathF.Exp(scores[j] - newM);
-                l += p;
-                TensorPrimitives.MultiplyAdd(va.AsSpan(vBase + (j0 + j) * stride, hd), p, acc, acc);
-            }
+            var accSpan = new Span<float>(acc, hd);
+            TensorPrimitives.Multiply(accSpan, corr, accSpan);
+            TensorPrimitives.Subtract(sb, newM, sb);
+            TensorPrimitives.Exp(sb, sb);
+            for (int j = 0; j < nb; j++) l += s[j];
+            AttentionMath.AddWeightedRows(acc, v + (long)j0 * stride, stride, nb, s, hd);
             m = newM;
         }
-        TensorPrimitives.Multiply(acc, 1f / l, output);
+        TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc, hd), 1f / l, new Span<float>(output, hd));
         return m + MathF.Log(l);
     }
 
     /// <inheritdoc/>
-    public void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, int batch, int seqLen, int heads, int kvHeads, int headDim)
+    public unsafe void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, int batch, int seqLen, int heads, int kvHeads, int headDim)
     {
         const string op = nameof(Attention);
         Positive(batch, op, nameof(batch)); Positive(seqLen, op, nameof(seqLen)); CheckHeads(op, heads, kvHeads, headDim);
@@ -67,18 +61,19 @@ public sealed partial class CpuBackend
             int bh = item / blocks, t0 = item % blocks * RowBlock;
             int b = bh / H, h = bh % H;
             int kv = (b * T * kvHeads + h / rep) * hd;
-            var acc = new float[hd];
-            for (int t = t0; t < Math.Min(T, t0 + RowBlock); t++)
-            {
-                int row = ((b * T + t) * H + h) * hd;
-                la[lo + bh * T + t] = AttendRow(qa.AsSpan(qo + row, hd), ka, ko + kv, va, vo + kv, stride, t + 1, hd, scale,
-                    oa.AsSpan(oo + row, hd), acc);
-            }
+            float* acc = stackalloc float[hd];
+            float* sc = stackalloc float[KeyBlock];
+            fixed (float* po = oa, pl = la, pq = qa, pk = ka, pv = va)
+                for (int t = t0; t < Math.Min(T, t0 + RowBlock); t++)
+                {
+                    int row = ((b * T + t) * H + h) * hd;
+                    pl[lo + bh * T + t] = AttendRow(pq + qo + row, pk + ko + kv, pv + vo + kv, stride, t + 1, hd, scale, po + oo + row, acc, sc);
+                }
         });
     }
 
     /// <inheritdoc/>
-    public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOutput, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
+    public unsafe void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOutput, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
         int batch, int seqLen, int heads, int kvHeads, int headDim)
     {
         const string op = nameof(AttentionBackward);
@@ -89,7 +84,7 @@ public sealed partial class CpuBackend
         Need(output, qn, op, nameof(output)); Need(lse, (long)batch * heads * seqLen, op, nameof(lse));
         var (dqa, dqo) = Arr(dq); var (dka, dko) = Arr(dk); var (dva, dvo) = Arr(dv); var (ga, go) = Arr(dOutput);
         var (qa, qo) = Arr(q); var (ka, ko) = Arr(k); var (va, vo) = Arr(v); var (oa, oo) = Arr(output); var (la, lo) = Arr(lse);
-        int rep = heads / kvHeads, hd = headDim, T = seqLen, H = heads, Hkv = kvHeads, stride = Hkv * hd;
+        int rep = heads / kvHeads, hd = headDim, T = seqLen, H = heads, Hkv = kvHeads, stride = Hkv * hd, qStride = H * hd;
         float scale = 1f / MathF.Sqrt(hd);
         int blocks = (T + RowBlock - 1) / RowBlock;
 
@@ -104,29 +99,37 @@ public sealed partial class CpuBackend
             }
         });
 
-        // Pass 1, dq per query row: dq_t += scale·Σ_j p_tj (dO_t·v_j − D_t) k_j.
+        // Pass 1, dq per query row: dq_t += scale·Σ_j p_tj (dO_t·v_j − D_t) k_j, keys ascending.
         _work.ForEach(batch * H * blocks, item =>
         {
             int bh = item / blocks, t0 = item % blocks * RowBlock;
             int b = bh / H, h = bh % H;
             int kv = (b * T * Hkv + h / rep) * hd;
-            var acc = new float[hd];
-            for (int t = t0; t < Math.Min(T, t0 + RowBlock); t++)
-            {
-                int row = ((b * T + t) * H + h) * hd;
-                var qr = qa.AsSpan(qo + row, hd); var gr = ga.AsSpan(go + row, hd);
-                float lseT = la[lo + bh * T + t], dT = dRow[bh * T + t];
-                acc.AsSpan().Clear();
-                for (int j = 0; j <= t; j++)
+            float* acc = stackalloc float[hd];
+            float* p = stackalloc float[KeyBlock];
+            float* ds = stackalloc float[KeyBlock];
+            fixed (float* pq = qa, pk = ka, pv = va, pg = ga, pdq = dqa, pl = la, pd = dRow)
+                for (int t = t0; t < Math.Min(T, t0 + RowBlock); t++)
                 {
-                    var kr = ka.AsSpan(ko + kv + j * stride, hd);
-                    float p = MathF.Exp(TensorPrimitives.Dot(qr, kr) * scale - lseT);
-                    float ds = p * (TensorPrimitives.Dot(gr, va.AsSpan(vo + kv + j * stride, hd)) - dT);
-                    TensorPrimitives.MultiplyAdd(kr, ds, acc, acc);
+                    int row = ((b * T + t) * H + h) * hd;
+                    float lseT = pl[lo + bh * T + t], dT = pd[bh * T + t];
+                    new Span<float>(acc, hd).Clear();
+                    for (int j0 = 0; j0 <= t; j0 += KeyBlock)
+                    {
+                        int nb = Math.Min(KeyBlock, t + 1 - j0);
+                        float* kr = pk + ko + kv + (long)j0 * stride;
+                        AttentionMath.Dots(pq + qo + row, kr, stride, nb, hd, scale, p);
+                        AttentionMath.Dots(pg + go + row, pv + vo + kv + (long)j0 * stride, stride, nb, hd, 1f, ds);
+                        for (int j = 0; j < nb; j++)
+                        {
+                            float pj = MathF.Exp(p[j] - lseT);
+                            ds[j] = pj * (ds[j] - dT);
+                        }
+                        AttentionMath.AddWeightedRows(acc, kr, stride, nb, ds, hd);
+                    }
+                    var dst = new Span<float>(pdq + dqo + row, hd);
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(acc, hd), scale, dst, dst);
                 }
-                var dst = dqa.AsSpan(dqo + row, hd);
-                TensorPrimitives.MultiplyAdd(acc, scale, dst, dst);
-            }
         });
 
         // Pass 2, dk/dv per key row: query heads of the group in ascending order, then t ascending.
@@ -134,34 +137,45 @@ public sealed partial class CpuBackend
         {
             int bg = item / blocks, j0 = item % blocks * RowBlock;
             int b = bg / Hkv, g = bg % Hkv;
-            var accK = new float[hd]; var accV = new float[hd];
-            for (int j = j0; j < Math.Min(T, j0 + RowBlock); j++)
-            {
-                int krow = ((b * T + j) * Hkv + g) * hd;
-                var kr = ka.AsSpan(ko + krow, hd); var vr = va.AsSpan(vo + krow, hd);
-                accK.AsSpan().Clear(); accV.AsSpan().Clear();
-                for (int h = g * rep; h < (g + 1) * rep; h++)
+            float* accK = stackalloc float[hd];
+            float* accV = stackalloc float[hd];
+            float* p = stackalloc float[KeyBlock];
+            float* ds = stackalloc float[KeyBlock];
+            fixed (float* pq = qa, pk = ka, pv = va, pg = ga, pdk = dka, pdv = dva, pl = la, pd = dRow)
+                for (int j = j0; j < Math.Min(T, j0 + RowBlock); j++)
                 {
-                    int bh = b * H + h;
-                    for (int t = j; t < T; t++)
+                    int krow = ((b * T + j) * Hkv + g) * hd;
+                    float* kr = pk + ko + krow; float* vr = pv + vo + krow;
+                    new Span<float>(accK, hd).Clear(); new Span<float>(accV, hd).Clear();
+                    for (int h = g * rep; h < (g + 1) * rep; h++)
                     {
-                        int row = ((b * T + t) * H + h) * hd;
-                        var qr = qa.AsSpan(qo + row, hd); var gr = ga.AsSpan(go + row, hd);
-                        float p = MathF.Exp(TensorPrimitives.Dot(qr, kr) * scale - la[lo + bh * T + t]);
-                        float ds = p * (TensorPrimitives.Dot(gr, vr) - dRow[bh * T + t]);
-                        TensorPrimitives.MultiplyAdd(gr, p, accV, accV);
-                        TensorPrimitives.MultiplyAdd(qr, ds, accK, accK);
+                        int bh = b * H + h;
+                        for (int t0 = j; t0 < T; t0 += KeyBlock)
+                        {
+                            int nb = Math.Min(KeyBlock, T - t0);
+                            float* qRows = pq + qo + (long)((b * T + t0) * H + h) * hd;
+                            float* gRows = pg + go + (long)((b * T + t0) * H + h) * hd;
+                            AttentionMath.Dots(kr, qRows, qStride, nb, hd, scale, p);
+                            AttentionMath.Dots(vr, gRows, qStride, nb, hd, 1f, ds);
+                            for (int i = 0; i < nb; i++)
+                            {
+                                float pt = MathF.Exp(p[i] - pl[lo + bh * T + t0 + i]);
+                                p[i] = pt;
+                                ds[i] = pt * (ds[i] - pd[bh * T + t0 + i]);
+                            }
+                            AttentionMath.AddWeightedRows(accV, gRows, qStride, nb, p, hd);
+                            AttentionMath.AddWeightedRows(accK, qRows, qStride, nb, ds, hd);
+                        }
                     }
+                    var dkr = new Span<float>(pdk + dko + krow, hd); var dvr = new Span<float>(pdv + dvo + krow, hd);
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(accK, hd), scale, dkr, dkr);
+                    TensorPrimitives.Add(dvr, new ReadOnlySpan<float>(accV, hd), dvr);
                 }
-                var dkr = dka.AsSpan(dko + krow, hd); var dvr = dva.AsSpan(dvo + krow, hd);
-                TensorPrimitives.MultiplyAdd(accK, scale, dkr, dkr);
-                TensorPrimitives.Add(dvr, accV, dvr);
-            }
         });
     }
 
     /// <inheritdoc/>
-    public void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, int batch, int newTokens, int pastLen, int capacity,
+    public unsafe void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, int batch, int newTokens, int pastLen, int capacity,
         int heads, int kvHeads, int headDim)
     {
         const string op = nameof(AttentionDecode);
@@ -179,8 +193,10 @@ public sealed partial class CpuBackend
             int h = item % H, bi = item / H, b = bi / newTokens, i = bi % newTokens;
             int kv = (b * capacity * kvHeads + h / rep) * hd;
             int row = item * hd;
-            AttendRow(qa.AsSpan(qo + row, hd), ka, ko + kv, va, vo + kv, stride, pastLen + i + 1, hd, scale,
-                oa.AsSpan(oo + row, hd), new float[hd]);
+            float* acc = stackalloc float[hd];
+            float* sc = stackalloc float[KeyBlock];
+            fixed (float* po = oa, pq = qa, pk = ka, pv = va)
+                AttendRow(pq + qo + row, pk + ko + kv, pv + vo + kv, stride, pastLen + i + 1, hd, scale, po + oo + row, acc, sc);
         });
     }
 

@@ -2,6 +2,9 @@ namespace Minimind.Kernels.Cpu;
 
 public sealed partial class CpuBackend
 {
+    // MatMul with at most this many rows takes the dot-product (GEMV) path instead of the packed SGEMM.
+    private const int GemvRows = 4;
+
     private static void CheckDims(string op, int m, int n, int k)
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"{op}: m, n, k must be >= 0, got {m}, {n}, {k}");
@@ -13,6 +16,24 @@ public sealed partial class CpuBackend
         CheckDims(nameof(MatMul), m, n, k);
         Need(y, (long)m * n, nameof(MatMul), nameof(y)); Need(x, (long)m * k, nameof(MatMul), nameof(x)); Need(w, (long)n * k, nameof(MatMul), nameof(w));
         var (ya, yo) = Arr(y); var (xa, xo) = Arr(x); var (wa, wo) = Arr(w);
+        if (m <= GemvRows)
+        {
+            // Decode-sized: one dot product per output streams w once; packing w would cost as much as the math.
+            _work.For(n, 64, (s, e) =>
+            {
+                for (int i = 0; i < m; i++)
+                {
+                    var xr = xa.AsSpan(xo + i * k, k);
+                    for (long j = s; j < e; j++)
+                    {
+                        float d = System.Numerics.Tensors.TensorPrimitives.Dot(xr, wa.AsSpan(wo + (int)j * k, k));
+                        int at = yo + i * n + (int)j;
+                        ya[at] = accumulate ? ya[at] + d : d;
+                    }
+                }
+            });
+            return;
+        }
         // A = x (row stride k), B(p, j) = w[j, p].
         Sgemm.Run(_work, m, n, k, xa, xo, k, 1, wa, wo, 1, k, ya, yo, n, accumulate);
     }

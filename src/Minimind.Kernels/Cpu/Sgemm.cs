@@ -6,11 +6,13 @@ namespace Minimind.Kernels.Cpu;
 
 /// <summary>
 /// Packed, cache-blocked SGEMM: C[M,N] (+)= A[M,K]·B[K,N] with A and B addressed through row/column
-/// strides, so one routine serves all three nn.Linear layouts. BLIS-style loops: the output is cut into
-/// fixed MC×NC tiles handed to threads; inside a tile K is walked in KC slices, the A slice is packed into
-/// MR-row panels (L2) and the B slice into NR-column panels (L1), and a 6×16 register-blocked FMA kernel
-/// computes each MR×NR block. Every C element sums its K products in ascending order within a slice and
-/// the slices in ascending order, so results never depend on the thread count or scheduling.
+/// strides, so one routine serves all three nn.Linear layouts. BLIS-style loops: K is walked in KC slices;
+/// per slice A is packed into MR-row panels and B into NR-column panels (8×8 AVX transposes where B is
+/// k-contiguous), then fixed MC×NC output tiles are handed to threads, and a 6×16 register-blocked FMA
+/// kernel computes each MR×NR block (B micro-panel in L1, A block in L2). Every C element sums its K
+/// products in ascending order within a slice and the slices in ascending order, so results never depend
+/// on the thread count or scheduling. Hot methods are marked AggressiveOptimization: tier-0 code of the
+/// packing routines was measured 3-4× slower and would otherwise run for the first calls of every process.
 /// </summary>
 internal static unsafe class Sgemm
 {
@@ -34,14 +36,18 @@ internal static unsafe class Sgemm
         // panels of kc columns back to back; the packed B slice its NR-column panels.
         int mPad = (M + MR - 1) / MR * MR, nPad = (N + NR - 1) / NR * NR;
         int mPanels = mPad / MR, nPanels = nPad / NR;
-        int mt = (M + MC - 1) / MC, nt = (N + NC - 1) / NC;
+        // Smaller tiles when there are too few for the workers. Tiling never changes any element's summation order.
+        int tm = MC, tn = NC;
+        while ((long)((M + tm - 1) / tm) * ((N + tn - 1) / tn) < 3L * work.Threads && (tn > 64 || tm > 4 * MR))
+        {
+            if (tn > 64) tn /= 2; else tm /= 2;
+        }
+        int mt = (M + tm - 1) / tm, nt = (N + tn - 1) / tn;
         var pack = PackPool.Rent(checked((mPad + nPad) * KC));
         try
         {
-            var sw = System.Diagnostics.Stopwatch.StartNew();
             for (int p0 = 0; p0 < K; p0 += KC)
             {
-                double t0 = sw.Elapsed.TotalMilliseconds;
                 int kc = Math.Min(KC, K - p0);
                 int slice = p0;
                 work.For(mPanels + nPanels, 8, (s, e) =>
@@ -61,23 +67,22 @@ internal static unsafe class Sgemm
                             }
                         }
                 });
-                tpack += sw.Elapsed.TotalMilliseconds - t0;
                 bool overwrite = p0 == 0 && !accumulate;
                 work.ForEach(mt * nt, tile =>
                 {
-                    int i0 = tile / nt * MC, j0 = tile % nt * NC;
-                    Tile(i0, Math.Min(MC, M - i0), j0, Math.Min(NC, N - j0), kc, mPad, pack, c, cOff, ldc, overwrite);
+                    int i0 = tile / nt * tm, j0 = tile % nt * tn;
+                    Tile(i0, Math.Min(tm, M - i0), j0, Math.Min(tn, N - j0), kc, mPad, pack, c, cOff, ldc, overwrite);
                 });
             }
         }
         finally
         {
-            if (Environment.GetEnvironmentVariable("SGEMM_TRACE") == "1") Console.WriteLine($"  pack {tpack:F2} ms, total {sw.Elapsed.TotalMilliseconds:F2}");
             PackPool.Return(pack);
         }
     }
 
     // One output tile for one K slice: B micro-panels (L1) in the outer loop, A micro-panels (L2) inside.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile(int i0, int mc, int j0, int nc, int kc, int mPad, float[] pack, float[] c, int cOff, int ldc, bool overwrite)
     {
         float* block = stackalloc float[MR * NR];
@@ -98,6 +103,7 @@ internal static unsafe class Sgemm
     }
 
     // One panel of MR rows: panel[p·MR + i] = A(i, p); rows past mr are zero.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(float* panel, float* s0, int rs, int cs, int mr, int kc)
     {
         if (cs == 1 && mr == MR)
@@ -124,6 +130,7 @@ internal static unsafe class Sgemm
     }
 
     // One panel of NR columns: panel[p·NR + j] = B(p, j); columns past nr are zero.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(float* panel, float* s0, int rs, int cs, int nr, int kc)
     {
         if (cs == 1)
@@ -165,6 +172,7 @@ internal static unsafe class Sgemm
     }
 
     // Rows src + r·ld (r < 8), 8 contiguous floats each, written transposed: dst[p·NR + r] = src[r·ld + p].
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Transpose8x8(float* src, int ld, float* dst)
     {
         var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + ld);
@@ -218,6 +226,7 @@ internal static unsafe class Sgemm
     }
 
     // C[mr, nr] (+)= t: the register block merged into the output.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Merge(float* t, float* c, int ldc, int mr, int nr, bool overwrite)
     {
         if (nr == NR)

@@ -1,3 +1,4 @@
+using ILGPU;
 using ILGPU.Runtime;
 
 namespace Minimind.Kernels.Ilgpu;

@@ -12,6 +12,7 @@ public class CpuAttentionTests
     [InlineData(1, 20, 8, 2, 6, 44)]    // ratio 4, odd-sized head
     [InlineData(1, 33, 8, 1, 8, 45)]    // ratio 8
     [InlineData(1, 130, 2, 1, 64, 46)]  // three key blocks, real head size
+    [InlineData(2, 17, 4, 2, 40, 47)]   // head size 32 + 8 lanes
     public void ForwardAndBackward_MatchFloat64(int batch, int T, int H, int Hkv, int hd, int seed)
     {
         using var h = new CpuHarness();

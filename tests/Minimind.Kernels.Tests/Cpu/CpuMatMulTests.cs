@@ -13,6 +13,9 @@ public class CpuMatMulTests
     [InlineData(97, 257, 33, 15)]
     [InlineData(1, 300, 7, 16)]
     [InlineData(200, 3, 513, 17)]
+    [InlineData(3, 40, 700, 18)]
+    [InlineData(4, 17, 9, 19)]
+    [InlineData(5, 17, 9, 20)]
     public void MatMul_MatchesFloat64(int m, int n, int k, int seed)
     {
         using var h = new CpuHarness();

@@ -1,0 +1,54 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Engines;
+using Minimind.Checkpoint;
+
+namespace Minimind.Benchmarks;
+
+/// <summary>
+/// Load and save of a real torch-written fp32 state dict. The file comes from
+/// <c>tools/pth/bench_load_save.py</c>, which also times torch.load/torch.save and dd on the same
+/// file and disk and passes the path in MM_PTH_BENCH_FILE. Load = parse + copy every tensor into one
+/// flat float32 buffer (what a model load does); Save = write + fsync + rename (atomic).
+/// </summary>
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 2, iterationCount: 8)]
+public class CheckpointBenchmarks
+{
+    private string _file = "";
+    private string _outFile = "";
+    private ParameterTable _table = null!;
+    private float[] _weights = null!;
+    private StateDict _export = null!;
+
+    /// <summary>Reads the benchmark file's layout once.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        _file = Environment.GetEnvironmentVariable("MM_PTH_BENCH_FILE")
+            ?? throw new InvalidOperationException("set MM_PTH_BENCH_FILE (tools/pth/bench_load_save.py does)");
+        _outFile = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(_file))!, "csharp_save.pth");
+        var sd = StateDict.Read(_file);
+        _table = new ParameterTable();
+        var owners = new Dictionary<TorchStorage, string>(ReferenceEqualityComparer.Instance);
+        foreach (var (k, t) in sd)
+        {
+            if (owners.TryGetValue(t.Storage, out var o)) _table.AddTied(k, o);
+            else { _table.Add(k, t.Shape); owners[t.Storage] = k; }
+        }
+        _weights = new float[_table.TotalElements];
+        StateDictLoader.Load(sd, _table, _weights, strict: true);
+        _export = StateDictLoader.Export(_table, _weights, TorchDType.F32);
+    }
+
+    /// <summary>torch.load equivalent: parse the archive and materialise every tensor into the model buffer.</summary>
+    [Benchmark]
+    public long Load()
+    {
+        var sd = StateDict.Read(_file);
+        StateDictLoader.Load(sd, _table, _weights, strict: true);
+        return sd.StorageBytes;
+    }
+
+    /// <summary>torch.save equivalent plus durability: atomic write with fsync of file and folder.</summary>
+    [Benchmark]
+    public void Save() => PthWriter.WriteStateDict(_outFile, _export);
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The ONE prepared GPU session script (a lent H200: CUDA + Python + PyTorch 2.x, no .NET).
+# Expects a self-contained single-file publish carried to the device as ./publish:
+#   dotnet publish src/Minimind.Cli -c Release -r linux-x64 --self-contained \
+#     -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -o publish
+# and is run from the repository root with $OUT set (the run tool does both):
+#   run(command="bash benchmarks/gpu/run.sh", carry=["publish"], timeout_s=540)
+# Writes $OUT/gpu_results.md (markdown) plus the raw logs. Every step is bounded by `timeout`
+# so one hung step still leaves the others' results.
+set -u
+OUT="${OUT:-./gpu_out}"
+mkdir -p "$OUT"
+MM=./publish/minimind
+R="$OUT/gpu_results.md"
+log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$OUT/run.log" >&2; }
+
+{
+  echo "# minimind GPU session results"
+  echo
+  echo "Date (UTC): $(date -u '+%Y-%m-%d %H:%M')  "
+  echo "Commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)  "
+  echo
+  echo '```'
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 | head -5
+  echo '```'
+} > "$R"
+
+if [ ! -x "$MM" ]; then
+  log "no $MM: publish first (see the header of this script) and carry 'publish'"
+  echo "**ERROR**: $MM missing" >> "$R"
+  exit 2
+fi
+
+section() { # title, timeout seconds, command...
+  local title="$1" t="$2"; shift 2
+  log "$title: $*"
+  echo >> "$R"; echo "## $title" >> "$R"; echo >> "$R"
+  echo "Command: \`$*\`" >> "$R"; echo >> "$R"
+  local start=$SECONDS
+  timeout "$t" "$@" > "$OUT/step.out" 2> "$OUT/step.err"
+  local rc=$?
+  cat "$OUT/step.out" >> "$R"
+  cat "$OUT/step.out" "$OUT/step.err" >> "$OUT/run.log"
+  echo >> "$R"; echo "(exit code $rc, $((SECONDS - start)) s)" >> "$R"
+  if [ $rc -ne 0 ]; then echo '```' >> "$R"; tail -20 "$OUT/step.err" >> "$R"; echo '```' >> "$R"; fi
+  log "$title: exit $rc"
+}
+
+section "kernels check (cuda vs cpu, v1 sizes)" 200 "$MM" kernels check --device cuda --sizes v1
+section "kernels bench (cuda, v1 sizes)" 150 "$MM" kernels bench --device cuda --sizes v1 --seconds 0.3
+if command -v python3 >/dev/null && python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+  section "PyTorch reference (cuBLAS fp32/tf32 matmul, SDPA)" 120 python3 benchmarks/gpu/torch_ref.py
+else
+  log "python3 with CUDA torch not found: skipping torch_ref.py"
+  echo "PyTorch reference skipped: no python3 with CUDA torch." >> "$R"
+fi
+if "$MM" --help 2>&1 | grep -qE '^\s+bench\s'; then
+  section "minimind bench train (cuda)" 120 "$MM" bench train --device cuda
+else
+  echo >> "$R"; echo "minimind bench train: command not present in this build, skipped." >> "$R"
+fi
+log "done: $R"

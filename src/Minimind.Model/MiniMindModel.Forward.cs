@@ -1,0 +1,104 @@
+using Minimind.Kernels;
+using Minimind.Model.Layers;
+
+namespace Minimind.Model;
+
+public sealed partial class MiniMindModel
+{
+    // Embedding → blocks → final norm, over the ids already in _ids. Positions start at posOffset;
+    // with useCache the blocks append k/v to the KV cache and attend over it (decode path).
+    private void Forward(int batch, int seqLen, int posOffset, bool useCache)
+    {
+        var c = Config;
+        int rows = batch * seqLen;
+        Backend.Embedding(_residual[0], _ids, W(_layout.Embedding), rows, c.Dim);
+        for (int l = 0; l < c.NLayers; l++) BlockForward(l, batch, seqLen, posOffset, useCache);
+        Backend.RmsNorm(_lnF, _rstdF, _residual[c.NLayers], W(_layout.FinalNorm), rows, c.Dim, c.NormEps);
+    }
+
+    private void BlockForward(int l, int batch, int seqLen, int pos, bool useCache)
+    {
+        var c = Config;
+        var a = _acts[l];
+        var p = _layout.Layers[l];
+        int rows = batch * seqLen, d = c.Dim;
+        var x = Rows(_residual[l], rows, d);
+        Backend.RmsNorm(a.Ln1, a.Rstd1, x, W(p.AttnNorm), rows, d, c.NormEps);
+        AttentionForward(l, batch, seqLen, pos, useCache);
+        Backend.MatMul(Rows(_tmp, rows, d), a.Att, W(p.Wo), rows, d, c.NHeads * c.HeadDim);
+        Backend.Add(Rows(a.XMid, rows, d), x, Rows(_tmp, rows, d));
+        Backend.RmsNorm(a.Ln2, a.Rstd2, a.XMid, W(p.FfnNorm), rows, d, c.NormEps);
+        if (c.UseMoe) MoeForward(l, rows);
+        else
+        {
+            var ffn = p.Ffn!.Value;
+            FeedForward.Forward(Backend, Rows(_tmp, rows, d), Rows(a.Ln2, rows, d), W(ffn.Gate), W(ffn.Down), W(ffn.Up),
+                FeedForward.Rows(a.Dense, 0, rows, c.EffectiveHiddenDim), rows, d, c.EffectiveHiddenDim, accumulate: false);
+        }
+        Backend.Add(Rows(_residual[l + 1], rows, d), Rows(a.XMid, rows, d), Rows(_tmp, rows, d));
+    }
+
+    // q/k/v projections, optional per-head q/k RMSNorm (minimind-3), RoPE, causal GQA attention.
+    private void AttentionForward(int l, int batch, int seqLen, int pos, bool useCache)
+    {
+        var c = Config;
+        var a = _acts[l];
+        var p = _layout.Layers[l];
+        int rows = batch * seqLen, d = c.Dim, hd = c.HeadDim, hq = c.NHeads * hd, hk = c.NKvHeads * hd;
+        var q = c.QkNorm ? a.QRaw : a.Q;
+        var k = c.QkNorm ? a.KRaw : a.K;
+        Backend.MatMul(q, a.Ln1, W(p.Wq), rows, hq, d);
+        Backend.MatMul(k, a.Ln1, W(p.Wk), rows, hk, d);
+        Backend.MatMul(a.V, a.Ln1, W(p.Wv), rows, hk, d);
+        if (c.QkNorm)
+        {
+            Backend.RmsNorm(a.Q, a.RstdQ, a.QRaw, W(p.QNorm!), rows * c.NHeads, hd, c.NormEps);
+            Backend.RmsNorm(a.K, a.RstdK, a.KRaw, W(p.KNorm!), rows * c.NKvHeads, hd, c.NormEps);
+        }
+        Backend.Rope(a.Q, _cos, _sin, batch, seqLen, c.NHeads, hd, pos, c.Rope);
+        Backend.Rope(a.K, _cos, _sin, batch, seqLen, c.NKvHeads, hd, pos, c.Rope);
+        if (useCache)
+        {
+            var (kc, vc) = _cache![l];
+            Backend.KvCacheAppend(kc, vc, a.K, a.V, batch, seqLen, pos, MaxSeqLen, c.NKvHeads, hd);
+            Backend.AttentionDecode(a.Att, a.Q, kc, vc, batch, seqLen, pos, MaxSeqLen, c.NHeads, c.NKvHeads, hd);
+        }
+        else Backend.Attention(a.Att, a.Lse, a.Q, a.K, a.V, batch, seqLen, c.NHeads, c.NKvHeads, hd);
+    }
+
+    // Router softmax → top-k → group tokens by expert → per-expert SwiGLU → weighted combine, + shared experts.
+    // Output goes to _tmp.
+    private void MoeForward(int l, int rows)
+    {
+        var c = Config;
+        var a = _acts[l];
+        var p = _layout.Layers[l];
+        int d = c.Dim, f = c.EffectiveHiddenDim, e = c.NExperts, k = c.TopK;
+        var ln2 = Rows(a.Ln2, rows, d);
+        var routerLogits = _s.DRouter; // scratch: the logits are not needed by the backward
+        Backend.MatMul(routerLogits, ln2, W(p.Router!), rows, e, d);
+        Backend.Softmax(a.Probs, routerLogits, rows, e);
+        Backend.TopK(a.TopW, a.TopIdx, a.Probs, rows, e, k, c.RenormalizeTopK);
+        a.Counts = Backend.MoeRoute(a.Perm, a.InvPerm, a.TopIdx, rows * k, e);
+        Backend.MoeGather(a.Xs, ln2, a.Perm, rows, k, d);
+        int off = 0;
+        for (int ex = 0; ex < e; ex++)
+        {
+            int cnt = a.Counts[ex];
+            if (cnt == 0) continue;
+            var w = p.Experts[ex];
+            FeedForward.Forward(Backend, a.ExpertOut.Slice((long)off * d, (long)cnt * d), a.Xs.Slice((long)off * d, (long)cnt * d),
+                W(w.Gate), W(w.Down), W(w.Up), FeedForward.Rows(a.Experts, off, cnt, f), cnt, d, f, accumulate: false);
+            off += cnt;
+        }
+        var y = Rows(_tmp, rows, d);
+        Backend.Fill(y, 0f);
+        Backend.MoeCombine(y, a.ExpertOut, a.TopW, a.InvPerm, rows, k, d);
+        for (int s = 0; s < p.Shared.Length; s++)
+        {
+            var w = p.Shared[s];
+            FeedForward.Forward(Backend, y, ln2, W(w.Gate), W(w.Down), W(w.Up), FeedForward.Rows(a.Shared[s], 0, rows, f),
+                rows, d, f, accumulate: true);
+        }
+    }
+}

@@ -1,0 +1,286 @@
+using Minimind.Checkpoint;
+using Minimind.Kernels;
+using Minimind.Model.Layers;
+
+namespace Minimind.Model;
+
+/// <summary>
+/// A MiniMind model of any generation, dense or MoE, with manual autograd over <see cref="IBackend"/> ops:
+/// token embedding, N pre-norm blocks (attention + SwiGLU FFN or MoE with shared experts, residuals),
+/// final RMSNorm and the (tied) output head. Parameters and gradients are single flat buffers laid out
+/// by <see cref="Parameters"/> (the PyTorch state-dict keys); activations live in one arena sized
+/// for (maxBatch, maxSeqLen).
+/// </summary>
+public sealed partial class MiniMindModel : ILanguageModel
+{
+    private readonly ParameterLayout _layout;
+    private readonly ActivationArena _arena;
+    private readonly LayerActivations[] _acts;
+    private readonly Tensor[] _residual;     // [NLayers+1] block inputs/outputs [N, D]
+    private readonly Tensor _rstdF, _lnF, _logits, _losses, _rowScale, _tmp;
+    private readonly IntTensor _ids, _targets;
+    private readonly Tensor _cos, _sin;
+    private readonly Scratch _s;
+    private readonly int _maxRows;
+    private bool _disposed;
+
+    /// <inheritdoc/>
+    public ModelConfig Config { get; }
+    /// <inheritdoc/>
+    public IBackend Backend { get; }
+    /// <inheritdoc/>
+    public ParameterTable Parameters => _layout.Table;
+    /// <summary>Named views of the parameters.</summary>
+    public ParameterLayout Layout => _layout;
+    /// <inheritdoc/>
+    public Tensor Weights { get; }
+    /// <inheritdoc/>
+    public Tensor Gradients { get; }
+    /// <summary>Largest batch a forward accepts.</summary>
+    public int MaxBatch { get; }
+    /// <summary>Longest sequence a forward accepts (also the RoPE table and KV cache capacity).</summary>
+    public int MaxSeqLen { get; }
+
+    /// <summary>Gradient scratch reused by every block's backward.</summary>
+    private sealed class Scratch
+    {
+        public Tensor DX, DLn, DAtt, DQ, DK, DV, DQRaw, DKRaw, DXs, DExpertOut, DWeights, DProbs, DRouter;
+        public FfnScratch Ffn;
+    }
+
+    private MiniMindModel(ModelConfig config, IBackend backend, int maxBatch, int maxSeqLen)
+    {
+        config.Validate();
+        if (maxBatch <= 0 || maxSeqLen <= 0) throw new ArgumentException($"maxBatch ({maxBatch}) and maxSeqLen ({maxSeqLen}) must be positive");
+        if (maxSeqLen > config.MaxSeqLen)
+            throw new ArgumentException($"sequence length {maxSeqLen} exceeds the model's --max-seq-len {config.MaxSeqLen}");
+        Config = config; Backend = backend; MaxBatch = maxBatch; MaxSeqLen = maxSeqLen;
+        _layout = new ParameterLayout(config);
+        Weights = backend.Alloc(_layout.Table.TotalElements);
+        Gradients = backend.Alloc(_layout.Table.TotalElements);
+        _maxRows = maxBatch * maxSeqLen;
+
+        var counting = new ActivationArena();
+        Plan(counting, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _);
+        _arena = new ActivationArena(backend, counting.FloatsUsed, counting.IntsUsed);
+        _acts = Plan(_arena, out _residual, out _rstdF, out _lnF, out _logits, out _losses, out _rowScale, out _tmp,
+            out _ids, out _targets, out var cosSin, out _s);
+        (_cos, _sin) = cosSin;
+        var (cos, sin) = RopeTables.Compute(config.HeadDim, config.MaxSeqLen, config.RopeTheta);
+        backend.Upload(_cos, cos);
+        backend.Upload(_sin, sin);
+    }
+
+    private LayerActivations[] Plan(ActivationArena a, out Tensor[] residual, out Tensor rstdF, out Tensor lnF, out Tensor logits,
+        out Tensor losses, out Tensor rowScale, out Tensor tmp, out IntTensor ids, out IntTensor targets,
+        out (Tensor, Tensor) cosSin, out Scratch s)
+    {
+        var c = Config;
+        int n = _maxRows, d = c.Dim, hq = c.NHeads * c.HeadDim, hk = c.NKvHeads * c.HeadDim, f = c.EffectiveHiddenDim;
+        long moeRows = c.UseMoe ? (long)n * c.TopK : n;
+        residual = new Tensor[c.NLayers + 1];
+        for (int i = 0; i <= c.NLayers; i++) residual[i] = a.Float((long)n * d);
+        var acts = new LayerActivations[c.NLayers];
+        for (int i = 0; i < c.NLayers; i++) acts[i] = LayerActivations.Allocate(a, c, n, MaxBatch);
+        rstdF = a.Float(n); lnF = a.Float((long)n * d);
+        logits = a.Float((long)n * c.VocabSize); losses = a.Float(n); rowScale = a.Float(n);
+        tmp = a.Float((long)n * d);
+        ids = a.Int(n); targets = a.Int(n);
+        long half = (long)c.MaxSeqLen * (c.HeadDim / 2);
+        cosSin = (a.Float(half), a.Float(half));
+        long ffRows = Math.Max(moeRows, n);
+        s = new Scratch
+        {
+            DX = a.Float((long)n * d), DLn = a.Float((long)n * d), DAtt = a.Float((long)n * hq),
+            DQ = a.Float((long)n * hq), DK = a.Float((long)n * hk), DV = a.Float((long)n * hk),
+            Ffn = new FfnScratch(a.Float(ffRows * f), a.Float(ffRows * f), a.Float(ffRows * f)),
+        };
+        if (c.QkNorm) { s.DQRaw = a.Float((long)n * hq); s.DKRaw = a.Float((long)n * hk); }
+        if (c.UseMoe)
+        {
+            s.DXs = a.Float(moeRows * d); s.DExpertOut = a.Float(moeRows * d); s.DWeights = a.Float(moeRows);
+            s.DProbs = a.Float((long)n * c.NExperts); s.DRouter = a.Float((long)n * c.NExperts);
+        }
+        return acts;
+    }
+
+    /// <summary>Creates a zero-weight model; call <see cref="InitRandom"/> or <see cref="LoadStateDict"/> next.</summary>
+    public static MiniMindModel Create(ModelConfig config, IBackend backend, int maxBatch, int maxSeqLen) =>
+        new(config, backend, maxBatch, maxSeqLen);
+
+    private Tensor W(ParameterEntry e) => Weights.Slice(e.Offset, e.Numel);
+    private Tensor G(ParameterEntry e) => Gradients.Slice(e.Offset, e.Numel);
+    private static Tensor Rows(Tensor t, int rows, int width) => t.Slice(0, (long)rows * width);
+
+    // ---- weights --------------------------------------------------------------------------------
+
+    /// <summary>
+    /// PyTorch-like initialisation from a seeded RNG: RMSNorm weights 1, embedding N(0, 0.02) (MiniMind's
+    /// _init_weights), every Linear U(−1/√in, 1/√in) (nn.Linear's default kaiming_uniform(a=√5) bound).
+    /// </summary>
+    public void InitRandom(int seed)
+    {
+        var rng = new Random(seed);
+        var host = new float[Parameters.TotalElements];
+        foreach (var e in Parameters.Owners)
+        {
+            var span = host.AsSpan((int)e.Offset, (int)e.Numel);
+            if (e.Shape.Length == 1) { span.Fill(1f); continue; }
+            if (e == _layout.Embedding)
+            {
+                for (int i = 0; i < span.Length; i++) span[i] = (float)(0.02 * Gaussian(rng));
+                continue;
+            }
+            float bound = 1f / MathF.Sqrt(e.Shape[1]);
+            for (int i = 0; i < span.Length; i++) span[i] = (float)((rng.NextDouble() * 2 - 1) * bound);
+        }
+        Backend.Upload(Weights, host);
+    }
+
+    private static double Gaussian(Random r)
+    {
+        double u1 = 1.0 - r.NextDouble(), u2 = r.NextDouble();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+    }
+
+    /// <summary>Loads a state dict (keys and shapes must match the config when <paramref name="strict"/>).</summary>
+    public LoadReport LoadStateDict(StateDict sd, bool strict = true)
+    {
+        var host = new float[Parameters.TotalElements];
+        var report = StateDictLoader.Load(sd, Parameters, host, strict);
+        Backend.Upload(Weights, host);
+        return report;
+    }
+
+    /// <summary>The weights as a state dict (tied keys included) stored as <paramref name="dtype"/>.</summary>
+    public StateDict ExportStateDict(TorchDType dtype = TorchDType.F32)
+    {
+        var host = new float[Parameters.TotalElements];
+        Backend.Download(Weights, host);
+        return StateDictLoader.Export(Parameters, host, dtype);
+    }
+
+    /// <summary>Sets every gradient to zero.</summary>
+    public void ZeroGradients() => Backend.Fill(Gradients, 0f);
+
+    // ---- training / evaluation ------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public float ForwardBackward(Batch batch, float lossScale)
+    {
+        var (sumW, weights) = Prepare(batch);
+        Forward(batch.BatchSize, batch.SeqLen, 0, useCache: false);
+        int rows = batch.BatchSize * batch.SeqLen;
+        float main = HeadLoss(rows, sumW, weights);
+        // rowScale = lossScale·w/Σw: CrossEntropyBackward turns logits into dLogits in place
+        var scale = new float[rows];
+        if (sumW > 0) for (int r = 0; r < rows; r++) scale[r] = (float)(lossScale * weights[r] / sumW);
+        Backend.Upload(_rowScale, scale);
+        float aux = Backward(batch.BatchSize, batch.SeqLen, lossScale);
+        return main + aux;
+    }
+
+    /// <inheritdoc/>
+    public float ForwardLoss(Batch batch)
+    {
+        var (sumW, weights) = Prepare(batch);
+        Forward(batch.BatchSize, batch.SeqLen, 0, useCache: false);
+        int rows = batch.BatchSize * batch.SeqLen;
+        float main = HeadLoss(rows, sumW, weights);
+        return main + AuxLossOnly(batch.BatchSize, batch.SeqLen);
+    }
+
+    /// <summary>The CE part and the MoE aux part of the loss separately (forward only).</summary>
+    public (float ce, float aux) ForwardLossParts(Batch batch)
+    {
+        var (sumW, weights) = Prepare(batch);
+        Forward(batch.BatchSize, batch.SeqLen, 0, useCache: false);
+        float main = HeadLoss(batch.BatchSize * batch.SeqLen, sumW, weights);
+        return (main, AuxLossOnly(batch.BatchSize, batch.SeqLen));
+    }
+
+    /// <summary>Logits [B·T, V] for every position of <paramref name="inputs"/> (forward only).</summary>
+    public float[] Logits(int[] inputs, int batch, int seqLen)
+    {
+        CheckShape(batch, seqLen);
+        if (inputs.Length != batch * seqLen) throw new ArgumentException($"inputs hold {inputs.Length} ids, expected {batch * seqLen}");
+        CheckIds(inputs, "input");
+        Backend.Upload(_ids, inputs);
+        Forward(batch, seqLen, 0, useCache: false);
+        int rows = batch * seqLen, v = Config.VocabSize;
+        Backend.MatMul(Rows(_logits, rows, v), Rows(_lnF, rows, Config.Dim), W(_layout.Head), rows, v, Config.Dim);
+        var host = new float[(long)rows * v];
+        Backend.Download(Rows(_logits, rows, v), host);
+        return host;
+    }
+
+    private void CheckShape(int batch, int seqLen)
+    {
+        if (batch <= 0 || batch > MaxBatch) throw new ArgumentException($"batch {batch} outside [1, {MaxBatch}] (the model was created for at most {MaxBatch})");
+        if (seqLen <= 0 || seqLen > MaxSeqLen) throw new ArgumentException($"sequence length {seqLen} outside [1, {MaxSeqLen}]");
+    }
+
+    private void CheckIds(int[] ids, string what)
+    {
+        for (int i = 0; i < ids.Length; i++)
+            if ((uint)ids[i] >= (uint)Config.VocabSize)
+                throw new ArgumentException($"{what} id {ids[i]} at position {i} is outside the vocabulary [0, {Config.VocabSize})");
+    }
+
+    // Uploads ids/targets; returns Σw and w = mask·[target ≠ ignore] per row.
+    private (double sumW, float[] w) Prepare(Batch b)
+    {
+        CheckShape(b.BatchSize, b.SeqLen);
+        CheckIds(b.Inputs, "input");
+        int rows = b.BatchSize * b.SeqLen;
+        var w = new float[rows];
+        double sum = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            int t = b.Targets[r];
+            if (t == Batch.IgnoreIndex) continue;
+            if ((uint)t >= (uint)Config.VocabSize)
+                throw new ArgumentException($"target id {t} at position {r} is outside the vocabulary [0, {Config.VocabSize}) and is not {Batch.IgnoreIndex}");
+            w[r] = b.LossMask?[r] ?? 1f;
+            sum += w[r];
+        }
+        Backend.Upload(_ids, b.Inputs);
+        Backend.Upload(_targets, b.Targets);
+        return (sum, w);
+    }
+
+    // logits = head(lnF); losses = CE; returns Σ w·CE / Σ w (float64 on the host, fixed order).
+    private float HeadLoss(int rows, double sumW, float[] w)
+    {
+        int v = Config.VocabSize;
+        Backend.MatMul(Rows(_logits, rows, v), Rows(_lnF, rows, Config.Dim), W(_layout.Head), rows, v, Config.Dim);
+        Backend.CrossEntropy(_losses, _logits, _targets, rows, v, Batch.IgnoreIndex);
+        var l = new float[rows];
+        Backend.Download(Rows(_losses, rows, 1), l);
+        if (sumW <= 0) return 0f;
+        double acc = 0;
+        for (int r = 0; r < rows; r++) if (w[r] != 0) acc += (double)w[r] * l[r];
+        return (float)(acc / sumW);
+    }
+
+    private float AuxLossOnly(int batch, int seqLen)
+    {
+        if (!Config.UseMoe || Config.AuxKind == AuxLossKind.None || Config.AuxAlpha == 0) return 0f;
+        float aux = 0;
+        foreach (var a in _acts)
+            aux += Backend.MoeAuxLoss(default, a.Probs, a.TopIdx, batch, seqLen, Config.NExperts, Config.TopK,
+                Config.AuxAlpha, Config.AuxKind, 1f);
+        return aux;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        DisposeCache();
+        _arena.Dispose();
+        Weights.Buffer.Dispose();
+        Gradients.Buffer.Dispose();
+    }
+}

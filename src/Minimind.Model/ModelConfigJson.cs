@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Minimind.Kernels;
+
+namespace Minimind.Model;
+
+/// <summary>
+/// Reads a MiniMind <c>config.json</c> (the 2024/minimind2 <c>LMConfig</c> field names or the
+/// HF <c>MiniMindConfig</c> ones) onto a preset. Unknown fields are ignored; a field of the wrong
+/// type throws naming the file and the field.
+/// </summary>
+public static class ModelConfigJson
+{
+    /// <summary>
+    /// Guesses the preset a config.json belongs to: <c>dim</c> → LMConfig (<c>minimind2</c> when it has
+    /// <c>rope_theta</c>, else <c>minimind-v1</c>); <c>hidden_size</c> → <c>minimind2-hf</c> when it has the
+    /// 2025 MoE fields (<c>n_routed_experts</c>/<c>aux_loss_alpha</c>), else <c>minimind3</c>. Null when neither.
+    /// </summary>
+    public static string? DetectArch(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object) return null;
+        if (root.TryGetProperty("dim", out _)) return root.TryGetProperty("rope_theta", out _) ? "minimind2" : "minimind-v1";
+        if (root.TryGetProperty("hidden_size", out _))
+            return root.TryGetProperty("n_routed_experts", out _) || root.TryGetProperty("aux_loss_alpha", out _) ? "minimind2-hf" : "minimind3";
+        return null;
+    }
+
+    /// <summary>Reads <paramref name="path"/>; starts from <paramref name="arch"/>'s preset (or the detected one).</summary>
+    public static ModelConfig Load(string path, string? arch = null)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON: {e.Message}", e); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            arch ??= DetectArch(root) ?? throw new InvalidDataException(
+                $"{path}: cannot tell the MiniMind generation (no 'dim' or 'hidden_size' field); pass --arch");
+            return Apply(ModelConfig.Preset(arch), root, path);
+        }
+    }
+
+    /// <summary>Applies the fields of <paramref name="root"/> that exist to <paramref name="c"/>.</summary>
+    public static ModelConfig Apply(ModelConfig c, JsonElement root, string path)
+    {
+        if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: expected a JSON object");
+        int? I(params string[] names)
+        {
+            foreach (var n in names)
+                if (root.TryGetProperty(n, out var v) && v.ValueKind != JsonValueKind.Null)
+                {
+                    if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i)) return i;
+                    if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var dd) && dd == Math.Floor(dd)) return (int)dd;
+                    if (v.ValueKind is JsonValueKind.True or JsonValueKind.False) return v.GetBoolean() ? 1 : 0;
+                    throw new InvalidDataException($"{path}: field '{n}' should be an integer, got {v.GetRawText()}");
+                }
+            return null;
+        }
+        float? Fl(params string[] names)
+        {
+            foreach (var n in names)
+                if (root.TryGetProperty(n, out var v) && v.ValueKind != JsonValueKind.Null)
+                {
+                    if (v.ValueKind == JsonValueKind.Number) return (float)v.GetDouble();
+                    throw new InvalidDataException($"{path}: field '{n}' should be a number, got {v.GetRawText()}");
+                }
+            return null;
+        }
+        bool? B(params string[] names)
+        {
+            foreach (var n in names)
+                if (root.TryGetProperty(n, out var v) && v.ValueKind != JsonValueKind.Null)
+                {
+                    if (v.ValueKind is JsonValueKind.True or JsonValueKind.False) return v.GetBoolean();
+                    throw new InvalidDataException($"{path}: field '{n}' should be true or false, got {v.GetRawText()}");
+                }
+            return null;
+        }
+        bool hf = c.HfKeys;
+        var moe = B("use_moe") ?? c.UseMoe;
+        c = c with
+        {
+            Dim = I(hf ? "hidden_size" : "dim") ?? c.Dim,
+            NLayers = I(hf ? "num_hidden_layers" : "n_layers") ?? c.NLayers,
+            NHeads = I(hf ? "num_attention_heads" : "n_heads") ?? c.NHeads,
+            NKvHeads = I(hf ? "num_key_value_heads" : "n_kv_heads") ?? c.NKvHeads,
+            VocabSize = I("vocab_size") ?? c.VocabSize,
+            NormEps = Fl(hf ? "rms_norm_eps" : "norm_eps") ?? c.NormEps,
+            MaxSeqLen = I(hf ? "max_position_embeddings" : "max_seq_len") ?? c.MaxSeqLen,
+            RopeTheta = Fl("rope_theta") ?? c.RopeTheta,
+            UseMoe = moe,
+            TopK = I("num_experts_per_tok") ?? c.TopK,
+            NExperts = I("n_routed_experts", "num_experts") ?? c.NExperts,
+            NSharedExperts = I("n_shared_experts") ?? c.NSharedExperts,
+            NormTopKProb = B("norm_topk_prob") ?? c.NormTopKProb,
+            AuxAlpha = Fl("aux_loss_alpha", "router_aux_loss_coef") ?? c.AuxAlpha,
+            TiedEmbeddings = B("tie_word_embeddings") ?? c.TiedEmbeddings,
+        };
+        // the FFN width: experts use moe_intermediate_size in minimind-3, the dense FFN intermediate_size
+        int? hidden = moe && c.Generation == ModelGeneration.MiniMind3 ? I("moe_intermediate_size", "intermediate_size") : I(hf ? "intermediate_size" : "hidden_dim");
+        if (hidden is not null) c = c with { HiddenDim = hidden.Value };
+        if (B("seq_aux") is bool seqAux && c.Generation != ModelGeneration.MiniMind3)
+            c = c with { AuxKind = seqAux ? AuxLossKind.SequenceLevel : AuxLossKind.TokenLevel };
+        if (I("head_dim") is int hdim && c.NHeads > 0 && hdim * c.NHeads != c.Dim)
+            throw new NotSupportedException($"{path}: head_dim {hdim} × num_attention_heads {c.NHeads} != hidden_size {c.Dim}; a decoupled head_dim is not supported");
+        return c;
+    }
+}

@@ -1,0 +1,108 @@
+using Minimind.Checkpoint;
+
+namespace Minimind.Model;
+
+/// <summary>The three projections of one SwiGLU feed-forward (w1/w2/w3 or gate/down/up_proj).</summary>
+public readonly record struct FfnParams(ParameterEntry Gate, ParameterEntry Down, ParameterEntry Up);
+
+/// <summary>The parameters of one transformer block.</summary>
+public sealed class LayerParams
+{
+    /// <summary>Query projection [H·hd, D].</summary>
+    public required ParameterEntry Wq { get; init; }
+    /// <summary>Key projection [Hkv·hd, D].</summary>
+    public required ParameterEntry Wk { get; init; }
+    /// <summary>Value projection [Hkv·hd, D].</summary>
+    public required ParameterEntry Wv { get; init; }
+    /// <summary>Output projection [D, H·hd].</summary>
+    public required ParameterEntry Wo { get; init; }
+    /// <summary>Per-head query RMSNorm weight [hd] (minimind-3), else null.</summary>
+    public ParameterEntry? QNorm { get; init; }
+    /// <summary>Per-head key RMSNorm weight [hd] (minimind-3), else null.</summary>
+    public ParameterEntry? KNorm { get; init; }
+    /// <summary>Pre-attention RMSNorm weight [D].</summary>
+    public required ParameterEntry AttnNorm { get; init; }
+    /// <summary>Pre-FFN RMSNorm weight [D].</summary>
+    public required ParameterEntry FfnNorm { get; init; }
+    /// <summary>Dense FFN (when not MoE).</summary>
+    public FfnParams? Ffn { get; init; }
+    /// <summary>Router [E, D] (MoE).</summary>
+    public ParameterEntry? Router { get; init; }
+    /// <summary>Routed experts (MoE).</summary>
+    public FfnParams[] Experts { get; init; } = Array.Empty<FfnParams>();
+    /// <summary>Always-on shared experts (MoE).</summary>
+    public FfnParams[] Shared { get; init; } = Array.Empty<FfnParams>();
+}
+
+/// <summary>
+/// Builds the <see cref="ParameterTable"/> of a config: exactly the PyTorch state-dict keys of the
+/// generation, in state-dict order (owner order = <c>model.parameters()</c> order; the output head is
+/// a tied name of the embedding).
+/// </summary>
+public sealed class ParameterLayout
+{
+    /// <summary>The table (flat-buffer offsets).</summary>
+    public ParameterTable Table { get; } = new();
+    /// <summary>Token embedding [V, D] (also the output head when tied).</summary>
+    public ParameterEntry Embedding { get; }
+    /// <summary>Per-block parameters.</summary>
+    public LayerParams[] Layers { get; }
+    /// <summary>Final RMSNorm weight [D].</summary>
+    public ParameterEntry FinalNorm { get; }
+    /// <summary>Output head [V, D]; the embedding's storage when tied.</summary>
+    public ParameterEntry Head { get; }
+
+    /// <summary>Lays the parameters of <paramref name="c"/> out.</summary>
+    public ParameterLayout(ModelConfig c)
+    {
+        c.Validate();
+        int d = c.Dim, hd = c.HeadDim, f = c.EffectiveHiddenDim;
+        bool hf = c.HfKeys;
+        string root = hf ? "model." : "";
+        Embedding = Table.Add(hf ? "model.embed_tokens.weight" : "tok_embeddings.weight", c.VocabSize, d);
+        Layers = new LayerParams[c.NLayers];
+        string[] ffnNames = hf ? new[] { "gate_proj", "down_proj", "up_proj" } : new[] { "w1", "w2", "w3" };
+        FfnParams AddFfn(string prefix) => new(
+            Table.Add($"{prefix}.{ffnNames[0]}.weight", f, d),
+            Table.Add($"{prefix}.{ffnNames[1]}.weight", d, f),
+            Table.Add($"{prefix}.{ffnNames[2]}.weight", f, d));
+        for (int l = 0; l < c.NLayers; l++)
+        {
+            string p = $"{root}layers.{l}.";
+            string att = p + (hf ? "self_attn." : "attention.");
+            var wq = Table.Add(att + (hf ? "q_proj" : "wq") + ".weight", c.NHeads * hd, d);
+            var wk = Table.Add(att + (hf ? "k_proj" : "wk") + ".weight", c.NKvHeads * hd, d);
+            var wv = Table.Add(att + (hf ? "v_proj" : "wv") + ".weight", c.NKvHeads * hd, d);
+            var wo = Table.Add(att + (hf ? "o_proj" : "wo") + ".weight", d, c.NHeads * hd);
+            ParameterEntry? qn = null, kn = null;
+            if (c.QkNorm) { qn = Table.Add(att + "q_norm.weight", hd); kn = Table.Add(att + "k_norm.weight", hd); }
+            var n1 = Table.Add(p + (hf ? "input_layernorm" : "attention_norm") + ".weight", d);
+            var n2 = Table.Add(p + (hf ? "post_attention_layernorm" : "ffn_norm") + ".weight", d);
+            string ff = p + (hf ? "mlp" : "feed_forward");
+            FfnParams? dense = null;
+            ParameterEntry? router = null;
+            var experts = Array.Empty<FfnParams>();
+            var shared = Array.Empty<FfnParams>();
+            if (!c.UseMoe) dense = AddFfn(ff);
+            else
+            {
+                // minimind-3 registers the router before the experts; earlier generations after them
+                if (c.Generation == ModelGeneration.MiniMind3) router = Table.Add(ff + ".gate.weight", c.NExperts, d);
+                experts = new FfnParams[c.NExperts];
+                for (int e = 0; e < c.NExperts; e++) experts[e] = AddFfn($"{ff}.experts.{e}");
+                if (c.Generation != ModelGeneration.MiniMind3) router = Table.Add(ff + ".gate.weight", c.NExperts, d);
+                shared = new FfnParams[c.NSharedExperts];
+                for (int s = 0; s < c.NSharedExperts; s++)
+                    shared[s] = AddFfn(c.Generation == ModelGeneration.MiniMind2Hf ? $"{ff}.shared_experts.{s}" : $"{ff}.shared_experts");
+            }
+            Layers[l] = new LayerParams
+            {
+                Wq = wq, Wk = wk, Wv = wv, Wo = wo, QNorm = qn, KNorm = kn, AttnNorm = n1, FfnNorm = n2,
+                Ffn = dense, Router = router, Experts = experts, Shared = shared,
+            };
+        }
+        FinalNorm = Table.Add(root + "norm.weight", d);
+        string head = hf ? "lm_head.weight" : "output.weight";
+        Head = c.TiedEmbeddings ? Table.AddTied(head, Embedding.Name) : Table.Add(head, c.VocabSize, d);
+    }
+}

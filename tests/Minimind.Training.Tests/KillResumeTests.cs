@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using Minimind.Checkpoint.Resume;
+
+namespace Minimind.Training.Tests;
+
+/// <summary>
+/// The crash-safety contract end to end: the real CLI in a child process is SIGKILLed at seeded random
+/// moments (and once exactly while a checkpoint is being written), resumed with --resume until it
+/// finishes, and its final resume state must equal an uninterrupted run's byte for byte.
+/// </summary>
+public class KillResumeTests
+{
+    private const int Steps = 14;
+
+    private static string[] Args(string outDir) => new[]
+    {
+        "train", "--device", "cpu", "--max-seq-len", "32", "--batch-size", "4", "--accumulation-steps", "2",
+        "--max-steps", Steps.ToString(), "--save-interval", "1", "--log-interval", "1", "--keep-last", "2",
+        "--save-dtype", "f32", "--seed", "5", "--out-dir", outDir,
+    };
+
+    private static readonly string[] StateFiles = { "model.f32", "adam_m.f32", "adam_v.f32", "state.msgpack" };
+
+    private static Process Start(string outDir, bool resume)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(TestPaths.CliDll);
+        foreach (var a in Args(outDir)) psi.ArgumentList.Add(a);
+        if (resume) psi.ArgumentList.Add("--resume");
+        psi.Environment["DOTNET_TieredPGO"] = "0";
+        var p = new Process { StartInfo = psi };
+        var output = new System.Text.StringBuilder();
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        Outputs[p] = output;
+        return p;
+    }
+
+    private static readonly Dictionary<Process, System.Text.StringBuilder> Outputs = new();
+
+    private static string Finish(Process p)
+    {
+        if (!p.WaitForExit(180_000)) { p.Kill(); throw new TimeoutException("minimind train did not finish in 180 s"); }
+        p.WaitForExit();
+        var o = Outputs[p].ToString();
+        Assert.True(p.ExitCode == 0, $"exit code {p.ExitCode}:\n{o}");
+        return o;
+    }
+
+    private static string Root(string outDir) => Path.Combine(outDir, "checkpoints", "pretrain_64");
+
+    private static Dictionary<string, byte[]> FinalState(string outDir)
+    {
+        var dir = Path.Combine(Root(outDir), ResumeStore.FolderName(Steps));
+        Assert.Null(ResumeStore.Verify(dir, out _));
+        return StateFiles.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(dir, f)));
+    }
+
+    private static void AssertSame(Dictionary<string, byte[]> expected, Dictionary<string, byte[]> actual, string what)
+    {
+        foreach (var f in StateFiles) Assert.True(expected[f].AsSpan().SequenceEqual(actual[f]), $"{what}: {f} differs from the uninterrupted run");
+    }
+
+    private static void KillNow(Process p)
+    {
+        try { p.Kill(); } catch (InvalidOperationException) { }
+        p.WaitForExit();
+    }
+
+    [Fact]
+    public void SigkillAtRandomMomentsThenResumeIsBitExact()
+    {
+        using var reference = new TempDir();
+        Finish(Start(reference.Path, false));
+        var expected = FinalState(reference.Path);
+
+        var rng = new Random(20261128);
+        for (int trial = 0; trial < 3; trial++)
+        {
+            using var d = new TempDir();
+            int kills = 0;
+            // Trial 0 kills while a checkpoint folder is being written (a .tmp_ folder exists); others at random times.
+            for (int attempt = 0; attempt < 2; attempt++)
+            {
+                var p = Start(d.Path, resume: true);
+                if (trial == 0 && attempt == 0)
+                {
+                    var sw = Stopwatch.StartNew();
+                    while (!p.HasExited && sw.ElapsedMilliseconds < 60_000)
+                    {
+                        if (Directory.Exists(Root(d.Path)) && Directory.EnumerateDirectories(Root(d.Path), ".tmp_*").Any()
+                            && ResumeStore.ListSteps(Root(d.Path)).Count > 0)
+                        { KillNow(p); kills++; break; }
+                        Thread.Sleep(1);
+                    }
+                    Assert.True(kills == 1, "never caught the trainer during a checkpoint write");
+                    // The interrupted write left no committed folder that fails to verify.
+                    Assert.NotNull(ResumeStore.FindNewestValid(Root(d.Path)));
+                    continue;
+                }
+                if (p.WaitForExit(rng.Next(400, 2500))) break;
+                KillNow(p);
+                kills++;
+            }
+            var o = Finish(Start(d.Path, resume: true));
+            AssertSame(expected, FinalState(d.Path), $"trial {trial} ({kills} kills)");
+            if (o.Contains("resumed from") && !o.Contains("nothing to do")) Assert.Contains("resume check:", o);
+        }
+    }
+
+    [Fact]
+    public void CtrlCWritesACheckpointAndExitsZeroThenResumeIsBitExact()
+    {
+        using var reference = new TempDir();
+        Finish(Start(reference.Path, false));
+        var expected = FinalState(reference.Path);
+
+        using var d = new TempDir();
+        var p = Start(d.Path, resume: false);
+        var sw = Stopwatch.StartNew();
+        while (!p.HasExited && ResumeStore.ListSteps(Root(d.Path)).Count == 0 && sw.ElapsedMilliseconds < 60_000) Thread.Sleep(5);
+        Assert.False(p.HasExited, "the run ended before it could be interrupted");
+        using (var k = Process.Start("kill", new[] { "-INT", p.Id.ToString() })) k!.WaitForExit();
+        var o = Finish(p);
+        Assert.Contains("resume with: minimind train", o);
+        Assert.Contains("--resume", o);
+        Assert.Contains("stopped at step", o);
+        var o2 = Finish(Start(d.Path, resume: true));
+        Assert.Contains("resume check: first batch loss", o2);
+        Assert.Contains("identical", o2);
+        AssertSame(expected, FinalState(d.Path), "after Ctrl+C");
+
+        // A damaged newest checkpoint: --resume says so, falls back to the previous one and recomputes the same result.
+        var newest = Path.Combine(Root(d.Path), ResumeStore.FolderName(Steps));
+        var w = Path.Combine(newest, "model.f32");
+        using (var fs = new FileStream(w, FileMode.Open)) fs.SetLength(fs.Length - 8);
+        var o3 = Finish(Start(d.Path, resume: true));
+        Assert.Contains($"checkpoint {ResumeStore.FolderName(Steps)} is damaged", o3);
+        Assert.Contains($"resumed from {Path.Combine(Root(d.Path), ResumeStore.FolderName(Steps - 1))}", o3);
+        AssertSame(expected, FinalState(d.Path), "after falling back from a damaged checkpoint");
+    }
+}

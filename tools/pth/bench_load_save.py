@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""Side-by-side load/save bandwidth: torch 1.13 vs the C# reader/writer, plus dd's fsync bandwidth,
+on one ~120 MB fp32 state dict in one run.
+
+Run from the repository root:
+    /usr/bin/python3 tools/pth/bench_load_save.py
+It writes artifacts/pth-bench/model.pth with torch, times torch.load (page cache warm, best of 5),
+torch.save (+ fsync, best of 3) and `dd conv=fsync`, then runs the BenchmarkDotNet class
+CheckpointBenchmarks on the same file and prints every rate in GB/s (1e9 bytes/s).
+"""
+import csv
+import glob
+import os
+import re
+import subprocess
+import sys
+import time
+
+import torch
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DIR = os.path.join(ROOT, "artifacts", "pth-bench")
+
+
+def make_model(path):
+    g = torch.Generator().manual_seed(0)
+    sd = {}
+    v, d, h = 6400, 512, 1408
+    emb = torch.randn(v, d, generator=g)
+    sd["tok_embeddings.weight"] = emb
+    for i in range(9):
+        for w in ("wq", "wk", "wv", "wo"):
+            sd["layers.%d.attention.%s.weight" % (i, w)] = torch.randn(d, d, generator=g)
+        sd["layers.%d.attention_norm.weight" % i] = torch.ones(d)
+        sd["layers.%d.feed_forward.w1.weight" % i] = torch.randn(h, d, generator=g)
+        sd["layers.%d.feed_forward.w2.weight" % i] = torch.randn(d, h, generator=g)
+        sd["layers.%d.feed_forward.w3.weight" % i] = torch.randn(h, d, generator=g)
+        sd["layers.%d.ffn_norm.weight" % i] = torch.ones(d)
+    sd["norm.weight"] = torch.ones(d)
+    sd["output.weight"] = emb.detach()
+    torch.save(sd, path)
+    return sd
+
+
+def timed(fn, reps):
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main():
+    os.makedirs(DIR, exist_ok=True)
+    path = os.path.join(DIR, "model.pth")
+    sd = make_model(path)
+    size = os.path.getsize(path)
+    print("file: %s, %.1f MB, torch %s" % (path, size / 1e6, torch.__version__))
+
+    torch.load(path)  # warm the page cache
+    t_load = timed(lambda: torch.load(path), 5)
+
+    out = os.path.join(DIR, "torch_save.pth")
+
+    def save():
+        with open(out, "wb") as f:
+            torch.save(sd, f)
+            f.flush()
+            os.fsync(f.fileno())
+    t_save = timed(save, 3)
+
+    dd = subprocess.run(["dd", "if=/dev/zero", "of=" + os.path.join(DIR, "dd.bin"), "bs=1M", "count=%d" % (size // 2 ** 20),
+                         "conv=fsync"], capture_output=True, text=True)
+    m = re.search(r"([\d.]+) s, ", dd.stderr)
+    dd_rate = (size // 2 ** 20) * 2 ** 20 / float(m.group(1)) / 1e9 if m else float("nan")
+    os.remove(os.path.join(DIR, "dd.bin"))
+
+    env = dict(os.environ, MM_PTH_BENCH_FILE=path, MM_SLOT=os.environ.get("MM_SLOT", "bench"))
+    art = os.path.join(DIR, "bdn")
+    subprocess.run(["dotnet", "run", "-c", "Release", "--project", os.path.join(ROOT, "benchmarks", "Minimind.Benchmarks"), "--",
+                    "--filter", "*CheckpointBenchmarks*", "--artifacts", art], env=env, check=True,
+                   stdout=subprocess.DEVNULL if "--quiet" in sys.argv else None)
+    report = glob.glob(os.path.join(art, "results", "*CheckpointBenchmarks-report.csv"))[0]
+    cs = {}
+    with open(report) as f:
+        for row in csv.DictReader(f):
+            mean = row["Mean"].replace(",", "")
+            val, unit = mean.split()
+            cs[row["Method"]] = float(val) * {"s": 1, "ms": 1e-3, "us": 1e-6, "μs": 1e-6, "ns": 1e-9}[unit]
+
+    print()
+    print("%-32s %8s %8s" % ("operation", "seconds", "GB/s"))
+    print("%-32s %8.3f %8.2f" % ("torch.load (page cache)", t_load, size / t_load / 1e9))
+    print("%-32s %8.3f %8.2f" % ("C# StateDict.Read + Load", cs["Load"], size / cs["Load"] / 1e9))
+    print("%-32s %8.3f %8.2f" % ("torch.save + fsync", t_save, size / t_save / 1e9))
+    print("%-32s %8.3f %8.2f" % ("C# PthWriter (atomic, fsync)", cs["Save"], size / cs["Save"] / 1e9))
+    print("%-32s %8s %8.2f" % ("dd bs=1M conv=fsync", "", dd_rate))
+    print()
+    print("load speed-up vs torch: %.2fx; save vs dd fsync bandwidth: %.0f%%" % (t_load / cs["Load"], 100 * (size / cs["Save"] / 1e9) / dd_rate))
+
+
+if __name__ == "__main__":
+    main()
