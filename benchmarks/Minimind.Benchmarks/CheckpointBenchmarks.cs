@@ -11,6 +11,7 @@ namespace Minimind.Benchmarks;
 /// flat float32 buffer (what a model load does); Save = write + fsync + rename (atomic).
 /// </summary>
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 2, iterationCount: 8)]
+[MinColumn, MaxColumn]
 public class CheckpointBenchmarks
 {
     private string _file = "";

@@ -46,16 +46,16 @@ section() { # title, timeout seconds, command...
   log "$title: exit $rc"
 }
 
-section "kernels check (cuda vs cpu, v1 sizes)" 200 "$MM" kernels check --device cuda --sizes v1
-section "kernels bench (cuda, v1 sizes)" 150 "$MM" kernels bench --device cuda --sizes v1 --seconds 0.3
+section "kernels check (cuda vs cpu, v1 sizes)" 170 "$MM" kernels check --device cuda --sizes v1
+section "kernels bench (cuda, v1 sizes)" 130 "$MM" kernels bench --device cuda --sizes v1 --seconds 0.3
 if command -v python3 >/dev/null && python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
-  section "PyTorch reference (cuBLAS fp32/tf32 matmul, SDPA)" 120 python3 benchmarks/gpu/torch_ref.py
+  section "PyTorch reference (cuBLAS fp32/tf32 matmul, SDPA)" 90 python3 benchmarks/gpu/torch_ref.py
 else
   log "python3 with CUDA torch not found: skipping torch_ref.py"
   echo "PyTorch reference skipped: no python3 with CUDA torch." >> "$R"
 fi
 if "$MM" --help 2>&1 | grep -qE '^\s+bench\s'; then
-  section "minimind bench train (cuda)" 120 "$MM" bench train --device cuda
+  section "minimind bench train (cuda)" 110 "$MM" bench train --device cuda
 else
   echo >> "$R"; echo "minimind bench train: command not present in this build, skipped." >> "$R"
 fi

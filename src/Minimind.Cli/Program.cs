@@ -12,6 +12,9 @@ public static class Program
         new Commands.TokenizeCommand(),
         new Commands.KernelsCommand(),
         new Commands.TrainCommand(),
+        new Commands.BenchCommand(),
+        new Commands.GenerateCommand(),
+        new Commands.EvalCommand(),
     };
 
     /// <summary>Runs <c>minimind</c> with the given arguments; returns the exit code.</summary>

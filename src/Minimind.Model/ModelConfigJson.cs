@@ -25,7 +25,10 @@ public static class ModelConfigJson
     }
 
     /// <summary>Reads <paramref name="path"/>; starts from <paramref name="arch"/>'s preset (or the detected one).</summary>
-    public static ModelConfig Load(string path, string? arch = null)
+    public static ModelConfig Load(string path, string? arch = null) => Load(path, arch, null);
+
+    /// <summary>As <see cref="Load(string, string?)"/>; adds the ModelConfig property names the file sets to <paramref name="pinned"/>.</summary>
+    public static ModelConfig Load(string path, string? arch, ISet<string>? pinned)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(File.ReadAllText(path)); }
@@ -35,8 +38,30 @@ public static class ModelConfigJson
             var root = doc.RootElement;
             arch ??= DetectArch(root) ?? throw new InvalidDataException(
                 $"{path}: cannot tell the MiniMind generation (no 'dim' or 'hidden_size' field); pass --arch");
-            return Apply(ModelConfig.Preset(arch), root, path);
+            var c = Apply(ModelConfig.Preset(arch), root, path);
+            if (pinned is not null) Pinned(c, root, pinned);
+            return c;
         }
+    }
+
+    private static void Pinned(ModelConfig c, JsonElement root, ISet<string> pinned)
+    {
+        bool hf = c.HfKeys;
+        void P(string prop, params string[] names)
+        {
+            foreach (var n in names)
+                if (root.TryGetProperty(n, out var v) && v.ValueKind != JsonValueKind.Null) { pinned.Add(prop); return; }
+        }
+        P(nameof(ModelConfig.Dim), hf ? "hidden_size" : "dim");
+        P(nameof(ModelConfig.NLayers), hf ? "num_hidden_layers" : "n_layers");
+        P(nameof(ModelConfig.NHeads), hf ? "num_attention_heads" : "n_heads");
+        P(nameof(ModelConfig.NKvHeads), hf ? "num_key_value_heads" : "n_kv_heads");
+        P(nameof(ModelConfig.VocabSize), "vocab_size");
+        P(nameof(ModelConfig.UseMoe), "use_moe");
+        P(nameof(ModelConfig.NExperts), "n_routed_experts", "num_experts");
+        P(nameof(ModelConfig.NSharedExperts), "n_shared_experts");
+        P(nameof(ModelConfig.TiedEmbeddings), "tie_word_embeddings");
+        P(nameof(ModelConfig.HiddenDim), hf ? "intermediate_size" : "hidden_dim", "moe_intermediate_size");
     }
 
     /// <summary>Applies the fields of <paramref name="root"/> that exist to <paramref name="c"/>.</summary>

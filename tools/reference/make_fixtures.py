@@ -85,12 +85,15 @@ def greedy(model, prompt, n):
 
 def config_json(preset, c):
     if c["gen"] in ("v2024", "minimind2"):
-        return dict(dim=c["dim"], n_layers=c["n_layers"], n_heads=c["n_heads"], n_kv_heads=c["n_kv_heads"],
+        j = dict(dim=c["dim"], n_layers=c["n_layers"], n_heads=c["n_heads"], n_kv_heads=c["n_kv_heads"],
                     vocab_size=c["vocab"], hidden_dim=c["hidden_dim"], multiple_of=64, norm_eps=c["eps"],
                     max_seq_len=c["max_seq_len"], rope_theta=c["theta"], use_moe=c["use_moe"],
                     num_experts_per_tok=c["top_k"], n_routed_experts=c["n_experts"],
                     n_shared_experts=bool(c["n_shared"]), aux_loss_alpha=c["aux_alpha"], seq_aux=True,
                     norm_topk_prob=c["norm_topk"], model_type="minimind")
+        if c["gen"] == "v2024":
+            del j["rope_theta"]  # the 2024 LMConfig has no such field (RoPE base fixed at 1e4)
+        return j
     j = dict(hidden_size=c["dim"], num_hidden_layers=c["n_layers"], num_attention_heads=c["n_heads"],
              num_key_value_heads=c["n_kv_heads"], vocab_size=c["vocab"], intermediate_size=hidden_dim_of(c),
              rms_norm_eps=c["eps"], max_position_embeddings=c["max_seq_len"], rope_theta=c["theta"],

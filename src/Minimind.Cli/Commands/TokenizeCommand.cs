@@ -64,8 +64,10 @@ public sealed class TokenizeCommand : ICommand
             if (data is not null || output is not null) throw new UsageException("--text cannot be combined with --data/--out");
             var ids = tokenizer.Encode(text);
             Console.Out.WriteLine(string.Join(' ', ids));
+            // Pieces are shown as JSON strings so whitespace and partial UTF-8 (U+FFFD) stay visible.
+            var json = new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
             foreach (int id in ids)
-                Console.Out.WriteLine($"{id,6}  {System.Text.Json.JsonSerializer.Serialize(tokenizer.Decode(new[] { id }))}");
+                Console.Out.WriteLine($"{id,6}  {System.Text.Json.JsonSerializer.Serialize(tokenizer.Decode(new[] { id }), json)}");
             return 0;
         }
         if (data is null) throw new UsageException("--data is required");

@@ -42,8 +42,9 @@ public sealed class TrainCommand : ICommand
           --tokenizer SPEC         tokenizer.json, a folder holding one, or 'byte' (needed with a jsonl --data;
                                    default 'byte' for the built-in corpus)
           --max-seq-len N          tokens per row incl. bos/eos (default 512; built-in 128)
-          --arch NAME              minimind-v1 | minimind2 | minimind2-hf | minimind3 (+ the usual overrides:
-                                   --dim --n-layers --n-heads --n-kv-heads --vocab-size --use-moe ...)
+          --arch NAME              minimind-v1 | minimind2 | minimind2-hf | minimind3 (default minimind3 with
+                                   --data; + the usual overrides --dim --n-layers --n-heads --n-kv-heads
+                                   --vocab-size --hidden-dim --use-moe --n-experts --top-k ...)
           --from-weight NAME|PATH  start from <out-dir>/NAME_<dim>[_moe].pth or a .pth path (any generation's
                                    key names, prefixes stripped; lists what did not load)
         Recipe:
@@ -106,7 +107,9 @@ public sealed class TrainCommand : ICommand
         string? resumeFrom = args.String("resume-from");
         string? fromWeight = args.String("from-weight");
         string device = args.Choice("device", "auto", BackendFactory.Devices);
-        var config = ResolveConfig(args, builtin, maxSeqLen);
+        // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
+        string? fromWeightFile = fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
+        var config = ResolveConfig(args, builtin, maxSeqLen, fromWeightFile);
         args.EnsureAllUsed();
         try { options.Validate(); config.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
@@ -194,13 +197,20 @@ public sealed class TrainCommand : ICommand
         return 0;
     }
 
-    // TEMPORARY until ModelOptions lands: preset only.
-    private static ModelConfig ResolveConfig(ArgParser args, bool builtin, int maxSeqLen)
+    // The built-in demo keeps its toy size unless --arch names a preset; the shape flags still apply.
+    private static ModelConfig ResolveConfig(ArgParser args, bool builtin, int maxSeqLen, string? fromWeightFile)
     {
-        var arch = args.String("arch");
-        var c = builtin && arch is null ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : ModelConfig.Preset(arch ?? "minimind-v1");
-        if (args.Flag("use-moe")) c = c with { UseMoe = true };
-        return c with { MaxSeqLen = Math.Max(c.MaxSeqLen, maxSeqLen) };
+        if (!builtin || args.Has("arch") || fromWeightFile is not null) return ModelOptions.Parse(args, fromWeightFile);
+        var c = TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen);
+        c = c with
+        {
+            Dim = args.IntOrNull("dim") ?? c.Dim, NLayers = args.IntOrNull("n-layers") ?? c.NLayers,
+            NHeads = args.IntOrNull("n-heads") ?? c.NHeads, NKvHeads = args.IntOrNull("n-kv-heads") ?? c.NKvHeads,
+            HiddenDim = args.IntOrNull("hidden-dim") ?? c.HiddenDim, NExperts = args.IntOrNull("n-experts") ?? c.NExperts,
+            TopK = args.IntOrNull("top-k") ?? c.TopK,
+        };
+        if (args.Has("use-moe")) c = c with { UseMoe = args.Flag("use-moe") };
+        return c;
     }
 
     private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log)

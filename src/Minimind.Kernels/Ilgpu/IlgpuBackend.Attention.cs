@@ -11,6 +11,13 @@ public sealed partial class IlgpuBackend
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>? _attnDkv;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DecodeShape>? _decode, _append;
 
+    /// <summary>Queries (and keys) per attention group: the tile's Rows, which is also the group size.</summary>
+    private int AttnRows => CudaShapes ? default(AttnTile32).Rows : default(AttnTile4).Rows;
+
+    /// <summary>Grid-stride config for <paramref name="blocks"/> attention blocks of <see cref="AttnRows"/> threads.</summary>
+    private KernelConfig AttnConfig(long blocks) =>
+        new((int)Math.Max(1, Math.Min(blocks, IsCuda ? _acc.NumMultiprocessors * 32L : _launch.MaxGroups)), AttnRows);
+
     private static void CheckHeads(string op, int batch, int seqLen, int heads, int kvHeads, int headDim)
     {
         NonNegative(batch, op, nameof(batch)); NonNegative(seqLen, op, nameof(seqLen));
@@ -28,13 +35,11 @@ public sealed partial class IlgpuBackend
         long nq = (long)batch * seqLen * heads * headDim, nk = (long)batch * seqLen * kvHeads * headDim;
         if (nq == 0) return;
         var s = new AttnShape(batch, seqLen, heads, kvHeads, headDim);
-        int rows = IsCuda ? default(AttnTile32).Rows : default(AttnTile4).Rows;
-        _attn ??= IsCuda
+        int rows = AttnRows;
+        _attn ??= CudaShapes
             ? _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionForward<AttnTile32>)
             : _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionForward<AttnTile4>);
-        long blocks = (long)batch * heads * ((seqLen + rows - 1) / rows);
-        int grid = (int)Math.Min(blocks, IsCuda ? _acc.NumMultiprocessors * 32L : _launch.MaxGroups);
-        _attn(new KernelConfig(grid, rows), V(output, nq, op, nameof(output)), V(lse, (long)batch * heads * seqLen, op, nameof(lse)),
+        _attn(AttnConfig((long)batch * heads * ((seqLen + rows - 1) / rows)), V(output, nq, op, nameof(output)), V(lse, (long)batch * heads * seqLen, op, nameof(lse)),
             V(q, nq, op, nameof(q)), V(k, nk, op, nameof(k)), V(v, nk, op, nameof(v)), s);
     }
 
@@ -51,11 +56,16 @@ public sealed partial class IlgpuBackend
         var kv = V(k, nk, op, nameof(k)); var vv = V(v, nk, op, nameof(v)); var lv = V(lse, nl, op, nameof(lse));
         var dDot = Scratch(ref _scratchF, nl);
         _attnDot ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionRowDot);
-        _attnDq ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionBackwardQuery);
-        _attnDkv ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionBackwardKeyValue);
+        _attnDq ??= CudaShapes
+            ? _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionBackwardQuery<AttnTile32>)
+            : _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionBackwardQuery<AttnTile4>);
+        _attnDkv ??= CudaShapes
+            ? _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionBackwardKeyValue<AttnTile32>)
+            : _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionBackwardKeyValue<AttnTile4>);
+        int rows = AttnRows;
         _attnDot(_launch.Items(nl), dDot, dO, V(output, nq, op, nameof(output)), s);
-        _attnDq(_launch.Items(nl), V(dq, nq, op, nameof(dq)), dO, qv, kv, vv, lv, dDot, s);
-        _attnDkv(_launch.Items((long)batch * seqLen * kvHeads), V(dk, nk, op, nameof(dk)), V(dv, nk, op, nameof(dv)), dO, qv, kv, vv, lv, dDot, s);
+        _attnDq(AttnConfig((long)batch * heads * ((seqLen + rows - 1) / rows)), V(dq, nq, op, nameof(dq)), dO, qv, kv, vv, lv, dDot, s);
+        _attnDkv(AttnConfig((long)batch * kvHeads * ((seqLen + rows - 1) / rows)), V(dk, nk, op, nameof(dk)), V(dv, nk, op, nameof(dv)), dO, qv, kv, vv, lv, dDot, s);
     }
 
     private static void CheckDecode(string op, int batch, int newTokens, int pastLen, int capacity)

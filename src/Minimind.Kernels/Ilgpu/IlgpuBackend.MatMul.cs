@@ -12,11 +12,11 @@ public sealed partial class IlgpuBackend
     private void Gemm(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmShape s)
     {
         if (s.M == 0 || s.N == 0) return;
-        if (_tiled && IsCuda)
+        if (CudaShapes)
         {
             _gemm ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(IlgpuKernels.GemmTiled<GemmTile64>);
             int tiles = ((s.M + 63) / 64) * ((s.N + 63) / 64);
-            _gemm(new KernelConfig(Math.Min(tiles, _acc.NumMultiprocessors * 16), 256), c, a, b, s);
+            _gemm(new KernelConfig(Math.Min(tiles, IsCuda ? _acc.NumMultiprocessors * 16 : _launch.MaxGroups), 256), c, a, b, s);
         }
         else if (_tiled)
         {

@@ -13,7 +13,7 @@ public sealed partial class IlgpuBackend
 
     /// <summary>Assignments per chunk of the two-pass counting sort: chunk counts come back to the host,
     /// which scans them into per-(chunk, expert) start offsets.</summary>
-    private int RouteChunk => IsCuda ? 64 : 8;
+    private int RouteChunk => CudaShapes ? 64 : 8;
 
     /// <inheritdoc/>
     public int[] MoeRoute(IntTensor perm, IntTensor invPerm, IntTensor indices, int assignments, int experts)

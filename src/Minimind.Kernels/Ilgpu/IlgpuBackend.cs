@@ -18,12 +18,17 @@ public sealed partial class IlgpuBackend : IBackend
     private readonly IlgpuLaunch _launch;
     private readonly bool _tiled;
 
-    private IlgpuBackend(Context ctx, Accelerator acc, bool tiledMatMul)
+    private IlgpuBackend(Context ctx, Accelerator acc, bool tiledMatMul, bool cudaShapes)
     {
         _ctx = ctx; _acc = acc;
-        _launch = new IlgpuLaunch(acc);
-        _tiled = tiledMatMul;
+        CudaShapes = cudaShapes || acc.AcceleratorType == AcceleratorType.Cuda;
+        _launch = new IlgpuLaunch(acc, CudaShapes);
+        _tiled = tiledMatMul || CudaShapes;
     }
+
+    /// <summary>True when the kernels run with CUDA's tiles and group sizes (64×64 GEMM tiles, 32-row attention
+    /// blocks, 256-thread row groups): always on CUDA, and on a simulator created with <c>cudaShapes</c>.</summary>
+    public bool CudaShapes { get; }
 
     /// <summary>The CUDA backend on device <paramref name="deviceIndex"/>; throws naming the cause when ILGPU finds no CUDA device.</summary>
     public static IlgpuBackend CreateCuda(int deviceIndex = 0)
@@ -37,7 +42,7 @@ public sealed partial class IlgpuBackend : IBackend
             if (deviceIndex < 0 || deviceIndex >= devices.Count)
                 throw new ArgumentOutOfRangeException(nameof(deviceIndex), $"CUDA device {deviceIndex} does not exist ({devices.Count} found)");
             var acc = ctx.CreateCudaAccelerator(deviceIndex);
-            return new IlgpuBackend(ctx, acc, tiledMatMul: true);
+            return new IlgpuBackend(ctx, acc, tiledMatMul: true, cudaShapes: true);
         }
         catch
         {
@@ -63,14 +68,18 @@ public sealed partial class IlgpuBackend : IBackend
     /// <summary>The backend on ILGPU's CPU accelerator with a small custom device (warp of
     /// <paramref name="warp"/> threads, <paramref name="warps"/> warps per group, one multiprocessor): every
     /// simulated thread is an OS thread, so keep it tiny. <paramref name="tiledMatMul"/> runs the shared-memory
-    /// GEMM (with a small tile) instead of the one-thread-per-element path, so tests exercise the CUDA kernel's logic.</summary>
-    public static IlgpuBackend CreateCpuSimulator(int warp = 2, int warps = 2, bool tiledMatMul = false)
+    /// GEMM (with a small tile) instead of the one-thread-per-element path, so tests exercise the CUDA kernel's logic.
+    /// <paramref name="cudaShapes"/> runs the exact CUDA configurations instead (needs a device of 256 threads per
+    /// group, e.g. warp 32 × 8 warps; very slow: only for tests at tiny sizes).</summary>
+    public static IlgpuBackend CreateCpuSimulator(int warp = 2, int warps = 2, bool tiledMatMul = false, bool cudaShapes = false)
     {
         var ctx = Context.Create(b => b.CPU(new CPUDevice(warp, warps, 1)).EnableAlgorithms().Optimize(OptimizationLevel.O1));
         try
         {
             var acc = ctx.CreateCPUAccelerator(0);
-            return new IlgpuBackend(ctx, acc, tiledMatMul);
+            if (cudaShapes && acc.MaxNumThreadsPerGroup < 256)
+                throw new ArgumentException($"cudaShapes needs 256 threads per group; the simulated device has {acc.MaxNumThreadsPerGroup}");
+            return new IlgpuBackend(ctx, acc, tiledMatMul, cudaShapes);
         }
         catch
         {

@@ -89,54 +89,116 @@ public static partial class IlgpuKernels
         }
     }
 
-    /// <summary>dq += Σ_j ds_j·k_j for one query row per thread, keys in ascending order; probabilities are
-    /// recomputed from the saved lse: p = exp(q·k·scale − lse), ds = p·(dO·v − D)·scale.</summary>
-    public static void AttentionBackwardQuery(ArrayView<float> dq, ArrayView<float> dO, ArrayView<float> q, ArrayView<float> k,
-        ArrayView<float> v, ArrayView<float> lse, ArrayView<float> dDot, AttnShape s)
+    /// <summary>
+    /// dq += Σ_j ds_j·k_j, flash-style like the forward: a group owns Rows queries of one (b, h), K/V blocks stream
+    /// through shared memory, probabilities are recomputed from the saved lse (p = exp(q·k·scale − lse)),
+    /// ds = p·(dO·v − D)·scale, and each thread adds its block's terms to its own dq row in ascending key order.
+    /// </summary>
+    public static void AttentionBackwardQuery<TTile>(ArrayView<float> dq, ArrayView<float> dO, ArrayView<float> q, ArrayView<float> k,
+        ArrayView<float> v, ArrayView<float> lse, ArrayView<float> dDot, AttnShape s) where TTile : struct, IAttnTile
     {
-        int n = s.B * s.T * s.H, hd = s.Hd, rep = s.H / s.Hkv;
-        for (int r = Gid; r < n; r += GStride)
+        int R = default(TTile).Rows;
+        var Ks = SharedMemory.Allocate<float>(default(TTile).KvSize);
+        var Vs = SharedMemory.Allocate<float>(default(TTile).KvSize);
+        var Ps = SharedMemory.Allocate<float>(default(TTile).PSize);
+        int tid = Group.IdxX, hd = s.Hd, rep = s.H / s.Hkv;
+        int qBlocks = (s.T + R - 1) / R, total = s.B * s.H * qBlocks;
+        for (int blk = Grid.IdxX; blk < total; blk += Grid.DimX)
         {
-            int h = r % s.H, bt = r / s.H, t = bt % s.T, b = bt / s.T, kvh = h / rep;
-            int qi = r * hd, li = (b * s.H + h) * s.T + t;
-            float rowLse = lse[li], rowD = dDot[li];
-            for (int j = 0; j <= t; j++)
+            int qb = blk % qBlocks, bh = blk / qBlocks, h = bh % s.H, b = bh / s.H, kvh = h / rep;
+            int t = qb * R + tid;
+            bool active = t < s.T;
+            int qi = ((b * s.T + t) * s.H + h) * hd, li = (b * s.H + h) * s.T + t;
+            float rowLse = active ? lse[li] : 0f, rowD = active ? dDot[li] : 0f;
+            int kEnd = Min(s.T, qb * R + R);
+            for (int k0 = 0; k0 < kEnd; k0 += R)
             {
-                int ki = ((b * s.T + j) * s.Hkv + kvh) * hd;
-                float sc = 0f, dp = 0f;
-                for (int d = 0; d < hd; d++) { sc += q[qi + d] * k[ki + d]; dp += dO[qi + d] * v[ki + d]; }
-                float p = MathF.Exp(sc * s.Scale - rowLse);
-                float ds = p * (dp - rowD) * s.Scale;
-                for (int d = 0; d < hd; d++) dq[qi + d] += ds * k[ki + d];
+                int j = k0 + tid;
+                if (j < s.T)
+                {
+                    int ki = ((b * s.T + j) * s.Hkv + kvh) * hd;
+                    for (int d = 0; d < hd; d++) { Ks[tid * hd + d] = k[ki + d]; Vs[tid * hd + d] = v[ki + d]; }
+                }
+                Group.Barrier();
+                int jn = active ? Min(R, t - k0 + 1) : 0;
+                for (int jj = 0; jj < jn; jj++)
+                {
+                    float sc = 0f, dp = 0f;
+                    for (int d = 0; d < hd; d++) { sc += q[qi + d] * Ks[jj * hd + d]; dp += dO[qi + d] * Vs[jj * hd + d]; }
+                    float p = MathF.Exp(sc * s.Scale - rowLse);
+                    Ps[tid * R + jj] = p * (dp - rowD) * s.Scale;
+                }
+                if (jn > 0)
+                    for (int d = 0; d < hd; d++)
+                    {
+                        float acc = dq[qi + d];
+                        for (int jj = 0; jj < jn; jj++) acc += Ps[tid * R + jj] * Ks[jj * hd + d];
+                        dq[qi + d] = acc;
+                    }
+                Group.Barrier();
             }
         }
     }
 
-    /// <summary>dk, dv += gradients for one key row per thread: the query heads of its group in ascending order,
-    /// then queries t ≥ j in ascending order (a fixed reduction order, no atomics).</summary>
-    public static void AttentionBackwardKeyValue(ArrayView<float> dk, ArrayView<float> dv, ArrayView<float> dO, ArrayView<float> q,
-        ArrayView<float> k, ArrayView<float> v, ArrayView<float> lse, ArrayView<float> dDot, AttnShape s)
+    /// <summary>
+    /// dk, dv += gradients, flash-style: a group owns Rows keys of one (b, kv head); for each query head of the group
+    /// in ascending order, query/dO blocks (with their lse and D) stream through shared memory and each thread adds
+    /// the terms of queries t ≥ j in ascending t to its own dk/dv rows — a fixed order, no atomics.
+    /// </summary>
+    public static void AttentionBackwardKeyValue<TTile>(ArrayView<float> dk, ArrayView<float> dv, ArrayView<float> dO, ArrayView<float> q,
+        ArrayView<float> k, ArrayView<float> v, ArrayView<float> lse, ArrayView<float> dDot, AttnShape s) where TTile : struct, IAttnTile
     {
-        int n = s.B * s.T * s.Hkv, hd = s.Hd, rep = s.H / s.Hkv;
-        for (int r = Gid; r < n; r += GStride)
+        int R = default(TTile).Rows;
+        var Qs = SharedMemory.Allocate<float>(default(TTile).KvSize);
+        var Os = SharedMemory.Allocate<float>(default(TTile).KvSize);
+        var Ps = SharedMemory.Allocate<float>(default(TTile).PSize);
+        var Ds = SharedMemory.Allocate<float>(default(TTile).PSize);
+        var Ls = SharedMemory.Allocate<float>(default(TTile).Rows);
+        var Dd = SharedMemory.Allocate<float>(default(TTile).Rows);
+        int tid = Group.IdxX, hd = s.Hd, rep = s.H / s.Hkv;
+        int kBlocks = (s.T + R - 1) / R, total = s.B * s.Hkv * kBlocks;
+        for (int blk = Grid.IdxX; blk < total; blk += Grid.DimX)
         {
-            int kvh = r % s.Hkv, bj = r / s.Hkv, j = bj % s.T, b = bj / s.T;
-            int ki = r * hd;
+            int kb = blk % kBlocks, bk = blk / kBlocks, kvh = bk % s.Hkv, b = bk / s.Hkv;
+            int j = kb * R + tid;
+            bool active = j < s.T;
+            int ki = ((b * s.T + j) * s.Hkv + kvh) * hd;
             for (int hh = 0; hh < rep; hh++)
             {
                 int h = kvh * rep + hh;
-                for (int t = j; t < s.T; t++)
+                for (int t0 = kb * R; t0 < s.T; t0 += R)
                 {
-                    int qi = ((b * s.T + t) * s.H + h) * hd, li = (b * s.H + h) * s.T + t;
-                    float sc = 0f, dp = 0f;
-                    for (int d = 0; d < hd; d++) { sc += q[qi + d] * k[ki + d]; dp += dO[qi + d] * v[ki + d]; }
-                    float p = MathF.Exp(sc * s.Scale - lse[li]);
-                    float ds = p * (dp - dDot[li]) * s.Scale;
-                    for (int d = 0; d < hd; d++)
+                    int t = t0 + tid;
+                    if (t < s.T)
                     {
-                        dv[ki + d] += p * dO[qi + d];
-                        dk[ki + d] += ds * q[qi + d];
+                        int qi = ((b * s.T + t) * s.H + h) * hd, li = (b * s.H + h) * s.T + t;
+                        for (int d = 0; d < hd; d++) { Qs[tid * hd + d] = q[qi + d]; Os[tid * hd + d] = dO[qi + d]; }
+                        Ls[tid] = lse[li];
+                        Dd[tid] = dDot[li];
                     }
+                    Group.Barrier();
+                    int tn = Min(R, s.T - t0), tStart = active ? (j - t0 > 0 ? j - t0 : 0) : tn;
+                    for (int tt = tStart; tt < tn; tt++)
+                    {
+                        float sc = 0f, dp = 0f;
+                        for (int d = 0; d < hd; d++) { sc += Qs[tt * hd + d] * k[ki + d]; dp += Os[tt * hd + d] * v[ki + d]; }
+                        float p = MathF.Exp(sc * s.Scale - Ls[tt]);
+                        Ps[tid * R + tt] = p;
+                        Ds[tid * R + tt] = p * (dp - Dd[tt]) * s.Scale;
+                    }
+                    if (tStart < tn)
+                        for (int d = 0; d < hd; d++)
+                        {
+                            float accV = dv[ki + d], accK = dk[ki + d];
+                            for (int tt = tStart; tt < tn; tt++)
+                            {
+                                accV += Ps[tid * R + tt] * Os[tt * hd + d];
+                                accK += Ds[tid * R + tt] * Qs[tt * hd + d];
+                            }
+                            dv[ki + d] = accV;
+                            dk[ki + d] = accK;
+                        }
+                    Group.Barrier();
                 }
             }
         }

@@ -83,8 +83,10 @@ public static partial class IlgpuKernels
         Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionForward<AttnTile32>, "AttentionForward<AttnTile32>");
         Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionForward<AttnTile4>, "AttentionForward<AttnTile4>");
         Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionRowDot);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionBackwardQuery);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionBackwardKeyValue);
+        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionBackwardQuery<AttnTile32>, "AttentionBackwardQuery<AttnTile32>");
+        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionBackwardKeyValue<AttnTile32>, "AttentionBackwardKeyValue<AttnTile32>");
+        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionBackwardQuery<AttnTile4>, "AttentionBackwardQuery<AttnTile4>");
+        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionBackwardKeyValue<AttnTile4>, "AttentionBackwardKeyValue<AttnTile4>");
         Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DecodeShape>)AttentionDecode);
         Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DecodeShape>)KvCacheAppend);
         Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>)CrossEntropy);

@@ -17,15 +17,17 @@ public sealed class IlgpuLaunch
     /// <summary>Strided float64 partial sums of SumOfSquares.</summary>
     public int SumParts { get; }
 
-    /// <summary>Picks the shapes for <paramref name="acc"/>.</summary>
-    public IlgpuLaunch(Accelerator acc)
+    /// <summary>Picks the shapes for <paramref name="acc"/>; <paramref name="cudaShapes"/> uses CUDA's group sizes
+    /// and chunk counts (with a small grid when <paramref name="acc"/> is the simulator).</summary>
+    public IlgpuLaunch(Accelerator acc, bool cudaShapes)
     {
-        if (acc.AcceleratorType == AcceleratorType.Cuda)
+        if (cudaShapes)
         {
+            bool cuda = acc.AcceleratorType == AcceleratorType.Cuda;
             Group = 256;
-            MaxGroups = acc.NumMultiprocessors * 8;
+            MaxGroups = cuda ? acc.NumMultiprocessors * 8 : 2;
             ReduceChunks = 64;
-            SumParts = acc.NumMultiprocessors * 256;
+            SumParts = cuda ? acc.NumMultiprocessors * 256 : 64;
         }
         else
         {

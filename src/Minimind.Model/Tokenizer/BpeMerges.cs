@@ -16,6 +16,7 @@ public sealed class BpeMerges
     private readonly Dictionary<long, long> _merges;    // (left<<32 | right) -> (rank<<32 | merged id)
     private readonly ConcurrentDictionary<string, int[]> _cache = new();
     private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
+    private int _cacheCount; // ConcurrentDictionary.Count takes every lock: too slow to ask per word
 
     /// <summary>Creates the model from the id of every byte and the ranked merges (left id, right id, merged id).</summary>
     public BpeMerges(int[] byteIds, IReadOnlyList<(int Left, int Right, int Merged)> merges)
@@ -48,8 +49,8 @@ public sealed class BpeMerges
         var ids = MergeBytes(buf[..n]);
         if (cacheable)
         {
-            if (_cache.Count >= MaxCacheEntries) _cache.Clear();
-            _cacheBySpan.TryAdd(word, ids);
+            if (_cacheCount >= MaxCacheEntries) { _cache.Clear(); Interlocked.Exchange(ref _cacheCount, 0); }
+            if (_cacheBySpan.TryAdd(word, ids)) Interlocked.Increment(ref _cacheCount);
         }
         output.AddRange(ids);
     }

@@ -40,6 +40,15 @@ public sealed class BackendFactoryTests
     }
 
     [Fact]
+    public void KernelsCommand_BadMode_IsAUsageError()
+    {
+        var old = Console.Error;
+        Console.SetError(new StringWriter());
+        try { Assert.Equal(2, Minimind.Cli.Program.Main(new[] { "kernels", "verify" })); }
+        finally { Console.SetError(old); }
+    }
+
+    [Fact]
     public void UnknownDevice_ThrowsListingChoices()
     {
         var e = Assert.Throws<ArgumentException>(() => BackendFactory.Create("tpu"));
@@ -54,11 +63,14 @@ public sealed class BackendFactoryTests
         var sw = new StringWriter();
         Console.SetOut(sw);
         int rc;
-        try { rc = Minimind.Cli.Program.Main(new[] { "kernels", "check", "--device", "ilgpu-cpu", "--sizes", "small", "--op", "Attention" }); }
+        // The whole suite: every IBackend op on the simulator against the CPU backend.
+        try { rc = Minimind.Cli.Program.Main(new[] { "kernels", "check", "--device", "ilgpu-cpu", "--sizes", "small" }); }
         finally { Console.SetOut(old); }
         string text = sw.ToString();
         Assert.Equal(0, rc);
         Assert.Contains("| AttentionBackward | dk |", text);
+        Assert.Contains("| MoeRoute | perm |", text);
+        Assert.Contains("| AdamW | param |", text);
         Assert.Contains("all outputs PASS", text);
         Assert.DoesNotContain("FAIL", text);
     }

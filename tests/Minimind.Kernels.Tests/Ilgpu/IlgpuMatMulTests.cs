@@ -87,4 +87,18 @@ public sealed class IlgpuMatMulTests(IlgpuFixture f)
             IlgpuHarness.SameBits(Run(), Run(), "dW");
         }
     }
+
+    [Fact]
+    public void BadShapes_ThrowNamingOpAndArgument()
+    {
+        var b = f.B;
+        var small = b.Alloc(5);
+        var e = Assert.Throws<ArgumentException>(() => b.MatMul(small, b.Alloc(6), b.Alloc(6), 2, 3, 3));
+        Assert.Contains("MatMul: y holds 5 elements, needs 6", e.Message);
+        var g = Assert.Throws<ArgumentOutOfRangeException>(() => b.Attention(b.Alloc(64), b.Alloc(8), b.Alloc(64), b.Alloc(64), b.Alloc(64), 1, 2, 3, 2, 8));
+        Assert.Contains("multiple of kvHeads", g.Message);
+        using var cpu = new Minimind.Kernels.Cpu.CpuBackend(1);
+        var x = Assert.Throws<ArgumentException>(() => b.Fill(cpu.Alloc(3), 1f));
+        Assert.Contains("not an ILGPU backend float buffer", x.Message);
+    }
 }

@@ -39,3 +39,31 @@ public sealed class PretrainRowTests
         Assert.Equal(new[] { 7, -100, 8, 2 }, y);
     }
 }
+
+/// <summary>Batches assembled from a source, and the seeded epoch order.</summary>
+public sealed class PretrainBatchesTests
+{
+    [Fact]
+    public void CreateBatch_PlacesSamplesRowByRow()
+    {
+        var tok = new Minimind.Model.Tokenizer.ByteTokenizer();
+        var src = InMemoryPretrainSource.FromTexts(tok, new[] { "a", "bc" }, maxSeqLen: 4);
+        var batch = src.CreateBatch(new long[] { 1, 0 });
+        Assert.Equal((2, 3), (batch.BatchSize, batch.SeqLen));
+        Assert.Equal(new[] { 257, 98, 99, 257, 97, 258 }, batch.Inputs);
+        Assert.Equal(new[] { 98, 99, 258, 97, 258, -100 }, batch.Targets);
+        src.FillBatch(new long[] { 0, 0 }, batch);
+        Assert.Equal(new[] { 257, 97, 258, 257, 97, 258 }, batch.Inputs);
+    }
+
+    [Fact]
+    public void EpochOrder_IsAPermutation_SeededAndDifferentPerEpoch()
+    {
+        var a = PretrainBatches.EpochOrder(1000, 42, 0);
+        Assert.Equal(Enumerable.Range(0, 1000).Select(i => (long)i), a.Order());
+        Assert.Equal(a, PretrainBatches.EpochOrder(1000, 42, 0));
+        Assert.NotEqual(a, PretrainBatches.EpochOrder(1000, 42, 1));
+        Assert.NotEqual(a, PretrainBatches.EpochOrder(1000, 43, 0));
+        Assert.NotEqual(Enumerable.Range(0, 1000).Select(i => (long)i), a);
+    }
+}

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Globalization;
+using Minimind.Checkpoint;
+using Minimind.Kernels;
+using Minimind.Model;
+using Minimind.Model.Data;
+using Minimind.Model.Training;
+
+namespace Minimind.Cli.Commands;
+
+/// <summary>
+/// <c>minimind bench train</c>: times full optimizer steps (forward, backward, clip, AdamW) on random
+/// tokens after one warm-up step; with --checkpoint also the resume-state write and the resume.
+/// The last line is always <c>tokens/s: N</c> for scripts.
+/// </summary>
+public sealed class BenchCommand : ICommand
+{
+    /// <inheritdoc/>
+    public string Name => "bench";
+
+    /// <inheritdoc/>
+    public string Summary => "Measure training throughput (tokens/s), checkpoint write time and resume latency";
+
+    /// <inheritdoc/>
+    public string Help => """
+        Usage: minimind bench train [--arch NAME ...] [--batch-size 4] [--max-seq-len 256] [--steps 10]
+                                    [--device auto|cuda|cpu|ilgpu-cpu] [--threads N] [--checkpoint]
+
+        Builds the model (same architecture options as 'minimind train', default minimind-v1), runs one
+        warm-up optimizer step, then --steps timed steps on seeded random tokens: forward + backward +
+        clip_grad_norm_ + AdamW, one micro-batch each (rows of max-seq-len - 1 tokens, as training sees).
+        Prints seconds per step and, as its LAST line, "tokens/s: <number>".
+          --checkpoint   also time one full save (PyTorch .pth + resume-state folder with checksums) and
+                         the resume from it (verify + load), and the save overhead per 1000 steps
+          --threads N    CPU backend worker threads (0 = all cores)
+
+        Example: minimind bench train --arch minimind-v1 --batch-size 4 --max-seq-len 256 --steps 5 --device cpu
+        """;
+
+    /// <inheritdoc/>
+    public int Run(ArgParser args)
+    {
+        var what = args.Positional("what to benchmark ('train')");
+        if (what != "train") throw new UsageException($"unknown benchmark '{what}'; available: train");
+        int batch = args.Int("batch-size", 4);
+        int steps = args.Int("steps", 10);
+        int maxSeqLen = args.Int("max-seq-len", 256);
+        int threads = args.Int("threads", 0);
+        bool checkpoint = args.Flag("checkpoint");
+        string device = args.Choice("device", "auto", BackendFactory.Devices);
+        var config = args.Has("arch") ? ModelOptions.Parse(args, null) : ModelConfig.Preset("minimind-v1") with { MaxSeqLen = Math.Max(512, maxSeqLen) };
+        args.EnsureAllUsed();
+        if (steps < 1 || batch < 1 || maxSeqLen < 3) throw new UsageException("--steps and --batch-size must be positive and --max-seq-len at least 3");
+
+        var log = Console.Out;
+        // Random full-length rows: bos + (max-seq-len - 2) random ids + eos, so no position is padding.
+        var rng = new Random(1234);
+        int rows = batch * (steps + 2);
+        int textLen = maxSeqLen - 2;
+        var ids = new int[rows * textLen];
+        for (int i = 0; i < ids.Length; i++) ids[i] = rng.Next(3, config.VocabSize);
+        var offsets = new long[rows + 1];
+        for (int r = 0; r <= rows; r++) offsets[r] = (long)r * textLen;
+        var data = new InMemoryPretrainSource(ids, offsets, maxSeqLen, 1, 2, 0);
+
+        using var backend = BackendFactory.Create(device, threads);
+        log.WriteLine(BackendFactory.Describe(backend));
+        using var model = MiniMindModel.Create(config, backend, batch, data.SeqLen);
+        model.InitRandom(42);
+        string outDir = Path.Combine(Path.GetTempPath(), "minimind-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        var opts = new TrainOptions { BatchSize = batch, AccumulationSteps = 1, OutDir = outDir, MaxSteps = steps + 1, KeepLast = 1 };
+        try
+        {
+            using var trainer = new Trainer(model, data, opts, TextWriter.Null, "random tokens");
+            log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {model.Parameters.TotalElements:N0} parameters; batch {batch} x {data.SeqLen} tokens");
+            var sw = Stopwatch.StartNew();
+            trainer.TrainStep(new[] { trainer.MakeBatch(0, 0) }, opts.LearningRate);
+            backend.Synchronize();
+            log.WriteLine($"warm-up step: {sw.Elapsed.TotalSeconds:F3} s");
+            var times = new List<double>();
+            var total = Stopwatch.StartNew();
+            for (int s = 1; s <= steps; s++)
+            {
+                sw.Restart();
+                var (loss, _) = trainer.TrainStep(new[] { trainer.MakeBatch(0, s) }, opts.LearningRate);
+                backend.Synchronize();
+                times.Add(sw.Elapsed.TotalSeconds);
+                log.WriteLine($"step {s}/{steps}: {times[^1]:F3} s, loss {loss:F4}");
+            }
+            double secs = total.Elapsed.TotalSeconds;
+            double stepS = secs / steps;
+            times.Sort();
+            log.WriteLine($"step time: mean {stepS:F3} s, median {times[times.Count / 2]:F3} s, min {times[0]:F3} s");
+            if (checkpoint)
+            {
+                sw.Restart();
+                var dir = trainer.Save();
+                double saveS = sw.Elapsed.TotalSeconds;
+                long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length) + new FileInfo(trainer.WeightsPath).Length;
+                using var model2 = MiniMindModel.Create(config, backend, batch, data.SeqLen);
+                using var trainer2 = new Trainer(model2, data, opts, TextWriter.Null, "random tokens");
+                sw.Restart();
+                trainer2.LoadResumeFolder(dir);
+                backend.Synchronize();
+                double loadS = sw.Elapsed.TotalSeconds;
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"checkpoint write: {saveS:F3} s ({bytes / 1e6:F1} MB: .pth + resume state, fsynced, SHA-256 of every file)"));
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"checkpoint overhead: {100 * saveS / (1000 * stepS):F3}% of a 1000-step save interval ({100 * saveS / (100 * stepS):F2}% at 100)"));
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"resume latency (verify checksums + load): {loadS:F3} s"));
+            }
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tokens/s: {(double)steps * batch * data.SeqLen / secs:F1}"));
+            return 0;
+        }
+        finally
+        {
+            try { if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true); } catch (IOException) { }
+        }
+    }
+}
