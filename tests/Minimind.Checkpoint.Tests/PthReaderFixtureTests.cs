@@ -138,3 +138,43 @@ public class PthReaderFixtureTests
         Assert.Contains("not a PyTorch checkpoint", ex.Message);
     }
 }
+
+/// <summary>Records whose size disagrees with the pickle, rebuilt from a real fixture with .NET's zip writer.</summary>
+public class PthRecordSizeTests
+{
+    private static byte[] Rewrite(string fixture, Func<string, byte[], byte[]?> edit)
+    {
+        using var src = new System.IO.Compression.ZipArchive(File.OpenRead(TestPaths.Fixture(fixture)));
+        var ms = new MemoryStream();
+        using (var dst = new System.IO.Compression.ZipArchive(ms, System.IO.Compression.ZipArchiveMode.Create, true))
+            foreach (var e in src.Entries)
+            {
+                var data = new MemoryStream();
+                using (var s = e.Open()) s.CopyTo(data);
+                var b = edit(e.FullName, data.ToArray());
+                if (b is null) continue;
+                using var o = dst.CreateEntry(e.FullName, System.IO.Compression.CompressionLevel.Optimal).Open();
+                o.Write(b);
+            }
+        return ms.ToArray();
+    }
+
+    [Fact]
+    public void DeflatedCopyReadsTheSameAndSizeMismatchesAreNamed()
+    {
+        var same = PthReader.ReadBytes(Rewrite("minimind2024_f32.pth", (_, b) => b), "same.pth");
+        var orig = StateDict.Read(TestPaths.Fixture("minimind2024_f32.pth"));
+        var sd = StateDict.FromRoot(same.Root);
+        foreach (var k in orig.Keys) Assert.Equal(orig[k].ToFloat32(), sd[k].ToFloat32());
+
+        var shortRec = Rewrite("minimind2024_f32.pth", (n, b) => n.EndsWith("/data/0", StringComparison.Ordinal) ? b[..^4] : b);
+        var ex = Assert.Throws<PthFormatException>(() => PthReader.ReadBytes(shortRec, "short.pth"));
+        Assert.Contains("short.pth", ex.Message);
+        Assert.Contains("data/0", ex.Message);
+        Assert.Contains("declares", ex.Message);
+
+        var missing = Rewrite("minimind2024_f32.pth", (n, b) => n.EndsWith("/data/1", StringComparison.Ordinal) ? null : b);
+        var ex2 = Assert.Throws<PthFormatException>(() => PthReader.ReadBytes(missing, "missing.pth"));
+        Assert.Contains("storage '1' has no record", ex2.Message);
+    }
+}

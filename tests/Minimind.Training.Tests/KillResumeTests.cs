@@ -143,3 +143,45 @@ public class KillResumeTests
         AssertSame(expected, FinalState(d.Path), "after falling back from a damaged checkpoint");
     }
 }
+
+/// <summary>Command-line failures of <c>minimind train</c> are clear and leave earlier checkpoints alone.</summary>
+public class TrainCommandErrorTests
+{
+    private static (int Code, string Output) Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(TestPaths.CliDll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var o = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, o + err.Result);
+    }
+
+    [Fact]
+    public void UnwritableOutputKeepsThePreviousCheckpointAndSaysWhy()
+    {
+        using var d = new TempDir();
+        string[] common = { "train", "--device", "cpu", "--max-seq-len", "24", "--batch-size", "2", "--save-interval", "2",
+            "--save-dtype", "f32", "--dim", "32", "--n-layers", "1", "--out-dir", d.Path };
+        var (code, o) = Run(common.Concat(new[] { "--max-steps", "2" }).ToArray());
+        Assert.True(code == 0, o);
+        var root = Path.Combine(d.Path, "checkpoints", "pretrain_32");
+        var good = Path.Combine(root, "step_000002");
+        Assert.Null(ResumeStore.Verify(good, out _));
+        // Make the weight file's place unwritable for anyone (root included): a folder where the .pth goes.
+        File.Delete(Path.Combine(d.Path, "pretrain_32.pth"));
+        Directory.CreateDirectory(Path.Combine(d.Path, "pretrain_32.pth"));
+        (code, o) = Run(common.Concat(new[] { "--resume", "--max-steps", "4" }).ToArray());
+        Assert.Equal(1, code);
+        Assert.Contains("error:", o);
+        Assert.Contains("pretrain_32.pth", o);
+        Assert.Null(ResumeStore.Verify(good, out _));
+
+        // A different architecture asking to resume from this folder is refused with the differing field.
+        (code, o) = Run(common.Select(a => a == "1" ? "2" : a).Concat(new[] { "--resume" }).ToArray());
+        Assert.Equal(1, code);
+        Assert.Contains("n-layers: checkpoint 1, requested 2", o);
+    }
+}

@@ -91,4 +91,23 @@ public class TorchInteropTests
             Assert.Contains("tied output.weight", outp);
         }
     }
+
+    /// <summary>--export-minimind-resume writes a file MiniMind's own PyTorch trainer can resume from.</summary>
+    [SkippableFact]
+    public void ExportedMinimindResumeLoadsInPyTorch()
+    {
+        Skip.IfNot(TestPaths.HasTorch, "/usr/bin/python3 cannot import torch (apt-get install python3-torch); skipping the PyTorch resume check");
+        using var d = new TempDir();
+        using var backend = new CpuBackend(1);
+        var data = TrainerResumeTests.Data();
+        var cfg = TrainerResumeTests.Tiny();
+        using var model = MiniMindModel.Create(cfg, backend, 4, data.SeqLen);
+        model.InitRandom(5);
+        using var t = new Trainer(model, data, TrainerResumeTests.Options(d.Path) with { MaxSteps = 2, ExportMinimindResume = true }, TextWriter.Null, "test");
+        t.Run(null, false);
+        var o = TestPaths.RunPython(Path.Combine(TestPaths.RepoRoot, "tools", "training", "check_resume.py"), t.MinimindResumePath,
+            cfg.Dim.ToString(), cfg.NLayers.ToString(), cfg.NHeads.ToString(), cfg.NKvHeads.ToString(), cfg.VocabSize.ToString());
+        // 2 optimizer steps of 3 micro-batches: MiniMind's 'step' counts micro-batches.
+        Assert.Contains("OK epoch=0 step=6 world_size=1 adam_step=2", o);
+    }
 }

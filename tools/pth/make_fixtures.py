@@ -98,6 +98,13 @@ def cast(sd, dtype):
     return out
 
 
+def zwrite(z, name, data):
+    """writestr with a fixed timestamp, so regenerating the fixtures changes no bytes."""
+    info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    info.compress_type = z.compression
+    z.writestr(info, data)
+
+
 def save(obj, name, **kw):
     torch.save(obj, os.path.join(OUT, name), **kw)
 
@@ -113,9 +120,9 @@ def rezip(src, dst, top, compress, byteorder=None, swap=False):
             rel = n[len(old_top) + 1:]
             if swap and rel.startswith("data/"):
                 data = bytes(b for i in range(0, len(data), 4) for b in reversed(data[i:i + 4]))
-            zout.writestr(top + "/" + rel, data)
+            zwrite(zout, top + "/" + rel, data)
             if rel == "data.pkl" and byteorder:
-                zout.writestr(top + "/byteorder", byteorder)
+                zwrite(zout, top + "/byteorder", byteorder)
 
 
 class Evil:
@@ -130,8 +137,8 @@ class EvalEvil:
 
 def raw_zip(name, pickle_bytes, top="evil"):
     with zipfile.ZipFile(os.path.join(OUT, name), "w") as z:
-        z.writestr(top + "/data.pkl", pickle_bytes)
-        z.writestr(top + "/version", "3\n")
+        zwrite(z, top + "/data.pkl", pickle_bytes)
+        zwrite(z, top + "/version", "3\n")
 
 
 def main():
@@ -233,6 +240,40 @@ def main():
             node.pop("_ptr")
             node["storage_group"] = None
     EXPECTED["big_endian.pth"] = dict(format="zip", top="big_endian", values=flat, size=os.path.getsize(os.path.join(OUT, "big_endian.pth")))
+
+    # torch 2.x layout, written by hand because torch 1.13 cannot: _rebuild_from_type_v2 around
+    # _rebuild_tensor_v3 over UntypedStorage (numel counts bytes), plus 2.x's extra records.
+    def g(mod, name):
+        return b"c" + mod.encode() + b"\n" + name.encode() + b"\n"
+
+    def u(s):
+        b = s.encode()
+        return b"X" + struct.pack("<I", len(b)) + b
+
+    def v3(key, nbytes, offset, size, dtype):
+        return (g("torch._tensor", "_rebuild_from_type_v2") + b"(" + g("torch._utils", "_rebuild_tensor_v3") + g("torch", "Tensor")
+                + b"((" + u("storage") + g("torch", "UntypedStorage") + u(key) + u("cpu") + b"K" + bytes([nbytes]) + b"tQ"
+                + b"K" + bytes([offset]) + b"K" + bytes([size]) + b"\x85K\x01\x85\x89" + g("collections", "OrderedDict") + b")R"
+                + g("torch", dtype) + b"t}tR")
+    pkl = (b"\x80\x02" + g("collections", "OrderedDict") + b")R(" + u("w") + v3("0", 12, 1, 2, "float32")
+           + u("h") + v3("1", 4, 0, 2, "bfloat16") + b"u.")
+    with zipfile.ZipFile(os.path.join(OUT, "torch2_v3_untyped.pth"), "w") as z:
+        zwrite(z, "torch2_v3_untyped/data.pkl", pkl)
+        zwrite(z, "torch2_v3_untyped/.format_version", "1")
+        zwrite(z, "torch2_v3_untyped/.storage_alignment", "64")
+        zwrite(z, "torch2_v3_untyped/byteorder", "little")
+        zwrite(z, "torch2_v3_untyped/data/0", struct.pack("<3f", 1.0, 2.0, 3.0))
+        zwrite(z, "torch2_v3_untyped/data/1", struct.pack("<2H", 0x3FC0, 0xC000))
+        zwrite(z, "torch2_v3_untyped/version", "3\n")
+        zwrite(z, "torch2_v3_untyped/.data/serialization_id", "0123456789")
+    v3_expected = collections.OrderedDict(w=torch.tensor([1.0, 2.0, 3.0])[1:], h=torch.tensor([1.5, -2.0], dtype=torch.bfloat16))
+    flat = {}
+    flatten(v3_expected, "", flat)
+    for node in flat.values():
+        if node["kind"] == "tensor":
+            node.pop("_ptr")
+            node["storage_group"] = None
+    EXPECTED["torch2_v3_untyped.pth"] = dict(format="zip", top="torch2_v3_untyped", values=flat, size=os.path.getsize(os.path.join(OUT, "torch2_v3_untyped.pth")))
 
     # Malicious and out-of-subset pickles: the reader must refuse each, naming the culprit.
     save({"x": Evil()}, "malicious_os_system.pth")

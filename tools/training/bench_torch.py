@@ -24,6 +24,10 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = MiniMindV1()
+    with torch.no_grad():  # MiniMind's _init_weights: N(0, 0.02) for Linear and Embedding
+        for p in model.parameters():
+            if p.dim() > 1:
+                p.normal_(0, 0.02)
     opt = torch.optim.AdamW(model.parameters(), lr=5e-4)
     t = a.max_seq_len - 1  # rows are shifted by one, as in training
     g = torch.Generator().manual_seed(1)

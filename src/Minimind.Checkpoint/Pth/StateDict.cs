@@ -60,7 +60,7 @@ public sealed class StateDict : IEnumerable<KeyValuePair<string, TorchTensor>>
     /// <summary>
     /// Finds the tensor dict in an unpickled tree: the root itself when it maps strings to tensors,
     /// otherwise the root's <c>'model'</c> (a resume dict), <c>'state_dict'</c> or <c>'model_state_dict'</c> entry.
-    /// Throws an InvalidDataException listing what the root holds when there is none.
+    /// Throws a <see cref="PthFormatException"/> listing what the root holds when there is none.
     /// </summary>
     public static StateDict FromRoot(object? root, string? path = null)
     {

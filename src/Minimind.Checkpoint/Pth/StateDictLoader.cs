@@ -58,9 +58,15 @@ public static class StateDictLoader
         var unexpected = byName.Where(kv => !used.Contains(kv.Key)).Select(kv => kv.Value).ToList();
         var report = new LoadReport { Loaded = loaded, Missing = missing, Unexpected = unexpected, Mismatched = mismatched, Renamed = renamed };
         if (strict && !report.IsComplete) throw new StateDictLoadException(report.ErrorText(sd.SourcePath), report);
+        var done = new Dictionary<long, TorchTensor>();
         foreach (var (e, t) in plan)
         {
-            t.CopyToFloat32(dest.Slice(checked((int)e.Offset), checked((int)e.Numel)));
+            // A tied key whose tensor is the same view of the same storage as what already filled this
+            // offset needs no second read (the storage is read once).
+            if (!(done.TryGetValue(e.Offset, out var prev) && ReferenceEquals(prev.Storage, t.Storage) && prev.DType == t.DType
+                  && prev.StorageOffset == t.StorageOffset && prev.Stride.AsSpan().SequenceEqual(t.Stride)))
+                t.CopyToFloat32(dest.Slice(checked((int)e.Offset), checked((int)e.Numel)));
+            done[e.Offset] = t;
             loaded.Add(e.Name);
         }
         return report;

@@ -21,12 +21,15 @@ public sealed class KernelsCommand : ICommand
     public string Help => """
         Usage: minimind kernels check [--device auto|cuda|ilgpu-cpu|cpu] [--sizes small|v1] [--tol 1e-4]
                minimind kernels bench [--device auto|cuda|ilgpu-cpu|cpu] [--sizes small|v1] [--seconds 0.5] [--op NAME]
+               minimind kernels ptx --out DIR [--arch sm_80|sm_86|sm_89|sm_90] [--op NAME]
 
         check  builds every IBackend op with seeded inputs on the device and on the CPU backend, runs
                each once on both, and prints the max relative error (max|a-b| / max|b|) of every output
                with PASS/FAIL; exit code 1 when any output fails.
         bench  times every op on the device (after warm-up, synchronised) and prints ms per call and
                GFLOP/s (matmul, attention) or GB/s (memory-bound ops: minimum bytes moved).
+        ptx    writes every ILGPU kernel's PTX (ISA 7.8) to DIR/<kernel>.ptx without needing a GPU, e.g.
+               for `ptxas -v -arch=sm_90 DIR/GemmTiled_GemmTile64.ptx` (registers, spills, shared memory).
 
         Options:
           --device D     auto (default: cuda when ILGPU finds a GPU, else ilgpu-cpu), cuda, ilgpu-cpu
@@ -47,8 +50,9 @@ public sealed class KernelsCommand : ICommand
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        string mode = args.Positional("check or bench");
-        if (mode is not ("check" or "bench")) throw new UsageException($"unknown mode '{mode}': expected check or bench");
+        string mode = args.Positional("check, bench or ptx");
+        if (mode is not ("check" or "bench" or "ptx")) throw new UsageException($"unknown mode '{mode}': expected check, bench or ptx");
+        if (mode == "ptx") return WritePtx(args);
         string device = args.Choice("device", "auto", "auto", "cuda", "ilgpu-cpu", "cpu");
         string? sizesName = args.String("sizes");
         double tol = args.Double("tol", 1e-4);
@@ -64,6 +68,28 @@ public sealed class KernelsCommand : ICommand
         Console.WriteLine($"sizes: {sizes.Name} (batch {sizes.Batch}, T {sizes.SeqLen}, dim {sizes.Dim}, heads {sizes.Heads}/{sizes.KvHeads} kv, " +
             $"head dim {sizes.HeadDim}, FFN {sizes.Hidden}, vocab {sizes.Vocab}, experts {sizes.Experts} top-{sizes.TopK})");
         return mode == "check" ? Check(backend, sizes, tol, only, threads) : Bench(backend, sizes, seconds, only);
+    }
+
+    private static int WritePtx(ArgParser args)
+    {
+        string outDir = args.String("out") ?? throw new UsageException("ptx needs --out DIR");
+        var arch = IlgpuPtx.ParseArch(args.String("arch", "sm_90")!);
+        string? only = args.String("op");
+        args.EnsureAllUsed();
+        Directory.CreateDirectory(outDir);
+        int n = 0;
+        foreach (var e in IlgpuKernels.All)
+        {
+            if (!Selected(e.Name, only)) continue;
+            string path = Path.Combine(outDir, IlgpuPtx.FileName(e) + ".ptx");
+            // Atomic write: a partial file never carries the final name.
+            File.WriteAllText(path + ".tmp", IlgpuPtx.Compile(e, arch));
+            File.Move(path + ".tmp", path, overwrite: true);
+            Console.WriteLine(path);
+            n++;
+        }
+        Console.Error.WriteLine($"wrote {n} PTX file(s) to {outDir}");
+        return 0;
     }
 
     private static bool Selected(string name, string? only) => only is null || name.Contains(only, StringComparison.OrdinalIgnoreCase);

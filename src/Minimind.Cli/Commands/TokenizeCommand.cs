@@ -77,30 +77,16 @@ public sealed class TokenizeCommand : ICommand
         long inputBytes = new FileInfo(data).Exists ? new FileInfo(data).Length : 0;
         using var writer = new TokenFileWriter(output, tokenizer.VocabSize, maxSeqLen, tokenizer.BosId, tokenizer.EosId, tokenizer.PadId);
         long textTokens = 0, truncated = 0;
-        var chunk = new List<string>(4096);
-        var encoded = new int[4096][];
-        void FlushChunk()
-        {
-            // Encode in parallel, write in file order: the output does not depend on --threads.
-            Parallel.For(0, chunk.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => encoded[i] = tokenizer.Encode(chunk[i]));
-            for (int i = 0; i < chunk.Count; i++)
-            {
-                textTokens += encoded[i].Length;
-                if (encoded[i].Length > maxSeqLen - 2) truncated++;
-                writer.AddText(encoded[i]);
-                encoded[i] = null!;
-            }
-            chunk.Clear();
-        }
         void Progress(long done, long total) =>
             Console.Error.WriteLine($"tokenize: {done / 1e6:F1}/{total / 1e6:F1} MB ({100.0 * done / Math.Max(1, total):F0}%), " +
-                                    $"{writer.Count + chunk.Count} rows, {done / 1e6 / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} MB/s");
-        foreach (var line in JsonlTexts.Read(data, Progress))
+                                    $"{writer.Count} rows written, {done / 1e6 / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} MB/s");
+        // Encoded in parallel, written in file order: the output does not depend on --threads.
+        foreach (var ids in ParallelEncoder.Encode(JsonlTexts.Read(data, Progress).Select(l => l.Text), tokenizer, threads))
         {
-            chunk.Add(line.Text);
-            if (chunk.Count == encoded.Length) FlushChunk();
+            textTokens += ids.Length;
+            if (ids.Length > maxSeqLen - 2) truncated++;
+            writer.AddText(ids);
         }
-        FlushChunk();
         if (writer.Count == 0) throw new InvalidDataException($"{data}: no samples (the file has no non-blank lines)");
         var header = writer.Commit();
         Console.Out.WriteLine($"wrote {output}: {header}; {textTokens} text tokens, {truncated} rows truncated to {maxSeqLen - 2}; " +

@@ -44,7 +44,6 @@ public sealed partial class IlgpuBackend
         var yv = V(y, (long)m * n, op, nameof(y));
         var xv = V(x, (long)m * k, op, nameof(x));
         var wv = V(w, (long)n * k, op, nameof(w));
-        if (k == 0 && !accumulate) { if ((long)m * n > 0) Fill(y.Slice(0, (long)m * n), 0f); return; }
         Gemm(yv, xv, wv, GemmShape.Forward(m, n, k, accumulate));
     }
 

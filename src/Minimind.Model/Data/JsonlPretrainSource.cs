@@ -25,9 +25,9 @@ public sealed class JsonlPretrainSource : IPretrainSource
 
     /// <summary>
     /// Reads and tokenizes <paramref name="path"/>. <paramref name="log"/> receives progress lines
-    /// (default: stderr, only for files over 8 MB).
+    /// (default: stderr, only for files over 8 MB). <paramref name="threads"/> tokenizer threads (0 = all cores).
     /// </summary>
-    public static JsonlPretrainSource Open(string path, ITokenizer tokenizer, int maxSeqLen, TextWriter? log = null)
+    public static JsonlPretrainSource Open(string path, ITokenizer tokenizer, int maxSeqLen, TextWriter? log = null, int threads = 0)
     {
         if (maxSeqLen < 3) throw new ArgumentException($"--max-seq-len {maxSeqLen} is too short (at least 3)");
         long size = new FileInfo(path).Exists ? new FileInfo(path).Length : 0;
@@ -35,7 +35,8 @@ public sealed class JsonlPretrainSource : IPretrainSource
         var builder = new InMemoryPretrainSource.Builder(maxSeqLen);
         Action<long, long>? progress = log is null ? null : (done, total) =>
             log.WriteLine($"tokenizing {path}: {done / 1e6:F1}/{total / 1e6:F1} MB ({100.0 * done / Math.Max(1, total):F0}%), {builder.Count} samples");
-        foreach (var line in JsonlTexts.Read(path, progress)) builder.Add(tokenizer.Encode(line.Text));
+        // Encoded on all cores in chunks, stored in file order: the samples do not depend on the thread count.
+        foreach (var ids in ParallelEncoder.Encode(JsonlTexts.Read(path, progress).Select(l => l.Text), tokenizer, threads)) builder.Add(ids);
         if (builder.Count == 0) throw new InvalidDataException($"{path}: no samples (the file has no non-blank lines)");
         return new JsonlPretrainSource(path, builder.Build(tokenizer.BosId, tokenizer.EosId, tokenizer.PadId));
     }

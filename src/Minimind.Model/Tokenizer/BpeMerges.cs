@@ -33,6 +33,13 @@ public sealed class BpeMerges
         _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
+    /// <summary>Empties the word cache (frees its memory; the next encodes run cold).</summary>
+    public void ClearCache()
+    {
+        _cache.Clear();
+        Interlocked.Exchange(ref _cacheCount, 0);
+    }
+
     private static long Key(int a, int b) => ((long)a << 32) | (uint)b;
 
     /// <summary>Appends the ids of one pre-token (its UTF-16 text) to <paramref name="output"/>.</summary>
@@ -69,21 +76,29 @@ public sealed class BpeMerges
         return n <= 24 ? MergeScan(sym, n) : MergeHeap(sym, n);
     }
 
-    // Short words: repeatedly merge the lowest-ranked adjacent pair (leftmost on ties). O(n²) but n is small.
+    // Short words: repeatedly merge the lowest-ranked adjacent pair (leftmost on ties). The pair values are kept
+    // in an array and only the two pairs around a merge are looked up again.
     private int[] MergeScan(int[] sym, int n)
     {
+        Span<long> pair = stackalloc long[n];
+        for (int i = 0; i + 1 < n; i++) pair[i] = PairValue(sym[i], sym[i + 1]);
         while (n > 1)
         {
             long best = long.MaxValue; int at = -1;
             for (int i = 0; i + 1 < n; i++)
-                if (_merges.TryGetValue(Key(sym[i], sym[i + 1]), out long v) && v < best) { best = v; at = i; }
+                if (pair[i] < best) { best = pair[i]; at = i; }
             if (at < 0) break;
             sym[at] = (int)(best & 0xFFFFFFFF);
             Array.Copy(sym, at + 2, sym, at + 1, n - at - 2);
+            pair.Slice(at + 2, n - at - 2).CopyTo(pair.Slice(at + 1));
             n--;
+            if (at > 0) pair[at - 1] = PairValue(sym[at - 1], sym[at]);
+            if (at + 1 < n) pair[at] = PairValue(sym[at], sym[at + 1]);
         }
         return n == sym.Length ? sym : sym[..n];
     }
+
+    private long PairValue(int a, int b) => _merges.TryGetValue(Key(a, b), out long v) ? v : long.MaxValue;
 
     // Long words (e.g. an unbroken run of Chinese): linked symbols and a priority queue keyed by (rank, position).
     private int[] MergeHeap(int[] sym, int n)

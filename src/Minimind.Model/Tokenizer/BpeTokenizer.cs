@@ -44,6 +44,9 @@ public sealed class BpeTokenizer : ITokenizer
     /// <summary>The token string of an id as stored in the file (ByteLevel characters), or null.</summary>
     public string? IdToToken(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
 
+    /// <summary>Empties the word cache (frees its memory; the next encodes run cold).</summary>
+    public void ClearCache() => _bpe.ClearCache();
+
     /// <inheritdoc/>
     public bool IsSpecial(int id) => (uint)id < (uint)_special.Length && _special[id];
 

@@ -12,6 +12,8 @@ public sealed class IlgpuMatMulTests(IlgpuFixture f)
     [InlineData(true, 5, 7, 9, 3)]
     [InlineData(true, 13, 11, 17, 4)]   // crosses 8x8 tiles and 4-deep slices, ragged edges everywhere
     [InlineData(true, 1, 9, 3, 5)]
+    [InlineData(false, 3, 4, 0, 6)]     // k = 0: y = 0
+    [InlineData(true, 3, 4, 0, 7)]
     public void ThreeLayouts_MatchFloat64(bool tiled, int m, int n, int k, int seed)
     {
         var b = tiled ? f.Tiled : f.B;

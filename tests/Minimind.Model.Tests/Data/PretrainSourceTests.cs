@@ -153,6 +153,35 @@ public sealed class PretrainSourceTests : IDisposable
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
     }
 
+    [Fact]
+    public void InMemory_WideIds_SwitchStorage_AndKeepEarlierTexts()
+    {
+        var b = new InMemoryPretrainSource.Builder(maxSeqLen: 5);
+        b.Add(new[] { 65535, 3 });
+        b.Add(new[] { 70000, 4, 5, 6 });       // > 16 bits: storage widens; truncated to 3 ids
+        var src = b.Build(bosId: 1, eosId: 2, padId: 0);
+        Assert.Equal(5, src.TokenCount);
+        var (x0, y0) = Sample(src, 0);
+        Assert.Equal(new[] { 1, 65535, 3, 2 }, x0);
+        Assert.Equal(new[] { 65535, 3, 2, -100 }, y0);
+        var (x1, y1) = Sample(src, 1);
+        Assert.Equal(new[] { 1, 70000, 4, 5 }, x1);
+        Assert.Equal(new[] { 70000, 4, 5, 2 }, y1);
+    }
+
+    [Fact]
+    public void Jsonl_SamplesDoNotDependOnThreadCount()
+    {
+        var tok = new ByteTokenizer();
+        var docs = BuiltinCorpus.Documents(300);
+        var path = WriteFile("many.jsonl", string.Join("\n", docs.Select(t => System.Text.Json.JsonSerializer.Serialize(new { text = t }))));
+        var one = JsonlPretrainSource.Open(path, tok, 32, threads: 1);
+        var two = JsonlPretrainSource.Open(path, tok, 32, threads: 2);
+        AssertSameSamples(one, two);
+        var (x, _) = Sample(two, 299);
+        Assert.Equal(tok.Encode(docs[299]).Take(30), x.Skip(1).Take(30));
+    }
+
     private static void AssertSameSamples(IPretrainSource expected, IPretrainSource actual)
     {
         Assert.Equal(expected.Count, actual.Count);
