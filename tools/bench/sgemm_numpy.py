@@ -4,7 +4,11 @@ Same three nn.Linear layouts as SgemmBenchmarks (M x K x N, Y[M,N] = X[M,K] . W[
   fwd    Y  = X  @ W.T
   bwdIn  dX = dY @ W
   bwdW   dW = dY.T @ X
-Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 tools/bench/sgemm_numpy.py
+Debian's numpy links the netlib reference BLAS (2-3 GFLOP/s); to measure OpenBLAS without installing it
+system-wide, unpack it and preload it for this command only:
+  cd /tmp/openblas && apt-get download libopenblas0-pthread && dpkg -x libopenblas0-pthread_*.deb root
+  LD_LIBRARY_PATH=/tmp/openblas/root/usr/lib/x86_64-linux-gnu/openblas-pthread \
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 tools/bench/sgemm_numpy.py
 Prints the best of 7 timed runs per case in GFLOP/s.
 """
 import sys
