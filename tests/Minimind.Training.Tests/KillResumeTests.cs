@@ -165,23 +165,26 @@ public class TrainCommandErrorTests
         using var d = new TempDir();
         string[] common = { "train", "--device", "cpu", "--max-seq-len", "24", "--batch-size", "2", "--save-interval", "2",
             "--save-dtype", "f32", "--dim", "32", "--n-layers", "1", "--out-dir", d.Path };
-        var (code, o) = Run(common.Concat(new[] { "--max-steps", "2" }).ToArray());
+        var (code, o) = Run(common.Concat(new[] { "--max-steps", "4" }).ToArray());
         Assert.True(code == 0, o);
         var root = Path.Combine(d.Path, "checkpoints", "pretrain_32");
         var good = Path.Combine(root, "step_000002");
         Assert.Null(ResumeStore.Verify(good, out _));
+        // Pretend the run died while committing step 4: its folder has no manifest, so --resume falls back to step 2.
+        File.Delete(Path.Combine(root, "step_000004", ResumeStore.ManifestFileName));
         // Make the weight file's place unwritable for anyone (root included): a folder where the .pth goes.
         File.Delete(Path.Combine(d.Path, "pretrain_32.pth"));
         Directory.CreateDirectory(Path.Combine(d.Path, "pretrain_32.pth"));
         (code, o) = Run(common.Concat(new[] { "--resume", "--max-steps", "4" }).ToArray());
-        Assert.Equal(1, code);
+        Assert.True(code == 1, o);
+        Assert.Contains("checkpoint step_000004 is damaged", o);
         Assert.Contains("error:", o);
         Assert.Contains("pretrain_32.pth", o);
         Assert.Null(ResumeStore.Verify(good, out _));
 
         // A different architecture asking to resume from this folder is refused with the differing field.
         (code, o) = Run(common.Select(a => a == "1" ? "2" : a).Concat(new[] { "--resume" }).ToArray());
-        Assert.Equal(1, code);
+        Assert.True(code == 1, o);
         Assert.Contains("n-layers: checkpoint 1, requested 2", o);
     }
 }

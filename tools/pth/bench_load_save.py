@@ -5,7 +5,7 @@ on one ~120 MB fp32 state dict in one run.
 Run from the repository root:
     /usr/bin/python3 tools/pth/bench_load_save.py
 It writes artifacts/pth-bench/model.pth with torch, times torch.load (page cache warm, best of 5),
-torch.save (+ fsync, best of 3) and `dd conv=fsync`, then runs the BenchmarkDotNet class
+torch.save (+ fsync) and `dd conv=fsync` (mean and best of 8 / 5 runs), then runs the BenchmarkDotNet class
 CheckpointBenchmarks on the same file and prints every rate in GB/s (1e9 bytes/s).
 """
 import csv
@@ -76,13 +76,15 @@ def main():
             os.fsync(f.fileno())
     t_save = timed(save, 8)
 
-    dd_rate = 0.0
-    for _ in range(3):  # best of 3, like the other timings: the disk is shared
-        dd = subprocess.run(["dd", "if=/dev/zero", "of=" + os.path.join(DIR, "dd.bin"), "bs=1M", "count=%d" % (size // 2 ** 20),
+    dd_times = []
+    mb = size // 2 ** 20
+    for _ in range(5):  # the disk is shared: report mean and best, like the other timings
+        dd = subprocess.run(["dd", "if=/dev/zero", "of=" + os.path.join(DIR, "dd.bin"), "bs=1M", "count=%d" % mb,
                              "conv=fsync"], capture_output=True, text=True)
         m = re.search(r"([\d.]+) s, ", dd.stderr)
         if m:
-            dd_rate = max(dd_rate, (size // 2 ** 20) * 2 ** 20 / float(m.group(1)) / 1e9)
+            dd_times.append(float(m.group(1)) * size / (mb * 2 ** 20))  # scaled to the file's size
+    t_dd = (sum(dd_times) / len(dd_times), min(dd_times))
     os.remove(os.path.join(DIR, "dd.bin"))
 
     env = dict(os.environ, MM_PTH_BENCH_FILE=path, MM_SLOT=os.environ.get("MM_SLOT", "bench"))
@@ -106,11 +108,12 @@ def main():
     line("C# StateDict.Read + Load", cs["Load"])
     line("torch.save + fsync", t_save)
     line("C# PthWriter (atomic, fsync)", cs["Save"])
-    print("%-34s %8s %8s %8s %8.2f" % ("dd bs=1M conv=fsync (best of 3)", "", "", "", dd_rate))
+    line("dd bs=1M conv=fsync (5 runs)", t_dd)
     print()
-    print("load speed-up vs torch.load (mean/mean): %.2fx; C# save mean bandwidth = %.0f%% of dd's fsync bandwidth"
-          % (t_load[0] / cs["Load"][0], 100 * (size / cs["Save"][0] / 1e9) / dd_rate))
-
+    print("load: C# vs torch.load = %.2fx (mean/mean), %.2fx (best/best)" % (t_load[0] / cs["Load"][0], t_load[1] / cs["Load"][1]))
+    print("save: C# bandwidth = %.0f%% of dd's fsync bandwidth (mean/mean), %.0f%% (best/best)"
+          % (100 * t_dd[0] / cs["Save"][0], 100 * t_dd[1] / cs["Save"][1]))
+    print("load average during the run: %.1f (2 cores)" % os.getloadavg()[0])
 
 if __name__ == "__main__":
     main()

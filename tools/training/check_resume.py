@@ -1,7 +1,7 @@
 """Checks a MiniMind-layout resume file written by `minimind train --export-minimind-resume` in real PyTorch.
 
 usage: check_resume.py FILE_resume.pth DIM N_LAYERS N_HEADS N_KV VOCAB
-Loads it with torch.load(weights_only=True), then does what MiniMind's train_pretrain.py does on resume:
+Loads it with torch.load as MiniMind does, then does what MiniMind's train_pretrain.py does on resume:
 model.load_state_dict(ckp['model']), AdamW.load_state_dict(ckp['optimizer']), GradScaler.load_state_dict(ckp['scaler']),
 and takes one optimizer step. Prints "OK epoch=<e> step=<s> world_size=<w> adam_step=<n>".
 """
@@ -16,7 +16,8 @@ from minimind_torch import MiniMindV1  # noqa: E402
 def main():
     path = sys.argv[1]
     dim, layers, heads, kv, vocab = (int(x) for x in sys.argv[2:7])
-    ckp = torch.load(path, map_location="cpu", weights_only=True)
+    # As MiniMind loads it (torch 1.13's weights_only unpickler has no BINFLOAT, which the lr/betas need).
+    ckp = torch.load(path, map_location="cpu")
     for key in ("model", "optimizer", "epoch", "step", "world_size", "wandb_id"):
         if key not in ckp:
             sys.exit(f"missing key {key}")

@@ -49,9 +49,7 @@ public sealed class ConvertCommand : ICommand
             catch (ArgumentException e) { throw new UsageException("--dtype: " + e.Message); }
             if (dtype == TorchDType.F64) throw new UsageException("--dtype must be f32, f16 or bf16");
         }
-        if (Path.GetFullPath(input) == Path.GetFullPath(output) && !File.Exists(input))
-            throw new UsageException($"input {input} does not exist");
-
+        // IN == OUT is safe: the new file is written beside it and renamed over it only when complete.
         var sw = Stopwatch.StartNew();
         var pth = PthReader.Read(input);
         var root = pth.Root ?? throw new InvalidDataException($"{input}: the checkpoint holds None");

@@ -193,7 +193,7 @@ public sealed class TrainCommand : ICommand
         log.WriteLine($"checkpoint: {trainer.CheckpointRoot}");
         if (options.Plot) log.WriteLine($"loss plot:  {trainer.PlotPath}");
         log.WriteLine($"metrics:    {trainer.MetricsPath}");
-        log.WriteLine($"to continue training (e.g. with a larger --max-steps on a new run, or after an interruption): {again}");
+        log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
         return 0;
     }
 

@@ -59,8 +59,9 @@ public sealed partial class IlgpuBackend : IBackend
             using var ctx = Context.Create(b => b.Cuda());
             return ctx.GetCudaDevices().Count > 0;
         }
-        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or InvalidOperationException or NotSupportedException)
+        catch (Exception)
         {
+            // Any failure to bring up the CUDA runtime (no driver, broken install) means "no GPU" for auto-selection.
             return false;
         }
     }

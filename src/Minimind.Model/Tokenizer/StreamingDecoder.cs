@@ -5,7 +5,7 @@ namespace Minimind.Model.Tokenizer;
 /// <summary>
 /// Incremental detokenizer for streaming generation. Many byte-level tokens are fragments of a UTF-8
 /// character (489 of MiniMind's 6,400), so bytes are accumulated and only complete text is returned;
-/// an unfinished trailing sequence waits for the next token. The concatenation of every <see cref="Add"/>
+/// an unfinished trailing sequence waits for the next token. The concatenation of every <see cref="Add(int)"/>
 /// result and <see cref="Flush"/> equals <see cref="ITokenizer.Decode"/> of all ids.
 /// </summary>
 public sealed class StreamingDecoder

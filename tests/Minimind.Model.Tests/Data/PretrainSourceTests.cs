@@ -99,14 +99,10 @@ public sealed class PretrainSourceTests : IDisposable
     {
         var path = WriteFile("bad.jsonl", "{\"text\": \"a\"}\n{\"text\": \"b\"\n");
         var bin = Path.Combine(_dir, "bad.bin");
-        var err = new StringWriter();
-        var old = Console.Error;
-        Console.SetError(err);
-        int rc;
-        try { rc = Program.Main(new[] { "tokenize", "--data", path, "--tokenizer", "byte", "--max-seq-len", "8", "--out", bin }); }
-        finally { Console.SetError(old); }
-        Assert.Equal(1, rc);
-        Assert.Contains($"{path}:2:", err.ToString());
+        // Run the command object directly (Program.Main maps this exception to exit code 1) to keep Console untouched.
+        var args = new ArgParser(new[] { "--data", path, "--tokenizer", "byte", "--max-seq-len", "8", "--out", bin });
+        var e = Assert.Throws<InvalidDataException>(() => new Minimind.Cli.Commands.TokenizeCommand().Run(args));
+        Assert.Contains($"{path}:2:", e.Message);
         Assert.False(File.Exists(bin));
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
     }
