@@ -49,6 +49,16 @@ public class CheckpointBenchmarks
         return sd.StorageBytes;
     }
 
+    /// <summary>As torch.load does: parse, allocate a fresh buffer (page faults included) and materialise into it.</summary>
+    [Benchmark]
+    public long LoadIntoNewBuffer()
+    {
+        var sd = StateDict.Read(_file);
+        var w = GC.AllocateUninitializedArray<float>(checked((int)_table.TotalElements));
+        StateDictLoader.Load(sd, _table, w, strict: true);
+        return w.Length;
+    }
+
     /// <summary>torch.save equivalent plus durability: atomic write with fsync of file and folder.</summary>
     [Benchmark]
     public void Save() => PthWriter.WriteStateDict(_outFile, _export);

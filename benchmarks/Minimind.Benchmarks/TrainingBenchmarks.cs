@@ -47,9 +47,9 @@ public class TrainingBenchmarks
         ResumeStore.Prune(_root, 2);
     }
 
-    /// <summary>Manifest + SHA-256 of every file of one folder.</summary>
+    /// <summary>Manifest + SHA-256 of every file of the newest folder.</summary>
     [Benchmark]
-    public string? Verify() => ResumeStore.Verify(Path.Combine(_root, ResumeStore.FolderName(0)), out _) ?? "";
+    public string? Verify() => ResumeStore.Verify(ResumeStore.ListSteps(_root)[0].Path, out _) ?? "";
 
     /// <summary>Deletes the scratch folder.</summary>
     [GlobalCleanup]

@@ -87,7 +87,7 @@ public class PthReaderFixtureTests
     }
 
     [Fact]
-    public void TiedWeightsShareOneStorageAndAreReadOnce()
+    public void TiedWeightsShareOneStorageObject()
     {
         var sd = StateDict.Read(TestPaths.Fixture("minimind2024_f32.pth"));
         Assert.Same(sd["tok_embeddings.weight"].Storage, sd["output.weight"].Storage);

@@ -39,7 +39,7 @@ public class KillResumeTests
         return p;
     }
 
-    private static readonly Dictionary<Process, System.Text.StringBuilder> Outputs = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Process, System.Text.StringBuilder> Outputs = new();
 
     private static string Finish(Process p)
     {
@@ -64,6 +64,42 @@ public class KillResumeTests
         foreach (var f in StateFiles) Assert.True(expected[f].AsSpan().SequenceEqual(actual[f]), $"{what}: {f} differs from the uninterrupted run");
     }
 
+    private const int SIGINT = 2;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SysKill(int pid, int sig);
+
+    private static readonly Lazy<Dictionary<string, byte[]>> Reference = new(() =>
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "mm-train-ref-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try { Finish(Start(dir, false)); return FinalState(dir); }
+        finally { try { Directory.Delete(dir, true); } catch (IOException) { } }
+    });
+
+    [Fact]
+    public void SecondCtrlCExitsAtOnceAndTheLastCheckpointStillResumesExactly()
+    {
+        var expected = Reference.Value;
+        using var d = new TempDir();
+        var p = Start(d.Path, resume: false);
+        var sw = Stopwatch.StartNew();
+        while (!p.HasExited && ResumeStore.ListSteps(Root(d.Path)).Count < 2 && sw.ElapsedMilliseconds < 60_000) Thread.Sleep(2);
+        Assert.False(p.HasExited, "the run ended before it could be interrupted");
+        Assert.Equal(0, SysKill(p.Id, SIGINT));
+        Thread.Sleep(5);
+        SysKill(p.Id, SIGINT);
+        Assert.True(p.WaitForExit(60_000));
+        p.WaitForExit();
+        var o = Outputs[p].ToString();
+        // 130 when the second signal landed before the stop completed, 0 when the stop had already finished.
+        Assert.True(p.ExitCode is 130 or 0, $"exit code {p.ExitCode}:\n{o}");
+        if (p.ExitCode == 130) Assert.Contains("exiting now; the last completed checkpoint is untouched", o);
+        Assert.NotNull(ResumeStore.FindNewestValid(Root(d.Path)));
+        Finish(Start(d.Path, resume: true));
+        AssertSame(expected, FinalState(d.Path), "after a double Ctrl+C");
+    }
+
     private static void KillNow(Process p)
     {
         try { p.Kill(); } catch (InvalidOperationException) { }
@@ -73,9 +109,7 @@ public class KillResumeTests
     [Fact]
     public void SigkillAtRandomMomentsThenResumeIsBitExact()
     {
-        using var reference = new TempDir();
-        Finish(Start(reference.Path, false));
-        var expected = FinalState(reference.Path);
+        var expected = Reference.Value;
 
         var rng = new Random(20261128);
         for (int trial = 0; trial < 3; trial++)
@@ -114,16 +148,14 @@ public class KillResumeTests
     [Fact]
     public void CtrlCWritesACheckpointAndExitsZeroThenResumeIsBitExact()
     {
-        using var reference = new TempDir();
-        Finish(Start(reference.Path, false));
-        var expected = FinalState(reference.Path);
+        var expected = Reference.Value;
 
         using var d = new TempDir();
         var p = Start(d.Path, resume: false);
         var sw = Stopwatch.StartNew();
         while (!p.HasExited && ResumeStore.ListSteps(Root(d.Path)).Count == 0 && sw.ElapsedMilliseconds < 60_000) Thread.Sleep(5);
         Assert.False(p.HasExited, "the run ended before it could be interrupted");
-        using (var k = Process.Start("kill", new[] { "-INT", p.Id.ToString() })) k!.WaitForExit();
+        Assert.Equal(0, SysKill(p.Id, SIGINT));
         var o = Finish(p);
         Assert.Contains("resume with: minimind train", o);
         Assert.Contains("--resume", o);
@@ -186,5 +218,42 @@ public class TrainCommandErrorTests
         (code, o) = Run(common.Select(a => a == "1" ? "2" : a).Concat(new[] { "--resume" }).ToArray());
         Assert.True(code == 1, o);
         Assert.Contains("n-layers: checkpoint 1, requested 2", o);
+    }
+}
+
+/// <summary>Training from a jsonl file and from the token file 'minimind tokenize' makes of it is the same run.</summary>
+public class TrainDataSourceTests
+{
+    private static string Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(TestPaths.CliDll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var o = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"minimind {string.Join(' ', args)} exited {p.ExitCode}: {o}{err.Result}");
+        return o;
+    }
+
+    [Fact]
+    public void JsonlAndTokenFileGiveIdenticalWeights()
+    {
+        using var d = new TempDir();
+        var jsonl = Path.Combine(d.Path, "d.jsonl");
+        File.WriteAllLines(jsonl, Enumerable.Range(0, 20).Select(i => $"{{\"text\": \"sample {i}: {new string((char)('a' + i), i)} end\"}}"));
+        var bin = Path.Combine(d.Path, "d.bin");
+        Run("tokenize", "--data", jsonl, "--tokenizer", "byte", "--out", bin, "--max-seq-len", "32");
+        string[] common = { "train", "--arch", "minimind-v1", "--dim", "32", "--n-layers", "1", "--vocab-size", "259", "--batch-size", "4",
+            "--accumulation-steps", "2", "--device", "cpu", "--save-dtype", "f32", "--max-steps", "3" };
+        Run(common.Concat(new[] { "--data", bin, "--out-dir", Path.Combine(d.Path, "b") }).ToArray());
+        Run(common.Concat(new[] { "--data", jsonl, "--tokenizer", "byte", "--max-seq-len", "32", "--out-dir", Path.Combine(d.Path, "j") }).ToArray());
+        foreach (var f in new[] { "model.f32", "adam_m.f32", "adam_v.f32" })
+        {
+            var a = File.ReadAllBytes(Path.Combine(d.Path, "b", "checkpoints", "pretrain_32", "step_000003", f));
+            var b = File.ReadAllBytes(Path.Combine(d.Path, "j", "checkpoints", "pretrain_32", "step_000003", f));
+            Assert.True(a.AsSpan().SequenceEqual(b), $"{f} differs between the token-file run and the jsonl run");
+        }
     }
 }

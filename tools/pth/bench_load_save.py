@@ -105,12 +105,14 @@ def main():
     print()
     print("%-34s %8s %8s %8s %8s" % ("operation (%.1f MB)" % (size / 1e6), "mean s", "best s", "GB/s", "best"))
     line("torch.load (page cache)", t_load)
-    line("C# StateDict.Read + Load", cs["Load"])
+    line("C# Read + Load into model buffer", cs["Load"])
+    line("C# Read + Load into new buffer", cs["LoadIntoNewBuffer"])
     line("torch.save + fsync", t_save)
     line("C# PthWriter (atomic, fsync)", cs["Save"])
     line("dd bs=1M conv=fsync (5 runs)", t_dd)
     print()
-    print("load: C# vs torch.load = %.2fx (mean/mean), %.2fx (best/best)" % (t_load[0] / cs["Load"][0], t_load[1] / cs["Load"][1]))
+    print("load: C# vs torch.load = %.2fx (mean/mean), %.2fx (best/best); into a new buffer %.2fx / %.2fx"
+          % (t_load[0] / cs["Load"][0], t_load[1] / cs["Load"][1], t_load[0] / cs["LoadIntoNewBuffer"][0], t_load[1] / cs["LoadIntoNewBuffer"][1]))
     print("save: C# bandwidth = %.0f%% of dd's fsync bandwidth (mean/mean), %.0f%% (best/best)"
           % (100 * t_dd[0] / cs["Save"][0], 100 * t_dd[1] / cs["Save"][1]))
     print("load average during the run: %.1f (2 cores)" % os.getloadavg()[0])

@@ -52,10 +52,11 @@ public sealed class ConvertCommand : ICommand
         // IN == OUT is safe: the new file is written beside it and renamed over it only when complete.
         var sw = Stopwatch.StartNew();
         var pth = PthReader.Read(input);
+        long inBytes = new FileInfo(input).Length;
         var root = pth.Root ?? throw new InvalidDataException($"{input}: the checkpoint holds None");
         var converted = Convert(root, dtype, strip, input, out int tensors);
         PthWriter.Write(output, converted);
-        long inBytes = new FileInfo(input).Length, outBytes = new FileInfo(output).Length;
+        long outBytes = new FileInfo(output).Length;
         Console.Out.WriteLine($"converted {input} ({(pth.Format == PthFormat.Zip ? "zip" : "legacy")}, {tensors} state-dict tensors) -> {output} (zip{(dtype is { } d ? ", " + d.ShortName() : "")}{(strip ? ", prefixes stripped" : "")}): {inBytes:N0} -> {outBytes:N0} bytes in {sw.Elapsed.TotalSeconds:F2} s");
         return 0;
     }

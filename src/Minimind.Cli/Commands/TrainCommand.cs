@@ -48,7 +48,7 @@ public sealed class TrainCommand : ICommand
           --from-weight NAME|PATH  start from <out-dir>/NAME_<dim>[_moe].pth or a .pth path (any generation's
                                    key names, prefixes stripped; lists what did not load)
         Recipe:
-          --epochs N (1)  --batch-size N (32; built-in 16)  --learning-rate X (5e-4; built-in 2e-3)
+          --epochs N (1; built-in 3)  --batch-size N (32; built-in 16)  --learning-rate X (5e-4; built-in 2e-3)
           --accumulation-steps N (8; built-in 1)  --grad-clip X (1.0, 0 = off)  --max-steps N (total, across resumes)
           --seed N (42)   --device auto|cuda|cpu|ilgpu-cpu (auto)
         Output:
@@ -87,7 +87,7 @@ public sealed class TrainCommand : ICommand
             ?? (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "" : throw new UsageException("--tokenizer is needed to read a jsonl --data file (a tokenizer.json, a folder holding one, or 'byte')"));
         var options = new TrainOptions
         {
-            Epochs = args.Int("epochs", 1),
+            Epochs = args.Int("epochs", builtin ? 3 : 1),
             BatchSize = args.Int("batch-size", builtin ? 16 : 32),
             LearningRate = args.Double("learning-rate", builtin ? 2e-3 : 5e-4),
             AccumulationSteps = args.Int("accumulation-steps", builtin ? 1 : 8),
@@ -137,6 +137,7 @@ public sealed class TrainCommand : ICommand
             data = JsonlPretrainSource.Open(dataPath, tokenizer!, maxSeqLen, log);
             dataDesc = $"jsonl {dataPath}";
         }
+        using var ownedData = data as IDisposable; // the token file is memory-mapped
         if (tokenizer is not null && tokenizer.VocabSize > config.VocabSize)
             throw new UsageException($"the tokenizer has {tokenizer.VocabSize} ids but the model's --vocab-size is {config.VocabSize}");
         if (config.MaxSeqLen < data.SeqLen) config = config with { MaxSeqLen = data.SeqLen };

@@ -41,6 +41,7 @@ public sealed class Trainer : IDisposable
     private readonly TextWriter _log;
     private readonly IBackend _backend;
     private int[]? _perm;
+    private float[]? _hostW, _hostM, _hostV;
     private int _permEpoch = -1;
 
     /// <summary>Counters, schedule, loss log (what the resume state stores besides the buffers).</summary>
@@ -222,7 +223,8 @@ public sealed class Trainer : IDisposable
     {
         var sw = Stopwatch.StartNew();
         long n = _model.Parameters.TotalElements;
-        var w = new float[n]; var m = new float[n]; var v = new float[n];
+        // Host copies are kept between saves: three model-sized arrays per save would churn the GC.
+        var w = _hostW ??= new float[n]; var m = _hostM ??= new float[n]; var v = _hostV ??= new float[n];
         _backend.Download(_model.Weights, w);
         _backend.Download(Adam.M, m);
         _backend.Download(Adam.V, v);
