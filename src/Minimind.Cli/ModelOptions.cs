@@ -28,6 +28,8 @@ public static class ModelOptions
           --use-moe [true|false] mixture of experts       --n-experts N       routed experts
           --top-k N              experts per token        --n-shared-experts N  always-on experts
           --aux-alpha X          MoE load-balancing loss weight
+        Query heads cannot be read off 2024/minimind2/minimind2-hf shapes (minimind3's q_norm gives them):
+        without a config.json, give --n-heads when it differs from the preset.
         """;
 
     /// <summary>Parses the architecture for a model that will load <paramref name="weightsPath"/> (or a new one when null).</summary>

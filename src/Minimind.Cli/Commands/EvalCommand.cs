@@ -33,7 +33,7 @@ public sealed class EvalCommand : ICommand
           --max-samples N     evaluate only the first N rows (default all)
           --device D          auto | cuda | cpu | ilgpu-cpu (default cpu)
 
-        """ + ModelOptions.HelpText + """
+        """ + "\n" + ModelOptions.HelpText + "\n" + """
 
         Example:
           minimind eval --weights out/pretrain_512.pth --tokenizer model/ --data pretrain_hq.jsonl --max-samples 1000

@@ -42,7 +42,7 @@ public sealed class GenerateCommand : ICommand
           --print-ids            print the generated ids space-separated as the last line of stdout
           --device D             auto | cuda | cpu | ilgpu-cpu (default cpu)
 
-        """ + ModelOptions.HelpText + """
+        """ + "\n" + ModelOptions.HelpText + "\n" + """
 
         (--top-k here is the sampling top-k; a MoE model's experts per token come from config.json/the preset.)
 

@@ -50,6 +50,31 @@ public sealed class GenerationTests
     }
 
     [Fact]
+    public void KvCacheDecoding_Batch2_EqualsEachSequenceRecomputed()
+    {
+        var fx = ModelFixture.Load("minimind2-moe");
+        using var be = new CpuBackend();
+        using var model = MiniMindModel.Create(fx.Config, be, 2, 16);
+        model.LoadStateDict(fx.Weights);
+        var all = fx.I("inputs"); // [2, 16]
+        int v = fx.Config.VocabSize;
+        model.ResetCache(2);
+        var prefill = new int[8];
+        Array.Copy(all, 0, prefill, 0, 4); Array.Copy(all, 16, prefill, 4, 4);
+        model.DecodeStep(prefill, 4);
+        for (int t = 4; t < 16; t++)
+        {
+            var step = model.DecodeStep(new[] { all[t], all[16 + t] }, 1);
+            for (int b = 0; b < 2; b++)
+            {
+                var full = model.Logits(all.AsSpan(b * 16, t + 1).ToArray(), 1, t + 1);
+                double e = ModelFixture.RelErr(step.AsSpan(b * v, v), full.AsSpan(t * v, v));
+                Assert.True(e < 1e-5, $"sequence {b}, position {t}: {e:E2}");
+            }
+        }
+    }
+
+    [Fact]
     public void Sampler_RepetitionPenalty_DividesPositiveAndMultipliesNegativeLogits()
     {
         var greedyRp = new SamplingOptions { Greedy = true, TopP = 1, RepetitionPenalty = 2f };

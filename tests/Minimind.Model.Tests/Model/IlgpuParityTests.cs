@@ -1,4 +1,5 @@
 using Minimind.Kernels.Ilgpu;
+using Minimind.Model.Generation;
 
 namespace Minimind.Model.Tests.Model;
 
@@ -16,5 +17,17 @@ public sealed class IlgpuParityTests
         var fx = ModelFixture.Load(name);
         using var be = IlgpuBackend.CreateCpuSimulator();
         PyTorchParityTests.Check(fx, be, logitTol: 1e-4, gradTol: 1e-3);
+    }
+
+    [Fact]
+    public void KvCacheGreedy_MatchesPyTorch_OnIlgpuSimulator()
+    {
+        var fx = ModelFixture.Load("minimind3-moe");
+        using var be = IlgpuBackend.CreateCpuSimulator();
+        var prompt = fx.I("prompt");
+        using var model = MiniMindModel.Create(fx.Config, be, 1, prompt.Length + 32);
+        model.LoadStateDict(fx.Weights);
+        var greedy = new Sampler(new SamplingOptions { Greedy = true, TopP = 1, RepetitionPenalty = 1 });
+        Assert.Equal(fx.I("greedy"), TextGenerator.Generate(model, prompt, 32, greedy, eosId: -1).ToArray());
     }
 }
