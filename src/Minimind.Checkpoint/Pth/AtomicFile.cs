@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Minimind.Checkpoint;
 
 /// <summary>
@@ -9,8 +7,10 @@ namespace Minimind.Checkpoint;
 /// </summary>
 public static partial class AtomicFile
 {
-    /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>; throws an IOException naming the path on failure.</summary>
-    public static void Write(string path, Action<Stream> write)
+    /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>; throws an IOException naming the path on failure.
+    /// <paramref name="sizeHint"/> (bytes, 0 = unknown) preallocates the file so a full disk fails before any data is written
+    /// and the filesystem lays the file out in few extents.</summary>
+    public static void Write(string path, Action<Stream> write, long sizeHint = 0)
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full) ?? throw new IOException($"cannot write {path}: it has no parent folder");
@@ -18,7 +18,7 @@ public static partial class AtomicFile
         var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid().ToString("N")[..8]}.tmp");
         try
         {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            using (var fs = new FileStream(tmp, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16, PreallocationSize = sizeHint }))
             {
                 write(fs);
                 fs.Flush(flushToDisk: true);
@@ -32,25 +32,6 @@ public static partial class AtomicFile
                 throw new IOException($"could not write {path}: {e.Message} (the previous file, if any, is unchanged)", e);
             throw;
         }
-        SyncDirectory(dir);
+        DirectorySync.Sync(dir); // the rename is durable only once the folder entry is on disk
     }
-
-    // The rename is durable only once the folder entry is on disk.
-    private static void SyncDirectory(string dir)
-    {
-        if (!OperatingSystem.IsLinux()) return;
-        int fd = open(dir, 0 /* O_RDONLY */);
-        if (fd < 0) return;
-        fsync(fd);
-        close(fd);
-    }
-
-    [DllImport("libc.so.6", SetLastError = true)]
-    private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-    [DllImport("libc.so.6", SetLastError = true)]
-    private static extern int fsync(int fd);
-
-    [DllImport("libc.so.6", SetLastError = true)]
-    private static extern int close(int fd);
 }

@@ -21,7 +21,8 @@ public static class PthWriter
         var top = Path.GetFileNameWithoutExtension(path);
         if (string.IsNullOrWhiteSpace(top)) top = "archive";
         var (pkl, storages) = Pickle(root);
-        AtomicFile.Write(path, s => WriteArchive(s, top, pkl, storages));
+        long payload = pkl.Length + storages.Sum(x => x.storage.ByteLength); // a lower bound of the file size
+        AtomicFile.Write(path, s => WriteArchive(s, top, pkl, storages), payload);
     }
 
     /// <summary>Writes a state dict as torch's <c>OrderedDict</c> (atomic).</summary>

@@ -55,8 +55,14 @@ internal sealed class TorchZipWriter
     /// <summary>Appends record data.</summary>
     public void Write(ReadOnlySpan<byte> data)
     {
-        _crc!.Append(data);
-        Raw(data);
+        // 1 MiB pieces: the CRC pass leaves each piece in cache for the copy into the page cache.
+        const int Piece = 1 << 20;
+        for (int off = 0; off < data.Length; off += Piece)
+        {
+            var piece = data.Slice(off, Math.Min(Piece, data.Length - off));
+            _crc!.Append(piece);
+            Raw(piece);
+        }
         _curSize += data.Length;
     }
 

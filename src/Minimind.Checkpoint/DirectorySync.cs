@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Minimind.Checkpoint.Resume;
+namespace Minimind.Checkpoint;
 
 /// <summary>fsync of a folder: a rename or new entry is durable only once its folder is on disk.</summary>
 internal static class DirectorySync
