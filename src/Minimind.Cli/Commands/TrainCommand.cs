@@ -194,6 +194,9 @@ public sealed class TrainCommand : ICommand
         log.WriteLine($"checkpoint: {trainer.CheckpointRoot}");
         if (options.Plot) log.WriteLine($"loss plot:  {trainer.PlotPath}");
         log.WriteLine($"metrics:    {trainer.MetricsPath}");
+        // The .pth alone does not say which generation wrote it (2024 and minimind2 share keys): spell the architecture out.
+        string tokHint = tokSpec.Length > 0 ? $" --tokenizer {tokSpec}" : "";
+        log.WriteLine($"try it:     minimind generate --weights {trainer.WeightsPath} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
         log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
         return 0;
     }
