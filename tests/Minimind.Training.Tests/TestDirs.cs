@@ -1,3 +1,5 @@
+using Minimind.Tests;
+
 namespace Minimind.Training.Tests;
 
 /// <summary>A fresh temporary folder per test, deleted on dispose.</summary>
@@ -34,33 +36,16 @@ public static class TestPaths
     /// <summary>The CLI (minimind.dll) copied next to the test assembly by the project reference.</summary>
     public static string CliDll => System.IO.Path.Combine(AppContext.BaseDirectory, "minimind.dll");
 
-    private static readonly Lazy<bool> _torch = new(() =>
-    {
-        if (!File.Exists("/usr/bin/python3")) return false;
-        try
-        {
-            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/usr/bin/python3", "-c \"import torch\"")
-            { RedirectStandardError = true, RedirectStandardOutput = true })!;
-            p.WaitForExit(60_000);
-            return p.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception) { return false; }
-    });
-
     /// <summary>True when /usr/bin/python3 can import torch.</summary>
-    public static bool HasTorch => _torch.Value;
+    public static bool HasTorch => TestEnvironment.HasTorch;
+
+    private static readonly Dictionary<string, string> SingleThread = new() { ["OMP_NUM_THREADS"] = "1" };
 
     /// <summary>Runs /usr/bin/python3 with <paramref name="args"/>; throws with its stderr on failure.</summary>
     public static string RunPython(params string[] args)
     {
-        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["OMP_NUM_THREADS"] = "1";
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var errTask = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new Exception($"python {string.Join(' ', args)} failed ({p.ExitCode}): {errTask.Result}");
-        return output;
+        var (code, stdout, stderr) = TestEnvironment.RunPython(args, SingleThread, timeoutSeconds: 600);
+        if (code != 0) throw new Exception($"python {string.Join(' ', args)} failed ({code}): {stderr}");
+        return stdout;
     }
 }

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text.Json;
+using Minimind.Tests;
 
 namespace Minimind.Model.Tests.Tokenizer;
 
@@ -7,11 +8,10 @@ namespace Minimind.Model.Tests.Tokenizer;
 internal static class TokenizerTestPaths
 {
     /// <summary>tests/fixtures/tokenizer, found by walking up from the test binary.</summary>
-    public static string Fixtures { get; } = FindUp(Path.Combine("tests", "fixtures", "tokenizer"))
-        ?? throw new DirectoryNotFoundException("tests/fixtures/tokenizer not found above " + AppContext.BaseDirectory);
+    public static string Fixtures { get; } = TestEnvironment.Fixtures("tokenizer");
 
     /// <summary>The shared/minimind folder (tokenizer.json of v1 and v3), or null when absent.</summary>
-    public static string? SharedMinimind { get; } = FindUp(Path.Combine("shared", "minimind"));
+    public static string? SharedMinimind { get; } = TestEnvironment.FindUp(Path.Combine("shared", "minimind"));
 
     /// <summary>Skips the test with a visible reason when shared/minimind is absent; returns the tokenizer.json path.</summary>
     public static string RequireTokenizerJson(string version)
@@ -60,20 +60,5 @@ internal static class TokenizerTestPaths
     }
 
     /// <summary>A fresh temporary folder, deleted by the caller.</summary>
-    public static string TempDir()
-    {
-        var d = Path.Combine(Path.GetTempPath(), "mm-tok-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(d);
-        return d;
-    }
-
-    private static string? FindUp(string rel)
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var p = Path.Combine(d.FullName, rel);
-            if (Directory.Exists(p)) return p;
-        }
-        return null;
-    }
+    public static string TempDir() => TestEnvironment.NewTempDir("mm-tok");
 }
