@@ -153,35 +153,43 @@ public static class Reference64
 
     // ---- attention ------------------------------------------------------------------------------
 
+    /// <summary>Softmax probabilities p[0..t] of query (b, t, h) over keys 0..t (scaled scores); returns their log-sum-exp.</summary>
+    private static double CausalProbabilities(double[] p, double[] q, double[] k, int b, int t, int h, int seqLen, int heads, int kvHeads, int headDim)
+    {
+        int T = seqLen, hd = headDim, kvh = h / (heads / kvHeads);
+        double scale = 1.0 / Math.Sqrt(hd);
+        int qi = ((b * T + t) * heads + h) * hd;
+        double max = double.NegativeInfinity;
+        for (int j = 0; j <= t; j++)
+        {
+            int ki = ((b * T + j) * kvHeads + kvh) * hd;
+            double acc = 0;
+            for (int d = 0; d < hd; d++) acc += q[qi + d] * k[ki + d];
+            p[j] = acc * scale;
+            max = Math.Max(max, p[j]);
+        }
+        double sum = 0;
+        for (int j = 0; j <= t; j++) { p[j] = Math.Exp(p[j] - max); sum += p[j]; }
+        for (int j = 0; j <= t; j++) p[j] /= sum;
+        return max + Math.Log(sum);
+    }
+
     /// <summary>Causal GQA attention with the full probability row; lse [B,H,T].</summary>
     public static void Attention(double[] output, double[] lse, double[] q, double[] k, double[] v, int batch, int seqLen, int heads, int kvHeads, int headDim)
     {
         int T = seqLen, H = heads, hd = headDim, rep = heads / kvHeads;
-        double scale = 1.0 / Math.Sqrt(hd);
         var p = new double[T];
         for (int b = 0; b < batch; b++)
             for (int h = 0; h < H; h++)
                 for (int t = 0; t < T; t++)
                 {
                     int qi = ((b * T + t) * H + h) * hd;
-                    double max = double.NegativeInfinity;
-                    for (int j = 0; j <= t; j++)
-                    {
-                        int ki = ((b * T + j) * kvHeads + h / rep) * hd;
-                        double s = 0;
-                        for (int d = 0; d < hd; d++) s += q[qi + d] * k[ki + d];
-                        p[j] = s * scale;
-                        max = Math.Max(max, p[j]);
-                    }
-                    double sum = 0;
-                    for (int j = 0; j <= t; j++) sum += Math.Exp(p[j] - max);
-                    lse[(b * H + h) * T + t] = max + Math.Log(sum);
+                    lse[(b * H + h) * T + t] = CausalProbabilities(p, q, k, b, t, h, T, H, kvHeads, hd);
                     for (int d = 0; d < hd; d++) output[qi + d] = 0;
                     for (int j = 0; j <= t; j++)
                     {
-                        double pj = Math.Exp(p[j] - max) / sum;
                         int vi = ((b * T + j) * kvHeads + h / rep) * hd;
-                        for (int d = 0; d < hd; d++) output[qi + d] += pj * v[vi + d];
+                        for (int d = 0; d < hd; d++) output[qi + d] += p[j] * v[vi + d];
                     }
                 }
     }
@@ -198,21 +206,10 @@ public static class Reference64
                 for (int t = 0; t < T; t++)
                 {
                     int qi = ((b * T + t) * H + h) * hd;
-                    double max = double.NegativeInfinity;
-                    for (int j = 0; j <= t; j++)
-                    {
-                        int ki = ((b * T + j) * kvHeads + h / rep) * hd;
-                        double acc = 0;
-                        for (int d = 0; d < hd; d++) acc += q[qi + d] * k[ki + d];
-                        s[j] = acc * scale;
-                        max = Math.Max(max, s[j]);
-                    }
-                    double sum = 0;
-                    for (int j = 0; j <= t; j++) { s[j] = Math.Exp(s[j] - max); sum += s[j]; }
+                    CausalProbabilities(s, q, k, b, t, h, T, H, kvHeads, hd);
                     double pdp = 0;
                     for (int j = 0; j <= t; j++)
                     {
-                        s[j] /= sum;
                         int vi = ((b * T + j) * kvHeads + h / rep) * hd;
                         double acc = 0;
                         for (int d = 0; d < hd; d++) acc += dOutput[qi + d] * v[vi + d];
