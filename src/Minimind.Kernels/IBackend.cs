@@ -11,7 +11,7 @@ namespace Minimind.Kernels;
 /// Exceptions are named in the op's doc (<see cref="CrossEntropyBackward"/>, <see cref="RopeBackward"/>).</item>
 /// <item>Results are deterministic: the same inputs give the same bits on every run
 /// (fixed reduction orders, no float atomics).</item>
-/// <item>Ops may run asynchronously; <see cref="Download"/> and the ops returning host values synchronise.</item>
+/// <item>Ops may run asynchronously; <see cref="Download(Tensor, Span{float})"/> and the ops returning host values synchronise.</item>
 /// </list>
 /// Layouts: activations are [B, T, ...] with B·T = "rows"; attention q is [B, T, H, hd],
 /// k and v are [B, T, Hkv, hd]; weights are stored as PyTorch's nn.Linear does, [out, in].

@@ -20,7 +20,7 @@ public static partial class AtomicFile
         {
             using (var fs = new FileStream(tmp, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16, PreallocationSize = sizeHint }))
             {
-                write(fs);
+                write(new WritebackStream(fs)); // writeback overlaps producing the bytes; the fsync below still decides durability
                 fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);

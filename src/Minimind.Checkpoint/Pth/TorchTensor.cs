@@ -111,13 +111,7 @@ public sealed class TorchTensor
     {
         if (dest.Length != Numel) throw new ArgumentException($"destination has {dest.Length} elements, tensor {ShapeText} has {Numel}", nameof(dest));
         if (Numel == 0) return;
-        if (DType == TorchDType.F32 && IsContiguous)
-        {
-            // The common case: one read straight from the file (page cache) into the result.
-            var bytes = MemoryMarshal.AsBytes(dest);
-            Storage.ReadLittleEndian(StorageOffset * 4, bytes, 4);
-            return;
-        }
+        if (IsContiguous) { CopyRangeToFloat32(0, dest); return; }
         var dt = DType;
         unsafe
         {
@@ -128,6 +122,39 @@ public sealed class TorchTensor
                 ForEachChunk((chunk, first) => BytesToFloat(chunk, dt, new Span<float>((float*)basePtr + first, chunk.Length / dt.ElementSize())));
             }
         }
+    }
+
+    /// <summary>
+    /// Materialises row-major elements [<paramref name="first"/>, <paramref name="first"/> + dest.Length) of a
+    /// contiguous tensor as float32, so one large tensor can be loaded in pieces by several threads.
+    /// float32 is read straight from the file into <paramref name="dest"/>; other dtypes go through a pooled 4 MiB buffer.
+    /// </summary>
+    public void CopyRangeToFloat32(long first, Span<float> dest)
+    {
+        if (!IsContiguous) throw new InvalidOperationException($"tensor {ShapeText} on storage '{StorageKey}' is a strided view; use CopyToFloat32");
+        if (first < 0 || first > Numel - dest.Length) throw new ArgumentOutOfRangeException(nameof(first), $"elements [{first}, {first + dest.Length}) lie outside a tensor of {Numel}");
+        if (dest.IsEmpty) return;
+        int es = DType.ElementSize();
+        long start = (StorageOffset + first) * es;
+        if (DType == TorchDType.F32)
+        {
+            // The common case: one read straight from the file (page cache) into the result.
+            Storage.ReadLittleEndian(start, MemoryMarshal.AsBytes(dest), 4);
+            return;
+        }
+        int chunkElems = (1 << 22) / es;
+        var buf = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)dest.Length, chunkElems) * es);
+        try
+        {
+            for (int done = 0; done < dest.Length; done += chunkElems)
+            {
+                int n = Math.Min(chunkElems, dest.Length - done);
+                var bytes = buf.AsSpan(0, n * es);
+                Storage.ReadLittleEndian(start + (long)done * es, bytes, es);
+                BytesToFloat(bytes, DType, dest.Slice(done, n));
+            }
+        }
+        finally { ArrayPool<byte>.Shared.Return(buf); }
     }
 
     /// <summary>Materialises as int64 (integers and bools exactly; floats truncated toward zero).</summary>

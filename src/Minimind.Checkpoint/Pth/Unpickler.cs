@@ -31,8 +31,13 @@ internal sealed class Unpickler
     private readonly List<int> _marks = new();
     private readonly Dictionary<long, object?> _memo = new();
 
-    /// <summary>Prepares to read a pickle from <paramref name="buf"/>[start..end).</summary>
+    /// <summary>Prepares to read a pickle from <paramref name="buf"/>[<paramref name="start"/>..<paramref name="end"/>).</summary>
+    /// <param name="buf">The bytes.</param>
+    /// <param name="start">First byte of the pickle.</param>
+    /// <param name="end">End of the readable bytes.</param>
     /// <param name="isPrefix">True when more of the file follows the buffer (reading past it throws <see cref="NeedMoreDataException"/>).</param>
+    /// <param name="file">The file's name, for messages.</param>
+    /// <param name="persistent">Resolves persistent ids (storages).</param>
     public Unpickler(byte[] buf, int start, int end, bool isPrefix, string file, PersistentLoader persistent)
     {
         _buf = buf; _pos = start; _end = end; _isPrefix = isPrefix; _file = file; _persistent = persistent;

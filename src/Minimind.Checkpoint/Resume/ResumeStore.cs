@@ -50,7 +50,7 @@ public static class ResumeStore
             foreach (var f in files)
             {
                 using var fs = new FileStream(Path.Combine(tmp, f.Name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
-                using var hs = new HashingWriteStream(fs);
+                using var hs = new HashingWriteStream(new WritebackStream(fs));
                 f.Write(hs);
                 hs.Flush();
                 fs.Flush(flushToDisk: true);

@@ -219,7 +219,7 @@ public static class KernelSuite
         return maxRef == 0 ? maxDiff : maxDiff / maxRef;
     }
 
-    /// <summary>Runs a case <paramref name="iterations"/> times after <paramref name="warmup"/> runs; returns seconds per run.</summary>
+    /// <summary>Runs a case for at least <paramref name="minSeconds"/> (at most <paramref name="maxIterations"/> runs) after <paramref name="warmup"/> runs; returns seconds per run.</summary>
     public static double Time(IBackend b, KernelCase c, int warmup, double minSeconds, int maxIterations)
     {
         for (int i = 0; i < warmup; i++) c.Run();

@@ -73,7 +73,7 @@ public sealed class ModelOptionsTests
     }
 
     [Fact]
-    public void GenerateCommand_GreedyIds_AreTheLastLine_AndMatchPyTorch()
+    public async Task GenerateCommand_GreedyIds_AreTheLastLine_AndMatchPyTorch()
     {
         var fx = ModelFixture.Load("minimind-v1-moe");
         var dll = Path.Combine(AppContext.BaseDirectory, "minimind.dll");
@@ -88,8 +88,9 @@ public sealed class ModelOptionsTests
         var so = p.StandardOutput.ReadToEndAsync();
         var se = p.StandardError.ReadToEndAsync();
         Assert.True(p.WaitForExit(120_000), "generate did not finish");
-        Assert.True(p.ExitCode == 0, se.Result);
-        var last = so.Result.TrimEnd().Split('\n')[^1];
+        var (stdout, stderr) = (await so, await se);
+        Assert.True(p.ExitCode == 0, stderr);
+        var last = stdout.TrimEnd().Split('\n')[^1];
         Assert.Equal(string.Join(' ', fx.I("greedy")), last.Trim());
     }
 }
