@@ -5,7 +5,7 @@ on one ~120 MB fp32 state dict in one run.
 Run from the repository root:
     /usr/bin/python3 tools/pth/bench_load_save.py
 It writes artifacts/pth-bench/model.pth with torch, times torch.load (page cache warm, best of 5),
-torch.save (+ fsync) and `dd conv=fsync` (mean and best of 8 / 5 runs), then runs the BenchmarkDotNet class
+torch.save (+ fsync) and `dd conv=fsync` (mean and best of 8 / 10 runs, dd half before and half after the C# run), then runs the BenchmarkDotNet class
 CheckpointBenchmarks on the same file and prints every rate in GB/s (1e9 bytes/s).
 """
 import csv
@@ -78,20 +78,24 @@ def main():
 
     dd_times = []
     mb = size // 2 ** 20
-    for _ in range(5):  # the disk is shared: report mean and best, like the other timings
-        dd = subprocess.run(["dd", "if=/dev/zero", "of=" + os.path.join(DIR, "dd.bin"), "bs=1M", "count=%d" % mb,
-                             "conv=fsync"], capture_output=True, text=True)
-        m = re.search(r"([\d.]+) s, ", dd.stderr)
-        if m:
-            dd_times.append(float(m.group(1)) * size / (mb * 2 ** 20))  # scaled to the file's size
-    t_dd = (sum(dd_times) / len(dd_times), min(dd_times))
-    os.remove(os.path.join(DIR, "dd.bin"))
+
+    def dd_runs(n):  # the disk is shared: runs before and after the C# benchmarks bracket it
+        for _ in range(n):
+            dd = subprocess.run(["dd", "if=/dev/zero", "of=" + os.path.join(DIR, "dd.bin"), "bs=1M", "count=%d" % mb,
+                                 "conv=fsync"], capture_output=True, text=True)
+            m = re.search(r"([\d.]+) s, ", dd.stderr)
+            if m:
+                dd_times.append(float(m.group(1)) * size / (mb * 2 ** 20))  # scaled to the file's size
+    dd_runs(5)
 
     env = dict(os.environ, MM_PTH_BENCH_FILE=path, MM_SLOT=os.environ.get("MM_SLOT", "bench"))
     art = os.path.join(DIR, "bdn")
     subprocess.run(["dotnet", "run", "-c", "Release", "--project", os.path.join(ROOT, "benchmarks", "Minimind.Benchmarks"), "--",
                     "--filter", "*CheckpointBenchmarks*", "--artifacts", art], env=env, check=True,
                    stdout=subprocess.DEVNULL if "--quiet" in sys.argv else None)
+    dd_runs(5)
+    t_dd = (sum(dd_times) / len(dd_times), min(dd_times))
+    os.remove(os.path.join(DIR, "dd.bin"))
     report = glob.glob(os.path.join(art, "results", "*CheckpointBenchmarks-report.csv"))[0]
     cs = {}
     with open(report) as f:
@@ -109,12 +113,15 @@ def main():
     line("C# Read + Load into new buffer", cs["LoadIntoNewBuffer"])
     line("torch.save + fsync", t_save)
     line("C# PthWriter (atomic, fsync)", cs["Save"])
-    line("dd bs=1M conv=fsync (5 runs)", t_dd)
+    line("C# write+fsync in place (as dd)", cs["RawWriteFsync"])
+    line("dd bs=1M conv=fsync (10 runs)", t_dd)
     print()
     print("load: C# vs torch.load = %.2fx (mean/mean), %.2fx (best/best); into a new buffer %.2fx / %.2fx"
           % (t_load[0] / cs["Load"][0], t_load[1] / cs["Load"][1], t_load[0] / cs["LoadIntoNewBuffer"][0], t_load[1] / cs["LoadIntoNewBuffer"][1]))
     print("save: C# bandwidth = %.0f%% of dd's fsync bandwidth (mean/mean), %.0f%% (best/best)"
           % (100 * t_dd[0] / cs["Save"][0], 100 * t_dd[1] / cs["Save"][1]))
+    print("save: C# bandwidth = %.0f%% of a plain write+fsync of the same bytes in the same run (mean/mean), %.0f%% (best/best)"
+          % (100 * cs["RawWriteFsync"][0] / cs["Save"][0], 100 * cs["RawWriteFsync"][1] / cs["Save"][1]))
     print("load average during the run: %.1f (2 cores)" % os.getloadavg()[0])
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ public sealed class ConvertCommand : ICommand
         Usage: minimind convert IN OUT [--dtype f32|f16|bf16] [--strip-prefix]
 
         Reads IN (zip or legacy .pth) and writes OUT in the zip format of torch >= 1.6, loadable with
-        torch.load(OUT, weights_only=True). The write is atomic: OUT is replaced only when complete.
+        torch.load(OUT, weights_only=True) (torch 1.13's weights_only refuses Python floats such as an
+        optimizer's lr or a saved loss, in IN as in OUT; torch >= 2.0 accepts them). The write is atomic:
+        OUT is replaced only when complete.
         Tied weights (shared storages) and views stay tied; non-float tensors are copied unchanged.
         For a resume file ({'model': ..., 'optimizer': ..., ...}) only the 'model' state dict is
         converted and renamed; everything else is copied as is.
