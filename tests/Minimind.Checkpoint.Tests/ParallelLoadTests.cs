@@ -138,3 +138,56 @@ public class ParallelLoadTests
         finally { Directory.Delete(dir, true); }
     }
 }
+
+/// <summary>Runs alone: it counts the bytes every thread of the process allocates.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AllocationCountingCollection
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "allocation counting";
+}
+
+/// <summary>The memory rule: loading holds at most one extra copy of the largest tensor.</summary>
+[Collection(AllocationCountingCollection.Name)]
+public class LoadMemoryTests
+{
+    [Theory]
+    [InlineData(TorchDType.F32)]
+    [InlineData(TorchDType.F16)]
+    [InlineData(TorchDType.BF16)]
+    public void LoadingAllocatesLessThanOneCopyOfTheLargestTensor(TorchDType dtype)
+    {
+        var table = new ParameterTable();
+        table.Add("emb", 3 << 20);          // the largest tensor: 3 Mi elements (6 MB as f16/bf16, 12 MB as f32)
+        table.Add("w1", 1000, 1000);
+        table.Add("w2", 700, 1300);
+        table.AddTied("out", "emb");
+        var rnd = new Random(9);
+        var w = new float[table.TotalElements];
+        for (int i = 0; i < w.Length; i++) w[i] = (float)(rnd.NextDouble() - 0.5);
+        var dir = TestPaths.TempDir();
+        try
+        {
+            var path = Path.Combine(dir, "m.pth");
+            PthWriter.WriteStateDict(path, StateDictLoader.Export(table, w, dtype));
+            var dest = new float[table.TotalElements];
+            StateDictLoader.Load(StateDict.Read(path), table, dest, strict: true); // warm up: JIT, thread pool, array pool
+            long largest = (3L << 20) * dtype.ElementSize();
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            StateDictLoader.Load(StateDict.Read(path), table, dest, strict: true);
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            Assert.True(allocated < largest, $"{dtype}: loading allocated {allocated} bytes, one copy of the largest tensor is {largest}");
+            for (int i = 0; i < w.Length; i += 997)
+                Assert.Equal(dtype == TorchDType.F32 ? w[i] : dtype == TorchDType.F16 ? (float)(Half)w[i] : BF16(w[i]), dest[i]);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    // Round to nearest even, as torch's .bfloat16() does (finite inputs only here).
+    private static float BF16(float x)
+    {
+        uint b = BitConverter.SingleToUInt32Bits(x);
+        b += 0x7FFF + ((b >> 16) & 1);
+        return BitConverter.UInt32BitsToSingle(b & 0xFFFF0000);
+    }
+}

@@ -127,7 +127,7 @@ public sealed class TorchTensor
     /// <summary>
     /// Materialises row-major elements [<paramref name="first"/>, <paramref name="first"/> + dest.Length) of a
     /// contiguous tensor as float32, so one large tensor can be loaded in pieces by several threads.
-    /// float32 is read straight from the file into <paramref name="dest"/>; other dtypes go through a pooled 4 MiB buffer.
+    /// float32 is read straight from the file into <paramref name="dest"/>; other dtypes go through a pooled 1 MiB buffer.
     /// </summary>
     public void CopyRangeToFloat32(long first, Span<float> dest)
     {
@@ -142,7 +142,7 @@ public sealed class TorchTensor
             Storage.ReadLittleEndian(start, MemoryMarshal.AsBytes(dest), 4);
             return;
         }
-        int chunkElems = (1 << 22) / es;
+        int chunkElems = (1 << 20) / es; // 1 MiB per thread: several threads together stay far below one copy of a tensor
         var buf = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)dest.Length, chunkElems) * es);
         try
         {
