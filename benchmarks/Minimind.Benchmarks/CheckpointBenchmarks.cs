@@ -21,6 +21,7 @@ public class CheckpointBenchmarks
     private StateDict _export = null!;
     private byte[] _rawBytes = null!;
     private string _rawFile = "";
+    private string _halfFile = "";
 
     /// <summary>Reads the benchmark file's layout once.</summary>
     [GlobalSetup]
@@ -43,6 +44,18 @@ public class CheckpointBenchmarks
         PthWriter.WriteStateDict(_outFile, _export);
         _rawBytes = File.ReadAllBytes(_outFile);
         _rawFile = Path.Combine(Path.GetDirectoryName(_outFile)!, "raw_write.bin");
+        // The same weights saved by torch as float16, as MiniMind saves its checkpoints ({k: v.half()}).
+        _halfFile = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(_file))!, "model_f16.pth");
+        if (!File.Exists(_halfFile)) throw new InvalidOperationException($"{_halfFile} is missing (tools/pth/bench_load_save.py writes it)");
+    }
+
+    /// <summary>Loading a float16 checkpoint into the float32 model buffer (converted on the way).</summary>
+    [Benchmark]
+    public long LoadFloat16()
+    {
+        var sd = StateDict.Read(_halfFile);
+        StateDictLoader.Load(sd, _table, _weights, strict: true);
+        return sd.StorageBytes;
     }
 
     /// <summary>torch.load equivalent: parse the archive and materialise every tensor into the model buffer.</summary>

@@ -39,6 +39,8 @@ def make_model(path):
     sd["norm.weight"] = torch.ones(d)
     sd["output.weight"] = emb.detach()
     torch.save(sd, path)
+    # MiniMind saves its checkpoints in half precision: {k: v.half() for k, v in state_dict.items()}.
+    torch.save({k: v.half() for k, v in sd.items()}, os.path.join(os.path.dirname(path), "model_f16.pth"))
     return sd
 
 
@@ -66,6 +68,22 @@ def main():
 
     torch.load(path)  # warm the page cache
     t_load = timed(lambda: torch.load(path), 8)
+
+    # The whole job of model.load_state_dict(torch.load(path)): torch.load, then one copy_ per parameter into
+    # the model's existing (already touched) tensors, which is what load_state_dict does under no_grad.
+    params = {k: torch.zeros_like(v) for k, v in sd.items()}
+
+    def load_into_params():
+        loaded = torch.load(path)
+        with torch.no_grad():
+            for k, p in params.items():
+                p.copy_(loaded[k])
+    load_into_params()
+    t_load_sd = timed(load_into_params, 8)
+
+    half = os.path.join(DIR, "model_f16.pth")
+    torch.load(half)
+    t_load16 = timed(lambda: {k: v.float() for k, v in torch.load(half).items()}, 8)
 
     out = os.path.join(DIR, "torch_save.pth")
 
@@ -109,8 +127,11 @@ def main():
     print()
     print("%-34s %8s %8s %8s %8s" % ("operation (%.1f MB)" % (size / 1e6), "mean s", "best s", "GB/s", "best"))
     line("torch.load (page cache)", t_load)
+    line("torch.load + copy_ into params", t_load_sd)
     line("C# Read + Load into model buffer", cs["Load"])
     line("C# Read + Load into new buffer", cs["LoadIntoNewBuffer"])
+    line("torch.load f16 file + .float()", t_load16)
+    line("C# Read + Load f16 into f32 buffer", cs["LoadFloat16"])
     line("torch.save + fsync", t_save)
     line("C# PthWriter (atomic, fsync)", cs["Save"])
     line("C# write+fsync in place (as dd)", cs["RawWriteFsync"])
@@ -118,6 +139,10 @@ def main():
     print()
     print("load: C# vs torch.load = %.2fx (mean/mean), %.2fx (best/best); into a new buffer %.2fx / %.2fx"
           % (t_load[0] / cs["Load"][0], t_load[1] / cs["Load"][1], t_load[0] / cs["LoadIntoNewBuffer"][0], t_load[1] / cs["LoadIntoNewBuffer"][1]))
+    print("load into a model: C# vs torch.load + copy_ into the parameters = %.2fx (mean/mean), %.2fx (best/best)"
+          % (t_load_sd[0] / cs["Load"][0], t_load_sd[1] / cs["Load"][1]))
+    print("load of the f16 file into float32: C# vs torch.load + .float() = %.2fx (mean/mean), %.2fx (best/best)"
+          % (t_load16[0] / cs["LoadFloat16"][0], t_load16[1] / cs["LoadFloat16"][1]))
     print("save: C# bandwidth = %.0f%% of dd's fsync bandwidth (mean/mean), %.0f%% (best/best)"
           % (100 * t_dd[0] / cs["Save"][0], 100 * t_dd[1] / cs["Save"][1]))
     print("save: C# bandwidth = %.0f%% of a plain write+fsync of the same bytes in the same run (mean/mean), %.0f%% (best/best)"

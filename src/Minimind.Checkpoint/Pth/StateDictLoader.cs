@@ -58,18 +58,11 @@ public static class StateDictLoader
         var unexpected = byName.Where(kv => !used.Contains(kv.Key)).Select(kv => kv.Value).ToList();
         var report = new LoadReport { Loaded = loaded, Missing = missing, Unexpected = unexpected, Mismatched = mismatched, Renamed = renamed };
         if (strict && !report.IsComplete) throw new StateDictLoadException(report.ErrorText(sd.SourcePath), report);
-        var done = new Dictionary<long, TorchTensor>();
-        var copies = new List<(ParameterEntry e, TorchTensor t)>();
-        foreach (var (e, t) in plan)
-        {
-            // A tied key whose tensor is the same view of the same storage as what already filled this
-            // offset needs no second read (the storage is read once).
-            if (!(done.TryGetValue(e.Offset, out var prev) && ReferenceEquals(prev.Storage, t.Storage) && prev.DType == t.DType
-                  && prev.StorageOffset == t.StorageOffset && prev.Stride.AsSpan().SequenceEqual(t.Stride)))
-                copies.Add((e, t));
-            done[e.Offset] = t;
-            loaded.Add(e.Name);
-        }
+        // Tied keys name one offset. Copied one after another, the last tensor for an offset is what stays there,
+        // so only that one is read (a tied pair that shares its storage is read once).
+        var last = new Dictionary<long, (ParameterEntry e, TorchTensor t)>();
+        foreach (var (e, t) in plan) { last[e.Offset] = (e, t); loaded.Add(e.Name); }
+        var copies = last.Values;
         Copy(copies, dest);
         return report;
     }
@@ -80,16 +73,14 @@ public static class StateDictLoader
     // One copy out of the page cache runs at about one core's memory bandwidth; two to four threads add
     // 20-60 % on the project's machines, so contiguous tensors are cut into pieces and copied in parallel.
     // Strided views (rare in state dicts) are copied one at a time, so at most one extra copy of a tensor
-    // is held. Tied entries that alias another offset are copied in plan order after everything else.
-    private static void Copy(List<(ParameterEntry e, TorchTensor t)> copies, Span<float> dest)
+    // is held. Every offset appears once in copies, so the pieces never overlap.
+    private static void Copy(IEnumerable<(ParameterEntry e, TorchTensor t)> copies, Span<float> dest)
     {
         var pieces = new List<(TorchTensor t, long first, long destOffset, int count)>();
         var serial = new List<(ParameterEntry e, TorchTensor t)>();
-        var offsets = new HashSet<long>();
         foreach (var (e, t) in copies)
         {
-            bool firstWriter = offsets.Add(e.Offset);
-            if (!t.IsContiguous || !firstWriter) { serial.Add((e, t)); continue; } // a second writer of one offset keeps its order
+            if (!t.IsContiguous) { serial.Add((e, t)); continue; }
             for (long first = 0; first < e.Numel; first += PieceElements)
                 pieces.Add((t, first, e.Offset + first, (int)Math.Min(PieceElements, e.Numel - first)));
         }

@@ -235,8 +235,8 @@ public sealed class TorchTensor
         {
             case TorchDType.F32: MemoryMarshal.Cast<byte, float>(src).CopyTo(dst); break;
             case TorchDType.F64: { var s = MemoryMarshal.Cast<byte, double>(src); for (int i = 0; i < s.Length; i++) dst[i] = (float)s[i]; break; }
-            case TorchDType.F16: { var s = MemoryMarshal.Cast<byte, ushort>(src); for (int i = 0; i < s.Length; i++) dst[i] = HalfConvert.F16ToFloat(s[i]); break; }
-            case TorchDType.BF16: { var s = MemoryMarshal.Cast<byte, ushort>(src); for (int i = 0; i < s.Length; i++) dst[i] = HalfConvert.BF16ToFloat(s[i]); break; }
+            case TorchDType.F16: HalfConvert.F16ToFloat(MemoryMarshal.Cast<byte, ushort>(src), dst); break;
+            case TorchDType.BF16: HalfConvert.BF16ToFloat(MemoryMarshal.Cast<byte, ushort>(src), dst); break;
             case TorchDType.I64: { var s = MemoryMarshal.Cast<byte, long>(src); for (int i = 0; i < s.Length; i++) dst[i] = s[i]; break; }
             case TorchDType.I32: { var s = MemoryMarshal.Cast<byte, int>(src); for (int i = 0; i < s.Length; i++) dst[i] = s[i]; break; }
             case TorchDType.I16: { var s = MemoryMarshal.Cast<byte, short>(src); for (int i = 0; i < s.Length; i++) dst[i] = s[i]; break; }
@@ -279,8 +279,8 @@ public sealed class TorchTensor
         ByteSource src = storeAs switch
         {
             TorchDType.F32 => ByteSource.FromArray(data, "float32 tensor"),
-            TorchDType.F16 => ByteSource.FromArray(ConvertHalf(data, HalfConvert.FloatToF16), "float16 tensor"),
-            TorchDType.BF16 => ByteSource.FromArray(ConvertHalf(data, HalfConvert.FloatToBF16), "bfloat16 tensor"),
+            TorchDType.F16 => ByteSource.FromArray(ConvertHalf(data, TorchDType.F16), "float16 tensor"),
+            TorchDType.BF16 => ByteSource.FromArray(ConvertHalf(data, TorchDType.BF16), "bfloat16 tensor"),
             TorchDType.F64 => ByteSource.FromArray(Array.ConvertAll(data, x => (double)x), "float64 tensor"),
             _ => throw new ArgumentException($"FromFloat32 stores floats only, not {storeAs.TorchName()}", nameof(storeAs)),
         };
@@ -305,10 +305,10 @@ public sealed class TorchTensor
         return new TorchTensor(new TorchStorage("", dtype, src.Length, src), dtype, 0, (int[])shape.Clone(), ContiguousStrides(shape));
     }
 
-    private static ushort[] ConvertHalf(float[] data, Func<float, ushort> f)
+    private static ushort[] ConvertHalf(float[] data, TorchDType half)
     {
-        var r = new ushort[data.Length];
-        for (int i = 0; i < r.Length; i++) r[i] = f(data[i]);
+        var r = GC.AllocateUninitializedArray<ushort>(data.Length);
+        if (half == TorchDType.F16) HalfConvert.FloatToF16(data, r); else HalfConvert.FloatToBF16(data, r);
         return r;
     }
 
