@@ -69,6 +69,14 @@ def main():
     torch.load(path)  # warm the page cache
     t_load = timed(lambda: torch.load(path), 8)
 
+    # torch.load as a new process meets it: the call alone, timed inside 5 fresh interpreters (fresh memory).
+    fresh = []
+    for _ in range(5):
+        r = subprocess.run([sys.executable, "-c", "import time, torch; t = time.perf_counter(); torch.load(%r); "
+                            "print(time.perf_counter() - t)" % path], capture_output=True, text=True, check=True)
+        fresh.append(float(r.stdout.strip().splitlines()[-1]))
+    t_load_fresh = (sum(fresh) / len(fresh), min(fresh))
+
     # The whole job of model.load_state_dict(torch.load(path)): torch.load, then one copy_ per parameter into
     # the model's existing (already touched) tensors, which is what load_state_dict does under no_grad.
     params = {k: torch.zeros_like(v) for k, v in sd.items()}
@@ -127,6 +135,7 @@ def main():
     print()
     print("%-34s %8s %8s %8s %8s" % ("operation (%.1f MB)" % (size / 1e6), "mean s", "best s", "GB/s", "best"))
     line("torch.load (page cache)", t_load)
+    line("torch.load, fresh interpreter (5)", t_load_fresh)
     line("torch.load + copy_ into params", t_load_sd)
     line("C# Read + Load into model buffer", cs["Load"])
     line("C# Read + Load into new buffer", cs["LoadIntoNewBuffer"])
@@ -139,6 +148,8 @@ def main():
     print()
     print("load: C# vs torch.load = %.2fx (mean/mean), %.2fx (best/best); into a new buffer %.2fx / %.2fx"
           % (t_load[0] / cs["Load"][0], t_load[1] / cs["Load"][1], t_load[0] / cs["LoadIntoNewBuffer"][0], t_load[1] / cs["LoadIntoNewBuffer"][1]))
+    print("load: C# vs torch.load in a fresh interpreter = %.2fx (mean/mean), %.2fx (best/best)"
+          % (t_load_fresh[0] / cs["Load"][0], t_load_fresh[1] / cs["Load"][1]))
     print("load into a model: C# vs torch.load + copy_ into the parameters = %.2fx (mean/mean), %.2fx (best/best)"
           % (t_load_sd[0] / cs["Load"][0], t_load_sd[1] / cs["Load"][1]))
     print("load of the f16 file into float32: C# vs torch.load + .float() = %.2fx (mean/mean), %.2fx (best/best)"
