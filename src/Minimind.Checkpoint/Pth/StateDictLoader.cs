@@ -70,8 +70,9 @@ public static class StateDictLoader
     /// <summary>Elements per piece of the parallel copy: 4 MiB of float32, small enough to balance two to four threads.</summary>
     internal const int PieceElements = 1 << 20;
 
-    // One copy out of the page cache runs at about one core's memory bandwidth; two to four threads add
-    // 20-60 % on the project's machines, so contiguous tensors are cut into pieces and copied in parallel.
+    // One copy out of the page cache nearly fills memory bandwidth with one core; more threads add 10-25 % to float32
+    // reads here, and float16/bfloat16 conversion is compute that scales with cores: contiguous tensors are cut
+    // into pieces and copied in parallel.
     // Strided views (rare in state dicts) are copied one at a time, so at most one extra copy of a tensor
     // is held. Every offset appears once in copies, so the pieces never overlap.
     private static void Copy(IEnumerable<(ParameterEntry e, TorchTensor t)> copies, Span<float> dest)
