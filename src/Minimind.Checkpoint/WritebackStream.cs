@@ -10,55 +10,35 @@ namespace Minimind.Checkpoint;
 /// the fsync only waits for the tail. It is a hint: durability still comes from the caller's fsync, and
 /// where the call is unavailable (other systems, odd filesystems) the stream simply passes bytes through.
 /// </summary>
-public sealed class WritebackStream : Stream
+internal sealed class WritebackStream : WriteOnlyStream
 {
     /// <summary>Bytes per writeback request: on this project's disk 4 and 8 MiB windows tie and beat 32 MiB and waiting for older windows (tools/pth/probes/writeback_window.c).</summary>
     public const long Window = 8L << 20;
 
     private const uint SyncFileRangeWrite = 2; // SYNC_FILE_RANGE_WRITE: start writeback, do not wait
-    private readonly FileStream _inner;
-    private long _position, _started;
+    private readonly FileStream _file;
+    private readonly long _origin; // the file offset this stream's first byte goes to
+    private long _submitted;       // bytes (from _origin) already handed to writeback
     private bool _enabled = OperatingSystem.IsLinux();
 
-    /// <summary>Wraps <paramref name="inner"/>, which must be positioned at the start of a new file.</summary>
-    public WritebackStream(FileStream inner) { _inner = inner; _position = inner.Position; _started = _position; }
-
-    /// <summary>Bytes written through this stream, plus the inner stream's start position.</summary>
-    public override long Position { get => _position; set => throw new NotSupportedException(); }
-    /// <inheritdoc/>
-    public override long Length => _position;
-    /// <inheritdoc/>
-    public override bool CanRead => false;
-    /// <inheritdoc/>
-    public override bool CanSeek => false;
-    /// <inheritdoc/>
-    public override bool CanWrite => true;
-    /// <inheritdoc/>
-    public override void Flush() => _inner.Flush();
-    /// <inheritdoc/>
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    /// <inheritdoc/>
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    /// <inheritdoc/>
-    public override void SetLength(long value) => throw new NotSupportedException();
-    /// <inheritdoc/>
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+    /// <summary>Wraps <paramref name="file"/>, writing from its current position on.</summary>
+    public WritebackStream(FileStream file) : base(file) { _file = file; _origin = file.Position; }
 
     /// <inheritdoc/>
-    public override void Write(ReadOnlySpan<byte> buffer)
+    protected override void OnWrite(ReadOnlySpan<byte> buffer)
     {
-        _inner.Write(buffer);
-        _position += buffer.Length;
-        if (_enabled && _position - _started >= Window) StartWriteback();
+        _file.Write(buffer);
+        long written = BytesWritten + buffer.Length;
+        if (_enabled && written - _submitted >= Window) StartWriteback(written);
     }
 
-    private void StartWriteback()
+    private void StartWriteback(long written)
     {
-        _inner.Flush(); // the FileStream's own buffer must reach the page cache before its range is submitted
-        int fd = (int)_inner.SafeFileHandle.DangerousGetHandle();
-        try { if (sync_file_range(fd, _started, _position - _started, SyncFileRangeWrite) != 0) _enabled = false; }
+        _file.Flush(); // the FileStream's own buffer must reach the page cache before its range is submitted
+        int fd = (int)_file.SafeFileHandle.DangerousGetHandle();
+        try { if (sync_file_range(fd, _origin + _submitted, written - _submitted, SyncFileRangeWrite) != 0) _enabled = false; }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { _enabled = false; } // e.g. musl
-        _started = _position;
+        _submitted = written;
     }
 
     [DllImport("libc.so.6", SetLastError = true)]

@@ -206,27 +206,16 @@ public class PthWriterTests
         }
     }
 
-    private sealed class FailingStream(Stream inner, long failAfter) : Stream
+    private sealed class FailingStream(Stream inner, long failAfter) : WriteOnlyStream(inner)
     {
-        private long _written;
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => _written; set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-        public override void Write(ReadOnlySpan<byte> buffer)
+        protected override void OnWrite(ReadOnlySpan<byte> buffer)
         {
-            if (_written + buffer.Length > failAfter)
+            if (BytesWritten + buffer.Length > failAfter)
             {
-                inner.Write(buffer[..(int)(failAfter - _written)]);
+                Inner.Write(buffer[..(int)(failAfter - BytesWritten)]);
                 throw new IOException("simulated failure: no space left on device");
             }
-            inner.Write(buffer); _written += buffer.Length;
+            Inner.Write(buffer);
         }
     }
 
