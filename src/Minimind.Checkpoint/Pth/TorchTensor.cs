@@ -134,27 +134,23 @@ public sealed class TorchTensor
         if (!IsContiguous) throw new InvalidOperationException($"tensor {ShapeText} on storage '{StorageKey}' is a strided view; use CopyToFloat32");
         if (first < 0 || first > Numel - dest.Length) throw new ArgumentOutOfRangeException(nameof(first), $"elements [{first}, {first + dest.Length}) lie outside a tensor of {Numel}");
         if (dest.IsEmpty) return;
-        int es = DType.ElementSize();
-        long start = (StorageOffset + first) * es;
         if (DType == TorchDType.F32)
         {
             // The common case: one read straight from the file (page cache) into the result.
-            Storage.ReadLittleEndian(start, MemoryMarshal.AsBytes(dest), 4);
+            Storage.ReadLittleEndian((StorageOffset + first) * 4, MemoryMarshal.AsBytes(dest), 4);
             return;
         }
-        int chunkElems = (1 << 20) / es; // 1 MiB per thread: several threads together stay far below one copy of a tensor
-        var buf = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)dest.Length, chunkElems) * es);
-        try
+        var dt = DType;
+        unsafe
         {
-            for (int done = 0; done < dest.Length; done += chunkElems)
+            fixed (float* p = dest)
             {
-                int n = Math.Min(chunkElems, dest.Length - done);
-                var bytes = buf.AsSpan(0, n * es);
-                Storage.ReadLittleEndian(start + (long)done * es, bytes, es);
-                BytesToFloat(bytes, DType, dest.Slice(done, n));
+                nint basePtr = (nint)p;
+                // 1 MiB chunks: several threads loading pieces together stay far below one copy of a tensor.
+                ForEachContiguousChunk(first, dest.Length, 1 << 20,
+                    (chunk, at) => BytesToFloat(chunk, dt, new Span<float>((float*)basePtr + at, chunk.Length / dt.ElementSize())));
             }
         }
-        finally { ArrayPool<byte>.Shared.Return(buf); }
     }
 
     /// <summary>Materialises as int64 (integers and bools exactly; floats truncated toward zero).</summary>
@@ -187,25 +183,8 @@ public sealed class TorchTensor
     private void ForEachChunk(ChunkHandler handler)
     {
         if (Numel == 0) return;
+        if (IsContiguous) { ForEachContiguousChunk(0, Numel, 1 << 22, handler); return; }
         int es = DType.ElementSize();
-        if (IsContiguous)
-        {
-            long bytes = Numel * es, start = StorageOffset * es;
-            if (!Storage.BigEndian && Storage.TryGetSpan(start, bytes, out var span)) { handler(span, 0); return; }
-            int chunk = (int)Math.Min(bytes, 1 << 22);
-            var buf = ArrayPool<byte>.Shared.Rent(chunk);
-            try
-            {
-                for (long done = 0; done < bytes; done += chunk)
-                {
-                    int n = (int)Math.Min(chunk, bytes - done);
-                    Storage.ReadLittleEndian(start + done, buf.AsSpan(0, n), es);
-                    handler(buf.AsSpan(0, n), done / es);
-                }
-            }
-            finally { ArrayPool<byte>.Shared.Return(buf); }
-            return;
-        }
         long hi = StorageOffset;
         for (int i = 0; i < Shape.Length; i++) hi += (Shape[i] - 1) * Stride[i];
         long rangeBytes = (hi - StorageOffset + 1) * es;
@@ -226,6 +205,27 @@ public sealed class TorchTensor
             }
         }
         handler(outBuf, 0);
+    }
+
+    // Streams elements [first, first + count) of a contiguous tensor as little-endian bytes, at most chunkBytes at a
+    // time (the handler's element index counts from first); in-memory little-endian storages are handed over whole.
+    private void ForEachContiguousChunk(long first, long count, int chunkBytes, ChunkHandler handler)
+    {
+        int es = DType.ElementSize();
+        long bytes = count * es, start = (StorageOffset + first) * es;
+        if (!Storage.BigEndian && Storage.TryGetSpan(start, bytes, out var span)) { handler(span, 0); return; }
+        int chunk = (int)Math.Min(bytes, chunkBytes - chunkBytes % es);
+        var buf = ArrayPool<byte>.Shared.Rent(chunk);
+        try
+        {
+            for (long done = 0; done < bytes; done += chunk)
+            {
+                int n = (int)Math.Min(chunk, bytes - done);
+                Storage.ReadLittleEndian(start + done, buf.AsSpan(0, n), es);
+                handler(buf.AsSpan(0, n), done / es);
+            }
+        }
+        finally { ArrayPool<byte>.Shared.Return(buf); }
     }
 
     /// <summary>Converts little-endian elements of <paramref name="dt"/> to float32.</summary>
