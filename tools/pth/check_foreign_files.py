@@ -22,6 +22,9 @@ import zipfile
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pthflat import tensor_bytes  # noqa: E402  (the fixtures' own byte view of a tensor)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NUMPY = {"f32": "<f4", "f64": "<f8", "f16": "<f2", "bf16": "<u2", "i64": "<i8", "i32": "<i4", "i16": "<i2",
          "i8": "i1", "u8": "u1", "bool": "u1"}
@@ -39,15 +42,6 @@ def leaves(x, path=""):
             yield from leaves(v, "%s/%d" % (path, i) if path else str(i))
     else:
         yield path, ("value", repr(x))
-
-
-def bits(t):
-    t = t.detach().contiguous()
-    if t.dtype == torch.bool:
-        return t.to(torch.uint8).numpy().tobytes()
-    if t.dtype == torch.bfloat16:
-        return t.view(torch.int16).numpy().tobytes()
-    return t.numpy().tobytes()
 
 
 def sharing(m):
@@ -84,7 +78,7 @@ def check(path, cli, tmp):
         y = b.get(k)
         if isinstance(x, torch.Tensor):
             tensors += 1
-            if not isinstance(y, torch.Tensor) or x.dtype != y.dtype or x.shape != y.shape or bits(x) != bits(y):
+            if not isinstance(y, torch.Tensor) or x.dtype != y.dtype or x.shape != y.shape or tensor_bytes(x) != tensor_bytes(y):
                 problems.append("%s: converted tensor differs" % k)
         elif x != y:  # plain values compare by repr, so nan equals nan
             problems.append("%s: %s vs %s" % (k, x, y))
@@ -108,7 +102,7 @@ def check(path, cli, tmp):
             o = t["storage_offset"]
             v = (np.lib.stride_tricks.as_strided(arr[o:], shape=t["shape"], strides=[s * arr.itemsize for s in t["stride"]])
                  if t["shape"] else arr[o:o + 1].reshape(()))
-            if np.ascontiguousarray(v).tobytes() != bits(x) or list(x.stride()) != t["stride"] or x.storage_offset() != o:
+            if np.ascontiguousarray(v).tobytes().hex() != tensor_bytes(x) or list(x.stride()) != t["stride"] or x.storage_offset() != o:
                 problems.append("%s: raw record bytes differ from torch's tensor" % t["key"])
             raw_checked += 1
     note = "%s, %d tensors (%d rebuilt from raw records)" % (js["format"], tensors, raw_checked)
