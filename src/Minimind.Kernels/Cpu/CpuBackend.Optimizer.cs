@@ -41,26 +41,19 @@ public sealed partial class CpuBackend
         if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), $"{op}: step is 1-based, got {step}");
         long n = param.Length;
         Need(grad, n, op, nameof(grad)); Need(m, n, op, nameof(m)); Need(v, n, op, nameof(v));
-        // Python-scalar math in float64, each scalar then cast to float32 as torch does for float tensors.
-        double bc1 = 1.0 - Math.Pow(beta1, step);
-        double bc2 = 1.0 - Math.Pow(beta2, step);
-        float decay = (float)(1.0 - (double)lr * weightDecay);
-        float b1 = beta1, b2 = beta2;
-        float c1 = (float)(1.0 - beta1), c2 = (float)(1.0 - beta2);
-        float bc2Sqrt = (float)Math.Sqrt(bc2);
-        float negStep = (float)(-(lr / bc1));
+        var s = new AdamScalars(lr, beta1, beta2, eps, weightDecay, step, gradScale);
         var (pa, po) = Arr(param); var (ga, go) = Arr(grad); var (ma, mo) = Arr(m); var (va, vo) = Arr(v);
-        _work.For(n, 1 << 15, (s, e) =>
+        _work.For(n, 1 << 15, (from, to) =>
         {
-            for (long i = s; i < e; i++)
+            for (long i = from; i < to; i++)
             {
-                float g = ga[go + i] * gradScale;
-                float p = pa[po + i] * decay;
-                float mi = ma[mo + i] * b1 + c1 * g;
-                float vi = va[vo + i] * b2 + c2 * g * g;
+                float g = ga[go + i] * s.GradScale;
+                float p = pa[po + i] * s.Decay;
+                float mi = ma[mo + i] * s.B1 + s.C1 * g;
+                float vi = va[vo + i] * s.B2 + s.C2 * g * g;
                 ma[mo + i] = mi; va[vo + i] = vi;
-                float denom = MathF.Sqrt(vi) / bc2Sqrt + eps;
-                pa[po + i] = p + negStep * mi / denom;
+                float denom = MathF.Sqrt(vi) / s.Bc2Sqrt + s.Eps;
+                pa[po + i] = p + s.NegStep * mi / denom;
             }
         });
     }
