@@ -47,7 +47,7 @@ public sealed partial class CpuBackend : IBackend
 
     internal static (float[] Data, int Offset) Arr(Tensor t)
     {
-        if (t.Buffer is CpuFloatBuffer b) return (b.Data, (int)t.Offset);
+        if (t.Buffer is CpuBuffer<float> b) return (b.Data, (int)t.Offset);
         throw new ArgumentException(t.Buffer is null
             ? "tensor has no buffer (default Tensor)"
             : $"tensor buffer is {t.Buffer.GetType().Name}, not a CPU backend float buffer");
@@ -55,7 +55,7 @@ public sealed partial class CpuBackend : IBackend
 
     internal static (int[] Data, int Offset) Arr(IntTensor t)
     {
-        if (t.Buffer is CpuIntBuffer b) return (b.Data, (int)t.Offset);
+        if (t.Buffer is CpuBuffer<int> b) return (b.Data, (int)t.Offset);
         throw new ArgumentException(t.Buffer is null
             ? "int tensor has no buffer (default IntTensor)"
             : $"int tensor buffer is {t.Buffer.GetType().Name}, not a CPU backend int buffer");
@@ -81,10 +81,10 @@ public sealed partial class CpuBackend : IBackend
     // ---- memory -------------------------------------------------------------------------------
 
     /// <inheritdoc/>
-    public Tensor Alloc(long length) { var b = new CpuFloatBuffer(length); return new Tensor(b, 0, length); }
+    public Tensor Alloc(long length) { var b = new CpuBuffer<float>(length); return new Tensor(b, 0, length); }
 
     /// <inheritdoc/>
-    public IntTensor AllocInt(long length) { var b = new CpuIntBuffer(length); return new IntTensor(b, 0, length); }
+    public IntTensor AllocInt(long length) { var b = new CpuBuffer<int>(length); return new IntTensor(b, 0, length); }
 
     /// <inheritdoc/>
     public void Upload(Tensor dst, ReadOnlySpan<float> src)

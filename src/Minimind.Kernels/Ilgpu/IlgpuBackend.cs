@@ -113,12 +113,12 @@ public sealed partial class IlgpuBackend : IBackend
 
     // ---- views and checks -----------------------------------------------------------------------
 
-    private static ArrayView<float> V(Tensor t) => t.Buffer is IlgpuFloatBuffer b
+    private static ArrayView<float> V(Tensor t) => t.Buffer is IlgpuBuffer<float> b
         ? b.View(t.Offset, t.Length)
         : throw new ArgumentException(t.Buffer is null ? "tensor has no buffer (default Tensor)"
             : $"tensor buffer is {t.Buffer.GetType().Name}, not an ILGPU backend float buffer");
 
-    private static ArrayView<int> V(IntTensor t) => t.Buffer is IlgpuIntBuffer b
+    private static ArrayView<int> V(IntTensor t) => t.Buffer is IlgpuBuffer<int> b
         ? b.View(t.Offset, t.Length)
         : throw new ArgumentException(t.Buffer is null ? "int tensor has no buffer (default IntTensor)"
             : $"int tensor buffer is {t.Buffer.GetType().Name}, not an ILGPU backend int buffer");
@@ -164,10 +164,10 @@ public sealed partial class IlgpuBackend : IBackend
     // ---- memory -----------------------------------------------------------------------------------
 
     /// <inheritdoc/>
-    public Tensor Alloc(long length) => new(new IlgpuFloatBuffer(_acc, length), 0, length);
+    public Tensor Alloc(long length) => new(new IlgpuBuffer<float>(_acc, length), 0, length);
 
     /// <inheritdoc/>
-    public IntTensor AllocInt(long length) => new(new IlgpuIntBuffer(_acc, length), 0, length);
+    public IntTensor AllocInt(long length) => new(new IlgpuBuffer<int>(_acc, length), 0, length);
 
     /// <inheritdoc/>
     public void Upload(Tensor dst, ReadOnlySpan<float> src)
