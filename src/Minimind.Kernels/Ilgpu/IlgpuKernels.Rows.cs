@@ -67,6 +67,26 @@ public static partial class IlgpuKernels
         }
     }
 
+    /// <summary>A row's max and Σ exp(x − max).</summary>
+    private readonly struct MaxSumExp
+    {
+        public readonly float Max, SumExp;
+        public MaxSumExp(float max, float sumExp) { Max = max; SumExp = sumExp; }
+    }
+
+    // Max and Σexp of x[bas .. bas + n) over the group, each by the fixed trees of GroupMax/GroupSum, so the forward
+    // and the backward of cross-entropy see the same bits.
+    private static MaxSumExp RowMaxSumExp(ArrayView<float> sh, ArrayView<float> x, long bas, int n)
+    {
+        int tid = Group.IdxX;
+        float mx = float.NegativeInfinity;
+        for (int c = tid; c < n; c += Group.DimX) mx = Max(mx, x[bas + c]);
+        mx = GroupMax(sh, mx);
+        float se = 0f;
+        for (int c = tid; c < n; c += Group.DimX) se += MathF.Exp(x[bas + c] - mx);
+        return new MaxSumExp(mx, GroupSum(sh, se));
+    }
+
     /// <summary>losses[r] = logsumexp(logits[r]) − logits[r, target]; 0 when ignored; NaN for a target outside
     /// [0, vocab). One group per row; max and Σexp reduced by fixed trees.</summary>
     public static void CrossEntropy(ArrayView<float> losses, ArrayView<float> logits, ArrayView<int> targets, int rows, int vocab, int ignoreIndex)
@@ -78,13 +98,8 @@ public static partial class IlgpuKernels
             int tg = targets[r];
             if (tg == ignoreIndex) { if (tid == 0) losses[r] = 0f; continue; }
             long bas = (long)r * vocab;
-            float mx = float.NegativeInfinity;
-            for (int c = tid; c < vocab; c += Group.DimX) mx = Max(mx, logits[bas + c]);
-            mx = GroupMax(sh, mx);
-            float se = 0f;
-            for (int c = tid; c < vocab; c += Group.DimX) se += MathF.Exp(logits[bas + c] - mx);
-            se = GroupSum(sh, se);
-            if (tid == 0) losses[r] = tg >= 0 && tg < vocab ? mx + MathF.Log(se) - logits[bas + tg] : float.NaN;
+            var ms = RowMaxSumExp(sh, logits, bas, vocab);
+            if (tid == 0) losses[r] = tg >= 0 && tg < vocab ? ms.Max + MathF.Log(ms.SumExp) - logits[bas + tg] : float.NaN;
         }
     }
 
@@ -104,16 +119,11 @@ public static partial class IlgpuKernels
                 for (int c = tid; c < vocab; c += Group.DimX) dLogits[bas + c] = 0f;
                 continue;
             }
-            float mx = float.NegativeInfinity;
-            for (int c = tid; c < vocab; c += Group.DimX) mx = Max(mx, logits[bas + c]);
-            mx = GroupMax(sh, mx);
-            float se = 0f;
-            for (int c = tid; c < vocab; c += Group.DimX) se += MathF.Exp(logits[bas + c] - mx);
-            se = GroupSum(sh, se);
+            var ms = RowMaxSumExp(sh, logits, bas, vocab);
             float scale = rowScale[r];
-            float f = tg >= 0 && tg < vocab ? scale / se : float.NaN;
+            float f = tg >= 0 && tg < vocab ? scale / ms.SumExp : float.NaN;
             for (int c = tid; c < vocab; c += Group.DimX)
-                dLogits[bas + c] = MathF.Exp(logits[bas + c] - mx) * f - (c == tg ? scale : 0f);
+                dLogits[bas + c] = MathF.Exp(logits[bas + c] - ms.Max) * f - (c == tg ? scale : 0f);
         }
     }
 
