@@ -48,7 +48,7 @@ public sealed partial class CpuBackend
     public unsafe void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, int batch, int seqLen, int heads, int kvHeads, int headDim)
     {
         const string op = nameof(Attention);
-        Positive(batch, op, nameof(batch)); Positive(seqLen, op, nameof(seqLen)); CheckHeads(op, heads, kvHeads, headDim);
+        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen)); CheckHeads(op, heads, kvHeads, headDim);
         long qn = (long)batch * seqLen * heads * headDim, kn = (long)batch * seqLen * kvHeads * headDim;
         Need(output, qn, op, nameof(output)); Need(lse, (long)batch * heads * seqLen, op, nameof(lse));
         Need(q, qn, op, nameof(q)); Need(k, kn, op, nameof(k)); Need(v, kn, op, nameof(v));
@@ -77,7 +77,7 @@ public sealed partial class CpuBackend
         int batch, int seqLen, int heads, int kvHeads, int headDim)
     {
         const string op = nameof(AttentionBackward);
-        Positive(batch, op, nameof(batch)); Positive(seqLen, op, nameof(seqLen)); CheckHeads(op, heads, kvHeads, headDim);
+        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen)); CheckHeads(op, heads, kvHeads, headDim);
         long qn = (long)batch * seqLen * heads * headDim, kn = (long)batch * seqLen * kvHeads * headDim;
         Need(dq, qn, op, nameof(dq)); Need(dk, kn, op, nameof(dk)); Need(dv, kn, op, nameof(dv));
         Need(dOutput, qn, op, nameof(dOutput)); Need(q, qn, op, nameof(q)); Need(k, kn, op, nameof(k)); Need(v, kn, op, nameof(v));
@@ -179,7 +179,7 @@ public sealed partial class CpuBackend
         int heads, int kvHeads, int headDim)
     {
         const string op = nameof(AttentionDecode);
-        Positive(batch, op, nameof(batch)); Positive(newTokens, op, nameof(newTokens)); Positive(pastLen, op, nameof(pastLen));
+        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(newTokens, op, nameof(newTokens)); OpChecks.NonNegative(pastLen, op, nameof(pastLen));
         CheckHeads(op, heads, kvHeads, headDim);
         if (pastLen + newTokens > capacity)
             throw new ArgumentOutOfRangeException(nameof(capacity), $"{op}: pastLen {pastLen} + newTokens {newTokens} exceeds cache capacity {capacity}");
@@ -204,7 +204,7 @@ public sealed partial class CpuBackend
     public void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, int batch, int newTokens, int pastLen, int capacity, int kvHeads, int headDim)
     {
         const string op = nameof(KvCacheAppend);
-        Positive(batch, op, nameof(batch)); Positive(newTokens, op, nameof(newTokens)); Positive(pastLen, op, nameof(pastLen));
+        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(newTokens, op, nameof(newTokens)); OpChecks.NonNegative(pastLen, op, nameof(pastLen));
         if (pastLen + newTokens > capacity)
             throw new ArgumentOutOfRangeException(nameof(capacity), $"{op}: pastLen {pastLen} + newTokens {newTokens} exceeds cache capacity {capacity}");
         int rowLen = kvHeads * headDim;

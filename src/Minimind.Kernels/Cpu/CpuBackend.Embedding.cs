@@ -5,7 +5,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void Embedding(Tensor y, IntTensor ids, Tensor table, int count, int dim)
     {
-        Positive(count, nameof(Embedding), nameof(count)); Positive(dim, nameof(Embedding), nameof(dim));
+        OpChecks.NonNegative(count, nameof(Embedding), nameof(count)); OpChecks.NonNegative(dim, nameof(Embedding), nameof(dim));
         Need(y, (long)count * dim, nameof(Embedding), nameof(y)); Need(ids, count, nameof(Embedding), nameof(ids));
         var (ya, yo) = Arr(y); var (ia, io) = Arr(ids); var (ta, to) = Arr(table);
         long vocab = dim == 0 ? 0 : table.Length / dim;
@@ -25,7 +25,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void EmbeddingBackward(Tensor dTable, Tensor dy, IntTensor ids, int count, int dim)
     {
-        Positive(count, nameof(EmbeddingBackward), nameof(count)); Positive(dim, nameof(EmbeddingBackward), nameof(dim));
+        OpChecks.NonNegative(count, nameof(EmbeddingBackward), nameof(count)); OpChecks.NonNegative(dim, nameof(EmbeddingBackward), nameof(dim));
         Need(dy, (long)count * dim, nameof(EmbeddingBackward), nameof(dy)); Need(ids, count, nameof(EmbeddingBackward), nameof(ids));
         var (ga, go) = Arr(dTable); var (da, dof) = Arr(dy); var (ia, io) = Arr(ids);
         long vocab = dim == 0 ? 0 : dTable.Length / dim;

@@ -29,7 +29,7 @@ public sealed partial class CpuBackend
     public void CrossEntropy(Tensor losses, Tensor logits, IntTensor targets, int rows, int vocab, int ignoreIndex)
     {
         const string op = nameof(CrossEntropy);
-        Positive(rows, op, nameof(rows));
+        OpChecks.NonNegative(rows, op, nameof(rows));
         if (vocab <= 0) throw new ArgumentOutOfRangeException(nameof(vocab), $"{op}: vocab must be > 0, got {vocab}");
         Need(losses, rows, op, nameof(losses)); Need(logits, (long)rows * vocab, op, nameof(logits)); Need(targets, rows, op, nameof(targets));
         var (la, lo) = Arr(losses); var (xa, xo) = Arr(logits); var (ta, to) = Arr(targets);
@@ -52,7 +52,7 @@ public sealed partial class CpuBackend
     public void CrossEntropyBackward(Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, int rows, int vocab, int ignoreIndex)
     {
         const string op = nameof(CrossEntropyBackward);
-        Positive(rows, op, nameof(rows));
+        OpChecks.NonNegative(rows, op, nameof(rows));
         if (vocab <= 0) throw new ArgumentOutOfRangeException(nameof(vocab), $"{op}: vocab must be > 0, got {vocab}");
         Need(dLogits, (long)rows * vocab, op, nameof(dLogits)); Need(logits, (long)rows * vocab, op, nameof(logits));
         Need(targets, rows, op, nameof(targets)); Need(rowScale, rows, op, nameof(rowScale));

@@ -8,7 +8,7 @@ public sealed partial class CpuBackend
     public void TopK(Tensor weights, IntTensor indices, Tensor probs, int rows, int cols, int k, bool normalize)
     {
         const string op = nameof(TopK);
-        Positive(rows, op, nameof(rows));
+        OpChecks.NonNegative(rows, op, nameof(rows));
         if (k <= 0 || k > cols) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be in [1, cols={cols}], got {k}");
         Need(weights, (long)rows * k, op, nameof(weights)); Need(indices, (long)rows * k, op, nameof(indices));
         Need(probs, (long)rows * cols, op, nameof(probs));
@@ -49,7 +49,7 @@ public sealed partial class CpuBackend
     public void TopKBackward(Tensor dProbs, Tensor dWeights, Tensor probs, IntTensor indices, int rows, int cols, int k, bool normalize)
     {
         const string op = nameof(TopKBackward);
-        Positive(rows, op, nameof(rows));
+        OpChecks.NonNegative(rows, op, nameof(rows));
         if (k <= 0 || k > cols) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be in [1, cols={cols}], got {k}");
         Need(dProbs, (long)rows * cols, op, nameof(dProbs)); Need(dWeights, (long)rows * k, op, nameof(dWeights));
         Need(probs, (long)rows * cols, op, nameof(probs)); Need(indices, (long)rows * k, op, nameof(indices));
@@ -84,7 +84,7 @@ public sealed partial class CpuBackend
     public int[] MoeRoute(IntTensor perm, IntTensor invPerm, IntTensor indices, int assignments, int experts)
     {
         const string op = nameof(MoeRoute);
-        Positive(assignments, op, nameof(assignments));
+        OpChecks.NonNegative(assignments, op, nameof(assignments));
         if (experts <= 0) throw new ArgumentOutOfRangeException(nameof(experts), $"{op}: experts must be > 0, got {experts}");
         Need(perm, assignments, op, nameof(perm)); Need(invPerm, assignments, op, nameof(invPerm)); Need(indices, assignments, op, nameof(indices));
         var (pa, po) = Arr(perm); var (qa, qo) = Arr(invPerm); var (ia, io) = Arr(indices);
@@ -112,13 +112,10 @@ public sealed partial class CpuBackend
     public void MoeGather(Tensor xs, Tensor x, IntTensor perm, int tokens, int k, int dim)
     {
         const string op = nameof(MoeGather);
-        Positive(tokens, op, nameof(tokens)); Positive(dim, op, nameof(dim));
-        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be > 0, got {k}");
-        int n = tokens * k;
+        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
         Need(xs, (long)n * dim, op, nameof(xs)); Need(x, (long)tokens * dim, op, nameof(x)); Need(perm, n, op, nameof(perm));
         var (sa, so) = Arr(xs); var (xa, xo) = Arr(x); var (pa, po) = Arr(perm);
-        for (int j = 0; j < n; j++)
-            if ((uint)pa[po + j] >= (uint)n) throw new ArgumentOutOfRangeException(nameof(perm), $"{op}: perm[{j}] = {pa[po + j]} is outside [0, {n})");
+        CheckPerm(op, nameof(perm), pa, po, n);
         _work.For(n, 32, (s, e) =>
         {
             for (long j = s; j < e; j++)
@@ -130,12 +127,10 @@ public sealed partial class CpuBackend
     public void MoeGatherBackward(Tensor dx, Tensor dxs, IntTensor invPerm, int tokens, int k, int dim)
     {
         const string op = nameof(MoeGatherBackward);
-        Positive(tokens, op, nameof(tokens)); Positive(dim, op, nameof(dim));
-        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be > 0, got {k}");
-        int n = tokens * k;
+        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
         Need(dx, (long)tokens * dim, op, nameof(dx)); Need(dxs, (long)n * dim, op, nameof(dxs)); Need(invPerm, n, op, nameof(invPerm));
         var (da, dof) = Arr(dx); var (sa, so) = Arr(dxs); var (qa, qo) = Arr(invPerm);
-        CheckPerm(op, qa, qo, n);
+        CheckPerm(op, nameof(invPerm), qa, qo, n);
         _work.For(tokens, 16, (s, e) =>
         {
             for (long t = s; t < e; t++)
@@ -151,13 +146,11 @@ public sealed partial class CpuBackend
     public void MoeCombine(Tensor y, Tensor expertOut, Tensor weights, IntTensor invPerm, int tokens, int k, int dim)
     {
         const string op = nameof(MoeCombine);
-        Positive(tokens, op, nameof(tokens)); Positive(dim, op, nameof(dim));
-        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be > 0, got {k}");
-        int n = tokens * k;
+        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
         Need(y, (long)tokens * dim, op, nameof(y)); Need(expertOut, (long)n * dim, op, nameof(expertOut));
         Need(weights, n, op, nameof(weights)); Need(invPerm, n, op, nameof(invPerm));
         var (ya, yo) = Arr(y); var (ea, eo) = Arr(expertOut); var (wa, wo) = Arr(weights); var (qa, qo) = Arr(invPerm);
-        CheckPerm(op, qa, qo, n);
+        CheckPerm(op, nameof(invPerm), qa, qo, n);
         _work.For(tokens, 16, (s, e) =>
         {
             for (long t = s; t < e; t++)
@@ -177,15 +170,13 @@ public sealed partial class CpuBackend
         int tokens, int k, int dim)
     {
         const string op = nameof(MoeCombineBackward);
-        Positive(tokens, op, nameof(tokens)); Positive(dim, op, nameof(dim));
-        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be > 0, got {k}");
-        int n = tokens * k;
+        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
         Need(dExpertOut, (long)n * dim, op, nameof(dExpertOut)); Need(dWeights, n, op, nameof(dWeights));
         Need(dy, (long)tokens * dim, op, nameof(dy)); Need(expertOut, (long)n * dim, op, nameof(expertOut));
         Need(weights, n, op, nameof(weights)); Need(invPerm, n, op, nameof(invPerm));
         var (dea, deo) = Arr(dExpertOut); var (dwa, dwo) = Arr(dWeights); var (dya, dyo) = Arr(dy);
         var (ea, eo) = Arr(expertOut); var (wa, wo) = Arr(weights); var (qa, qo) = Arr(invPerm);
-        CheckPerm(op, qa, qo, n);
+        CheckPerm(op, nameof(invPerm), qa, qo, n);
         // invPerm is a permutation, so every assignment owns distinct rows: parallel over assignments is race-free.
         _work.For(n, 32, (s, e) =>
         {
@@ -200,10 +191,11 @@ public sealed partial class CpuBackend
         });
     }
 
-    private static void CheckPerm(string op, int[] qa, int qo, int n)
+    // Every entry of a permutation over n assignments must lie in [0, n) before it indexes a buffer.
+    private static void CheckPerm(string op, string name, int[] qa, int qo, int n)
     {
         for (int a = 0; a < n; a++)
-            if ((uint)qa[qo + a] >= (uint)n) throw new ArgumentOutOfRangeException("invPerm", $"{op}: invPerm[{a}] = {qa[qo + a]} is outside [0, {n})");
+            if ((uint)qa[qo + a] >= (uint)n) throw new ArgumentOutOfRangeException(name, $"{op}: {name}[{a}] = {qa[qo + a]} is outside [0, {n})");
     }
 
     /// <inheritdoc/>
@@ -211,7 +203,7 @@ public sealed partial class CpuBackend
         float alpha, AuxLossKind kind, float gradScale)
     {
         const string op = nameof(MoeAuxLoss);
-        Positive(batch, op, nameof(batch)); Positive(seqLen, op, nameof(seqLen));
+        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen));
         if (experts <= 0) throw new ArgumentOutOfRangeException(nameof(experts), $"{op}: experts must be > 0, got {experts}");
         if (k <= 0 || k > experts) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be in [1, experts={experts}], got {k}");
         if (kind == AuxLossKind.None) return 0f;

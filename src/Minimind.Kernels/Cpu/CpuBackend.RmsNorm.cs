@@ -7,7 +7,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void RmsNorm(Tensor y, Tensor rstd, Tensor x, Tensor weight, int rows, int dim, float eps)
     {
-        Positive(rows, nameof(RmsNorm), nameof(rows)); Positive(dim, nameof(RmsNorm), nameof(dim));
+        OpChecks.NonNegative(rows, nameof(RmsNorm), nameof(rows)); OpChecks.NonNegative(dim, nameof(RmsNorm), nameof(dim));
         long n = (long)rows * dim;
         Need(y, n, nameof(RmsNorm), nameof(y)); Need(x, n, nameof(RmsNorm), nameof(x));
         Need(rstd, rows, nameof(RmsNorm), nameof(rstd)); Need(weight, dim, nameof(RmsNorm), nameof(weight));
@@ -32,7 +32,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void RmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, int rows, int dim)
     {
-        Positive(rows, nameof(RmsNormBackward), nameof(rows)); Positive(dim, nameof(RmsNormBackward), nameof(dim));
+        OpChecks.NonNegative(rows, nameof(RmsNormBackward), nameof(rows)); OpChecks.NonNegative(dim, nameof(RmsNormBackward), nameof(dim));
         long n = (long)rows * dim;
         Need(dx, n, nameof(RmsNormBackward), nameof(dx)); Need(dy, n, nameof(RmsNormBackward), nameof(dy));
         Need(x, n, nameof(RmsNormBackward), nameof(x)); Need(rstd, rows, nameof(RmsNormBackward), nameof(rstd));

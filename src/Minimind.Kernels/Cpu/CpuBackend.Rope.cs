@@ -14,8 +14,8 @@ public sealed partial class CpuBackend
     private void Rotate(string op, Tensor x, Tensor cos, Tensor sin, int batch, int seqLen, int heads, int headDim, int posOffset,
         RopeLayout layout, float direction)
     {
-        Positive(batch, op, nameof(batch)); Positive(seqLen, op, nameof(seqLen)); Positive(heads, op, nameof(heads));
-        Positive(posOffset, op, nameof(posOffset));
+        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen)); OpChecks.NonNegative(heads, op, nameof(heads));
+        OpChecks.NonNegative(posOffset, op, nameof(posOffset));
         if (headDim <= 0 || headDim % 2 != 0) throw new ArgumentOutOfRangeException(nameof(headDim), $"{op}: headDim must be even and > 0, got {headDim}");
         int half = headDim / 2;
         Need(x, (long)batch * seqLen * heads * headDim, op, "x");

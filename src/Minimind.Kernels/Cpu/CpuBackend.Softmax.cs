@@ -7,7 +7,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void Softmax(Tensor y, Tensor x, int rows, int cols)
     {
-        Positive(rows, nameof(Softmax), nameof(rows)); Positive(cols, nameof(Softmax), nameof(cols));
+        OpChecks.NonNegative(rows, nameof(Softmax), nameof(rows)); OpChecks.NonNegative(cols, nameof(Softmax), nameof(cols));
         Need(y, (long)rows * cols, nameof(Softmax), nameof(y)); Need(x, (long)rows * cols, nameof(Softmax), nameof(x));
         if (cols == 0) return;
         var (ya, yo) = Arr(y); var (xa, xo) = Arr(x);
@@ -30,7 +30,7 @@ public sealed partial class CpuBackend
     public void SoftmaxBackward(Tensor dx, Tensor dy, Tensor y, int rows, int cols)
     {
         long n = (long)rows * cols;
-        Positive(rows, nameof(SoftmaxBackward), nameof(rows)); Positive(cols, nameof(SoftmaxBackward), nameof(cols));
+        OpChecks.NonNegative(rows, nameof(SoftmaxBackward), nameof(rows)); OpChecks.NonNegative(cols, nameof(SoftmaxBackward), nameof(cols));
         Need(dx, n, nameof(SoftmaxBackward), nameof(dx)); Need(dy, n, nameof(SoftmaxBackward), nameof(dy)); Need(y, n, nameof(SoftmaxBackward), nameof(y));
         var (dxa, dxo) = Arr(dx); var (dya, dyo) = Arr(dy); var (ya, yo) = Arr(y);
         _work.For(rows, 64, (s, e) =>

@@ -73,11 +73,6 @@ public sealed partial class CpuBackend : IBackend
         if (t.Length < n) throw new ArgumentException($"{op}: {name} holds {t.Length} elements, needs {n}");
     }
 
-    private static void Positive(int value, string op, string name)
-    {
-        if (value < 0) throw new ArgumentOutOfRangeException(name, $"{op}: {name} must be >= 0, got {value}");
-    }
-
     // ---- memory -------------------------------------------------------------------------------
 
     /// <inheritdoc/>

@@ -20,7 +20,7 @@ public sealed partial class IlgpuBackend
 
     private static void CheckHeads(string op, int batch, int seqLen, int heads, int kvHeads, int headDim)
     {
-        NonNegative(batch, op, nameof(batch)); NonNegative(seqLen, op, nameof(seqLen));
+        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen));
         if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
             throw new ArgumentOutOfRangeException(nameof(kvHeads), $"{op}: heads ({heads}) must be a positive multiple of kvHeads ({kvHeads})");
         if (headDim <= 0 || headDim > default(AttnTile32).MaxHd)
@@ -70,7 +70,7 @@ public sealed partial class IlgpuBackend
 
     private static void CheckDecode(string op, int batch, int newTokens, int pastLen, int capacity)
     {
-        NonNegative(batch, op, nameof(batch)); NonNegative(newTokens, op, nameof(newTokens)); NonNegative(pastLen, op, nameof(pastLen));
+        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(newTokens, op, nameof(newTokens)); OpChecks.NonNegative(pastLen, op, nameof(pastLen));
         if (pastLen + newTokens > capacity)
             throw new ArgumentOutOfRangeException(nameof(capacity), $"{op}: pastLen {pastLen} + newTokens {newTokens} exceeds the cache capacity {capacity}");
     }
@@ -95,7 +95,7 @@ public sealed partial class IlgpuBackend
     {
         const string op = nameof(KvCacheAppend);
         CheckDecode(op, batch, newTokens, pastLen, capacity);
-        NonNegative(kvHeads, op, nameof(kvHeads)); NonNegative(headDim, op, nameof(headDim));
+        OpChecks.NonNegative(kvHeads, op, nameof(kvHeads)); OpChecks.NonNegative(headDim, op, nameof(headDim));
         long nn = (long)batch * newTokens * kvHeads * headDim, nc = (long)batch * capacity * kvHeads * headDim;
         if (nn == 0) return;
         _append ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DecodeShape>(IlgpuKernels.KvCacheAppend);

@@ -20,7 +20,7 @@ public sealed partial class IlgpuBackend
     public void Embedding(Tensor y, IntTensor ids, Tensor table, int count, int dim)
     {
         const string op = nameof(Embedding);
-        NonNegative(count, op, nameof(count)); NonNegative(dim, op, nameof(dim));
+        OpChecks.NonNegative(count, op, nameof(count)); OpChecks.NonNegative(dim, op, nameof(dim));
         if ((long)count * dim == 0) return;
         _emb ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(IlgpuKernels.Embedding);
         _emb(_launch.Items((long)count * dim), V(y, (long)count * dim, op, nameof(y)), V(ids, count, op, nameof(ids)), V(table), count, dim);
@@ -30,7 +30,7 @@ public sealed partial class IlgpuBackend
     public void EmbeddingBackward(Tensor dTable, Tensor dy, IntTensor ids, int count, int dim)
     {
         const string op = nameof(EmbeddingBackward);
-        NonNegative(count, op, nameof(count)); NonNegative(dim, op, nameof(dim));
+        OpChecks.NonNegative(count, op, nameof(count)); OpChecks.NonNegative(dim, op, nameof(dim));
         if ((long)count * dim == 0) return;
         var idv = V(ids, count, op, nameof(ids));
         var links = Scratch(ref _scratchI, 2L * count);
@@ -44,7 +44,7 @@ public sealed partial class IlgpuBackend
     public void RmsNorm(Tensor y, Tensor rstd, Tensor x, Tensor weight, int rows, int dim, float eps)
     {
         const string op = nameof(RmsNorm);
-        NonNegative(rows, op, nameof(rows)); NonNegative(dim, op, nameof(dim));
+        OpChecks.NonNegative(rows, op, nameof(rows)); OpChecks.NonNegative(dim, op, nameof(dim));
         if (rows == 0) return;
         long n = (long)rows * dim;
         _rms ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(IlgpuKernels.RmsNorm);
@@ -56,7 +56,7 @@ public sealed partial class IlgpuBackend
     public void RmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, int rows, int dim)
     {
         const string op = nameof(RmsNormBackward);
-        NonNegative(rows, op, nameof(rows)); NonNegative(dim, op, nameof(dim));
+        OpChecks.NonNegative(rows, op, nameof(rows)); OpChecks.NonNegative(dim, op, nameof(dim));
         if (rows == 0 || dim == 0) return;
         long n = (long)rows * dim;
         var dyv = V(dy, n, op, nameof(dy)); var xv = V(x, n, op, nameof(x)); var rv = V(rstd, rows, op, nameof(rstd));
@@ -73,8 +73,8 @@ public sealed partial class IlgpuBackend
 
     private void RopeCore(string op, Tensor x, Tensor cos, Tensor sin, int batch, int seqLen, int heads, int headDim, int posOffset, RopeLayout layout, int sign)
     {
-        NonNegative(batch, op, nameof(batch)); NonNegative(seqLen, op, nameof(seqLen)); NonNegative(heads, op, nameof(heads));
-        NonNegative(posOffset, op, nameof(posOffset));
+        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen)); OpChecks.NonNegative(heads, op, nameof(heads));
+        OpChecks.NonNegative(posOffset, op, nameof(posOffset));
         if (headDim <= 0 || headDim % 2 != 0) throw new ArgumentOutOfRangeException(nameof(headDim), $"{op}: headDim must be a positive even number, got {headDim}");
         long n = (long)batch * seqLen * heads * headDim;
         if (n == 0) return;

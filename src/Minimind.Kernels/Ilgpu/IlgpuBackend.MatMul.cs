@@ -33,7 +33,7 @@ public sealed partial class IlgpuBackend
 
     private static void CheckDims(string op, int m, int n, int k)
     {
-        NonNegative(m, op, nameof(m)); NonNegative(n, op, nameof(n)); NonNegative(k, op, nameof(k));
+        OpChecks.NonNegative(m, op, nameof(m)); OpChecks.NonNegative(n, op, nameof(n)); OpChecks.NonNegative(k, op, nameof(k));
     }
 
     /// <inheritdoc/>

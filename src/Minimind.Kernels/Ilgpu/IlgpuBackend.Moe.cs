@@ -19,7 +19,7 @@ public sealed partial class IlgpuBackend
     public int[] MoeRoute(IntTensor perm, IntTensor invPerm, IntTensor indices, int assignments, int experts)
     {
         const string op = nameof(MoeRoute);
-        NonNegative(assignments, op, nameof(assignments));
+        OpChecks.NonNegative(assignments, op, nameof(assignments));
         if (experts <= 0) throw new ArgumentOutOfRangeException(nameof(experts), $"{op}: experts must be > 0, got {experts}");
         var pv = V(perm, assignments, op, nameof(perm)); var qv = V(invPerm, assignments, op, nameof(invPerm));
         var iv = V(indices, assignments, op, nameof(indices));
@@ -52,18 +52,11 @@ public sealed partial class IlgpuBackend
         return totals;
     }
 
-    private static int CheckMoe(string op, int tokens, int k, int dim)
-    {
-        NonNegative(tokens, op, nameof(tokens)); NonNegative(dim, op, nameof(dim));
-        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be > 0, got {k}");
-        return tokens * k;
-    }
-
     /// <inheritdoc/>
     public void MoeGather(Tensor xs, Tensor x, IntTensor perm, int tokens, int k, int dim)
     {
         const string op = nameof(MoeGather);
-        int n = CheckMoe(op, tokens, k, dim);
+        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
         if ((long)n * dim == 0) return;
         _moeGather ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(IlgpuKernels.MoeGather);
         _moeGather(_launch.Items((long)n * dim), V(xs, (long)n * dim, op, nameof(xs)), V(x, (long)tokens * dim, op, nameof(x)),
@@ -74,7 +67,7 @@ public sealed partial class IlgpuBackend
     public void MoeGatherBackward(Tensor dx, Tensor dxs, IntTensor invPerm, int tokens, int k, int dim)
     {
         const string op = nameof(MoeGatherBackward);
-        int n = CheckMoe(op, tokens, k, dim);
+        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
         if ((long)n * dim == 0) return;
         _moeGatherBwd ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(IlgpuKernels.MoeGatherBackward);
         _moeGatherBwd(_launch.Items((long)tokens * dim), V(dx, (long)tokens * dim, op, nameof(dx)), V(dxs, (long)n * dim, op, nameof(dxs)),
@@ -85,7 +78,7 @@ public sealed partial class IlgpuBackend
     public void MoeCombine(Tensor y, Tensor expertOut, Tensor weights, IntTensor invPerm, int tokens, int k, int dim)
     {
         const string op = nameof(MoeCombine);
-        int n = CheckMoe(op, tokens, k, dim);
+        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
         if ((long)n * dim == 0) return;
         _moeCombine ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(IlgpuKernels.MoeCombine);
         _moeCombine(_launch.Items((long)tokens * dim), V(y, (long)tokens * dim, op, nameof(y)), V(expertOut, (long)n * dim, op, nameof(expertOut)),
@@ -97,7 +90,7 @@ public sealed partial class IlgpuBackend
         int tokens, int k, int dim)
     {
         const string op = nameof(MoeCombineBackward);
-        int n = CheckMoe(op, tokens, k, dim);
+        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
         if ((long)n * dim == 0) return;
         var dyv = V(dy, (long)tokens * dim, op, nameof(dy)); var qv = V(invPerm, n, op, nameof(invPerm));
         _moeCombOut ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(IlgpuKernels.MoeCombineBackwardOut);
@@ -113,7 +106,7 @@ public sealed partial class IlgpuBackend
         float alpha, AuxLossKind kind, float gradScale)
     {
         const string op = nameof(MoeAuxLoss);
-        NonNegative(batch, op, nameof(batch)); NonNegative(seqLen, op, nameof(seqLen));
+        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen));
         if (experts <= 0) throw new ArgumentOutOfRangeException(nameof(experts), $"{op}: experts must be > 0, got {experts}");
         if (k <= 0 || k > experts) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be in [1, experts={experts}], got {k}");
         if (kind == AuxLossKind.None) return 0f;

@@ -16,7 +16,7 @@ public sealed partial class IlgpuBackend
     public void CrossEntropy(Tensor losses, Tensor logits, IntTensor targets, int rows, int vocab, int ignoreIndex)
     {
         const string op = nameof(CrossEntropy);
-        NonNegative(rows, op, nameof(rows));
+        OpChecks.NonNegative(rows, op, nameof(rows));
         if (vocab <= 0) throw new ArgumentOutOfRangeException(nameof(vocab), $"{op}: vocab must be > 0, got {vocab}");
         if (rows == 0) return;
         _ce ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(IlgpuKernels.CrossEntropy);
@@ -28,7 +28,7 @@ public sealed partial class IlgpuBackend
     public void CrossEntropyBackward(Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, int rows, int vocab, int ignoreIndex)
     {
         const string op = nameof(CrossEntropyBackward);
-        NonNegative(rows, op, nameof(rows));
+        OpChecks.NonNegative(rows, op, nameof(rows));
         if (vocab <= 0) throw new ArgumentOutOfRangeException(nameof(vocab), $"{op}: vocab must be > 0, got {vocab}");
         if (rows == 0) return;
         long n = (long)rows * vocab;
@@ -41,7 +41,7 @@ public sealed partial class IlgpuBackend
     public void Softmax(Tensor y, Tensor x, int rows, int cols)
     {
         const string op = nameof(Softmax);
-        NonNegative(rows, op, nameof(rows)); NonNegative(cols, op, nameof(cols));
+        OpChecks.NonNegative(rows, op, nameof(rows)); OpChecks.NonNegative(cols, op, nameof(cols));
         if ((long)rows * cols == 0) return;
         _softmax ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(IlgpuKernels.Softmax);
         _softmax(_launch.Items(rows), V(y, (long)rows * cols, op, nameof(y)), V(x, (long)rows * cols, op, nameof(x)), rows, cols);
@@ -51,7 +51,7 @@ public sealed partial class IlgpuBackend
     public void SoftmaxBackward(Tensor dx, Tensor dy, Tensor y, int rows, int cols)
     {
         const string op = nameof(SoftmaxBackward);
-        NonNegative(rows, op, nameof(rows)); NonNegative(cols, op, nameof(cols));
+        OpChecks.NonNegative(rows, op, nameof(rows)); OpChecks.NonNegative(cols, op, nameof(cols));
         long n = (long)rows * cols;
         if (n == 0) return;
         _softmaxBwd ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(IlgpuKernels.SoftmaxBackward);
@@ -60,7 +60,7 @@ public sealed partial class IlgpuBackend
 
     private static void CheckTopK(string op, int rows, int cols, int k)
     {
-        NonNegative(rows, op, nameof(rows));
+        OpChecks.NonNegative(rows, op, nameof(rows));
         if (k <= 0 || k > cols) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be in [1, cols={cols}], got {k}");
     }
 

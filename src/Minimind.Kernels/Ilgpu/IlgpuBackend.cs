@@ -139,11 +139,6 @@ public sealed partial class IlgpuBackend : IBackend
         return V(t).SubView(0, n);
     }
 
-    private static void NonNegative(int value, string op, string name)
-    {
-        if (value < 0) throw new ArgumentOutOfRangeException(name, $"{op}: {name} must be >= 0, got {value}");
-    }
-
     // ---- scratch (grown on demand; growing synchronises so no queued kernel still reads the old one) ----
 
     private MemoryBuffer1D<float, Stride1D.Dense>? _scratchF;
