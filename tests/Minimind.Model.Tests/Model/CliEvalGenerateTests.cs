@@ -13,7 +13,8 @@ public sealed class CliEvalGenerateTests
 {
     private static ModelConfig Small => ModelConfig.Preset("minimind2") with { Dim = 32, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 259, MaxSeqLen = 64 };
 
-    private static (int code, string stdout, string stderr) Cli(params string[] args)
+    /// <summary>Runs the built `minimind` with <paramref name="args"/> (two minutes at most).</summary>
+    internal static (int code, string stdout, string stderr) Cli(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "minimind.dll"));

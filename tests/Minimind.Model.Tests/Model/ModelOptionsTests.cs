@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Minimind.Cli;
 using Minimind.Kernels.Cpu;
@@ -73,23 +72,12 @@ public sealed class ModelOptionsTests
     }
 
     [Fact]
-    public async Task GenerateCommand_GreedyIds_AreTheLastLine_AndMatchPyTorch()
+    public void GenerateCommand_GreedyIds_AreTheLastLine_AndMatchPyTorch()
     {
         var fx = ModelFixture.Load("minimind-v1-moe");
-        var dll = Path.Combine(AppContext.BaseDirectory, "minimind.dll");
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var a in new[] { dll, "generate", "--weights", fx.WeightsPath, "--arch", "minimind-v1", "--prompt-ids", string.Join(',', fx.I("prompt")),
-                     "--greedy", "--max-new-tokens", "32", "--eos-id", "-1", "--print-ids" })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var so = p.StandardOutput.ReadToEndAsync();
-        var se = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(120_000), "generate did not finish");
-        var (stdout, stderr) = (await so, await se);
-        Assert.True(p.ExitCode == 0, stderr);
+        var (code, stdout, stderr) = CliEvalGenerateTests.Cli("generate", "--weights", fx.WeightsPath, "--arch", "minimind-v1",
+            "--prompt-ids", string.Join(',', fx.I("prompt")), "--greedy", "--max-new-tokens", "32", "--eos-id", "-1", "--print-ids");
+        Assert.True(code == 0, stderr);
         var last = stdout.TrimEnd().Split('\n')[^1];
         Assert.Equal(string.Join(' ', fx.I("greedy")), last.Trim());
     }
