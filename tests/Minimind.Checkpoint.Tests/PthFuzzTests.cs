@@ -13,6 +13,8 @@ public class PthFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         "minimind2024_f32.pth", "minimind2024_legacy.pth", "resume.pth", "views.pth", "dtypes.pth",
         "deflated_other_top.pth", "adamw.pth", "minimind3_bf16.pth", "big_endian.pth", "parameter.pth",
+        // Saved by torch 2.x itself (its extra records, its pickles).
+        "torch2/resume.pth", "torch2/minimind2_hf_f16.pth", "torch2/adamw.pth",
     };
 
     /// <summary>Reads and materialises everything; returns null on success or PthFormatException, else the unexpected exception.</summary>

@@ -3,26 +3,42 @@ using System.Text.Json;
 
 namespace Minimind.Checkpoint.Tests;
 
-/// <summary>Reads every fixture torch 1.13 wrote and compares every value with what torch itself read back (expected.json).</summary>
+/// <summary>
+/// Reads every fixture torch wrote and compares every value with what torch itself read back (expected.json):
+/// set "torch1" (tests/fixtures/pth: torch 1.13 plus hand-made files) and "torch2" (tests/fixtures/pth/torch2:
+/// the files torch 2.x saved itself, with its 2.x records such as .data/serialization_id).
+/// </summary>
 public class PthReaderFixtureTests
 {
-    private static readonly Lazy<JsonElement> Expected = new(() =>
-        JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture("expected.json"))).RootElement);
+    private static string Folder(string set) => set == "torch1" ? "" : set;
 
-    public static IEnumerable<object[]> Files() =>
-        JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture("expected.json"))).RootElement
-            .GetProperty("files").EnumerateObject().Select(p => new object[] { p.Name });
+    private static readonly Dictionary<string, JsonElement> ExpectedBySet = new[] { "torch1", "torch2" }.ToDictionary(
+        set => set, set => JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture(Folder(set), "expected.json"))).RootElement);
+
+    private static readonly Lazy<JsonElement> Expected = new(() => ExpectedBySet["torch1"]);
+
+    public static IEnumerable<object[]> Files() => ExpectedBySet.SelectMany(kv =>
+        kv.Value.GetProperty("files").EnumerateObject().Select(p => new object[] { kv.Key, p.Name }));
 
     public static IEnumerable<object[]> Malicious() =>
-        JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture("expected.json"))).RootElement
-            .GetProperty("malicious").EnumerateObject().Select(p => new object[] { p.Name, p.Value.GetString()! });
+        Expected.Value.GetProperty("malicious").EnumerateObject().Select(p => new object[] { p.Name, p.Value.GetString()! });
+
+    [Fact]
+    public void EachSetWasWrittenByItsTorchMajorVersion()
+    {
+        Assert.StartsWith("1.", ExpectedBySet["torch1"].GetProperty("torch").GetString());
+        Assert.StartsWith("2.", ExpectedBySet["torch2"].GetProperty("torch").GetString());
+        // Written by torch 2.x itself: its zips carry the serialization id record torch 1.13 never wrote.
+        using var z = new System.IO.Compression.ZipArchive(File.OpenRead(TestPaths.Fixture("torch2", "minimind2024_f32.pth")));
+        Assert.Contains(z.Entries, e => e.FullName.EndsWith("/.data/serialization_id", StringComparison.Ordinal));
+    }
 
     [Theory]
     [MemberData(nameof(Files))]
-    public void EveryValueMatchesTorch(string file)
+    public void EveryValueMatchesTorch(string set, string file)
     {
-        var exp = Expected.Value.GetProperty("files").GetProperty(file);
-        var pth = PthReader.Read(TestPaths.Fixture(file));
+        var exp = ExpectedBySet[set].GetProperty("files").GetProperty(file);
+        var pth = PthReader.Read(TestPaths.Fixture(Folder(set), file));
         Assert.Equal(exp.GetProperty("format").GetString(), pth.Format == PthFormat.Zip ? "zip" : "legacy");
         var top = exp.GetProperty("top");
         Assert.Equal(top.ValueKind == JsonValueKind.Null ? null : top.GetString(), pth.TopFolder);
@@ -51,7 +67,7 @@ public class PthReaderFixtureTests
                 case "tensor":
                     {
                         var t = (TorchTensor)n.Value!;
-                        string where = $"{file}:{p.Name}";
+                        string where = $"{set}/{file}:{p.Name}";
                         Assert.True(e.GetProperty("dtype").GetString() == t.DType.ShortName(), where + " dtype " + t.DType);
                         Assert.Equal(e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt32()), t.Shape);
                         Assert.Equal(e.GetProperty("stride").EnumerateArray().Select(x => x.GetInt64()), t.Stride);

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text.Json;
+using Minimind.Tests;
 
 namespace Minimind.Checkpoint.Tests;
 
@@ -139,10 +140,13 @@ public class PthWriterTests
         finally { Directory.Delete(dir, true); }
     }
 
-    [SkippableFact]
-    public void TorchLoadsOurFilesWithWeightsOnlyBitForBit()
+    [SkippableTheory]
+    [InlineData("torch1")]
+    [InlineData("torch2")]
+    public void TorchLoadsOurFilesWithWeightsOnlyBitForBit(string torchName)
     {
-        Skip.IfNot(TestPaths.HasTorch, "PyTorch is not importable by /usr/bin/python3: real-torch round trip skipped (CI installs python3-torch)");
+        var torch = TestEnvironment.Torch(torchName);
+        Skip.IfNot(torch.Available, torch.SkipReason);
         var dir = TestPaths.TempDir();
         try
         {
@@ -155,12 +159,13 @@ public class PthWriterTests
             foreach (var (path, root) in files) PthWriter.Write(path, root);
             // One interpreter for all files (importing torch costs seconds). Only resume.pth holds Python floats,
             // which torch 1.13's weights_only cannot read (no BINFLOAT): for it the checker proves the pickle
-            // stays inside torch 2.x's weights_only subset and loads it unrestricted.
-            var all = TestPaths.TorchDump(files.Select(f => f.path), allowBinFloat: true);
+            // stays inside torch 2.x's weights_only subset and loads it unrestricted. torch 2.x loads every file
+            // with weights_only=True.
+            var all = TestPaths.TorchDump(files.Select(f => f.path), allowBinFloat: torch == TestEnvironment.Torch1, torch);
             foreach (var (path, root) in files)
             {
                 var doc = all.GetProperty(path);
-                if (Path.GetFileName(path) != "resume.pth" || !TestPaths.TorchIs1x) Assert.Equal("weights_only", doc.GetProperty("mode").GetString());
+                if (Path.GetFileName(path) != "resume.pth" || torch != TestEnvironment.Torch1) Assert.Equal("weights_only", doc.GetProperty("mode").GetString());
                 CompareWithTorch(Path.GetFileName(path), root, doc.GetProperty("values"));
             }
         }
@@ -258,9 +263,12 @@ public class PthWriterTests
 /// <summary>Zip64 fields: forced on a small file, read back by this reader, .NET's ZipArchive and (when present) torch.</summary>
 public class Zip64Tests
 {
-    [SkippableFact]
-    public void Zip64ExtraFieldsReadBackEverywhere()
+    [SkippableTheory]
+    [InlineData("torch1")]
+    [InlineData("torch2")]
+    public void Zip64ExtraFieldsReadBackEverywhere(string torchName)
     {
+        var torch = TestEnvironment.Torch(torchName);
         var dir = TestPaths.TempDir();
         try
         {
@@ -285,8 +293,8 @@ public class Zip64Tests
             using var za = new System.IO.Compression.ZipArchive(new MemoryStream(bytes));
             Assert.Equal(7, za.Entries.Count);
             Assert.Equal(sd["model.norm.weight"].ToContiguousBytes().Length, za.GetEntry("z64/data/2")!.Length);
-            Skip.IfNot(TestPaths.HasTorch, "PyTorch is not importable by /usr/bin/python3: torch half of the zip64 check skipped");
-            var doc = TestPaths.TorchDump(new[] { path }).GetProperty(path);
+            Skip.IfNot(torch.Available, torch.SkipReason + " (the torch half of the zip64 check)");
+            var doc = TestPaths.TorchDump(new[] { path }, torch: torch).GetProperty(path);
             Assert.Equal("weights_only", doc.GetProperty("mode").GetString());
             PthWriterTests.CompareWithTorch("z64.pth", sd.ToRoot(), doc.GetProperty("values"));
         }

@@ -14,6 +14,9 @@ internal static class TestPaths
     /// <summary>A fixture file by name.</summary>
     public static string Fixture(string name) => Path.Combine(Fixtures, name);
 
+    /// <summary>A fixture of one set: "" is torch 1.13's (plus the hand-made files), "torch2" what torch 2.x saved.</summary>
+    public static string Fixture(string set, string name) => Path.Combine(Fixtures, set, name);
+
     /// <summary>True when /usr/bin/python3 can import torch.</summary>
     public static bool HasTorch => TestEnvironment.HasTorch;
 
@@ -21,21 +24,18 @@ internal static class TestPaths
     public static (int code, string stdout, string stderr) RunPython(string args, int timeoutSeconds = 300) =>
         TestEnvironment.RunPython(args, timeoutSeconds);
 
-    private static string? _torchVersion;
-
-    /// <summary>True when the torch that ran <see cref="TorchDump"/> is 1.x (no BINFLOAT under weights_only).</summary>
-    public static bool TorchIs1x => _torchVersion?.StartsWith("1.", StringComparison.Ordinal) ?? false;
-
-    /// <summary>Runs tools/pth/torch_dump.py on <paramref name="paths"/>; returns its "files" object (path → mode, values).</summary>
-    public static System.Text.Json.JsonElement TorchDump(IEnumerable<string> paths, bool allowBinFloat = false)
+    /// <summary>
+    /// Runs tools/pth/torch_dump.py on <paramref name="paths"/> with <paramref name="torch"/> (torch 1.13 when null);
+    /// returns its "files" object (path → mode, values).
+    /// </summary>
+    public static System.Text.Json.JsonElement TorchDump(IEnumerable<string> paths, bool allowBinFloat = false, TestEnvironment.TorchPython? torch = null)
     {
+        torch ??= TestEnvironment.Torch1;
         var script = Path.Combine(RepoRoot, "tools", "pth", "torch_dump.py");
         var args = $"\"{script}\" " + string.Join(" ", paths.Select(p => $"\"{p}\"")) + (allowBinFloat ? " --allow-binfloat" : "");
-        var (code, stdout, stderr) = RunPython(args);
-        if (code != 0) throw new Xunit.Sdk.XunitException($"torch.load(weights_only=True) failed: {stderr}");
-        var root = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
-        _torchVersion = root.GetProperty("torch").GetString();
-        return root.GetProperty("files");
+        var (code, stdout, stderr) = torch.Run(args);
+        if (code != 0) throw new Xunit.Sdk.XunitException($"{torch}: torch.load(weights_only=True) failed: {stderr}");
+        return System.Text.Json.JsonDocument.Parse(stdout).RootElement.GetProperty("files");
     }
 
     /// <summary>A fresh temporary folder, deleted by the caller.</summary>

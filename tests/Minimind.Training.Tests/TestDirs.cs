@@ -42,10 +42,13 @@ public static class TestPaths
     private static readonly Dictionary<string, string> SingleThread = new() { ["OMP_NUM_THREADS"] = "1" };
 
     /// <summary>Runs /usr/bin/python3 with <paramref name="args"/>; throws with its stderr on failure.</summary>
-    public static string RunPython(params string[] args)
+    public static string RunPython(params string[] args) => RunPython(TestEnvironment.Torch1, args);
+
+    /// <summary>Runs <paramref name="torch"/>'s interpreter with <paramref name="args"/>; throws with its stderr on failure.</summary>
+    internal static string RunPython(TestEnvironment.TorchPython torch, params string[] args)
     {
-        var (code, stdout, stderr) = TestEnvironment.RunPython(args, SingleThread, timeoutSeconds: 600);
-        if (code != 0) throw new Exception($"python {string.Join(' ', args)} failed ({code}): {stderr}");
+        var (code, stdout, stderr) = torch.Run(args, SingleThread, timeoutSeconds: 600);
+        if (code != 0) throw new Exception($"{torch}: python {string.Join(' ', args)} failed ({code}): {stderr}");
         return stdout;
     }
 }

@@ -5,6 +5,7 @@ using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Tokenizer;
 using Minimind.Model.Training;
+using Minimind.Tests;
 
 namespace Minimind.Training.Tests;
 
@@ -66,11 +67,14 @@ public class TorchInteropTests
         Assert.True(ours.Zip(before).Max(p => Math.Abs(p.First - p.Second)) > 1e-4);
     }
 
-    /// <summary>The pretrain_&lt;dim&gt;.pth the trainer writes loads in real PyTorch with weights_only=True, bit for bit, tied keys tied.</summary>
-    [SkippableFact]
-    public void SavedWeightsLoadInPyTorchBitForBit()
+    /// <summary>The pretrain_&lt;dim&gt;.pth the trainer writes loads in real PyTorch (1.13 and 2.x) with weights_only=True, bit for bit, tied keys tied.</summary>
+    [SkippableTheory]
+    [InlineData("torch1")]
+    [InlineData("torch2")]
+    public void SavedWeightsLoadInPyTorchBitForBit(string torchName)
     {
-        Skip.IfNot(TestPaths.HasTorch, "/usr/bin/python3 cannot import torch (apt-get install python3-torch); skipping the PyTorch load check");
+        var torch = TestEnvironment.Torch(torchName);
+        Skip.IfNot(torch.Available, torch.SkipReason);
         using var d = new TempDir();
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();
@@ -86,17 +90,23 @@ public class TorchInteropTests
             var rawPath = Path.Combine(d.Path, $"weights_{dtype.ShortName()}.f32");
             File.WriteAllBytes(rawPath, System.Runtime.InteropServices.MemoryMarshal.AsBytes(w.AsSpan()).ToArray());
             var keys = string.Join(",", model.Parameters.Entries.Select(e => $"{e.Name}:{e.Offset}"));
-            var outp = TestPaths.RunPython(Path.Combine(TestPaths.RepoRoot, "tools", "training", "check_pth.py"), t.WeightsPath, rawPath, keys);
+            var outp = TestPaths.RunPython(torch, Path.Combine(TestPaths.RepoRoot, "tools", "training", "check_pth.py"), t.WeightsPath, rawPath, keys);
             Assert.Contains($"OK {model.Parameters.Entries.Count} tensors", outp);
             Assert.Contains("tied output.weight", outp);
         }
     }
 
-    /// <summary>--export-minimind-resume writes a file MiniMind's own PyTorch trainer can resume from.</summary>
-    [SkippableFact]
-    public void ExportedMinimindResumeLoadsInPyTorch()
+    /// <summary>
+    /// --export-minimind-resume writes a file MiniMind's own PyTorch trainer can resume from, in torch 1.13 and in
+    /// torch 2.x, whose torch.load defaults to weights_only=True from 2.6 on.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("torch1")]
+    [InlineData("torch2")]
+    public void ExportedMinimindResumeLoadsInPyTorch(string torchName)
     {
-        Skip.IfNot(TestPaths.HasTorch, "/usr/bin/python3 cannot import torch (apt-get install python3-torch); skipping the PyTorch resume check");
+        var torch = TestEnvironment.Torch(torchName);
+        Skip.IfNot(torch.Available, torch.SkipReason);
         using var d = new TempDir();
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();
@@ -105,7 +115,7 @@ public class TorchInteropTests
         model.InitRandom(5);
         using var t = new Trainer(model, data, TrainerResumeTests.Options(d.Path) with { MaxSteps = 2, ExportMinimindResume = true }, TextWriter.Null, "test");
         t.Run(null, false);
-        var o = TestPaths.RunPython(Path.Combine(TestPaths.RepoRoot, "tools", "training", "check_resume.py"), t.MinimindResumePath,
+        var o = TestPaths.RunPython(torch, Path.Combine(TestPaths.RepoRoot, "tools", "training", "check_resume.py"), t.MinimindResumePath,
             cfg.Dim.ToString(), cfg.NLayers.ToString(), cfg.NHeads.ToString(), cfg.NKvHeads.ToString(), cfg.VocabSize.ToString());
         // 2 optimizer steps of 3 micro-batches: MiniMind's 'step' counts micro-batches.
         Assert.Contains("OK epoch=0 step=6 world_size=1 adam_step=2", o);

@@ -27,27 +27,72 @@ internal static class TestEnvironment
     public static string Fixtures(string area) => FindUp(Path.Combine("tests", "fixtures", area))
         ?? throw new DirectoryNotFoundException($"tests/fixtures/{area} not found above {AppContext.BaseDirectory}");
 
-    private static readonly Lazy<bool> _torch = new(() =>
+    /// <summary>torch 1.13 at <see cref="Python"/> (CI installs Debian's python3-torch).</summary>
+    public static readonly TorchPython Torch1 = new("torch1", Python, "apt-get install python3-torch");
+
+    /// <summary>
+    /// torch 2.x: the interpreter named by MM_TORCH2_PYTHON, which tools/torch2/setup.sh builds (Debian trixie's
+    /// python3-torch in its own root) and .ci/run exports.
+    /// </summary>
+    public static readonly TorchPython Torch2 = new("torch2", Environment.GetEnvironmentVariable("MM_TORCH2_PYTHON"),
+        "run tools/torch2/setup.sh and export MM_TORCH2_PYTHON=<the path it prints>");
+
+    /// <summary><see cref="Torch1"/> or <see cref="Torch2"/> by name ("torch1", "torch2"), for theories over both.</summary>
+    public static TorchPython Torch(string name) => name switch
     {
-        try { return RunPython("-c \"import torch\"", 120).Code == 0; }
-        catch (Exception) { return false; }
-    });
+        "torch1" => Torch1,
+        "torch2" => Torch2,
+        _ => throw new ArgumentException($"unknown torch interpreter '{name}' (torch1 or torch2)", nameof(name)),
+    };
 
     /// <summary>True when <see cref="Python"/> can import torch.</summary>
-    public static bool HasTorch => _torch.Value;
+    public static bool HasTorch => Torch1.Available;
 
     /// <summary>Runs <see cref="Python"/> with a pre-quoted argument string.</summary>
     public static (int Code, string Stdout, string Stderr) RunPython(string arguments, int timeoutSeconds = 300) =>
-        Run(new ProcessStartInfo(Python, arguments), arguments, timeoutSeconds);
+        Torch1.Run(arguments, timeoutSeconds);
 
     /// <summary>Runs <see cref="Python"/> with one argument per element and extra environment variables.</summary>
     public static (int Code, string Stdout, string Stderr) RunPython(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null,
-        int timeoutSeconds = 300)
+        int timeoutSeconds = 300) => Torch1.Run(args, env, timeoutSeconds);
+
+    /// <summary>One Python interpreter with PyTorch: where it is, whether it imports torch, how to run it.</summary>
+    public sealed class TorchPython(string name, string? path, string howToGet)
     {
-        var psi = new ProcessStartInfo(Python);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
-        return Run(psi, string.Join(' ', psi.ArgumentList), timeoutSeconds);
+        private readonly Lazy<bool> _available = new(() =>
+        {
+            if (string.IsNullOrEmpty(path) || !File.Exists(path)) return false;
+            try { return TestEnvironment.Run(new ProcessStartInfo(path, "-c \"import torch\""), "import torch", 120).Item1 == 0; }
+            catch (Exception) { return false; }
+        });
+
+        /// <summary>"torch1" or "torch2".</summary>
+        public string Name => name;
+
+        /// <summary>True when the interpreter exists and imports torch.</summary>
+        public bool Available => _available.Value;
+
+        /// <summary>The reason shown when a test skips because this interpreter is missing.</summary>
+        public string SkipReason => $"{name}: no Python with torch at '{path ?? "(MM_TORCH2_PYTHON unset)"}' ({howToGet}); this check is skipped";
+
+        /// <summary>Runs the interpreter with a pre-quoted argument string.</summary>
+        public (int Code, string Stdout, string Stderr) Run(string arguments, int timeoutSeconds = 300) =>
+            TestEnvironment.Run(new ProcessStartInfo(Exe, arguments), arguments, timeoutSeconds);
+
+        /// <summary>Runs the interpreter with one argument per element and extra environment variables.</summary>
+        public (int Code, string Stdout, string Stderr) Run(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null,
+            int timeoutSeconds = 300)
+        {
+            var psi = new ProcessStartInfo(Exe);
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
+            return TestEnvironment.Run(psi, string.Join(' ', psi.ArgumentList), timeoutSeconds);
+        }
+
+        private string Exe => path ?? throw new InvalidOperationException(SkipReason);
+
+        /// <summary>The name, so theory cases read "torch1"/"torch2".</summary>
+        public override string ToString() => name;
     }
 
     private static (int, string, string) Run(ProcessStartInfo psi, string shown, int timeoutSeconds)

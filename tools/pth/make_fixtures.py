@@ -4,6 +4,10 @@ plus expected.json: every value of every file, flattened, so the C# tests compar
 itself wrote and read back.
 
 Run:  /usr/bin/python3 tools/pth/make_fixtures.py   (from the repository root; seeded, deterministic)
+The torch 2.x set (tests/fixtures/pth/torch2: only the files torch itself saves, no hand-made ones):
+      "$MM_TORCH2_PYTHON" tools/pth/make_fixtures.py --out tests/fixtures/pth/torch2 --torch-only
+      (MM_TORCH2_PYTHON from tools/torch2/setup.sh; torch 2.x also writes a random .data/serialization_id,
+      so regenerating that set changes those bytes)
 
 Flattening (mirrored by the C# test): a path is '/'-joined segments; a str dict key is itself, an int
 key is '#<n>', a list/tuple index is '[<i>]'. Each node is recorded as
@@ -14,6 +18,7 @@ key is '#<n>', a list/tuple index is '[<i>]'. Each node is recorded as
                "bytes": hex of the contiguous elements in their own dtype (little-endian),
                "f32": hex of t.float() contiguous (only for float/int/bool tensors)}
 """
+import argparse
 import collections
 import io
 import json
@@ -28,10 +33,11 @@ import torch
 from pthflat import flatten
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures", "pth")
+TORCH_ONLY = False
 def record(name, **meta):
     """Loads the written file back with torch and records every value as torch sees it."""
     path = os.path.join(OUT, name)
-    obj = torch.load(path)
+    obj = torch.load(path, weights_only=False)  # our own files; torch >= 2.6 would default to weights_only=True
     flat = {}
     flatten(obj, "", flat)
     # Storage keys: torch numbers storages in order of first pickling; recover them from the pickle order
@@ -225,6 +231,16 @@ def main():
     save(torch.nn.Parameter(torch.arange(6, dtype=torch.float32).reshape(2, 3)), "parameter.pth")
     record("parameter.pth", format="zip", top="parameter")
 
+    if not TORCH_ONLY:
+        handmade()
+    with open(os.path.join(OUT, "expected.json"), "w") as f:
+        json.dump({"torch": torch.__version__, "files": EXPECTED, "malicious": MALICIOUS}, f, indent=None, separators=(",", ":"), sort_keys=True)
+    total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT) if os.path.isfile(os.path.join(OUT, n)))
+    print("wrote %d files, %d bytes in %s with torch %s" % (len(os.listdir(OUT)), total, OUT, torch.__version__), file=sys.stderr)
+
+
+def handmade():
+    """Files torch does not write itself: re-packed zips, the torch 2.x layout by hand, malicious pickles."""
     rezip("views.pth", "deflated_other_top.pth", "some_other_name", zipfile.ZIP_DEFLATED)
     record("deflated_other_top.pth", format="zip", top="some_other_name")
 
@@ -285,14 +301,14 @@ def main():
     MALICIOUS.update({"malicious_os_system.pth": "posix.system", "malicious_eval.pth": "__builtin__.eval",
                       "malicious_int_opcode.pth": "INT", "malicious_text_persid.pth": "PERSID"})
 
-    with open(os.path.join(OUT, "expected.json"), "w") as f:
-        json.dump({"torch": torch.__version__, "files": EXPECTED, "malicious": MALICIOUS}, f, indent=None, separators=(",", ":"), sort_keys=True)
-    total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))
-    print("wrote %d files, %d bytes in %s" % (len(os.listdir(OUT)), total, OUT), file=sys.stderr)
-
 
 EXPECTED = {}
 MALICIOUS = {}
 
 if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=OUT, help="folder to write (default tests/fixtures/pth)")
+    ap.add_argument("--torch-only", action="store_true", help="only the files torch itself saves")
+    a = ap.parse_args()
+    OUT, TORCH_ONLY = a.out, a.torch_only
     main()

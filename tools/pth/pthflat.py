@@ -18,7 +18,8 @@ def tensor_bytes(t):
 
 def flatten(obj, path, out):
     if isinstance(obj, torch.Tensor):
-        st = obj.storage()
+        # torch 2.x deprecates Tensor.storage(); both give the storage's data pointer.
+        st = obj.untyped_storage() if hasattr(obj, "untyped_storage") else obj.storage()
         out[path] = {"kind": "tensor", "dtype": DT[obj.dtype], "shape": list(obj.shape), "stride": list(obj.stride()),
                      "offset": obj.storage_offset(), "storage_key": None, "bytes": tensor_bytes(obj),
                      "f32": obj.detach().float().contiguous().numpy().tobytes().hex(), "_ptr": st.data_ptr()}

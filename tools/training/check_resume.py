@@ -16,7 +16,8 @@ from minimind_torch import MiniMindV1  # noqa: E402
 def main():
     path = sys.argv[1]
     dim, layers, heads, kv, vocab = (int(x) for x in sys.argv[2:7])
-    # As MiniMind loads it (torch 1.13's weights_only unpickler has no BINFLOAT, which the lr/betas need).
+    # As MiniMind loads it. From torch 2.6 on this call is weights_only=True by default, so there the file must
+    # pass the restricted unpickler; torch 1.13's has no BINFLOAT (which lr/betas need) and loads it unrestricted.
     ckp = torch.load(path, map_location="cpu")
     for key in ("model", "optimizer", "epoch", "step", "world_size", "wandb_id"):
         if key not in ckp:
