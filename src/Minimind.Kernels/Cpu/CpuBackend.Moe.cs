@@ -203,54 +203,22 @@ public sealed partial class CpuBackend
         float alpha, AuxLossKind kind, float gradScale)
     {
         const string op = nameof(MoeAuxLoss);
-        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen));
-        if (experts <= 0) throw new ArgumentOutOfRangeException(nameof(experts), $"{op}: experts must be > 0, got {experts}");
-        if (k <= 0 || k > experts) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be in [1, experts={experts}], got {k}");
-        if (kind == AuxLossKind.None) return 0f;
+        if (!MoeAuxLossHost.Check(op, batch, seqLen, experts, k, kind)) return 0f;
         int n = batch * seqLen;
-        if (n == 0) return 0f;
         Need(probs, (long)n * experts, op, nameof(probs)); Need(indices, (long)n * k, op, nameof(indices));
         bool grad = !dProbs.IsEmpty;
         if (grad) Need(dProbs, (long)n * experts, op, nameof(dProbs));
         var (pa, po) = Arr(probs); var (ia, io) = Arr(indices);
-        for (int a = 0; a < n * k; a++)
-            if ((uint)ia[io + a] >= (uint)experts)
-                throw new ArgumentOutOfRangeException(nameof(indices), $"{op}: indices[{a}] = {ia[io + a]} is outside [0, {experts})");
-
-        // Groups: one per sequence (SequenceLevel) or one for the whole batch (token-level kinds).
-        int groups = kind == AuxLossKind.SequenceLevel ? batch : 1;
-        int rowsPer = n / groups;
-        var count = new double[experts];
-        var pSum = new double[experts];
-        var coef = new double[experts];
-        double loss = 0;
-        for (int g = 0; g < groups; g++)
+        int groups = MoeAuxLossHost.Groups(kind, batch), rowsPer = n / groups;
+        var perGroup = new float[groups * experts];
+        double loss = MoeAuxLossHost.Compute(op, pa.AsSpan(po, n * experts), ia.AsSpan(io, n * k), batch, seqLen, experts, k, alpha, kind,
+            gradScale, perGroup);
+        if (grad)
         {
-            Array.Clear(count); Array.Clear(pSum);
-            for (int r = g * rowsPer; r < (g + 1) * rowsPer; r++)
-            {
-                for (int s = 0; s < k; s++) count[ia[io + r * k + s]] += 1;
-                for (int ex = 0; ex < experts; ex++) pSum[ex] += pa[po + r * experts + ex];
-            }
-            // loss = Σ_e coef[e]·mean_t p[t,e], coef carrying the (gradient-free) counts.
-            for (int ex = 0; ex < experts; ex++)
-            {
-                coef[ex] = kind switch
-                {
-                    AuxLossKind.SequenceLevel => alpha * count[ex] / ((double)seqLen * k / experts) / batch,
-                    AuxLossKind.TokenLevel => (double)alpha * experts * count[ex] / ((double)n * k),
-                    AuxLossKind.MiniMind3 => (double)alpha * experts * count[ex] / n,
-                    _ => throw new ArgumentOutOfRangeException(nameof(kind), $"{op}: unknown AuxLossKind {kind}"),
-                };
-                loss += coef[ex] * (pSum[ex] / rowsPer);
-            }
-            if (grad)
-            {
-                var (da, dof) = Arr(dProbs);
-                for (int r = g * rowsPer; r < (g + 1) * rowsPer; r++)
-                    for (int ex = 0; ex < experts; ex++)
-                        da[dof + r * experts + ex] += (float)(gradScale * coef[ex] / rowsPer);
-            }
+            var (da, dof) = Arr(dProbs);
+            for (int r = 0; r < n; r++)
+                for (int ex = 0; ex < experts; ex++)
+                    da[dof + r * experts + ex] += perGroup[r / rowsPer * experts + ex];
         }
         return (float)loss;
     }

@@ -100,52 +100,21 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    /// <remarks>Computed on the HOST in float64 from downloaded probs/indices (B·T·E floats, small next to the
-    /// activations); only the gradient, a per-(group, expert) constant, is added on the device.</remarks>
+    /// <remarks>Computed on the HOST in float64 from downloaded probs/indices (<see cref="MoeAuxLossHost"/>); only the
+    /// gradient, a per-(group, expert) constant, is added on the device.</remarks>
     public float MoeAuxLoss(Tensor dProbs, Tensor probs, IntTensor indices, int batch, int seqLen, int experts, int k,
         float alpha, AuxLossKind kind, float gradScale)
     {
         const string op = nameof(MoeAuxLoss);
-        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen));
-        if (experts <= 0) throw new ArgumentOutOfRangeException(nameof(experts), $"{op}: experts must be > 0, got {experts}");
-        if (k <= 0 || k > experts) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be in [1, experts={experts}], got {k}");
-        if (kind == AuxLossKind.None) return 0f;
+        if (!MoeAuxLossHost.Check(op, batch, seqLen, experts, k, kind)) return 0f;
         int n = batch * seqLen;
-        if (n == 0) return 0f;
         var p = new float[(long)n * experts];
         var idx = new int[(long)n * k];
         Download(probs, p);
         Download(indices, idx);
-        for (int a = 0; a < idx.Length; a++)
-            if ((uint)idx[a] >= (uint)experts)
-                throw new ArgumentOutOfRangeException(nameof(indices), $"{op}: indices[{a}] = {idx[a]} is outside [0, {experts})");
-        int groups = kind == AuxLossKind.SequenceLevel ? batch : 1, rowsPer = n / groups;
-        var count = new double[experts];
-        var pSum = new double[experts];
+        int groups = MoeAuxLossHost.Groups(kind, batch), rowsPer = n / groups;
         var grad = new float[groups * experts];
-        double loss = 0;
-        for (int g = 0; g < groups; g++)
-        {
-            Array.Clear(count); Array.Clear(pSum);
-            for (int r = g * rowsPer; r < (g + 1) * rowsPer; r++)
-            {
-                for (int s = 0; s < k; s++) count[idx[r * k + s]] += 1;
-                for (int e = 0; e < experts; e++) pSum[e] += p[r * experts + e];
-            }
-            for (int e = 0; e < experts; e++)
-            {
-                // loss = Σ_e coef[e]·mean_t p[t,e]; the counts inside coef carry no gradient.
-                double coef = kind switch
-                {
-                    AuxLossKind.SequenceLevel => alpha * count[e] / ((double)seqLen * k / experts) / batch,
-                    AuxLossKind.TokenLevel => (double)alpha * experts * count[e] / ((double)n * k),
-                    AuxLossKind.MiniMind3 => (double)alpha * experts * count[e] / n,
-                    _ => throw new ArgumentOutOfRangeException(nameof(kind), $"{op}: unknown AuxLossKind {kind}"),
-                };
-                loss += coef * (pSum[e] / rowsPer);
-                grad[g * experts + e] = (float)(gradScale * coef / rowsPer);
-            }
-        }
+        double loss = MoeAuxLossHost.Compute(op, p, idx, batch, seqLen, experts, k, alpha, kind, gradScale, grad);
         if (!dProbs.IsEmpty)
         {
             var dv = V(dProbs, (long)n * experts, op, nameof(dProbs));
