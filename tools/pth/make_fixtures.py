@@ -30,7 +30,7 @@ import zipfile
 
 import torch
 
-from pthflat import flatten
+from pthflat import flatten_grouped
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures", "pth")
 TORCH_ONLY = False
@@ -38,17 +38,12 @@ def record(name, **meta):
     """Loads the written file back with torch and records every value as torch sees it."""
     path = os.path.join(OUT, name)
     obj = torch.load(path, weights_only=False)  # our own files; torch >= 2.6 would default to weights_only=True
-    flat = {}
-    flatten(obj, "", flat)
-    # Storage keys: torch numbers storages in order of first pickling; recover them from the pickle order
-    # by grouping tensors that share a data pointer, in the order the flattening met them.
-    keys = {}
-    for node in flat.values():
-        if node["kind"] == "tensor":
-            ptr = node.pop("_ptr")
-            # Zero-byte storages have no address (0): they share nothing.
-            node["storage_group"] = keys.setdefault(ptr, len(keys)) if ptr != 0 else None
-    EXPECTED[name] = dict(meta, values=flat, size=os.path.getsize(path))
+    EXPECTED[name] = dict(meta, values=flatten_grouped(obj), size=os.path.getsize(path))
+
+
+def record_source(name, obj, **meta):
+    """Records the values of the object a hand-made file was built from (torch cannot read the file back)."""
+    EXPECTED[name] = dict(meta, values=flatten_grouped(obj, grouped=False), size=os.path.getsize(os.path.join(OUT, name)))
 
 
 def minimind_2024(g, v=32, d=16, hidden=24):
@@ -248,14 +243,7 @@ def handmade():
     save(big_sd, "little_for_swap.pth")
     rezip("little_for_swap.pth", "big_endian.pth", "big_endian", zipfile.ZIP_STORED, byteorder="big", swap=True)
     os.remove(os.path.join(OUT, "little_for_swap.pth"))
-    EXPECTED["big_endian.pth"] = None  # torch 1.13 cannot read byteorder records; values recorded from the source
-    flat = {}
-    flatten(big_sd, "", flat)
-    for node in flat.values():
-        if node["kind"] == "tensor":
-            node.pop("_ptr")
-            node["storage_group"] = None
-    EXPECTED["big_endian.pth"] = dict(format="zip", top="big_endian", values=flat, size=os.path.getsize(os.path.join(OUT, "big_endian.pth")))
+    record_source("big_endian.pth", big_sd, format="zip", top="big_endian")  # torch 1.13 cannot read byteorder records
 
     # torch 2.x layout, written by hand because torch 1.13 cannot: _rebuild_from_type_v2 around
     # _rebuild_tensor_v3 over UntypedStorage (numel counts bytes), plus 2.x's extra records.
@@ -283,13 +271,7 @@ def handmade():
         zwrite(z, "torch2_v3_untyped/version", "3\n")
         zwrite(z, "torch2_v3_untyped/.data/serialization_id", "0123456789")
     v3_expected = collections.OrderedDict(w=torch.tensor([1.0, 2.0, 3.0])[1:], h=torch.tensor([1.5, -2.0], dtype=torch.bfloat16))
-    flat = {}
-    flatten(v3_expected, "", flat)
-    for node in flat.values():
-        if node["kind"] == "tensor":
-            node.pop("_ptr")
-            node["storage_group"] = None
-    EXPECTED["torch2_v3_untyped.pth"] = dict(format="zip", top="torch2_v3_untyped", values=flat, size=os.path.getsize(os.path.join(OUT, "torch2_v3_untyped.pth")))
+    record_source("torch2_v3_untyped.pth", v3_expected, format="zip", top="torch2_v3_untyped")
 
     # Malicious and out-of-subset pickles: the reader must refuse each, naming the culprit.
     save({"x": Evil()}, "malicious_os_system.pth")

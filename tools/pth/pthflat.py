@@ -50,3 +50,16 @@ def flatten(obj, path, out):
         raise TypeError(type(obj))
 
 
+def flatten_grouped(obj, grouped=True):
+    """flatten(obj), then each tensor's "storage_group" in place of its data pointer: tensors that share a pointer
+    get one number, in the order the flattening met them (torch numbers storages in order of first pickling, so
+    this recovers that order). Zero-byte storages (address 0) share nothing: None. With grouped=False every tensor
+    gets None (values recorded from a source object, whose sharing says nothing about the file)."""
+    flat = {}
+    flatten(obj, "", flat)
+    groups = {}
+    for node in flat.values():
+        if node["kind"] == "tensor":
+            ptr = node.pop("_ptr")
+            node["storage_group"] = groups.setdefault(ptr, len(groups)) if grouped and ptr != 0 else None
+    return flat

@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
-from pthflat import flatten  # noqa: E402
+from pthflat import flatten_grouped  # noqa: E402
 
 
 ALLOWED_OPS = {"PROTO", "STOP", "GLOBAL", "REDUCE", "BUILD", "NEWOBJ", "MARK", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3",
@@ -49,14 +49,7 @@ def dump(path, allow_binfloat):
         check_subset(path)
         obj = torch.load(path)
         mode = "binfloat-fallback"
-    flat = {}
-    flatten(obj, "", flat)
-    groups = {}
-    for node in flat.values():
-        if node["kind"] == "tensor":
-            ptr = node.pop("_ptr")
-            node["storage_group"] = groups.setdefault(ptr, len(groups)) if ptr != 0 else None
-    return {"mode": mode, "values": flat}
+    return {"mode": mode, "values": flatten_grouped(obj)}
 
 
 def main():
