@@ -83,9 +83,7 @@ public class KillResumeTests
         var expected = Reference.Value;
         using var d = new TempDir();
         var p = Start(d.Path, resume: false);
-        var sw = Stopwatch.StartNew();
-        while (!p.HasExited && ResumeStore.ListSteps(Root(d.Path)).Count < 2 && sw.ElapsedMilliseconds < 60_000) Thread.Sleep(2);
-        Assert.False(p.HasExited, "the run ended before it could be interrupted");
+        WaitForCheckpoints(p, d.Path, 2);
         Assert.Equal(0, SysKill(p.Id, SIGINT));
         Thread.Sleep(5);
         SysKill(p.Id, SIGINT);
@@ -98,6 +96,14 @@ public class KillResumeTests
         Assert.NotNull(ResumeStore.FindNewestValid(Root(d.Path)));
         Finish(Start(d.Path, resume: true));
         AssertSame(expected, FinalState(d.Path), "after a double Ctrl+C");
+    }
+
+    /// <summary>Waits (a minute at most) until the run has committed <paramref name="count"/> checkpoints; asserts it is still running.</summary>
+    private static void WaitForCheckpoints(Process p, string dir, int count)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!p.HasExited && ResumeStore.ListSteps(Root(dir)).Count < count && sw.ElapsedMilliseconds < 60_000) Thread.Sleep(2);
+        Assert.False(p.HasExited, "the run ended before it could be interrupted");
     }
 
     private static void KillNow(Process p)
@@ -152,9 +158,7 @@ public class KillResumeTests
 
         using var d = new TempDir();
         var p = Start(d.Path, resume: false);
-        var sw = Stopwatch.StartNew();
-        while (!p.HasExited && ResumeStore.ListSteps(Root(d.Path)).Count == 0 && sw.ElapsedMilliseconds < 60_000) Thread.Sleep(5);
-        Assert.False(p.HasExited, "the run ended before it could be interrupted");
+        WaitForCheckpoints(p, d.Path, 1);
         Assert.Equal(0, SysKill(p.Id, SIGINT));
         var o = Finish(p);
         Assert.Contains("resume with: minimind train", o);
