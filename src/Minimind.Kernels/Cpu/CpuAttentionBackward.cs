@@ -130,19 +130,15 @@ internal static unsafe class CpuAttentionBackward
                 {
                     int valid = Math.Min(nk, t0 + i - j0 + 1);
                     if (valid <= 0) continue;
-                    var sr = new Span<float>(w.S + (long)i * KB, valid); var dr = new Span<float>(w.Dp + (long)i * KB, valid);
-                    TensorPrimitives.Multiply(sr, d.Scale, sr);
-                    TensorPrimitives.Subtract(sr, lse[t0 + i], sr);
-                    TensorPrimitives.Exp(sr, sr);
-                    TensorPrimitives.Subtract(dr, dRow[t0 + i], dr);
-                    TensorPrimitives.Multiply(dr, sr, dr);
+                    float* sr = w.S + (long)i * KB, dr = w.Dp + (long)i * KB;
+                    AttentionRows.ProbGrad(sr, dr, valid, d.Scale, lse[t0 + i], dRow[t0 + i]);
                     float* a = w.DsA + (long)(i / MR) * MR * nk + i % MR;
-                    for (int p = 0; p < valid; p++)
+                    for (int p = 0; p < valid; p++) a[p * MR] = dr[p];
+                    // Transposed panels: the MR keys of one panel are contiguous for a fixed query row.
+                    for (int p0 = 0; p0 < valid; p0 += MR)
                     {
-                        a[p * MR] = dr[p];
-                        long at = (long)(p / MR) * MR * nq + i * MR + p % MR;
-                        w.PT[at] = sr[p];
-                        w.DsT[at] = dr[p];
+                        long at = (long)p0 * nq + i * MR;
+                        for (int x = 0, c = Math.Min(MR, valid - p0); x < c; x++) { w.PT[at + x] = sr[p0 + x]; w.DsT[at + x] = dr[p0 + x]; }
                     }
                 }
                 AttentionBlocks.Product(w.PT, w.Gb, nq, nk, hd, dvH + (long)j0 * hd, hd, false, w.Block);

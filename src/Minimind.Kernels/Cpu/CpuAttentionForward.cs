@@ -71,16 +71,12 @@ internal static unsafe class CpuAttentionForward
                     for (int p = 0; p < nk; p++) pPanel[p * MR] = 0f;
                     continue;
                 }
-                var sr = new Span<float>(s + (long)R * KB, valid);
-                TensorPrimitives.Multiply(sr, d.Scale, sr);
-                float newM = Math.Max(m[R], TensorPrimitives.Max(sr));
+                float* sr = s + (long)R * KB;
+                float newM = AttentionRows.ScaleMax(sr, valid, d.Scale, m[R]);
                 float corr = MathF.Exp(m[R] - newM);
-                TensorPrimitives.Subtract(sr, newM, sr);
-                TensorPrimitives.Exp(sr, sr);
-                l[R] = l[R] * corr + TensorPrimitives.Sum(sr);
+                l[R] = l[R] * corr + AttentionRows.ExpSum(sr, valid, newM);
                 m[R] = newM;
-                var ar = new Span<float>(acc + (long)R * hdPad, hd);
-                TensorPrimitives.Multiply(ar, corr, ar);
+                if (corr != 1f) TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + (long)R * hdPad, hd), corr, new Span<float>(acc + (long)R * hdPad, hd));
                 int pi = 0;
                 for (; pi < valid; pi++) pPanel[pi * MR] = sr[pi];
                 for (; pi < nk; pi++) pPanel[pi * MR] = 0f;
