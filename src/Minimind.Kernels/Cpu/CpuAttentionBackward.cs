@@ -12,9 +12,10 @@ namespace Minimind.Kernels.Cpu;
 /// </summary>
 internal static unsafe class CpuAttentionBackward
 {
-    /// <summary>dq, dk, dv += gradients of <see cref="CpuAttentionForward.Run"/> given dOutput, the output and lse.</summary>
+    /// <summary>dq, dk, dv (+)= gradients of <see cref="CpuAttentionForward.Run"/> given dOutput, the output and lse:
+    /// overwritten when <paramref name="overwrite"/>, else accumulated.</summary>
     public static void Run(WorkPartition work, AttentionBlocks d, float[] dq, int dqo, float[] dk, int dko, float[] dv, int dvo,
-        float[] dO, int go, float[] q, int qo, float[] k, int ko, float[] v, int vo, float[] o, int oo, float[] lse, int lo)
+        float[] dO, int go, float[] q, int qo, float[] k, int ko, float[] v, int vo, float[] o, int oo, float[] lse, int lo, bool overwrite)
     {
         const int MR = AttentionBlocks.MR, NR = AttentionBlocks.NR, QB = AttentionBlocks.QBlock, KB = AttentionBlocks.KBlock;
         int hd = d.Hd, T = d.T, H = d.H;
@@ -51,14 +52,14 @@ internal static unsafe class CpuAttentionBackward
                         float* kt = pb, vt = kt + ktLen, kb = vt + ktLen, qa = kb + kbLen, ga = qa + qaLen, qbm = ga + qaLen, gbm = qbm + qbLen;
                         float* s = gbm + qbLen, dp = s + sLen, dsA = dp + sLen, pT = dsA + sLen, dsT = pT + tLen, dqAcc = dsT + tLen, block = dqAcc + dqLen;
                         var sc = new Scratch { Kt = kt, Vt = vt, Kb = kb, Qa = qa, Ga = ga, Qb = qbm, Gb = gbm, S = s, Dp = dp, DsA = dsA, PT = pT, DsT = dsT, DqAcc = dqAcc, Block = block };
-                        Head(d, bh / H, bh % H, sc, pdq + dqo, pg + go, pq + qo, pk + ko, pv + vo, pl + lo + (long)bh * T, pd + (long)bh * T,
+                        Head(d, bh / H, bh % H, sc, overwrite, pdq + dqo, pg + go, pq + qo, pk + ko, pv + vo, pl + lo + (long)bh * T, pd + (long)bh * T,
                             pp + bh * headLen, pp + dvBase + bh * headLen);
                     }
                 }
                 finally { PackPool.Return(buf); }
             });
 
-            // dk += scale·Σ_r dK_r, dv += Σ_r dV_r over the query heads r of each kv head, r ascending.
+            // dk (+)= scale·Σ_r dK_r, dv (+)= Σ_r dV_r over the query heads r of each kv head, r ascending.
             int rep = d.Rep;
             work.For((long)d.Batch * T * d.Hkv, 64, (s, e) =>
             {
@@ -76,8 +77,8 @@ internal static unsafe class CpuAttentionBackward
                             else { TensorPrimitives.Add(aK, pK, aK); TensorPrimitives.Add(aV, pV, aV); }
                         }
                         var dkr = new Span<float>(pdk + dko + d.KRow(b, t, g), hd); var dvr = new Span<float>(pdv + dvo + d.KRow(b, t, g), hd);
-                        TensorPrimitives.MultiplyAdd(aK, d.Scale, dkr, dkr);
-                        TensorPrimitives.Add(dvr, aV, dvr);
+                        if (overwrite) { TensorPrimitives.Multiply(aK, d.Scale, dkr); aV.CopyTo(dvr); }
+                        else { TensorPrimitives.MultiplyAdd(aK, d.Scale, dkr, dkr); TensorPrimitives.Add(dvr, aV, dvr); }
                     }
             });
         }
@@ -96,7 +97,7 @@ internal static unsafe class CpuAttentionBackward
 
     // One query head: lse and D point at its T rows; dkH/dvH are its [T, hd] partials (overwritten).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Head(AttentionBlocks d, int b, int h, Scratch w, float* dq, float* dO, float* q, float* k, float* v,
+    private static void Head(AttentionBlocks d, int b, int h, Scratch w, bool overwrite, float* dq, float* dO, float* q, float* k, float* v,
         float* lse, float* dRow, float* dkH, float* dvH)
     {
         const int MR = AttentionBlocks.MR, QB = AttentionBlocks.QBlock, KB = AttentionBlocks.KBlock;
@@ -148,7 +149,9 @@ internal static unsafe class CpuAttentionBackward
             for (int i = 0; i < nq; i++)
             {
                 var dst = new Span<float>(dq + d.QRow(b, t0 + i, h), hd);
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(w.DqAcc + (long)i * hdPad, hd), d.Scale, dst, dst);
+                var acc = new ReadOnlySpan<float>(w.DqAcc + (long)i * hdPad, hd);
+                if (overwrite) TensorPrimitives.Multiply(acc, d.Scale, dst);
+                else TensorPrimitives.MultiplyAdd(acc, d.Scale, dst, dst);
             }
         }
     }

@@ -67,7 +67,7 @@ public sealed partial class CpuBackend
         var (dqa, dqo) = Arr(dq); var (dka, dko) = Arr(dk); var (dva, dvo) = Arr(dv); var (ga, go) = Arr(dOutput);
         var (qa, qo) = Arr(q); var (ka, ko) = Arr(k); var (va, vo) = Arr(v); var (oa, oo) = Arr(output); var (la, lo) = Arr(lse);
         CpuAttentionBackward.Run(_work, new AttentionBlocks(batch, seqLen, heads, kvHeads, headDim),
-            dqa, dqo, dka, dko, dva, dvo, ga, go, qa, qo, ka, ko, va, vo, oa, oo, la, lo);
+            dqa, dqo, dka, dko, dva, dvo, ga, go, qa, qo, ka, ko, va, vo, oa, oo, la, lo, overwrite: false);
     }
 
     /// <inheritdoc/>
