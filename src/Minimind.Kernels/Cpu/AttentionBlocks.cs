@@ -17,11 +17,11 @@ internal readonly struct AttentionBlocks
     public readonly int Batch, T, H, Hkv, Hd, Rep, HdPad, QStride, KStride;
     public readonly float Scale;
 
-    public AttentionBlocks(int batch, int seqLen, int heads, int kvHeads, int headDim)
+    public AttentionBlocks(AttnShape s)
     {
-        Batch = batch; T = seqLen; H = heads; Hkv = kvHeads; Hd = headDim; Rep = heads / kvHeads;
-        HdPad = RoundUp(headDim, NR); QStride = heads * headDim; KStride = kvHeads * headDim;
-        Scale = 1f / MathF.Sqrt(headDim);
+        Batch = s.Batch; T = s.SeqLen; H = s.Heads; Hkv = s.KvHeads; Hd = s.HeadDim; Rep = s.Heads / s.KvHeads;
+        HdPad = RoundUp(Hd, NR); QStride = H * Hd; KStride = Hkv * Hd;
+        Scale = 1f / MathF.Sqrt(Hd);
     }
 
     /// <summary>Number of query (= key) blocks.</summary>
