@@ -1,7 +1,11 @@
 // Writes tests/fixtures/chat/templates.json: every case of cases.json rendered by @huggingface/jinja (the
 // renderer of transformers.js) and by Python jinja2 configured as HF transformers (render_cases.py, the
 // reference where the two differ), plus the token ids of the reference text from HF's Rust tokenizers (npm
-// `tokenizers`) for the v1/v3 templates. Usage: cd tools/chat && npm install && node make_fixtures.js [shared/minimind]
+// `tokenizers`) for the v1/v3 templates; then tests/fixtures/chat/sft_labels.json: MiniMind's own SFTDataset and
+// DPODataset code run on sft_rows.jsonl/dpo_rows.jsonl (sft_labels_ref.py) with those ids.
+// Needs Debian's python3 with python3-jinja2 and python3-torch (MM_PYTHON overrides /usr/bin/python3) and
+// MiniMind's git mirror (MM_MINIMIND_MIRROR, default /work/.mirror/jingyaogong+minimind/repo).
+// Usage: cd tools/chat && npm install && node make_fixtures.js [shared/minimind]
 const fs = require("fs");
 const path = require("path");
 const { execFileSync } = require("child_process");
@@ -12,7 +16,9 @@ const root = path.resolve(__dirname, "..", "..");
 const shared = process.argv[2] || path.resolve(root, "..", "shared", "minimind");
 const fixtures = path.join(root, "tests", "fixtures", "chat");
 const cases = JSON.parse(fs.readFileSync(path.join(fixtures, "cases.json"), "utf8")).cases;
-const python = JSON.parse(execFileSync("python3", [path.join(__dirname, "render_cases.py"), shared], { encoding: "utf8", maxBuffer: 1 << 26 }));
+const py = process.env.MM_PYTHON || "/usr/bin/python3";
+const mirror = process.env.MM_MINIMIND_MIRROR || "/work/.mirror/jingyaogong+minimind/repo";
+const python = JSON.parse(execFileSync(py, [path.join(__dirname, "render_cases.py"), shared], { encoding: "utf8", maxBuffer: 1 << 26 }));
 
 function specialTokens(cfg) {
   const out = {};
@@ -59,6 +65,15 @@ async function main() {
     out.push(entry);
   }
   fs.writeFileSync(path.join(fixtures, "templates.json"), JSON.stringify({ generator: "@huggingface/jinja 0.5.11 + python3 jinja2 (render_cases.py) + tokenizers 0.23.2", cases: out }, null, 1) + "\n");
+  // MiniMind's SFT/DPO datasets: collect every text they tokenize, encode with HF tokenizers, compute the labels.
+  const labelsRef = path.join(__dirname, "sft_labels_ref.py");
+  const texts = JSON.parse(execFileSync(py, [labelsRef, "texts", shared, mirror], { encoding: "utf8", maxBuffer: 1 << 26 }));
+  const ids = {};
+  for (const t of texts) ids[t] = Array.from((await tokenizers.v3.encode(t, null, { addSpecialTokens: false })).getIds());
+  const idsPath = path.join(require("os").tmpdir(), `minimind-chat-ids-${process.pid}.json`);
+  fs.writeFileSync(idsPath, JSON.stringify(ids));
+  execFileSync(py, [labelsRef, "labels", shared, mirror, idsPath], { stdio: "inherit" });
+  fs.unlinkSync(idsPath);
   for (const e of out) if (!e.same) console.log(`differs: ${e.name}\n  python:   ${JSON.stringify(e.python ?? e.python_error)}\n  hf_jinja: ${JSON.stringify(e.hf_jinja ?? e.hf_jinja_error)}`);
 }
 main();

@@ -107,21 +107,4 @@ public static class BuiltinCorpus
     }
 
     private static string Pick(string[] options, ref SplitMix64 rng) => options[rng.Next(options.Length)];
-
-    /// <summary>SplitMix64: tiny, fixed-forever generator so the corpus never changes between runtimes.</summary>
-    private struct SplitMix64(ulong seed)
-    {
-        private ulong _state = seed;
-
-        public ulong NextUInt64()
-        {
-            ulong z = _state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-
-        // Multiply-shift range reduction: deterministic, negligible bias for these small ranges.
-        public int Next(int n) => (int)((NextUInt64() >> 32) * (ulong)n >> 32);
-    }
 }
