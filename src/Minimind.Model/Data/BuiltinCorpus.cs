@@ -23,8 +23,8 @@ public static class BuiltinCorpus
     private static readonly string[] Nouns = { "cat", "dog", "bird", "fish", "child", "teacher", "farmer", "robot", "tree", "river", "house", "ball", "book", "garden" };
     private static readonly string[] Verbs = { "sees", "likes", "finds", "watches", "follows", "helps", "carries", "draws" };
     private static readonly string[] Places = { "in the garden", "by the river", "at home", "under the tree", "near the house", "on the hill", "in the morning", "at night" };
-    private static readonly string[] Numbers = { "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve" };
-    private static readonly (string Q, string A)[] Facts =
+    internal static readonly string[] Numbers = { "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve" };
+    internal static readonly (string Q, string A)[] Facts =
     {
         ("What color is the sky?", "The sky is blue."),
         ("What color is the grass?", "The grass is green."),

@@ -14,18 +14,9 @@ public static class BuiltinConversations
     /// <summary>Seed of the default set.</summary>
     public const ulong Seed = 0x636861747475726E; // "chatturn"
 
-    private static readonly string[] Numbers = { "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve" };
-    private static readonly (string Q, string A)[] Facts =
-    {
-        ("What color is the sky?", "The sky is blue."),
-        ("What color is the grass?", "The grass is green."),
-        ("How many legs does a cat have?", "A cat has four legs."),
-        ("How many legs does a bird have?", "A bird has two legs."),
-        ("Where does a fish live?", "A fish lives in the water."),
-        ("What does a farmer grow?", "A farmer grows food."),
-        ("When does the sun rise?", "The sun rises in the morning."),
-        ("What do we read?", "We read a book."),
-    };
+    // The corpus's world: the same number words and facts the pretraining text uses.
+    private static readonly string[] Numbers = BuiltinCorpus.Numbers;
+    private static readonly (string Q, string A)[] Facts = BuiltinCorpus.Facts;
     private static readonly string[] Greetings = { "Hello!", "Hi!", "Good morning!", "Hello there." };
     private static readonly string[] Systems = { "You are minimind.", "You are a helpful assistant.", "Answer briefly." };
 
