@@ -46,6 +46,8 @@ public sealed class GenerateCommand : ICommand
     public static readonly CliOption<bool> PrintIds = Opt.Flag("print-ids", "print the generated ids space-separated as the last line of stdout");
     /// <summary><c>--device</c>.</summary>
     public static readonly CliOption<string> Device = CommonOptions.Device("cpu");
+    /// <summary><c>--chat</c>: one chat turn (see <see cref="ChatCommand"/>).</summary>
+    public static readonly CliOption<bool> Chat = Opt.Flag("chat", "render --prompt as one user turn with the tokenizer's chat template and its generation prompt, and stop at the end of the reply (as minimind chat)");
 
     /// <summary>Everything <c>minimind generate</c> accepts.</summary>
     public static readonly OptionTable Table = new("generate",
@@ -58,7 +60,7 @@ public sealed class GenerateCommand : ICommand
         """,
         new[]
         {
-            new OptionGroup("Input", Weights, Tokenizer, Prompt, PromptIds, NoBos),
+            new OptionGroup("Input", Weights, Tokenizer, Prompt, PromptIds, NoBos, Chat, ChatCommand.System, ChatCommand.OpenThinking),
             new OptionGroup("Sampling (MiniMind-3's)", MaxNewTokens, Temperature, TopK, TopP, RepetitionPenalty, Seed, Greedy, EosId),
             new OptionGroup("Output and device", PrintIds, Device),
             // --top-k here is the sampling top-k.
@@ -68,6 +70,7 @@ public sealed class GenerateCommand : ICommand
         {
             "generate --weights out/pretrain_512.pth --tokenizer model/ --prompt \"你好\" --greedy",
             "generate --weights out/full_sft_512.pth --arch minimind2 --prompt-ids 1,314,42 --print-ids",
+            "generate --weights out/full_sft_512.pth --tokenizer model/ --chat --prompt \"你好\" --open-thinking",
         });
 
     /// <inheritdoc/>
@@ -75,7 +78,7 @@ public sealed class GenerateCommand : ICommand
 
     /// <summary>What one <c>minimind generate</c> command line asks for (the model config read from --weights).</summary>
     public sealed record Settings(string Weights, string? Prompt, string? PromptIds, string? TokSpec, bool NoBos, int MaxNew,
-        SamplingOptions Sampling, int? EosId, bool PrintIds, string Device, ModelConfig Config);
+        SamplingOptions Sampling, int? EosId, bool PrintIds, string Device, ModelConfig Config, bool Chat = false, string? System = null, bool OpenThinking = false);
 
     /// <summary>Binds and validates a command line; reads the checkpoint for its shapes.</summary>
     public static Settings Bind(ArgParser args, out Minimind.Checkpoint.StateDict? stateDict)
@@ -93,9 +96,11 @@ public sealed class GenerateCommand : ICommand
             Greedy = args.Get(Greedy),
         };
         var s = new Settings(weights, prompt, promptIds, args.Get(Tokenizer), args.Get(NoBos), args.Get(MaxNewTokens), sampling,
-            args.Get(EosId), args.Get(PrintIds), args.Get(Device), ModelOptions.Parse(args, weights, out stateDict));
+            args.Get(EosId), args.Get(PrintIds), args.Get(Device), ModelOptions.Parse(args, weights, out stateDict),
+            args.Get(Chat), args.Get(ChatCommand.System), args.Get(ChatCommand.OpenThinking));
         args.EnsureAllUsed();
         if ((prompt is null) == (promptIds is null)) throw new UsageException("give exactly one of --prompt and --prompt-ids");
+        if (s.Chat && prompt is null) throw new UsageException("--chat needs --prompt (the text of the user turn)");
         try { sampling.Validate(); } catch (ArgumentException e) { throw new UsageException(e.Message); }
         return s;
     }
@@ -103,7 +108,9 @@ public sealed class GenerateCommand : ICommand
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var (weights, prompt, promptIds, tokSpec, noBos, maxNew, sampling, eosOpt, printIds, device, config) = Bind(args, out var sd);
+        var settings = Bind(args, out var sd);
+        if (settings.Chat) return RunChat(settings, sd!);
+        var (weights, prompt, promptIds, tokSpec, noBos, maxNew, sampling, eosOpt, printIds, device, config, _, _, _) = settings;
 
         if (tokSpec is null)
         {
@@ -149,6 +156,20 @@ public sealed class GenerateCommand : ICommand
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{outIds.Count} tokens in {total:F2} s (prefill of {ids.Length} tokens + first token {firstTokenMs:F0} ms, then {decodeRate:F1} tokens/s)"));
         if (printIds || decoder is null) Console.Out.WriteLine(string.Join(' ', outIds));
+        return 0;
+    }
+
+    // One chat turn: the same session as `minimind chat`, fed one message.
+    private static int RunChat(Settings s, Minimind.Checkpoint.StateDict sd)
+    {
+        var format = ChatCommand.LoadFormat(s.TokSpec, s.Weights);
+        using var backend = BackendFactory.Create(s.Device);
+        Console.Error.WriteLine(BackendFactory.Describe(backend));
+        Console.Error.WriteLine($"model: {ModelOptions.Describe(s.Config)}");
+        using var model = MiniMindModel.Create(s.Config, backend, 1, s.Config.MaxSeqLen);
+        model.LoadStateDict(sd);
+        var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, MaxNewTokens = s.MaxNew };
+        ChatCommand.StreamReply(session, format.Tokenizer, s.Prompt!, showSpeed: true);
         return 0;
     }
 }
