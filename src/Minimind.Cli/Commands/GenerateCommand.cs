@@ -28,18 +28,8 @@ public sealed class GenerateCommand : ICommand
     public static readonly CliOption<bool> NoBos = Opt.Flag("no-bos", "do not put the bos token before --prompt text");
     /// <summary><c>--max-new-tokens</c>.</summary>
     public static readonly CliOption<int> MaxNewTokens = Opt.Int("max-new-tokens", "N", 128, "tokens to generate").AtLeast(1);
-    /// <summary><c>--temperature</c>.</summary>
-    public static readonly CliOption<double> Temperature = Opt.Double("temperature", "X", 0.85, "sampling temperature").AtLeast(0);
-    /// <summary><c>--top-k</c> (sampling).</summary>
-    public static readonly CliOption<int> TopK = Opt.Int("top-k", "N", 50, "sample among the K most likely ids (0 = off; a MoE model's experts per token come from config.json/the preset)").AtLeast(0);
-    /// <summary><c>--top-p</c>.</summary>
-    public static readonly CliOption<double> TopP = Opt.Double("top-p", "X", 0.85, "nucleus sampling mass (1 = off)").Check(v => v > 0 && v <= 1, "must be in (0, 1]").Sample("0.5");
-    /// <summary><c>--repetition-penalty</c>.</summary>
-    public static readonly CliOption<double> RepetitionPenalty = Opt.Double("repetition-penalty", "X", 1.0, "positive logits of seen ids divided by X, negative ones multiplied").Positive();
-    /// <summary><c>--seed</c>.</summary>
-    public static readonly CliOption<int> Seed = Opt.Int("seed", "N", 42, "sampling seed");
-    /// <summary><c>--greedy</c>.</summary>
-    public static readonly CliOption<bool> Greedy = Opt.Flag("greedy", "always take the most likely token");
+    /// <summary>Sampling (MiniMind-3's defaults: temperature 0.85, top-k 50, top-p 0.85).</summary>
+    public static readonly SamplingOptionSet Sampling = new(temperature: 0.85, topK: 50, topP: 0.85);
     /// <summary><c>--eos-id</c>.</summary>
     public static readonly CliOption<int?> EosId = Opt.IntOrNull("eos-id", "N", "stop at this id (-1 = never stop)").AtLeast(-1).DefaultIs("the tokenizer's eos, else 2");
     /// <summary><c>--print-ids</c>.</summary>
@@ -61,7 +51,7 @@ public sealed class GenerateCommand : ICommand
         new[]
         {
             new OptionGroup("Input", Weights, Tokenizer, Prompt, PromptIds, NoBos, Chat, ChatCommand.System, ChatCommand.OpenThinking),
-            new OptionGroup("Sampling (MiniMind-3's)", MaxNewTokens, Temperature, TopK, TopP, RepetitionPenalty, Seed, Greedy, EosId),
+            new OptionGroup("Sampling (MiniMind-3's)", new CliOption[] { MaxNewTokens }.Concat(Sampling.All).Append(EosId).ToArray()),
             new OptionGroup("Output and device", PrintIds, Device),
             // --top-k here is the sampling top-k.
             ModelOptions.Architecture.Without(ModelOptions.TopK),
@@ -86,22 +76,13 @@ public sealed class GenerateCommand : ICommand
         string weights = args.Require(Weights);
         string? prompt = args.Get(Prompt);
         string? promptIds = args.Get(PromptIds);
-        var sampling = new SamplingOptions
-        {
-            Temperature = (float)args.Get(Temperature),
-            TopK = args.Get(TopK),
-            TopP = (float)args.Get(TopP),
-            RepetitionPenalty = (float)args.Get(RepetitionPenalty),
-            Seed = args.Get(Seed),
-            Greedy = args.Get(Greedy),
-        };
+        var sampling = Sampling.Bind(args);
         var s = new Settings(weights, prompt, promptIds, args.Get(Tokenizer), args.Get(NoBos), args.Get(MaxNewTokens), sampling,
             args.Get(EosId), args.Get(PrintIds), args.Get(Device), ModelOptions.Parse(args, weights, out stateDict),
             args.Get(Chat), args.Get(ChatCommand.System), args.Get(ChatCommand.OpenThinking));
         args.EnsureAllUsed();
         if ((prompt is null) == (promptIds is null)) throw new UsageException("give exactly one of --prompt and --prompt-ids");
         if (s.Chat && prompt is null) throw new UsageException("--chat needs --prompt (the text of the user turn)");
-        try { sampling.Validate(); } catch (ArgumentException e) { throw new UsageException(e.Message); }
         return s;
     }
 
