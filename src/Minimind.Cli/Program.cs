@@ -14,6 +14,7 @@ public static class Program
         new Commands.TrainCommand(),
         new Commands.BenchCommand(),
         new Commands.GenerateCommand(),
+        new Commands.ChatCommand(),
         new Commands.EvalCommand(),
     };
 
