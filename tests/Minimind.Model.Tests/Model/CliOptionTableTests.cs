@@ -107,6 +107,13 @@ public sealed class CliOptionTableTests
     }
 
     [Fact]
+    public void EveryCommand_DeclaresAnOptionTable()
+    {
+        var missing = Program.Commands.Where(c => c.Options is null).Select(c => c.Name).ToList();
+        Assert.True(missing.Count == 0, "commands without an OptionTable (declare one, as TrainCommand.Table, and add a case here): " + string.Join(", ", missing));
+    }
+
+    [Fact]
     public void EveryCommandTable_HasACase()
     {
         var covered = Cases().Select(c => c.Table).ToHashSet();
