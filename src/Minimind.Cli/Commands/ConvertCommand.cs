@@ -10,11 +10,14 @@ public sealed class ConvertCommand : ICommand
     public string Name => "convert";
 
     /// <inheritdoc/>
-    public string Summary => "Rewrite a .pth as a zip checkpoint, optionally as f16/bf16 or without _orig_mod./module. prefixes";
+    public string Summary => "Rewrite a .pth (zip, f16/bf16, no prefixes), or export it as safetensors, a HuggingFace folder or GGUF";
 
     /// <inheritdoc/>
     public string Help => """
         Usage: minimind convert IN OUT [--dtype f32|f16|bf16] [--strip-prefix]
+               minimind convert IN OUT.safetensors [--dtype ...] [--strip-prefix]
+               minimind convert IN DIR --to hf [--tokenizer DIR] [--dtype ...] [architecture options]
+               minimind convert IN OUT.gguf [--tokenizer DIR] [--dtype f32|f16|bf16] [architecture options]
 
         Reads IN (zip or legacy .pth) and writes OUT in the zip format of torch >= 1.6, loadable with
         torch.load(OUT, weights_only=True) (torch 1.13's weights_only refuses Python floats such as an
@@ -24,7 +27,19 @@ public sealed class ConvertCommand : ICommand
         For a resume file ({'model': ..., 'optimizer': ..., ...}) only the 'model' state dict is
         converted and renamed; everything else is copied as is.
 
+        IN may be a .pth, a .safetensors file or a HuggingFace folder.
+        --to hf writes what MiniMind's scripts/convert_model.py writes: minimind3 as Qwen3ForCausalLM (MoE:
+        Qwen3MoeForCausalLM, transformers 5's fused experts), minimind-v1/minimind2/minimind2-hf dense as
+        LlamaForCausalLM (q/k rows permuted to Llama's RoPE layout where needed); config.json,
+        model.safetensors (tied head left out) and the tokenizer files; default dtype f16, as the script.
+        OUT.gguf is for llama.cpp/ollama: minimind3 as qwen3, minimind3 MoE as qwen3moe, minimind-v1/
+        minimind2/minimind2-hf dense as llama; tokenizer, special tokens and chat template in the metadata;
+        default dtype f16 (norms stay f32). Other generations (2024/minimind2 MoE) are refused with the reason.
+        The architecture comes from config.json beside IN, the checkpoint's shapes and the options below.
+
         Options:
+          --to pth|safetensors|hf|gguf  target format (default: from OUT's extension, else pth)
+          --tokenizer DIR       tokenizer.json (+ tokenizer_config.json) to copy/embed (default: beside IN)
           --dtype f32|f16|bf16  store floating-point weights in this type (f16/bf16 round to nearest
                                 even, as torch's .half()/.bfloat16()); default: keep each tensor's type
           --strip-prefix        drop '_orig_mod.' (torch.compile) and 'module.' (DDP) key prefixes,
@@ -34,7 +49,10 @@ public sealed class ConvertCommand : ICommand
         Examples:
           minimind convert old_legacy.pth new.pth
           minimind convert out/pretrain_512.pth out/pretrain_512_fp16.pth --dtype f16 --strip-prefix
-        """;
+          minimind convert out/full_sft_768.pth minimind-3 --to hf --tokenizer model/
+          minimind convert out/full_sft_768.pth minimind-3.gguf --tokenizer model/ --dtype bf16
+
+        """ + ModelOptions.HelpText;
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
@@ -43,7 +61,8 @@ public sealed class ConvertCommand : ICommand
         string output = args.Positional("OUT");
         string? dtypeText = args.String("dtype");
         bool strip = args.Flag("strip-prefix");
-        args.EnsureAllUsed();
+        string to = args.String("to") ?? ConvertExport.FromName(output);
+        if (!ConvertExport.Targets.Contains(to)) throw new UsageException($"--to '{to}' is not one of: {string.Join(", ", ConvertExport.Targets)}");
         TorchDType? dtype = null;
         if (dtypeText is not null)
         {
@@ -51,6 +70,8 @@ public sealed class ConvertCommand : ICommand
             catch (ArgumentException e) { throw new UsageException("--dtype: " + e.Message); }
             if (dtype == TorchDType.F64) throw new UsageException("--dtype must be f32, f16 or bf16");
         }
+        if (to != "pth") return ConvertExport.Run(args, input, output, to, dtype, strip);
+        args.EnsureAllUsed();
         // IN == OUT is safe: the new file is written beside it and renamed over it only when complete.
         var sw = Stopwatch.StartNew();
         var pth = PthReader.Read(input);

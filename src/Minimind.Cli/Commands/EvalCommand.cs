@@ -25,7 +25,7 @@ public sealed class EvalCommand : ICommand
         and its perplexity exp(loss). The MoE aux loss is not included.
 
         Options:
-          --weights FILE      checkpoint (.pth; a config.json beside it is read)
+          --weights PATH      checkpoint: .pth, .safetensors or a HuggingFace folder (config.json is read)
           --data FILE         jsonl, one {"text": ...} object per line
           --tokenizer SPEC    tokenizer.json, a folder holding one, or 'byte' (default: tokenizer.json beside the weights)
           --max-seq-len N     tokens per row incl. bos/eos (default 512, at most the model's context)
@@ -56,7 +56,7 @@ public sealed class EvalCommand : ICommand
         if (maxLen - 1 > config.MaxSeqLen) throw new UsageException($"--max-seq-len {maxLen} exceeds the model's context {config.MaxSeqLen}");
         if (tokSpec is null)
         {
-            var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
+            var beside = Path.Combine(Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
             tokSpec = File.Exists(beside) ? beside : throw new UsageException("--tokenizer is required (no tokenizer.json beside the weights)");
         }
         var tok = TokenizerLoader.Load(tokSpec);

@@ -26,7 +26,8 @@ public sealed class GenerateCommand : ICommand
         after --max-new-tokens, or at the context length.
 
         Options:
-          --weights FILE         checkpoint (.pth; a config.json beside it is read)
+          --weights PATH         checkpoint: .pth or .safetensors (a config.json beside it is read), or a
+                                 HuggingFace folder (config.json, model.safetensors, tokenizer)
           --tokenizer SPEC       tokenizer.json, a folder holding one, or 'byte'
                                  (default: tokenizer.json beside the weights; not needed with --prompt-ids)
           --prompt TEXT          prompt text
@@ -80,7 +81,7 @@ public sealed class GenerateCommand : ICommand
 
         if (tokSpec is null)
         {
-            var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
+            var beside = Path.Combine(Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
             if (File.Exists(beside)) tokSpec = beside;
         }
         ITokenizer? tok = tokSpec is null ? null : TokenizerLoader.Load(tokSpec);

@@ -45,8 +45,8 @@ public sealed class TrainCommand : ICommand
           --arch NAME              minimind-v1 | minimind2 | minimind2-hf | minimind3 (default minimind3 with
                                    --data; + the usual overrides --dim --n-layers --n-heads --n-kv-heads
                                    --vocab-size --hidden-dim --use-moe --n-experts --top-k ...)
-          --from-weight NAME|PATH  start from <out-dir>/NAME_<dim>[_moe].pth or a .pth path (any generation's
-                                   key names, prefixes stripped; lists what did not load)
+          --from-weight NAME|PATH  start from <out-dir>/NAME_<dim>[_moe].pth, a .pth/.safetensors file or an HF
+                                   folder (any generation's key names, prefixes stripped; lists what did not load)
         Recipe:
           --epochs N (1; built-in 3)  --batch-size N (32; built-in 16)  --learning-rate X (5e-4; built-in 2e-3)
           --accumulation-steps N (8; built-in 1)  --grad-clip X (1.0, 0 = off)  --max-steps N (total, across resumes)
@@ -108,7 +108,7 @@ public sealed class TrainCommand : ICommand
         string? fromWeight = args.String("from-weight");
         string device = args.Choice("device", "auto", BackendFactory.Devices);
         // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
-        string? fromWeightFile = fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
+        string? fromWeightFile = fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight : null;
         var config = ResolveConfig(args, builtin, maxSeqLen, fromWeightFile);
         args.EnsureAllUsed();
         try { options.Validate(); config.Validate(); }
@@ -219,9 +219,9 @@ public sealed class TrainCommand : ICommand
 
     private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log)
     {
-        string path = fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight)
+        string path = fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight) || Directory.Exists(fromWeight)
             ? fromWeight : Path.Combine(o.OutDir, Trainer.RunNameOf(fromWeight, c) + ".pth");
-        if (!File.Exists(path)) throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found", path);
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found", path);
         var report = model.LoadStateDict(StateDict.Read(path), strict: false);
         log.WriteLine($"initialised from {path}: {report}");
     }
