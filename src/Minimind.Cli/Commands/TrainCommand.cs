@@ -56,6 +56,8 @@ public sealed class TrainCommand : ICommand
           --log-interval N (100; built-in 10)  --keep-last K (3)  --save-dtype f32|f16|bf16 (f16, as MiniMind)
           --export-minimind-resume also write checkpoints/<name>_resume.pth in MiniMind's resume layout
           --plot                   write <out-dir>/<name>_loss.png at every save
+          --tensorboard DIR        also write TensorBoard scalars (loss, lr, grad norm, tokens/s, MoE aux loss) to
+                                   DIR/events.out.tfevents.*, continued across resumes (each step once)
         Resuming:
           --resume                 continue from the newest checkpoint that verifies (a damaged newest one is
                                    reported and skipped); starts fresh when there is none
@@ -102,6 +104,7 @@ public sealed class TrainCommand : ICommand
             SaveDtype = TorchDTypes.ParseShort(args.Choice("save-dtype", "f16", "f32", "f16", "bf16")),
             ExportMinimindResume = args.Flag("export-minimind-resume"),
             Plot = args.Flag("plot"),
+            TensorBoardDir = args.String("tensorboard"),
         };
         bool resume = args.Flag("resume");
         string? resumeFrom = args.String("resume-from");
