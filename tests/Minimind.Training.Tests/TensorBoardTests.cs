@@ -11,18 +11,7 @@ namespace Minimind.Training.Tests;
 /// </summary>
 public sealed class TensorBoardTests
 {
-    private static string Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(TestPaths.CliDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var o = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"minimind {string.Join(' ', args)} exited {p.ExitCode}: {o}{err.Result}");
-        return o;
-    }
+    private static string Run(params string[] args) => TrainDataSourceTests.Run(args); // asserts exit 0
 
     private static string[] Args(string outDir, int maxSteps) => new[]
     {
