@@ -12,17 +12,20 @@ public sealed class InspectCommand : ICommand
     public string Name => "inspect";
 
     /// <inheritdoc/>
-    public string Summary => "List the keys, dtypes, shapes and storages of a PyTorch .pth checkpoint";
+    public string Summary => "List the keys, dtypes, shapes and storages of a .pth, .safetensors, GGUF file or HF folder";
 
     /// <inheritdoc/>
     public string Help => """
-        Usage: minimind inspect FILE [--json]
+        Usage: minimind inspect FILE|FOLDER [--json]
 
         Reads a PyTorch checkpoint (zip format of torch >= 1.6, or the legacy format) without Python and
         prints: the container format and top folder, every tensor with its path, dtype, shape, storage key
         and bytes, the totals, and the nested structure of resume files (model / optimizer / epoch ...).
         Only the subset of pickle that torch.load(weights_only=True) accepts is executed; anything else is
         refused with the offending global or opcode and its byte offset. Tensor data is not read.
+        A .safetensors file (header, __metadata__, every tensor's dtype, shape and byte range), a GGUF file
+        (version, every metadata key with its value, tensors with ggml and PyTorch shapes) and a HuggingFace
+        folder (its model.safetensors shards) are recognised by their content and listed the same way.
 
         Options:
           --json     print one JSON object instead of text (for scripts)
@@ -39,6 +42,7 @@ public sealed class InspectCommand : ICommand
         string path = args.Positional("FILE");
         bool json = args.Flag("json");
         args.EnsureAllUsed();
+        if (InspectFormats.TryRun(path, json, Console.Out)) return 0; // .safetensors, GGUF, HF folders (by content)
         var pth = PthReader.Read(path);
         var tensors = new List<(string path, TorchTensor t)>();
         Collect(pth.Root, "", tensors);
