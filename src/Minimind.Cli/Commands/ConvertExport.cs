@@ -20,13 +20,12 @@ internal static class ConvertExport
     };
 
     /// <summary>Runs a conversion to <paramref name="to"/> (not pth).</summary>
-    public static int Run(ArgParser args, string input, string output, string to, TorchDType? dtype, bool strip)
+    public static int Run(ConvertCommand.Settings s)
     {
-        string? tokSpec = args.String("tokenizer");
+        var (input, output, to, dtype, strip, tokSpec) = (s.Input, s.Output, s.To, s.DType, s.Strip, s.Tokenizer);
         var sw = Stopwatch.StartNew();
         if (to == "safetensors")
         {
-            args.EnsureAllUsed();
             var sd = StateDict.Read(input);
             var tensors = new List<KeyValuePair<string, TorchTensor>>();
             foreach (var (k, t) in sd)
@@ -39,8 +38,8 @@ internal static class ConvertExport
             Console.Out.WriteLine($"converted {input} ({sd.Count} tensors) -> {output} (safetensors{(dtype is { } dd ? ", " + dd.ShortName() : "")}) in {sw.Elapsed.TotalSeconds:F2} s");
             return 0;
         }
-        var config = ModelOptions.Parse(args, input, out var stateDict);
-        args.EnsureAllUsed();
+        var config = s.Config!.Value;
+        var stateDict = s.StateDict;
         string? why = to == "hf" ? HfFolderWriter.Unsupported(config) : GgufExport.Unsupported(config);
         if (why is not null) throw new NotSupportedException($"cannot convert {input} to {(to == "hf" ? "a HuggingFace folder" : "GGUF")}: {why}");
         var weights = new ExportWeights(config, stateDict!);

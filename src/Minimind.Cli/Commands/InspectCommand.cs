@@ -14,10 +14,13 @@ public sealed class InspectCommand : ICommand
     /// <inheritdoc/>
     public string Summary => "List the keys, dtypes, shapes and storages of a .pth, .safetensors, GGUF file or HF folder";
 
-    /// <inheritdoc/>
-    public string Help => """
-        Usage: minimind inspect FILE|FOLDER [--json]
+    /// <summary><c>--json</c>.</summary>
+    public static readonly CliOption<bool> Json = Opt.Flag("json", "print one JSON object instead of text (for scripts)");
 
+    /// <summary>Everything <c>minimind inspect</c> accepts.</summary>
+    public static readonly OptionTable Table = new("inspect",
+        new[] { "inspect FILE [--json]" },
+        """
         Reads a PyTorch checkpoint (zip format of torch >= 1.6, or the legacy format) without Python and
         prints: the container format and top folder, every tensor with its path, dtype, shape, storage key
         and bytes, the totals, and the nested structure of resume files (model / optimizer / epoch ...).
@@ -26,22 +29,28 @@ public sealed class InspectCommand : ICommand
         A .safetensors file (header, __metadata__, every tensor's dtype, shape and byte range), a GGUF file
         (version, every metadata key with its value, tensors with ggml and PyTorch shapes) and a HuggingFace
         folder (its model.safetensors shards) are recognised by their content and listed the same way.
+        """,
+        new[] { new OptionGroup("Options", Json) },
+        new[] { "inspect out/pretrain_512.pth", "inspect model.gguf", "inspect minimind-3/", "inspect checkpoints/pretrain_512_resume.pth --json > layout.json" });
 
-        Options:
-          --json     print one JSON object instead of text (for scripts)
-          -h, --help show this help
+    /// <inheritdoc/>
+    public OptionTable Options => Table;
 
-        Examples:
-          minimind inspect out/pretrain_512.pth
-          minimind inspect checkpoints/pretrain_512_resume.pth --json > layout.json
-        """;
+    /// <summary>What one <c>minimind inspect</c> command line asks for.</summary>
+    public sealed record Settings(string Path, bool Json);
+
+    /// <summary>Binds and validates a command line.</summary>
+    public static Settings Bind(ArgParser args)
+    {
+        var s = new Settings(args.Positional("FILE"), args.Get(Json));
+        args.EnsureAllUsed();
+        return s;
+    }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        string path = args.Positional("FILE");
-        bool json = args.Flag("json");
-        args.EnsureAllUsed();
+        var (path, json) = Bind(args);
         if (InspectFormats.TryRun(path, json, Console.Out)) return 0; // .safetensors, GGUF, HF folders (by content)
         var pth = PthReader.Read(path);
         var tensors = new List<(string path, TorchTensor t)>();
