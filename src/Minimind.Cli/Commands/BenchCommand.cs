@@ -96,7 +96,7 @@ public sealed class BenchCommand : ICommand
                 sw.Restart();
                 var dir = trainer.Save();
                 double saveS = sw.Elapsed.TotalSeconds;
-                long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length) + new FileInfo(trainer.WeightsPath).Length;
+                long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length) + new FileInfo(trainer.Paths.WeightsPath).Length;
                 using var model2 = MiniMindModel.Create(config, backend, batch, data.SeqLen);
                 using var trainer2 = new Trainer(model2, data, opts, TextWriter.Null, "random tokens");
                 sw.Restart();

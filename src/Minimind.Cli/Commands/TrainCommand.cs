@@ -162,13 +162,13 @@ public sealed class TrainCommand : ICommand
         else if (resume)
         {
             resumed = trainer.TryResumeLatest();
-            if (!resumed) log.WriteLine($"--resume: no complete checkpoint in {trainer.CheckpointRoot}; starting a fresh run");
+            if (!resumed) log.WriteLine($"--resume: no complete checkpoint in {trainer.Paths.CheckpointRoot}; starting a fresh run");
         }
         if (!resumed)
         {
-            var existing = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.CheckpointRoot);
+            var existing = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.Paths.CheckpointRoot);
             if (existing.Count > 0 && !resume)
-                throw new IOException($"{trainer.CheckpointRoot} already holds checkpoints of a run (up to step {existing[0].Step}). " +
+                throw new IOException($"{trainer.Paths.CheckpointRoot} already holds checkpoints of a run (up to step {existing[0].Step}). " +
                     "Continue it with --resume, or pick another --out-dir or --save-weight, or delete that folder to start over.");
             if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log);
         }
@@ -176,7 +176,7 @@ public sealed class TrainCommand : ICommand
 
         if (trainer.IsDone)
         {
-            log.WriteLine($"nothing to do: the run is complete at step {trainer.State.OptimizerStep}/{trainer.StopStep}. Weights: {trainer.WeightsPath}");
+            log.WriteLine($"nothing to do: the run is complete at step {trainer.State.OptimizerStep}/{trainer.StopStep}. Weights: {trainer.Paths.WeightsPath}");
             return 0;
         }
         log.WriteLine($"training: {trainer.StopStep - trainer.State.OptimizerStep} optimizer steps (schedule total {trainer.State.TotalSteps}), batch {options.BatchSize} x {options.AccumulationSteps} accumulation, lr {options.LearningRate}");
@@ -185,18 +185,18 @@ public sealed class TrainCommand : ICommand
         string again = ResumeCommandLine();
         if (outcome == TrainOutcome.Stopped)
         {
-            log.WriteLine($"stopped at step {trainer.State.OptimizerStep}/{trainer.StopStep}; checkpoint in {trainer.CheckpointRoot}");
+            log.WriteLine($"stopped at step {trainer.State.OptimizerStep}/{trainer.StopStep}; checkpoint in {trainer.Paths.CheckpointRoot}");
             log.WriteLine($"resume with: {again}");
             return 0;
         }
         log.WriteLine($"done: {trainer.State.OptimizerStep} steps, final loss {(trainer.State.Losses.Count > 0 ? trainer.State.Losses[^1] : float.NaN):F4}");
-        log.WriteLine($"weights:    {trainer.WeightsPath}");
-        log.WriteLine($"checkpoint: {trainer.CheckpointRoot}");
-        if (options.Plot) log.WriteLine($"loss plot:  {trainer.PlotPath}");
-        log.WriteLine($"metrics:    {trainer.MetricsPath}");
+        log.WriteLine($"weights:    {trainer.Paths.WeightsPath}");
+        log.WriteLine($"checkpoint: {trainer.Paths.CheckpointRoot}");
+        if (options.Plot) log.WriteLine($"loss plot:  {trainer.Paths.PlotPath}");
+        log.WriteLine($"metrics:    {trainer.Paths.MetricsPath}");
         // The .pth alone does not say which generation wrote it (2024 and minimind2 share keys): spell the architecture out.
         string tokHint = tokSpec.Length > 0 ? $" --tokenizer {tokSpec}" : "";
-        log.WriteLine($"try it:     minimind generate --weights {trainer.WeightsPath} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
+        log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
         log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
         return 0;
     }
@@ -220,7 +220,7 @@ public sealed class TrainCommand : ICommand
     private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log)
     {
         string path = fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight)
-            ? fromWeight : Path.Combine(o.OutDir, Trainer.RunNameOf(fromWeight, c) + ".pth");
+            ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
         if (!File.Exists(path)) throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found", path);
         var report = model.LoadStateDict(StateDict.Read(path), strict: false);
         log.WriteLine($"initialised from {path}: {report}");
