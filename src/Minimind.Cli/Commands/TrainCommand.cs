@@ -1,6 +1,7 @@
 using System.Globalization;
 using Minimind.Checkpoint;
 using Minimind.Kernels;
+using Minimind.Kernels.Distributed;
 using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Tokenizer;
@@ -64,6 +65,19 @@ public sealed class TrainCommand : ICommand
         Ctrl+C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0; a second Ctrl+C exits
         at once, leaving the last complete checkpoint untouched.
 
+        Several processes (data parallel, Open MPI: apt-get install openmpi-bin libopenmpi-dev):
+          mpirun -np W minimind train ...   each rank computes --accumulation-steps micro-batches per step, so
+                                   a step takes G = W x accumulation micro-batches; which samples form each
+                                   one depends only on (seed, epoch, step, index), never on W. Gradients are
+                                   summed in one fixed pairwise tree: W = 1, 2, 4, ... with the same G give
+                                   bit-identical weights (other W: deterministic, said at start-up).
+                                   Rank 0 prints (world size, per-rank tok/s, communication share), writes
+                                   metrics and checkpoints; a step folder is committed only after every rank
+                                   reached it. --resume works at any W dividing G (accumulation becomes G/W).
+                                   CPU ranks on one machine split its cores. Ranks started with different
+                                   arguments or data are refused before the first step, naming the field.
+          --dist-timeout S         seconds a rank waits for another before failing, naming it (default 300)
+
         Examples:
           minimind train
           minimind train --resume
@@ -110,7 +124,25 @@ public sealed class TrainCommand : ICommand
         // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
         string? fromWeightFile = fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
         var config = ResolveConfig(args, builtin, maxSeqLen, fromWeightFile);
+        double distTimeout = args.Double("dist-timeout", 300);
         args.EnsureAllUsed();
+        if (!(distTimeout > 0)) throw new UsageException("--dist-timeout must be a positive number of seconds");
+        using var comm = MpiCommunicator.FromEnvironment(TimeSpan.FromSeconds(distTimeout));
+        try { return Train(args, comm, log, builtin, dataPath, maxSeqLen, tokSpec, options, resume, resumeFrom, fromWeight, device, config); }
+        catch (MpiException e) when (comm.Size > 1)
+        {
+            // One rank's failure ends every rank (otherwise the others would wait out their own timeouts).
+            Console.Error.WriteLine($"minimind train: rank {comm.Rank}: error: {e.Message}");
+            comm.Abort(1);
+            return 1;
+        }
+    }
+
+    private int Train(ArgParser args, ICommunicator comm, TextWriter log, bool builtin, string? dataPath, int maxSeqLen, string tokSpec,
+        TrainOptions options, bool resume, string? resumeFrom, string? fromWeight, string device, ModelConfig config)
+    {
+        // Rank 0 speaks for the job; the other ranks' errors still reach stderr.
+        if (comm.Rank != 0) log = TextWriter.Null;
         try { options.Validate(); config.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
@@ -143,11 +175,13 @@ public sealed class TrainCommand : ICommand
         if (config.MaxSeqLen < data.SeqLen) config = config with { MaxSeqLen = data.SeqLen };
 
         // ---- model and trainer -----------------------------------------------------------------
-        using var backend = BackendFactory.Create(device);
-        log.WriteLine(BackendFactory.Describe(backend));
+        // CPU ranks sharing a machine split its cores instead of oversubscribing them.
+        int threads = comm.LocalSize > 1 ? Math.Max(1, Environment.ProcessorCount / comm.LocalSize) : 0;
+        using var backend = BackendFactory.Create(device, threads);
+        log.WriteLine(BackendFactory.Describe(backend) + (comm.LocalSize > 1 && backend.Name == "cpu" ? $", {threads} thread(s) per rank for {comm.LocalSize} ranks on this machine" : ""));
         using var model = MiniMindModel.Create(config, backend, options.BatchSize, data.SeqLen);
         model.InitRandom(checked((int)options.Seed));
-        using var trainer = new Trainer(model, data, options, log, dataDesc);
+        using var trainer = new Trainer(model, data, options, log, dataDesc, comm);
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
         log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
 
@@ -174,12 +208,14 @@ public sealed class TrainCommand : ICommand
         }
         else if (fromWeight is not null) log.WriteLine("note: --from-weight is ignored when resuming (the checkpoint holds the weights)");
 
+        log.WriteLine(trainer.Parallel.Describe());
+        trainer.CheckRanksAgree(new KeyValuePair<string, string>[] { new("--device", backend.Name) });
         if (trainer.IsDone)
         {
             log.WriteLine($"nothing to do: the run is complete at step {trainer.State.OptimizerStep}/{trainer.StopStep}. Weights: {trainer.Paths.WeightsPath}");
             return 0;
         }
-        log.WriteLine($"training: {trainer.StopStep - trainer.State.OptimizerStep} optimizer steps (schedule total {trainer.State.TotalSteps}), batch {options.BatchSize} x {options.AccumulationSteps} accumulation, lr {options.LearningRate}");
+        log.WriteLine($"training: {trainer.StopStep - trainer.State.OptimizerStep} optimizer steps (schedule total {trainer.State.TotalSteps}), batch {options.BatchSize} x {trainer.Parallel.PerRank} accumulation x {comm.Size} rank(s), lr {options.LearningRate}");
         TrainOutcome outcome;
         using (var stop = new StopSignal(log)) outcome = trainer.Run(stop, resumed);
         string again = ResumeCommandLine();

@@ -60,12 +60,16 @@ public sealed unsafe class MpiLibrary
     private nint Sym(string name) => NativeLibrary.TryGetExport(Handle, name, out var p) ? p
         : throw new DllNotFoundException($"{LoadedName} has no symbol {name}: this is not Open MPI's libmpi (install {Packages})");
 
-    /// <summary>Loads Open MPI's libmpi, or throws a DllNotFoundException naming the packages to install.</summary>
+    /// <summary>Environment variable naming another libmpi file to load (an Open MPI installed elsewhere).</summary>
+    public const string PathVariable = "MINIMIND_MPI_LIB";
+
+    /// <summary>Loads Open MPI's libmpi (or the file in MINIMIND_MPI_LIB), or throws a DllNotFoundException naming the packages to install.</summary>
     public static MpiLibrary Load()
     {
-        foreach (var n in Names)
+        var custom = Environment.GetEnvironmentVariable(PathVariable);
+        foreach (var n in string.IsNullOrEmpty(custom) ? Names : new[] { custom })
             if (NativeLibrary.TryLoad(n, out var h)) return new MpiLibrary(h, n);
-        throw new DllNotFoundException($"this job runs under mpirun with several ranks but Open MPI's library ({Names[0]}) could not be loaded; install {Packages}");
+        throw new DllNotFoundException($"this job runs under mpirun with several ranks but Open MPI's library ({(string.IsNullOrEmpty(custom) ? Names[0] : custom)}) could not be loaded; install {Packages}");
     }
 
     /// <summary>Throws naming <paramref name="call"/> when an MPI call did not return MPI_SUCCESS.</summary>
