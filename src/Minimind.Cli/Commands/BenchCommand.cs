@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Minimind.Checkpoint;
 using Minimind.Kernels;
+using Minimind.Kernels.Distributed;
 using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Training;
@@ -32,7 +33,12 @@ public sealed class BenchCommand : ICommand
         Prints seconds per step and, as its LAST line, "tokens/s: <number>".
           --checkpoint   also time one full save (PyTorch .pth + resume-state folder with checksums) and
                          the resume from it (verify + load), and the save overhead per 1000 steps
-          --threads N    CPU backend worker threads (0 = all cores)
+          --threads N    CPU backend worker threads (0 = all cores, split between the ranks on one machine)
+          --accumulation-steps N   micro-batches per rank per step (1)
+
+        Under 'mpirun -np W' each step takes W x accumulation micro-batches (the ranks' blocks, summed in the
+        pairwise tree); rank 0 prints tokens/s over all ranks, per rank, and the share of step time spent
+        communicating (gradient all-reduce, loss gather).
 
         Example: minimind bench train --arch minimind-v1 --batch-size 4 --max-seq-len 256 --steps 5 --device cpu
         """;
@@ -46,16 +52,20 @@ public sealed class BenchCommand : ICommand
         int steps = args.Int("steps", 10);
         int maxSeqLen = args.Int("max-seq-len", 256);
         int threads = args.Int("threads", 0);
+        int accumulation = args.Int("accumulation-steps", 1);
         bool checkpoint = args.Flag("checkpoint");
         string device = args.Choice("device", "auto", BackendFactory.Devices);
         var config = args.Has("arch") ? ModelOptions.Parse(args, null) : ModelConfig.Preset("minimind-v1") with { MaxSeqLen = Math.Max(512, maxSeqLen) };
         args.EnsureAllUsed();
-        if (steps < 1 || batch < 1 || maxSeqLen < 3) throw new UsageException("--steps and --batch-size must be positive and --max-seq-len at least 3");
+        if (steps < 1 || batch < 1 || maxSeqLen < 3 || accumulation < 1) throw new UsageException("--steps, --batch-size and --accumulation-steps must be positive and --max-seq-len at least 3");
 
-        var log = Console.Out;
+        using var comm = MpiCommunicator.FromEnvironment(TimeSpan.FromSeconds(300));
+        var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
+        if (threads == 0 && comm.LocalSize > 1) threads = Math.Max(1, Environment.ProcessorCount / comm.LocalSize);
+        int g = comm.Size * accumulation;
         // Random full-length rows: bos + (max-seq-len - 2) random ids + eos, so no position is padding.
         var rng = new Random(1234);
-        int rows = batch * (steps + 2);
+        int rows = batch * g * (steps + 2);
         int textLen = maxSeqLen - 2;
         var ids = new int[rows * textLen];
         for (int i = 0; i < ids.Length; i++) ids[i] = rng.Next(3, config.VocabSize);
@@ -68,21 +78,24 @@ public sealed class BenchCommand : ICommand
         using var model = MiniMindModel.Create(config, backend, batch, data.SeqLen);
         model.InitRandom(42);
         string outDir = Path.Combine(Path.GetTempPath(), "minimind-bench-" + Guid.NewGuid().ToString("N")[..8]);
-        var opts = new TrainOptions { BatchSize = batch, AccumulationSteps = 1, OutDir = outDir, MaxSteps = steps + 1, KeepLast = 1 };
+        var opts = new TrainOptions { BatchSize = batch, AccumulationSteps = accumulation, OutDir = outDir, MaxSteps = steps + 1, KeepLast = 1 };
         try
         {
-            using var trainer = new Trainer(model, data, opts, TextWriter.Null, "random tokens");
-            log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {model.Parameters.TotalElements:N0} parameters; batch {batch} x {data.SeqLen} tokens");
+            using var trainer = new Trainer(model, data, opts, TextWriter.Null, "random tokens", comm);
+            log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {model.Parameters.TotalElements:N0} parameters; batch {batch} x {data.SeqLen} tokens, {g} micro-batch(es) per step");
+            if (comm.Size > 1) log.WriteLine($"{trainer.Parallel.Describe()}; {threads} CPU thread(s) per rank");
             var sw = Stopwatch.StartNew();
-            trainer.TrainStep(new[] { trainer.MakeBatch(0, 0) }, opts.LearningRate);
+            trainer.TrainStepAt(0, 0, opts.LearningRate);
             backend.Synchronize();
             log.WriteLine($"warm-up step: {sw.Elapsed.TotalSeconds:F3} s");
             var times = new List<double>();
             var total = Stopwatch.StartNew();
+            var comm0 = trainer.Parallel.CommTime;
+            long bytes0 = trainer.Parallel.BytesSent;
             for (int s = 1; s <= steps; s++)
             {
                 sw.Restart();
-                var (loss, _) = trainer.TrainStep(new[] { trainer.MakeBatch(0, s) }, opts.LearningRate);
+                var (loss, _, _) = trainer.TrainStepAt(0, (long)s * g, opts.LearningRate);
                 backend.Synchronize();
                 times.Add(sw.Elapsed.TotalSeconds);
                 log.WriteLine($"step {s}/{steps}: {times[^1]:F3} s, loss {loss:F4}");
@@ -91,7 +104,14 @@ public sealed class BenchCommand : ICommand
             double stepS = secs / steps;
             times.Sort();
             log.WriteLine($"step time: mean {stepS:F3} s, median {times[times.Count / 2]:F3} s, min {times[0]:F3} s");
-            if (checkpoint)
+            if (comm.Size > 1)
+            {
+                double commS = (trainer.Parallel.CommTime - comm0).TotalSeconds;
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"world size {comm.Size}: communication {100 * commS / secs:F1}% of step time (rank 0: {commS / steps * 1000:F1} ms/step, {(trainer.Parallel.BytesSent - bytes0) / steps / 1e6:F2} MB sent/step); {(double)steps * g * batch * data.SeqLen / secs / comm.Size:F1} tokens/s per rank"));
+            }
+            if (checkpoint && comm.Size > 1) log.WriteLine("--checkpoint is measured in a single process; skipped under mpirun");
+            if (checkpoint && comm.Size == 1)
             {
                 sw.Restart();
                 var dir = trainer.Save();
@@ -109,7 +129,7 @@ public sealed class BenchCommand : ICommand
                     $"checkpoint overhead: {100 * saveS / (1000 * stepS):F3}% of a 1000-step save interval ({100 * saveS / (100 * stepS):F2}% at 100)"));
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"resume latency (verify checksums + load): {loadS:F3} s"));
             }
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tokens/s: {(double)steps * batch * data.SeqLen / secs:F1}"));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tokens/s: {(double)steps * g * batch * data.SeqLen / secs:F1}"));
             return 0;
         }
         finally

@@ -132,7 +132,7 @@ public sealed class TrainCommand : ICommand
         catch (MpiException e) when (comm.Size > 1)
         {
             // One rank's failure ends every rank (otherwise the others would wait out their own timeouts).
-            Console.Error.WriteLine($"minimind train: rank {comm.Rank}: error: {e.Message}");
+            Console.Error.WriteLine($"minimind train: error: {e.Message}");
             comm.Abort(1);
             return 1;
         }

@@ -111,6 +111,22 @@ public sealed class Trainer : IDisposable
         return (loss, norm);
     }
 
+    /// <summary>
+    /// One optimizer step over every rank: the step's micro-batches are global indices
+    /// <paramref name="firstMicro"/> .. + G − 1 of <paramref name="epoch"/> (fewer at the epoch's end), this rank
+    /// computes its block. Every rank returns the same mean loss, gradient norm and stop decision
+    /// (<paramref name="stopRequested"/> of any rank).
+    /// </summary>
+    public (float Loss, double GradNorm, bool StopAny) TrainStepAt(int epoch, long firstMicro, double lr, bool stopRequested = false)
+    {
+        int available = (int)Math.Min(_dp.MicroBatchesPerStep, MicroBatchesPerEpoch - firstMicro);
+        var (first, count) = _dp.MyMicroBatches(available);
+        _micro.Clear();
+        for (int i = 0; i < count; i++) _micro.Add(MakeBatch(epoch, firstMicro + first + i));
+        return Step(available, i => _micro[i], lr, stopRequested);
+    }
+    private readonly List<Batch> _micro = new();
+
     // The step's gradient over every rank (this rank's micro-batches from myBatch), then the same clip and AdamW on each rank.
     private (float Loss, double GradNorm, bool Stop) Step(int available, Func<int, Batch> myBatch, double lr, bool stopRequested)
     {
@@ -143,19 +159,15 @@ public sealed class Trainer : IDisposable
         using var progress = _dp.IsRoot ? new TrainProgress(_log, Paths.MetricsPath, _opt.LogInterval, resumed, State.OptimizerStep, State.TotalSteps, State.TokensSeen, _backend.Name) : null;
         if (progress is not null && _dp.WorldSize > 1) progress.Suffix = DistributedProgress.Suffix(_dp);
         bool firstAfterResume = resumed;
-        var micro = new List<Batch>(_dp.PerRank);
         while (!IsDone)
         {
             // Micro-batch g of this step is global index MicroStepInEpoch + g whatever the world size; this rank takes its block.
             int available = (int)Math.Min(_dp.MicroBatchesPerStep, MicroBatchesPerEpoch - State.MicroStepInEpoch);
-            var (first, count) = _dp.MyMicroBatches(available);
-            micro.Clear();
-            for (int i = 0; i < count; i++) micro.Add(MakeBatch(State.Epoch, State.MicroStepInEpoch + first + i));
             long step = State.OptimizerStep + 1;
             double lr = LrSchedule.At(step, State.TotalSteps, _opt.LearningRate);
-            if (firstAfterResume && _dp.IsRoot) CheckResumedLoss(micro[0]);
+            if (firstAfterResume && _dp.IsRoot) CheckResumedLoss(MakeBatch(State.Epoch, State.MicroStepInEpoch));
             firstAfterResume = false;
-            var (loss, norm, stopping) = Step(available, i => micro[i], lr, stop?.StopRequested == true);
+            var (loss, norm, stopping) = TrainStepAt(State.Epoch, State.MicroStepInEpoch, lr, stop?.StopRequested == true);
             State.OptimizerStep = step;
             State.AdamStep = Adam.Step;
             State.MicroStepInEpoch += available;
