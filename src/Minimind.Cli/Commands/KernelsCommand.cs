@@ -22,12 +22,15 @@ public sealed class KernelsCommand : ICommand
         Usage: minimind kernels check [--device auto|cuda|ilgpu-cpu|cpu] [--sizes small|v1] [--tol 1e-4]
                minimind kernels bench [--device auto|cuda|ilgpu-cpu|cpu] [--sizes small|v1] [--seconds 0.5] [--op NAME]
                minimind kernels ptx --out DIR [--arch sm_80|sm_86|sm_89|sm_90] [--op NAME]
+               [mpirun -np W] minimind kernels nccl [--mb 256] [--iters 10]
 
         check  builds every IBackend op with seeded inputs on the device and on the CPU backend, runs
                each once on both, and prints the max relative error (max|a-b| / max|b|) of every output
                with PASS/FAIL; exit code 1 when any output fails.
         bench  times every op on the device (after warm-up, synchronised) and prints ms per call and
                GFLOP/s (matmul, attention) or GB/s (memory-bound ops: minimum bytes moved).
+        nccl   the NCCL binding on CUDA (libnccl.so.2 or MINIMIND_NCCL_LIB; one GPU per local rank, id
+               broadcast over MPI): an exact all-reduce check, then all-reduce time and bandwidth
         ptx    writes every ILGPU kernel's PTX (ISA 7.8) to DIR/<kernel>.ptx without needing a GPU, e.g.
                for `ptxas -v -arch=sm_90 DIR/GemmTiled_GemmTile64.ptx` (registers, spills, shared memory).
 
@@ -50,9 +53,10 @@ public sealed class KernelsCommand : ICommand
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        string mode = args.Positional("check, bench or ptx");
-        if (mode is not ("check" or "bench" or "ptx")) throw new UsageException($"unknown mode '{mode}': expected check, bench or ptx");
+        string mode = args.Positional("check, bench, ptx or nccl");
+        if (mode is not ("check" or "bench" or "ptx" or "nccl")) throw new UsageException($"unknown mode '{mode}': expected check, bench, ptx or nccl");
         if (mode == "ptx") return WritePtx(args);
+        if (mode == "nccl") return NcclCheck.Run(args);
         string device = args.Choice("device", "auto", "auto", "cuda", "ilgpu-cpu", "cpu");
         string? sizesName = args.String("sizes");
         double tol = args.Double("tol", 1e-4);
