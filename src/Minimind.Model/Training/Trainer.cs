@@ -107,6 +107,8 @@ public sealed class Trainer : IDisposable
     public (float Loss, double GradNorm) TrainStep(IReadOnlyList<Batch> microBatches, double lr)
     {
         if (_dp.WorldSize != 1) throw new InvalidOperationException("TrainStep(batches) is the single-process step; Run drives the ranks");
+        if (microBatches.Count < 1 || microBatches.Count > _dp.PerRank)
+            throw new ArgumentException($"a step takes 1 to --accumulation-steps ({_dp.PerRank}) micro-batches, got {microBatches.Count}", nameof(microBatches));
         var (loss, norm, _) = Step(microBatches.Count, i => microBatches[i], lr, false);
         return (loss, norm);
     }
@@ -294,7 +296,8 @@ public sealed class Trainer : IDisposable
             _log.WriteLine($"world size changed ({r.WorldSize} -> {worldSize}): step in epoch rescaled from {r.Step} to {step}");
         }
         State.Epoch = r.Epoch;
-        State.MicroStepInEpoch = Math.Min(step, MicroBatchesPerEpoch);
+        // MiniMind's step counts one rank's batches: the job had consumed step × world-size micro-batches of the epoch.
+        State.MicroStepInEpoch = Math.Min(step * worldSize, MicroBatchesPerEpoch);
         if (State.MicroStepInEpoch >= MicroBatchesPerEpoch) { State.Epoch++; State.MicroStepInEpoch = 0; }
         State.OptimizerStep = Math.Min(r.AdamStep, State.TotalSteps);
         State.AdamStep = r.AdamStep;

@@ -14,12 +14,12 @@ public class MpiTrainTests
     private const int Steps = 8;
     private static readonly string[] Buffers = { "model.f32", "adam_m.f32", "adam_v.f32" };
 
-    private static string[] Args(string outDir, int accumulation, params string[] extra) => ArgsFor(outDir, accumulation, Steps, extra);
+    private static string[] Args(string outDir, int accumulation, params string[] extra) => ArgsFor(outDir, accumulation, Steps, 1, extra);
 
-    private static string[] ArgsFor(string outDir, int accumulation, int steps, params string[] extra) => new[]
+    private static string[] ArgsFor(string outDir, int accumulation, int steps, int saveInterval, params string[] extra) => new[]
     {
         "train", "--device", "cpu", "--max-seq-len", "32", "--batch-size", "4", "--accumulation-steps", accumulation.ToString(),
-        "--max-steps", steps.ToString(), "--save-interval", "1", "--log-interval", "1", "--keep-last", "2",
+        "--max-steps", steps.ToString(), "--save-interval", saveInterval.ToString(), "--log-interval", "1", "--keep-last", "2",
         "--save-dtype", "f32", "--seed", "5", "--out-dir", outDir,
     }.Concat(extra).ToArray();
 
@@ -67,6 +67,27 @@ public class MpiTrainTests
         var r3 = MpiRun.Start(Ranks(3, Args(d.Path, 1, "--resume")));
         Assert.NotEqual(0, r3.Wait());
         Assert.Contains("world size 3 does not divide 2", r3.Output);
+    }
+
+    [SkippableFact]
+    public void FourTwoAndOneRanksWithGFourAreBitIdentical()
+    {
+        Skip.If(MpiRun.Mpirun is null, MpiRun.Missing);
+        // G = 4 with an epoch tail: 1500 samples / batch 4 = 375 micro-batches, so step 94 of epoch 1 has 3 of 4 (rank 3 has none at W = 4).
+        Final Run(int w)
+        {
+            using var d = new TempDir();
+            var a = ArgsFor(d.Path, 4 / w, 96, 1000);
+            (w == 1 ? MpiRun.Start(new[] { a }) : MpiRun.Start(Ranks(w, a))).Finish();
+            var dir = Path.Combine(Root(d.Path), ResumeStore.FolderName(96));
+            Assert.Null(ResumeStore.Verify(dir, out _));
+            var s = TrainingState.Deserialize(File.ReadAllBytes(Path.Combine(dir, "state.msgpack")), dir);
+            Assert.Equal((1, 8L), (s.Epoch, s.MicroStepInEpoch)); // 94 steps fill epoch 1 (the last with 3), two more take 8 of epoch 2
+            return new Final(Buffers.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(dir, f))), s.Losses);
+        }
+        var one = Run(1);
+        AssertSame(one, Run(2), "W=2 x 2 vs W=1 x 4");
+        AssertSame(one, Run(4), "W=4 x 1 vs W=1 x 4");
     }
 
     [SkippableFact]
@@ -141,11 +162,23 @@ public class MpiTrainTests
     }
 
     [SkippableFact]
+    public void ARankThatFailsToStartEndsTheJob()
+    {
+        Skip.If(MpiRun.Mpirun is null, MpiRun.Missing);
+        using var d = new TempDir();
+        // Rank 1 dies before joining (a bad option); rank 0 must not train alone or wait forever.
+        var job = MpiRun.Start(new[] { ArgsFor(d.Path, 1, 400, 1, "--dist-timeout", "20"), Args(d.Path, 1, "--no-such-option") });
+        Assert.NotEqual(0, job.Wait(120));
+        Assert.Contains("--no-such-option", job.Output);
+        Assert.Empty(ResumeStore.ListSteps(Root(d.Path)));
+    }
+
+    [SkippableFact]
     public void AHungRankIsNamedByTheTimeoutAndTheJobEnds()
     {
         Skip.If(MpiRun.Mpirun is null, MpiRun.Missing);
         using var d = new TempDir();
-        var job = MpiRun.Start(Ranks(2, ArgsFor(d.Path, 1, 400, "--dist-timeout", "3")));
+        var job = MpiRun.Start(Ranks(2, ArgsFor(d.Path, 1, 400, 1, "--dist-timeout", "3")));
         var sw = Stopwatch.StartNew();
         while (ResumeStore.ListSteps(Root(d.Path)).Count == 0 && !job.Process.HasExited && sw.ElapsedMilliseconds < 120_000) Thread.Sleep(5);
         int pid = job.RankPid(1) ?? throw new InvalidOperationException("rank 1 not found:\n" + job.Output);
