@@ -14,11 +14,8 @@ namespace Minimind.Cli.Commands;
 public static class NcclCheck
 {
     /// <summary>Runs the check; exit code 1 when a reduced value is wrong.</summary>
-    public static int Run(ArgParser args)
+    public static int Run(double mb, int iters)
     {
-        double mb = args.Double("mb", 256);
-        int iters = args.Int("iters", 10);
-        args.EnsureAllUsed();
         using var comm = MpiCommunicator.FromEnvironment(TimeSpan.FromSeconds(120));
         var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
         using var backend = IlgpuBackend.CreateCuda(comm.LocalRank);

@@ -21,14 +21,69 @@ public sealed class TrainCommand : ICommand
     /// <inheritdoc/>
     public string Summary => "Pretrain a MiniMind model (crash-safe checkpoints, exact resume); no options = built-in demo run";
 
-    /// <inheritdoc/>
-    public string Help => """
-        Usage: minimind train [--data FILE.jsonl|FILE.bin] [options]
+    private const string BuiltinRun = "built-in run";
 
+    /// <summary><c>--data</c>.</summary>
+    public static readonly CliOption<string?> Data = Opt.String("data", "PATH", null,
+        "jsonl ({\"text\": ...} per line) or a token file from 'minimind tokenize'").DefaultIs("the built-in corpus").Sample("corpus.bin");
+    /// <summary><c>--tokenizer</c>.</summary>
+    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("none: needed with a jsonl --data").Or("byte", BuiltinRun);
+    /// <summary><c>--max-seq-len</c>: tokens per row (and the model's context when given).</summary>
+    public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", 512, "tokens per row incl. bos/eos; also the model's context").Or(128, BuiltinRun).AtLeast(3).Sample("96");
+    /// <summary><c>--from-weight</c>.</summary>
+    public static readonly CliOption<string?> FromWeight = Opt.String("from-weight", "NAME|PATH", null,
+        "start from <out-dir>/NAME_<dim>[_moe].pth or a .pth path (any generation's key names, prefixes stripped; lists what did not load)").Sample("pretrain");
+    /// <summary><c>--epochs</c>.</summary>
+    public static readonly CliOption<int> Epochs = Opt.Int("epochs", "N", 1, "passes over the data").Or(3, BuiltinRun).AtLeast(1);
+    /// <summary><c>--batch-size</c>.</summary>
+    public static readonly CliOption<int> BatchSize = Opt.Int("batch-size", "N", 32, "rows per micro-batch").Or(16, BuiltinRun).AtLeast(1);
+    /// <summary><c>--learning-rate</c>.</summary>
+    public static readonly CliOption<double> LearningRate = Opt.Double("learning-rate", "X", 5e-4, "peak learning rate of the cosine schedule").Or(2e-3, BuiltinRun).Positive();
+    /// <summary><c>--accumulation-steps</c>.</summary>
+    public static readonly CliOption<int> AccumulationSteps = Opt.Int("accumulation-steps", "N", 8, "micro-batches per optimizer step").Or(1, BuiltinRun).AtLeast(1);
+    /// <summary><c>--grad-clip</c>.</summary>
+    public static readonly CliOption<double> GradClip = Opt.Double("grad-clip", "X", 1.0, "clip_grad_norm_ max norm (0 = off)").AtLeast(0);
+    /// <summary><c>--max-steps</c>.</summary>
+    public static readonly CliOption<long?> MaxSteps = Opt.LongOrNull("max-steps", "N", "stop after this many optimizer steps in total, across resumes").AtLeast(1).DefaultIs("all epochs");
+    /// <summary><c>--seed</c>.</summary>
+    public static readonly CliOption<long> Seed = Opt.Long("seed", "N", 42, "seed of the initialisation and the data order");
+    /// <summary><c>--device</c>.</summary>
+    public static readonly CliOption<string> Device = CommonOptions.Device("auto");
+    /// <summary><c>--out-dir</c>.</summary>
+    public static readonly CliOption<string?> OutDir = Opt.String("out-dir", "DIR", "out", "where weights and checkpoints go");
+    /// <summary><c>--save-weight</c>.</summary>
+    public static readonly CliOption<string?> SaveWeight = Opt.String("save-weight", "NAME", "pretrain", "file name prefix: NAME_<dim>[_moe].pth");
+    /// <summary><c>--save-interval</c>.</summary>
+    public static readonly CliOption<int> SaveInterval = Opt.Int("save-interval", "N", 1000, "optimizer steps between checkpoints").Or(50, BuiltinRun).AtLeast(1);
+    /// <summary><c>--log-interval</c>.</summary>
+    public static readonly CliOption<int> LogInterval = Opt.Int("log-interval", "N", 100, "optimizer steps between log lines").Or(10, BuiltinRun).AtLeast(1);
+    /// <summary><c>--keep-last</c>.</summary>
+    public static readonly CliOption<int> KeepLast = Opt.Int("keep-last", "K", 3, "step folders kept (older ones are pruned)").AtLeast(1);
+    /// <summary><c>--save-dtype</c>.</summary>
+    public static readonly CliOption<string> SaveDtype = Opt.Choice("save-dtype", "f16", "dtype of the .pth weights (f16 as MiniMind; the resume state is always f32)", "f32", "f16", "bf16");
+    /// <summary><c>--export-minimind-resume</c>.</summary>
+    public static readonly CliOption<bool> ExportMinimindResume = Opt.Flag("export-minimind-resume", "also write checkpoints/<name>_resume.pth in MiniMind's resume layout");
+    /// <summary><c>--plot</c>.</summary>
+    public static readonly CliOption<bool> Plot = Opt.Flag("plot", "write <out-dir>/<name>_loss.png at every save");
+    /// <summary><c>--resume</c>.</summary>
+    public static readonly CliOption<bool> Resume = Opt.Flag("resume", "continue from the newest checkpoint that verifies (a damaged newest one is reported and skipped); starts fresh when there is none");
+    /// <summary><c>--resume-from</c>.</summary>
+    public static readonly CliOption<string?> ResumeFrom = Opt.String("resume-from", "PATH", null, "a step_NNNNNN folder, or a MiniMind *_resume.pth written by PyTorch").Sample("out/checkpoints/x/step_000010");
+
+    /// <summary><c>--dist-timeout</c>.</summary>
+    public static readonly CliOption<double> DistTimeout = Opt.Double("dist-timeout", "S", 300,
+        "under mpirun: seconds a rank waits for another before failing, naming it (raise it when rank 0's checkpoint writes take longer)").Positive();
+
+    /// <summary>Everything <c>minimind train</c> accepts.</summary>
+    public static readonly OptionTable Table = new("train",
+        new[] { "train [--data FILE.jsonl|FILE.bin] [options]" },
+        """
         MiniMind's pretraining recipe (trainer/train_pretrain.py): seeded shuffle per epoch, AdamW
         (betas 0.9/0.999, eps 1e-8, weight decay 0.01), cosine schedule lr·(0.1 + 0.45·(1 + cos(π·step/total))),
         gradient accumulation and clip_grad_norm_. "Step" means an optimizer step everywhere.
-        Without --data it trains a tiny model (dim 64, 2 layers, byte tokenizer) on the built-in corpus.
+        Without --data it trains a tiny model (minimind-v1 layout, dim 64, 2 layers, 4/2 heads, byte tokenizer)
+        on the built-in corpus: the "built-in run" defaults below; every option still applies. With --data
+        a new model is minimind3 unless --arch (or --from-weight FILE) says otherwise.
 
         Every --save-interval steps, at the end and on Ctrl+C/SIGTERM it writes
           <out-dir>/<save-weight>_<dim>[_moe].pth                     PyTorch weights (torch.load-able)
@@ -36,53 +91,41 @@ public sealed class TrainCommand : ICommand
                                                                      counters, data position, checksums)
         A resumed run continues bit for bit as if never interrupted (same device). Checkpoints are taken
         only at optimizer-step boundaries, so no partial accumulation window is ever lost or duplicated.
-
-        Data and model:
-          --data PATH              jsonl ({"text": ...} per line) or a token file from 'minimind tokenize'
-                                   (default: the built-in corpus)
-          --tokenizer SPEC         tokenizer.json, a folder holding one, or 'byte' (needed with a jsonl --data;
-                                   default 'byte' for the built-in corpus)
-          --max-seq-len N          tokens per row incl. bos/eos (default 512; built-in 128)
-          --arch NAME              minimind-v1 | minimind2 | minimind2-hf | minimind3 (default minimind3 with
-                                   --data; + the usual overrides --dim --n-layers --n-heads --n-kv-heads
-                                   --vocab-size --hidden-dim --use-moe --n-experts --top-k ...)
-          --from-weight NAME|PATH  start from <out-dir>/NAME_<dim>[_moe].pth or a .pth path (any generation's
-                                   key names, prefixes stripped; lists what did not load)
-        Recipe:
-          --epochs N (1; built-in 3)  --batch-size N (32; built-in 16)  --learning-rate X (5e-4; built-in 2e-3)
-          --accumulation-steps N (8; built-in 1)  --grad-clip X (1.0, 0 = off)  --max-steps N (total, across resumes)
-          --seed N (42)   --device auto|cuda|cpu|ilgpu-cpu (auto)
-        Output:
-          --out-dir DIR (out)  --save-weight NAME (pretrain)  --save-interval N (1000; built-in 50)
-          --log-interval N (100; built-in 10)  --keep-last K (3)  --save-dtype f32|f16|bf16 (f16, as MiniMind)
-          --export-minimind-resume also write checkpoints/<name>_resume.pth in MiniMind's resume layout
-          --plot                   write <out-dir>/<name>_loss.png at every save
-        Resuming:
-          --resume                 continue from the newest checkpoint that verifies (a damaged newest one is
-                                   reported and skipped); starts fresh when there is none
-          --resume-from PATH       a step_NNNNNN folder, or a MiniMind *_resume.pth written by PyTorch
-
+        """,
+        new[]
+        {
+            new OptionGroup("Data", Data, Tokenizer, MaxSeqLen, FromWeight),
+            ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
+            new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device),
+            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, SaveDtype, ExportMinimindResume, Plot),
+            new OptionGroup("Resuming", Resume, ResumeFrom),
+            new OptionGroup("Several processes (mpirun)", DistTimeout),
+        },
+        new[]
+        {
+            "train",
+            "train --resume",
+            "train --rope-theta 1e6 --vocab-size 300 --dim 128      # the built-in run, other shapes",
+            "train --data pretrain_hq.jsonl --tokenizer model/ --arch minimind2 --max-seq-len 340",
+            "mpirun -np 2 minimind train --accumulation-steps 1   # the same run as: minimind train --accumulation-steps 2",
+        },
+        """
         Ctrl+C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0; a second Ctrl+C exits
         at once, leaving the last complete checkpoint untouched.
 
-        Several processes (data parallel, Open MPI: apt-get install openmpi-bin libopenmpi-dev):
-          mpirun -np W minimind train ...   each rank computes --accumulation-steps micro-batches per step, so
-                                   a step takes G = W x accumulation micro-batches; which samples form each
-                                   one depends only on (seed, epoch, step, index), never on W. Gradients are
-                                   summed in one fixed pairwise tree: W = 1, 2, 4, ... with the same G give
-                                   bit-identical weights (other W: deterministic, said at start-up).
-                                   Rank 0 prints (world size, per-rank tok/s, communication share), writes
-                                   metrics and checkpoints; a step folder is committed only after every rank
-                                   reached it. --resume works at any W dividing G (accumulation becomes G/W).
-                                   CPU ranks on one machine split its cores. Ranks started with different
-                                   arguments or data are refused before the first step, naming the field.
-          --dist-timeout S         seconds a rank waits for another before failing, naming it (default 300)
+        Data parallel: 'mpirun -np W minimind train ...' (Open MPI: apt-get install openmpi-bin libopenmpi-dev).
+        Each rank computes --accumulation-steps micro-batches per step, so a step takes G = W x accumulation
+        micro-batches; which samples form each one depends only on (seed, epoch, step, index), never on W.
+        Gradients are summed in one fixed pairwise tree: W = 1, 2, 4, ... with the same G give bit-identical
+        weights (other W: deterministic, said at start-up). Rank 0 prints (world size, tok/s per rank,
+        communication share), writes metrics and checkpoints; a step folder is committed only after every
+        rank reached it. --resume works at any W dividing G (accumulation becomes G/W, printed). CPU ranks
+        on one machine split its cores. Ranks started with different arguments or data are refused before
+        the first step, naming the field; a rank that stops answering is named after --dist-timeout.
+        """);
 
-        Examples:
-          minimind train
-          minimind train --resume
-          minimind train --data pretrain_hq.jsonl --tokenizer model/ --arch minimind2 --max-seq-len 340
-        """;
+    /// <inheritdoc/>
+    public OptionTable Options => Table;
 
     /// <summary>The built-in demo model: minimind-v1's layout at toy size for the byte tokenizer.</summary>
     public static ModelConfig TinyConfig(int vocab, int maxSeqLen) => ModelConfig.Preset("minimind-v1") with
@@ -90,45 +133,62 @@ public sealed class TrainCommand : ICommand
         Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = vocab, MaxSeqLen = maxSeqLen,
     };
 
-    /// <inheritdoc/>
-    public int Run(ArgParser args)
+    /// <summary>What one <c>minimind train</c> command line asks for, bound from <see cref="Table"/> and validated.</summary>
+    public sealed record Settings(string? DataPath, int MaxSeqLen, string TokSpec, TrainOptions Options, ModelConfig Config,
+        bool Resume, string? ResumeFrom, string? FromWeight, string Device, double DistTimeout = 300);
+
+    /// <summary>Binds and validates a command line (reads only a --from-weight file's shapes; opens no data).</summary>
+    public static Settings Bind(ArgParser args)
     {
-        var log = Console.Out;
-        string? dataPath = args.String("data");
+        string? dataPath = args.Get(Data);
         bool builtin = dataPath is null;
-        int maxSeqLen = args.Int("max-seq-len", builtin ? 128 : 512);
-        string tokSpec = args.String("tokenizer", builtin ? "byte" : null)
+        // The defaults of the mode this command line is in (see CliOption.Or).
+        string[] mode = builtin ? new[] { BuiltinRun } : Array.Empty<string>();
+        int maxSeqLen = args.Get(MaxSeqLen, mode);
+        string tokSpec = args.Get(Tokenizer, mode)
             ?? (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "" : throw new UsageException("--tokenizer is needed to read a jsonl --data file (a tokenizer.json, a folder holding one, or 'byte')"));
         var options = new TrainOptions
         {
-            Epochs = args.Int("epochs", builtin ? 3 : 1),
-            BatchSize = args.Int("batch-size", builtin ? 16 : 32),
-            LearningRate = args.Double("learning-rate", builtin ? 2e-3 : 5e-4),
-            AccumulationSteps = args.Int("accumulation-steps", builtin ? 1 : 8),
-            GradClip = args.Double("grad-clip", 1.0),
-            LogInterval = args.Int("log-interval", builtin ? 10 : 100),
-            SaveInterval = args.Int("save-interval", builtin ? 50 : 1000),
-            MaxSteps = args.Has("max-steps") ? args.Long("max-steps", 0) : null,
-            OutDir = args.String("out-dir", "out")!,
-            SaveWeight = args.String("save-weight", "pretrain")!,
-            Seed = args.Long("seed", 42),
-            KeepLast = args.Int("keep-last", 3),
-            SaveDtype = TorchDTypes.ParseShort(args.Choice("save-dtype", "f16", "f32", "f16", "bf16")),
-            ExportMinimindResume = args.Flag("export-minimind-resume"),
-            Plot = args.Flag("plot"),
+            Epochs = args.Get(Epochs, mode),
+            BatchSize = args.Get(BatchSize, mode),
+            LearningRate = args.Get(LearningRate, mode),
+            AccumulationSteps = args.Get(AccumulationSteps, mode),
+            GradClip = args.Get(GradClip),
+            LogInterval = args.Get(LogInterval, mode),
+            SaveInterval = args.Get(SaveInterval, mode),
+            MaxSteps = args.Get(MaxSteps),
+            OutDir = args.Get(OutDir)!,
+            SaveWeight = args.Get(SaveWeight)!,
+            Seed = args.Get(Seed),
+            KeepLast = args.Get(KeepLast),
+            SaveDtype = TorchDTypes.ParseShort(args.Get(SaveDtype)),
+            ExportMinimindResume = args.Get(ExportMinimindResume),
+            Plot = args.Get(Plot),
         };
-        bool resume = args.Flag("resume");
-        string? resumeFrom = args.String("resume-from");
-        string? fromWeight = args.String("from-weight");
-        string device = args.Choice("device", "auto", BackendFactory.Devices);
+        bool resume = args.Get(Resume);
+        string? resumeFrom = args.Get(ResumeFrom);
+        string? fromWeight = args.Get(FromWeight);
+        string device = args.Get(Device);
         // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
         string? fromWeightFile = fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
-        var config = ResolveConfig(args, builtin, maxSeqLen, fromWeightFile);
-        double distTimeout = args.Double("dist-timeout", 300);
+        // The built-in run keeps its toy size unless --arch names a preset; every override still applies.
+        var tiny = builtin ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : (ModelConfig?)null;
+        var config = ModelOptions.Parse(args, fromWeightFile, out _, tiny);
+        if (args.Has(MaxSeqLen)) config = config with { MaxSeqLen = maxSeqLen };
+        double distTimeout = args.Get(DistTimeout);
         args.EnsureAllUsed();
-        if (!(distTimeout > 0)) throw new UsageException("--dist-timeout must be a positive number of seconds");
-        using var comm = MpiCommunicator.FromEnvironment(TimeSpan.FromSeconds(distTimeout));
-        try { return Train(args, comm, log, builtin, dataPath, maxSeqLen, tokSpec, options, resume, resumeFrom, fromWeight, device, config); }
+        try { options.Validate(); config.Validate(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
+        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, distTimeout);
+    }
+
+    /// <inheritdoc/>
+    public int Run(ArgParser args)
+    {
+        var settings = Bind(args);
+        using var comm = MpiCommunicator.FromEnvironment(TimeSpan.FromSeconds(settings.DistTimeout));
+        try { return Train(args, settings, comm); }
         catch (MpiException e) when (comm.Size > 1)
         {
             // One rank's failure ends every rank (otherwise the others would wait out their own timeouts).
@@ -138,14 +198,12 @@ public sealed class TrainCommand : ICommand
         }
     }
 
-    private int Train(ArgParser args, ICommunicator comm, TextWriter log, bool builtin, string? dataPath, int maxSeqLen, string tokSpec,
-        TrainOptions options, bool resume, string? resumeFrom, string? fromWeight, string device, ModelConfig config)
+    private static int Train(ArgParser args, Settings settings, ICommunicator comm)
     {
         // Rank 0 speaks for the job; the other ranks' errors still reach stderr.
-        if (comm.Rank != 0) log = TextWriter.Null;
-        try { options.Validate(); config.Validate(); }
-        catch (ArgumentException e) { throw new UsageException(e.Message); }
-        if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
+        var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
+        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, _) = settings;
+        bool builtin = dataPath is null;
 
         // ---- data ------------------------------------------------------------------------------
         IPretrainSource data;
@@ -160,7 +218,7 @@ public sealed class TrainCommand : ICommand
         {
             data = TokenFilePretrainSource.Open(dataPath);
             dataDesc = $"token file {dataPath}";
-            if (data.SeqLen + 1 != maxSeqLen && args.Has("max-seq-len"))
+            if (data.SeqLen + 1 != maxSeqLen && args.Has(MaxSeqLen))
                 log.WriteLine($"note: {dataPath} holds rows of {data.SeqLen + 1} tokens; --max-seq-len {maxSeqLen} is ignored");
         }
         else
@@ -235,22 +293,6 @@ public sealed class TrainCommand : ICommand
         log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
         log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
         return 0;
-    }
-
-    // The built-in demo keeps its toy size unless --arch names a preset; the shape flags still apply.
-    private static ModelConfig ResolveConfig(ArgParser args, bool builtin, int maxSeqLen, string? fromWeightFile)
-    {
-        if (!builtin || args.Has("arch") || fromWeightFile is not null) return ModelOptions.Parse(args, fromWeightFile);
-        var c = TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen);
-        c = c with
-        {
-            Dim = args.IntOrNull("dim") ?? c.Dim, NLayers = args.IntOrNull("n-layers") ?? c.NLayers,
-            NHeads = args.IntOrNull("n-heads") ?? c.NHeads, NKvHeads = args.IntOrNull("n-kv-heads") ?? c.NKvHeads,
-            HiddenDim = args.IntOrNull("hidden-dim") ?? c.HiddenDim, NExperts = args.IntOrNull("n-experts") ?? c.NExperts,
-            TopK = args.IntOrNull("top-k") ?? c.TopK,
-        };
-        if (args.Has("use-moe")) c = c with { UseMoe = args.Flag("use-moe") };
-        return c;
     }
 
     private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log)
