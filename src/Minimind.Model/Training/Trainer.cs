@@ -41,6 +41,7 @@ public sealed class Trainer : IDisposable
     private float[]? _hostW, _hostM, _hostV;
     private int _permEpoch = -1;
     private DataParallel _dp;
+    private float _lastAux;
 
     /// <summary>Counters, schedule, loss log (what the resume state stores besides the buffers).</summary>
     public TrainingState State { get; private set; }
@@ -133,7 +134,16 @@ public sealed class Trainer : IDisposable
     private (float Loss, double GradNorm, bool Stop) Step(int available, Func<int, Batch> myBatch, double lr, bool stopRequested)
     {
         float scale = 1f / _dp.MicroBatchesPerStep;
-        var (loss, stop) = _dp.Step(available, i => _stage.ForwardBackward(myBatch(i), scale), stopRequested);
+        double auxSum = 0;
+        int computed = 0;
+        var (loss, stop) = _dp.Step(available, i =>
+        {
+            float l = _stage.ForwardBackward(myBatch(i), scale);
+            auxSum += (_stage as IAuxLossSource)?.LastAuxLoss ?? 0;
+            computed++;
+            return l;
+        }, stopRequested);
+        _lastAux = computed > 0 ? (float)(auxSum / computed) : 0f; // over this rank's micro-batches (rank 0 logs its own)
         double sumSq = _backend.SumOfSquares(_stage.Gradients);
         float coef = GradClip.Coefficient(sumSq, _opt.GradClip);
         Adam.Apply(_stage.Weights, _stage.Gradients, (float)lr, coef);
@@ -158,7 +168,7 @@ public sealed class Trainer : IDisposable
     {
         Directory.CreateDirectory(Paths.CheckpointRoot);
         // Rank 0 alone prints, writes metrics and checkpoints; the others compute and wait at the commit point.
-        using var progress = _dp.IsRoot ? new TrainProgress(_log, Paths.MetricsPath, _opt.LogInterval, resumed, State.OptimizerStep, State.TotalSteps, State.TokensSeen, _backend.Name) : null;
+        using var progress = _dp.IsRoot ? new TrainProgress(_log, Paths.MetricsPath, _opt.LogInterval, resumed, State.OptimizerStep, State.TotalSteps, State.TokensSeen, _backend.Name, _opt.TensorBoardDir) : null;
         if (progress is not null && _dp.WorldSize > 1) progress.Suffix = DistributedProgress.Suffix(_dp);
         bool firstAfterResume = resumed;
         while (!IsDone)
@@ -176,7 +186,7 @@ public sealed class Trainer : IDisposable
             State.TokensSeen += (long)available * _opt.BatchSize * _stage.SeqLen;
             State.Losses.Add(loss);
             if (State.MicroStepInEpoch >= MicroBatchesPerEpoch) { State.Epoch++; State.MicroStepInEpoch = 0; }
-            progress?.Step(new StepReport(step, StopStep, State.Epoch, State.Epochs, loss, lr, norm, State.TokensSeen), IsDone);
+            progress?.Step(new StepReport(step, StopStep, State.Epoch, State.Epochs, loss, lr, norm, State.TokensSeen) { AuxLoss = _lastAux }, IsDone);
 
             if (step % _opt.SaveInterval == 0 || IsDone || stopping)
             {
