@@ -65,10 +65,10 @@ public sealed class ConvertCommand : ICommand
 
     /// <summary>What one <c>minimind convert</c> command line asks for.</summary>
     public sealed record Settings(string Input, string Output, TorchDType? DType, bool Strip, string To = "pth", string? Tokenizer = null,
-        Minimind.Model.ModelConfig? Config = null, StateDict? StateDict = null);
+        Minimind.Model.ModelConfig? Config = null);
 
-    /// <summary>Binds and validates a command line.</summary>
-    public static Settings Bind(ArgParser args)
+    /// <summary>Binds and validates a command line; for hf/gguf also reads IN (<paramref name="sd"/>) for its architecture.</summary>
+    public static Settings Bind(ArgParser args, out StateDict? sd)
     {
         string input = args.Positional("IN");
         string output = args.Positional("OUT");
@@ -77,19 +77,19 @@ public sealed class ConvertCommand : ICommand
         string to = args.Get(To) ?? ConvertExport.FromName(output);
         string? tok = args.Get(Tokenizer);
         Minimind.Model.ModelConfig? config = null;
-        StateDict? sd = null;
+        sd = null;
         // hf and gguf need the architecture: config.json beside IN, the checkpoint's shapes, the options
         if (to is "hf" or "gguf") config = ModelOptions.Parse(args, input, out sd);
         args.EnsureAllUsed();
-        return new Settings(input, output, dtype, strip, to, tok, config, sd);
+        return new Settings(input, output, dtype, strip, to, tok, config);
     }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var settings = Bind(args);
+        var settings = Bind(args, out var sd);
         var (input, output, dtype, strip) = (settings.Input, settings.Output, settings.DType, settings.Strip);
-        if (settings.To != "pth") return ConvertExport.Run(settings);
+        if (settings.To != "pth") return ConvertExport.Run(settings, sd);
         // IN == OUT is safe: the new file is written beside it and renamed over it only when complete.
         var sw = Stopwatch.StartNew();
         var pth = PthReader.Read(input);
