@@ -27,6 +27,7 @@ public sealed class CliOptionTableTests
         yield return new("eval", EvalCommand.Table, new[] { "--weights", Weights, "--data", "x.jsonl" }, a => EvalCommand.Bind(a, out _));
         yield return new("inspect", InspectCommand.Table, new[] { "f.pth" }, InspectCommand.Bind);
         yield return new("convert", ConvertCommand.Table, new[] { "a.pth", "b.pth" }, ConvertCommand.Bind);
+        yield return new("convert --to gguf", ConvertCommand.Table, new[] { Weights, "m.gguf" }, ConvertCommand.Bind);
         yield return new("tokenize", TokenizeCommand.Table, new[] { "--tokenizer", "byte", "--data", "a.jsonl", "--out", "a.bin" }, TokenizeCommand.Bind);
         yield return new("tokenize --text", TokenizeCommand.Table, new[] { "--tokenizer", "byte", "--text", "a b" }, TokenizeCommand.Bind);
         yield return new("kernels check", KernelsCommand.CheckTable, new[] { "check" }, KernelsCommand.Bind);
@@ -43,7 +44,14 @@ public sealed class CliOptionTableTests
         [("tokenize --text", "out")] = "--out excludes --text",
         [("generate", "chat")] = "--chat needs --prompt (the base gives --prompt-ids)",
         [("generate", "prompt")] = "exactly one of --prompt/--prompt-ids (the base gives --prompt-ids; swapped in PromptReplacesPromptIds)",
+        [("convert", "to")] = "--to hf/gguf read IN's architecture (the 'convert --to gguf' case has a real IN)",
     };
+
+    // A .pth → .pth conversion uses no architecture; the 'convert --to gguf' case checks those options.
+    static CliOptionTableTests()
+    {
+        foreach (var o in ModelOptions.Architecture.Options) Skip[("convert", o.Name)] = "architecture options act on --to hf/gguf only";
+    }
 
     private static IEnumerable<OptionTable> AllTables() =>
         Program.Commands.Select(c => c.Options).OfType<OptionTable>().SelectMany(t => t.Subcommands.Count > 0 ? t.Subcommands.Select(s => s.Table) : new[] { t });
@@ -98,7 +106,7 @@ public sealed class CliOptionTableTests
                     tried.Add($"--{o.Name} {sample}: parsed, but changed nothing in {bound.GetType().Name}");
                 }
                 // A shape override on a loaded checkpoint reached the config when the checkpoint check rejects it, naming the tensor.
-                catch (InvalidDataException e) when (c.Base.Contains("--weights") && ModelOptions.Architecture.Options.Contains(o) && e.Message.Contains("shape")) { tried.Clear(); break; }
+                catch (InvalidDataException e) when ((c.Base.Contains("--weights") || c.Name == "convert --to gguf") && ModelOptions.Architecture.Options.Contains(o) && e.Message.Contains("shape")) { tried.Clear(); break; }
                 catch (Exception e) { tried.Add($"--{o.Name} {sample}: {e.GetType().Name}: {e.Message}"); }
             }
             failures.AddRange(tried);
