@@ -29,6 +29,7 @@ public sealed class CliOptionTableTests
         yield return new("inspect", InspectCommand.Table, new[] { "f.pth" }, InspectCommand.Bind);
         yield return new("convert", ConvertCommand.Table, new[] { Weights, "b.pth" }, a => ConvertCommand.Bind(a, out _));
         yield return new("convert --to hf", ConvertCommand.Table, new[] { Weights, "hf-dir", "--to", "hf" }, a => ConvertCommand.Bind(a, out _));
+        yield return new("convert --to gguf", ConvertCommand.Table, new[] { Weights, "m.gguf" }, a => ConvertCommand.Bind(a, out _));
         yield return new("tokenize", TokenizeCommand.Table, new[] { "--tokenizer", "byte", "--data", "a.jsonl", "--out", "a.bin" }, TokenizeCommand.Bind);
         yield return new("tokenize --text", TokenizeCommand.Table, new[] { "--tokenizer", "byte", "--text", "a b" }, TokenizeCommand.Bind);
         yield return new("kernels check", KernelsCommand.CheckTable, new[] { "check" }, KernelsCommand.Bind);
