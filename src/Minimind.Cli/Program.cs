@@ -34,7 +34,7 @@ public static class Program
         try
         {
             var parser = new ArgParser(args.Skip(1));
-            if (parser.WantsHelp) { Console.Out.WriteLine(cmd.Help); return 0; }
+            if (parser.WantsHelp) { Console.Out.WriteLine(cmd.HelpFor(parser)); return 0; }
             return cmd.Run(parser);
         }
         catch (UsageException e)

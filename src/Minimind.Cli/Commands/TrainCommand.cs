@@ -5,6 +5,7 @@ using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Tokenizer;
 using Minimind.Model.Training;
+using Minimind.Model.Training.Stages;
 
 namespace Minimind.Cli.Commands;
 
@@ -22,9 +23,11 @@ public sealed class TrainCommand : ICommand
 
     /// <inheritdoc/>
     public string Help => """
-        Usage: minimind train [--data FILE.jsonl|FILE.bin] [options]
+        Usage: minimind train [--stage pretrain|sft] [--data FILE.jsonl|FILE.bin] [options]
 
-        MiniMind's pretraining recipe (trainer/train_pretrain.py): seeded shuffle per epoch, AdamW
+        One training loop for every MiniMind stage (--stage, default pretrain; each stage's defaults are
+        those of MiniMind's script for it, listed below; 'minimind train --stage NAME --help' shows one).
+        The recipe (trainer/train_pretrain.py and the others): seeded shuffle per epoch, AdamW
         (betas 0.9/0.999, eps 1e-8, weight decay 0.01), cosine schedule lr·(0.1 + 0.45·(1 + cos(π·step/total))),
         gradient accumulation and clip_grad_norm_. "Step" means an optimizer step everywhere.
         Without --data it trains a tiny model (dim 64, 2 layers, byte tokenizer) on the built-in corpus.
@@ -41,19 +44,21 @@ public sealed class TrainCommand : ICommand
                                    (default: the built-in corpus)
           --tokenizer SPEC         tokenizer.json, a folder holding one, or 'byte' (needed with a jsonl --data;
                                    default 'byte' for the built-in corpus)
-          --max-seq-len N          tokens per row incl. bos/eos (default 512; built-in 128)
+          --stage NAME             pretrain | sft (default pretrain): the objective, its defaults and file names
+          --max-seq-len N          tokens per row incl. bos/eos (stage default; built-in 128)
           --arch NAME              minimind-v1 | minimind2 | minimind2-hf | minimind3 (default minimind3 with
                                    --data; + the usual overrides --dim --n-layers --n-heads --n-kv-heads
                                    --vocab-size --hidden-dim --use-moe --n-experts --top-k ...)
           --from-weight NAME|PATH  start from <out-dir>/NAME_<dim>[_moe].pth or a .pth path (any generation's
-                                   key names, prefixes stripped; lists what did not load)
+                                   key names, prefixes stripped; lists what did not load); 'none' = random
+                                   weights (stage default: none for pretrain, pretrain for sft, ...)
         Recipe:
-          --epochs N (1; built-in 3)  --batch-size N (32; built-in 16)  --learning-rate X (5e-4; built-in 2e-3)
-          --accumulation-steps N (8; built-in 1)  --grad-clip X (1.0, 0 = off)  --max-steps N (total, across resumes)
+          --epochs N  --batch-size N  --learning-rate X  --accumulation-steps N (stage defaults below; built-in
+          demo: accumulation 1)  --grad-clip X (1.0, 0 = off)  --max-steps N (total, across resumes)
           --seed N (42)   --device auto|cuda|cpu|ilgpu-cpu (auto)
         Output:
-          --out-dir DIR (out)  --save-weight NAME (pretrain)  --save-interval N (1000; built-in 50)
-          --log-interval N (100; built-in 10)  --keep-last K (3)  --save-dtype f32|f16|bf16 (f16, as MiniMind)
+          --out-dir DIR (out)  --save-weight NAME (stage default)  --save-interval N (stage default)
+          --log-interval N (stage default; built-in 10)  --keep-last K (3)  --save-dtype f32|f16|bf16 (f16, as MiniMind)
           --export-minimind-resume also write checkpoints/<name>_resume.pth in MiniMind's resume layout
           --plot                   write <out-dir>/<name>_loss.png at every save
         Resuming:
@@ -68,6 +73,7 @@ public sealed class TrainCommand : ICommand
           minimind train
           minimind train --resume
           minimind train --data pretrain_hq.jsonl --tokenizer model/ --arch minimind2 --max-seq-len 340
+          minimind train --stage sft                      # the built-in demo's SFT, from out/pretrain_64.pth
         """;
 
     /// <summary>The built-in demo model: minimind-v1's layout at toy size for the byte tokenizer.</summary>
@@ -77,26 +83,34 @@ public sealed class TrainCommand : ICommand
     };
 
     /// <inheritdoc/>
+    public string HelpFor(ArgParser args)
+    {
+        if (!args.Has("stage")) return Help + "\n" + string.Join("\n", TrainStages.All.Select(TrainStages.Describe));
+        return Help + "\n" + TrainStages.Describe(TrainStages.Get(args.String("stage")!));
+    }
+
+    /// <inheritdoc/>
     public int Run(ArgParser args)
     {
         var log = Console.Out;
+        var recipe = TrainStages.Get(args.String("stage", "pretrain")!);
         string? dataPath = args.String("data");
         bool builtin = dataPath is null;
-        int maxSeqLen = args.Int("max-seq-len", builtin ? 128 : 512);
+        int maxSeqLen = args.Int("max-seq-len", builtin ? 128 : recipe.MaxSeqLen);
         string tokSpec = args.String("tokenizer", builtin ? "byte" : null)
             ?? (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "" : throw new UsageException("--tokenizer is needed to read a jsonl --data file (a tokenizer.json, a folder holding one, or 'byte')"));
         var options = new TrainOptions
         {
-            Epochs = args.Int("epochs", builtin ? 3 : 1),
-            BatchSize = args.Int("batch-size", builtin ? 16 : 32),
-            LearningRate = args.Double("learning-rate", builtin ? 2e-3 : 5e-4),
-            AccumulationSteps = args.Int("accumulation-steps", builtin ? 1 : 8),
+            Epochs = args.Int("epochs", builtin ? recipe.DemoEpochs : recipe.Epochs),
+            BatchSize = args.Int("batch-size", builtin ? recipe.DemoBatchSize : recipe.BatchSize),
+            LearningRate = args.Double("learning-rate", builtin ? recipe.DemoLearningRate : recipe.LearningRate),
+            AccumulationSteps = args.Int("accumulation-steps", builtin ? 1 : recipe.AccumulationSteps),
             GradClip = args.Double("grad-clip", 1.0),
-            LogInterval = args.Int("log-interval", builtin ? 10 : 100),
-            SaveInterval = args.Int("save-interval", builtin ? 50 : 1000),
+            LogInterval = args.Int("log-interval", builtin ? 10 : recipe.LogInterval),
+            SaveInterval = args.Int("save-interval", builtin ? recipe.DemoSaveInterval : recipe.SaveInterval),
             MaxSteps = args.Has("max-steps") ? args.Long("max-steps", 0) : null,
             OutDir = args.String("out-dir", "out")!,
-            SaveWeight = args.String("save-weight", "pretrain")!,
+            SaveWeight = args.String("save-weight", recipe.SaveWeight)!,
             Seed = args.Long("seed", 42),
             KeepLast = args.Int("keep-last", 3),
             SaveDtype = TorchDTypes.ParseShort(args.Choice("save-dtype", "f16", "f32", "f16", "bf16")),
@@ -105,7 +119,8 @@ public sealed class TrainCommand : ICommand
         };
         bool resume = args.Flag("resume");
         string? resumeFrom = args.String("resume-from");
-        string? fromWeight = args.String("from-weight");
+        string? fromWeight = args.String("from-weight", recipe.FromWeight);
+        if (fromWeight == "none") fromWeight = null;
         string device = args.Choice("device", "auto", BackendFactory.Devices);
         // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
         string? fromWeightFile = fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
@@ -123,6 +138,8 @@ public sealed class TrainCommand : ICommand
         {
             data = BuiltinCorpus.CreateSource(tokenizer!, maxSeqLen);
             dataDesc = $"built-in corpus ({data.Count} documents, {tokSpec} tokenizer)";
+            if (recipe.Name != "pretrain")
+                log.WriteLine($"note: --stage {recipe.Name} without --data trains on the built-in pretraining corpus (every token has a target)");
         }
         else if (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
         {
@@ -147,7 +164,7 @@ public sealed class TrainCommand : ICommand
         log.WriteLine(BackendFactory.Describe(backend));
         using var model = MiniMindModel.Create(config, backend, options.BatchSize, data.SeqLen);
         model.InitRandom(checked((int)options.Seed));
-        using var trainer = new Trainer(model, data, options, log, dataDesc);
+        using var trainer = new Trainer(new LanguageModelStage(recipe.Name, model, data), options, log, dataDesc);
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
         log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
 
@@ -170,7 +187,7 @@ public sealed class TrainCommand : ICommand
             if (existing.Count > 0 && !resume)
                 throw new IOException($"{trainer.Paths.CheckpointRoot} already holds checkpoints of a run (up to step {existing[0].Step}). " +
                     "Continue it with --resume, or pick another --out-dir or --save-weight, or delete that folder to start over.");
-            if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log);
+            if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log, args.Has("from-weight"));
         }
         else if (fromWeight is not null) log.WriteLine("note: --from-weight is ignored when resuming (the checkpoint holds the weights)");
 
@@ -217,11 +234,13 @@ public sealed class TrainCommand : ICommand
         return c;
     }
 
-    private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log)
+    private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log, bool given)
     {
         string path = fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight)
             ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
-        if (!File.Exists(path)) throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found", path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"--from-weight {fromWeight}{(given ? "" : " (this stage's default)")}: {path} not found. " +
+                $"Train that stage first (minimind train --stage ... --out-dir {o.OutDir}), give a .pth path, or --from-weight none to start from random weights", path);
         var report = model.LoadStateDict(StateDict.Read(path), strict: false);
         log.WriteLine($"initialised from {path}: {report}");
     }
