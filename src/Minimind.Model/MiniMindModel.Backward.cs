@@ -68,6 +68,7 @@ public sealed partial class MiniMindModel
         Backend.Fill(dAtt, 0f);
         Backend.MatMulBackwardInput(dAtt, dx, W(p.Wo), rows, d, hq);
         Backend.MatMulBackwardWeight(G(p.Wo), dx, a.Att, rows, d, hq);
+        _lora?.Backward(l, Lora.LoraSlot.O, dx, a.Att, dAtt, rows);
         var dq = Rows(_s.DQ, rows, hq);
         var dk = Rows(_s.DK, rows, hk);
         var dv = Rows(_s.DV, rows, hk);
@@ -93,6 +94,12 @@ public sealed partial class MiniMindModel
         Backend.MatMulBackwardWeight(G(p.Wk), dk, ln1, rows, hk, d);
         Backend.MatMulBackwardInput(dLn, dv, W(p.Wv), rows, hk, d);
         Backend.MatMulBackwardWeight(G(p.Wv), dv, ln1, rows, hk, d);
+        if (_lora is not null)
+        {
+            _lora.Backward(l, Lora.LoraSlot.Q, dq, ln1, dLn, rows);
+            _lora.Backward(l, Lora.LoraSlot.K, dk, ln1, dLn, rows);
+            _lora.Backward(l, Lora.LoraSlot.V, dv, ln1, dLn, rows);
+        }
         Backend.RmsNormBackward(dx, G(p.AttnNorm), dLn, _residual[l], W(p.AttnNorm), a.Rstd1, rows, d);
     }
 

@@ -14,7 +14,7 @@ public sealed class ConvertCommand : ICommand
 
     /// <inheritdoc/>
     public string Help => """
-        Usage: minimind convert IN OUT [--dtype f32|f16|bf16] [--strip-prefix]
+        Usage: minimind convert IN OUT [--dtype f32|f16|bf16] [--strip-prefix] [--merge-lora LORA.pth]
 
         Reads IN (zip or legacy .pth) and writes OUT in the zip format of torch >= 1.6, loadable with
         torch.load(OUT, weights_only=True) (torch 1.13's weights_only refuses Python floats such as an
@@ -29,11 +29,15 @@ public sealed class ConvertCommand : ICommand
                                 even, as torch's .half()/.bfloat16()); default: keep each tensor's type
           --strip-prefix        drop '_orig_mod.' (torch.compile) and 'module.' (DDP) key prefixes,
                                 in any combination
+          --merge-lora LORA.pth fold a LoRA file (minimind train --stage lora, or MiniMind's save_lora) into
+                                the base weights IN, as MiniMind's merge_lora: W + B·A on every adapted
+                                linear; OUT is a plain state dict without .lora. keys
           -h, --help            show this help
 
         Examples:
           minimind convert old_legacy.pth new.pth
           minimind convert out/pretrain_512.pth out/pretrain_512_fp16.pth --dtype f16 --strip-prefix
+          minimind convert out/full_sft_512.pth out/merged_512.pth --merge-lora out/lora_medical_512.pth
         """;
 
     /// <inheritdoc/>
@@ -43,6 +47,7 @@ public sealed class ConvertCommand : ICommand
         string output = args.Positional("OUT");
         string? dtypeText = args.String("dtype");
         bool strip = args.Flag("strip-prefix");
+        string? mergeLora = args.String("merge-lora");
         args.EnsureAllUsed();
         TorchDType? dtype = null;
         if (dtypeText is not null)
@@ -56,6 +61,12 @@ public sealed class ConvertCommand : ICommand
         var pth = PthReader.Read(input);
         long inBytes = new FileInfo(input).Length;
         var root = pth.Root ?? throw new InvalidDataException($"{input}: the checkpoint holds None");
+        if (mergeLora is not null)
+        {
+            var merged = Minimind.Model.Lora.LoraMerge.Merge(StateDict.FromRoot(root, input), StateDict.Read(mergeLora), out int n);
+            Console.Out.WriteLine($"merged {n} LoRA adapters of {mergeLora} into {input}");
+            root = merged.ToRoot();
+        }
         var converted = Convert(root, dtype, strip, input, out int tensors);
         PthWriter.Write(output, converted);
         long outBytes = new FileInfo(output).Length;

@@ -3,6 +3,7 @@ using Minimind.Checkpoint;
 using Minimind.Kernels;
 using Minimind.Model;
 using Minimind.Model.Data;
+using Minimind.Model.Lora;
 using Minimind.Model.Tokenizer;
 using Minimind.Model.Training;
 using Minimind.Model.Training.Stages;
@@ -23,7 +24,7 @@ public sealed class TrainCommand : ICommand
 
     /// <inheritdoc/>
     public string Help => """
-        Usage: minimind train [--stage pretrain|sft] [--data FILE.jsonl|FILE.bin] [options]
+        Usage: minimind train [--stage pretrain|sft|lora] [--data FILE.jsonl|FILE.bin] [options]
 
         One training loop for every MiniMind stage (--stage, default pretrain; each stage's defaults are
         those of MiniMind's script for it, listed below; 'minimind train --stage NAME --help' shows one).
@@ -44,7 +45,7 @@ public sealed class TrainCommand : ICommand
                                    (default: the built-in corpus)
           --tokenizer SPEC         tokenizer.json, a folder holding one, or 'byte' (needed with a jsonl --data;
                                    default 'byte' for the built-in corpus)
-          --stage NAME             pretrain | sft (default pretrain): the objective, its defaults and file names
+          --stage NAME             pretrain | sft | lora (default pretrain): the objective, its defaults and file names
           --max-seq-len N          tokens per row incl. bos/eos (stage default; built-in 128)
           --arch NAME              minimind-v1 | minimind2 | minimind2-hf | minimind3 (default minimind3 with
                                    --data; + the usual overrides --dim --n-layers --n-heads --n-kv-heads
@@ -110,13 +111,14 @@ public sealed class TrainCommand : ICommand
             SaveInterval = args.Int("save-interval", builtin ? recipe.DemoSaveInterval : recipe.SaveInterval),
             MaxSteps = args.Has("max-steps") ? args.Long("max-steps", 0) : null,
             OutDir = args.String("out-dir", "out")!,
-            SaveWeight = args.String("save-weight", recipe.SaveWeight)!,
+            SaveWeight = StageOptions.SaveWeight(args, recipe),
             Seed = args.Long("seed", 42),
             KeepLast = args.Int("keep-last", 3),
             SaveDtype = TorchDTypes.ParseShort(args.Choice("save-dtype", "f16", "f32", "f16", "bf16")),
             ExportMinimindResume = args.Flag("export-minimind-resume"),
             Plot = args.Flag("plot"),
         };
+        var stageOptions = StageOptions.Parse(args, recipe);
         bool resume = args.Flag("resume");
         string? resumeFrom = args.String("resume-from");
         string? fromWeight = args.String("from-weight", recipe.FromWeight);
@@ -164,7 +166,10 @@ public sealed class TrainCommand : ICommand
         log.WriteLine(BackendFactory.Describe(backend));
         using var model = MiniMindModel.Create(config, backend, options.BatchSize, data.SeqLen);
         model.InitRandom(checked((int)options.Seed));
-        using var trainer = new Trainer(new LanguageModelStage(recipe.Name, model, data), options, log, dataDesc);
+        using var lora = recipe.Name == "lora" ? new LoraAdapters(model, stageOptions.LoraRank) : null;
+        lora?.InitRandom(checked((int)options.Seed));
+        ITrainingStage stage = lora is not null ? new LoraStage(model, lora, data) : new LanguageModelStage(recipe.Name, model, data);
+        using var trainer = new Trainer(stage, options, log, dataDesc);
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
         log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
 
@@ -189,7 +194,14 @@ public sealed class TrainCommand : ICommand
                     "Continue it with --resume, or pick another --out-dir or --save-weight, or delete that folder to start over.");
             if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log, args.Has("from-weight"));
         }
+        else if (lora is not null && fromWeight is not null)
+            LoadFromWeight(model, fromWeight, options, config, log, args.Has("from-weight")); // the frozen base is not in the checkpoint
         else if (fromWeight is not null) log.WriteLine("note: --from-weight is ignored when resuming (the checkpoint holds the weights)");
+        if (lora is not null)
+        {
+            if (fromWeight is null) log.WriteLine("warning: --stage lora with --from-weight none adapts a randomly initialised base model");
+            log.WriteLine($"LoRA: rank {lora.Rank} on {lora.AdaptedKeys.Count()} square linears ({string.Join(", ", lora.AdaptedKeys.Take(4))}{(lora.AdaptedKeys.Count() > 4 ? ", ..." : "")}): {lora.Table.TotalElements:N0} trainable parameters");
+        }
 
         if (trainer.IsDone)
         {
@@ -213,7 +225,13 @@ public sealed class TrainCommand : ICommand
         log.WriteLine($"metrics:    {trainer.Paths.MetricsPath}");
         // The .pth alone does not say which generation wrote it (2024 and minimind2 share keys): spell the architecture out.
         string tokHint = tokSpec.Length > 0 ? $" --tokenizer {tokSpec}" : "";
-        log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
+        if (lora is not null)
+        {
+            string merged = Path.Combine(options.OutDir, RunPaths.RunNameOf(options.SaveWeight + "_merged", config) + ".pth");
+            log.WriteLine($"merge it:   minimind convert {(fromWeight is null ? "BASE.pth" : FromWeightPath(fromWeight, options, config))} {merged} --merge-lora {trainer.Paths.WeightsPath}");
+            log.WriteLine($"try it:     minimind generate --weights {merged} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
+        }
+        else log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
         log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
         return 0;
     }
@@ -236,14 +254,18 @@ public sealed class TrainCommand : ICommand
 
     private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log, bool given)
     {
-        string path = fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight)
-            ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
+        string path = FromWeightPath(fromWeight, o, c);
         if (!File.Exists(path))
             throw new FileNotFoundException($"--from-weight {fromWeight}{(given ? "" : " (this stage's default)")}: {path} not found. " +
                 $"Train that stage first (minimind train --stage ... --out-dir {o.OutDir}), give a .pth path, or --from-weight none to start from random weights", path);
         var report = model.LoadStateDict(StateDict.Read(path), strict: false);
         log.WriteLine($"initialised from {path}: {report}");
     }
+
+    // --from-weight NAME means <out-dir>/NAME_<dim>[_moe].pth, as MiniMind's init_model; a path is taken as is.
+    private static string FromWeightPath(string fromWeight, TrainOptions o, ModelConfig c) =>
+        fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight)
+            ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
 
     // The command line that continues this run: the same options with --resume.
     private static string ResumeCommandLine()
