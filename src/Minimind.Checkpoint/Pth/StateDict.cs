@@ -54,8 +54,14 @@ public sealed class StateDict : IEnumerable<KeyValuePair<string, TorchTensor>>
         return d;
     }
 
-    /// <summary>Reads <paramref name="path"/> and finds its state dict (see <see cref="FromRoot"/>).</summary>
-    public static StateDict Read(string path) => FromRoot(PthReader.Read(path).Root, path);
+    /// <summary>Reads <paramref name="path"/> and finds its state dict (see <see cref="FromRoot"/>): a .pth, a
+    /// <c>.safetensors</c> file, or a HuggingFace folder (<see cref="HfFolderReader"/>).</summary>
+    public static StateDict Read(string path)
+    {
+        if (Directory.Exists(path)) return HfFolderReader.Read(path);
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SafetensorsFile.Read(path).ToStateDict();
+        return FromRoot(PthReader.Read(path).Root, path);
+    }
 
     /// <summary>
     /// Finds the tensor dict in an unpickled tree: the root itself when it maps strings to tensors,
