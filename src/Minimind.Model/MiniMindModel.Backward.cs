@@ -6,13 +6,14 @@ namespace Minimind.Model;
 public sealed partial class MiniMindModel
 {
     // Backward of the whole model after Forward + HeadLoss (logits hold the forward's logits and
-    // _rowScale the per-row loss weights). Adds into Gradients; returns the summed MoE aux loss.
-    private float Backward(int batch, int seqLen, float lossScale)
+    // _rowScale the per-row loss weights), or, with logitsAreGradient, after the caller replaced the
+    // logits by ∂loss/∂logits. Adds into Gradients; returns the summed MoE aux loss.
+    private float Backward(int batch, int seqLen, float lossScale, bool logitsAreGradient = false)
     {
         var c = Config;
         int rows = batch * seqLen, d = c.Dim, v = c.VocabSize;
         var dLogits = Rows(_logits, rows, v);
-        Backend.CrossEntropyBackward(dLogits, dLogits, _targets, _rowScale, rows, v, Batch.IgnoreIndex);
+        if (!logitsAreGradient) Backend.CrossEntropyBackward(dLogits, dLogits, _targets, _rowScale, rows, v, Batch.IgnoreIndex);
         var dLn = Rows(_s.DLn, rows, d);
         var dx = Rows(_s.DX, rows, d);
         Backend.Fill(dLn, 0f);

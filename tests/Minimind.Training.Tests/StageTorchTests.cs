@@ -160,3 +160,94 @@ public class StageTorchTests
         }
     }
 }
+
+/// <summary>DPO and distillation against PyTorch's train_dpo.py / train_distillation.py losses on the reference model.</summary>
+public class PreferenceAndDistillTorchTests
+{
+    // Chosen rows from the built-in corpus, rejected ones from its held-out stream (padding targets are −100).
+    private static (Minimind.Model.Data.InMemoryPretrainSource Chosen, Minimind.Model.Data.InMemoryPretrainSource Rejected) Pairs()
+    {
+        var all = Minimind.Model.Data.BuiltinCorpus.CreateSource(new Minimind.Model.Tokenizer.ByteTokenizer(), 24, count: 16);
+        return (all, Minimind.Model.Data.BuiltinCorpus.CreateValidationSource(new Minimind.Model.Tokenizer.ByteTokenizer(), 24, count: 16));
+    }
+
+    /// <summary>train_dpo.py's loss with a frozen reference model: loss and every policy gradient equal PyTorch's.</summary>
+    [SkippableFact]
+    public void DpoLossAndGradientsMatchPyTorch()
+    {
+        Skip.IfNot(TestEnvironment.HasTorch, TestEnvironment.Torch1.SkipReason);
+        using var d = new TempDir();
+        var cfg = StageTorchTests.Tiny();
+        var (chosen, rejected) = Pairs();
+        using var backend = new CpuBackend(1);
+        using var policy = Saved(cfg, backend, chosen.SeqLen, 5, d.Path, "policy", out var pPath);
+        using var reference = Saved(cfg, backend, chosen.SeqLen, 6, d.Path, "ref", out var rPath);
+        var stage = new DpoStage(policy, reference, chosen, rejected, beta: 0.15);
+        var batch = stage.CreateBatch(new[] { 3, 7 });
+        Assert.Equal(4, batch.BatchSize);
+        policy.ZeroGradients();
+        float loss = stage.ForwardBackward(batch, 1f);
+        Assert.Equal(loss, stage.ForwardLoss(batch));
+        var res = StageTorchTests.RunCheck("dpo", new Dictionary<string, object>
+        {
+            ["cfg"] = StageTorchTests.RefConfig(cfg), ["weights"] = pPath, ["ref_weights"] = rPath, ["beta"] = 0.15,
+            ["inputs"] = StageTorchTests.Rows(batch.Inputs, 4, batch.SeqLen), ["targets"] = StageTorchTests.Rows(batch.Targets, 4, batch.SeqLen),
+        }, d.Path);
+        float theirs = res["loss"].ToFloat32()[0];
+        Assert.True(Math.Abs(loss - theirs) <= 1e-5 * Math.Abs(theirs) + 1e-6, $"DPO loss {loss} vs PyTorch {theirs}");
+        AssertGradients(policy, res);
+    }
+
+    /// <summary>train_distillation.py's α·CE + (1−α)·T²·KL against a teacher of another shape: loss and every student gradient equal PyTorch's.</summary>
+    [SkippableFact]
+    public void DistillationLossAndGradientsMatchPyTorch()
+    {
+        Skip.IfNot(TestEnvironment.HasTorch, TestEnvironment.Torch1.SkipReason);
+        using var d = new TempDir();
+        var cfg = StageTorchTests.Tiny();
+        var tcfg = StageTorchTests.Tiny(layers: 1) with { Dim = 48, NHeads = 4, NKvHeads = 4 };
+        var (data, _) = Pairs();
+        using var backend = new CpuBackend(1);
+        using var student = Saved(cfg, backend, data.SeqLen, 8, d.Path, "student", out var sPath);
+        using var teacher = Saved(tcfg, backend, data.SeqLen, 9, d.Path, "teacher", out var tPath);
+        var stage = new DistillStage(student, teacher, data, alpha: 0.5, temperature: 1.5);
+        var batch = stage.CreateBatch(new[] { 2, 5, 11 });
+        student.ZeroGradients();
+        float loss = stage.ForwardBackward(batch, 1f);
+        Assert.Equal(loss, stage.ForwardLoss(batch));
+        var res = StageTorchTests.RunCheck("distill", new Dictionary<string, object>
+        {
+            ["cfg"] = StageTorchTests.RefConfig(cfg), ["weights"] = sPath, ["teacher_cfg"] = StageTorchTests.RefConfig(tcfg), ["teacher_weights"] = tPath,
+            ["alpha"] = 0.5, ["temperature"] = 1.5,
+            ["inputs"] = StageTorchTests.Rows(batch.Inputs, 3, batch.SeqLen), ["targets"] = StageTorchTests.Rows(batch.Targets, 3, batch.SeqLen),
+        }, d.Path);
+        float theirs = res["loss"].ToFloat32()[0];
+        Assert.True(res["kl"].ToFloat32()[0] > 1e-3, "the teacher and student agree: the KL part would be untested");
+        Assert.True(Math.Abs(loss - theirs) <= 1e-5 * Math.Abs(theirs), $"distillation loss {loss} vs PyTorch {theirs}");
+        AssertGradients(student, res);
+    }
+
+    // A randomly initialised model (batch ≤ 4) and the .pth of its weights for the PyTorch side.
+    private static MiniMindModel Saved(ModelConfig cfg, CpuBackend backend, int seqLen, int seed, string dir, string name, out string path)
+    {
+        var m = MiniMindModel.Create(cfg, backend, 4, seqLen);
+        m.InitRandom(seed);
+        path = Path.Combine(dir, name + ".pth");
+        PthWriter.WriteStateDict(path, m.ExportStateDict());
+        return m;
+    }
+
+    internal static void AssertGradients(MiniMindModel model, StateDict res)
+    {
+        var g = new float[model.Parameters.TotalElements];
+        model.Backend.Download(model.Gradients, g);
+        foreach (var e in model.Parameters.Owners)
+        {
+            var theirs = res["grad/" + e.Name].ToFloat32();
+            double scale = theirs.Max(Math.Abs);
+            Assert.True(scale > 0, $"{e.Name}: PyTorch's gradient is zero; the comparison would be vacuous");
+            double rel = StageTorchTests.WorstRel(g.AsSpan((int)e.Offset, (int)e.Numel), theirs, 1e-3 * scale);
+            Assert.True(rel < 2e-3, $"{e.Name}: gradient differs from PyTorch by {rel:E2}");
+        }
+    }
+}

@@ -90,6 +90,8 @@ def main():
             t_logits = teacher(ids)[0][..., : logits.size(-1)]
         mask = (targets != -100).view(-1)
         ce = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-100)
+        if cfg["use_moe"]:
+            ce = ce + aux
         s = logits.view(-1, logits.size(-1))[mask]
         t = t_logits.reshape(-1, logits.size(-1))[mask]
         kl = F.kl_div(F.log_softmax(s / T, dim=-1), F.softmax(t / T, dim=-1).detach(), reduction="batchmean") * T * T
