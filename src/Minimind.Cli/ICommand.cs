@@ -7,10 +7,10 @@ public interface ICommand
     string Name { get; }
     /// <summary>One line for the command list.</summary>
     string Summary { get; }
+    /// <summary>Everything the command accepts: parsing, defaults, validation and --help come from it.</summary>
+    OptionTable? Options => null;
     /// <summary>Full <c>--help</c> text: usage, every option with its default, examples.</summary>
-    string Help { get; }
-    /// <summary>The <c>--help</c> text for these arguments (a command whose help depends on an option, such as <c>train --stage</c>, overrides it).</summary>
-    string HelpFor(ArgParser args) => Help;
+    string Help => Options?.RenderHelp() ?? "";
     /// <summary>Runs the command; returns the process exit code.</summary>
     int Run(ArgParser args);
 }

@@ -3,7 +3,6 @@ using Minimind.Checkpoint;
 using Minimind.Kernels;
 using Minimind.Model;
 using Minimind.Model.Data;
-using Minimind.Model.Lora;
 using Minimind.Model.Tokenizer;
 using Minimind.Model.Training;
 using Minimind.Model.Training.Stages;
@@ -20,18 +19,70 @@ public sealed class TrainCommand : ICommand
     public string Name => "train";
 
     /// <inheritdoc/>
-    public string Summary => "Pretrain a MiniMind model (crash-safe checkpoints, exact resume); no options = built-in demo run";
+    public string Summary => "Train a MiniMind model: pretrain, sft, lora, distill (crash-safe checkpoints, exact resume); no options = built-in demo run";
 
-    /// <inheritdoc/>
-    public string Help => """
-        Usage: minimind train [--stage pretrain|sft|lora] [--data FILE.jsonl|FILE.bin] [options]
+    private const string BuiltinRun = TrainStages.BuiltinRun;
+    private static readonly StageRecipe P = TrainStages.Pretrain;
 
-        One training loop for every MiniMind stage (--stage, default pretrain; each stage's defaults are
-        those of MiniMind's script for it, listed below; 'minimind train --stage NAME --help' shows one).
+    /// <summary><c>--data</c>.</summary>
+    public static readonly CliOption<string?> Data = Opt.String("data", "PATH", null,
+        "jsonl ({\"text\": ...} per line) or a token file from 'minimind tokenize'").DefaultIs("the built-in corpus").Sample("corpus.bin");
+    /// <summary><c>--tokenizer</c>.</summary>
+    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("none: needed with a jsonl --data").Or("byte", BuiltinRun);
+    /// <summary><c>--max-seq-len</c>: tokens per row (and the model's context when given).</summary>
+    public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", P.MaxSeqLen, "tokens per row incl. bos/eos; also the model's context").Or(128, BuiltinRun).AtLeast(3).Sample("96");
+    /// <summary><c>--from-weight</c>.</summary>
+    public static readonly CliOption<string?> FromWeight = Opt.String("from-weight", "NAME|PATH", null,
+        "start from <out-dir>/NAME_<dim>[_moe].pth or a .pth path (any generation's key names, prefixes stripped; lists what did not load); 'none': random weights").DefaultIs("the stage's: none for pretrain, pretrain for sft, full_sft for lora/distill").Sample("pretrain");
+    /// <summary><c>--epochs</c>.</summary>
+    public static readonly CliOption<int> Epochs = Opt.Int("epochs", "N", P.Epochs, "passes over the data").Or(P.DemoEpochs, BuiltinRun).AtLeast(1).Sample("5");
+    /// <summary><c>--batch-size</c>.</summary>
+    public static readonly CliOption<int> BatchSize = Opt.Int("batch-size", "N", P.BatchSize, "rows per micro-batch").Or(P.DemoBatchSize, BuiltinRun).AtLeast(1);
+    /// <summary><c>--learning-rate</c>.</summary>
+    public static readonly CliOption<double> LearningRate = Opt.Double("learning-rate", "X", P.LearningRate, "peak learning rate of the cosine schedule").Or(P.DemoLearningRate, BuiltinRun).Positive().Sample("3e-3");
+    /// <summary><c>--accumulation-steps</c>.</summary>
+    public static readonly CliOption<int> AccumulationSteps = Opt.Int("accumulation-steps", "N", P.AccumulationSteps, "micro-batches per optimizer step").Or(1, BuiltinRun).AtLeast(1);
+    /// <summary><c>--grad-clip</c>.</summary>
+    public static readonly CliOption<double> GradClip = Opt.Double("grad-clip", "X", 1.0, "clip_grad_norm_ max norm (0 = off)").AtLeast(0);
+    /// <summary><c>--max-steps</c>.</summary>
+    public static readonly CliOption<long?> MaxSteps = Opt.LongOrNull("max-steps", "N", "stop after this many optimizer steps in total, across resumes").AtLeast(1).DefaultIs("all epochs");
+    /// <summary><c>--seed</c>.</summary>
+    public static readonly CliOption<long> Seed = Opt.Long("seed", "N", 42, "seed of the initialisation and the data order");
+    /// <summary><c>--device</c>.</summary>
+    public static readonly CliOption<string> Device = CommonOptions.Device("auto");
+    /// <summary><c>--out-dir</c>.</summary>
+    public static readonly CliOption<string?> OutDir = Opt.String("out-dir", "DIR", "out", "where weights and checkpoints go");
+    /// <summary><c>--save-weight</c>.</summary>
+    public static readonly CliOption<string?> SaveWeight = Opt.String("save-weight", "NAME", P.SaveWeight, "file name prefix: NAME_<dim>[_moe].pth").DefaultIs("the stage's: pretrain, full_sft, lora_medical (--lora-name), full_dist").Sample("run2");
+    /// <summary><c>--save-interval</c>.</summary>
+    public static readonly CliOption<int> SaveInterval = Opt.Int("save-interval", "N", P.SaveInterval, "optimizer steps between checkpoints").Or(50, BuiltinRun).AtLeast(1);
+    /// <summary><c>--log-interval</c>.</summary>
+    public static readonly CliOption<int> LogInterval = Opt.Int("log-interval", "N", P.LogInterval, "optimizer steps between log lines").Or(10, BuiltinRun).AtLeast(1);
+    /// <summary><c>--keep-last</c>.</summary>
+    public static readonly CliOption<int> KeepLast = Opt.Int("keep-last", "K", 3, "step folders kept (older ones are pruned)").AtLeast(1);
+    /// <summary><c>--save-dtype</c>.</summary>
+    public static readonly CliOption<string> SaveDtype = Opt.Choice("save-dtype", "f16", "dtype of the .pth weights (f16 as MiniMind; the resume state is always f32)", "f32", "f16", "bf16");
+    /// <summary><c>--export-minimind-resume</c>.</summary>
+    public static readonly CliOption<bool> ExportMinimindResume = Opt.Flag("export-minimind-resume", "also write checkpoints/<name>_resume.pth in MiniMind's resume layout");
+    /// <summary><c>--plot</c>.</summary>
+    public static readonly CliOption<bool> Plot = Opt.Flag("plot", "write <out-dir>/<name>_loss.png at every save");
+    /// <summary><c>--resume</c>.</summary>
+    public static readonly CliOption<bool> Resume = Opt.Flag("resume", "continue from the newest checkpoint that verifies (a damaged newest one is reported and skipped); starts fresh when there is none");
+    /// <summary><c>--resume-from</c>.</summary>
+    public static readonly CliOption<string?> ResumeFrom = Opt.String("resume-from", "PATH", null, "a step_NNNNNN folder, or a MiniMind *_resume.pth written by PyTorch").Sample("out/checkpoints/x/step_000010");
+
+    /// <summary>Everything <c>minimind train</c> accepts.</summary>
+    public static readonly OptionTable Table = new("train",
+        new[] { "train [--stage pretrain|sft|lora|distill] [--data FILE.jsonl|FILE.bin] [options]" },
+        """
+        One training loop for every MiniMind stage (--stage; each stage's defaults are those of MiniMind's
+        script for it, listed at the end; the defaults shown per option are pretraining's).
         The recipe (trainer/train_pretrain.py and the others): seeded shuffle per epoch, AdamW
         (betas 0.9/0.999, eps 1e-8, weight decay 0.01), cosine schedule lr·(0.1 + 0.45·(1 + cos(π·step/total))),
         gradient accumulation and clip_grad_norm_. "Step" means an optimizer step everywhere.
-        Without --data it trains a tiny model (dim 64, 2 layers, byte tokenizer) on the built-in corpus.
+        Without --data it trains a tiny model (minimind-v1 layout, dim 64, 2 layers, 4/2 heads, byte tokenizer)
+        on the built-in corpus: the "built-in run" defaults below; every option still applies. With --data
+        a new model is minimind3 unless --arch (or --from-weight FILE) says otherwise.
 
         Every --save-interval steps, at the end and on Ctrl+C/SIGTERM it writes
           <out-dir>/<save-weight>_<dim>[_moe].pth                     PyTorch weights (torch.load-able)
@@ -39,43 +90,34 @@ public sealed class TrainCommand : ICommand
                                                                      counters, data position, checksums)
         A resumed run continues bit for bit as if never interrupted (same device). Checkpoints are taken
         only at optimizer-step boundaries, so no partial accumulation window is ever lost or duplicated.
-
-        Data and model:
-          --data PATH              jsonl ({"text": ...} per line) or a token file from 'minimind tokenize'
-                                   (default: the built-in corpus)
-          --tokenizer SPEC         tokenizer.json, a folder holding one, or 'byte' (needed with a jsonl --data;
-                                   default 'byte' for the built-in corpus)
-          --stage NAME             pretrain | sft | lora (default pretrain): the objective, its defaults and file names
-          --max-seq-len N          tokens per row incl. bos/eos (stage default; built-in 128)
-          --arch NAME              minimind-v1 | minimind2 | minimind2-hf | minimind3 (default minimind3 with
-                                   --data; + the usual overrides --dim --n-layers --n-heads --n-kv-heads
-                                   --vocab-size --hidden-dim --use-moe --n-experts --top-k ...)
-          --from-weight NAME|PATH  start from <out-dir>/NAME_<dim>[_moe].pth or a .pth path (any generation's
-                                   key names, prefixes stripped; lists what did not load); 'none' = random
-                                   weights (stage default: none for pretrain, pretrain for sft, ...)
-        Recipe:
-          --epochs N  --batch-size N  --learning-rate X  --accumulation-steps N (stage defaults below; built-in
-          demo: accumulation 1)  --grad-clip X (1.0, 0 = off)  --max-steps N (total, across resumes)
-          --seed N (42)   --device auto|cuda|cpu|ilgpu-cpu (auto)
-        Output:
-          --out-dir DIR (out)  --save-weight NAME (stage default)  --save-interval N (stage default)
-          --log-interval N (stage default; built-in 10)  --keep-last K (3)  --save-dtype f32|f16|bf16 (f16, as MiniMind)
-          --export-minimind-resume also write checkpoints/<name>_resume.pth in MiniMind's resume layout
-          --plot                   write <out-dir>/<name>_loss.png at every save
-        Resuming:
-          --resume                 continue from the newest checkpoint that verifies (a damaged newest one is
-                                   reported and skipped); starts fresh when there is none
-          --resume-from PATH       a step_NNNNNN folder, or a MiniMind *_resume.pth written by PyTorch
-
+        """,
+        new[]
+        {
+            new OptionGroup("Data", Data, Tokenizer, MaxSeqLen, FromWeight),
+            ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
+            new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device),
+            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, SaveDtype, ExportMinimindResume, Plot),
+            new OptionGroup("Resuming", Resume, ResumeFrom),
+            TrainStages.Group,
+        },
+        new[]
+        {
+            "train",
+            "train --resume",
+            "train --rope-theta 1e6 --vocab-size 300 --dim 128      # the built-in run, other shapes",
+            "train --data pretrain_hq.jsonl --tokenizer model/ --arch minimind2 --max-seq-len 340",
+            "train --stage sft                                      # after 'train': SFT from out/pretrain_64.pth",
+            "train --stage lora --lora-name lora_identity            # adapters on out/full_sft_64.pth",
+            "train --stage distill --teacher-weight big/full_sft_768.pth --data sft.jsonl --tokenizer model/",
+        },
+        """
         Ctrl+C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0; a second Ctrl+C exits
         at once, leaving the last complete checkpoint untouched.
 
-        Examples:
-          minimind train
-          minimind train --resume
-          minimind train --data pretrain_hq.jsonl --tokenizer model/ --arch minimind2 --max-seq-len 340
-          minimind train --stage sft                      # the built-in demo's SFT, from out/pretrain_64.pth
-        """;
+        """ + TrainStages.Describe());
+
+    /// <inheritdoc/>
+    public OptionTable Options => Table;
 
     /// <summary>The built-in demo model: minimind-v1's layout at toy size for the byte tokenizer.</summary>
     public static ModelConfig TinyConfig(int vocab, int maxSeqLen) => ModelConfig.Preset("minimind-v1") with
@@ -83,54 +125,61 @@ public sealed class TrainCommand : ICommand
         Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = vocab, MaxSeqLen = maxSeqLen,
     };
 
-    /// <inheritdoc/>
-    public string HelpFor(ArgParser args)
+    /// <summary>What one <c>minimind train</c> command line asks for, bound from <see cref="Table"/> and validated.</summary>
+    public sealed record Settings(string? DataPath, int MaxSeqLen, string TokSpec, TrainOptions Options, ModelConfig Config,
+        bool Resume, string? ResumeFrom, string? FromWeight, string Device, StageRecipe Stage, StageSettings StageOptions);
+
+    /// <summary>Binds and validates a command line (reads only a --from-weight file's shapes; opens no data).</summary>
+    public static Settings Bind(ArgParser args)
     {
-        if (!args.Has("stage")) return Help + "\n" + string.Join("\n", TrainStages.All.Select(TrainStages.Describe));
-        return Help + "\n" + TrainStages.Describe(TrainStages.Get(args.String("stage")!));
+        string? dataPath = args.Get(Data);
+        bool builtin = dataPath is null;
+        var (stage, stageOptions) = TrainStages.Bind(args);
+        int maxSeqLen = TrainStages.Pick(args, MaxSeqLen, stage.MaxSeqLen, MaxSeqLen.AltDefault, builtin);
+        string tokSpec = args.Get(Tokenizer, builtin)
+            ?? (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "" : throw new UsageException("--tokenizer is needed to read a jsonl --data file (a tokenizer.json, a folder holding one, or 'byte')"));
+        var options = new TrainOptions
+        {
+            Epochs = TrainStages.Pick(args, Epochs, stage.Epochs, stage.DemoEpochs, builtin),
+            BatchSize = TrainStages.Pick(args, BatchSize, stage.BatchSize, stage.DemoBatchSize, builtin),
+            LearningRate = TrainStages.Pick(args, LearningRate, stage.LearningRate, stage.DemoLearningRate, builtin),
+            AccumulationSteps = TrainStages.Pick(args, AccumulationSteps, stage.AccumulationSteps, AccumulationSteps.AltDefault, builtin),
+            GradClip = args.Get(GradClip),
+            LogInterval = TrainStages.Pick(args, LogInterval, stage.LogInterval, LogInterval.AltDefault, builtin),
+            SaveInterval = TrainStages.Pick(args, SaveInterval, stage.SaveInterval, SaveInterval.AltDefault, builtin),
+            MaxSteps = args.Get(MaxSteps),
+            OutDir = args.Get(OutDir)!,
+            SaveWeight = TrainStages.SaveWeight(args, stage, SaveWeight),
+            Seed = args.Get(Seed),
+            KeepLast = args.Get(KeepLast),
+            SaveDtype = TorchDTypes.ParseShort(args.Get(SaveDtype)),
+            ExportMinimindResume = args.Get(ExportMinimindResume),
+            Plot = args.Get(Plot),
+        };
+        bool resume = args.Get(Resume);
+        string? resumeFrom = args.Get(ResumeFrom);
+        string? fromWeight = args.Has(FromWeight) ? args.Get(FromWeight) : stage.FromWeight;
+        if (fromWeight == "none") fromWeight = null;
+        string device = args.Get(Device);
+        // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
+        string? fromWeightFile = fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
+        // The built-in run keeps its toy size unless --arch names a preset; every override still applies.
+        var tiny = builtin ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : (ModelConfig?)null;
+        var config = ModelOptions.Parse(args, fromWeightFile, out _, tiny);
+        if (args.Has(MaxSeqLen)) config = config with { MaxSeqLen = maxSeqLen };
+        args.EnsureAllUsed();
+        try { options.Validate(); config.Validate(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
+        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, stage, stageOptions);
     }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
         var log = Console.Out;
-        var recipe = TrainStages.Get(args.String("stage", "pretrain")!);
-        string? dataPath = args.String("data");
+        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, recipe, stageOptions) = Bind(args);
         bool builtin = dataPath is null;
-        int maxSeqLen = args.Int("max-seq-len", builtin ? 128 : recipe.MaxSeqLen);
-        string tokSpec = args.String("tokenizer", builtin ? "byte" : null)
-            ?? (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "" : throw new UsageException("--tokenizer is needed to read a jsonl --data file (a tokenizer.json, a folder holding one, or 'byte')"));
-        var options = new TrainOptions
-        {
-            Epochs = args.Int("epochs", builtin ? recipe.DemoEpochs : recipe.Epochs),
-            BatchSize = args.Int("batch-size", builtin ? recipe.DemoBatchSize : recipe.BatchSize),
-            LearningRate = args.Double("learning-rate", builtin ? recipe.DemoLearningRate : recipe.LearningRate),
-            AccumulationSteps = args.Int("accumulation-steps", builtin ? 1 : recipe.AccumulationSteps),
-            GradClip = args.Double("grad-clip", 1.0),
-            LogInterval = args.Int("log-interval", builtin ? 10 : recipe.LogInterval),
-            SaveInterval = args.Int("save-interval", builtin ? recipe.DemoSaveInterval : recipe.SaveInterval),
-            MaxSteps = args.Has("max-steps") ? args.Long("max-steps", 0) : null,
-            OutDir = args.String("out-dir", "out")!,
-            SaveWeight = StageOptions.SaveWeight(args, recipe),
-            Seed = args.Long("seed", 42),
-            KeepLast = args.Int("keep-last", 3),
-            SaveDtype = TorchDTypes.ParseShort(args.Choice("save-dtype", "f16", "f32", "f16", "bf16")),
-            ExportMinimindResume = args.Flag("export-minimind-resume"),
-            Plot = args.Flag("plot"),
-        };
-        var stageOptions = StageOptions.Parse(args, recipe);
-        bool resume = args.Flag("resume");
-        string? resumeFrom = args.String("resume-from");
-        string? fromWeight = args.String("from-weight", recipe.FromWeight);
-        if (fromWeight == "none") fromWeight = null;
-        string device = args.Choice("device", "auto", BackendFactory.Devices);
-        // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
-        string? fromWeightFile = fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
-        var config = ResolveConfig(args, builtin, maxSeqLen, fromWeightFile);
-        args.EnsureAllUsed();
-        try { options.Validate(); config.Validate(); }
-        catch (ArgumentException e) { throw new UsageException(e.Message); }
-        if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
 
         // ---- data ------------------------------------------------------------------------------
         IPretrainSource data;
@@ -147,7 +196,7 @@ public sealed class TrainCommand : ICommand
         {
             data = TokenFilePretrainSource.Open(dataPath);
             dataDesc = $"token file {dataPath}";
-            if (data.SeqLen + 1 != maxSeqLen && args.Has("max-seq-len"))
+            if (data.SeqLen + 1 != maxSeqLen && args.Has(MaxSeqLen))
                 log.WriteLine($"note: {dataPath} holds rows of {data.SeqLen + 1} tokens; --max-seq-len {maxSeqLen} is ignored");
         }
         else
@@ -166,10 +215,8 @@ public sealed class TrainCommand : ICommand
         log.WriteLine(BackendFactory.Describe(backend));
         using var model = MiniMindModel.Create(config, backend, options.BatchSize, data.SeqLen);
         model.InitRandom(checked((int)options.Seed));
-        using var lora = recipe.Name == "lora" ? new LoraAdapters(model, stageOptions.LoraRank) : null;
-        lora?.InitRandom(checked((int)options.Seed));
-        ITrainingStage stage = lora is not null ? new LoraStage(model, lora, data) : new LanguageModelStage(recipe.Name, model, data);
-        using var trainer = new Trainer(stage, options, log, dataDesc);
+        using var frozen = StageSetup.Create(recipe, stageOptions, model, data, options, backend, log);
+        using var trainer = new Trainer(frozen.Stage, options, log, dataDesc);
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
         log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
 
@@ -192,15 +239,16 @@ public sealed class TrainCommand : ICommand
             if (existing.Count > 0 && !resume)
                 throw new IOException($"{trainer.Paths.CheckpointRoot} already holds checkpoints of a run (up to step {existing[0].Step}). " +
                     "Continue it with --resume, or pick another --out-dir or --save-weight, or delete that folder to start over.");
-            if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log, args.Has("from-weight"));
+            if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log, args.Has(FromWeight));
         }
-        else if (lora is not null && fromWeight is not null)
-            LoadFromWeight(model, fromWeight, options, config, log, args.Has("from-weight")); // the frozen base is not in the checkpoint
+        else if (frozen.Lora is not null && fromWeight is not null)
+            LoadFromWeight(model, fromWeight, options, config, log, args.Has(FromWeight)); // the frozen base is not in the checkpoint
         else if (fromWeight is not null) log.WriteLine("note: --from-weight is ignored when resuming (the checkpoint holds the weights)");
-        if (lora is not null)
+        if (frozen.Lora is { } lora)
         {
             if (fromWeight is null) log.WriteLine("warning: --stage lora with --from-weight none adapts a randomly initialised base model");
-            log.WriteLine($"LoRA: rank {lora.Rank} on {lora.AdaptedKeys.Count()} square linears ({string.Join(", ", lora.AdaptedKeys.Take(4))}{(lora.AdaptedKeys.Count() > 4 ? ", ..." : "")}): {lora.Table.TotalElements:N0} trainable parameters");
+            var keys = lora.AdaptedKeys.ToList();
+            log.WriteLine($"LoRA: rank {lora.Rank} on {keys.Count} square linears ({string.Join(", ", keys.Take(4))}{(keys.Count > 4 ? ", ..." : "")}): {lora.Table.TotalElements:N0} trainable parameters");
         }
 
         if (trainer.IsDone)
@@ -225,7 +273,7 @@ public sealed class TrainCommand : ICommand
         log.WriteLine($"metrics:    {trainer.Paths.MetricsPath}");
         // The .pth alone does not say which generation wrote it (2024 and minimind2 share keys): spell the architecture out.
         string tokHint = tokSpec.Length > 0 ? $" --tokenizer {tokSpec}" : "";
-        if (lora is not null)
+        if (frozen.Lora is not null)
         {
             string merged = Path.Combine(options.OutDir, RunPaths.RunNameOf(options.SaveWeight + "_merged", config) + ".pth");
             log.WriteLine($"merge it:   minimind convert {(fromWeight is null ? "BASE.pth" : FromWeightPath(fromWeight, options, config))} {merged} --merge-lora {trainer.Paths.WeightsPath}");
@@ -234,22 +282,6 @@ public sealed class TrainCommand : ICommand
         else log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
         log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
         return 0;
-    }
-
-    // The built-in demo keeps its toy size unless --arch names a preset; the shape flags still apply.
-    private static ModelConfig ResolveConfig(ArgParser args, bool builtin, int maxSeqLen, string? fromWeightFile)
-    {
-        if (!builtin || args.Has("arch") || fromWeightFile is not null) return ModelOptions.Parse(args, fromWeightFile);
-        var c = TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen);
-        c = c with
-        {
-            Dim = args.IntOrNull("dim") ?? c.Dim, NLayers = args.IntOrNull("n-layers") ?? c.NLayers,
-            NHeads = args.IntOrNull("n-heads") ?? c.NHeads, NKvHeads = args.IntOrNull("n-kv-heads") ?? c.NKvHeads,
-            HiddenDim = args.IntOrNull("hidden-dim") ?? c.HiddenDim, NExperts = args.IntOrNull("n-experts") ?? c.NExperts,
-            TopK = args.IntOrNull("top-k") ?? c.TopK,
-        };
-        if (args.Has("use-moe")) c = c with { UseMoe = args.Flag("use-moe") };
-        return c;
     }
 
     private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log, bool given)
@@ -262,8 +294,8 @@ public sealed class TrainCommand : ICommand
         log.WriteLine($"initialised from {path}: {report}");
     }
 
-    // --from-weight NAME means <out-dir>/NAME_<dim>[_moe].pth, as MiniMind's init_model; a path is taken as is.
-    private static string FromWeightPath(string fromWeight, TrainOptions o, ModelConfig c) =>
+    /// <summary>--from-weight NAME means &lt;out-dir&gt;/NAME_&lt;dim&gt;[_moe].pth, as MiniMind's init_model; a path is taken as is.</summary>
+    internal static string FromWeightPath(string fromWeight, TrainOptions o, ModelConfig c) =>
         fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight)
             ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
 
