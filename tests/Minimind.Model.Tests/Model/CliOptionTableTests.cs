@@ -34,6 +34,7 @@ public sealed class CliOptionTableTests
         yield return new("kernels bench", KernelsCommand.BenchTable, new[] { "bench" }, KernelsCommand.Bind);
         yield return new("kernels ptx", KernelsCommand.PtxTable, new[] { "ptx", "--out", "d" }, KernelsCommand.Bind);
         yield return new("bench train", BenchCommand.TrainTable, new[] { "train" }, BenchCommand.Bind);
+        yield return new("bench train --stage sft", BenchCommand.TrainTable, new[] { "train", "--stage", "sft" }, BenchCommand.Bind);
     }
 
     // Options that only make sense together with another one (the Bind would reject them alone), by case.
@@ -42,6 +43,7 @@ public sealed class CliOptionTableTests
         [("tokenize", "text")] = "--text excludes --data/--out (checked in TextWithDataIsRefused)",
         [("tokenize --text", "data")] = "--data excludes --text",
         [("tokenize --text", "out")] = "--out excludes --text",
+        [("bench train", "assistant-fraction")] = "only --stage sft/lora mask prompts (the 'bench train --stage sft' case)",
         [("generate", "prompt")] = "exactly one of --prompt/--prompt-ids (the base gives --prompt-ids; swapped in PromptReplacesPromptIds)",
     };
 
