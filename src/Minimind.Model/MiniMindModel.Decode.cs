@@ -26,6 +26,17 @@ public sealed partial class MiniMindModel
     }
 
     /// <summary>
+    /// Forgets cached positions from <paramref name="length"/> on, keeping the first <paramref name="length"/> tokens
+    /// (a chat turn whose prompt shares that prefix with the cached sequence continues from there).
+    /// </summary>
+    public void RewindCache(int length)
+    {
+        if (_cache is null) throw new InvalidOperationException("call ResetCache before RewindCache");
+        if (length < 0 || length > CacheLength) throw new ArgumentOutOfRangeException(nameof(length), $"cache holds {CacheLength} tokens, cannot keep {length}");
+        CacheLength = length;
+    }
+
+    /// <summary>
     /// Feeds <paramref name="newTokens"/> tokens per sequence (ids [batch, newTokens]) at positions
     /// CacheLength.. through the model with the KV cache, and returns the logits of each sequence's last
     /// new token, [batch, V]. The prompt goes in one call (prefill), then one token per call.
@@ -50,7 +61,7 @@ public sealed partial class MiniMindModel
         {
             // the head only for the last row of each sequence
             long row = (long)b * newTokens + newTokens - 1;
-            Backend.MatMul(_logits.Slice(0, v), _lnF.Slice(row * d, d), W(_layout.Head), 1, v, d);
+            Backend.MatMul(_logits.Slice(0, v), _lnF.Slice(row * d, d), W(_layout.Head), new(1, v, d));
             Backend.Download(_logits.Slice(0, v), one);
             one.CopyTo(result.AsSpan(b * v, v));
         }

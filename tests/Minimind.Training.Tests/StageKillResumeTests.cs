@@ -3,7 +3,8 @@ using Minimind.Checkpoint.Resume;
 namespace Minimind.Training.Tests;
 
 /// <summary>
-/// Every stage resumes through the same loop: the CLI run of sft, lora and distill is SIGKILLed at seeded random
+/// Every stage resumes through the same loop: the CLI run of sft, lora and distill (on the built-in conversations)
+/// is SIGKILLed at seeded random
 /// moments, resumed with --resume until it finishes, and its final resume state (the trained buffer, AdamW
 /// moments, counters, loss log) equals an uninterrupted run's byte for byte.
 /// </summary>
@@ -15,7 +16,7 @@ public class StageKillResumeTests
     private static readonly Lazy<string> Base = new(() =>
     {
         var dir = Path.Combine(Path.GetTempPath(), "mm-stage-base-" + Guid.NewGuid().ToString("N")[..8]);
-        KillResumeTests.Finish(KillResumeTests.Start(new[] { "train", "--device", "cpu", "--max-seq-len", "32", "--max-steps", "3", "--save-dtype", "f32", "--out-dir", dir }, false));
+        KillResumeTests.Finish(KillResumeTests.Start(new[] { "train", "--device", "cpu", "--max-steps", "3", "--save-dtype", "f32", "--out-dir", dir }, false));
         return Path.Combine(dir, "pretrain_64.pth");
     });
 
@@ -23,7 +24,7 @@ public class StageKillResumeTests
     {
         var a = new List<string>
         {
-            "train", "--stage", stage, "--device", "cpu", "--max-seq-len", "32", "--batch-size", "4", "--accumulation-steps", "2",
+            "train", "--stage", stage, "--device", "cpu", "--max-seq-len", "128", "--batch-size", "4", "--accumulation-steps", "2",
             "--max-steps", Steps.ToString(), "--save-interval", "1", "--log-interval", "1", "--keep-last", "2", "--save-dtype", "f32",
             "--seed", "5", "--learning-rate", "1e-3", "--out-dir", outDir,
         };

@@ -2,7 +2,9 @@ using System.Globalization;
 using Minimind.Checkpoint;
 using Minimind.Kernels;
 using Minimind.Model;
+using Minimind.Model.Chat;
 using Minimind.Model.Data;
+using Minimind.Model.Data.Sft;
 using Minimind.Model.Tokenizer;
 using Minimind.Model.Training;
 using Minimind.Model.Training.Stages;
@@ -23,10 +25,12 @@ public sealed class TrainCommand : ICommand
 
     private const string BuiltinRun = TrainStages.BuiltinRun;
     private static readonly StageRecipe P = TrainStages.Pretrain;
+    private static readonly string[] Demo = { BuiltinRun };
 
     /// <summary><c>--data</c>.</summary>
     public static readonly CliOption<string?> Data = Opt.String("data", "PATH", null,
-        "jsonl ({\"text\": ...} per line) or a token file from 'minimind tokenize'").DefaultIs("the built-in corpus").Sample("corpus.bin");
+        "jsonl ({\"text\": ...} per line; for --stage sft/lora/distill {\"conversations\": [...]} rendered with the tokenizer's chat template, loss on the assistant spans) or a token file from 'minimind tokenize'")
+        .DefaultIs("the built-in corpus; the built-in conversations for sft/lora/distill").Sample("corpus.bin");
     /// <summary><c>--tokenizer</c>.</summary>
     public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("none: needed with a jsonl --data").Or("byte", BuiltinRun);
     /// <summary><c>--max-seq-len</c>: tokens per row (and the model's context when given).</summary>
@@ -135,18 +139,19 @@ public sealed class TrainCommand : ICommand
         string? dataPath = args.Get(Data);
         bool builtin = dataPath is null;
         var (stage, stageOptions) = TrainStages.Bind(args);
-        int maxSeqLen = TrainStages.Pick(args, MaxSeqLen, stage.MaxSeqLen, MaxSeqLen.AltDefault, builtin);
-        string tokSpec = args.Get(Tokenizer, builtin)
+        int maxSeqLen = TrainStages.Pick(args, MaxSeqLen, stage.MaxSeqLen, MaxSeqLen.DefaultIn(Demo), builtin);
+        string[] mode = builtin ? Demo : Array.Empty<string>();
+        string tokSpec = args.Get(Tokenizer, mode)
             ?? (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "" : throw new UsageException("--tokenizer is needed to read a jsonl --data file (a tokenizer.json, a folder holding one, or 'byte')"));
         var options = new TrainOptions
         {
             Epochs = TrainStages.Pick(args, Epochs, stage.Epochs, stage.DemoEpochs, builtin),
             BatchSize = TrainStages.Pick(args, BatchSize, stage.BatchSize, stage.DemoBatchSize, builtin),
             LearningRate = TrainStages.Pick(args, LearningRate, stage.LearningRate, stage.DemoLearningRate, builtin),
-            AccumulationSteps = TrainStages.Pick(args, AccumulationSteps, stage.AccumulationSteps, AccumulationSteps.AltDefault, builtin),
+            AccumulationSteps = TrainStages.Pick(args, AccumulationSteps, stage.AccumulationSteps, AccumulationSteps.DefaultIn(Demo), builtin),
             GradClip = args.Get(GradClip),
-            LogInterval = TrainStages.Pick(args, LogInterval, stage.LogInterval, LogInterval.AltDefault, builtin),
-            SaveInterval = TrainStages.Pick(args, SaveInterval, stage.SaveInterval, SaveInterval.AltDefault, builtin),
+            LogInterval = TrainStages.Pick(args, LogInterval, stage.LogInterval, LogInterval.DefaultIn(Demo), builtin),
+            SaveInterval = TrainStages.Pick(args, SaveInterval, stage.SaveInterval, SaveInterval.DefaultIn(Demo), builtin),
             MaxSteps = args.Get(MaxSteps),
             OutDir = args.Get(OutDir)!,
             SaveWeight = TrainStages.SaveWeight(args, stage, SaveWeight),
@@ -185,12 +190,18 @@ public sealed class TrainCommand : ICommand
         IPretrainSource data;
         string dataDesc;
         ITokenizer? tokenizer = tokSpec.Length > 0 ? TokenizerLoader.Load(tokSpec) : null;
-        if (builtin)
+        // MiniMind's sft, lora and distillation scripts all read SFTDataset conversations.
+        bool chat = recipe.Name != "pretrain";
+        if (builtin && chat)
+        {
+            var sft = SftSource.Builtin(ChatFormat.Load(tokSpec), new SftOptions { MaxSeqLen = maxSeqLen });
+            data = sft;
+            dataDesc = $"built-in conversations ({sft.Count} rows, {tokSpec} tokenizer; {sft.Stats})";
+        }
+        else if (builtin)
         {
             data = BuiltinCorpus.CreateSource(tokenizer!, maxSeqLen);
             dataDesc = $"built-in corpus ({data.Count} documents, {tokSpec} tokenizer)";
-            if (recipe.Name != "pretrain")
-                log.WriteLine($"note: --stage {recipe.Name} without --data trains on the built-in pretraining corpus (every token has a target)");
         }
         else if (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
         {
@@ -198,6 +209,12 @@ public sealed class TrainCommand : ICommand
             dataDesc = $"token file {dataPath}";
             if (data.SeqLen + 1 != maxSeqLen && args.Has(MaxSeqLen))
                 log.WriteLine($"note: {dataPath} holds rows of {data.SeqLen + 1} tokens; --max-seq-len {maxSeqLen} is ignored");
+        }
+        else if (chat)
+        {
+            var sft = SftSource.Open(dataPath, ChatFormat.Load(tokSpec), new SftOptions { MaxSeqLen = maxSeqLen }, log);
+            data = sft;
+            dataDesc = $"conversations {dataPath} ({sft.Stats})";
         }
         else
         {

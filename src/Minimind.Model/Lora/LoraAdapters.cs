@@ -129,8 +129,8 @@ public sealed class LoraAdapters : IDisposable
         var ad = _at[layer, (int)slot];
         if (ad is null) return;
         var u = ad.U.Slice(0, (long)rows * Rank);
-        _backend.MatMul(u, x, W(ad.A), rows, Rank, ad.In);
-        _backend.MatMul(y, u, W(ad.B), rows, ad.Out, Rank, accumulate: true);
+        _backend.MatMul(u, x, W(ad.A), new(rows, Rank, ad.In));
+        _backend.MatMul(y, u, W(ad.B), new(rows, ad.Out, Rank), WriteMode.Accumulate);
     }
 
     /// <summary>Adds the adapter's share of ∂/∂x into <paramref name="dx"/> and its weight gradients (dB += dyᵀ·u, dA += duᵀ·x).</summary>
@@ -140,11 +140,10 @@ public sealed class LoraAdapters : IDisposable
         if (ad is null) return;
         var u = ad.U.Slice(0, (long)rows * Rank);
         var du = _du.Slice(0, (long)rows * Rank);
-        _backend.MatMulBackwardWeight(G(ad.B), dy, u, rows, ad.Out, Rank);
-        _backend.Fill(du, 0f);
-        _backend.MatMulBackwardInput(du, dy, W(ad.B), rows, ad.Out, Rank);
-        _backend.MatMulBackwardWeight(G(ad.A), du, x, rows, Rank, ad.In);
-        _backend.MatMulBackwardInput(dx, du, W(ad.A), rows, Rank, ad.In);
+        _backend.MatMulBackwardWeight(G(ad.B), dy, u, new(rows, ad.Out, Rank), WriteMode.Accumulate);
+        _backend.MatMulBackwardInput(du, dy, W(ad.B), new(rows, ad.Out, Rank), WriteMode.Overwrite);
+        _backend.MatMulBackwardWeight(G(ad.A), du, x, new(rows, Rank, ad.In), WriteMode.Accumulate);
+        _backend.MatMulBackwardInput(dx, du, W(ad.A), new(rows, Rank, ad.In), WriteMode.Accumulate);
     }
 
     /// <inheritdoc/>
