@@ -38,7 +38,7 @@ public sealed partial class MiniMindModel
             for (int i = 0; i < t; i++)
                 if (batch.Targets[r * t + i] != Batch.IgnoreIndex) scale[r * t + i] = (float)-coef[r];
         Backend.Upload(_rowScale, scale);
-        Backward(batch.BatchSize, batch.SeqLen, lossScale);
+        LastAuxLoss = Backward(batch.BatchSize, batch.SeqLen, lossScale);
     }
 
     /// <summary>
@@ -62,6 +62,6 @@ public sealed partial class MiniMindModel
         int rows = batch.BatchSize * batch.SeqLen, v = Config.VocabSize;
         if (dLogits.Length != (long)rows * v) throw new ArgumentException($"dLogits holds {dLogits.Length} values, expected {(long)rows * v}");
         Backend.Upload(Rows(_logits, rows, v), dLogits);
-        Backward(batch.BatchSize, batch.SeqLen, lossScale, logitsAreGradient: true);
+        LastAuxLoss = Backward(batch.BatchSize, batch.SeqLen, lossScale, logitsAreGradient: true);
     }
 }

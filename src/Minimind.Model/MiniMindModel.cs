@@ -11,7 +11,7 @@ namespace Minimind.Model;
 /// by <see cref="Parameters"/> (the PyTorch state-dict keys); activations live in one arena sized
 /// for (maxBatch, maxSeqLen).
 /// </summary>
-public sealed partial class MiniMindModel : ILanguageModel
+public sealed partial class MiniMindModel : ILanguageModel, Training.IAuxLossSource
 {
     private readonly ParameterLayout _layout;
     private readonly ActivationArena _arena;
@@ -172,6 +172,9 @@ public sealed partial class MiniMindModel : ILanguageModel
         return StateDictLoader.Export(Parameters, host, dtype);
     }
 
+    /// <inheritdoc/>
+    public float LastAuxLoss { get; private set; }
+
     /// <summary>Routes the attention projections through <paramref name="lora"/>'s adapters from now on (forward, backward, decode).</summary>
     internal void AttachLora(Lora.LoraAdapters lora)
     {
@@ -196,6 +199,7 @@ public sealed partial class MiniMindModel : ILanguageModel
         if (sumW > 0) for (int r = 0; r < rows; r++) scale[r] = (float)(lossScale * weights[r] / sumW);
         Backend.Upload(_rowScale, scale);
         float aux = Backward(batch.BatchSize, batch.SeqLen, lossScale);
+        LastAuxLoss = aux;
         return main + aux;
     }
 

@@ -37,7 +37,7 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", P.MaxSeqLen, "tokens per row incl. bos/eos; also the model's context").Or(128, BuiltinRun).AtLeast(3).Sample("96");
     /// <summary><c>--from-weight</c>.</summary>
     public static readonly CliOption<string?> FromWeight = Opt.String("from-weight", "NAME|PATH", null,
-        "start from <out-dir>/NAME_<dim>[_moe].pth or a .pth path (any generation's key names, prefixes stripped; lists what did not load); 'none': random weights").DefaultIs("the stage's: none for pretrain, pretrain for sft, full_sft for lora/distill").Sample("pretrain");
+        "start from <out-dir>/NAME_<dim>[_moe].pth, a .pth/.safetensors file or a HuggingFace folder (any generation's key names, prefixes stripped; lists what did not load); 'none': random weights").DefaultIs("the stage's: none for pretrain, pretrain for sft, full_sft for lora/distill").Sample("pretrain");
     /// <summary><c>--epochs</c>.</summary>
     public static readonly CliOption<int> Epochs = Opt.Int("epochs", "N", P.Epochs, "passes over the data").Or(P.DemoEpochs, BuiltinRun).AtLeast(1).Sample("5");
     /// <summary><c>--batch-size</c>.</summary>
@@ -70,6 +70,9 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<bool> ExportMinimindResume = Opt.Flag("export-minimind-resume", "also write checkpoints/<name>_resume.pth in MiniMind's resume layout");
     /// <summary><c>--plot</c>.</summary>
     public static readonly CliOption<bool> Plot = Opt.Flag("plot", "write <out-dir>/<name>_loss.png at every save");
+    /// <summary><c>--tensorboard</c>.</summary>
+    public static readonly CliOption<string?> TensorBoard = Opt.String("tensorboard", "DIR", null,
+        "also write TensorBoard scalars (loss, lr, grad norm, tokens/s, MoE aux loss) to DIR/events.out.tfevents.*, continued across resumes (each step once)").Sample("out/tb");
     /// <summary><c>--resume</c>.</summary>
     public static readonly CliOption<bool> Resume = Opt.Flag("resume", "continue from the newest checkpoint that verifies (a damaged newest one is reported and skipped); starts fresh when there is none");
     /// <summary><c>--resume-from</c>.</summary>
@@ -100,7 +103,7 @@ public sealed class TrainCommand : ICommand
             new OptionGroup("Data", Data, Tokenizer, MaxSeqLen, FromWeight),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
             new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device),
-            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, SaveDtype, ExportMinimindResume, Plot),
+            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, SaveDtype, ExportMinimindResume, Plot, TensorBoard),
             new OptionGroup("Resuming", Resume, ResumeFrom),
             TrainStages.Group,
         },
@@ -160,6 +163,7 @@ public sealed class TrainCommand : ICommand
             SaveDtype = TorchDTypes.ParseShort(args.Get(SaveDtype)),
             ExportMinimindResume = args.Get(ExportMinimindResume),
             Plot = args.Get(Plot),
+            TensorBoardDir = args.Get(TensorBoard),
         };
         bool resume = args.Get(Resume);
         string? resumeFrom = args.Get(ResumeFrom);
@@ -167,7 +171,7 @@ public sealed class TrainCommand : ICommand
         if (fromWeight == "none") fromWeight = null;
         string device = args.Get(Device);
         // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
-        string? fromWeightFile = fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
+        string? fromWeightFile = fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight : null;
         // The built-in run keeps its toy size unless --arch names a preset; every override still applies.
         var tiny = builtin ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : (ModelConfig?)null;
         var config = ModelOptions.Parse(args, fromWeightFile, out _, tiny);
@@ -304,7 +308,7 @@ public sealed class TrainCommand : ICommand
     private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log, bool given)
     {
         string path = FromWeightPath(fromWeight, o, c);
-        if (!File.Exists(path))
+        if (!File.Exists(path) && !Directory.Exists(path))
             throw new FileNotFoundException($"--from-weight {fromWeight}{(given ? "" : " (this stage's default)")}: {path} not found. " +
                 $"Train that stage first (minimind train --stage ... --out-dir {o.OutDir}), give a .pth path, or --from-weight none to start from random weights", path);
         var report = model.LoadStateDict(StateDict.Read(path), strict: false);
@@ -313,7 +317,7 @@ public sealed class TrainCommand : ICommand
 
     /// <summary>--from-weight NAME means &lt;out-dir&gt;/NAME_&lt;dim&gt;[_moe].pth, as MiniMind's init_model; a path is taken as is.</summary>
     internal static string FromWeightPath(string fromWeight, TrainOptions o, ModelConfig c) =>
-        fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight)
+        fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight) || Directory.Exists(fromWeight)
             ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
 
     // The command line that continues this run: the same options with --resume.

@@ -38,6 +38,8 @@ public sealed record TrainOptions
     public bool ExportMinimindResume { get; init; }
     /// <summary>Write a loss-curve PNG at every save.</summary>
     public bool Plot { get; init; }
+    /// <summary>Folder for TensorBoard event files (scalars per logged step); null = none.</summary>
+    public string? TensorBoardDir { get; init; }
     /// <summary>AdamW weight decay (torch default).</summary>
     public float WeightDecay { get; init; } = 0.01f;
 

@@ -9,7 +9,7 @@ namespace Minimind.Model.Training.Stages;
 /// model is trained, batches are one row per sample, and the loss is the model's masked CE (+ MoE aux).
 /// Stages override the buffer they train and their loss.
 /// </summary>
-public abstract class ModelStage : ITrainingStage
+public abstract class ModelStage : ITrainingStage, IAuxLossSource
 {
     /// <summary>The trained (policy / student) model.</summary>
     protected ILanguageModel Model { get; }
@@ -46,4 +46,7 @@ public abstract class ModelStage : ITrainingStage
 
     /// <inheritdoc/>
     public virtual float ForwardLoss(Batch batch) => Model.ForwardLoss(batch);
+
+    /// <inheritdoc/>
+    public float LastAuxLoss => (Model as IAuxLossSource)?.LastAuxLoss ?? 0;
 }
