@@ -3,9 +3,12 @@ using Minimind.Checkpoint;
 using Minimind.Kernels;
 using Minimind.Kernels.Distributed;
 using Minimind.Model;
+using Minimind.Model.Chat;
 using Minimind.Model.Data;
+using Minimind.Model.Data.Sft;
 using Minimind.Model.Tokenizer;
 using Minimind.Model.Training;
+using Minimind.Model.Training.Stages;
 
 namespace Minimind.Cli.Commands;
 
@@ -19,28 +22,31 @@ public sealed class TrainCommand : ICommand
     public string Name => "train";
 
     /// <inheritdoc/>
-    public string Summary => "Pretrain a MiniMind model (crash-safe checkpoints, exact resume); no options = built-in demo run";
+    public string Summary => "Train a MiniMind model: pretrain, sft, lora, distill (crash-safe checkpoints, exact resume); no options = built-in demo run";
 
-    private const string BuiltinRun = "built-in run";
+    private const string BuiltinRun = TrainStages.BuiltinRun;
+    private static readonly StageRecipe P = TrainStages.Pretrain;
+    private static readonly string[] Demo = { BuiltinRun };
 
     /// <summary><c>--data</c>.</summary>
     public static readonly CliOption<string?> Data = Opt.String("data", "PATH", null,
-        "jsonl ({\"text\": ...} per line) or a token file from 'minimind tokenize'").DefaultIs("the built-in corpus").Sample("corpus.bin");
+        "jsonl ({\"text\": ...} per line; for --stage sft/lora/distill {\"conversations\": [...]} rendered with the tokenizer's chat template, loss on the assistant spans) or a token file from 'minimind tokenize'")
+        .DefaultIs("the built-in corpus; the built-in conversations for sft/lora/distill").Sample("corpus.bin");
     /// <summary><c>--tokenizer</c>.</summary>
     public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("none: needed with a jsonl --data").Or("byte", BuiltinRun);
     /// <summary><c>--max-seq-len</c>: tokens per row (and the model's context when given).</summary>
-    public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", 512, "tokens per row incl. bos/eos; also the model's context").Or(128, BuiltinRun).AtLeast(3).Sample("96");
+    public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", P.MaxSeqLen, "tokens per row incl. bos/eos; also the model's context").Or(128, BuiltinRun).AtLeast(3).Sample("96");
     /// <summary><c>--from-weight</c>.</summary>
     public static readonly CliOption<string?> FromWeight = Opt.String("from-weight", "NAME|PATH", null,
-        "start from <out-dir>/NAME_<dim>[_moe].pth, a .pth/.safetensors file or a HuggingFace folder (any generation's key names, prefixes stripped; lists what did not load)").Sample("pretrain");
+        "start from <out-dir>/NAME_<dim>[_moe].pth, a .pth/.safetensors file or a HuggingFace folder (any generation's key names, prefixes stripped; lists what did not load); 'none': random weights").DefaultIs("the stage's: none for pretrain, pretrain for sft, full_sft for lora/distill").Sample("pretrain");
     /// <summary><c>--epochs</c>.</summary>
-    public static readonly CliOption<int> Epochs = Opt.Int("epochs", "N", 1, "passes over the data").Or(3, BuiltinRun).AtLeast(1);
+    public static readonly CliOption<int> Epochs = Opt.Int("epochs", "N", P.Epochs, "passes over the data").Or(P.DemoEpochs, BuiltinRun).AtLeast(1).Sample("5");
     /// <summary><c>--batch-size</c>.</summary>
-    public static readonly CliOption<int> BatchSize = Opt.Int("batch-size", "N", 32, "rows per micro-batch").Or(16, BuiltinRun).AtLeast(1);
+    public static readonly CliOption<int> BatchSize = Opt.Int("batch-size", "N", P.BatchSize, "rows per micro-batch").Or(P.DemoBatchSize, BuiltinRun).AtLeast(1);
     /// <summary><c>--learning-rate</c>.</summary>
-    public static readonly CliOption<double> LearningRate = Opt.Double("learning-rate", "X", 5e-4, "peak learning rate of the cosine schedule").Or(2e-3, BuiltinRun).Positive();
+    public static readonly CliOption<double> LearningRate = Opt.Double("learning-rate", "X", P.LearningRate, "peak learning rate of the cosine schedule").Or(P.DemoLearningRate, BuiltinRun).Positive().Sample("3e-3");
     /// <summary><c>--accumulation-steps</c>.</summary>
-    public static readonly CliOption<int> AccumulationSteps = Opt.Int("accumulation-steps", "N", 8, "micro-batches per optimizer step").Or(1, BuiltinRun).AtLeast(1);
+    public static readonly CliOption<int> AccumulationSteps = Opt.Int("accumulation-steps", "N", P.AccumulationSteps, "micro-batches per optimizer step").Or(1, BuiltinRun).AtLeast(1);
     /// <summary><c>--grad-clip</c>.</summary>
     public static readonly CliOption<double> GradClip = Opt.Double("grad-clip", "X", 1.0, "clip_grad_norm_ max norm (0 = off)").AtLeast(0);
     /// <summary><c>--max-steps</c>.</summary>
@@ -52,11 +58,11 @@ public sealed class TrainCommand : ICommand
     /// <summary><c>--out-dir</c>.</summary>
     public static readonly CliOption<string?> OutDir = Opt.String("out-dir", "DIR", "out", "where weights and checkpoints go");
     /// <summary><c>--save-weight</c>.</summary>
-    public static readonly CliOption<string?> SaveWeight = Opt.String("save-weight", "NAME", "pretrain", "file name prefix: NAME_<dim>[_moe].pth");
+    public static readonly CliOption<string?> SaveWeight = Opt.String("save-weight", "NAME", P.SaveWeight, "file name prefix: NAME_<dim>[_moe].pth").DefaultIs("the stage's: pretrain, full_sft, lora_medical (--lora-name), full_dist").Sample("run2");
     /// <summary><c>--save-interval</c>.</summary>
-    public static readonly CliOption<int> SaveInterval = Opt.Int("save-interval", "N", 1000, "optimizer steps between checkpoints").Or(50, BuiltinRun).AtLeast(1);
+    public static readonly CliOption<int> SaveInterval = Opt.Int("save-interval", "N", P.SaveInterval, "optimizer steps between checkpoints").Or(50, BuiltinRun).AtLeast(1);
     /// <summary><c>--log-interval</c>.</summary>
-    public static readonly CliOption<int> LogInterval = Opt.Int("log-interval", "N", 100, "optimizer steps between log lines").Or(10, BuiltinRun).AtLeast(1);
+    public static readonly CliOption<int> LogInterval = Opt.Int("log-interval", "N", P.LogInterval, "optimizer steps between log lines").Or(10, BuiltinRun).AtLeast(1);
     /// <summary><c>--keep-last</c>.</summary>
     public static readonly CliOption<int> KeepLast = Opt.Int("keep-last", "K", 3, "step folders kept (older ones are pruned)").AtLeast(1);
     /// <summary><c>--save-dtype</c>.</summary>
@@ -79,9 +85,11 @@ public sealed class TrainCommand : ICommand
 
     /// <summary>Everything <c>minimind train</c> accepts.</summary>
     public static readonly OptionTable Table = new("train",
-        new[] { "train [--data FILE.jsonl|FILE.bin] [options]" },
+        new[] { "train [--stage pretrain|sft|lora|distill] [--data FILE.jsonl|FILE.bin] [options]" },
         """
-        MiniMind's pretraining recipe (trainer/train_pretrain.py): seeded shuffle per epoch, AdamW
+        One training loop for every MiniMind stage (--stage; each stage's defaults are those of MiniMind's
+        script for it, listed at the end; the defaults shown per option are pretraining's).
+        The recipe (trainer/train_pretrain.py and the others): seeded shuffle per epoch, AdamW
         (betas 0.9/0.999, eps 1e-8, weight decay 0.01), cosine schedule lr·(0.1 + 0.45·(1 + cos(π·step/total))),
         gradient accumulation and clip_grad_norm_. "Step" means an optimizer step everywhere.
         Without --data it trains a tiny model (minimind-v1 layout, dim 64, 2 layers, 4/2 heads, byte tokenizer)
@@ -103,6 +111,7 @@ public sealed class TrainCommand : ICommand
             new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, SaveDtype, ExportMinimindResume, Plot, TensorBoard),
             new OptionGroup("Resuming", Resume, ResumeFrom),
             new OptionGroup("Several processes (mpirun)", DistTimeout),
+            TrainStages.Group,
         },
         new[]
         {
@@ -111,6 +120,9 @@ public sealed class TrainCommand : ICommand
             "train --rope-theta 1e6 --vocab-size 300 --dim 128      # the built-in run, other shapes",
             "train --data pretrain_hq.jsonl --tokenizer model/ --arch minimind2 --max-seq-len 340",
             "mpirun -np 2 minimind train --accumulation-steps 1   # the same run as: minimind train --accumulation-steps 2",
+            "train --stage sft                                      # after 'train': SFT from out/pretrain_64.pth",
+            "train --stage lora --lora-name lora_identity            # adapters on out/full_sft_64.pth",
+            "train --stage distill --teacher-weight big/full_sft_768.pth --data sft.jsonl --tokenizer model/",
         },
         """
         Ctrl+C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0; a second Ctrl+C exits
@@ -125,7 +137,7 @@ public sealed class TrainCommand : ICommand
         rank reached it. --resume works at any W dividing G (accumulation becomes G/W, printed). CPU ranks
         on one machine split its cores. Ranks started with different arguments or data are refused before
         the first step, naming the field; a rank that stops answering is named after --dist-timeout.
-        """);
+        """ + TrainStages.Describe());
 
     /// <inheritdoc/>
     public OptionTable Options => Table;
@@ -138,30 +150,30 @@ public sealed class TrainCommand : ICommand
 
     /// <summary>What one <c>minimind train</c> command line asks for, bound from <see cref="Table"/> and validated.</summary>
     public sealed record Settings(string? DataPath, int MaxSeqLen, string TokSpec, TrainOptions Options, ModelConfig Config,
-        bool Resume, string? ResumeFrom, string? FromWeight, string Device, double DistTimeout = 300);
+        bool Resume, string? ResumeFrom, string? FromWeight, string Device, StageRecipe Stage, StageSettings StageOptions, double DistTimeout = 300);
 
     /// <summary>Binds and validates a command line (reads only a --from-weight file's shapes; opens no data).</summary>
     public static Settings Bind(ArgParser args)
     {
         string? dataPath = args.Get(Data);
         bool builtin = dataPath is null;
-        // The defaults of the mode this command line is in (see CliOption.Or).
-        string[] mode = builtin ? new[] { BuiltinRun } : Array.Empty<string>();
-        int maxSeqLen = args.Get(MaxSeqLen, mode);
+        var (stage, stageOptions) = TrainStages.Bind(args);
+        int maxSeqLen = TrainStages.Pick(args, MaxSeqLen, stage.MaxSeqLen, MaxSeqLen.DefaultIn(Demo), builtin);
+        string[] mode = builtin ? Demo : Array.Empty<string>();
         string tokSpec = args.Get(Tokenizer, mode)
             ?? (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "" : throw new UsageException("--tokenizer is needed to read a jsonl --data file (a tokenizer.json, a folder holding one, or 'byte')"));
         var options = new TrainOptions
         {
-            Epochs = args.Get(Epochs, mode),
-            BatchSize = args.Get(BatchSize, mode),
-            LearningRate = args.Get(LearningRate, mode),
-            AccumulationSteps = args.Get(AccumulationSteps, mode),
+            Epochs = TrainStages.Pick(args, Epochs, stage.Epochs, stage.DemoEpochs, builtin),
+            BatchSize = TrainStages.Pick(args, BatchSize, stage.BatchSize, stage.DemoBatchSize, builtin),
+            LearningRate = TrainStages.Pick(args, LearningRate, stage.LearningRate, stage.DemoLearningRate, builtin),
+            AccumulationSteps = TrainStages.Pick(args, AccumulationSteps, stage.AccumulationSteps, AccumulationSteps.DefaultIn(Demo), builtin),
             GradClip = args.Get(GradClip),
-            LogInterval = args.Get(LogInterval, mode),
-            SaveInterval = args.Get(SaveInterval, mode),
+            LogInterval = TrainStages.Pick(args, LogInterval, stage.LogInterval, LogInterval.DefaultIn(Demo), builtin),
+            SaveInterval = TrainStages.Pick(args, SaveInterval, stage.SaveInterval, SaveInterval.DefaultIn(Demo), builtin),
             MaxSteps = args.Get(MaxSteps),
             OutDir = args.Get(OutDir)!,
-            SaveWeight = args.Get(SaveWeight)!,
+            SaveWeight = TrainStages.SaveWeight(args, stage, SaveWeight),
             Seed = args.Get(Seed),
             KeepLast = args.Get(KeepLast),
             SaveDtype = TorchDTypes.ParseShort(args.Get(SaveDtype)),
@@ -171,7 +183,8 @@ public sealed class TrainCommand : ICommand
         };
         bool resume = args.Get(Resume);
         string? resumeFrom = args.Get(ResumeFrom);
-        string? fromWeight = args.Get(FromWeight);
+        string? fromWeight = args.Has(FromWeight) ? args.Get(FromWeight) : stage.FromWeight;
+        if (fromWeight == "none") fromWeight = null;
         string device = args.Get(Device);
         // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
         string? fromWeightFile = fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight : null;
@@ -184,7 +197,7 @@ public sealed class TrainCommand : ICommand
         try { options.Validate(); config.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
-        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, distTimeout);
+        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, stage, stageOptions, distTimeout);
     }
 
     /// <inheritdoc/>
@@ -206,14 +219,22 @@ public sealed class TrainCommand : ICommand
     {
         // Rank 0 speaks for the job; the other ranks' errors still reach stderr.
         var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
-        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, _) = settings;
+        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, recipe, stageOptions, _) = settings;
         bool builtin = dataPath is null;
 
         // ---- data ------------------------------------------------------------------------------
         IPretrainSource data;
         string dataDesc;
         ITokenizer? tokenizer = tokSpec.Length > 0 ? TokenizerLoader.Load(tokSpec) : null;
-        if (builtin)
+        // MiniMind's sft, lora and distillation scripts all read SFTDataset conversations.
+        bool chat = recipe.Name != "pretrain";
+        if (builtin && chat)
+        {
+            var sft = SftSource.Builtin(ChatFormat.Load(tokSpec), new SftOptions { MaxSeqLen = maxSeqLen });
+            data = sft;
+            dataDesc = $"built-in conversations ({sft.Count} rows, {tokSpec} tokenizer; {sft.Stats})";
+        }
+        else if (builtin)
         {
             data = BuiltinCorpus.CreateSource(tokenizer!, maxSeqLen);
             dataDesc = $"built-in corpus ({data.Count} documents, {tokSpec} tokenizer)";
@@ -224,6 +245,12 @@ public sealed class TrainCommand : ICommand
             dataDesc = $"token file {dataPath}";
             if (data.SeqLen + 1 != maxSeqLen && args.Has(MaxSeqLen))
                 log.WriteLine($"note: {dataPath} holds rows of {data.SeqLen + 1} tokens; --max-seq-len {maxSeqLen} is ignored");
+        }
+        else if (chat)
+        {
+            var sft = SftSource.Open(dataPath, ChatFormat.Load(tokSpec), new SftOptions { MaxSeqLen = maxSeqLen }, log);
+            data = sft;
+            dataDesc = $"conversations {dataPath} ({sft.Stats})";
         }
         else
         {
@@ -245,7 +272,8 @@ public sealed class TrainCommand : ICommand
         log.WriteLine(BackendFactory.Describe(backend) + (comm.LocalSize > 1 && backend.Name == "cpu" ? $", {threads} thread(s) per rank for {comm.LocalSize} ranks on this machine" : ""));
         using var model = MiniMindModel.Create(config, backend, options.BatchSize, data.SeqLen);
         model.InitRandom(checked((int)options.Seed));
-        using var trainer = new Trainer(model, data, options, log, dataDesc, comm);
+        using var frozen = StageSetup.Create(recipe, stageOptions, model, data, options, backend, log);
+        using var trainer = new Trainer(frozen.Stage, options, log, dataDesc, comm);
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
         log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
 
@@ -268,9 +296,17 @@ public sealed class TrainCommand : ICommand
             if (existing.Count > 0 && !resume)
                 throw new IOException($"{trainer.Paths.CheckpointRoot} already holds checkpoints of a run (up to step {existing[0].Step}). " +
                     "Continue it with --resume, or pick another --out-dir or --save-weight, or delete that folder to start over.");
-            if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log);
+            if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log, args.Has(FromWeight));
         }
+        else if (frozen.Lora is not null && fromWeight is not null)
+            LoadFromWeight(model, fromWeight, options, config, log, args.Has(FromWeight)); // the frozen base is not in the checkpoint
         else if (fromWeight is not null) log.WriteLine("note: --from-weight is ignored when resuming (the checkpoint holds the weights)");
+        if (frozen.Lora is { } lora)
+        {
+            if (fromWeight is null) log.WriteLine("warning: --stage lora with --from-weight none adapts a randomly initialised base model");
+            var keys = lora.AdaptedKeys.ToList();
+            log.WriteLine($"LoRA: rank {lora.Rank} on {keys.Count} square linears ({string.Join(", ", keys.Take(4))}{(keys.Count > 4 ? ", ..." : "")}): {lora.Table.TotalElements:N0} trainable parameters");
+        }
 
         log.WriteLine(trainer.Parallel.Describe());
         trainer.CheckRanksAgree(new KeyValuePair<string, string>[] { new("--device", backend.Name) });
@@ -296,19 +332,31 @@ public sealed class TrainCommand : ICommand
         log.WriteLine($"metrics:    {trainer.Paths.MetricsPath}");
         // The .pth alone does not say which generation wrote it (2024 and minimind2 share keys): spell the architecture out.
         string tokHint = tokSpec.Length > 0 ? $" --tokenizer {tokSpec}" : "";
-        log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
+        if (frozen.Lora is not null)
+        {
+            string merged = Path.Combine(options.OutDir, RunPaths.RunNameOf(options.SaveWeight + "_merged", config) + ".pth");
+            log.WriteLine($"merge it:   minimind convert {(fromWeight is null ? "BASE.pth" : FromWeightPath(fromWeight, options, config))} {merged} --merge-lora {trainer.Paths.WeightsPath}");
+            log.WriteLine($"try it:     minimind generate --weights {merged} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
+        }
+        else log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
         log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
         return 0;
     }
 
-    private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log)
+    private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log, bool given)
     {
-        string path = fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight) || Directory.Exists(fromWeight)
-            ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
-        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found", path);
+        string path = FromWeightPath(fromWeight, o, c);
+        if (!File.Exists(path) && !Directory.Exists(path))
+            throw new FileNotFoundException($"--from-weight {fromWeight}{(given ? "" : " (this stage's default)")}: {path} not found. " +
+                $"Train that stage first (minimind train --stage ... --out-dir {o.OutDir}), give a .pth path, or --from-weight none to start from random weights", path);
         var report = model.LoadStateDict(StateDict.Read(path), strict: false);
         log.WriteLine($"initialised from {path}: {report}");
     }
+
+    /// <summary>--from-weight NAME means &lt;out-dir&gt;/NAME_&lt;dim&gt;[_moe].pth, as MiniMind's init_model; a path is taken as is.</summary>
+    internal static string FromWeightPath(string fromWeight, TrainOptions o, ModelConfig c) =>
+        fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight) || Directory.Exists(fromWeight)
+            ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
 
     // The command line that continues this run: the same options with --resume.
     private static string ResumeCommandLine()

@@ -22,6 +22,8 @@ public sealed class CliOptionTableTests
     {
         yield return new("train (built-in run)", TrainCommand.Table, Array.Empty<string>(), TrainCommand.Bind);
         yield return new("train --data", TrainCommand.Table, new[] { "--data", "corpus.jsonl", "--tokenizer", "byte" }, TrainCommand.Bind);
+        yield return new("train --stage lora", TrainCommand.Table, new[] { "--stage", "lora" }, TrainCommand.Bind);
+        yield return new("train --stage distill", TrainCommand.Table, new[] { "--stage", "distill" }, TrainCommand.Bind);
         yield return new("generate", GenerateCommand.Table, new[] { "--weights", Weights, "--prompt-ids", "1,2" }, a => GenerateCommand.Bind(a, out _));
         yield return new("generate --prompt", GenerateCommand.Table, new[] { "--weights", Weights, "--prompt", "hello" }, a => GenerateCommand.Bind(a, out _));
         yield return new("chat", ChatCommand.Table, new[] { "--weights", Weights }, a => ChatCommand.Bind(a, out _));
@@ -37,6 +39,7 @@ public sealed class CliOptionTableTests
         yield return new("kernels ptx", KernelsCommand.PtxTable, new[] { "ptx", "--out", "d" }, KernelsCommand.Bind);
         yield return new("kernels nccl", KernelsCommand.NcclTable, new[] { "nccl" }, KernelsCommand.Bind);
         yield return new("bench train", BenchCommand.TrainTable, new[] { "train" }, BenchCommand.Bind);
+        yield return new("bench train --stage sft", BenchCommand.TrainTable, new[] { "train", "--stage", "sft" }, BenchCommand.Bind);
     }
 
 
