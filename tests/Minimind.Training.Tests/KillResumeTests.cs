@@ -190,7 +190,8 @@ public class KillResumeTests
 /// <summary>Command-line failures of <c>minimind train</c> are clear and leave earlier checkpoints alone.</summary>
 public class TrainCommandErrorTests
 {
-    private static (int Code, string Output) Run(params string[] args)
+    /// <summary>Runs <c>minimind ARGS</c> to its end: exit code and output (stdout then stderr).</summary>
+    internal static (int Code, string Output) Run(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(TestPaths.CliDll);

@@ -3,7 +3,7 @@ using Minimind.Checkpoint.Resume;
 namespace Minimind.Training.Tests;
 
 /// <summary>
-/// Every stage resumes through the same loop: the CLI run of sft, lora and distill (on the built-in conversations)
+/// Every stage resumes through the same loop: the CLI run of sft, lora, dpo and distill (on the built-in conversations and preference pairs)
 /// is SIGKILLed at seeded random
 /// moments, resumed with --resume until it finishes, and its final resume state (the trained buffer, AdamW
 /// moments, counters, loss log) equals an uninterrupted run's byte for byte.
@@ -35,12 +35,13 @@ public class StageKillResumeTests
 
     private static string Root(string stage, string outDir) => Path.Combine(outDir, "checkpoints", stage switch
     {
-        "sft" => "full_sft_64", "lora" => "lora_medical_64", "distill" => "full_dist_64", _ => throw new ArgumentException(stage),
+        "sft" => "full_sft_64", "lora" => "lora_medical_64", "dpo" => "dpo_64", "distill" => "full_dist_64", _ => throw new ArgumentException(stage),
     });
 
     [Theory]
     [InlineData("sft")]
     [InlineData("lora")]
+    [InlineData("dpo")]
     [InlineData("distill")]
     public void SigkillAtRandomMomentsThenResumeIsBitExact(string stage)
     {
@@ -68,5 +69,34 @@ public class StageKillResumeTests
         if (!last.Contains("nothing to do")) Assert.Contains("resume check:", last);
         Assert.DoesNotContain("DIFFERENT", last);
         KillResumeTests.AssertSame(expected, KillResumeTests.FinalState(Root(stage, d.Path), Steps), $"{stage} after {kills} kills");
+    }
+
+    // The DPO reference is reloaded from --from-weight on every start (it is not in the checkpoint): a resume
+    // whose --from-weight file now holds other weights must be refused, naming the reference.
+    [Fact]
+    public void DpoResumeRefusesAChangedReferenceFile()
+    {
+        using var d = new TempDir();
+        string start = Path.Combine(d.Path, "start.pth");
+        File.Copy(Base.Value, start);
+        var args = Args("dpo", d.Path).Select(a => a == Base.Value ? start : a).ToArray();
+        int maxSteps = Array.IndexOf(args, "--max-steps") + 1;
+        args[maxSteps] = "2";
+        var (code, o) = TrainCommandErrorTests.Run(args);
+        Assert.True(code == 0, o);
+        Assert.Contains("saved step 2", o);
+        // Same shapes, other values: the run's own DPO output.
+        File.Copy(Path.Combine(d.Path, "dpo_64.pth"), start, overwrite: true);
+        var more = args.Append("--resume").ToArray();
+        (code, o) = TrainCommandErrorTests.Run(more);
+        Assert.True(code == 1, o);
+        Assert.Contains("reference", o);
+        Assert.Contains("refusing to resume", o);
+        // Put the original back: the checkpoint is accepted again (the run is complete).
+        File.Copy(Base.Value, start, overwrite: true);
+        (code, o) = TrainCommandErrorTests.Run(more);
+        Assert.True(code == 0, o);
+        Assert.Contains("resumed from", o);
+        Assert.Contains("nothing to do", o);
     }
 }

@@ -2,6 +2,7 @@ using Minimind.Checkpoint;
 using Minimind.Kernels;
 using Minimind.Model;
 using Minimind.Model.Data;
+using Minimind.Model.Data.Sft;
 using Minimind.Model.Lora;
 using Minimind.Model.Training;
 using Minimind.Model.Training.Stages;
@@ -10,7 +11,7 @@ namespace Minimind.Cli.Commands;
 
 /// <summary>
 /// Builds the <see cref="ITrainingStage"/> that <c>train --stage</c> names over the trained model, and owns what
-/// the stage adds and keeps frozen (LoRA adapters, the distillation teacher); they are loaded on every start,
+/// the stage adds and keeps frozen (LoRA adapters, the distillation teacher, the DPO reference); they are loaded on every start,
 /// resumed or not, since a checkpoint holds only the trained buffer.
 /// </summary>
 internal sealed class StageSetup : IDisposable
@@ -25,10 +26,36 @@ internal sealed class StageSetup : IDisposable
     public LoraAdapters? Lora { get; }
 
     /// <summary>The stage of <paramref name="recipe"/> over <paramref name="model"/> and <paramref name="data"/>.</summary>
-    public static StageSetup Create(StageRecipe recipe, StageSettings s, MiniMindModel model, IPretrainSource data, TrainOptions o, IBackend backend, TextWriter log)
+    public static StageSetup Create(StageRecipe recipe, StageSettings s, MiniMindModel model, IPretrainSource data, TrainOptions o, IBackend backend, TextWriter log,
+        string? fromWeight = null)
     {
         switch (recipe.Name)
         {
+            case "dpo":
+                {
+                    if (data is not PreferenceSide side) throw new ArgumentException("--stage dpo reads preference pairs", nameof(data));
+                    var (chosen, rejected) = PreferenceSide.Split(side.Pairs);
+                    // MiniMind's ref_model: init_model(from_weight) again, frozen. Loaded on every start (never checkpointed),
+                    // so its file's hash joins the run's signature: a resume against a changed file is refused.
+                    var reference = MiniMindModel.Create(model.Config, backend, RowsPerSample(recipe) * o.BatchSize, data.SeqLen);
+                    try
+                    {
+                        reference.InitRandom(checked((int)o.Seed));
+                        string id = "none (random init, seed " + o.Seed + ")";
+                        if (fromWeight is not null)
+                        {
+                            string path = TrainCommand.FromWeightPath(fromWeight, o, model.Config);
+                            if (!File.Exists(path) && !Directory.Exists(path))
+                                throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found (the DPO reference model and starting point; train --stage sft first or give a .pth)", path);
+                            var report = reference.LoadStateDict(StateDict.Read(path), strict: false);
+                            id = "sha256:" + FileHashes.Sha256(path);
+                            log.WriteLine($"reference: {path} (frozen, {id[..19]}...): {report}");
+                        }
+                        else log.WriteLine("warning: --stage dpo with --from-weight none: policy and reference start from the same random weights");
+                        return new StageSetup(new DpoStage(model, reference, chosen, rejected, s.Beta, id), null, reference);
+                    }
+                    catch { reference.Dispose(); throw; }
+                }
             case "lora":
                 {
                     var lora = new LoraAdapters(model, s.LoraRank);
@@ -55,6 +82,9 @@ internal sealed class StageSetup : IDisposable
                 return new StageSetup(new LanguageModelStage(recipe.Name, model, data), null, null);
         }
     }
+
+    /// <summary>Model rows per sample: 2 for DPO (chosen and rejected in one batch, as torch.cat in train_dpo.py), else 1.</summary>
+    public static int RowsPerSample(StageRecipe recipe) => recipe.Name == "dpo" ? 2 : 1;
 
     /// <inheritdoc/>
     public void Dispose()

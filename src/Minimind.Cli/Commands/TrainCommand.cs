@@ -22,7 +22,7 @@ public sealed class TrainCommand : ICommand
     public string Name => "train";
 
     /// <inheritdoc/>
-    public string Summary => "Train a MiniMind model: pretrain, sft, lora, distill (crash-safe checkpoints, exact resume); no options = built-in demo run";
+    public string Summary => "Train a MiniMind model: pretrain, sft, lora, dpo, distill (crash-safe checkpoints, exact resume); no options = built-in demo run";
 
     private const string BuiltinRun = TrainStages.BuiltinRun;
     private static readonly StageRecipe P = TrainStages.Pretrain;
@@ -30,15 +30,15 @@ public sealed class TrainCommand : ICommand
 
     /// <summary><c>--data</c>.</summary>
     public static readonly CliOption<string?> Data = Opt.String("data", "PATH", null,
-        "jsonl ({\"text\": ...} per line; for --stage sft/lora/distill {\"conversations\": [...]} rendered with the tokenizer's chat template, loss on the assistant spans) or a token file from 'minimind tokenize'")
-        .DefaultIs("the built-in corpus; the built-in conversations for sft/lora/distill").Sample("corpus.bin");
+        "jsonl ({\"text\": ...} per line; for --stage sft/lora/distill {\"conversations\": [...]} rendered with the tokenizer's chat template, loss on the assistant spans; for --stage dpo {\"chosen\": [...], \"rejected\": [...]}) or a token file from 'minimind tokenize'")
+        .DefaultIs("the built-in corpus; the built-in conversations for sft/lora/distill; built-in preference pairs for dpo").Sample("corpus.bin");
     /// <summary><c>--tokenizer</c>.</summary>
     public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("none: needed with a jsonl --data").Or("byte", BuiltinRun);
     /// <summary><c>--max-seq-len</c>: tokens per row (and the model's context when given).</summary>
     public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", P.MaxSeqLen, "tokens per row incl. bos/eos; also the model's context").Or(128, BuiltinRun).AtLeast(3).Sample("96");
     /// <summary><c>--from-weight</c>.</summary>
     public static readonly CliOption<string?> FromWeight = Opt.String("from-weight", "NAME|PATH", null,
-        "start from <out-dir>/NAME_<dim>[_moe].pth, a .pth/.safetensors file or a HuggingFace folder (any generation's key names, prefixes stripped; lists what did not load); 'none': random weights").DefaultIs("the stage's: none for pretrain, pretrain for sft, full_sft for lora/distill").Sample("pretrain");
+        "start from <out-dir>/NAME_<dim>[_moe].pth, a .pth/.safetensors file or a HuggingFace folder (any generation's key names, prefixes stripped; lists what did not load); 'none': random weights").DefaultIs("the stage's: none for pretrain, pretrain for sft, full_sft for lora/dpo/distill (dpo: also its frozen reference)").Sample("pretrain");
     /// <summary><c>--epochs</c>.</summary>
     public static readonly CliOption<int> Epochs = Opt.Int("epochs", "N", P.Epochs, "passes over the data").Or(P.DemoEpochs, BuiltinRun).AtLeast(1).Sample("5");
     /// <summary><c>--batch-size</c>.</summary>
@@ -58,7 +58,7 @@ public sealed class TrainCommand : ICommand
     /// <summary><c>--out-dir</c>.</summary>
     public static readonly CliOption<string?> OutDir = Opt.String("out-dir", "DIR", "out", "where weights and checkpoints go");
     /// <summary><c>--save-weight</c>.</summary>
-    public static readonly CliOption<string?> SaveWeight = Opt.String("save-weight", "NAME", P.SaveWeight, "file name prefix: NAME_<dim>[_moe].pth").DefaultIs("the stage's: pretrain, full_sft, lora_medical (--lora-name), full_dist").Sample("run2");
+    public static readonly CliOption<string?> SaveWeight = Opt.String("save-weight", "NAME", P.SaveWeight, "file name prefix: NAME_<dim>[_moe].pth").DefaultIs("the stage's: pretrain, full_sft, lora_medical (--lora-name), dpo, full_dist").Sample("run2");
     /// <summary><c>--save-interval</c>.</summary>
     public static readonly CliOption<int> SaveInterval = Opt.Int("save-interval", "N", P.SaveInterval, "optimizer steps between checkpoints").Or(50, BuiltinRun).AtLeast(1);
     /// <summary><c>--log-interval</c>.</summary>
@@ -85,7 +85,7 @@ public sealed class TrainCommand : ICommand
 
     /// <summary>Everything <c>minimind train</c> accepts.</summary>
     public static readonly OptionTable Table = new("train",
-        new[] { "train [--stage pretrain|sft|lora|distill] [--data FILE.jsonl|FILE.bin] [options]" },
+        new[] { "train [--stage pretrain|sft|lora|dpo|distill] [--data FILE.jsonl|FILE.bin] [options]" },
         """
         One training loop for every MiniMind stage (--stage; each stage's defaults are those of MiniMind's
         script for it, listed at the end; the defaults shown per option are pretraining's).
@@ -122,6 +122,7 @@ public sealed class TrainCommand : ICommand
             "mpirun -np 2 minimind train --accumulation-steps 1   # the same run as: minimind train --accumulation-steps 2",
             "train --stage sft                                      # after 'train': SFT from out/pretrain_64.pth",
             "train --stage lora --lora-name lora_identity            # adapters on out/full_sft_64.pth",
+            "train --stage dpo                                      # after 'train --stage sft': DPO from out/full_sft_64.pth, a frozen copy as reference",
             "train --stage distill --teacher-weight big/full_sft_768.pth --data sft.jsonl --tokenizer model/",
         },
         """
@@ -226,9 +227,19 @@ public sealed class TrainCommand : ICommand
         IPretrainSource data;
         string dataDesc;
         ITokenizer? tokenizer = tokSpec.Length > 0 ? TokenizerLoader.Load(tokSpec) : null;
-        // MiniMind's sft, lora and distillation scripts all read SFTDataset conversations.
+        // MiniMind's sft, lora and distillation scripts all read SFTDataset conversations; dpo reads DPODataset pairs.
         bool chat = recipe.Name != "pretrain";
-        if (builtin && chat)
+        if (recipe.Name == "dpo")
+        {
+            if (dataPath is not null && dataPath.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
+                throw new UsageException($"--stage dpo reads a jsonl of {{\"chosen\": [...], \"rejected\": [...]}} pairs, not a token file ({dataPath})");
+            var format = ChatFormat.Load(tokSpec);
+            var sftOptions = new SftOptions { MaxSeqLen = maxSeqLen };
+            var pairs = builtin ? DpoPairSource.Builtin(format, sftOptions) : DpoPairSource.Open(dataPath!, format, sftOptions);
+            data = PreferenceSide.Split(pairs).Chosen;
+            dataDesc = builtin ? $"built-in preference pairs ({pairs.Count} pairs, {tokSpec} tokenizer; {pairs.Stats})" : $"preference pairs {dataPath} ({pairs.Stats})";
+        }
+        else if (builtin && chat)
         {
             var sft = SftSource.Builtin(ChatFormat.Load(tokSpec), new SftOptions { MaxSeqLen = maxSeqLen });
             data = sft;
@@ -270,9 +281,9 @@ public sealed class TrainCommand : ICommand
         bool cuda = device == "cuda" || (device == "auto" && Minimind.Kernels.Ilgpu.IlgpuBackend.CudaAvailable());
         using var backend = comm.LocalSize > 1 && cuda ? Minimind.Kernels.Ilgpu.IlgpuBackend.CreateCuda(comm.LocalRank) : BackendFactory.Create(device, threads);
         log.WriteLine(BackendFactory.Describe(backend) + (comm.LocalSize > 1 && backend.Name == "cpu" ? $", {threads} thread(s) per rank for {comm.LocalSize} ranks on this machine" : ""));
-        using var model = MiniMindModel.Create(config, backend, options.BatchSize, data.SeqLen);
+        using var model = MiniMindModel.Create(config, backend, StageSetup.RowsPerSample(recipe) * options.BatchSize, data.SeqLen);
         model.InitRandom(checked((int)options.Seed));
-        using var frozen = StageSetup.Create(recipe, stageOptions, model, data, options, backend, log);
+        using var frozen = StageSetup.Create(recipe, stageOptions, model, data, options, backend, log, fromWeight);
         using var trainer = new Trainer(frozen.Stage, options, log, dataDesc, comm);
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
         log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");

@@ -14,7 +14,7 @@ public sealed record StageRecipe(
     int DemoEpochs, int DemoBatchSize, double DemoLearningRate);
 
 /// <summary>What the stage-only options asked for (each is refused, by name, for the other stages).</summary>
-public sealed record StageSettings(int LoraRank, double Alpha, double Temperature, string? TeacherWeight, string? TeacherArch);
+public sealed record StageSettings(int LoraRank, double Alpha, double Temperature, string? TeacherWeight, string? TeacherArch, double Beta = DpoStage.DefaultBeta);
 
 /// <summary>
 /// The stages of <c>minimind train --stage</c>: every per-stage default and every stage-only option is
@@ -40,6 +40,9 @@ public static class TrainStages
         new("lora", "train_lora.py", "LoRA adapters on the square linears, base frozen; only the adapters train and are saved", "lora_medical", "full_sft",
             Epochs: 10, BatchSize: 32, LearningRate: 1e-4, AccumulationSteps: 1, MaxSeqLen: 340, LogInterval: 10, SaveInterval: 1000,
             DemoEpochs: 2, DemoBatchSize: 16, DemoLearningRate: 1e-3),
+        new("dpo", "train_dpo.py", "direct preference optimisation on chosen/rejected pairs against a frozen reference (the --from-weight model)", "dpo", "full_sft",
+            Epochs: 1, BatchSize: 4, LearningRate: 4e-8, AccumulationSteps: 1, MaxSeqLen: 1024, LogInterval: 100, SaveInterval: 100,
+            DemoEpochs: 1, DemoBatchSize: 8, DemoLearningRate: 1e-5),
         new("distill", "train_distillation.py", "distillation from a frozen teacher: alpha·CE + (1-alpha)·T²·KL on the label tokens", "full_dist", "full_sft",
             Epochs: 6, BatchSize: 32, LearningRate: 5e-6, AccumulationSteps: 1, MaxSeqLen: 340, LogInterval: 100, SaveInterval: 100,
             DemoEpochs: 2, DemoBatchSize: 16, DemoLearningRate: 1e-3),
@@ -64,9 +67,12 @@ public static class TrainStages
     /// <summary><c>--temperature</c> (distill).</summary>
     public static readonly CliOption<double> Temperature = Opt.Double("temperature", "T", DistillStage.DefaultTemperature, "distill: softmax temperature of the KL part").Positive();
 
+    /// <summary><c>--beta</c> (dpo).</summary>
+    public static readonly CliOption<double> Beta = Opt.Double("beta", "X", DpoStage.DefaultBeta, "dpo: β of the DPO loss (MiniMind's --beta)").Positive();
+
     private static readonly (CliOption Option, string Stage)[] Owners =
     {
-        (LoraName, "lora"), (LoraRank, "lora"), (TeacherWeight, "distill"), (TeacherArch, "distill"), (Alpha, "distill"), (Temperature, "distill"),
+        (LoraName, "lora"), (LoraRank, "lora"), (Beta, "dpo"), (TeacherWeight, "distill"), (TeacherArch, "distill"), (Alpha, "distill"), (Temperature, "distill"),
     };
 
     /// <summary>The --stage option and the stage-only options, for the command's table.</summary>
@@ -86,7 +92,7 @@ public static class TrainStages
             if (owner != recipe.Name && args.Has(option))
                 throw new UsageException($"--{option.Name} belongs to --stage {owner}, not --stage {recipe.Name}");
         var s = new StageSettings(args.Get(LoraRank), args.Get(Alpha), args.Get(Temperature),
-            args.Get(TeacherWeight), args.Get(TeacherArch));
+            args.Get(TeacherWeight), args.Get(TeacherArch), args.Get(Beta));
         return (recipe, s);
     }
 

@@ -51,7 +51,7 @@ public static class BuiltinConversations
     private static int RenderedBytes(List<(string Role, string Content)> turns) =>
         turns.Sum(t => 1 + t.Role.Length + 1 + System.Text.Encoding.UTF8.GetByteCount(t.Content) + 2);
 
-    private static (string Q, string A) Exchange(ref SplitMix64 rng)
+    internal static (string Q, string A) Exchange(ref SplitMix64 rng)
     {
         switch (rng.Next(6))
         {

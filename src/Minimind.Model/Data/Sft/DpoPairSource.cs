@@ -31,13 +31,33 @@ public sealed class DpoPairSource : IPreferenceSource
     public static DpoPairSource Open(string path, ChatFormat format, SftOptions options, int threads = 0)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"DPO data file not found: {path}", path);
+        var source = Build(path, SftSource.ReadLines(path, "chosen").Select(line =>
+        {
+            string origin = $"{path}:{line.LineNumber}";
+            return (origin, (Func<(SftConversation, SftConversation)>)(() => ParsePair(origin, line.Text)));
+        }), format, options, threads);
+        if (source.Stats.Read == 0) throw new InvalidDataException($"{path}: no pairs (the file has no non-blank lines)");
+        return source;
+    }
+
+    /// <summary>
+    /// The built-in preference set (<see cref="BuiltinPreferences"/>), for <c>--stage dpo</c> without <c>--data</c>;
+    /// augmentation off, as for the built-in conversations.
+    /// </summary>
+    public static DpoPairSource Builtin(ChatFormat format, SftOptions options, int count = BuiltinPreferences.DefaultCount) =>
+        Build("built-in preference pairs", BuiltinPreferences.Create(count).Select((p, i) =>
+            ($"built-in preference pair {i}", (Func<(SftConversation, SftConversation)>)(() => p))), format, options with { Augmentation = null }, 0);
+
+    private static DpoPairSource Build(string name, IEnumerable<(string Origin, Func<(SftConversation, SftConversation)> Pair)> items,
+        ChatFormat format, SftOptions options, int threads)
+    {
         var chosen = new SftRows(format, options.MaxSeqLen);
         var rejected = new SftRows(format, options.MaxSeqLen);
         var stats = new SftStats();
-        ParallelChunks.Run(SftSource.ReadLines(path, "chosen"), threads, (line, index) =>
+        ParallelChunks.Run(items, threads, (item, index) =>
         {
-            string origin = $"{path}:{line.LineNumber}";
-            var (c, r) = ParsePair(origin, line.Text);
+            string origin = item.Origin;
+            var (c, r) = item.Pair();
             if (!c.HasAssistant || !r.HasAssistant) return (origin, (int[]?)null, (int[]?)null);
             var choices = options.Augmentation?.Choose(index) ?? SftChoices.None;
             return (origin, format.Tokenizer.Encode(c.Render(format.Template, choices, preProcess: false)),
@@ -56,10 +76,12 @@ public sealed class DpoPairSource : IPreferenceSource
             stats.Kept++;
             if (ct || rt) stats.Truncated++;
             stats.Tokens += cFit.Length + rFit.Length;
+            int labelled = chosen.CountLabels(chosen.Count - 1) + rejected.CountLabels(rejected.Count - 1);
+            stats.LabelTokens += labelled;
+            if (labelled == 0) stats.WithoutLabels++;
         });
-        if (stats.Read == 0) throw new InvalidDataException($"{path}: no pairs (the file has no non-blank lines)");
-        if (chosen.Count == 0) throw new InvalidDataException($"{path}: every pair was skipped: {stats}");
-        return new DpoPairSource(path, chosen, rejected, stats);
+        if (stats.Read > 0 && chosen.Count == 0) throw new InvalidDataException($"{name}: every pair was skipped: {stats}");
+        return new DpoPairSource(name, chosen, rejected, stats);
     }
 
     private static (SftConversation Chosen, SftConversation Rejected) ParsePair(string origin, string line)

@@ -22,16 +22,19 @@ public sealed class DpoStage : ModelStage
 
     /// <summary>
     /// Trains <paramref name="policy"/> against the frozen <paramref name="reference"/> on pairs (chosen[i], rejected[i]);
-    /// both models must accept batches of 2 × the batch size.
+    /// both models must accept batches of 2 × the batch size. <paramref name="referenceId"/> (e.g. the SHA-256 of the
+    /// reference's file) joins the <see cref="Signature"/>, so a resume with another reference is refused.
     /// </summary>
-    public DpoStage(MiniMindModel policy, MiniMindModel reference, IPretrainSource chosen, IPretrainSource rejected, double beta = DefaultBeta)
+    public DpoStage(MiniMindModel policy, MiniMindModel reference, IPretrainSource chosen, IPretrainSource rejected, double beta = DefaultBeta, string? referenceId = null)
         : base(policy, chosen)
     {
         if (chosen.Count != rejected.Count || chosen.SeqLen != rejected.SeqLen)
             throw new ArgumentException($"chosen ({chosen.Count} rows of {chosen.SeqLen}) and rejected ({rejected.Count} rows of {rejected.SeqLen}) must pair up");
         if (!(beta > 0) || !double.IsFinite(beta)) throw new ArgumentException($"--beta must be a positive number, got {beta}");
         _policy = policy; _reference = reference; _rejected = rejected; Beta = beta;
-        Signature = new KeyValuePair<string, string>[] { new("stage", "dpo"), new("beta", beta.ToString("R", CultureInfo.InvariantCulture)) };
+        var signature = new List<KeyValuePair<string, string>> { new("stage", "dpo"), new("beta", beta.ToString("R", CultureInfo.InvariantCulture)) };
+        if (referenceId is not null) signature.Add(new("reference", referenceId));
+        Signature = signature;
     }
 
     /// <inheritdoc/>
