@@ -265,7 +265,7 @@ public sealed class Trainer : IDisposable
         var s = ResumeStateFolder.ReadState(dir);
         var diffs = ArchSignature.Differences(s.Arch, Signature());
         if (diffs.Count > 0)
-            throw new ArgumentException($"checkpoint {dir} was trained with a different architecture, refusing to resume: {string.Join("; ", diffs)}");
+            throw new ArgumentException($"checkpoint {dir} was trained with a different architecture or stage setup, refusing to resume: {string.Join("; ", diffs)}");
         if (s.DataCount != _stage.Count || s.SeqLen != _stage.SeqLen)
             throw new ArgumentException($"checkpoint {dir} was trained on {s.DataCount} samples of {s.SeqLen} tokens ({s.DataDescription}); the current data has {_stage.Count} of {_stage.SeqLen}: the data order would not continue. Use the same --data and --max-seq-len");
         if (s.BatchSize != _opt.BatchSize)

@@ -88,6 +88,25 @@ public sealed class SftInputTests : IDisposable
         }
     }
 
+    // The built-in DPO pairs: every pair fits untruncated, the two sides share the prompt and differ in the labelled answer.
+    [Fact]
+    public void Builtin_preference_pairs_fit_the_tiny_model_and_differ_only_in_the_answer()
+    {
+        var pairs = DpoPairSource.Builtin(Byte, new SftOptions { MaxSeqLen = 128 });
+        Assert.True(pairs.Stats.SkippedCount == 0 && pairs.Stats.Truncated == 0, pairs.Stats.ToString());
+        Assert.Equal(BuiltinPreferences.DefaultCount, pairs.Count);
+        var (cx, cy, rx, ry) = (new int[pairs.SeqLen], new int[pairs.SeqLen], new int[pairs.SeqLen], new int[pairs.SeqLen]);
+        for (int i = 0; i < pairs.Count; i += 37)
+        {
+            pairs.Fill(i, cx, cy, rx, ry);
+            int firstLabel = Array.FindIndex(cy, t => t != Batch.IgnoreIndex);
+            Assert.True(firstLabel > 0, $"pair {i}: chosen has no label");
+            Assert.Equal(firstLabel, Array.FindIndex(ry, t => t != Batch.IgnoreIndex)); // same prompt length
+            Assert.Equal(cx.AsSpan(0, firstLabel + 1).ToArray(), rx.AsSpan(0, firstLabel + 1).ToArray());
+            Assert.NotEqual(cy, ry);
+        }
+    }
+
     [Fact]
     public void Augmentation_is_a_function_of_seed_and_index_with_minimind_rates()
     {
