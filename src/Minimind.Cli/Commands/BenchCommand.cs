@@ -34,6 +34,8 @@ public sealed class BenchCommand : ICommand
         "also time one full save (PyTorch .pth + resume-state folder with checksums), the resume from it (verify + load), and the save overhead per 1000 steps");
     /// <summary><c>--device</c>.</summary>
     public static readonly CliOption<string> Device = CommonOptions.Device("auto");
+    /// <summary><c>--dtype</c>.</summary>
+    public static readonly CliOption<string> Dtype = CommonOptions.Dtype("fp32");
 
     /// <summary><c>minimind bench train</c>.</summary>
     public static readonly OptionTable TrainTable = new("bench train",
@@ -46,7 +48,7 @@ public sealed class BenchCommand : ICommand
         """,
         new[]
         {
-            new OptionGroup("Options", BatchSize, MaxSeqLen, Steps, Device, Threads, Checkpoint),
+            new OptionGroup("Options", BatchSize, MaxSeqLen, Steps, Device, Dtype, Threads, Checkpoint),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
         },
         new[] { "bench train --arch minimind-v1 --batch-size 4 --max-seq-len 256 --steps 5 --device cpu" });
@@ -63,7 +65,7 @@ public sealed class BenchCommand : ICommand
     public OptionTable Options => Table;
 
     /// <summary>What one <c>minimind bench train</c> command line asks for.</summary>
-    public sealed record Settings(int Batch, int Steps, int MaxSeqLen, int Threads, bool Checkpoint, string Device, ModelConfig Config);
+    public sealed record Settings(int Batch, int Steps, int MaxSeqLen, int Threads, bool Checkpoint, string Device, ModelConfig Config, Precision Dtype = Precision.Fp32);
 
     /// <summary>Binds and validates a command line.</summary>
     public static Settings Bind(ArgParser args)
@@ -74,7 +76,8 @@ public sealed class BenchCommand : ICommand
         var v1 = ModelConfig.Preset("minimind-v1") with { MaxSeqLen = Math.Max(512, maxSeqLen) };
         var config = ModelOptions.Parse(args, null, out _, v1);
         config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, maxSeqLen) };
-        var s = new Settings(args.Get(BatchSize), args.Get(Steps), maxSeqLen, args.Get(Threads), args.Get(Checkpoint), args.Get(Device), config);
+        var s = new Settings(args.Get(BatchSize), args.Get(Steps), maxSeqLen, args.Get(Threads), args.Get(Checkpoint), args.Get(Device), config,
+            PrecisionRounding.Parse(args.Get(Dtype)));
         args.EnsureAllUsed();
         return s;
     }
@@ -82,7 +85,7 @@ public sealed class BenchCommand : ICommand
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var (batch, steps, maxSeqLen, threads, checkpoint, device, config) = Bind(args);
+        var (batch, steps, maxSeqLen, threads, checkpoint, device, config, dtype) = Bind(args);
 
         var log = Console.Out;
         // Random full-length rows: bos + (max-seq-len - 2) random ids + eos, so no position is padding.
@@ -98,6 +101,8 @@ public sealed class BenchCommand : ICommand
         using var backend = BackendFactory.Create(device, threads);
         log.WriteLine(BackendFactory.Describe(backend));
         using var model = MiniMindModel.Create(config, backend, batch, data.SeqLen);
+        model.Precision = dtype;
+        log.WriteLine($"dtype: {dtype.Name()}");
         model.InitRandom(42);
         string outDir = Path.Combine(Path.GetTempPath(), "minimind-bench-" + Guid.NewGuid().ToString("N")[..8]);
         var opts = new TrainOptions { BatchSize = batch, AccumulationSteps = 1, OutDir = outDir, MaxSteps = steps + 1, KeepLast = 1 };
@@ -130,6 +135,7 @@ public sealed class BenchCommand : ICommand
                 double saveS = sw.Elapsed.TotalSeconds;
                 long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length) + new FileInfo(trainer.Paths.WeightsPath).Length;
                 using var model2 = MiniMindModel.Create(config, backend, batch, data.SeqLen);
+                model2.Precision = dtype;
                 using var trainer2 = new Trainer(model2, data, opts, TextWriter.Null, "random tokens");
                 sw.Restart();
                 trainer2.LoadResumeFolder(dir);

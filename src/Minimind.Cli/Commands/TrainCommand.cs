@@ -48,6 +48,8 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<long> Seed = Opt.Long("seed", "N", 42, "seed of the initialisation and the data order");
     /// <summary><c>--device</c>.</summary>
     public static readonly CliOption<string> Device = CommonOptions.Device("auto");
+    /// <summary><c>--dtype</c>.</summary>
+    public static readonly CliOption<string> Dtype = CommonOptions.Dtype("fp32");
     /// <summary><c>--out-dir</c>.</summary>
     public static readonly CliOption<string?> OutDir = Opt.String("out-dir", "DIR", "out", "where weights and checkpoints go");
     /// <summary><c>--save-weight</c>.</summary>
@@ -91,7 +93,7 @@ public sealed class TrainCommand : ICommand
         {
             new OptionGroup("Data", Data, Tokenizer, MaxSeqLen, FromWeight),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
-            new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device),
+            new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device, Dtype),
             new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, SaveDtype, ExportMinimindResume, Plot),
             new OptionGroup("Resuming", Resume, ResumeFrom),
         },
@@ -118,7 +120,7 @@ public sealed class TrainCommand : ICommand
 
     /// <summary>What one <c>minimind train</c> command line asks for, bound from <see cref="Table"/> and validated.</summary>
     public sealed record Settings(string? DataPath, int MaxSeqLen, string TokSpec, TrainOptions Options, ModelConfig Config,
-        bool Resume, string? ResumeFrom, string? FromWeight, string Device);
+        bool Resume, string? ResumeFrom, string? FromWeight, string Device, Precision Dtype = Precision.Fp32);
 
     /// <summary>Binds and validates a command line (reads only a --from-weight file's shapes; opens no data).</summary>
     public static Settings Bind(ArgParser args)
@@ -152,6 +154,7 @@ public sealed class TrainCommand : ICommand
         string? resumeFrom = args.Get(ResumeFrom);
         string? fromWeight = args.Get(FromWeight);
         string device = args.Get(Device);
+        var dtype = PrecisionRounding.Parse(args.Get(Dtype));
         // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
         string? fromWeightFile = fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
         // The built-in run keeps its toy size unless --arch names a preset; every override still applies.
@@ -162,14 +165,14 @@ public sealed class TrainCommand : ICommand
         try { options.Validate(); config.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
-        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device);
+        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, dtype);
     }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
         var log = Console.Out;
-        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device) = Bind(args);
+        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, dtype) = Bind(args);
         bool builtin = dataPath is null;
 
         // ---- data ------------------------------------------------------------------------------
@@ -203,6 +206,7 @@ public sealed class TrainCommand : ICommand
         using var backend = BackendFactory.Create(device);
         log.WriteLine(BackendFactory.Describe(backend));
         using var model = MiniMindModel.Create(config, backend, options.BatchSize, data.SeqLen);
+        model.Precision = dtype;
         model.InitRandom(checked((int)options.Seed));
         using var trainer = new Trainer(model, data, options, log, dataDesc);
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
