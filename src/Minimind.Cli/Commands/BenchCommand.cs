@@ -105,7 +105,7 @@ public sealed class BenchCommand : ICommand
         log.WriteLine($"dtype: {dtype.Name()}");
         model.InitRandom(42);
         string outDir = Path.Combine(Path.GetTempPath(), "minimind-bench-" + Guid.NewGuid().ToString("N")[..8]);
-        var opts = new TrainOptions { BatchSize = batch, AccumulationSteps = 1, OutDir = outDir, MaxSteps = steps + 1, KeepLast = 1 };
+        var opts = new TrainOptions { BatchSize = batch, AccumulationSteps = 1, OutDir = outDir, MaxSteps = steps + 1, KeepLast = 1, Dtype = dtype };
         try
         {
             using var trainer = new Trainer(model, data, opts, TextWriter.Null, "random tokens");

@@ -120,7 +120,7 @@ public sealed class TrainCommand : ICommand
 
     /// <summary>What one <c>minimind train</c> command line asks for, bound from <see cref="Table"/> and validated.</summary>
     public sealed record Settings(string? DataPath, int MaxSeqLen, string TokSpec, TrainOptions Options, ModelConfig Config,
-        bool Resume, string? ResumeFrom, string? FromWeight, string Device, Precision Dtype = Precision.Fp32);
+        bool Resume, string? ResumeFrom, string? FromWeight, string Device);
 
     /// <summary>Binds and validates a command line (reads only a --from-weight file's shapes; opens no data).</summary>
     public static Settings Bind(ArgParser args)
@@ -149,12 +149,12 @@ public sealed class TrainCommand : ICommand
             SaveDtype = TorchDTypes.ParseShort(args.Get(SaveDtype)),
             ExportMinimindResume = args.Get(ExportMinimindResume),
             Plot = args.Get(Plot),
+            Dtype = PrecisionRounding.Parse(args.Get(Dtype)),
         };
         bool resume = args.Get(Resume);
         string? resumeFrom = args.Get(ResumeFrom);
         string? fromWeight = args.Get(FromWeight);
         string device = args.Get(Device);
-        var dtype = PrecisionRounding.Parse(args.Get(Dtype));
         // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
         string? fromWeightFile = fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
         // The built-in run keeps its toy size unless --arch names a preset; every override still applies.
@@ -165,14 +165,14 @@ public sealed class TrainCommand : ICommand
         try { options.Validate(); config.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
-        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, dtype);
+        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device);
     }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
         var log = Console.Out;
-        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, dtype) = Bind(args);
+        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device) = Bind(args);
         bool builtin = dataPath is null;
 
         // ---- data ------------------------------------------------------------------------------
@@ -206,7 +206,7 @@ public sealed class TrainCommand : ICommand
         using var backend = BackendFactory.Create(device);
         log.WriteLine(BackendFactory.Describe(backend));
         using var model = MiniMindModel.Create(config, backend, options.BatchSize, data.SeqLen);
-        model.Precision = dtype;
+        model.Precision = options.Dtype;
         model.InitRandom(checked((int)options.Seed));
         using var trainer = new Trainer(model, data, options, log, dataDesc);
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");

@@ -51,6 +51,10 @@ public sealed class Trainer : IDisposable
     public long MicroBatchesPerEpoch { get; }
     /// <summary>Optimizer steps per epoch.</summary>
     public long StepsPerEpoch { get; }
+    /// <summary>fp16 dynamic loss scaling (disabled for fp32/bf16 runs).</summary>
+    public GradScaler Scaler { get; }
+    /// <summary>True when the last <see cref="TrainStep"/> found inf/NaN gradients and skipped AdamW (fp16 only).</summary>
+    public bool LastStepSkipped { get; private set; }
     /// <summary>Invoked after each optimizer step with the step number (tests use it to kill at chosen moments).</summary>
     public Action<long>? AfterStep { get; set; }
 
@@ -71,13 +75,14 @@ public sealed class Trainer : IDisposable
         long total = StepsPerEpoch * options.Epochs;
         if (options.MaxSteps is { } ms) total = Math.Min(total, ms);
         Adam = new AdamWState(_backend, stage.Parameters.TotalElements) { WeightDecay = options.WeightDecay };
+        Scaler = new GradScaler(options.Dtype == Precision.Fp16);
         State = new TrainingState
         {
             Arch = Signature(), TotalSteps = total, Epochs = options.Epochs, Seed = options.Seed,
             BatchSize = options.BatchSize, AccumulationSteps = options.AccumulationSteps, SeqLen = stage.SeqLen,
             LearningRate = options.LearningRate, GradClip = options.GradClip, DataCount = stage.Count,
             DataDescription = dataDescription, Device = _backend.Name, Beta1 = Adam.Beta1, Beta2 = Adam.Beta2,
-            Eps = Adam.Eps, WeightDecay = Adam.WeightDecay,
+            Eps = Adam.Eps, WeightDecay = Adam.WeightDecay, Dtype = options.Dtype.Name(), ScalerScale = Scaler.Scale,
         };
     }
 
@@ -96,17 +101,31 @@ public sealed class Trainer : IDisposable
     /// One optimizer step over <paramref name="microBatches"/> (each scaled by 1/accumulation-steps):
     /// zero gradients, forward/backward each, clip by global norm, AdamW at <paramref name="lr"/>.
     /// Returns the mean micro-batch loss and the gradient norm before clipping.
+    /// With fp16 loss scaling the backward runs on loss·scale; non-finite gradients skip AdamW (norm +∞,
+    /// <see cref="LastStepSkipped"/>) and halve the scale, finite ones are unscaled before clipping.
     /// </summary>
     public (float Loss, double GradNorm) TrainStep(IReadOnlyList<Batch> microBatches, double lr)
     {
         _backend.Fill(_stage.Gradients, 0f);
         double lossSum = 0;
-        float scale = 1f / _opt.AccumulationSteps;
+        // MiniMind: scaler.scale(loss / accumulation_steps).backward(); the scale is 1 when scaling is off.
+        float scale = Scaler.Scale / _opt.AccumulationSteps;
         foreach (var b in microBatches) lossSum += _stage.ForwardBackward(b, scale);
+        float loss = (float)(lossSum / microBatches.Count);
         double sumSq = _backend.SumOfSquares(_stage.Gradients);
+        LastStepSkipped = Scaler.Enabled && !double.IsFinite(sumSq);
+        if (LastStepSkipped)
+        {
+            Scaler.Update(foundInf: true);
+            return (loss, double.PositiveInfinity);
+        }
+        // unscale_ before clip_grad_norm_: ×1/scale is exact for the power-of-two scales GradScaler produces.
+        float inv = 1f / Scaler.Scale;
+        sumSq *= (double)inv * inv;
         float coef = GradClip.Coefficient(sumSq, _opt.GradClip);
-        Adam.Apply(_stage.Weights, _stage.Gradients, (float)lr, coef);
-        return ((float)(lossSum / microBatches.Count), Math.Sqrt(sumSq));
+        Adam.Apply(_stage.Weights, _stage.Gradients, (float)lr, coef * inv);
+        Scaler.Update(foundInf: false);
+        return (loss, Math.Sqrt(sumSq));
     }
 
     /// <summary>The micro-batch at <paramref name="microStep"/> of <paramref name="epoch"/>.</summary>
@@ -141,6 +160,9 @@ public sealed class Trainer : IDisposable
             var (loss, norm) = TrainStep(micro, lr);
             State.OptimizerStep = step;
             State.AdamStep = Adam.Step;
+            if (LastStepSkipped) State.SkippedSteps++;
+            State.ScalerScale = Scaler.Scale;
+            State.ScalerGrowthTracker = Scaler.GrowthTracker;
             State.MicroStepInEpoch += micro.Count;
             foreach (var b in micro) State.TokensSeen += (long)b.BatchSize * b.SeqLen;
             State.Losses.Add(loss);
@@ -196,7 +218,7 @@ public sealed class Trainer : IDisposable
         ResumeStore.Prune(Paths.CheckpointRoot, _opt.KeepLast);
         if (_opt.ExportMinimindResume)
             MinimindResumeFile.Write(Paths.MinimindResumePath, _stage.Parameters, w, m, v, Adam, State, _opt.SaveDtype,
-                LrSchedule.At(Math.Max(1, State.OptimizerStep), State.TotalSteps, _opt.LearningRate));
+                LrSchedule.At(Math.Max(1, State.OptimizerStep), State.TotalSteps, _opt.LearningRate), Scaler);
         if (_opt.Plot) new LossPlot().Draw(State.Losses).Save(Paths.PlotPath);
         _log.WriteLine($"saved step {State.OptimizerStep}: weights {Paths.WeightsPath}, resume state {dir} ({sw.Elapsed.TotalSeconds:F2}s)");
         return dir;
@@ -236,6 +258,10 @@ public sealed class Trainer : IDisposable
         ResumeStateFolder.ReadFloats(dir, ResumeStateFolder.MomentFile, buf); _backend.Upload(Adam.M, buf);
         ResumeStateFolder.ReadFloats(dir, ResumeStateFolder.SecondMomentFile, buf); _backend.Upload(Adam.V, buf);
         Adam.Step = s.AdamStep;
+        if (s.Dtype != _opt.Dtype.Name())
+            _log.WriteLine($"note: checkpoint trained with --dtype {s.Dtype}, continuing with {_opt.Dtype.Name()}: no longer bit-identical to an uninterrupted run");
+        if (Scaler.Enabled && s.Dtype == Precision.Fp16.Name()) Scaler.Restore(s.ScalerScale, s.ScalerGrowthTracker);
+        s.Dtype = _opt.Dtype.Name(); s.ScalerScale = Scaler.Scale; s.ScalerGrowthTracker = Scaler.GrowthTracker;
         // The learning rate, clip and epochs of the resumed run are the ones it started with (the schedule is fixed).
         s.Epochs = s.Epochs > 0 ? s.Epochs : _opt.Epochs;
         if (_opt.MaxSteps is { } ms && ms > s.TotalSteps)
@@ -253,6 +279,8 @@ public sealed class Trainer : IDisposable
         _backend.Upload(Adam.M, r.M);
         _backend.Upload(Adam.V, r.V);
         Adam.Step = r.AdamStep;
+        if (r.Scaler is { } sc) Scaler.LoadStateDict(sc, path);
+        State.ScalerScale = Scaler.Scale; State.ScalerGrowthTracker = Scaler.GrowthTracker;
         long step = r.Step;
         if (r.WorldSize != worldSize)
         {
