@@ -98,9 +98,10 @@ public static class ModelOptions
         ModelConfig? fromJson = null;
         if (weightsPath is not null)
         {
-            if (!File.Exists(weightsPath)) throw new FileNotFoundException($"--weights '{weightsPath}' does not exist");
+            bool folder = Directory.Exists(weightsPath); // a HuggingFace folder: its own config.json
+            if (!folder && !File.Exists(weightsPath)) throw new FileNotFoundException($"--weights '{weightsPath}' does not exist");
             stateDict = StateDict.Read(weightsPath);
-            var json = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weightsPath))!, "config.json");
+            var json = Path.Combine(folder ? weightsPath : Path.GetDirectoryName(Path.GetFullPath(weightsPath))!, "config.json");
             arch ??= CheckpointShapes.DetectArch(stateDict);
             if (File.Exists(json)) fromJson = ModelConfigJson.Load(json, arch, pinned);
         }

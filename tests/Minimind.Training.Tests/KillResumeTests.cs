@@ -246,7 +246,7 @@ public class TrainCommandErrorTests
 /// <summary>Training from a jsonl file and from the token file 'minimind tokenize' makes of it is the same run.</summary>
 public class TrainDataSourceTests
 {
-    private static string Run(params string[] args)
+    internal static string Run(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(TestPaths.CliDll);

@@ -81,7 +81,7 @@ public sealed class EvalCommand : ICommand
         var (weights, data, tokSpec, maxLen, batchSize, maxSamples, device, config, dtype) = Bind(args, out var sd);
         if (tokSpec is null)
         {
-            var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
+            var beside = Path.Combine(Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
             tokSpec = File.Exists(beside) ? beside : throw new UsageException("--tokenizer is required (no tokenizer.json beside the weights)");
         }
         var tok = TokenizerLoader.Load(tokSpec);

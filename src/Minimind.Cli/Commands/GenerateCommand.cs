@@ -98,7 +98,7 @@ public sealed class GenerateCommand : ICommand
 
         if (tokSpec is null)
         {
-            var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
+            var beside = Path.Combine(Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
             if (File.Exists(beside)) tokSpec = beside;
         }
         ITokenizer? tok = tokSpec is null ? null : TokenizerLoader.Load(tokSpec);

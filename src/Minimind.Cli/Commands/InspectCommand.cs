@@ -12,7 +12,7 @@ public sealed class InspectCommand : ICommand
     public string Name => "inspect";
 
     /// <inheritdoc/>
-    public string Summary => "List the keys, dtypes, shapes and storages of a PyTorch .pth checkpoint";
+    public string Summary => "List the keys, dtypes, shapes and storages of a .pth, .safetensors, GGUF file or HF folder";
 
     /// <summary><c>--json</c>.</summary>
     public static readonly CliOption<bool> Json = Opt.Flag("json", "print one JSON object instead of text (for scripts)");
@@ -26,9 +26,12 @@ public sealed class InspectCommand : ICommand
         and bytes, the totals, and the nested structure of resume files (model / optimizer / epoch ...).
         Only the subset of pickle that torch.load(weights_only=True) accepts is executed; anything else is
         refused with the offending global or opcode and its byte offset. Tensor data is not read.
+        A .safetensors file (header, __metadata__, every tensor's dtype, shape and byte range), a GGUF file
+        (version, every metadata key with its value, tensors with ggml and PyTorch shapes) and a HuggingFace
+        folder (its model.safetensors shards) are recognised by their content and listed the same way.
         """,
         new[] { new OptionGroup("Options", Json) },
-        new[] { "inspect out/pretrain_512.pth", "inspect checkpoints/pretrain_512_resume.pth --json > layout.json" });
+        new[] { "inspect out/pretrain_512.pth", "inspect model.gguf", "inspect minimind-3/", "inspect checkpoints/pretrain_512_resume.pth --json > layout.json" });
 
     /// <inheritdoc/>
     public OptionTable Options => Table;
@@ -48,6 +51,7 @@ public sealed class InspectCommand : ICommand
     public int Run(ArgParser args)
     {
         var (path, json) = Bind(args);
+        if (InspectFormats.TryRun(path, json, Console.Out)) return 0; // .safetensors, GGUF, HF folders (by content)
         var pth = PthReader.Read(path);
         var tensors = new List<(string path, TorchTensor t)>();
         Collect(pth.Root, "", tensors);

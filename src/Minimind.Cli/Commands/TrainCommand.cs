@@ -31,7 +31,7 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", 512, "tokens per row incl. bos/eos; also the model's context").Or(128, BuiltinRun).AtLeast(3).Sample("96");
     /// <summary><c>--from-weight</c>.</summary>
     public static readonly CliOption<string?> FromWeight = Opt.String("from-weight", "NAME|PATH", null,
-        "start from <out-dir>/NAME_<dim>[_moe].pth or a .pth path (any generation's key names, prefixes stripped; lists what did not load)").Sample("pretrain");
+        "start from <out-dir>/NAME_<dim>[_moe].pth, a .pth/.safetensors file or a HuggingFace folder (any generation's key names, prefixes stripped; lists what did not load)").Sample("pretrain");
     /// <summary><c>--epochs</c>.</summary>
     public static readonly CliOption<int> Epochs = Opt.Int("epochs", "N", 1, "passes over the data").Or(3, BuiltinRun).AtLeast(1);
     /// <summary><c>--batch-size</c>.</summary>
@@ -66,6 +66,9 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<bool> ExportMinimindResume = Opt.Flag("export-minimind-resume", "also write checkpoints/<name>_resume.pth in MiniMind's resume layout");
     /// <summary><c>--plot</c>.</summary>
     public static readonly CliOption<bool> Plot = Opt.Flag("plot", "write <out-dir>/<name>_loss.png at every save");
+    /// <summary><c>--tensorboard</c>.</summary>
+    public static readonly CliOption<string?> TensorBoard = Opt.String("tensorboard", "DIR", null,
+        "also write TensorBoard scalars (loss, lr, grad norm, tokens/s, MoE aux loss) to DIR/events.out.tfevents.*, continued across resumes (each step once)").Sample("out/tb");
     /// <summary><c>--resume</c>.</summary>
     public static readonly CliOption<bool> Resume = Opt.Flag("resume", "continue from the newest checkpoint that verifies (a damaged newest one is reported and skipped); starts fresh when there is none");
     /// <summary><c>--resume-from</c>.</summary>
@@ -94,7 +97,7 @@ public sealed class TrainCommand : ICommand
             new OptionGroup("Data", Data, Tokenizer, MaxSeqLen, FromWeight),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
             new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device, Dtype),
-            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, SaveDtype, ExportMinimindResume, Plot),
+            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, SaveDtype, ExportMinimindResume, Plot, TensorBoard),
             new OptionGroup("Resuming", Resume, ResumeFrom),
         },
         new[]
@@ -150,13 +153,14 @@ public sealed class TrainCommand : ICommand
             ExportMinimindResume = args.Get(ExportMinimindResume),
             Plot = args.Get(Plot),
             Dtype = PrecisionRounding.Parse(args.Get(Dtype)),
+            TensorBoardDir = args.Get(TensorBoard),
         };
         bool resume = args.Get(Resume);
         string? resumeFrom = args.Get(ResumeFrom);
         string? fromWeight = args.Get(FromWeight);
         string device = args.Get(Device);
         // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
-        string? fromWeightFile = fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
+        string? fromWeightFile = fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight : null;
         // The built-in run keeps its toy size unless --arch names a preset; every override still applies.
         var tiny = builtin ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : (ModelConfig?)null;
         var config = ModelOptions.Parse(args, fromWeightFile, out _, tiny);
@@ -264,9 +268,9 @@ public sealed class TrainCommand : ICommand
 
     private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log)
     {
-        string path = fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight)
+        string path = fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight) || Directory.Exists(fromWeight)
             ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
-        if (!File.Exists(path)) throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found", path);
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found", path);
         var report = model.LoadStateDict(StateDict.Read(path), strict: false);
         log.WriteLine($"initialised from {path}: {report}");
     }

@@ -41,6 +41,8 @@ public sealed record TrainOptions
     public bool Plot { get; init; }
     /// <summary>Autocast precision of matmuls and attention (--dtype); fp16 also turns on <see cref="GradScaler"/>.</summary>
     public Precision Dtype { get; init; } = Precision.Fp32;
+    /// <summary>Folder for TensorBoard event files (scalars per logged step); null = none.</summary>
+    public string? TensorBoardDir { get; init; }
     /// <summary>AdamW weight decay (torch default).</summary>
     public float WeightDecay { get; init; } = 0.01f;
 

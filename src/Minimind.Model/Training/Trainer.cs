@@ -38,6 +38,7 @@ public sealed class Trainer : IDisposable
     private int[]? _perm;
     private float[]? _hostW, _hostM, _hostV;
     private int _permEpoch = -1;
+    private float _lastAux;
 
     /// <summary>Counters, schedule, loss log (what the resume state stores besides the buffers).</summary>
     public TrainingState State { get; private set; }
@@ -110,7 +111,13 @@ public sealed class Trainer : IDisposable
         double lossSum = 0;
         // MiniMind: scaler.scale(loss / accumulation_steps).backward(); the scale is 1 when scaling is off.
         float scale = Scaler.Scale / _opt.AccumulationSteps;
-        foreach (var b in microBatches) lossSum += _stage.ForwardBackward(b, scale);
+        double auxSum = 0;
+        foreach (var b in microBatches)
+        {
+            lossSum += _stage.ForwardBackward(b, scale);
+            auxSum += (_stage as IAuxLossSource)?.LastAuxLoss ?? 0;
+        }
+        _lastAux = (float)(auxSum / microBatches.Count);
         float loss = (float)(lossSum / microBatches.Count);
         double sumSq = _backend.SumOfSquares(_stage.Gradients);
         LastStepSkipped = Scaler.Enabled && !double.IsFinite(sumSq);
@@ -145,7 +152,7 @@ public sealed class Trainer : IDisposable
     public TrainOutcome Run(StopSignal? stop, bool resumed)
     {
         Directory.CreateDirectory(Paths.CheckpointRoot);
-        using var progress = new TrainProgress(_log, Paths.MetricsPath, _opt.LogInterval, resumed, State.OptimizerStep, State.TotalSteps, State.TokensSeen, _backend.Name);
+        using var progress = new TrainProgress(_log, Paths.MetricsPath, _opt.LogInterval, resumed, State.OptimizerStep, State.TotalSteps, State.TokensSeen, _backend.Name, _opt.TensorBoardDir);
         bool firstAfterResume = resumed;
         var micro = new List<Batch>(_opt.AccumulationSteps);
         while (!IsDone)
@@ -167,7 +174,7 @@ public sealed class Trainer : IDisposable
             foreach (var b in micro) State.TokensSeen += (long)b.BatchSize * b.SeqLen;
             State.Losses.Add(loss);
             if (State.MicroStepInEpoch >= MicroBatchesPerEpoch) { State.Epoch++; State.MicroStepInEpoch = 0; }
-            progress.Step(new StepReport(step, StopStep, State.Epoch, State.Epochs, loss, lr, norm, State.TokensSeen), IsDone);
+            progress.Step(new StepReport(step, StopStep, State.Epoch, State.Epochs, loss, lr, norm, State.TokensSeen) { AuxLoss = _lastAux }, IsDone);
 
             bool stopping = stop?.StopRequested == true;
             if (step % _opt.SaveInterval == 0 || IsDone || stopping)
