@@ -59,4 +59,10 @@ if "$MM" --help 2>&1 | grep -qE '^\s+bench\s'; then
 else
   echo >> "$R"; echo "minimind bench train: command not present in this build, skipped." >> "$R"
 fi
+# NCCL binding at W=1 (no MPI needed): the libnccl.so.2 of PyTorch's CUDA wheel unless the system has one.
+if [ -z "${MINIMIND_NCCL_LIB:-}" ] && ! ldconfig -p 2>/dev/null | grep -q libnccl.so.2; then
+  MINIMIND_NCCL_LIB=$(python3 -c "import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], 'lib', 'libnccl.so.2'))" 2>/dev/null || true)
+  export MINIMIND_NCCL_LIB
+fi
+section "NCCL all-reduce through the binding (W=1, ${MINIMIND_NCCL_LIB:-system libnccl.so.2})" 60 "$MM" kernels nccl --mb 256
 log "done: $R"

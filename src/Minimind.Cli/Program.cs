@@ -49,7 +49,8 @@ public static class Program
             Console.Error.WriteLine($"Run 'minimind {cmd.Name} --help' for usage.");
             return 2;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException or KeyNotFoundException or NotSupportedException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException or KeyNotFoundException or NotSupportedException
+            or DllNotFoundException or Minimind.Kernels.Distributed.MpiException)
         {
             Console.Error.WriteLine($"minimind {cmd.Name}: error: {e.Message}");
             return 1;

@@ -31,8 +31,10 @@ public static class ResumeStore
     /// Writes a complete step folder under <paramref name="root"/> and returns its path. On any failure
     /// the partial folder is removed and an IOException names the folder and says earlier ones are intact.
     /// Re-committing an existing step replaces it only after the new copy is complete.
+    /// <paramref name="beforeManifest"/> runs when every file is durable and before the manifest is written:
+    /// in a multi-process job, the barrier at which every rank reports its own files durable.
     /// </summary>
-    public static string Commit(string root, long step, IReadOnlyList<ResumeFile> files)
+    public static string Commit(string root, long step, IReadOnlyList<ResumeFile> files, Action? beforeManifest = null)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var f in files)
@@ -56,6 +58,7 @@ public static class ResumeStore
                 fs.Flush(flushToDisk: true);
                 entries.Add(new ResumeFileEntry(f.Name, hs.BytesWritten, hs.FinishHash()));
             }
+            beforeManifest?.Invoke();
             var manifest = new ResumeManifest { Step = step, CreatedUtc = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture), Files = entries };
             using (var fs = new FileStream(Path.Combine(tmp, ManifestFileName), FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {

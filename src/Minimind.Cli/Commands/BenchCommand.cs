@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Minimind.Checkpoint;
 using Minimind.Kernels;
+using Minimind.Kernels.Distributed;
 using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Training;
@@ -28,7 +29,9 @@ public sealed class BenchCommand : ICommand
     /// <summary><c>--steps</c>.</summary>
     public static readonly CliOption<int> Steps = Opt.Int("steps", "N", 10, "timed optimizer steps after one warm-up step").AtLeast(1);
     /// <summary><c>--threads</c>.</summary>
-    public static readonly CliOption<int> Threads = CommonOptions.Threads("CPU backend worker threads");
+    public static readonly CliOption<int> Threads = CommonOptions.Threads("CPU backend worker threads; under mpirun the default splits the cores between the ranks on one machine");
+    /// <summary><c>--accumulation-steps</c>: micro-batches per rank per step.</summary>
+    public static readonly CliOption<int> Accumulation = Opt.Int("accumulation-steps", "N", 1, "micro-batches per rank per step (a step takes world size x N)").AtLeast(1);
     /// <summary><c>--checkpoint</c>.</summary>
     public static readonly CliOption<bool> Checkpoint = Opt.Flag("checkpoint",
         "also time one full save (PyTorch .pth + resume-state folder with checksums), the resume from it (verify + load), and the save overhead per 1000 steps");
@@ -43,15 +46,19 @@ public sealed class BenchCommand : ICommand
         """
         Builds the model (the architecture options of 'minimind train'; default minimind-v1), runs one
         warm-up optimizer step, then --steps timed steps on seeded random tokens: forward + backward +
-        clip_grad_norm_ + AdamW, one micro-batch each. Prints seconds per step and, as its LAST line,
-        "tokens/s: <number>".
+        clip_grad_norm_ + AdamW, --accumulation-steps micro-batches each (summed pairwise). Prints seconds per
+        step and, as its LAST line, "tokens/s: <number>".
+        Under 'mpirun -np W' a step takes W x accumulation micro-batches (each rank its block, combined in the
+        pairwise tree); rank 0 prints tokens/s over all ranks, per rank, and the share of step time spent
+        communicating (gradient all-reduce, loss gather) with the bytes sent per step.
         """,
         new[]
         {
-            new OptionGroup("Options", BatchSize, MaxSeqLen, Steps, Device, Dtype, Threads, Checkpoint),
+            new OptionGroup("Options", BatchSize, MaxSeqLen, Steps, Accumulation, Device, Dtype, Threads, Checkpoint),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
         },
-        new[] { "bench train --arch minimind-v1 --batch-size 4 --max-seq-len 256 --steps 5 --device cpu" });
+        new[] { "bench train --arch minimind-v1 --batch-size 4 --max-seq-len 256 --steps 5 --device cpu",
+                "bench train --device cpu --accumulation-steps 2 --threads 2   (vs: mpirun -np 2 minimind bench train --device cpu)" });
 
     /// <summary>Everything <c>minimind bench</c> accepts.</summary>
     public static readonly OptionTable Table = new("bench", new[] { "bench train [options]" },
@@ -65,7 +72,8 @@ public sealed class BenchCommand : ICommand
     public OptionTable Options => Table;
 
     /// <summary>What one <c>minimind bench train</c> command line asks for.</summary>
-    public sealed record Settings(int Batch, int Steps, int MaxSeqLen, int Threads, bool Checkpoint, string Device, ModelConfig Config, Precision Dtype = Precision.Fp32);
+    public sealed record Settings(int Batch, int Steps, int MaxSeqLen, int Threads, bool Checkpoint, string Device, ModelConfig Config, int Accumulation = 1,
+        Precision Dtype = Precision.Fp32);
 
     /// <summary>Binds and validates a command line.</summary>
     public static Settings Bind(ArgParser args)
@@ -76,7 +84,7 @@ public sealed class BenchCommand : ICommand
         var v1 = ModelConfig.Preset("minimind-v1") with { MaxSeqLen = Math.Max(512, maxSeqLen) };
         var config = ModelOptions.Parse(args, null, out _, v1);
         config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, maxSeqLen) };
-        var s = new Settings(args.Get(BatchSize), args.Get(Steps), maxSeqLen, args.Get(Threads), args.Get(Checkpoint), args.Get(Device), config,
+        var s = new Settings(args.Get(BatchSize), args.Get(Steps), maxSeqLen, args.Get(Threads), args.Get(Checkpoint), args.Get(Device), config, args.Get(Accumulation),
             PrecisionRounding.Parse(args.Get(Dtype)));
         args.EnsureAllUsed();
         return s;
@@ -85,12 +93,15 @@ public sealed class BenchCommand : ICommand
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var (batch, steps, maxSeqLen, threads, checkpoint, device, config, dtype) = Bind(args);
+        var (batch, steps, maxSeqLen, threads, checkpoint, device, config, accumulation, dtype) = Bind(args);
 
-        var log = Console.Out;
+        using var comm = MpiCommunicator.FromEnvironment(TimeSpan.FromSeconds(300));
+        var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
+        if (threads == 0 && comm.LocalSize > 1) threads = Math.Max(1, Environment.ProcessorCount / comm.LocalSize);
+        int g = comm.Size * accumulation;
         // Random full-length rows: bos + (max-seq-len - 2) random ids + eos, so no position is padding.
         var rng = new Random(1234);
-        int rows = batch * (steps + 2);
+        int rows = batch * g * (steps + 2);
         int textLen = maxSeqLen - 2;
         var ids = new int[rows * textLen];
         for (int i = 0; i < ids.Length; i++) ids[i] = rng.Next(3, config.VocabSize);
@@ -105,21 +116,24 @@ public sealed class BenchCommand : ICommand
         log.WriteLine($"dtype: {dtype.Name()}");
         model.InitRandom(42);
         string outDir = Path.Combine(Path.GetTempPath(), "minimind-bench-" + Guid.NewGuid().ToString("N")[..8]);
-        var opts = new TrainOptions { BatchSize = batch, AccumulationSteps = 1, OutDir = outDir, MaxSteps = steps + 1, KeepLast = 1, Dtype = dtype };
+        var opts = new TrainOptions { BatchSize = batch, AccumulationSteps = accumulation, OutDir = outDir, MaxSteps = steps + 1, KeepLast = 1, Dtype = dtype };
         try
         {
-            using var trainer = new Trainer(model, data, opts, TextWriter.Null, "random tokens");
-            log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {model.Parameters.TotalElements:N0} parameters; batch {batch} x {data.SeqLen} tokens");
+            using var trainer = new Trainer(model, data, opts, TextWriter.Null, "random tokens", comm);
+            log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {model.Parameters.TotalElements:N0} parameters; batch {batch} x {data.SeqLen} tokens, {g} micro-batch(es) per step");
+            if (comm.Size > 1) log.WriteLine($"{trainer.Parallel.Describe()}; {threads} CPU thread(s) per rank");
             var sw = Stopwatch.StartNew();
-            trainer.TrainStep(new[] { trainer.MakeBatch(0, 0) }, opts.LearningRate);
+            trainer.TrainStepAt(0, 0, opts.LearningRate);
             backend.Synchronize();
             log.WriteLine($"warm-up step: {sw.Elapsed.TotalSeconds:F3} s");
             var times = new List<double>();
             var total = Stopwatch.StartNew();
+            var comm0 = trainer.Parallel.CommTime;
+            long bytes0 = trainer.Parallel.BytesSent;
             for (int s = 1; s <= steps; s++)
             {
                 sw.Restart();
-                var (loss, _) = trainer.TrainStep(new[] { trainer.MakeBatch(0, s) }, opts.LearningRate);
+                var (loss, _, _) = trainer.TrainStepAt(0, (long)s * g, opts.LearningRate);
                 backend.Synchronize();
                 times.Add(sw.Elapsed.TotalSeconds);
                 log.WriteLine($"step {s}/{steps}: {times[^1]:F3} s, loss {loss:F4}");
@@ -128,7 +142,14 @@ public sealed class BenchCommand : ICommand
             double stepS = secs / steps;
             times.Sort();
             log.WriteLine($"step time: mean {stepS:F3} s, median {times[times.Count / 2]:F3} s, min {times[0]:F3} s");
-            if (checkpoint)
+            if (comm.Size > 1)
+            {
+                double commS = (trainer.Parallel.CommTime - comm0).TotalSeconds;
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"world size {comm.Size}: communication {100 * commS / secs:F1}% of step time (rank 0: {commS / steps * 1000:F1} ms/step, {(trainer.Parallel.BytesSent - bytes0) / steps / 1e6:F2} MB sent/step); {(double)steps * g * batch * data.SeqLen / secs / comm.Size:F1} tokens/s per rank"));
+            }
+            if (checkpoint && comm.Size > 1) log.WriteLine("--checkpoint is measured in a single process; skipped under mpirun");
+            if (checkpoint && comm.Size == 1)
             {
                 sw.Restart();
                 var dir = trainer.Save();
@@ -147,7 +168,7 @@ public sealed class BenchCommand : ICommand
                     $"checkpoint overhead: {100 * saveS / (1000 * stepS):F3}% of a 1000-step save interval ({100 * saveS / (100 * stepS):F2}% at 100)"));
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"resume latency (verify checksums + load): {loadS:F3} s"));
             }
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tokens/s: {(double)steps * batch * data.SeqLen / secs:F1}"));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tokens/s: {(double)steps * g * batch * data.SeqLen / secs:F1}"));
             return 0;
         }
         finally

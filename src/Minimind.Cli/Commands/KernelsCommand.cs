@@ -74,8 +74,24 @@ public sealed class KernelsCommand : ICommand
         new[] { new OptionGroup("Options", PtxOut, PtxArch, PtxOp) },
         new[] { "kernels ptx --out ptx --arch sm_90" });
 
+    /// <summary><c>nccl --mb</c>.</summary>
+    public static readonly CliOption<double> NcclMb = Opt.Double("mb", "X", 256, "megabytes in the timed all-reduce").Positive();
+    /// <summary><c>nccl --iters</c>.</summary>
+    public static readonly CliOption<int> NcclIters = Opt.Int("iters", "N", 10, "timed all-reduces").AtLeast(1);
+
+    /// <summary><c>minimind kernels nccl</c>.</summary>
+    public static readonly OptionTable NcclTable = new("kernels nccl", new[] { "[mpirun -np W] kernels nccl [--mb 256] [--iters 10]" },
+        """
+        The NCCL binding on CUDA (libnccl.so.2, or the file MINIMIND_NCCL_LIB names, e.g. the copy in PyTorch's
+        CUDA wheel): one GPU per local rank, the unique id broadcast over MPI, ILGPU's device pointers and
+        stream. An exact all-reduce check of small integers, then all-reduce time and bandwidth. Runs alone
+        (world size 1, still through NCCL) or under mpirun.
+        """,
+        new[] { new OptionGroup("Options", NcclMb, NcclIters) },
+        new[] { "kernels nccl", "kernels nccl --mb 64" });
+
     /// <summary>Everything <c>minimind kernels</c> accepts: one table per sub-command.</summary>
-    public static readonly OptionTable Table = new("kernels", new[] { "kernels check|bench|ptx [options]" }, Intro, Array.Empty<OptionGroup>(),
+    public static readonly OptionTable Table = new("kernels", new[] { "kernels check|bench|ptx|nccl [options]" }, Intro, Array.Empty<OptionGroup>(),
         new[] { "kernels check --device ilgpu-cpu", "kernels check --device cuda --sizes v1", "kernels bench --device cuda" })
     {
         Subcommands = new[]
@@ -83,6 +99,7 @@ public sealed class KernelsCommand : ICommand
             ("check", "every op vs the CPU backend: max relative error, PASS/FAIL", CheckTable),
             ("bench", "ms per call and GFLOP/s or GB/s of every op", BenchTable),
             ("ptx", "write every kernel's PTX to a folder (no GPU needed)", PtxTable),
+            ("nccl", "the NCCL binding: exact all-reduce check and bandwidth (CUDA)", NcclTable),
         },
     };
 
@@ -90,19 +107,21 @@ public sealed class KernelsCommand : ICommand
     public OptionTable Options => Table;
 
     /// <summary>What one <c>minimind kernels</c> command line asks for (the options of other modes keep their defaults).</summary>
-    public sealed record Settings(string Mode, string Device, string? Sizes, double Tol, double Seconds, string? Op, int Threads, string? PtxOut, string PtxArch);
+    public sealed record Settings(string Mode, string Device, string? Sizes, double Tol, double Seconds, string? Op, int Threads, string? PtxOut, string PtxArch,
+        double NcclMb = 256, int NcclIters = 10);
 
     /// <summary>Binds and validates a command line.</summary>
     public static Settings Bind(ArgParser args)
     {
-        string mode = args.Positional("check, bench or ptx");
+        string mode = args.Positional("check, bench, ptx or nccl");
         var s = mode switch
         {
             "check" => new Settings(mode, args.Get(CheckDevice), args.Get(CheckSizes), args.Get(Tol), Seconds.Default, args.Get(CheckOp), args.Get(CheckThreads), null, PtxArch.Default),
             "bench" => new Settings(mode, args.Get(BenchDevice), args.Get(BenchSizes), Tol.Default, args.Get(Seconds), args.Get(BenchOp), args.Get(BenchThreads), null, PtxArch.Default),
             "ptx" => new Settings(mode, CheckDevice.Default, null, Tol.Default, Seconds.Default, args.Get(PtxOp), 0,
                 args.Require(PtxOut), args.Get(PtxArch)),
-            _ => throw new UsageException($"unknown mode '{mode}': expected check, bench or ptx{Suggest.Nearest(mode, new[] { "check", "bench", "ptx" }, " (did you mean '{0}'?)")}"),
+            "nccl" => new Settings(mode, "cuda", null, Tol.Default, Seconds.Default, null, 0, null, PtxArch.Default, args.Get(NcclMb), args.Get(NcclIters)),
+            _ => throw new UsageException($"unknown mode '{mode}': expected check, bench, ptx or nccl{Suggest.Nearest(mode, new[] { "check", "bench", "ptx", "nccl" }, " (did you mean '{0}'?)")}"),
         };
         args.EnsureAllUsed();
         return s;
@@ -111,7 +130,9 @@ public sealed class KernelsCommand : ICommand
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var (mode, device, sizesName, tol, seconds, only, threads, ptxOut, ptxArch) = Bind(args);
+        var settings = Bind(args);
+        if (settings.Mode == "nccl") return NcclCheck.Run(settings.NcclMb, settings.NcclIters);
+        var (mode, device, sizesName, tol, seconds, only, threads, ptxOut, ptxArch, _, _) = settings;
         if (mode == "ptx") return WritePtx(ptxOut!, IlgpuPtx.ParseArch(ptxArch), only);
         if (device == "auto") device = IlgpuBackend.CudaAvailable() ? "cuda" : "ilgpu-cpu";
         var sizes = KernelSizes.Parse(sizesName ?? (device == "ilgpu-cpu" ? "small" : "v1"));

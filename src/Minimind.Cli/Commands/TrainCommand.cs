@@ -1,6 +1,7 @@
 using System.Globalization;
 using Minimind.Checkpoint;
 using Minimind.Kernels;
+using Minimind.Kernels.Distributed;
 using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Tokenizer;
@@ -74,6 +75,10 @@ public sealed class TrainCommand : ICommand
     /// <summary><c>--resume-from</c>.</summary>
     public static readonly CliOption<string?> ResumeFrom = Opt.String("resume-from", "PATH", null, "a step_NNNNNN folder, or a MiniMind *_resume.pth written by PyTorch").Sample("out/checkpoints/x/step_000010");
 
+    /// <summary><c>--dist-timeout</c>.</summary>
+    public static readonly CliOption<double> DistTimeout = Opt.Double("dist-timeout", "S", 300,
+        "under mpirun: seconds a rank waits for another before failing, naming it (raise it when rank 0's checkpoint writes take longer)").Positive();
+
     /// <summary>Everything <c>minimind train</c> accepts.</summary>
     public static readonly OptionTable Table = new("train",
         new[] { "train [--data FILE.jsonl|FILE.bin] [options]" },
@@ -99,6 +104,7 @@ public sealed class TrainCommand : ICommand
             new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device, Dtype),
             new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, SaveDtype, ExportMinimindResume, Plot, TensorBoard),
             new OptionGroup("Resuming", Resume, ResumeFrom),
+            new OptionGroup("Several processes (mpirun)", DistTimeout),
         },
         new[]
         {
@@ -106,10 +112,21 @@ public sealed class TrainCommand : ICommand
             "train --resume",
             "train --rope-theta 1e6 --vocab-size 300 --dim 128      # the built-in run, other shapes",
             "train --data pretrain_hq.jsonl --tokenizer model/ --arch minimind2 --max-seq-len 340",
+            "mpirun -np 2 minimind train --accumulation-steps 1   # the same run as: minimind train --accumulation-steps 2",
         },
         """
         Ctrl+C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0; a second Ctrl+C exits
         at once, leaving the last complete checkpoint untouched.
+
+        Data parallel: 'mpirun -np W minimind train ...' (Open MPI: apt-get install openmpi-bin libopenmpi-dev).
+        Each rank computes --accumulation-steps micro-batches per step, so a step takes G = W x accumulation
+        micro-batches; which samples form each one depends only on (seed, epoch, step, index), never on W.
+        Gradients are summed in one fixed pairwise tree: W = 1, 2, 4, ... with the same G give bit-identical
+        weights (other W: deterministic, said at start-up). Rank 0 prints (world size, tok/s per rank,
+        communication share), writes metrics and checkpoints; a step folder is committed only after every
+        rank reached it. --resume works at any W dividing G (accumulation becomes G/W, printed). CPU ranks
+        on one machine split its cores. Ranks started with different arguments or data are refused before
+        the first step, naming the field; a rank that stops answering is named after --dist-timeout.
         """);
 
     /// <inheritdoc/>
@@ -123,7 +140,7 @@ public sealed class TrainCommand : ICommand
 
     /// <summary>What one <c>minimind train</c> command line asks for, bound from <see cref="Table"/> and validated.</summary>
     public sealed record Settings(string? DataPath, int MaxSeqLen, string TokSpec, TrainOptions Options, ModelConfig Config,
-        bool Resume, string? ResumeFrom, string? FromWeight, string Device);
+        bool Resume, string? ResumeFrom, string? FromWeight, string Device, double DistTimeout = 300);
 
     /// <summary>Binds and validates a command line (reads only a --from-weight file's shapes; opens no data).</summary>
     public static Settings Bind(ArgParser args)
@@ -165,18 +182,34 @@ public sealed class TrainCommand : ICommand
         var tiny = builtin ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : (ModelConfig?)null;
         var config = ModelOptions.Parse(args, fromWeightFile, out _, tiny);
         if (args.Has(MaxSeqLen)) config = config with { MaxSeqLen = maxSeqLen };
+        double distTimeout = args.Get(DistTimeout);
         args.EnsureAllUsed();
         try { options.Validate(); config.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
-        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device);
+        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, distTimeout);
     }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var log = Console.Out;
-        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device) = Bind(args);
+        var settings = Bind(args);
+        using var comm = MpiCommunicator.FromEnvironment(TimeSpan.FromSeconds(settings.DistTimeout));
+        try { return Train(args, settings, comm); }
+        catch (MpiException e) when (comm.Size > 1)
+        {
+            // One rank's failure ends every rank (otherwise the others would wait out their own timeouts).
+            Console.Error.WriteLine($"minimind train: error: {e.Message}");
+            comm.Abort(1);
+            return 1;
+        }
+    }
+
+    private static int Train(ArgParser args, Settings settings, ICommunicator comm)
+    {
+        // Rank 0 speaks for the job; the other ranks' errors still reach stderr.
+        var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
+        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, _) = settings;
         bool builtin = dataPath is null;
 
         // ---- data ------------------------------------------------------------------------------
@@ -207,12 +240,16 @@ public sealed class TrainCommand : ICommand
         if (config.MaxSeqLen < data.SeqLen) config = config with { MaxSeqLen = data.SeqLen };
 
         // ---- model and trainer -----------------------------------------------------------------
-        using var backend = BackendFactory.Create(device);
-        log.WriteLine(BackendFactory.Describe(backend));
+        // CPU ranks sharing a machine split its cores instead of oversubscribing them.
+        int threads = comm.LocalSize > 1 ? Math.Max(1, Environment.ProcessorCount / comm.LocalSize) : 0;
+        // GPU ranks on one machine take one device each (local rank r -> CUDA device r).
+        bool cuda = device == "cuda" || (device == "auto" && Minimind.Kernels.Ilgpu.IlgpuBackend.CudaAvailable());
+        using var backend = comm.LocalSize > 1 && cuda ? Minimind.Kernels.Ilgpu.IlgpuBackend.CreateCuda(comm.LocalRank) : BackendFactory.Create(device, threads);
+        log.WriteLine(BackendFactory.Describe(backend) + (comm.LocalSize > 1 && backend.Name == "cpu" ? $", {threads} thread(s) per rank for {comm.LocalSize} ranks on this machine" : ""));
         using var model = MiniMindModel.Create(config, backend, options.BatchSize, data.SeqLen);
         model.Precision = options.Dtype;
         model.InitRandom(checked((int)options.Seed));
-        using var trainer = new Trainer(model, data, options, log, dataDesc);
+        using var trainer = new Trainer(model, data, options, log, dataDesc, comm);
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
         log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
 
@@ -239,12 +276,14 @@ public sealed class TrainCommand : ICommand
         }
         else if (fromWeight is not null) log.WriteLine("note: --from-weight is ignored when resuming (the checkpoint holds the weights)");
 
+        log.WriteLine(trainer.Parallel.Describe());
+        trainer.CheckRanksAgree(new KeyValuePair<string, string>[] { new("--device", backend.Name) });
         if (trainer.IsDone)
         {
             log.WriteLine($"nothing to do: the run is complete at step {trainer.State.OptimizerStep}/{trainer.StopStep}. Weights: {trainer.Paths.WeightsPath}");
             return 0;
         }
-        log.WriteLine($"training: {trainer.StopStep - trainer.State.OptimizerStep} optimizer steps (schedule total {trainer.State.TotalSteps}), batch {options.BatchSize} x {options.AccumulationSteps} accumulation, lr {options.LearningRate}");
+        log.WriteLine($"training: {trainer.StopStep - trainer.State.OptimizerStep} optimizer steps (schedule total {trainer.State.TotalSteps}), batch {options.BatchSize} x {trainer.Parallel.PerRank} accumulation x {comm.Size} rank(s), lr {options.LearningRate}");
         TrainOutcome outcome;
         using (var stop = new StopSignal(log)) outcome = trainer.Run(stop, resumed);
         string again = ResumeCommandLine();

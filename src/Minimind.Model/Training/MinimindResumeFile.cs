@@ -46,7 +46,7 @@ public static class MinimindResumeFile
             ["model"] = StateDictLoader.Export(table, weights, modelDtype).ToRoot(),
             ["optimizer"] = new PickleDict { ["state"] = state, ["param_groups"] = new List<object?> { group } },
             ["epoch"] = (long)s.Epoch,
-            ["step"] = s.MicroStepInEpoch,
+            ["step"] = s.MicroStepInEpoch / Math.Max(1, s.WorldSize), // MiniMind's step is per rank
             ["world_size"] = (long)s.WorldSize,
             ["wandb_id"] = null,
             // A disabled GradScaler (bf16/fp32 runs) saves an empty dict.

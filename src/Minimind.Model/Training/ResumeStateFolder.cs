@@ -12,8 +12,11 @@ public static class ResumeStateFolder
     /// <summary>File names inside a resume-state folder.</summary>
     public const string WeightsFile = "model.f32", MomentFile = "adam_m.f32", SecondMomentFile = "adam_v.f32", StateFile = "state.msgpack";
 
-    /// <summary>Commits step <see cref="TrainingState.OptimizerStep"/> under <paramref name="root"/>; returns the folder.</summary>
-    public static string Commit(string root, TrainingState state, float[] w, float[] m, float[] v)
+    /// <summary>
+    /// Commits step <see cref="TrainingState.OptimizerStep"/> under <paramref name="root"/>; returns the folder.
+    /// <paramref name="beforeCommit"/> runs once the files are durable, before the manifest (the ranks' barrier).
+    /// </summary>
+    public static string Commit(string root, TrainingState state, float[] w, float[] m, float[] v, Action? beforeCommit = null)
     {
         var stateBytes = state.Serialize();
         return ResumeStore.Commit(root, state.OptimizerStep, new[]
@@ -22,7 +25,7 @@ public static class ResumeStateFolder
             new ResumeFile(MomentFile, s => s.Write(MemoryMarshal.AsBytes(m.AsSpan()))),
             new ResumeFile(SecondMomentFile, s => s.Write(MemoryMarshal.AsBytes(v.AsSpan()))),
             new ResumeFile(StateFile, s => s.Write(stateBytes)),
-        });
+        }, beforeCommit);
     }
 
     /// <summary>Verifies <paramref name="dir"/> and reads its state record (the buffers are read by <see cref="ReadFloats"/>).</summary>

@@ -39,13 +39,16 @@ public sealed class TrainProgress : IDisposable
         });
     }
 
+    /// <summary>Appended to each progress line (the data-parallel throughput and communication share), when set.</summary>
+    public Func<double, string>? Suffix { get; set; }
+
     /// <summary>Reports step <paramref name="r"/>: a log line (and a metrics line) every --log-interval steps, on the first and the last.</summary>
     public void Step(in StepReport r, bool last)
     {
         double secs = _sw.Elapsed.TotalSeconds;
         double tps = (r.Tokens - _tokensAtStart) / Math.Max(secs, 1e-9);
         double eta = secs / (r.Step - _startStep) * (r.StopStep - r.Step);
-        string line = $"step {r.Step}/{r.StopStep} epoch {Math.Min(r.Epoch + 1, r.Epochs)}/{r.Epochs} loss {r.Loss:F4} lr {r.Lr:E3} grad-norm {r.GradNorm:F3} tok/s {tps:F0} ETA {FormatTime(eta)}";
+        string line = $"step {r.Step}/{r.StopStep} epoch {Math.Min(r.Epoch + 1, r.Epochs)}/{r.Epochs} loss {r.Loss:F4} lr {r.Lr:E3} grad-norm {r.GradNorm:F3} tok/s {tps:F0} ETA {FormatTime(eta)}{Suffix?.Invoke(tps)}";
         if (r.Step % _logInterval == 0 || last || r.Step == _startStep + 1)
         {
             ClearLine();

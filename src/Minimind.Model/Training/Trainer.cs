@@ -2,7 +2,9 @@ using System.Diagnostics;
 using Minimind.Checkpoint;
 using Minimind.Checkpoint.Resume;
 using Minimind.Kernels;
+using Minimind.Kernels.Distributed;
 using Minimind.Model.Data;
+using Minimind.Model.Training.Distributed;
 using Minimind.Model.Training.Stages;
 
 namespace Minimind.Model.Training;
@@ -38,6 +40,7 @@ public sealed class Trainer : IDisposable
     private int[]? _perm;
     private float[]? _hostW, _hostM, _hostV;
     private int _permEpoch = -1;
+    private DataParallel _dp;
     private float _lastAux;
 
     /// <summary>Counters, schedule, loss log (what the resume state stores besides the buffers).</summary>
@@ -51,20 +54,24 @@ public sealed class Trainer : IDisposable
     /// <summary>Micro-batches per epoch.</summary>
     public long MicroBatchesPerEpoch { get; }
     /// <summary>Optimizer steps per epoch.</summary>
-    public long StepsPerEpoch { get; }
+    public long StepsPerEpoch { get; private set; }
+    /// <summary>The ranks this run is spread over (world size 1 without mpirun).</summary>
+    public DataParallel Parallel => _dp;
     /// <summary>fp16 dynamic loss scaling (disabled for fp32/bf16 runs).</summary>
     public GradScaler Scaler { get; }
-    /// <summary>True when the last <see cref="TrainStep"/> found inf/NaN gradients and skipped AdamW (fp16 only).</summary>
+    /// <summary>True when the last step found inf/NaN gradients and skipped AdamW (fp16 only; the same on every rank,
+    /// since the gradients are summed over the ranks first).</summary>
     public bool LastStepSkipped { get; private set; }
     /// <summary>Invoked after each optimizer step with the step number (tests use it to kill at chosen moments).</summary>
     public Action<long>? AfterStep { get; set; }
 
     /// <summary>A pretraining run (every weight, next-token CE) of <paramref name="model"/> over <paramref name="data"/>.</summary>
-    public Trainer(ILanguageModel model, IPretrainSource data, TrainOptions options, TextWriter log, string dataDescription)
-        : this(new LanguageModelStage("pretrain", model, data), options, log, dataDescription) { }
+    public Trainer(ILanguageModel model, IPretrainSource data, TrainOptions options, TextWriter log, string dataDescription, ICommunicator? comm = null)
+        : this(new LanguageModelStage("pretrain", model, data), options, log, dataDescription, comm) { }
 
     /// <summary>Prepares a fresh run (step 0) of <paramref name="stage"/>; load a resume state afterwards to continue one.</summary>
-    public Trainer(ITrainingStage stage, TrainOptions options, TextWriter log, string dataDescription)
+    /// <remarks>With <paramref name="comm"/> of world size W, a step takes G = W × --accumulation-steps micro-batches (see <see cref="DataParallel"/>).</remarks>
+    public Trainer(ITrainingStage stage, TrainOptions options, TextWriter log, string dataDescription, ICommunicator? comm = null)
     {
         options.Validate();
         _stage = stage; _opt = options; _log = log; _backend = stage.Backend;
@@ -72,7 +79,8 @@ public sealed class Trainer : IDisposable
         MicroBatchesPerEpoch = stage.Count / options.BatchSize;
         if (MicroBatchesPerEpoch < 1)
             throw new ArgumentException($"the training data holds {stage.Count} samples, fewer than one batch of --batch-size {options.BatchSize}");
-        StepsPerEpoch = (MicroBatchesPerEpoch + options.AccumulationSteps - 1) / options.AccumulationSteps;
+        _dp = new DataParallel(comm ?? SoloCommunicator.Instance, _backend, stage.Gradients, options.AccumulationSteps);
+        StepsPerEpoch = (MicroBatchesPerEpoch + _dp.MicroBatchesPerStep - 1) / _dp.MicroBatchesPerStep;
         long total = StepsPerEpoch * options.Epochs;
         if (options.MaxSteps is { } ms) total = Math.Min(total, ms);
         Adam = new AdamWState(_backend, stage.Parameters.TotalElements) { WeightDecay = options.WeightDecay };
@@ -83,7 +91,8 @@ public sealed class Trainer : IDisposable
             BatchSize = options.BatchSize, AccumulationSteps = options.AccumulationSteps, SeqLen = stage.SeqLen,
             LearningRate = options.LearningRate, GradClip = options.GradClip, DataCount = stage.Count,
             DataDescription = dataDescription, Device = _backend.Name, Beta1 = Adam.Beta1, Beta2 = Adam.Beta2,
-            Eps = Adam.Eps, WeightDecay = Adam.WeightDecay, Dtype = options.Dtype.Name(), ScalerScale = Scaler.Scale,
+            Eps = Adam.Eps, WeightDecay = Adam.WeightDecay, WorldSize = _dp.WorldSize, MicroBatchesPerStep = _dp.MicroBatchesPerStep,
+            Dtype = options.Dtype.Name(), ScalerScale = Scaler.Scale,
         };
     }
 
@@ -99,32 +108,58 @@ public sealed class Trainer : IDisposable
     // ---- one optimizer step ---------------------------------------------------------------------
 
     /// <summary>
-    /// One optimizer step over <paramref name="microBatches"/> (each scaled by 1/accumulation-steps):
-    /// zero gradients, forward/backward each, clip by global norm, AdamW at <paramref name="lr"/>.
+    /// One optimizer step of a single process over <paramref name="microBatches"/> (at most --accumulation-steps,
+    /// each scaled by 1/accumulation-steps, summed pairwise): clip by global norm, AdamW at <paramref name="lr"/>.
     /// Returns the mean micro-batch loss and the gradient norm before clipping.
-    /// With fp16 loss scaling the backward runs on loss·scale; non-finite gradients skip AdamW (norm +∞,
-    /// <see cref="LastStepSkipped"/>) and halve the scale, finite ones are unscaled before clipping.
     /// </summary>
     public (float Loss, double GradNorm) TrainStep(IReadOnlyList<Batch> microBatches, double lr)
     {
-        _backend.Fill(_stage.Gradients, 0f);
-        double lossSum = 0;
+        if (_dp.WorldSize != 1) throw new InvalidOperationException("TrainStep(batches) is the single-process step; Run drives the ranks");
+        if (microBatches.Count < 1 || microBatches.Count > _dp.PerRank)
+            throw new ArgumentException($"a step takes 1 to --accumulation-steps ({_dp.PerRank}) micro-batches, got {microBatches.Count}", nameof(microBatches));
+        var (loss, norm, _) = Step(microBatches.Count, i => microBatches[i], lr, false);
+        return (loss, norm);
+    }
+
+    /// <summary>
+    /// One optimizer step over every rank: the step's micro-batches are global indices
+    /// <paramref name="firstMicro"/> .. + G − 1 of <paramref name="epoch"/> (fewer at the epoch's end), this rank
+    /// computes its block. Every rank returns the same mean loss, gradient norm and stop decision
+    /// (<paramref name="stopRequested"/> of any rank).
+    /// </summary>
+    public (float Loss, double GradNorm, bool StopAny) TrainStepAt(int epoch, long firstMicro, double lr, bool stopRequested = false)
+    {
+        int available = (int)Math.Min(_dp.MicroBatchesPerStep, MicroBatchesPerEpoch - firstMicro);
+        var (first, count) = _dp.MyMicroBatches(available);
+        _micro.Clear();
+        for (int i = 0; i < count; i++) _micro.Add(MakeBatch(epoch, firstMicro + first + i));
+        return Step(available, i => _micro[i], lr, stopRequested);
+    }
+    private readonly List<Batch> _micro = new();
+
+    // The step's gradient over every rank (this rank's micro-batches from myBatch), then the same clip and AdamW on each rank.
+    // With fp16 loss scaling the backward runs on loss·scale; non-finite gradients skip AdamW (norm +∞, LastStepSkipped)
+    // and halve the scale, finite ones are unscaled before clipping.
+    private (float Loss, double GradNorm, bool Stop) Step(int available, Func<int, Batch> myBatch, double lr, bool stopRequested)
+    {
         // MiniMind: scaler.scale(loss / accumulation_steps).backward(); the scale is 1 when scaling is off.
-        float scale = Scaler.Scale / _opt.AccumulationSteps;
+        float scale = Scaler.Scale / _dp.MicroBatchesPerStep;
         double auxSum = 0;
-        foreach (var b in microBatches)
+        int computed = 0;
+        var (loss, stop) = _dp.Step(available, i =>
         {
-            lossSum += _stage.ForwardBackward(b, scale);
+            float l = _stage.ForwardBackward(myBatch(i), scale);
             auxSum += (_stage as IAuxLossSource)?.LastAuxLoss ?? 0;
-        }
-        _lastAux = (float)(auxSum / microBatches.Count);
-        float loss = (float)(lossSum / microBatches.Count);
+            computed++;
+            return l;
+        }, stopRequested);
+        _lastAux = computed > 0 ? (float)(auxSum / computed) : 0f; // over this rank's micro-batches (rank 0 logs its own)
         double sumSq = _backend.SumOfSquares(_stage.Gradients);
         LastStepSkipped = Scaler.Enabled && !double.IsFinite(sumSq);
         if (LastStepSkipped)
         {
             Scaler.Update(foundInf: true);
-            return (loss, double.PositiveInfinity);
+            return (loss, double.PositiveInfinity, stop);
         }
         // unscale_ before clip_grad_norm_: ×1/scale is exact for the power-of-two scales GradScaler produces.
         float inv = 1f / Scaler.Scale;
@@ -132,7 +167,7 @@ public sealed class Trainer : IDisposable
         float coef = GradClip.Coefficient(sumSq, _opt.GradClip);
         Adam.Apply(_stage.Weights, _stage.Gradients, (float)lr, coef * inv);
         Scaler.Update(foundInf: false);
-        return (loss, Math.Sqrt(sumSq));
+        return (loss, Math.Sqrt(sumSq), stop);
     }
 
     /// <summary>The micro-batch at <paramref name="microStep"/> of <paramref name="epoch"/>.</summary>
@@ -152,44 +187,43 @@ public sealed class Trainer : IDisposable
     public TrainOutcome Run(StopSignal? stop, bool resumed)
     {
         Directory.CreateDirectory(Paths.CheckpointRoot);
-        using var progress = new TrainProgress(_log, Paths.MetricsPath, _opt.LogInterval, resumed, State.OptimizerStep, State.TotalSteps, State.TokensSeen, _backend.Name, _opt.TensorBoardDir);
+        // Rank 0 alone prints, writes metrics and checkpoints; the others compute and wait at the commit point.
+        using var progress = _dp.IsRoot ? new TrainProgress(_log, Paths.MetricsPath, _opt.LogInterval, resumed, State.OptimizerStep, State.TotalSteps, State.TokensSeen, _backend.Name, _opt.TensorBoardDir) : null;
+        if (progress is not null && _dp.WorldSize > 1) progress.Suffix = DistributedProgress.Suffix(_dp);
         bool firstAfterResume = resumed;
-        var micro = new List<Batch>(_opt.AccumulationSteps);
         while (!IsDone)
         {
-            micro.Clear();
-            while (micro.Count < _opt.AccumulationSteps && State.MicroStepInEpoch + micro.Count < MicroBatchesPerEpoch)
-                micro.Add(MakeBatch(State.Epoch, State.MicroStepInEpoch + micro.Count));
+            // Micro-batch g of this step is global index MicroStepInEpoch + g whatever the world size; this rank takes its block.
+            int available = (int)Math.Min(_dp.MicroBatchesPerStep, MicroBatchesPerEpoch - State.MicroStepInEpoch);
             long step = State.OptimizerStep + 1;
             double lr = LrSchedule.At(step, State.TotalSteps, _opt.LearningRate);
-            if (firstAfterResume) CheckResumedLoss(micro[0]);
+            if (firstAfterResume && _dp.IsRoot) CheckResumedLoss(MakeBatch(State.Epoch, State.MicroStepInEpoch));
             firstAfterResume = false;
-            var (loss, norm) = TrainStep(micro, lr);
+            var (loss, norm, stopping) = TrainStepAt(State.Epoch, State.MicroStepInEpoch, lr, stop?.StopRequested == true);
             State.OptimizerStep = step;
             State.AdamStep = Adam.Step;
             if (LastStepSkipped) State.SkippedSteps++;
             State.ScalerScale = Scaler.Scale;
             State.ScalerGrowthTracker = Scaler.GrowthTracker;
-            State.MicroStepInEpoch += micro.Count;
-            foreach (var b in micro) State.TokensSeen += (long)b.BatchSize * b.SeqLen;
+            State.MicroStepInEpoch += available;
+            State.TokensSeen += (long)available * _opt.BatchSize * _stage.SeqLen;
             State.Losses.Add(loss);
             if (State.MicroStepInEpoch >= MicroBatchesPerEpoch) { State.Epoch++; State.MicroStepInEpoch = 0; }
-            progress.Step(new StepReport(step, StopStep, State.Epoch, State.Epochs, loss, lr, norm, State.TokensSeen) { AuxLoss = _lastAux }, IsDone);
+            progress?.Step(new StepReport(step, StopStep, State.Epoch, State.Epochs, loss, lr, norm, State.TokensSeen) { AuxLoss = _lastAux }, IsDone);
 
-            bool stopping = stop?.StopRequested == true;
             if (step % _opt.SaveInterval == 0 || IsDone || stopping)
             {
-                progress.ClearLine();
+                progress?.ClearLine();
                 Save();
             }
             AfterStep?.Invoke(step);
             if (stopping && !IsDone)
             {
-                progress.Event("stop", step);
+                progress?.Event("stop", step);
                 return TrainOutcome.Stopped;
             }
         }
-        progress.Event("end", State.OptimizerStep);
+        progress?.Event("end", State.OptimizerStep);
         return TrainOutcome.Finished;
     }
 
@@ -210,6 +244,9 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public string Save()
     {
+        // Every rank reaches this step boundary; only rank 0 holds files to write (the state is replicated), and it
+        // writes the manifest only after the barrier at which every rank has reported its part durable.
+        if (!_dp.IsRoot) { _dp.Barrier(); return Paths.CheckpointRoot; }
         var sw = Stopwatch.StartNew();
         long n = _stage.Parameters.TotalElements;
         // Host copies are kept between saves: three model-sized arrays per save would churn the GC.
@@ -221,7 +258,7 @@ public sealed class Trainer : IDisposable
         State.NextBatchLoss = IsDone ? float.NaN : _stage.ForwardLoss(MakeBatch(State.Epoch, State.MicroStepInEpoch));
         Directory.CreateDirectory(_opt.OutDir);
         PthWriter.WriteStateDict(Paths.WeightsPath, StateDictLoader.Export(_stage.Parameters, w, _opt.SaveDtype));
-        var dir = ResumeStateFolder.Commit(Paths.CheckpointRoot, State, w, m, v);
+        var dir = ResumeStateFolder.Commit(Paths.CheckpointRoot, State, w, m, v, _dp.Barrier);
         ResumeStore.Prune(Paths.CheckpointRoot, _opt.KeepLast);
         if (_opt.ExportMinimindResume)
             MinimindResumeFile.Write(Paths.MinimindResumePath, _stage.Parameters, w, m, v, Adam, State, _opt.SaveDtype,
@@ -254,8 +291,9 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException($"checkpoint {dir} was trained with a different architecture, refusing to resume: {string.Join("; ", diffs)}");
         if (s.DataCount != _stage.Count || s.SeqLen != _stage.SeqLen)
             throw new ArgumentException($"checkpoint {dir} was trained on {s.DataCount} samples of {s.SeqLen} tokens ({s.DataDescription}); the current data has {_stage.Count} of {_stage.SeqLen}: the data order would not continue. Use the same --data and --max-seq-len");
-        if (s.BatchSize != _opt.BatchSize || s.AccumulationSteps != _opt.AccumulationSteps)
-            throw new ArgumentException($"checkpoint {dir} used --batch-size {s.BatchSize} --accumulation-steps {s.AccumulationSteps}; this run asks for {_opt.BatchSize} and {_opt.AccumulationSteps}");
+        if (s.BatchSize != _opt.BatchSize)
+            throw new ArgumentException($"checkpoint {dir} used --batch-size {s.BatchSize}; this run asks for {_opt.BatchSize}");
+        KeepMicroBatchesPerStep(dir, s);
         if (s.Seed != _opt.Seed)
             _log.WriteLine($"note: continuing the checkpoint's data order (seed {s.Seed}); --seed {_opt.Seed} is ignored on resume");
         if (s.Device != _backend.Name)
@@ -279,8 +317,9 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Continues a run saved by MiniMind's PyTorch trainer (<c>*_resume.pth</c>); see <see cref="MinimindResumeFile"/>.</summary>
-    public void LoadMinimindResume(string path, int worldSize = 1)
+    public void LoadMinimindResume(string path)
     {
+        int worldSize = _dp.WorldSize;
         var r = MinimindResumeFile.Read(path, _stage.Parameters, _log);
         _backend.Upload(_stage.Weights, r.Weights);
         _backend.Upload(Adam.M, r.M);
@@ -296,15 +335,51 @@ public sealed class Trainer : IDisposable
             _log.WriteLine($"world size changed ({r.WorldSize} -> {worldSize}): step in epoch rescaled from {r.Step} to {step}");
         }
         State.Epoch = r.Epoch;
-        State.MicroStepInEpoch = Math.Min(step, MicroBatchesPerEpoch);
+        // MiniMind's step counts one rank's batches: the job had consumed step × world-size micro-batches of the epoch.
+        State.MicroStepInEpoch = Math.Min(step * worldSize, MicroBatchesPerEpoch);
         if (State.MicroStepInEpoch >= MicroBatchesPerEpoch) { State.Epoch++; State.MicroStepInEpoch = 0; }
         State.OptimizerStep = Math.Min(r.AdamStep, State.TotalSteps);
         State.AdamStep = r.AdamStep;
         State.WorldSize = worldSize;
         State.NextBatchLoss = float.NaN;
-        _log.WriteLine($"resumed from MiniMind file {path}: epoch {r.Epoch + 1}, step {r.Step}, AdamW step {r.AdamStep}");
+        State.MicroBatchesPerStep = _dp.MicroBatchesPerStep;
+        _log.WriteLine($"resumed from MiniMind file {path}: epoch {r.Epoch + 1}, step {r.Step}, AdamW step {r.AdamStep}; the data order from here on is this trainer's (seeded per-epoch shuffle, G = {_dp.MicroBatchesPerStep} micro-batches per step), not torch's DistributedSampler");
+    }
+
+    // G is the run's identity: a resume at world size M continues with --accumulation-steps G/M, or refuses.
+    private void KeepMicroBatchesPerStep(string dir, TrainingState s)
+    {
+        int g = s.MicroBatchesPerStep > 0 ? s.MicroBatchesPerStep : s.AccumulationSteps * Math.Max(1, s.WorldSize);
+        int w = _dp.WorldSize;
+        if (g % w != 0)
+            throw new ArgumentException($"checkpoint {dir} takes G = {g} micro-batches per optimizer step (saved with world size {s.WorldSize} x --accumulation-steps {s.AccumulationSteps}); world size {w} does not divide {g}, so the run cannot continue unchanged. Resume with a number of ranks that divides {g}");
+        if (g / w != _dp.PerRank)
+        {
+            _log.WriteLine($"note: keeping the checkpoint's G = {g} micro-batches per step: --accumulation-steps becomes {g / w} on {w} rank(s) (saved: {s.AccumulationSteps} on {s.WorldSize})");
+            var comm = _dp.Comm;
+            _dp.Dispose();
+            _dp = new DataParallel(comm, _backend, _stage.Gradients, g / w);
+            StepsPerEpoch = (MicroBatchesPerEpoch + g - 1) / g;
+        }
+        s.AccumulationSteps = g / w;
+        s.WorldSize = w;
+        s.MicroBatchesPerStep = g;
+    }
+
+    /// <summary>
+    /// Refuses (on every rank, before the first step) when any rank was started with a different
+    /// configuration, data, initial weights or resume point than rank 0, naming the field.
+    /// </summary>
+    public void CheckRanksAgree(IEnumerable<KeyValuePair<string, string>> extra)
+    {
+        if (_dp.WorldSize == 1) return;
+        var w = new float[_stage.Parameters.TotalElements];
+        _backend.Download(_stage.Weights, w);
+        var fields = RunFingerprint.Of(_opt, State, MakeBatch(0, 0), MakeBatch(State.Epochs - 1, MicroBatchesPerEpoch - 1), w).Concat(extra).ToList();
+        _permEpoch = -1;
+        RankAgreement.Check(_dp.Comm, fields);
     }
 
     /// <inheritdoc/>
-    public void Dispose() => Adam.Dispose();
+    public void Dispose() { Adam.Dispose(); _dp.Dispose(); }
 }

@@ -31,12 +31,14 @@ public sealed class TrainingState
     public long TokensSeen { get; set; }
     /// <summary>Run seed (model init and the per-epoch shuffle, see <see cref="DataOrder"/>).</summary>
     public long Seed { get; set; }
-    /// <summary>Number of data-parallel workers (always 1 here; recorded for MiniMind's step rescaling).</summary>
+    /// <summary>Number of data-parallel ranks the state was saved with (also MiniMind's step rescaling).</summary>
     public int WorldSize { get; set; } = 1;
     /// <summary>Rows per micro-batch.</summary>
     public int BatchSize { get; set; }
-    /// <summary>Micro-batches per optimizer step.</summary>
+    /// <summary>Micro-batches per optimizer step on each rank.</summary>
     public int AccumulationSteps { get; set; }
+    /// <summary>G = world size × accumulation steps: micro-batches per optimizer step over all ranks (0 in older states: take AccumulationSteps × WorldSize).</summary>
+    public int MicroBatchesPerStep { get; set; }
     /// <summary>Tokens per row.</summary>
     public int SeqLen { get; set; }
     /// <summary>Peak learning rate.</summary>
@@ -78,7 +80,7 @@ public sealed class TrainingState
     {
         var buf = new ArrayBufferWriter<byte>();
         var w = new MessagePackWriter(buf);
-        w.WriteMapHeader(29);
+        w.WriteMapHeader(30);
         w.Write("format_version"); w.Write(CurrentFormatVersion);
         w.Write("arch"); w.WriteMapHeader(Arch.Count);
         foreach (var kv in Arch) { w.Write(kv.Key); w.Write(kv.Value); }
@@ -92,6 +94,7 @@ public sealed class TrainingState
         w.Write("world_size"); w.Write(WorldSize);
         w.Write("batch_size"); w.Write(BatchSize);
         w.Write("accumulation_steps"); w.Write(AccumulationSteps);
+        w.Write("micro_batches_per_step"); w.Write(MicroBatchesPerStep);
         w.Write("seq_len"); w.Write(SeqLen);
         w.Write("learning_rate"); w.Write(LearningRate);
         w.Write("grad_clip"); w.Write(GradClip);
@@ -146,6 +149,7 @@ public sealed class TrainingState
                     case "world_size": s.WorldSize = r.ReadInt32(); break;
                     case "batch_size": s.BatchSize = r.ReadInt32(); break;
                     case "accumulation_steps": s.AccumulationSteps = r.ReadInt32(); break;
+                    case "micro_batches_per_step": s.MicroBatchesPerStep = r.ReadInt32(); break;
                     case "seq_len": s.SeqLen = r.ReadInt32(); break;
                     case "learning_rate": s.LearningRate = r.ReadDouble(); break;
                     case "grad_clip": s.GradClip = r.ReadDouble(); break;

@@ -32,6 +32,7 @@ public sealed class CliOptionTableTests
         yield return new("kernels check", KernelsCommand.CheckTable, new[] { "check" }, KernelsCommand.Bind);
         yield return new("kernels bench", KernelsCommand.BenchTable, new[] { "bench" }, KernelsCommand.Bind);
         yield return new("kernels ptx", KernelsCommand.PtxTable, new[] { "ptx", "--out", "d" }, KernelsCommand.Bind);
+        yield return new("kernels nccl", KernelsCommand.NcclTable, new[] { "nccl" }, KernelsCommand.Bind);
         yield return new("bench train", BenchCommand.TrainTable, new[] { "train" }, BenchCommand.Bind);
     }
 
