@@ -28,6 +28,10 @@ public static class ModelOptions
           --use-moe [true|false] mixture of experts       --n-experts N       routed experts
           --top-k N              experts per token        --n-shared-experts N  always-on experts
           --aux-alpha X          MoE load-balancing loss weight
+          --tie-embeddings true|false  output head shares the embedding (default true, as every MiniMind
+                                 generation; a file whose two copies differ is reported)
+        Weight files written by this project carry their architecture (and tokenizer) inside, so they need
+        none of these options; --arch makes such a file go through the steps below instead.
         Query heads cannot be read off 2024/minimind2/minimind2-hf shapes (minimind3's q_norm gives them):
         without a config.json, give --n-heads when it differs from the preset.
         """;
@@ -48,27 +52,37 @@ public static class ModelOptions
             throw new UsageException($"--arch '{arch}' is not one of: {string.Join(", ", ModelConfig.PresetNames)}");
         var pinned = new HashSet<string>(StringComparer.Ordinal);
         ModelConfig? fromJson = null;
+        ArchitectureRecord.Contents? record = null;
         if (weightsPath is not null)
         {
             if (!File.Exists(weightsPath)) throw new FileNotFoundException($"--weights '{weightsPath}' does not exist");
             stateDict = StateDict.Read(weightsPath);
+            // A file this project wrote describes itself exactly; an explicit --arch asks for the foreign-file path instead.
+            record = arch is null ? ArchitectureRecord.Read(stateDict) : null;
             var json = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weightsPath))!, "config.json");
             arch ??= CheckpointShapes.DetectArch(stateDict);
-            if (File.Exists(json)) fromJson = ModelConfigJson.Load(json, arch, pinned);
+            if (record is null && File.Exists(json)) fromJson = ModelConfigJson.Load(json, arch, pinned);
         }
-        var c = fromJson ?? ModelConfig.Preset(arch ?? "minimind3");
+        var c = record?.Config ?? fromJson ?? ModelConfig.Preset(arch ?? "minimind3");
         // command-line overrides are pinned too: the checkpoint must agree with them
         c = Override(args, c, pinned, moeTopK);
-        if (stateDict is not null)
+        if (stateDict is not null && record is null)
         {
             c = CheckpointShapes.Infer(c, stateDict, pinned);
             c = Override(args, c, pinned, moeTopK);
         }
         try { c.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
-        if (stateDict is not null) CheckpointShapes.CheckAgainst(c, stateDict, weightsPath!);
+        if (stateDict is not null)
+        {
+            CheckpointShapes.CheckAgainst(c, stateDict, weightsPath!);
+            if (CheckpointShapes.TiedCopiesNote(c, stateDict) is { } note) Console.Error.WriteLine("note: " + note);
+        }
         return c;
     }
+
+    /// <summary>The tokenizer recorded in a weight file this project wrote (<c>byte</c> or a tokenizer path), or null.</summary>
+    public static string? RecordedTokenizer(StateDict? sd) => sd is null ? null : ArchitectureRecord.Read(sd)?.Tokenizer;
 
     private static ModelConfig Override(ArgParser a, ModelConfig c, HashSet<string> pinned, bool moeTopK)
     {
@@ -95,10 +109,12 @@ public static class ModelOptions
             AuxAlpha = F("aux-alpha") ?? c.AuxAlpha,
         };
         if (a.Has("use-moe")) { c = c with { UseMoe = a.Flag("use-moe") }; pinned.Add(nameof(ModelConfig.UseMoe)); }
+        if (a.Has("tie-embeddings")) { c = c with { TiedEmbeddings = a.Flag("tie-embeddings") }; pinned.Add(nameof(ModelConfig.TiedEmbeddings)); }
         return c;
     }
 
     /// <summary>Formats a config for the start-up line.</summary>
     public static string Describe(ModelConfig c) => CheckpointShapes.Describe(c) +
-        string.Create(CultureInfo.InvariantCulture, $" --max-seq-len {c.MaxSeqLen} --rope-theta {c.RopeTheta} --norm-eps {c.NormEps}");
+        string.Create(CultureInfo.InvariantCulture, $" --max-seq-len {c.MaxSeqLen} --rope-theta {c.RopeTheta} --norm-eps {c.NormEps}") +
+        (c.TiedEmbeddings ? "" : " --tie-embeddings false");
 }

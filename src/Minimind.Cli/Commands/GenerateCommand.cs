@@ -28,7 +28,8 @@ public sealed class GenerateCommand : ICommand
         Options:
           --weights FILE         checkpoint (.pth; a config.json beside it is read)
           --tokenizer SPEC       tokenizer.json, a folder holding one, or 'byte'
-                                 (default: tokenizer.json beside the weights; not needed with --prompt-ids)
+                                 (default: tokenizer.json beside the weights, else the one recorded in a
+                                 file this project wrote; not needed with --prompt-ids)
           --prompt TEXT          prompt text
           --prompt-ids IDS       prompt as comma-separated token ids (used as is, no bos added)
           --no-bos               do not put the bos token before --prompt text
@@ -81,7 +82,7 @@ public sealed class GenerateCommand : ICommand
         if (tokSpec is null)
         {
             var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
-            if (File.Exists(beside)) tokSpec = beside;
+            tokSpec = File.Exists(beside) ? beside : ModelOptions.RecordedTokenizer(sd);
         }
         ITokenizer? tok = tokSpec is null ? null : TokenizerLoader.Load(tokSpec);
         int[] ids;

@@ -17,12 +17,17 @@ public sealed class InspectCommand : ICommand
     /// <inheritdoc/>
     public string Help => """
         Usage: minimind inspect FILE [--json]
+               minimind inspect FOLDER      (a run's checkpoint folder, one step folder, or an --out-dir)
 
         Reads a PyTorch checkpoint (zip format of torch >= 1.6, or the legacy format) without Python and
         prints: the container format and top folder, every tensor with its path, dtype, shape, storage key
         and bytes, the totals, and the nested structure of resume files (model / optimizer / epoch ...).
         Only the subset of pickle that torch.load(weights_only=True) accepts is executed; anything else is
         refused with the offending global or opcode and its byte offset. Tensor data is not read.
+
+        On a folder it lists every step_NNNNNN checkpoint: whether its manifest and checksums verify, its step,
+        epoch, tokens and losses, and the one 'train --resume' would take (the newest that verifies).
+        For a weight file this project wrote, the architecture record (extra/minimind.json) is printed too.
 
         Options:
           --json     print one JSON object instead of text (for scripts)
@@ -39,6 +44,7 @@ public sealed class InspectCommand : ICommand
         string path = args.Positional("FILE");
         bool json = args.Flag("json");
         args.EnsureAllUsed();
+        if (Directory.Exists(path)) return CheckpointFolderReport.Run(path, Console.Out);
         var pth = PthReader.Read(path);
         var tensors = new List<(string path, TorchTensor t)>();
         Collect(pth.Root, "", tensors);
@@ -95,6 +101,8 @@ public sealed class InspectCommand : ICommand
         var byType = tensors.GroupBy(x => x.t.DType).Select(g => $"{g.Key.ShortName()} x{g.Count()}");
         w.WriteLine($"tensors:   {tensors.Count} ({string.Join(", ", byType)}), {elements:N0} elements, {Bytes(tensorBytes)}");
         w.WriteLine($"storages:  {pth.Storages.Count}, {Bytes(storageBytes)}{(tensors.Count > pth.Storages.Count ? " (some tensors share a storage: tied weights or views)" : "")}");
+        foreach (var (name, bytes) in pth.Extras)
+            w.WriteLine($"extra:     {name} ({bytes.Length} bytes){(name == Minimind.Model.ArchitectureRecord.RecordName ? ": " + System.Text.Encoding.UTF8.GetString(bytes).ReplaceLineEndings(" ") : "")}");
         w.WriteLine();
         w.WriteLine("structure:");
         Tree(w, pth.Root, "  ", null);

@@ -54,12 +54,28 @@ public sealed class TrainCommand : ICommand
         Output:
           --out-dir DIR (out)  --save-weight NAME (pretrain)  --save-interval N (1000; built-in 50)
           --log-interval N (100; built-in 10)  --keep-last K (3)  --save-dtype f32|f16|bf16 (f16, as MiniMind)
+          --keep-every N (0)       pin every step folder whose step is a multiple of N: never pruned
           --export-minimind-resume also write checkpoints/<name>_resume.pth in MiniMind's resume layout
+          --minimind-root DIR      write MiniMind's layout where its scripts look: DIR/checkpoints/<name>_resume.pth
+                                   and <name>.pth (lm_checkpoint), DIR/out/<name>.pth (--from_weight)
+          --no-space-check         skip the free-space check before each save (for filesystems that misreport it)
           --plot                   write <out-dir>/<name>_loss.png at every save
+        Divergence guard:
+          A step whose loss or gradient norm is not finite is skipped (never reaches the weights) and printed;
+          no checkpoint is written while the last update was skipped, and a save holding non-finite weights or
+          AdamW moments is refused.
+          --max-bad-steps N (5)    stop after N skipped steps in a row
+          --loss-spike X (3)       stop when a step's loss exceeds X times the median of the last 50 steps (0 = off)
+          A stopped run exits with code 3 and keeps its newest checkpoint as the last good state.
         Resuming:
           --resume                 continue from the newest checkpoint that verifies (a damaged newest one is
                                    reported and skipped); starts fresh when there is none
           --resume-from PATH       a step_NNNNNN folder, or a MiniMind *_resume.pth written by PyTorch
+
+        One run per folder: the checkpoint folder is locked (run.lock, released by the OS when the process dies);
+        a second trainer on it fails at once naming the holder's PID and command line.
+        A save that fails (disk full, I/O error) removes its temporary files, leaves the previous checkpoint and
+        .pth as they were, and stops the run with exit code 1 and the path in the message.
 
         Ctrl+C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0; a second Ctrl+C exits
         at once, leaving the last complete checkpoint untouched.
@@ -102,13 +118,20 @@ public sealed class TrainCommand : ICommand
             SaveDtype = TorchDTypes.ParseShort(args.Choice("save-dtype", "f16", "f32", "f16", "bf16")),
             ExportMinimindResume = args.Flag("export-minimind-resume"),
             Plot = args.Flag("plot"),
+            KeepEvery = args.Int("keep-every", 0),
+            MaxBadSteps = args.Int("max-bad-steps", DivergenceGuard.DefaultMaxBadSteps),
+            LossSpike = args.Double("loss-spike", DivergenceGuard.DefaultSpikeFactor),
+            MinimindRoot = args.String("minimind-root"),
+            CheckFreeSpace = !args.Flag("no-space-check"),
+            TokenizerSpec = tokSpec.Length == 0 ? null : tokSpec == "byte" ? tokSpec : Path.GetFullPath(tokSpec),
         };
         bool resume = args.Flag("resume");
         string? resumeFrom = args.String("resume-from");
         string? fromWeight = args.String("from-weight");
         string device = args.Choice("device", "auto", BackendFactory.Devices);
-        // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
-        string? fromWeightFile = fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
+        // A --from-weight given as a file, or a MiniMind *_resume.pth to continue, also fixes the shapes (read from the file).
+        string? fromWeightFile = resumeFrom is not null && File.Exists(resumeFrom) ? resumeFrom
+            : fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
         var config = ResolveConfig(args, builtin, maxSeqLen, fromWeightFile);
         args.EnsureAllUsed();
         try { options.Validate(); config.Validate(); }
@@ -148,6 +171,8 @@ public sealed class TrainCommand : ICommand
         using var model = MiniMindModel.Create(config, backend, options.BatchSize, data.SeqLen);
         model.InitRandom(checked((int)options.Seed));
         using var trainer = new Trainer(model, data, options, log, dataDesc);
+        // One run per checkpoint folder; the OS drops the lock when this process dies, so a killed run never blocks --resume.
+        using var runLock = Minimind.Checkpoint.Resume.RunLock.Acquire(trainer.CheckpointRoot, CommandLine());
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
         log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
 
@@ -183,6 +208,17 @@ public sealed class TrainCommand : ICommand
         TrainOutcome outcome;
         using (var stop = new StopSignal(log)) outcome = trainer.Run(stop, resumed);
         string again = ResumeCommandLine();
+        if (outcome == TrainOutcome.Diverged)
+        {
+            var last = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.CheckpointRoot).FirstOrDefault();
+            log.WriteLine($"error: training diverged at step {trainer.State.OptimizerStep}: {trainer.DivergedReason}.");
+            log.WriteLine(last is null
+                ? "No checkpoint had been written yet; nothing on disk was touched."
+                : $"The newest checkpoint, {last.Path} (step {last.Step}), is the last good state and {trainer.WeightsPath} holds its weights; nothing after it was saved.");
+            log.WriteLine("Lower --learning-rate or enable --grad-clip (a resumed run keeps the schedule it started with, so start a new --out-dir or --save-weight for a new learning rate),");
+            log.WriteLine($"or continue from the last checkpoint with: {again}");
+            return DivergedExitCode;
+        }
         if (outcome == TrainOutcome.Stopped)
         {
             log.WriteLine($"stopped at step {trainer.State.OptimizerStep}/{trainer.StopStep}; checkpoint in {trainer.CheckpointRoot}");
@@ -194,9 +230,8 @@ public sealed class TrainCommand : ICommand
         log.WriteLine($"checkpoint: {trainer.CheckpointRoot}");
         if (options.Plot) log.WriteLine($"loss plot:  {trainer.PlotPath}");
         log.WriteLine($"metrics:    {trainer.MetricsPath}");
-        // The .pth alone does not say which generation wrote it (2024 and minimind2 share keys): spell the architecture out.
-        string tokHint = tokSpec.Length > 0 ? $" --tokenizer {tokSpec}" : "";
-        log.WriteLine($"try it:     minimind generate --weights {trainer.WeightsPath} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
+        // The .pth records its architecture and tokenizer, so the weights are all generate needs.
+        log.WriteLine($"try it:     minimind generate --weights {trainer.WeightsPath} --prompt \"...\"");
         log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
         return 0;
     }
@@ -214,6 +249,7 @@ public sealed class TrainCommand : ICommand
             TopK = args.IntOrNull("top-k") ?? c.TopK,
         };
         if (args.Has("use-moe")) c = c with { UseMoe = args.Flag("use-moe") };
+        if (args.Has("tie-embeddings")) c = c with { TiedEmbeddings = args.Flag("tie-embeddings") };
         return c;
     }
 
@@ -222,9 +258,16 @@ public sealed class TrainCommand : ICommand
         string path = fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight)
             ? fromWeight : Path.Combine(o.OutDir, Trainer.RunNameOf(fromWeight, c) + ".pth");
         if (!File.Exists(path)) throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found", path);
-        var report = model.LoadStateDict(StateDict.Read(path), strict: false);
+        var sd = StateDict.Read(path);
+        var report = model.LoadStateDict(sd, strict: false);
         log.WriteLine($"initialised from {path}: {report}");
+        if (CheckpointShapes.TiedCopiesNote(c, sd) is { } note) log.WriteLine("note: " + note);
     }
+
+    /// <summary>Exit code of a run the divergence guard stopped (1 = an error such as a full disk, 2 = bad usage).</summary>
+    public const int DivergedExitCode = 3;
+
+    private static string CommandLine() => string.Join(' ', Environment.GetCommandLineArgs().Select(a => a.Contains(' ') ? $"\"{a}\"" : a));
 
     // The command line that continues this run: the same options with --resume.
     private static string ResumeCommandLine()

@@ -15,6 +15,8 @@ public enum TrainOutcome
     Finished,
     /// <summary>Stopped by a signal after writing a checkpoint.</summary>
     Stopped,
+    /// <summary>Stopped by the <see cref="DivergenceGuard"/>; <see cref="Trainer.DivergedReason"/> says why. The newest checkpoint is the last good one.</summary>
+    Diverged,
 }
 
 /// <summary>
@@ -54,6 +56,12 @@ public sealed class Trainer : IDisposable
     public long StepsPerEpoch { get; }
     /// <summary>Invoked after each optimizer step with the step number (tests use it to kill at chosen moments).</summary>
     public Action<long>? AfterStep { get; set; }
+    /// <summary>The divergence guard of the current <see cref="Run"/> (null outside one: <see cref="TrainStep"/> then always updates).</summary>
+    public DivergenceGuard? Guard { get; private set; }
+    /// <summary>Why the run stopped as <see cref="TrainOutcome.Diverged"/>.</summary>
+    public string? DivergedReason { get; private set; }
+    private bool _savePending;
+    private long _lastSaveBytes;
 
     /// <summary><c>pretrain_512</c> or <c>pretrain_512_moe</c>: MiniMind's file stem for this run.</summary>
     public string RunName => RunNameOf(_opt.SaveWeight, _model.Config);
@@ -62,7 +70,7 @@ public sealed class Trainer : IDisposable
     /// <summary>The PyTorch weight file written at every save.</summary>
     public string WeightsPath => Path.Combine(_opt.OutDir, RunName + ".pth");
     /// <summary>MiniMind's resume layout, written with --export-minimind-resume.</summary>
-    public string MinimindResumePath => Path.Combine(_opt.OutDir, "checkpoints", RunName + "_resume.pth");
+    public string MinimindResumePath => Path.Combine(_opt.MinimindRoot ?? _opt.OutDir, "checkpoints", RunName + "_resume.pth");
     /// <summary>The metrics jsonl.</summary>
     public string MetricsPath => Path.Combine(_opt.OutDir, "checkpoints", RunName + "_metrics.jsonl");
     /// <summary>The loss-curve PNG.</summary>
@@ -113,9 +121,13 @@ public sealed class Trainer : IDisposable
         float scale = 1f / _opt.AccumulationSteps;
         foreach (var b in microBatches) lossSum += _model.ForwardBackward(b, scale);
         double sumSq = _backend.SumOfSquares(_model.Gradients);
-        float coef = GradClip.Coefficient(sumSq, _opt.GradClip);
-        Adam.Apply(_model.Weights, _model.Gradients, (float)lr, coef);
-        return ((float)(lossSum / microBatches.Count), Math.Sqrt(sumSq));
+        float loss = (float)(lossSum / microBatches.Count);
+        double norm = Math.Sqrt(sumSq);
+        // The guard sees the step before the weights do: a non-finite or spiking step never reaches them.
+        if (Guard is null || Guard.Check(State.OptimizerStep + 1, loss, norm, out var why))
+            Adam.Apply(_model.Weights, _model.Gradients, (float)lr, GradClip.Coefficient(sumSq, _opt.GradClip));
+        else if (why is not null) _log.WriteLine(why);
+        return (loss, norm);
     }
 
     /// <summary>The micro-batch at <paramref name="microStep"/> of <paramref name="epoch"/>.</summary>
@@ -139,6 +151,7 @@ public sealed class Trainer : IDisposable
     public TrainOutcome Run(StopSignal? stop, bool resumed)
     {
         Directory.CreateDirectory(CheckpointRoot);
+        Guard = new DivergenceGuard(State.Losses, _opt.MaxBadSteps, _opt.LossSpike);
         using var metrics = new MetricsLog(MetricsPath, resumed ? State.OptimizerStep : null);
         metrics.Write(new KeyValuePair<string, object?>[]
         {
@@ -177,7 +190,7 @@ public sealed class Trainer : IDisposable
             double tps = (State.TokensSeen - tokensAtStart) / Math.Max(secs, 1e-9);
             double eta = secs / (step - startStep) * (StopStep - step);
             string line = $"step {step}/{StopStep} epoch {Math.Min(State.Epoch + 1, State.Epochs)}/{State.Epochs} loss {loss:F4} lr {lr:E3} grad-norm {norm:F3} tok/s {tps:F0} ETA {FormatTime(eta)}";
-            if (step % _opt.LogInterval == 0 || IsDone || step == startStep + 1)
+            if (step % _opt.LogInterval == 0 || IsDone || step == startStep + 1 || !Guard.LastAccepted)
             {
                 if (live) _log.Write("\r\u001b[K");
                 _log.WriteLine(line);
@@ -189,11 +202,29 @@ public sealed class Trainer : IDisposable
             }
             else if (live) _log.Write("\r\u001b[K" + line);
 
+            if (Guard.StopReason is { } reason)
+            {
+                DivergedReason = reason;
+                metrics.Write(new KeyValuePair<string, object?>[] { new("event", "diverged"), new("step", step), new("reason", reason) });
+                return TrainOutcome.Diverged;
+            }
             bool stopping = stop?.StopRequested == true;
-            if (step % _opt.SaveInterval == 0 || IsDone || stopping)
+            if (step % _opt.SaveInterval == 0 || IsDone || stopping || _savePending)
             {
                 if (live) _log.Write("\r\u001b[K");
-                Save();
+                // A skipped update leaves weights that already produced a bad step: save after the next good one.
+                _savePending = !Guard.LastAccepted;
+                if (_savePending) _log.WriteLine($"step {step}: checkpoint postponed (the update was skipped); the previous checkpoint stays the newest");
+                else
+                {
+                    try { Save(); }
+                    catch (TrainingDivergedException e)
+                    {
+                        DivergedReason = e.Message;
+                        metrics.Write(new KeyValuePair<string, object?>[] { new("event", "diverged"), new("step", step), new("reason", e.Message) });
+                        return TrainOutcome.Diverged;
+                    }
+                }
             }
             AfterStep?.Invoke(step);
             if (stopping && !IsDone)
@@ -228,11 +259,19 @@ public sealed class Trainer : IDisposable
         _backend.Download(_model.Weights, w);
         _backend.Download(Adam.M, m);
         _backend.Download(Adam.V, v);
+        // Never commit a state nobody could resume from.
+        if (DivergenceGuard.NonFinite(w, m, v) is { } bad)
+            throw new TrainingDivergedException($"refusing to save step {State.OptimizerStep}: {bad}; the previous checkpoint stays the newest");
         State.AdamStep = Adam.Step;
         State.NextBatchLoss = IsDone ? float.NaN : _model.ForwardLoss(MakeBatch(State.Epoch, State.MicroStepInEpoch));
+        // Finite weights can still be past saving: when they already give the next batch a non-finite loss, this state is not one to resume from.
+        if (!IsDone && (!float.IsFinite(State.NextBatchLoss) || Guard?.IsSpike(State.NextBatchLoss) == true))
+            throw new TrainingDivergedException($"refusing to save step {State.OptimizerStep}: its weights give the next batch a loss of {State.NextBatchLoss}" +
+                $"{(float.IsFinite(State.NextBatchLoss) ? $" (a spike, --loss-spike {_opt.LossSpike:G})" : "")}; the previous checkpoint stays the newest");
         Directory.CreateDirectory(_opt.OutDir);
-        PthWriter.WriteStateDict(WeightsPath, StateDictLoader.Export(_model.Parameters, w, _opt.SaveDtype));
+        SaveSpace.Check(this, _opt, _lastSaveBytes, n);
         var stateBytes = State.Serialize();
+        // The step folder first: a save that fails later (disk full) leaves the previous .pth untouched and a complete newer folder.
         var dir = ResumeStore.Commit(CheckpointRoot, State.OptimizerStep, new[]
         {
             new ResumeFile(WeightsFile, s => s.Write(MemoryMarshal.AsBytes(w.AsSpan()))),
@@ -240,11 +279,23 @@ public sealed class Trainer : IDisposable
             new ResumeFile(SecondMomentFile, s => s.Write(MemoryMarshal.AsBytes(v.AsSpan()))),
             new ResumeFile(StateFile, s => s.Write(stateBytes)),
         });
-        ResumeStore.Prune(CheckpointRoot, _opt.KeepLast);
-        if (_opt.ExportMinimindResume)
+        var weights = ArchitectureRecord.Attach(StateDictLoader.Export(_model.Parameters, w, _opt.SaveDtype), _model.Config, _opt.TokenizerSpec);
+        PthWriter.WriteStateDict(WeightsPath, weights);
+        ResumeStore.Prune(CheckpointRoot, _opt.KeepLast, _opt.KeepEvery, knownGood: dir);
+        if (_opt.ExportMinimindResume || _opt.MinimindRoot is not null)
+        {
             MinimindResumeFile.Write(MinimindResumePath, _model.Parameters, w, m, v, Adam, State, _opt.SaveDtype,
-                LrSchedule.At(Math.Max(1, State.OptimizerStep), State.TotalSteps, _opt.LearningRate));
+                LrSchedule.At(Math.Max(1, State.OptimizerStep), State.TotalSteps, _opt.LearningRate), weights.Extras);
+            // MiniMind's scripts read --from_weight from <root>/out and lm_checkpoint keeps a copy beside the resume file.
+            if (_opt.MinimindRoot is { } mr)
+                foreach (var folder in new[] { "out", "checkpoints" })
+                {
+                    Directory.CreateDirectory(Path.Combine(mr, folder));
+                    PthWriter.WriteStateDict(Path.Combine(mr, folder, RunName + ".pth"), weights);
+                }
+        }
         if (_opt.Plot) new LossPlot().Draw(State.Losses).Save(PlotPath);
+        _lastSaveBytes = SaveSpace.BytesOf(this, _opt, dir);
         _log.WriteLine($"saved step {State.OptimizerStep}: weights {WeightsPath}, resume state {dir} ({sw.Elapsed.TotalSeconds:F2}s)");
         return dir;
     }
