@@ -44,13 +44,14 @@ internal sealed unsafe class DirectorySync
     /// <summary>Flushes the folder's entries to disk with the process-wide resolver (a no-op off Linux, where the OS offers no equivalent).</summary>
     public static void Sync(string dir) => Default.Value.SyncFolder(dir);
 
-    /// <summary>Flushes <paramref name="dir"/>'s entries; throws an IOException naming it when the system reports a failure.</summary>
-    public void SyncFolder(string dir)
+    /// <summary>Flushes <paramref name="dir"/>'s entries (where no C library was found, says so once through <paramref name="warn"/>,
+    /// default <see cref="Durability.Warn"/>); throws an IOException naming it when the system reports a failure.</summary>
+    public void SyncFolder(string dir, Action<string>? warn = null)
     {
         if (!Available)
         {
             if (OperatingSystem.IsLinux() && Interlocked.Exchange(ref _warned, 1) == 0)
-                Durability.Warn($"no C library with fsync found (tried {string.Join(", ", DefaultLibraries)}): folder entries such as {dir} are not fsynced; a power cut may lose the last rename");
+                (warn ?? Durability.Warn)($"no C library with fsync found (tried {string.Join(", ", DefaultLibraries)}): folder entries such as {dir} are not fsynced; a power cut may lose the last rename");
             return;
         }
         var bytes = System.Text.Encoding.UTF8.GetBytes(dir + "\0");

@@ -171,7 +171,7 @@ public static class ResumeStore
             bool pinned = keepEvery > 0 && c.Step % keepEvery == 0;
             if (i < keepLast || pinned)
             {
-                if (!haveGood && i < keepLast && Good(c)) haveGood = true;
+                if (!haveGood && Good(c)) haveGood = true;
                 continue;
             }
             if (!haveGood && Good(c)) { haveGood = true; continue; } // the newest good checkpoint outlives keep-last
