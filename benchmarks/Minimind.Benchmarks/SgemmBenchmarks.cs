@@ -44,13 +44,13 @@ public class SgemmBenchmarks
 
     /// <summary>y = x·wᵀ.</summary>
     [Benchmark]
-    public void Forward() => _backend.MatMul(_y, _x, _w, M, N, K);
+    public void Forward() => _backend.MatMul(_y, _x, _w, new(M, N, K));
 
     /// <summary>dx += dy·w.</summary>
     [Benchmark]
-    public void BackwardInput() => _backend.MatMulBackwardInput(_x, _y, _w, M, N, K);
+    public void BackwardInput() => _backend.MatMulBackwardInput(_x, _y, _w, new(M, N, K), WriteMode.Accumulate);
 
     /// <summary>dw += dyᵀ·x.</summary>
     [Benchmark]
-    public void BackwardWeight() => _backend.MatMulBackwardWeight(_w, _y, _x, M, N, K);
+    public void BackwardWeight() => _backend.MatMulBackwardWeight(_w, _y, _x, new(M, N, K), WriteMode.Accumulate);
 }

@@ -7,8 +7,10 @@ public interface ICommand
     string Name { get; }
     /// <summary>One line for the command list.</summary>
     string Summary { get; }
+    /// <summary>Everything the command accepts: parsing, defaults, validation and --help come from it.</summary>
+    OptionTable? Options => null;
     /// <summary>Full <c>--help</c> text: usage, every option with its default, examples.</summary>
-    string Help { get; }
+    string Help => Options?.RenderHelp() ?? "";
     /// <summary>Runs the command; returns the process exit code.</summary>
     int Run(ArgParser args);
 }

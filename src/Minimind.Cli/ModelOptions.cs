@@ -12,44 +12,94 @@ namespace Minimind.Cli;
 /// </summary>
 public static class ModelOptions
 {
-    /// <summary>The options text for a command's --help.</summary>
-    public const string HelpText = """
-        Model architecture (defaults: config.json beside --weights, else shapes read from the checkpoint,
-        else the preset):
-          --arch NAME            minimind-v1 (2024 Transformer), minimind2 (MiniMindLM), minimind2-hf
-                                 (MiniMindForCausalLM), minimind3 (HEAD, q/k norm). Default: detected from the
-                                 checkpoint keys (2024 and minimind2 files share keys: minimind2 is assumed),
-                                 else minimind3 for a new model
-          --dim N                hidden size              --n-layers N        transformer blocks
-          --n-heads N            query heads              --n-kv-heads N      key/value heads (GQA)
-          --vocab-size N         vocabulary size          --hidden-dim N      FFN width (default: formula)
-          --max-seq-len N        context / RoPE length    --rope-theta X      RoPE base
-          --norm-eps X           RMSNorm epsilon
-          --use-moe [true|false] mixture of experts       --n-experts N       routed experts
-          --top-k N              experts per token        --n-shared-experts N  always-on experts
-          --aux-alpha X          MoE load-balancing loss weight
-          --tie-embeddings true|false  output head shares the embedding (default true, as every MiniMind
-                                 generation; a file whose two copies differ is reported)
-        Weight files written by this project carry their architecture (and tokenizer) inside, so they need
-        none of these options; --arch makes such a file go through the steps below instead.
+    /// <summary><c>--arch</c>.</summary>
+    public static readonly CliOption<string?> Arch = Opt.ChoiceOrNull("arch",
+            "generation: minimind-v1 (2024 Transformer), minimind2 (MiniMindLM), minimind2-hf (MiniMindForCausalLM), minimind3 (HEAD, q/k norm); " +
+            "a checkpoint's keys decide when not given (2024 and minimind2 files share keys: minimind2 is assumed)",
+            ModelConfig.PresetNames.ToArray())
+        .DefaultIs("from the checkpoint, else the command's new-model default").Sample("minimind2", "minimind-v1");
+    /// <summary><c>--dim</c>.</summary>
+    public static readonly CliOption<int?> Dim = Opt.IntOrNull("dim", "N", "hidden size").AtLeast(1).Sample("128");
+    /// <summary><c>--n-layers</c>.</summary>
+    public static readonly CliOption<int?> NLayers = Opt.IntOrNull("n-layers", "N", "transformer blocks").AtLeast(1).Sample("3");
+    /// <summary><c>--n-heads</c>.</summary>
+    public static readonly CliOption<int?> NHeads = Opt.IntOrNull("n-heads", "N", "query heads").AtLeast(1).Sample("16", "8");
+    /// <summary><c>--n-kv-heads</c>.</summary>
+    public static readonly CliOption<int?> NKvHeads = Opt.IntOrNull("n-kv-heads", "N", "key/value heads (GQA; divides --n-heads)").AtLeast(1).Sample("1");
+    /// <summary><c>--vocab-size</c>.</summary>
+    public static readonly CliOption<int?> VocabSize = Opt.IntOrNull("vocab-size", "N", "vocabulary size (at least the tokenizer's)").AtLeast(1).Sample("512");
+    /// <summary><c>--hidden-dim</c>.</summary>
+    public static readonly CliOption<int?> HiddenDim = Opt.IntOrNull("hidden-dim", "N", "FFN width (unset: the generation's formula from --dim)").AtLeast(1).Sample("96");
+    /// <summary><c>--max-seq-len</c> as the model's context (RoPE table length).</summary>
+    public static readonly CliOption<int?> MaxSeqLen = Opt.IntOrNull("max-seq-len", "N", "context length (RoPE table)").AtLeast(2).Sample("1024");
+    /// <summary><c>--rope-theta</c>.</summary>
+    public static readonly CliOption<double?> RopeTheta = Opt.DoubleOrNull("rope-theta", "X", "RoPE base").Positive().Sample("50000");
+    /// <summary><c>--norm-eps</c>.</summary>
+    public static readonly CliOption<double?> NormEps = Opt.DoubleOrNull("norm-eps", "X", "RMSNorm epsilon").Positive().Sample("1e-3");
+    /// <summary><c>--use-moe</c>.</summary>
+    public static readonly CliOption<bool?> UseMoe = Opt.FlagOrNull("use-moe", "mixture-of-experts FFN ([true|false])");
+    /// <summary><c>--n-experts</c>.</summary>
+    public static readonly CliOption<int?> NExperts = Opt.IntOrNull("n-experts", "N", "routed experts").AtLeast(1).Sample("6");
+    /// <summary><c>--top-k</c> as the MoE router's experts per token.</summary>
+    public static readonly CliOption<int?> TopK = Opt.IntOrNull("top-k", "N", "experts per token").AtLeast(1).Sample("3");
+    /// <summary><c>--n-shared-experts</c>.</summary>
+    public static readonly CliOption<int?> NSharedExperts = Opt.IntOrNull("n-shared-experts", "N", "always-on experts").AtLeast(0).Sample("2");
+    /// <summary><c>--aux-alpha</c>.</summary>
+    public static readonly CliOption<double?> AuxAlpha = Opt.DoubleOrNull("aux-alpha", "X", "MoE load-balancing loss weight").AtLeast(0).Sample("0.25");
+    /// <summary><c>--tie-embeddings</c>.</summary>
+    public static readonly CliOption<bool?> TieEmbeddings = Opt.FlagOrNull("tie-embeddings",
+        "output head shares the embedding ([true|false]; unset: true, as in every MiniMind generation, unless config.json says otherwise; a file whose two copies differ is reported)");
+
+    // How each override reaches the config; Pinned names the field the checkpoint must then agree with (null: not a shape).
+    private sealed record Field(CliOption Option, string? Pinned, Func<ArgParser, ModelConfig, ModelConfig> Apply);
+
+    private static Field I(CliOption<int?> o, string? pinned, Func<ModelConfig, int, ModelConfig> set) => new(o, pinned, (a, c) => set(c, a.Get(o)!.Value));
+    private static Field F(CliOption<double?> o, Func<ModelConfig, float, ModelConfig> set) => new(o, null, (a, c) => set(c, (float)a.Get(o)!.Value));
+
+    private static readonly Field[] Fields =
+    {
+        I(Dim, nameof(ModelConfig.Dim), (c, v) => c with { Dim = v }),
+        I(NLayers, nameof(ModelConfig.NLayers), (c, v) => c with { NLayers = v }),
+        I(NHeads, nameof(ModelConfig.NHeads), (c, v) => c with { NHeads = v }),
+        I(NKvHeads, nameof(ModelConfig.NKvHeads), (c, v) => c with { NKvHeads = v }),
+        I(VocabSize, nameof(ModelConfig.VocabSize), (c, v) => c with { VocabSize = v }),
+        I(HiddenDim, nameof(ModelConfig.HiddenDim), (c, v) => c with { HiddenDim = v }),
+        I(MaxSeqLen, null, (c, v) => c with { MaxSeqLen = v }),
+        F(RopeTheta, (c, v) => c with { RopeTheta = v }),
+        F(NormEps, (c, v) => c with { NormEps = v }),
+        new(UseMoe, nameof(ModelConfig.UseMoe), (a, c) => c with { UseMoe = a.Get(UseMoe)!.Value }),
+        I(NExperts, nameof(ModelConfig.NExperts), (c, v) => c with { NExperts = v }),
+        I(TopK, null, (c, v) => c with { TopK = v }),
+        I(NSharedExperts, nameof(ModelConfig.NSharedExperts), (c, v) => c with { NSharedExperts = v }),
+        F(AuxAlpha, (c, v) => c with { AuxAlpha = v }),
+        new(TieEmbeddings, nameof(ModelConfig.TiedEmbeddings), (a, c) => c with { TiedEmbeddings = a.Get(TieEmbeddings)!.Value }),
+    };
+
+    /// <summary>The architecture group, for every command that builds a model.</summary>
+    public static readonly OptionGroup Architecture = new(
+        "Model architecture (each unset field: config.json beside the weights, else the checkpoint's shapes, else the --arch preset)",
+        """
         Query heads cannot be read off 2024/minimind2/minimind2-hf shapes (minimind3's q_norm gives them):
         without a config.json, give --n-heads when it differs from the preset.
-        """;
+        Weight files this project writes carry their architecture (and tokenizer) inside (extra/minimind.json),
+        so they need none of these options; an explicit --arch sends such a file down the steps above instead.
+        """,
+        new[] { (CliOption)Arch }.Concat(Fields.Select(f => f.Option)).ToArray());
 
     /// <summary>Parses the architecture for a model that will load <paramref name="weightsPath"/> (or a new one when null).</summary>
     public static ModelConfig Parse(ArgParser args, string? weightsPath) => Parse(args, weightsPath, out _);
 
     /// <summary>As <see cref="Parse(ArgParser, string?)"/>; also returns the checkpoint's state dict when one was read.</summary>
-    public static ModelConfig Parse(ArgParser args, string? weightsPath, out StateDict? stateDict) => Parse(args, weightsPath, out stateDict, true);
+    public static ModelConfig Parse(ArgParser args, string? weightsPath, out StateDict? stateDict) => Parse(args, weightsPath, out stateDict, null);
 
-    /// <summary>As above; with <paramref name="moeTopK"/> false, <c>--top-k</c> is left to the command
-    /// (generate uses it for sampling) and the MoE top-k comes from config.json or the preset.</summary>
-    public static ModelConfig Parse(ArgParser args, string? weightsPath, out StateDict? stateDict, bool moeTopK)
+    /// <summary>
+    /// As above; <paramref name="fallback"/> is the new model's base when neither <c>--arch</c> nor a checkpoint says
+    /// (default: the minimind3 preset). Only the overrides in the parser's table apply (generate's <c>--top-k</c> is sampling).
+    /// </summary>
+    public static ModelConfig Parse(ArgParser args, string? weightsPath, out StateDict? stateDict, ModelConfig? fallback)
     {
         stateDict = null;
-        string? arch = args.String("arch");
-        if (arch is not null && !ModelConfig.PresetNames.Contains(arch))
-            throw new UsageException($"--arch '{arch}' is not one of: {string.Join(", ", ModelConfig.PresetNames)}");
+        string? arch = Declares(args, Arch) ? args.Get(Arch) : null;
         var pinned = new HashSet<string>(StringComparer.Ordinal);
         ModelConfig? fromJson = null;
         ArchitectureRecord.Contents? record = null;
@@ -63,13 +113,13 @@ public static class ModelOptions
             arch ??= CheckpointShapes.DetectArch(stateDict);
             if (record is null && File.Exists(json)) fromJson = ModelConfigJson.Load(json, arch, pinned);
         }
-        var c = record?.Config ?? fromJson ?? ModelConfig.Preset(arch ?? "minimind3");
+        var c = record?.Config ?? fromJson ?? (arch is null && fallback is { } f ? f : ModelConfig.Preset(arch ?? "minimind3"));
         // command-line overrides are pinned too: the checkpoint must agree with them
-        c = Override(args, c, pinned, moeTopK);
+        c = Override(args, c, pinned);
         if (stateDict is not null && record is null)
         {
             c = CheckpointShapes.Infer(c, stateDict, pinned);
-            c = Override(args, c, pinned, moeTopK);
+            c = Override(args, c, pinned);
         }
         try { c.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
@@ -84,32 +134,16 @@ public static class ModelOptions
     /// <summary>The tokenizer recorded in a weight file this project wrote (<c>byte</c> or a tokenizer path), or null.</summary>
     public static string? RecordedTokenizer(StateDict? sd) => sd is null ? null : ArchitectureRecord.Read(sd)?.Tokenizer;
 
-    private static ModelConfig Override(ArgParser a, ModelConfig c, HashSet<string> pinned, bool moeTopK)
+    private static bool Declares(ArgParser a, CliOption o) => a.Table is null || a.Table.Contains(o);
+
+    private static ModelConfig Override(ArgParser a, ModelConfig c, HashSet<string> pinned)
     {
-        int? I(string flag, string prop) { var v = a.IntOrNull(flag); if (v is not null) pinned.Add(prop); return v; }
-        float? F(string flag)
+        foreach (var f in Fields)
         {
-            var v = a.DoubleOrNull(flag);
-            return v is null ? null : (float)v.Value;
+            if (!Declares(a, f.Option) || !a.Has(f.Option)) continue;
+            c = f.Apply(a, c);
+            if (f.Pinned is not null) pinned.Add(f.Pinned);
         }
-        c = c with
-        {
-            Dim = I("dim", nameof(ModelConfig.Dim)) ?? c.Dim,
-            NLayers = I("n-layers", nameof(ModelConfig.NLayers)) ?? c.NLayers,
-            NHeads = I("n-heads", nameof(ModelConfig.NHeads)) ?? c.NHeads,
-            NKvHeads = I("n-kv-heads", nameof(ModelConfig.NKvHeads)) ?? c.NKvHeads,
-            VocabSize = I("vocab-size", nameof(ModelConfig.VocabSize)) ?? c.VocabSize,
-            HiddenDim = I("hidden-dim", nameof(ModelConfig.HiddenDim)) ?? c.HiddenDim,
-            MaxSeqLen = a.IntOrNull("max-seq-len") ?? c.MaxSeqLen,
-            RopeTheta = F("rope-theta") ?? c.RopeTheta,
-            NormEps = F("norm-eps") ?? c.NormEps,
-            NExperts = I("n-experts", nameof(ModelConfig.NExperts)) ?? c.NExperts,
-            TopK = (moeTopK ? a.IntOrNull("top-k") : null) ?? c.TopK,
-            NSharedExperts = I("n-shared-experts", nameof(ModelConfig.NSharedExperts)) ?? c.NSharedExperts,
-            AuxAlpha = F("aux-alpha") ?? c.AuxAlpha,
-        };
-        if (a.Has("use-moe")) { c = c with { UseMoe = a.Flag("use-moe") }; pinned.Add(nameof(ModelConfig.UseMoe)); }
-        if (a.Has("tie-embeddings")) { c = c with { TiedEmbeddings = a.Flag("tie-embeddings") }; pinned.Add(nameof(ModelConfig.TiedEmbeddings)); }
         return c;
     }
 

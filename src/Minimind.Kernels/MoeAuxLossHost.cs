@@ -7,15 +7,6 @@ namespace Minimind.Kernels;
 /// </summary>
 internal static class MoeAuxLossHost
 {
-    /// <summary>Checks the size arguments; false when there is nothing to compute (kind None, or no tokens).</summary>
-    public static bool Check(string op, int batch, int seqLen, int experts, int k, AuxLossKind kind)
-    {
-        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen));
-        if (experts <= 0) throw new ArgumentOutOfRangeException(nameof(experts), $"{op}: experts must be > 0, got {experts}");
-        if (k <= 0 || k > experts) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be in [1, experts={experts}], got {k}");
-        return kind != AuxLossKind.None && batch * seqLen > 0;
-    }
-
     /// <summary>Groups: one per sequence (SequenceLevel) or one for the whole batch (token-level kinds).</summary>
     public static int Groups(AuxLossKind kind, int batch) => kind == AuxLossKind.SequenceLevel ? batch : 1;
 

@@ -7,22 +7,22 @@ public sealed partial class MiniMindModel
 {
     // Backward of the whole model after Forward + HeadLoss (logits hold the forward's logits and
     // _rowScale the per-row loss weights). Adds into Gradients; returns the summed MoE aux loss.
+    // Activation gradients are overwritten by their first writer and accumulated only where several
+    // branches meet (residual adds, q/k/v into dLn, experts into dLn), so no buffer needs a zeroing pass.
     private float Backward(int batch, int seqLen, float lossScale)
     {
         var c = Config;
         int rows = batch * seqLen, d = c.Dim, v = c.VocabSize;
         var dLogits = Rows(_logits, rows, v);
-        Backend.CrossEntropyBackward(dLogits, dLogits, _targets, _rowScale, rows, v, Batch.IgnoreIndex);
+        Backend.CrossEntropyBackward(dLogits, dLogits, _targets, _rowScale, new(rows, v), Batch.IgnoreIndex);
         var dLn = Rows(_s.DLn, rows, d);
         var dx = Rows(_s.DX, rows, d);
-        Backend.Fill(dLn, 0f);
-        Backend.MatMulBackwardInput(dLn, dLogits, W(_layout.Head), rows, v, d);
-        Backend.MatMulBackwardWeight(G(_layout.Head), dLogits, Rows(_lnF, rows, d), rows, v, d);
-        Backend.Fill(dx, 0f);
-        Backend.RmsNormBackward(dx, G(_layout.FinalNorm), dLn, _residual[c.NLayers], W(_layout.FinalNorm), _rstdF, rows, d);
+        Backend.MatMulBackwardInput(dLn, dLogits, W(_layout.Head), new(rows, v, d), WriteMode.Overwrite);
+        Backend.MatMulBackwardWeight(G(_layout.Head), dLogits, Rows(_lnF, rows, d), new(rows, v, d), WriteMode.Accumulate);
+        Backend.RmsNormBackward(dx, G(_layout.FinalNorm), dLn, _residual[c.NLayers], W(_layout.FinalNorm), _rstdF, new(rows, d), WriteMode.Overwrite);
         float aux = 0;
         for (int l = c.NLayers - 1; l >= 0; l--) aux += BlockBackward(l, batch, seqLen, lossScale);
-        Backend.EmbeddingBackward(G(_layout.Embedding), dx, _ids, rows, d);
+        Backend.EmbeddingBackward(G(_layout.Embedding), dx, _ids, new(rows, d));
         return aux;
     }
 
@@ -35,17 +35,16 @@ public sealed partial class MiniMindModel
         int rows = batch * seqLen, d = c.Dim, f = c.EffectiveHiddenDim;
         var dx = Rows(_s.DX, rows, d);
         var dLn = Rows(_s.DLn, rows, d);
-        // out = xMid + ffn(ffn_norm(xMid))
-        Backend.Fill(dLn, 0f);
+        // out = xMid + ffn(ffn_norm(xMid)); the FFN (or MoE) backward overwrites dLn.
         float aux = 0;
         if (c.UseMoe) aux = MoeBackward(l, batch, seqLen, lossScale);
         else
         {
             var w = p.Ffn!.Value;
             FeedForward.Backward(Backend, dLn, G(w.Gate), G(w.Down), G(w.Up), dx, Rows(a.Ln2, rows, d), W(w.Gate), W(w.Down), W(w.Up),
-                FeedForward.Rows(a.Dense, 0, rows, f), FfnScratchRows(rows), rows, d, f);
+                FeedForward.Rows(a.Dense, 0, rows, f), FfnScratchRows(rows), rows, d, f, WriteMode.Overwrite);
         }
-        Backend.RmsNormBackward(dx, G(p.FfnNorm), dLn, a.XMid, W(p.FfnNorm), a.Rstd2, rows, d);
+        Backend.RmsNormBackward(dx, G(p.FfnNorm), dLn, a.XMid, W(p.FfnNorm), a.Rstd2, new(rows, d), WriteMode.Accumulate);
         // xMid = x + wo(attention(attention_norm(x)))
         AttentionBackward(l, batch, seqLen);
         return aux;
@@ -65,38 +64,34 @@ public sealed partial class MiniMindModel
         int rows = batch * seqLen, d = c.Dim, hd = c.HeadDim, hq = c.NHeads * hd, hk = c.NKvHeads * hd;
         var dx = Rows(_s.DX, rows, d);
         var dAtt = Rows(_s.DAtt, rows, hq);
-        Backend.Fill(dAtt, 0f);
-        Backend.MatMulBackwardInput(dAtt, dx, W(p.Wo), rows, d, hq);
-        Backend.MatMulBackwardWeight(G(p.Wo), dx, a.Att, rows, d, hq);
+        Backend.MatMulBackwardInput(dAtt, dx, W(p.Wo), new(rows, d, hq), WriteMode.Overwrite);
+        Backend.MatMulBackwardWeight(G(p.Wo), dx, a.Att, new(rows, d, hq), WriteMode.Accumulate);
         var dq = Rows(_s.DQ, rows, hq);
         var dk = Rows(_s.DK, rows, hk);
         var dv = Rows(_s.DV, rows, hk);
-        Backend.Fill(dq, 0f); Backend.Fill(dk, 0f); Backend.Fill(dv, 0f);
-        Backend.AttentionBackward(dq, dk, dv, dAtt, a.Q, a.K, a.V, a.Att, a.Lse, batch, seqLen, c.NHeads, c.NKvHeads, hd);
-        Backend.RopeBackward(dq, _cos, _sin, batch, seqLen, c.NHeads, hd, 0, c.Rope);
-        Backend.RopeBackward(dk, _cos, _sin, batch, seqLen, c.NKvHeads, hd, 0, c.Rope);
+        Backend.AttentionBackward(dq, dk, dv, dAtt, a.Q, a.K, a.V, a.Att, a.Lse, new(batch, seqLen, c.NHeads, c.NKvHeads, hd), WriteMode.Overwrite);
+        Backend.RopeBackward(dq, _cos, _sin, new(batch, seqLen, c.NHeads, hd, 0, c.Rope));
+        Backend.RopeBackward(dk, _cos, _sin, new(batch, seqLen, c.NKvHeads, hd, 0, c.Rope));
         if (c.QkNorm)
         {
             var dqRaw = Rows(_s.DQRaw, rows, hq);
             var dkRaw = Rows(_s.DKRaw, rows, hk);
-            Backend.Fill(dqRaw, 0f); Backend.Fill(dkRaw, 0f);
-            Backend.RmsNormBackward(dqRaw, G(p.QNorm!), dq, a.QRaw, W(p.QNorm!), a.RstdQ, rows * c.NHeads, hd);
-            Backend.RmsNormBackward(dkRaw, G(p.KNorm!), dk, a.KRaw, W(p.KNorm!), a.RstdK, rows * c.NKvHeads, hd);
+            Backend.RmsNormBackward(dqRaw, G(p.QNorm!), dq, a.QRaw, W(p.QNorm!), a.RstdQ, new(rows * c.NHeads, hd), WriteMode.Overwrite);
+            Backend.RmsNormBackward(dkRaw, G(p.KNorm!), dk, a.KRaw, W(p.KNorm!), a.RstdK, new(rows * c.NKvHeads, hd), WriteMode.Overwrite);
             dq = dqRaw; dk = dkRaw;
         }
         var dLn = Rows(_s.DLn, rows, d);
         var ln1 = Rows(a.Ln1, rows, d);
-        Backend.Fill(dLn, 0f);
-        Backend.MatMulBackwardInput(dLn, dq, W(p.Wq), rows, hq, d);
-        Backend.MatMulBackwardWeight(G(p.Wq), dq, ln1, rows, hq, d);
-        Backend.MatMulBackwardInput(dLn, dk, W(p.Wk), rows, hk, d);
-        Backend.MatMulBackwardWeight(G(p.Wk), dk, ln1, rows, hk, d);
-        Backend.MatMulBackwardInput(dLn, dv, W(p.Wv), rows, hk, d);
-        Backend.MatMulBackwardWeight(G(p.Wv), dv, ln1, rows, hk, d);
-        Backend.RmsNormBackward(dx, G(p.AttnNorm), dLn, _residual[l], W(p.AttnNorm), a.Rstd1, rows, d);
+        Backend.MatMulBackwardInput(dLn, dq, W(p.Wq), new(rows, hq, d), WriteMode.Overwrite);
+        Backend.MatMulBackwardWeight(G(p.Wq), dq, ln1, new(rows, hq, d), WriteMode.Accumulate);
+        Backend.MatMulBackwardInput(dLn, dk, W(p.Wk), new(rows, hk, d), WriteMode.Accumulate);
+        Backend.MatMulBackwardWeight(G(p.Wk), dk, ln1, new(rows, hk, d), WriteMode.Accumulate);
+        Backend.MatMulBackwardInput(dLn, dv, W(p.Wv), new(rows, hk, d), WriteMode.Accumulate);
+        Backend.MatMulBackwardWeight(G(p.Wv), dv, ln1, new(rows, hk, d), WriteMode.Accumulate);
+        Backend.RmsNormBackward(dx, G(p.AttnNorm), dLn, _residual[l], W(p.AttnNorm), a.Rstd1, new(rows, d), WriteMode.Accumulate);
     }
 
-    // dy = _s.DX; adds ∂/∂ln2 into _s.DLn; returns the layer's aux loss (its gradient included).
+    // dy = _s.DX; writes ∂/∂ln2 into _s.DLn (the first branch overwrites); returns the layer's aux loss (its gradient included).
     private float MoeBackward(int l, int batch, int seqLen, float lossScale)
     {
         var c = Config;
@@ -110,14 +105,13 @@ public sealed partial class MiniMindModel
         {
             var w = p.Shared[s];
             FeedForward.Backward(Backend, dLn, G(w.Gate), G(w.Down), G(w.Up), dy, ln2, W(w.Gate), W(w.Down), W(w.Up),
-                FeedForward.Rows(a.Shared[s], 0, rows, f), FfnScratchRows(rows), rows, d, f);
+                FeedForward.Rows(a.Shared[s], 0, rows, f), FfnScratchRows(rows), rows, d, f, s == 0 ? WriteMode.Overwrite : WriteMode.Accumulate);
         }
         var dOut = Rows(_s.DExpertOut, nk, d);
         var dW = Rows(_s.DWeights, nk, 1);
-        Backend.Fill(dOut, 0f); Backend.Fill(dW, 0f);
-        Backend.MoeCombineBackward(dOut, dW, dy, a.ExpertOut, a.TopW, a.InvPerm, rows, k, d);
+        Backend.MoeCombineBackward(dOut, dW, dy, a.ExpertOut, a.TopW, a.InvPerm, new(rows, k, d), WriteMode.Overwrite);
+        // Each expert overwrites its own rows of dXs; the experts' counts sum to nk, so every row is written.
         var dXs = Rows(_s.DXs, nk, d);
-        Backend.Fill(dXs, 0f);
         int off = 0;
         for (int ex = 0; ex < e; ex++)
         {
@@ -126,21 +120,19 @@ public sealed partial class MiniMindModel
             var w = p.Experts[ex];
             FeedForward.Backward(Backend, dXs.Slice((long)off * d, (long)cnt * d), G(w.Gate), G(w.Down), G(w.Up),
                 dOut.Slice((long)off * d, (long)cnt * d), a.Xs.Slice((long)off * d, (long)cnt * d), W(w.Gate), W(w.Down), W(w.Up),
-                FeedForward.Rows(a.Experts, off, cnt, f), FfnScratchRows(cnt), cnt, d, f);
+                FeedForward.Rows(a.Experts, off, cnt, f), FfnScratchRows(cnt), cnt, d, f, WriteMode.Overwrite);
             off += cnt;
         }
-        Backend.MoeGatherBackward(dLn, dXs, a.InvPerm, rows, k, d);
+        Backend.MoeGatherBackward(dLn, dXs, a.InvPerm, new(rows, k, d), p.Shared.Length == 0 ? WriteMode.Overwrite : WriteMode.Accumulate);
         var dProbs = Rows(_s.DProbs, rows, e);
-        Backend.Fill(dProbs, 0f);
-        Backend.TopKBackward(dProbs, dW, a.Probs, a.TopIdx, rows, e, k, c.RenormalizeTopK);
+        Backend.TopKBackward(dProbs, dW, a.Probs, a.TopIdx, new(rows, e, k), c.RenormalizeTopK, WriteMode.Overwrite);
         float aux = 0;
         if (c.AuxKind != AuxLossKind.None && c.AuxAlpha != 0)
-            aux = Backend.MoeAuxLoss(dProbs, a.Probs, a.TopIdx, batch, seqLen, e, k, c.AuxAlpha, c.AuxKind, lossScale);
+            aux = Backend.MoeAuxLoss(dProbs, a.Probs, a.TopIdx, new(batch, seqLen, e, k), c.AuxAlpha, c.AuxKind, lossScale);
         var dRouter = Rows(_s.DRouter, rows, e);
-        Backend.Fill(dRouter, 0f);
-        Backend.SoftmaxBackward(dRouter, dProbs, a.Probs, rows, e);
-        Backend.MatMulBackwardInput(dLn, dRouter, W(p.Router!), rows, e, d);
-        Backend.MatMulBackwardWeight(G(p.Router!), dRouter, ln2, rows, e, d);
+        Backend.SoftmaxBackward(dRouter, dProbs, a.Probs, new(rows, e), WriteMode.Overwrite);
+        Backend.MatMulBackwardInput(dLn, dRouter, W(p.Router!), new(rows, e, d), WriteMode.Accumulate);
+        Backend.MatMulBackwardWeight(G(p.Router!), dRouter, ln2, new(rows, e, d), WriteMode.Accumulate);
         return aux;
     }
 }

@@ -11,9 +11,9 @@ public sealed partial class MiniMindModel
     {
         var c = Config;
         int rows = batch * seqLen;
-        Backend.Embedding(_residual[0], _ids, W(_layout.Embedding), rows, c.Dim);
+        Backend.Embedding(_residual[0], _ids, W(_layout.Embedding), new(rows, c.Dim));
         for (int l = 0; l < c.NLayers; l++) BlockForward(l, batch, seqLen, posOffset, useCache);
-        Backend.RmsNorm(_lnF, _rstdF, _residual[c.NLayers], W(_layout.FinalNorm), rows, c.Dim, c.NormEps);
+        Backend.RmsNorm(_lnF, _rstdF, _residual[c.NLayers], W(_layout.FinalNorm), new(rows, c.Dim), c.NormEps);
     }
 
     private void BlockForward(int l, int batch, int seqLen, int pos, bool useCache)
@@ -23,11 +23,11 @@ public sealed partial class MiniMindModel
         var p = _layout.Layers[l];
         int rows = batch * seqLen, d = c.Dim;
         var x = Rows(_residual[l], rows, d);
-        Backend.RmsNorm(a.Ln1, a.Rstd1, x, W(p.AttnNorm), rows, d, c.NormEps);
+        Backend.RmsNorm(a.Ln1, a.Rstd1, x, W(p.AttnNorm), new(rows, d), c.NormEps);
         AttentionForward(l, batch, seqLen, pos, useCache);
-        Backend.MatMul(Rows(_tmp, rows, d), a.Att, W(p.Wo), rows, d, c.NHeads * c.HeadDim);
+        Backend.MatMul(Rows(_tmp, rows, d), a.Att, W(p.Wo), new(rows, d, c.NHeads * c.HeadDim));
         Backend.Add(Rows(a.XMid, rows, d), x, Rows(_tmp, rows, d));
-        Backend.RmsNorm(a.Ln2, a.Rstd2, a.XMid, W(p.FfnNorm), rows, d, c.NormEps);
+        Backend.RmsNorm(a.Ln2, a.Rstd2, a.XMid, W(p.FfnNorm), new(rows, d), c.NormEps);
         if (c.UseMoe) MoeForward(l, rows);
         else
         {
@@ -47,23 +47,23 @@ public sealed partial class MiniMindModel
         int rows = batch * seqLen, d = c.Dim, hd = c.HeadDim, hq = c.NHeads * hd, hk = c.NKvHeads * hd;
         var q = c.QkNorm ? a.QRaw : a.Q;
         var k = c.QkNorm ? a.KRaw : a.K;
-        Backend.MatMul(q, a.Ln1, W(p.Wq), rows, hq, d);
-        Backend.MatMul(k, a.Ln1, W(p.Wk), rows, hk, d);
-        Backend.MatMul(a.V, a.Ln1, W(p.Wv), rows, hk, d);
+        Backend.MatMul(q, a.Ln1, W(p.Wq), new(rows, hq, d));
+        Backend.MatMul(k, a.Ln1, W(p.Wk), new(rows, hk, d));
+        Backend.MatMul(a.V, a.Ln1, W(p.Wv), new(rows, hk, d));
         if (c.QkNorm)
         {
-            Backend.RmsNorm(a.Q, a.RstdQ, a.QRaw, W(p.QNorm!), rows * c.NHeads, hd, c.NormEps);
-            Backend.RmsNorm(a.K, a.RstdK, a.KRaw, W(p.KNorm!), rows * c.NKvHeads, hd, c.NormEps);
+            Backend.RmsNorm(a.Q, a.RstdQ, a.QRaw, W(p.QNorm!), new(rows * c.NHeads, hd), c.NormEps);
+            Backend.RmsNorm(a.K, a.RstdK, a.KRaw, W(p.KNorm!), new(rows * c.NKvHeads, hd), c.NormEps);
         }
-        Backend.Rope(a.Q, _cos, _sin, batch, seqLen, c.NHeads, hd, pos, c.Rope);
-        Backend.Rope(a.K, _cos, _sin, batch, seqLen, c.NKvHeads, hd, pos, c.Rope);
+        Backend.Rope(a.Q, _cos, _sin, new(batch, seqLen, c.NHeads, hd, pos, c.Rope));
+        Backend.Rope(a.K, _cos, _sin, new(batch, seqLen, c.NKvHeads, hd, pos, c.Rope));
         if (useCache)
         {
             var (kc, vc) = _cache![l];
-            Backend.KvCacheAppend(kc, vc, a.K, a.V, batch, seqLen, pos, MaxSeqLen, c.NKvHeads, hd);
-            Backend.AttentionDecode(a.Att, a.Q, kc, vc, batch, seqLen, pos, MaxSeqLen, c.NHeads, c.NKvHeads, hd);
+            Backend.KvCacheAppend(kc, vc, a.K, a.V, new(batch, seqLen, pos, MaxSeqLen, c.NKvHeads, c.NKvHeads, hd));
+            Backend.AttentionDecode(a.Att, a.Q, kc, vc, new(batch, seqLen, pos, MaxSeqLen, c.NHeads, c.NKvHeads, hd));
         }
-        else Backend.Attention(a.Att, a.Lse, a.Q, a.K, a.V, batch, seqLen, c.NHeads, c.NKvHeads, hd);
+        else Backend.Attention(a.Att, a.Lse, a.Q, a.K, a.V, new(batch, seqLen, c.NHeads, c.NKvHeads, hd));
     }
 
     // Router softmax → top-k → group tokens by expert → per-expert SwiGLU → weighted combine, + shared experts.
@@ -76,11 +76,11 @@ public sealed partial class MiniMindModel
         int d = c.Dim, f = c.EffectiveHiddenDim, e = c.NExperts, k = c.TopK;
         var ln2 = Rows(a.Ln2, rows, d);
         var routerLogits = _s.DRouter; // scratch: the logits are not needed by the backward
-        Backend.MatMul(routerLogits, ln2, W(p.Router!), rows, e, d);
-        Backend.Softmax(a.Probs, routerLogits, rows, e);
-        Backend.TopK(a.TopW, a.TopIdx, a.Probs, rows, e, k, c.RenormalizeTopK);
-        a.Counts = Backend.MoeRoute(a.Perm, a.InvPerm, a.TopIdx, rows * k, e);
-        Backend.MoeGather(a.Xs, ln2, a.Perm, rows, k, d);
+        Backend.MatMul(routerLogits, ln2, W(p.Router!), new(rows, e, d));
+        Backend.Softmax(a.Probs, routerLogits, new(rows, e));
+        Backend.TopK(a.TopW, a.TopIdx, a.Probs, new(rows, e, k), c.RenormalizeTopK);
+        a.Counts = Backend.MoeRoute(a.Perm, a.InvPerm, a.TopIdx, new(rows * k, e));
+        Backend.MoeGather(a.Xs, ln2, a.Perm, new(rows, k, d));
         int off = 0;
         for (int ex = 0; ex < e; ex++)
         {
@@ -92,8 +92,7 @@ public sealed partial class MiniMindModel
             off += cnt;
         }
         var y = Rows(_tmp, rows, d);
-        Backend.Fill(y, 0f);
-        Backend.MoeCombine(y, a.ExpertOut, a.TopW, a.InvPerm, rows, k, d);
+        Backend.MoeCombine(y, a.ExpertOut, a.TopW, a.InvPerm, new(rows, k, d), WriteMode.Overwrite);
         for (int s = 0; s < p.Shared.Length; s++)
         {
             var w = p.Shared[s];

@@ -51,6 +51,7 @@ public sealed partial class MiniMindModel : ILanguageModel
     private MiniMindModel(ModelConfig config, IBackend backend, int maxBatch, int maxSeqLen)
     {
         config.Validate();
+        CheckBackendLimits(config, backend);
         if (maxBatch <= 0 || maxSeqLen <= 0) throw new ArgumentException($"maxBatch ({maxBatch}) and maxSeqLen ({maxSeqLen}) must be positive");
         if (maxSeqLen > config.MaxSeqLen)
             throw new ArgumentException($"sequence length {maxSeqLen} exceeds the model's --max-seq-len {config.MaxSeqLen}");
@@ -102,6 +103,16 @@ public sealed partial class MiniMindModel : ILanguageModel
             s.DProbs = a.Float((long)n * c.NExperts); s.DRouter = a.Float((long)n * c.NExperts);
         }
         return acts;
+    }
+
+    // Refuses up front what the backend cannot run, naming the limit and the config fields that set it.
+    private static void CheckBackendLimits(ModelConfig c, IBackend backend)
+    {
+        var limits = backend.Limits;
+        if (c.HeadDim > limits.MaxHeadDim)
+            throw new ArgumentException(
+                $"head_dim {c.HeadDim} (dim {c.Dim} / n_heads {c.NHeads}) exceeds the {backend.Name} backend's limit of {limits.MaxHeadDim} " +
+                $"(BackendLimits.MaxHeadDim); raise --n-heads or lower --dim so that dim / n_heads <= {limits.MaxHeadDim}, or use --device cpu");
     }
 
     /// <summary>Creates a zero-weight model; call <see cref="InitRandom"/> or <see cref="LoadStateDict"/> next.</summary>
@@ -208,7 +219,7 @@ public sealed partial class MiniMindModel : ILanguageModel
         Backend.Upload(_ids, inputs);
         Forward(batch, seqLen, 0, useCache: false);
         int rows = batch * seqLen, v = Config.VocabSize;
-        Backend.MatMul(Rows(_logits, rows, v), Rows(_lnF, rows, Config.Dim), W(_layout.Head), rows, v, Config.Dim);
+        Backend.MatMul(Rows(_logits, rows, v), Rows(_lnF, rows, Config.Dim), W(_layout.Head), new(rows, v, Config.Dim));
         var host = new float[(long)rows * v];
         Backend.Download(Rows(_logits, rows, v), host);
         return host;
@@ -253,8 +264,8 @@ public sealed partial class MiniMindModel : ILanguageModel
     private float HeadLoss(int rows, double sumW, float[] w)
     {
         int v = Config.VocabSize;
-        Backend.MatMul(Rows(_logits, rows, v), Rows(_lnF, rows, Config.Dim), W(_layout.Head), rows, v, Config.Dim);
-        Backend.CrossEntropy(_losses, _logits, _targets, rows, v, Batch.IgnoreIndex);
+        Backend.MatMul(Rows(_logits, rows, v), Rows(_lnF, rows, Config.Dim), W(_layout.Head), new(rows, v, Config.Dim));
+        Backend.CrossEntropy(_losses, _logits, _targets, new(rows, v), Batch.IgnoreIndex);
         var l = new float[rows];
         Backend.Download(Rows(_losses, rows, 1), l);
         if (sumW <= 0) return 0f;
@@ -268,8 +279,7 @@ public sealed partial class MiniMindModel : ILanguageModel
         if (!Config.UseMoe || Config.AuxKind == AuxLossKind.None || Config.AuxAlpha == 0) return 0f;
         float aux = 0;
         foreach (var a in _acts)
-            aux += Backend.MoeAuxLoss(default, a.Probs, a.TopIdx, batch, seqLen, Config.NExperts, Config.TopK,
-                Config.AuxAlpha, Config.AuxKind, 1f);
+            aux += Backend.MoeAuxLoss(default, a.Probs, a.TopIdx, new(batch, seqLen, Config.NExperts, Config.TopK), Config.AuxAlpha, Config.AuxKind, 1f);
         return aux;
     }
 

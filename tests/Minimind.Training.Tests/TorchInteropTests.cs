@@ -90,11 +90,11 @@ public class TorchInteropTests
             var rawPath = Path.Combine(d.Path, $"weights_{dtype.ShortName()}.f32");
             File.WriteAllBytes(rawPath, System.Runtime.InteropServices.MemoryMarshal.AsBytes(w.AsSpan()).ToArray());
             var keys = string.Join(",", model.Parameters.Entries.Select(e => $"{e.Name}:{e.Offset}"));
-            var outp = TestPaths.RunPython(torch, Path.Combine(TestPaths.RepoRoot, "tools", "training", "check_pth.py"), t.WeightsPath, rawPath, keys);
+            var outp = TestPaths.RunPython(torch, Path.Combine(TestPaths.RepoRoot, "tools", "training", "check_pth.py"), t.Paths.WeightsPath, rawPath, keys);
             Assert.Contains($"OK {model.Parameters.Entries.Count} tensors", outp);
             Assert.Contains("tied output.weight", outp);
             // ... although it carries the architecture record that torch.load ignores.
-            Assert.Equal(model.Config, ArchitectureRecord.Read(StateDict.Read(t.WeightsPath))!.Value.Config with { HiddenDim = model.Config.HiddenDim });
+            Assert.Equal(model.Config, ArchitectureRecord.Read(StateDict.Read(t.Paths.WeightsPath))!.Value.Config with { HiddenDim = model.Config.HiddenDim });
         }
     }
 
@@ -117,7 +117,7 @@ public class TorchInteropTests
         model.InitRandom(5);
         using var t = new Trainer(model, data, TrainerResumeTests.Options(d.Path) with { MaxSteps = 2, ExportMinimindResume = true }, TextWriter.Null, "test");
         t.Run(null, false);
-        var o = TestPaths.RunPython(torch, Path.Combine(TestPaths.RepoRoot, "tools", "training", "check_resume.py"), t.MinimindResumePath,
+        var o = TestPaths.RunPython(torch, Path.Combine(TestPaths.RepoRoot, "tools", "training", "check_resume.py"), t.Paths.MinimindResumePath,
             cfg.Dim.ToString(), cfg.NLayers.ToString(), cfg.NHeads.ToString(), cfg.NKvHeads.ToString(), cfg.VocabSize.ToString());
         // 2 optimizer steps of 3 micro-batches: MiniMind's 'step' counts micro-batches.
         Assert.Contains("OK epoch=0 step=6 world_size=1 adam_step=2", o);

@@ -112,7 +112,7 @@ public class TrainerResumeTests
         using var t = new Trainer(model, data, Options(d.Path) with { MaxSteps = 2, SaveInterval = 100, ExportMinimindResume = true }, TextWriter.Null, "test");
         t.Run(null, false);
         var (w, m, v, s) = Snapshot(t, model);
-        var r = MinimindResumeFile.Read(t.MinimindResumePath, model.Parameters, TextWriter.Null);
+        var r = MinimindResumeFile.Read(t.Paths.MinimindResumePath, model.Parameters, TextWriter.Null);
         Assert.Equal(w, r.Weights);
         Assert.Equal(m, r.M);
         Assert.Equal(v, r.V);

@@ -58,9 +58,12 @@ public sealed class StateDict : IEnumerable<KeyValuePair<string, TorchTensor>>
         return d;
     }
 
-    /// <summary>Reads <paramref name="path"/> and finds its state dict (see <see cref="FromRoot"/>).</summary>
+    /// <summary>Reads <paramref name="path"/> and finds its state dict (see <see cref="FromRoot"/>): a .pth (with its
+    /// extra records), a <c>.safetensors</c> file, or a HuggingFace folder (<see cref="HfFolderReader"/>).</summary>
     public static StateDict Read(string path)
     {
+        if (Directory.Exists(path)) return HfFolderReader.Read(path);
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SafetensorsFile.Read(path).ToStateDict();
         var f = PthReader.Read(path);
         var sd = FromRoot(f.Root, path);
         foreach (var kv in f.Extras) sd.Extras[kv.Key] = kv.Value;

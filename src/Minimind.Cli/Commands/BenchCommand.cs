@@ -21,36 +21,68 @@ public sealed class BenchCommand : ICommand
     /// <inheritdoc/>
     public string Summary => "Measure training throughput (tokens/s), checkpoint write time and resume latency";
 
-    /// <inheritdoc/>
-    public string Help => """
-        Usage: minimind bench train [--arch NAME ...] [--batch-size 4] [--max-seq-len 256] [--steps 10]
-                                    [--device auto|cuda|cpu|ilgpu-cpu] [--threads N] [--checkpoint]
+    /// <summary><c>--batch-size</c>.</summary>
+    public static readonly CliOption<int> BatchSize = Opt.Int("batch-size", "N", 4, "rows per step").AtLeast(1);
+    /// <summary><c>--max-seq-len</c>: tokens per row (the model's context is at least 512).</summary>
+    public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", 256, "tokens per row incl. bos/eos (rows of N-1 positions, as training sees)").AtLeast(3);
+    /// <summary><c>--steps</c>.</summary>
+    public static readonly CliOption<int> Steps = Opt.Int("steps", "N", 10, "timed optimizer steps after one warm-up step").AtLeast(1);
+    /// <summary><c>--threads</c>.</summary>
+    public static readonly CliOption<int> Threads = CommonOptions.Threads("CPU backend worker threads");
+    /// <summary><c>--checkpoint</c>.</summary>
+    public static readonly CliOption<bool> Checkpoint = Opt.Flag("checkpoint",
+        "also time one full save (PyTorch .pth + resume-state folder with checksums), the resume from it (verify + load), and the save overhead per 1000 steps");
+    /// <summary><c>--device</c>.</summary>
+    public static readonly CliOption<string> Device = CommonOptions.Device("auto");
 
-        Builds the model (same architecture options as 'minimind train', default minimind-v1), runs one
+    /// <summary><c>minimind bench train</c>.</summary>
+    public static readonly OptionTable TrainTable = new("bench train",
+        new[] { "bench train [--arch NAME ...] [--batch-size 4] [--max-seq-len 256] [--steps 10] [--device D] [--threads N] [--checkpoint]" },
+        """
+        Builds the model (the architecture options of 'minimind train'; default minimind-v1), runs one
         warm-up optimizer step, then --steps timed steps on seeded random tokens: forward + backward +
-        clip_grad_norm_ + AdamW, one micro-batch each (rows of max-seq-len - 1 tokens, as training sees).
-        Prints seconds per step and, as its LAST line, "tokens/s: <number>".
-          --checkpoint   also time one full save (PyTorch .pth + resume-state folder with checksums) and
-                         the resume from it (verify + load), and the save overhead per 1000 steps
-          --threads N    CPU backend worker threads (0 = all cores)
+        clip_grad_norm_ + AdamW, one micro-batch each. Prints seconds per step and, as its LAST line,
+        "tokens/s: <number>".
+        """,
+        new[]
+        {
+            new OptionGroup("Options", BatchSize, MaxSeqLen, Steps, Device, Threads, Checkpoint),
+            ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
+        },
+        new[] { "bench train --arch minimind-v1 --batch-size 4 --max-seq-len 256 --steps 5 --device cpu" });
 
-        Example: minimind bench train --arch minimind-v1 --batch-size 4 --max-seq-len 256 --steps 5 --device cpu
-        """;
+    /// <summary>Everything <c>minimind bench</c> accepts.</summary>
+    public static readonly OptionTable Table = new("bench", new[] { "bench train [options]" },
+        "Measures training throughput (tokens/s), checkpoint write time and resume latency.", Array.Empty<OptionGroup>(),
+        new[] { "bench train --arch minimind-v1 --batch-size 4 --max-seq-len 256 --steps 5 --device cpu" })
+    {
+        Subcommands = new[] { ("train", "time full optimizer steps; tokens/s on the last line", TrainTable) },
+    };
+
+    /// <inheritdoc/>
+    public OptionTable Options => Table;
+
+    /// <summary>What one <c>minimind bench train</c> command line asks for.</summary>
+    public sealed record Settings(int Batch, int Steps, int MaxSeqLen, int Threads, bool Checkpoint, string Device, ModelConfig Config);
+
+    /// <summary>Binds and validates a command line.</summary>
+    public static Settings Bind(ArgParser args)
+    {
+        var what = args.Positional("what to benchmark ('train')");
+        if (what != "train") throw new UsageException($"unknown benchmark '{what}'; available: train");
+        int maxSeqLen = args.Get(MaxSeqLen);
+        var v1 = ModelConfig.Preset("minimind-v1") with { MaxSeqLen = Math.Max(512, maxSeqLen) };
+        var config = ModelOptions.Parse(args, null, out _, v1);
+        config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, maxSeqLen) };
+        var s = new Settings(args.Get(BatchSize), args.Get(Steps), maxSeqLen, args.Get(Threads), args.Get(Checkpoint), args.Get(Device), config);
+        args.EnsureAllUsed();
+        return s;
+    }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var what = args.Positional("what to benchmark ('train')");
-        if (what != "train") throw new UsageException($"unknown benchmark '{what}'; available: train");
-        int batch = args.Int("batch-size", 4);
-        int steps = args.Int("steps", 10);
-        int maxSeqLen = args.Int("max-seq-len", 256);
-        int threads = args.Int("threads", 0);
-        bool checkpoint = args.Flag("checkpoint");
-        string device = args.Choice("device", "auto", BackendFactory.Devices);
-        var config = args.Has("arch") ? ModelOptions.Parse(args, null) : ModelConfig.Preset("minimind-v1") with { MaxSeqLen = Math.Max(512, maxSeqLen) };
-        args.EnsureAllUsed();
-        if (steps < 1 || batch < 1 || maxSeqLen < 3) throw new UsageException("--steps and --batch-size must be positive and --max-seq-len at least 3");
+        var (batch, steps, maxSeqLen, threads, checkpoint, device, config) = Bind(args);
 
         var log = Console.Out;
         // Random full-length rows: bos + (max-seq-len - 2) random ids + eos, so no position is padding.
@@ -96,7 +128,7 @@ public sealed class BenchCommand : ICommand
                 sw.Restart();
                 var dir = trainer.Save();
                 double saveS = sw.Elapsed.TotalSeconds;
-                long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length) + new FileInfo(trainer.WeightsPath).Length;
+                long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length) + new FileInfo(trainer.Paths.WeightsPath).Length;
                 using var model2 = MiniMindModel.Create(config, backend, batch, data.SeqLen);
                 using var trainer2 = new Trainer(model2, data, opts, TextWriter.Null, "random tokens");
                 sw.Restart();

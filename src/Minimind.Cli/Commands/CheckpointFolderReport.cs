@@ -49,7 +49,7 @@ internal static class CheckpointFolderReport
             if (problem is null && pick is null) { pick = c.Path; what += "  <- --resume takes this one"; }
             o.WriteLine($"  {Path.GetFileName(c.Path)}  {what}");
             if (manifest is not null) o.WriteLine($"      written {manifest.CreatedUtc}, {manifest.Files.Sum(f => f.Length):N0} bytes in {manifest.Files.Count} files");
-            var statePath = Path.Combine(c.Path, Trainer.StateFile);
+            var statePath = Path.Combine(c.Path, ResumeStateFolder.StateFile);
             if (problem is null && File.Exists(statePath))
             {
                 try

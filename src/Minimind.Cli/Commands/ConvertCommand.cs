@@ -12,10 +12,17 @@ public sealed class ConvertCommand : ICommand
     /// <inheritdoc/>
     public string Summary => "Rewrite a .pth as a zip checkpoint, optionally as f16/bf16 or without _orig_mod./module. prefixes";
 
-    /// <inheritdoc/>
-    public string Help => """
-        Usage: minimind convert IN OUT [--dtype f32|f16|bf16] [--strip-prefix]
+    /// <summary><c>--dtype</c>.</summary>
+    public static readonly CliOption<string?> DType = Opt.ChoiceOrNull("dtype",
+        "store floating-point weights in this type (f16/bf16 round to nearest even, as torch's .half()/.bfloat16())", "f32", "f16", "bf16")
+        .DefaultIs("keep each tensor's type").Sample("f16");
+    /// <summary><c>--strip-prefix</c>.</summary>
+    public static readonly CliOption<bool> StripPrefix = Opt.Flag("strip-prefix", "drop '_orig_mod.' (torch.compile) and 'module.' (DDP) key prefixes, in any combination");
 
+    /// <summary>Everything <c>minimind convert</c> accepts.</summary>
+    public static readonly OptionTable Table = new("convert",
+        new[] { "convert IN OUT [--dtype f32|f16|bf16] [--strip-prefix]" },
+        """
         Reads IN (zip or legacy .pth) and writes OUT in the zip format of torch >= 1.6, loadable with
         torch.load(OUT, weights_only=True) (torch 1.13's weights_only refuses Python floats such as an
         optimizer's lr or a saved loss, in IN as in OUT; torch >= 2.0 accepts them). The write is atomic:
@@ -23,34 +30,31 @@ public sealed class ConvertCommand : ICommand
         Tied weights (shared storages) and views stay tied; non-float tensors are copied unchanged.
         For a resume file ({'model': ..., 'optimizer': ..., ...}) only the 'model' state dict is
         converted and renamed; everything else is copied as is.
+        """,
+        new[] { new OptionGroup("Options", DType, StripPrefix) },
+        new[] { "convert old_legacy.pth new.pth", "convert out/pretrain_512.pth out/pretrain_512_fp16.pth --dtype f16 --strip-prefix" });
 
-        Options:
-          --dtype f32|f16|bf16  store floating-point weights in this type (f16/bf16 round to nearest
-                                even, as torch's .half()/.bfloat16()); default: keep each tensor's type
-          --strip-prefix        drop '_orig_mod.' (torch.compile) and 'module.' (DDP) key prefixes,
-                                in any combination
-          -h, --help            show this help
+    /// <inheritdoc/>
+    public OptionTable Options => Table;
 
-        Examples:
-          minimind convert old_legacy.pth new.pth
-          minimind convert out/pretrain_512.pth out/pretrain_512_fp16.pth --dtype f16 --strip-prefix
-        """;
+    /// <summary>What one <c>minimind convert</c> command line asks for.</summary>
+    public sealed record Settings(string Input, string Output, TorchDType? DType, bool Strip);
+
+    /// <summary>Binds and validates a command line.</summary>
+    public static Settings Bind(ArgParser args)
+    {
+        string input = args.Positional("IN");
+        string output = args.Positional("OUT");
+        var dtype = args.Get(DType) is { } d ? TorchDTypes.ParseShort(d) : (TorchDType?)null;
+        bool strip = args.Get(StripPrefix);
+        args.EnsureAllUsed();
+        return new Settings(input, output, dtype, strip);
+    }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        string input = args.Positional("IN");
-        string output = args.Positional("OUT");
-        string? dtypeText = args.String("dtype");
-        bool strip = args.Flag("strip-prefix");
-        args.EnsureAllUsed();
-        TorchDType? dtype = null;
-        if (dtypeText is not null)
-        {
-            try { dtype = TorchDTypes.ParseShort(dtypeText); }
-            catch (ArgumentException e) { throw new UsageException("--dtype: " + e.Message); }
-            if (dtype == TorchDType.F64) throw new UsageException("--dtype must be f32, f16 or bf16");
-        }
+        var (input, output, dtype, strip) = Bind(args);
         // IN == OUT is safe: the new file is written beside it and renamed over it only when complete.
         var sw = Stopwatch.StartNew();
         var pth = PthReader.Read(input);

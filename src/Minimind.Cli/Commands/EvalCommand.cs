@@ -16,44 +16,65 @@ public sealed class EvalCommand : ICommand
     /// <inheritdoc/>
     public string Summary => "Mean next-token loss and perplexity of a checkpoint on a jsonl text file";
 
-    /// <inheritdoc/>
-    public string Help => """
-        Usage: minimind eval --weights FILE.pth --data FILE.jsonl [options]
+    /// <summary><c>--weights</c>.</summary>
+    public static readonly CliOption<string?> Weights = CommonOptions.Weights();
+    /// <summary><c>--data</c>.</summary>
+    public static readonly CliOption<string?> Data = Opt.String("data", "FILE", null, "jsonl, one {\"text\": ...} object per line").Required();
+    /// <summary><c>--tokenizer</c>.</summary>
+    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("tokenizer.json beside the weights");
+    /// <summary><c>--max-seq-len</c>: tokens per row (and the model's context when given).</summary>
+    public static readonly CliOption<int?> MaxSeqLen = Opt.IntOrNull("max-seq-len", "N", "tokens per row incl. bos/eos; also the model's context").AtLeast(3)
+        .DefaultIs("512, at most the model's context + 1").Sample("33");
+    /// <summary><c>--batch-size</c>.</summary>
+    public static readonly CliOption<int> BatchSize = Opt.Int("batch-size", "N", 8, "rows per forward").AtLeast(1);
+    /// <summary><c>--max-samples</c>.</summary>
+    public static readonly CliOption<long?> MaxSamples = Opt.LongOrNull("max-samples", "N", "evaluate only the first N rows").AtLeast(1).DefaultIs("all");
+    /// <summary><c>--device</c>.</summary>
+    public static readonly CliOption<string> Device = CommonOptions.Device("cpu");
 
+    /// <summary>Everything <c>minimind eval</c> accepts.</summary>
+    public static readonly OptionTable Table = new("eval",
+        new[] { "eval --weights FILE.pth --data FILE.jsonl [options]" },
+        """
         Builds MiniMind pretraining rows from {"text": ...} lines (bos + text + eos, padded to --max-seq-len,
         padding ignored) and prints the token-weighted mean cross-entropy over every predicted token
         and its perplexity exp(loss). The MoE aux loss is not included.
+        """,
+        new[]
+        {
+            new OptionGroup("Options", Weights, Data, Tokenizer, MaxSeqLen, BatchSize, MaxSamples, Device),
+            ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
+        },
+        new[] { "eval --weights out/pretrain_512.pth --tokenizer model/ --data pretrain_hq.jsonl --max-samples 1000" });
 
-        Options:
-          --weights FILE      checkpoint (.pth; a config.json beside it is read)
-          --data FILE         jsonl, one {"text": ...} object per line
-          --tokenizer SPEC    tokenizer.json, a folder holding one, or 'byte' (default: tokenizer.json beside the weights)
-          --max-seq-len N     tokens per row incl. bos/eos (default 512, at most the model's context)
-          --batch-size N      rows per forward (default 8)
-          --max-samples N     evaluate only the first N rows (default all)
-          --device D          auto | cuda | cpu | ilgpu-cpu (default cpu)
+    /// <inheritdoc/>
+    public OptionTable Options => Table;
 
-        """ + "\n" + ModelOptions.HelpText + "\n" + """
+    /// <summary>What one <c>minimind eval</c> command line asks for (the model config read from --weights).</summary>
+    public sealed record Settings(string Weights, string Data, string? TokSpec, int MaxLen, int BatchSize, long MaxSamples, string Device, ModelConfig Config);
 
-        Example:
-          minimind eval --weights out/pretrain_512.pth --tokenizer model/ --data pretrain_hq.jsonl --max-samples 1000
-        """;
+    /// <summary>Binds and validates a command line; reads the checkpoint for its shapes.</summary>
+    public static Settings Bind(ArgParser args, out Minimind.Checkpoint.StateDict? stateDict)
+    {
+        string weights = args.Require(Weights);
+        string data = args.Require(Data);
+        string? tokSpec = args.Get(Tokenizer);
+        int? seqOpt = args.Get(MaxSeqLen);
+        int batchSize = args.Get(BatchSize);
+        long maxSamples = args.Get(MaxSamples) ?? long.MaxValue;
+        string device = args.Get(Device);
+        var config = ModelOptions.Parse(args, weights, out stateDict);
+        args.EnsureAllUsed();
+        // A given row length also sets the context, as in train.
+        if (seqOpt is { } given) config = config with { MaxSeqLen = given };
+        int maxLen = seqOpt ?? Math.Min(512, config.MaxSeqLen + 1);
+        return new Settings(weights, data, tokSpec, maxLen, batchSize, maxSamples, device, config);
+    }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        string weights = args.String("weights") ?? throw new UsageException("--weights is required");
-        string data = args.String("data") ?? throw new UsageException("--data is required");
-        string? tokSpec = args.String("tokenizer");
-        int? seqOpt = args.IntOrNull("max-seq-len");
-        int batchSize = args.Int("batch-size", 8);
-        long maxSamples = args.Long("max-samples", long.MaxValue);
-        string device = args.Choice("device", "cpu", BackendFactory.Devices);
-        var config = ModelOptions.Parse(args, weights, out var sd);
-        args.EnsureAllUsed();
-        if (batchSize <= 0) throw new UsageException("--batch-size must be positive");
-        int maxLen = seqOpt ?? Math.Min(512, config.MaxSeqLen + 1);
-        if (maxLen - 1 > config.MaxSeqLen) throw new UsageException($"--max-seq-len {maxLen} exceeds the model's context {config.MaxSeqLen}");
+        var (weights, data, tokSpec, maxLen, batchSize, maxSamples, device, config) = Bind(args, out var sd);
         if (tokSpec is null)
         {
             var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");

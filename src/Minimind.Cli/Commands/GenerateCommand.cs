@@ -16,68 +16,94 @@ public sealed class GenerateCommand : ICommand
     /// <inheritdoc/>
     public string Summary => "Continue a prompt with a MiniMind checkpoint (KV cache, greedy or sampled, streaming)";
 
-    /// <inheritdoc/>
-    public string Help => """
-        Usage: minimind generate --weights FILE.pth (--prompt TEXT | --prompt-ids 1,2,3) [options]
+    /// <summary><c>--weights</c>.</summary>
+    public static readonly CliOption<string?> Weights = CommonOptions.Weights();
+    /// <summary><c>--tokenizer</c>.</summary>
+    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("tokenizer.json beside the weights, else the one recorded in a file this project wrote; not needed with --prompt-ids");
+    /// <summary><c>--prompt</c>.</summary>
+    public static readonly CliOption<string?> Prompt = Opt.String("prompt", "TEXT", null, "prompt text (bos + text, as MiniMind's pretrain eval)").Sample("hi");
+    /// <summary><c>--prompt-ids</c>.</summary>
+    public static readonly CliOption<string?> PromptIds = Opt.String("prompt-ids", "IDS", null, "prompt as comma-separated token ids (used as is, no bos added)").Sample("1,2,3");
+    /// <summary><c>--no-bos</c>.</summary>
+    public static readonly CliOption<bool> NoBos = Opt.Flag("no-bos", "do not put the bos token before --prompt text");
+    /// <summary><c>--max-new-tokens</c>.</summary>
+    public static readonly CliOption<int> MaxNewTokens = Opt.Int("max-new-tokens", "N", 128, "tokens to generate").AtLeast(1);
+    /// <summary><c>--temperature</c>.</summary>
+    public static readonly CliOption<double> Temperature = Opt.Double("temperature", "X", 0.85, "sampling temperature").AtLeast(0);
+    /// <summary><c>--top-k</c> (sampling).</summary>
+    public static readonly CliOption<int> TopK = Opt.Int("top-k", "N", 50, "sample among the K most likely ids (0 = off; a MoE model's experts per token come from config.json/the preset)").AtLeast(0);
+    /// <summary><c>--top-p</c>.</summary>
+    public static readonly CliOption<double> TopP = Opt.Double("top-p", "X", 0.85, "nucleus sampling mass (1 = off)").Check(v => v > 0 && v <= 1, "must be in (0, 1]").Sample("0.5");
+    /// <summary><c>--repetition-penalty</c>.</summary>
+    public static readonly CliOption<double> RepetitionPenalty = Opt.Double("repetition-penalty", "X", 1.0, "positive logits of seen ids divided by X, negative ones multiplied").Positive();
+    /// <summary><c>--seed</c>.</summary>
+    public static readonly CliOption<int> Seed = Opt.Int("seed", "N", 42, "sampling seed");
+    /// <summary><c>--greedy</c>.</summary>
+    public static readonly CliOption<bool> Greedy = Opt.Flag("greedy", "always take the most likely token");
+    /// <summary><c>--eos-id</c>.</summary>
+    public static readonly CliOption<int?> EosId = Opt.IntOrNull("eos-id", "N", "stop at this id (-1 = never stop)").AtLeast(-1).DefaultIs("the tokenizer's eos, else 2");
+    /// <summary><c>--print-ids</c>.</summary>
+    public static readonly CliOption<bool> PrintIds = Opt.Flag("print-ids", "print the generated ids space-separated as the last line of stdout");
+    /// <summary><c>--device</c>.</summary>
+    public static readonly CliOption<string> Device = CommonOptions.Device("cpu");
 
+    /// <summary>Everything <c>minimind generate</c> accepts.</summary>
+    public static readonly OptionTable Table = new("generate",
+        new[] { "generate --weights FILE.pth (--prompt TEXT | --prompt-ids 1,2,3) [options]" },
+        """
         Loads a MiniMind checkpoint of any generation, encodes the prompt (bos + text, as MiniMind's
         pretrain eval does), and generates with a KV cache: the prompt is prefilled once, then one token
         per step. Text streams to stdout as it is produced; timing goes to stderr. Stops at the eos id,
         after --max-new-tokens, or at the context length.
+        """,
+        new[]
+        {
+            new OptionGroup("Input", Weights, Tokenizer, Prompt, PromptIds, NoBos),
+            new OptionGroup("Sampling (MiniMind-3's)", MaxNewTokens, Temperature, TopK, TopP, RepetitionPenalty, Seed, Greedy, EosId),
+            new OptionGroup("Output and device", PrintIds, Device),
+            // --top-k here is the sampling top-k.
+            ModelOptions.Architecture.Without(ModelOptions.TopK),
+        },
+        new[]
+        {
+            "generate --weights out/pretrain_512.pth --tokenizer model/ --prompt \"你好\" --greedy",
+            "generate --weights out/full_sft_512.pth --arch minimind2 --prompt-ids 1,314,42 --print-ids",
+        });
 
-        Options:
-          --weights FILE         checkpoint (.pth; a config.json beside it is read)
-          --tokenizer SPEC       tokenizer.json, a folder holding one, or 'byte'
-                                 (default: tokenizer.json beside the weights, else the one recorded in a
-                                 file this project wrote; not needed with --prompt-ids)
-          --prompt TEXT          prompt text
-          --prompt-ids IDS       prompt as comma-separated token ids (used as is, no bos added)
-          --no-bos               do not put the bos token before --prompt text
-          --max-new-tokens N     tokens to generate (default 128)
-          --temperature X        default 0.85      --top-k N   default 50 (0 = off)
-          --top-p X              default 0.85 (1 = off)
-          --repetition-penalty X default 1.0 (positive logits of seen ids divided, negative multiplied)
-          --seed N               sampling seed (default 42)
-          --greedy               always take the most likely token
-          --eos-id N             stop id (default: the tokenizer's eos, else 2; -1 = never stop)
-          --print-ids            print the generated ids space-separated as the last line of stdout
-          --device D             auto | cuda | cpu | ilgpu-cpu (default cpu)
+    /// <inheritdoc/>
+    public OptionTable Options => Table;
 
-        """ + "\n" + ModelOptions.HelpText + "\n" + """
+    /// <summary>What one <c>minimind generate</c> command line asks for (the model config read from --weights).</summary>
+    public sealed record Settings(string Weights, string? Prompt, string? PromptIds, string? TokSpec, bool NoBos, int MaxNew,
+        SamplingOptions Sampling, int? EosId, bool PrintIds, string Device, ModelConfig Config);
 
-        (--top-k here is the sampling top-k; a MoE model's experts per token come from config.json/the preset.)
-
-        Examples:
-          minimind generate --weights out/pretrain_512.pth --tokenizer model/ --prompt "你好" --greedy
-          minimind generate --weights out/full_sft_512.pth --arch minimind2 --prompt-ids 1,314,42 --print-ids
-        """;
+    /// <summary>Binds and validates a command line; reads the checkpoint for its shapes.</summary>
+    public static Settings Bind(ArgParser args, out Minimind.Checkpoint.StateDict? stateDict)
+    {
+        string weights = args.Require(Weights);
+        string? prompt = args.Get(Prompt);
+        string? promptIds = args.Get(PromptIds);
+        var sampling = new SamplingOptions
+        {
+            Temperature = (float)args.Get(Temperature),
+            TopK = args.Get(TopK),
+            TopP = (float)args.Get(TopP),
+            RepetitionPenalty = (float)args.Get(RepetitionPenalty),
+            Seed = args.Get(Seed),
+            Greedy = args.Get(Greedy),
+        };
+        var s = new Settings(weights, prompt, promptIds, args.Get(Tokenizer), args.Get(NoBos), args.Get(MaxNewTokens), sampling,
+            args.Get(EosId), args.Get(PrintIds), args.Get(Device), ModelOptions.Parse(args, weights, out stateDict));
+        args.EnsureAllUsed();
+        if ((prompt is null) == (promptIds is null)) throw new UsageException("give exactly one of --prompt and --prompt-ids");
+        try { sampling.Validate(); } catch (ArgumentException e) { throw new UsageException(e.Message); }
+        return s;
+    }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        string weights = args.String("weights") ?? throw new UsageException("--weights is required");
-        string? prompt = args.String("prompt");
-        string? promptIds = args.String("prompt-ids");
-        string? tokSpec = args.String("tokenizer");
-        bool noBos = args.Flag("no-bos");
-        int maxNew = args.Int("max-new-tokens", 128);
-        var sampling = new SamplingOptions
-        {
-            Temperature = (float)args.Double("temperature", 0.85),
-            TopK = args.Int("top-k", 50),
-            TopP = (float)args.Double("top-p", 0.85),
-            RepetitionPenalty = (float)args.Double("repetition-penalty", 1.0),
-            Seed = args.Int("seed", 42),
-            Greedy = args.Flag("greedy"),
-        };
-        int? eosOpt = args.IntOrNull("eos-id");
-        bool printIds = args.Flag("print-ids");
-        string device = args.Choice("device", "cpu", BackendFactory.Devices);
-        var config = ModelOptions.Parse(args, weights, out var sd, moeTopK: false);
-        args.EnsureAllUsed();
-        if ((prompt is null) == (promptIds is null)) throw new UsageException("give exactly one of --prompt and --prompt-ids");
-        if (maxNew <= 0) throw new UsageException("--max-new-tokens must be positive");
-        try { sampling.Validate(); } catch (ArgumentException e) { throw new UsageException(e.Message); }
+        var (weights, prompt, promptIds, tokSpec, noBos, maxNew, sampling, eosOpt, printIds, device, config) = Bind(args, out var sd);
 
         if (tokSpec is null)
         {

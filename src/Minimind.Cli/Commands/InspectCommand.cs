@@ -14,36 +14,44 @@ public sealed class InspectCommand : ICommand
     /// <inheritdoc/>
     public string Summary => "List the keys, dtypes, shapes and storages of a PyTorch .pth checkpoint";
 
-    /// <inheritdoc/>
-    public string Help => """
-        Usage: minimind inspect FILE [--json]
-               minimind inspect FOLDER      (a run's checkpoint folder, one step folder, or an --out-dir)
+    /// <summary><c>--json</c>.</summary>
+    public static readonly CliOption<bool> Json = Opt.Flag("json", "print one JSON object instead of text (for scripts)");
 
+    /// <summary>Everything <c>minimind inspect</c> accepts.</summary>
+    public static readonly OptionTable Table = new("inspect",
+        new[] { "inspect FILE [--json]", "inspect FOLDER" },
+        """
         Reads a PyTorch checkpoint (zip format of torch >= 1.6, or the legacy format) without Python and
         prints: the container format and top folder, every tensor with its path, dtype, shape, storage key
         and bytes, the totals, and the nested structure of resume files (model / optimizer / epoch ...).
         Only the subset of pickle that torch.load(weights_only=True) accepts is executed; anything else is
         refused with the offending global or opcode and its byte offset. Tensor data is not read.
-
-        On a folder it lists every step_NNNNNN checkpoint: whether its manifest and checksums verify, its step,
-        epoch, tokens and losses, and the one 'train --resume' would take (the newest that verifies).
         For a weight file this project wrote, the architecture record (extra/minimind.json) is printed too.
+        On a folder (a run's checkpoint folder, one step folder, or an --out-dir) it lists every step_NNNNNN
+        checkpoint: whether its manifest and checksums verify, its step, epoch, tokens and losses, and the one
+        'train --resume' would take (the newest that verifies).
+        """,
+        new[] { new OptionGroup("Options", Json) },
+        new[] { "inspect out/pretrain_512.pth", "inspect checkpoints/pretrain_512_resume.pth --json > layout.json", "inspect out/checkpoints/pretrain_512" });
 
-        Options:
-          --json     print one JSON object instead of text (for scripts)
-          -h, --help show this help
+    /// <inheritdoc/>
+    public OptionTable Options => Table;
 
-        Examples:
-          minimind inspect out/pretrain_512.pth
-          minimind inspect checkpoints/pretrain_512_resume.pth --json > layout.json
-        """;
+    /// <summary>What one <c>minimind inspect</c> command line asks for.</summary>
+    public sealed record Settings(string Path, bool Json);
+
+    /// <summary>Binds and validates a command line.</summary>
+    public static Settings Bind(ArgParser args)
+    {
+        var s = new Settings(args.Positional("FILE"), args.Get(Json));
+        args.EnsureAllUsed();
+        return s;
+    }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        string path = args.Positional("FILE");
-        bool json = args.Flag("json");
-        args.EnsureAllUsed();
+        var (path, json) = Bind(args);
         if (Directory.Exists(path)) return CheckpointFolderReport.Run(path, Console.Out);
         var pth = PthReader.Read(path);
         var tensors = new List<(string path, TorchTensor t)>();

@@ -17,50 +17,102 @@ public sealed class KernelsCommand : ICommand
     /// <inheritdoc/>
     public string Summary => "Check every kernel on a device against the CPU backend, or benchmark them";
 
-    /// <inheritdoc/>
-    public string Help => """
-        Usage: minimind kernels check [--device auto|cuda|ilgpu-cpu|cpu] [--sizes small|v1] [--tol 1e-4]
-               minimind kernels bench [--device auto|cuda|ilgpu-cpu|cpu] [--sizes small|v1] [--seconds 0.5] [--op NAME]
-               minimind kernels ptx --out DIR [--arch sm_80|sm_86|sm_89|sm_90] [--op NAME]
+    private static CliOption<string> DeviceOpt() => CommonOptions.Device("auto",
+        "device: cuda, ilgpu-cpu (ILGPU's CPU simulator: slow, use --sizes small), cpu (bench only makes sense), auto (cuda when ILGPU finds a GPU, else ilgpu-cpu)");
+    private static CliOption<string?> SizesOpt() => Opt.ChoiceOrNull("sizes",
+        "v1: dim 512, 16 heads, 8 kv heads, T 512, batch 16, FFN 1408, vocab 6400; small: tiny shapes", "small", "v1")
+        .DefaultIs("small on ilgpu-cpu, else v1").Sample("small");
+    private static CliOption<string?> OpOpt() => Opt.String("op", "NAME", null, "only the ops whose name contains NAME").DefaultIs("all").Sample("Matmul");
 
-        check  builds every IBackend op with seeded inputs on the device and on the CPU backend, runs
-               each once on both, and prints the max relative error (max|a-b| / max|b|) of every output
-               with PASS/FAIL; exit code 1 when any output fails.
-        bench  times every op on the device (after warm-up, synchronised) and prints ms per call and
-               GFLOP/s (matmul, attention) or GB/s (memory-bound ops: minimum bytes moved).
-        ptx    writes every ILGPU kernel's PTX (ISA 7.8) to DIR/<kernel>.ptx without needing a GPU, e.g.
-               for `ptxas -v -arch=sm_90 DIR/GemmTiled_GemmTile64.ptx` (registers, spills, shared memory).
+    /// <summary><c>check</c>'s <c>--device</c>.</summary>
+    public static readonly CliOption<string> CheckDevice = DeviceOpt(), BenchDevice = DeviceOpt();
+    /// <summary><c>--sizes</c>.</summary>
+    public static readonly CliOption<string?> CheckSizes = SizesOpt(), BenchSizes = SizesOpt();
+    /// <summary><c>--op</c>.</summary>
+    public static readonly CliOption<string?> CheckOp = OpOpt(), BenchOp = OpOpt(), PtxOp = OpOpt();
+    /// <summary><c>--threads</c>.</summary>
+    public static readonly CliOption<int> CheckThreads = CommonOptions.Threads("CPU backend threads"), BenchThreads = CommonOptions.Threads("CPU backend threads");
+    /// <summary><c>check --tol</c>.</summary>
+    public static readonly CliOption<double> Tol = Opt.Double("tol", "X", 1e-4, "largest accepted max relative error").Positive();
+    /// <summary><c>bench --seconds</c>.</summary>
+    public static readonly CliOption<double> Seconds = Opt.Double("seconds", "X", 0.5, "minimum timed seconds per op").Positive();
+    /// <summary><c>ptx --out</c>.</summary>
+    public static readonly CliOption<string?> PtxOut = Opt.String("out", "DIR", null, "folder for the .ptx files").Required().Sample("ptx");
+    /// <summary><c>ptx --arch</c>.</summary>
+    public static readonly CliOption<string> PtxArch = Opt.Choice("arch", "sm_90", "CUDA architecture to compile for", "sm_80", "sm_86", "sm_89", "sm_90");
 
-        Options:
-          --device D     auto (default: cuda when ILGPU finds a GPU, else ilgpu-cpu), cuda, ilgpu-cpu
-                         (ILGPU's CPU simulator: slow, use --sizes small) or cpu (bench only makes sense)
-          --sizes S      v1: dim 512, 16 heads, 8 kv heads, T 512, batch 16, FFN 1408, vocab 6400
-                         (default on cuda/cpu); small: tiny shapes (default on ilgpu-cpu)
-          --tol X        check: largest accepted max relative error (default 1e-4)
-          --seconds X    bench: minimum timed seconds per op (default 0.5)
-          --op NAME      only the ops whose name contains NAME
-          --threads N    CPU backend threads (default: all cores)
-
-        Examples:
-          minimind kernels check --device ilgpu-cpu
-          minimind kernels check --device cuda --sizes v1
-          minimind kernels bench --device cuda
+    private const string Intro = """
+        Runs every IBackend op on a device against the CPU backend, or times it; tables are markdown,
+        so the GPU script can paste them into its report.
         """;
+
+    /// <summary><c>minimind kernels check</c>.</summary>
+    public static readonly OptionTable CheckTable = new("kernels check", new[] { "kernels check [--device D] [--sizes small|v1] [--tol 1e-4]" },
+        """
+        Builds every IBackend op with seeded inputs on the device and on the CPU backend, runs each once on
+        both, and prints the max relative error (max|a-b| / max|b|) of every output with PASS/FAIL; exit
+        code 1 when any output fails.
+        """,
+        new[] { new OptionGroup("Options", CheckDevice, CheckSizes, Tol, CheckOp, CheckThreads) },
+        new[] { "kernels check --device ilgpu-cpu", "kernels check --device cuda --sizes v1" });
+
+    /// <summary><c>minimind kernels bench</c>.</summary>
+    public static readonly OptionTable BenchTable = new("kernels bench", new[] { "kernels bench [--device D] [--sizes small|v1] [--seconds 0.5] [--op NAME]" },
+        """
+        Times every op on the device (after warm-up, synchronised) and prints ms per call and GFLOP/s
+        (matmul, attention) or GB/s (memory-bound ops: minimum bytes moved).
+        """,
+        new[] { new OptionGroup("Options", BenchDevice, BenchSizes, Seconds, BenchOp, BenchThreads) },
+        new[] { "kernels bench --device cuda" });
+
+    /// <summary><c>minimind kernels ptx</c>.</summary>
+    public static readonly OptionTable PtxTable = new("kernels ptx", new[] { "kernels ptx --out DIR [--arch sm_80|sm_86|sm_89|sm_90] [--op NAME]" },
+        """
+        Writes every ILGPU kernel's PTX (ISA 7.8) to DIR/<kernel>.ptx without needing a GPU, e.g. for
+        `ptxas -v -arch=sm_90 DIR/GemmTiled_GemmTile64.ptx` (registers, spills, shared memory).
+        """,
+        new[] { new OptionGroup("Options", PtxOut, PtxArch, PtxOp) },
+        new[] { "kernels ptx --out ptx --arch sm_90" });
+
+    /// <summary>Everything <c>minimind kernels</c> accepts: one table per sub-command.</summary>
+    public static readonly OptionTable Table = new("kernels", new[] { "kernels check|bench|ptx [options]" }, Intro, Array.Empty<OptionGroup>(),
+        new[] { "kernels check --device ilgpu-cpu", "kernels check --device cuda --sizes v1", "kernels bench --device cuda" })
+    {
+        Subcommands = new[]
+        {
+            ("check", "every op vs the CPU backend: max relative error, PASS/FAIL", CheckTable),
+            ("bench", "ms per call and GFLOP/s or GB/s of every op", BenchTable),
+            ("ptx", "write every kernel's PTX to a folder (no GPU needed)", PtxTable),
+        },
+    };
+
+    /// <inheritdoc/>
+    public OptionTable Options => Table;
+
+    /// <summary>What one <c>minimind kernels</c> command line asks for (the options of other modes keep their defaults).</summary>
+    public sealed record Settings(string Mode, string Device, string? Sizes, double Tol, double Seconds, string? Op, int Threads, string? PtxOut, string PtxArch);
+
+    /// <summary>Binds and validates a command line.</summary>
+    public static Settings Bind(ArgParser args)
+    {
+        string mode = args.Positional("check, bench or ptx");
+        var s = mode switch
+        {
+            "check" => new Settings(mode, args.Get(CheckDevice), args.Get(CheckSizes), args.Get(Tol), Seconds.Default, args.Get(CheckOp), args.Get(CheckThreads), null, PtxArch.Default),
+            "bench" => new Settings(mode, args.Get(BenchDevice), args.Get(BenchSizes), Tol.Default, args.Get(Seconds), args.Get(BenchOp), args.Get(BenchThreads), null, PtxArch.Default),
+            "ptx" => new Settings(mode, CheckDevice.Default, null, Tol.Default, Seconds.Default, args.Get(PtxOp), 0,
+                args.Require(PtxOut), args.Get(PtxArch)),
+            _ => throw new UsageException($"unknown mode '{mode}': expected check, bench or ptx{Suggest.Nearest(mode, new[] { "check", "bench", "ptx" }, " (did you mean '{0}'?)")}"),
+        };
+        args.EnsureAllUsed();
+        return s;
+    }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        string mode = args.Positional("check, bench or ptx");
-        if (mode is not ("check" or "bench" or "ptx")) throw new UsageException($"unknown mode '{mode}': expected check, bench or ptx");
-        if (mode == "ptx") return WritePtx(args);
-        string device = args.Choice("device", "auto", "auto", "cuda", "ilgpu-cpu", "cpu");
-        string? sizesName = args.String("sizes");
-        double tol = args.Double("tol", 1e-4);
-        double seconds = args.Double("seconds", 0.5);
-        string? only = args.String("op");
-        int threads = args.Int("threads", 0);
-        args.EnsureAllUsed();
-
+        var (mode, device, sizesName, tol, seconds, only, threads, ptxOut, ptxArch) = Bind(args);
+        if (mode == "ptx") return WritePtx(ptxOut!, IlgpuPtx.ParseArch(ptxArch), only);
         if (device == "auto") device = IlgpuBackend.CudaAvailable() ? "cuda" : "ilgpu-cpu";
         var sizes = KernelSizes.Parse(sizesName ?? (device == "ilgpu-cpu" ? "small" : "v1"));
         using var backend = BackendFactory.Create(device, threads);
@@ -70,12 +122,8 @@ public sealed class KernelsCommand : ICommand
         return mode == "check" ? Check(backend, sizes, tol, only, threads) : Bench(backend, sizes, seconds, only);
     }
 
-    private static int WritePtx(ArgParser args)
+    private static int WritePtx(string outDir, ILGPU.Runtime.Cuda.CudaArchitecture arch, string? only)
     {
-        string outDir = args.String("out") ?? throw new UsageException("ptx needs --out DIR");
-        var arch = IlgpuPtx.ParseArch(args.String("arch", "sm_90")!);
-        string? only = args.String("op");
-        args.EnsureAllUsed();
         Directory.CreateDirectory(outDir);
         int n = 0;
         foreach (var e in IlgpuKernels.All)

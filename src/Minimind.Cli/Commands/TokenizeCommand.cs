@@ -16,11 +16,23 @@ public sealed class TokenizeCommand : ICommand
     /// <inheritdoc/>
     public string Summary => "Pre-tokenize a pretraining jsonl into a memory-mappable token file (or show the ids of a text)";
 
-    /// <inheritdoc/>
-    public string Help => """
-        Usage: minimind tokenize --data IN.jsonl --tokenizer TOK --out OUT.bin [--max-seq-len 512] [--threads N]
-               minimind tokenize --tokenizer TOK --text "some text"
+    /// <summary><c>--data</c>.</summary>
+    public static readonly CliOption<string?> Data = Opt.String("data", "PATH", null, "input jsonl").Required("--text").Sample("in.jsonl");
+    /// <summary><c>--tokenizer</c>.</summary>
+    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer().Required();
+    /// <summary><c>--out</c>.</summary>
+    public static readonly CliOption<string?> Out = Opt.String("out", "PATH", null, "output token file").Required("--text").Sample("out.bin");
+    /// <summary><c>--max-seq-len</c>.</summary>
+    public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", 512, "row length in tokens; samples hold N-1 positions").AtLeast(3);
+    /// <summary><c>--threads</c>.</summary>
+    public static readonly CliOption<int> Threads = CommonOptions.Threads("tokenizer threads");
+    /// <summary><c>--text</c>.</summary>
+    public static readonly CliOption<string?> Text = Opt.String("text", "TEXT", null, "print the ids of TEXT and their decoded pieces instead").Sample("hi");
 
+    /// <summary>Everything <c>minimind tokenize</c> accepts.</summary>
+    public static readonly OptionTable Table = new("tokenize",
+        new[] { "tokenize --data IN.jsonl --tokenizer TOK --out OUT.bin [--max-seq-len 512] [--threads N]", "tokenize --tokenizer TOK --text \"some text\"" },
+        """
         Reads MiniMind pretraining data ({"text": "..."} per line; blank lines skipped) and writes one
         fixed-length row per line: [bos] + text ids (truncated to max-seq-len - 2) + [eos], padded with
         the pad id to max-seq-len, as MiniMind's PretrainDataset builds them. Training on the file gives
@@ -28,40 +40,35 @@ public sealed class TokenizeCommand : ICommand
         65,536 ids, else uint32, after a 64-byte header (magic MMTOKENS, version, token width, vocab size,
         row length, row count, bos/eos/pad ids). The write is atomic: OUT appears only when complete.
         A malformed line stops the run with its line number.
+        """,
+        new[] { new OptionGroup("Options", Data, Tokenizer, Out, MaxSeqLen, Threads, Text) },
+        new[] { "tokenize --data pretrain_hq.jsonl --tokenizer ../shared/minimind/v3 --out pretrain.bin", "tokenize --tokenizer ../shared/minimind/v3/tokenizer.json --text \"你好，world\"" });
 
-        Options:
-          --data PATH          input jsonl (required unless --text)
-          --tokenizer TOK      a tokenizer.json, a folder containing one, or 'byte' for the
-                               byte-level tokenizer (required); bos/eos/pad come from the
-                               tokenizer_config.json beside tokenizer.json
-          --out PATH           output token file (required unless --text)
-          --max-seq-len N      row length in tokens (default 512); samples hold N-1 positions
-          --threads N          tokenizer threads (default: all cores)
-          --text TEXT          print the ids of TEXT and their decoded pieces instead
-          -h, --help           show this help
+    /// <inheritdoc/>
+    public OptionTable Options => Table;
 
-        Examples:
-          minimind tokenize --data pretrain_hq.jsonl --tokenizer ../shared/minimind/v3 --out pretrain.bin
-          minimind tokenize --tokenizer ../shared/minimind/v3/tokenizer.json --text "你好，world"
-        """;
+    /// <summary>What one <c>minimind tokenize</c> command line asks for.</summary>
+    public sealed record Settings(string TokSpec, string? Text, string? Data, string? Out, int MaxSeqLen, int Threads);
+
+    /// <summary>Binds and validates a command line.</summary>
+    public static Settings Bind(ArgParser args)
+    {
+        string tokSpec = args.Require(Tokenizer);
+        int threads = args.Get(Threads);
+        var s = new Settings(tokSpec, args.Get(Text), args.Get(Data), args.Get(Out), args.Get(MaxSeqLen), threads == 0 ? Environment.ProcessorCount : threads);
+        args.EnsureAllUsed();
+        if (s.Text is not null && (s.Data is not null || s.Out is not null)) throw new UsageException("--text cannot be combined with --data/--out");
+        return s;
+    }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        string tokSpec = args.String("tokenizer") ?? throw new UsageException("--tokenizer is required (a tokenizer.json, its folder, or 'byte')");
-        string? text = args.String("text");
-        string? data = args.String("data");
-        string? output = args.String("out");
-        int maxSeqLen = args.Int("max-seq-len", 512);
-        int threads = args.Int("threads", Environment.ProcessorCount);
-        args.EnsureAllUsed();
-        if (maxSeqLen < 3) throw new UsageException($"--max-seq-len {maxSeqLen} is too short (at least 3)");
-        if (threads < 1) throw new UsageException($"--threads {threads} must be at least 1");
+        var (tokSpec, text, data, output, maxSeqLen, threads) = Bind(args);
 
         var tokenizer = TokenizerLoader.Load(tokSpec);
         if (text is not null)
         {
-            if (data is not null || output is not null) throw new UsageException("--text cannot be combined with --data/--out");
             var ids = tokenizer.Encode(text);
             Console.Out.WriteLine(string.Join(' ', ids));
             // Pieces are shown as JSON strings so whitespace and partial UTF-8 (U+FFFD) stay visible.

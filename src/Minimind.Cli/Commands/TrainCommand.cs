@@ -20,14 +20,77 @@ public sealed class TrainCommand : ICommand
     /// <inheritdoc/>
     public string Summary => "Pretrain a MiniMind model (crash-safe checkpoints, exact resume); no options = built-in demo run";
 
-    /// <inheritdoc/>
-    public string Help => """
-        Usage: minimind train [--data FILE.jsonl|FILE.bin] [options]
+    private const string BuiltinRun = "built-in run";
 
+    /// <summary><c>--data</c>.</summary>
+    public static readonly CliOption<string?> Data = Opt.String("data", "PATH", null,
+        "jsonl ({\"text\": ...} per line) or a token file from 'minimind tokenize'").DefaultIs("the built-in corpus").Sample("corpus.bin");
+    /// <summary><c>--tokenizer</c>.</summary>
+    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("none: needed with a jsonl --data").Or("byte", BuiltinRun);
+    /// <summary><c>--max-seq-len</c>: tokens per row (and the model's context when given).</summary>
+    public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", 512, "tokens per row incl. bos/eos; also the model's context").Or(128, BuiltinRun).AtLeast(3).Sample("96");
+    /// <summary><c>--from-weight</c>.</summary>
+    public static readonly CliOption<string?> FromWeight = Opt.String("from-weight", "NAME|PATH", null,
+        "start from <out-dir>/NAME_<dim>[_moe].pth or a .pth path (any generation's key names, prefixes stripped; lists what did not load)").Sample("pretrain");
+    /// <summary><c>--epochs</c>.</summary>
+    public static readonly CliOption<int> Epochs = Opt.Int("epochs", "N", 1, "passes over the data").Or(3, BuiltinRun).AtLeast(1);
+    /// <summary><c>--batch-size</c>.</summary>
+    public static readonly CliOption<int> BatchSize = Opt.Int("batch-size", "N", 32, "rows per micro-batch").Or(16, BuiltinRun).AtLeast(1);
+    /// <summary><c>--learning-rate</c>.</summary>
+    public static readonly CliOption<double> LearningRate = Opt.Double("learning-rate", "X", 5e-4, "peak learning rate of the cosine schedule").Or(2e-3, BuiltinRun).Positive();
+    /// <summary><c>--accumulation-steps</c>.</summary>
+    public static readonly CliOption<int> AccumulationSteps = Opt.Int("accumulation-steps", "N", 8, "micro-batches per optimizer step").Or(1, BuiltinRun).AtLeast(1);
+    /// <summary><c>--grad-clip</c>.</summary>
+    public static readonly CliOption<double> GradClip = Opt.Double("grad-clip", "X", 1.0, "clip_grad_norm_ max norm (0 = off)").AtLeast(0);
+    /// <summary><c>--max-steps</c>.</summary>
+    public static readonly CliOption<long?> MaxSteps = Opt.LongOrNull("max-steps", "N", "stop after this many optimizer steps in total, across resumes").AtLeast(1).DefaultIs("all epochs");
+    /// <summary><c>--seed</c>.</summary>
+    public static readonly CliOption<long> Seed = Opt.Long("seed", "N", 42, "seed of the initialisation and the data order");
+    /// <summary><c>--device</c>.</summary>
+    public static readonly CliOption<string> Device = CommonOptions.Device("auto");
+    /// <summary><c>--out-dir</c>.</summary>
+    public static readonly CliOption<string?> OutDir = Opt.String("out-dir", "DIR", "out", "where weights and checkpoints go");
+    /// <summary><c>--save-weight</c>.</summary>
+    public static readonly CliOption<string?> SaveWeight = Opt.String("save-weight", "NAME", "pretrain", "file name prefix: NAME_<dim>[_moe].pth");
+    /// <summary><c>--save-interval</c>.</summary>
+    public static readonly CliOption<int> SaveInterval = Opt.Int("save-interval", "N", 1000, "optimizer steps between checkpoints").Or(50, BuiltinRun).AtLeast(1);
+    /// <summary><c>--log-interval</c>.</summary>
+    public static readonly CliOption<int> LogInterval = Opt.Int("log-interval", "N", 100, "optimizer steps between log lines").Or(10, BuiltinRun).AtLeast(1);
+    /// <summary><c>--keep-last</c>.</summary>
+    public static readonly CliOption<int> KeepLast = Opt.Int("keep-last", "K", 3, "step folders kept (older ones are pruned)").AtLeast(1);
+    /// <summary><c>--save-dtype</c>.</summary>
+    public static readonly CliOption<string> SaveDtype = Opt.Choice("save-dtype", "f16", "dtype of the .pth weights (f16 as MiniMind; the resume state is always f32)", "f32", "f16", "bf16");
+    /// <summary><c>--export-minimind-resume</c>.</summary>
+    public static readonly CliOption<bool> ExportMinimindResume = Opt.Flag("export-minimind-resume", "also write checkpoints/<name>_resume.pth in MiniMind's resume layout");
+    /// <summary><c>--plot</c>.</summary>
+    public static readonly CliOption<bool> Plot = Opt.Flag("plot", "write <out-dir>/<name>_loss.png at every save");
+    /// <summary><c>--keep-every</c>.</summary>
+    public static readonly CliOption<int> KeepEvery = Opt.Int("keep-every", "N", 0, "pin every step folder whose step is a multiple of N: never pruned (0 = none)").AtLeast(0).Sample("2");
+    /// <summary><c>--minimind-root</c>.</summary>
+    public static readonly CliOption<string?> MinimindRoot = Opt.String("minimind-root", "DIR", null,
+        "write MiniMind's layout where its scripts look: DIR/checkpoints/<name>_resume.pth and <name>.pth (lm_checkpoint), DIR/out/<name>.pth (--from_weight)").Sample("minimind");
+    /// <summary><c>--no-space-check</c>.</summary>
+    public static readonly CliOption<bool> NoSpaceCheck = Opt.Flag("no-space-check", "skip the free-space check before each save (for filesystems that misreport free space)");
+    /// <summary><c>--max-bad-steps</c>.</summary>
+    public static readonly CliOption<int> MaxBadSteps = Opt.Int("max-bad-steps", "N", DivergenceGuard.DefaultMaxBadSteps, "stop after N skipped (non-finite loss or gradient norm) steps in a row").AtLeast(1).Sample("2");
+    /// <summary><c>--loss-spike</c>.</summary>
+    public static readonly CliOption<double> LossSpike = Opt.Double("loss-spike", "X", DivergenceGuard.DefaultSpikeFactor,
+        "stop when a step's loss exceeds X times the median of the last 50 steps' (0 = off)").AtLeast(0).Sample("5");
+    /// <summary><c>--resume</c>.</summary>
+    public static readonly CliOption<bool> Resume = Opt.Flag("resume", "continue from the newest checkpoint that verifies (a damaged newest one is reported and skipped); starts fresh when there is none");
+    /// <summary><c>--resume-from</c>.</summary>
+    public static readonly CliOption<string?> ResumeFrom = Opt.String("resume-from", "PATH", null, "a step_NNNNNN folder, or a MiniMind *_resume.pth written by PyTorch").Sample("out/checkpoints/x/step_000010");
+
+    /// <summary>Everything <c>minimind train</c> accepts.</summary>
+    public static readonly OptionTable Table = new("train",
+        new[] { "train [--data FILE.jsonl|FILE.bin] [options]" },
+        """
         MiniMind's pretraining recipe (trainer/train_pretrain.py): seeded shuffle per epoch, AdamW
         (betas 0.9/0.999, eps 1e-8, weight decay 0.01), cosine schedule lr·(0.1 + 0.45·(1 + cos(π·step/total))),
         gradient accumulation and clip_grad_norm_. "Step" means an optimizer step everywhere.
-        Without --data it trains a tiny model (dim 64, 2 layers, byte tokenizer) on the built-in corpus.
+        Without --data it trains a tiny model (minimind-v1 layout, dim 64, 2 layers, 4/2 heads, byte tokenizer)
+        on the built-in corpus: the "built-in run" defaults below; every option still applies. With --data
+        a new model is minimind3 unless --arch (or --from-weight FILE) says otherwise.
 
         Every --save-interval steps, at the end and on Ctrl+C/SIGTERM it writes
           <out-dir>/<save-weight>_<dim>[_moe].pth                     PyTorch weights (torch.load-able)
@@ -35,56 +98,40 @@ public sealed class TrainCommand : ICommand
                                                                      counters, data position, checksums)
         A resumed run continues bit for bit as if never interrupted (same device). Checkpoints are taken
         only at optimizer-step boundaries, so no partial accumulation window is ever lost or duplicated.
+        The .pth carries its architecture and tokenizer, so 'minimind generate --weights FILE' needs nothing else.
 
-        Data and model:
-          --data PATH              jsonl ({"text": ...} per line) or a token file from 'minimind tokenize'
-                                   (default: the built-in corpus)
-          --tokenizer SPEC         tokenizer.json, a folder holding one, or 'byte' (needed with a jsonl --data;
-                                   default 'byte' for the built-in corpus)
-          --max-seq-len N          tokens per row incl. bos/eos (default 512; built-in 128)
-          --arch NAME              minimind-v1 | minimind2 | minimind2-hf | minimind3 (default minimind3 with
-                                   --data; + the usual overrides --dim --n-layers --n-heads --n-kv-heads
-                                   --vocab-size --hidden-dim --use-moe --n-experts --top-k ...)
-          --from-weight NAME|PATH  start from <out-dir>/NAME_<dim>[_moe].pth or a .pth path (any generation's
-                                   key names, prefixes stripped; lists what did not load)
-        Recipe:
-          --epochs N (1; built-in 3)  --batch-size N (32; built-in 16)  --learning-rate X (5e-4; built-in 2e-3)
-          --accumulation-steps N (8; built-in 1)  --grad-clip X (1.0, 0 = off)  --max-steps N (total, across resumes)
-          --seed N (42)   --device auto|cuda|cpu|ilgpu-cpu (auto)
-        Output:
-          --out-dir DIR (out)  --save-weight NAME (pretrain)  --save-interval N (1000; built-in 50)
-          --log-interval N (100; built-in 10)  --keep-last K (3)  --save-dtype f32|f16|bf16 (f16, as MiniMind)
-          --keep-every N (0)       pin every step folder whose step is a multiple of N: never pruned
-          --export-minimind-resume also write checkpoints/<name>_resume.pth in MiniMind's resume layout
-          --minimind-root DIR      write MiniMind's layout where its scripts look: DIR/checkpoints/<name>_resume.pth
-                                   and <name>.pth (lm_checkpoint), DIR/out/<name>.pth (--from_weight)
-          --no-space-check         skip the free-space check before each save (for filesystems that misreport it)
-          --plot                   write <out-dir>/<name>_loss.png at every save
-        Divergence guard:
-          A step whose loss or gradient norm is not finite is skipped (never reaches the weights) and printed;
-          no checkpoint is written while the last update was skipped, and a save holding non-finite weights or
-          AdamW moments is refused.
-          --max-bad-steps N (5)    stop after N skipped steps in a row
-          --loss-spike X (3)       stop when a step's loss exceeds X times the median of the last 50 steps (0 = off)
-          A stopped run exits with code 3 and keeps its newest checkpoint as the last good state.
-        Resuming:
-          --resume                 continue from the newest checkpoint that verifies (a damaged newest one is
-                                   reported and skipped); starts fresh when there is none
-          --resume-from PATH       a step_NNNNNN folder, or a MiniMind *_resume.pth written by PyTorch
-
-        One run per folder: the checkpoint folder is locked (run.lock, released by the OS when the process dies);
-        a second trainer on it fails at once naming the holder's PID and command line.
-        A save that fails (disk full, I/O error) removes its temporary files, leaves the previous checkpoint and
-        .pth as they were, and stops the run with exit code 1 and the path in the message.
-
+        Divergence guard: a step whose loss or gradient norm is not finite is skipped (never reaches the
+        weights) and printed; no checkpoint is written while the last update was skipped; a save whose
+        weights or AdamW moments are not finite, or whose weights give the next batch a non-finite or spiking
+        loss, is refused. A run stopped by the guard exits with code 3; its newest checkpoint is the last good one.
+        One run per folder: the checkpoint folder is locked (run.lock, released by the OS when the process
+        dies); a second trainer on it fails at once naming the holder's PID and command line. A save that fails
+        (disk full, I/O error) removes its temporary files, leaves the previous checkpoint and .pth as they
+        were, and stops the run with exit code 1 and the path in the message.
+        """,
+        new[]
+        {
+            new OptionGroup("Data", Data, Tokenizer, MaxSeqLen, FromWeight),
+            ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
+            new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device),
+            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, KeepEvery, SaveDtype, ExportMinimindResume, MinimindRoot, Plot, NoSpaceCheck),
+            new OptionGroup("Divergence guard", MaxBadSteps, LossSpike),
+            new OptionGroup("Resuming", Resume, ResumeFrom),
+        },
+        new[]
+        {
+            "train",
+            "train --resume",
+            "train --rope-theta 1e6 --vocab-size 300 --dim 128      # the built-in run, other shapes",
+            "train --data pretrain_hq.jsonl --tokenizer model/ --arch minimind2 --max-seq-len 340",
+        },
+        """
         Ctrl+C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0; a second Ctrl+C exits
         at once, leaving the last complete checkpoint untouched.
+        """);
 
-        Examples:
-          minimind train
-          minimind train --resume
-          minimind train --data pretrain_hq.jsonl --tokenizer model/ --arch minimind2 --max-seq-len 340
-        """;
+    /// <inheritdoc/>
+    public OptionTable Options => Table;
 
     /// <summary>The built-in demo model: minimind-v1's layout at toy size for the byte tokenizer.</summary>
     public static ModelConfig TinyConfig(int vocab, int maxSeqLen) => ModelConfig.Preset("minimind-v1") with
@@ -92,51 +139,66 @@ public sealed class TrainCommand : ICommand
         Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = vocab, MaxSeqLen = maxSeqLen,
     };
 
-    /// <inheritdoc/>
-    public int Run(ArgParser args)
+    /// <summary>What one <c>minimind train</c> command line asks for, bound from <see cref="Table"/> and validated.</summary>
+    public sealed record Settings(string? DataPath, int MaxSeqLen, string TokSpec, TrainOptions Options, ModelConfig Config,
+        bool Resume, string? ResumeFrom, string? FromWeight, string Device);
+
+    /// <summary>Binds and validates a command line (reads only a --from-weight file's shapes; opens no data).</summary>
+    public static Settings Bind(ArgParser args)
     {
-        var log = Console.Out;
-        string? dataPath = args.String("data");
+        string? dataPath = args.Get(Data);
         bool builtin = dataPath is null;
-        int maxSeqLen = args.Int("max-seq-len", builtin ? 128 : 512);
-        string tokSpec = args.String("tokenizer", builtin ? "byte" : null)
+        int maxSeqLen = args.Get(MaxSeqLen, builtin);
+        string tokSpec = args.Get(Tokenizer, builtin)
             ?? (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "" : throw new UsageException("--tokenizer is needed to read a jsonl --data file (a tokenizer.json, a folder holding one, or 'byte')"));
         var options = new TrainOptions
         {
-            Epochs = args.Int("epochs", builtin ? 3 : 1),
-            BatchSize = args.Int("batch-size", builtin ? 16 : 32),
-            LearningRate = args.Double("learning-rate", builtin ? 2e-3 : 5e-4),
-            AccumulationSteps = args.Int("accumulation-steps", builtin ? 1 : 8),
-            GradClip = args.Double("grad-clip", 1.0),
-            LogInterval = args.Int("log-interval", builtin ? 10 : 100),
-            SaveInterval = args.Int("save-interval", builtin ? 50 : 1000),
-            MaxSteps = args.Has("max-steps") ? args.Long("max-steps", 0) : null,
-            OutDir = args.String("out-dir", "out")!,
-            SaveWeight = args.String("save-weight", "pretrain")!,
-            Seed = args.Long("seed", 42),
-            KeepLast = args.Int("keep-last", 3),
-            SaveDtype = TorchDTypes.ParseShort(args.Choice("save-dtype", "f16", "f32", "f16", "bf16")),
-            ExportMinimindResume = args.Flag("export-minimind-resume"),
-            Plot = args.Flag("plot"),
-            KeepEvery = args.Int("keep-every", 0),
-            MaxBadSteps = args.Int("max-bad-steps", DivergenceGuard.DefaultMaxBadSteps),
-            LossSpike = args.Double("loss-spike", DivergenceGuard.DefaultSpikeFactor),
-            MinimindRoot = args.String("minimind-root"),
-            CheckFreeSpace = !args.Flag("no-space-check"),
+            Epochs = args.Get(Epochs, builtin),
+            BatchSize = args.Get(BatchSize, builtin),
+            LearningRate = args.Get(LearningRate, builtin),
+            AccumulationSteps = args.Get(AccumulationSteps, builtin),
+            GradClip = args.Get(GradClip),
+            LogInterval = args.Get(LogInterval, builtin),
+            SaveInterval = args.Get(SaveInterval, builtin),
+            MaxSteps = args.Get(MaxSteps),
+            OutDir = args.Get(OutDir)!,
+            SaveWeight = args.Get(SaveWeight)!,
+            Seed = args.Get(Seed),
+            KeepLast = args.Get(KeepLast),
+            SaveDtype = TorchDTypes.ParseShort(args.Get(SaveDtype)),
+            ExportMinimindResume = args.Get(ExportMinimindResume),
+            Plot = args.Get(Plot),
+            KeepEvery = args.Get(KeepEvery),
+            MaxBadSteps = args.Get(MaxBadSteps),
+            LossSpike = args.Get(LossSpike),
+            MinimindRoot = args.Get(MinimindRoot),
+            CheckFreeSpace = !args.Get(NoSpaceCheck),
             TokenizerSpec = tokSpec.Length == 0 ? null : tokSpec == "byte" ? tokSpec : Path.GetFullPath(tokSpec),
         };
-        bool resume = args.Flag("resume");
-        string? resumeFrom = args.String("resume-from");
-        string? fromWeight = args.String("from-weight");
-        string device = args.Choice("device", "auto", BackendFactory.Devices);
+        bool resume = args.Get(Resume);
+        string? resumeFrom = args.Get(ResumeFrom);
+        string? fromWeight = args.Get(FromWeight);
+        string device = args.Get(Device);
         // A --from-weight given as a file, or a MiniMind *_resume.pth to continue, also fixes the shapes (read from the file).
         string? fromWeightFile = resumeFrom is not null && File.Exists(resumeFrom) ? resumeFrom
             : fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
-        var config = ResolveConfig(args, builtin, maxSeqLen, fromWeightFile);
+        // The built-in run keeps its toy size unless --arch names a preset; every override still applies.
+        var tiny = builtin ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : (ModelConfig?)null;
+        var config = ModelOptions.Parse(args, fromWeightFile, out _, tiny);
+        if (args.Has(MaxSeqLen)) config = config with { MaxSeqLen = maxSeqLen };
         args.EnsureAllUsed();
         try { options.Validate(); config.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
+        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device);
+    }
+
+    /// <inheritdoc/>
+    public int Run(ArgParser args)
+    {
+        var log = Console.Out;
+        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device) = Bind(args);
+        bool builtin = dataPath is null;
 
         // ---- data ------------------------------------------------------------------------------
         IPretrainSource data;
@@ -151,7 +213,7 @@ public sealed class TrainCommand : ICommand
         {
             data = TokenFilePretrainSource.Open(dataPath);
             dataDesc = $"token file {dataPath}";
-            if (data.SeqLen + 1 != maxSeqLen && args.Has("max-seq-len"))
+            if (data.SeqLen + 1 != maxSeqLen && args.Has(MaxSeqLen))
                 log.WriteLine($"note: {dataPath} holds rows of {data.SeqLen + 1} tokens; --max-seq-len {maxSeqLen} is ignored");
         }
         else
@@ -172,7 +234,7 @@ public sealed class TrainCommand : ICommand
         model.InitRandom(checked((int)options.Seed));
         using var trainer = new Trainer(model, data, options, log, dataDesc);
         // One run per checkpoint folder; the OS drops the lock when this process dies, so a killed run never blocks --resume.
-        using var runLock = Minimind.Checkpoint.Resume.RunLock.Acquire(trainer.CheckpointRoot, CommandLine());
+        using var runLock = Minimind.Checkpoint.Resume.RunLock.Acquire(trainer.Paths.CheckpointRoot, CommandLine());
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
         log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
 
@@ -187,13 +249,13 @@ public sealed class TrainCommand : ICommand
         else if (resume)
         {
             resumed = trainer.TryResumeLatest();
-            if (!resumed) log.WriteLine($"--resume: no complete checkpoint in {trainer.CheckpointRoot}; starting a fresh run");
+            if (!resumed) log.WriteLine($"--resume: no complete checkpoint in {trainer.Paths.CheckpointRoot}; starting a fresh run");
         }
         if (!resumed)
         {
-            var existing = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.CheckpointRoot);
+            var existing = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.Paths.CheckpointRoot);
             if (existing.Count > 0 && !resume)
-                throw new IOException($"{trainer.CheckpointRoot} already holds checkpoints of a run (up to step {existing[0].Step}). " +
+                throw new IOException($"{trainer.Paths.CheckpointRoot} already holds checkpoints of a run (up to step {existing[0].Step}). " +
                     "Continue it with --resume, or pick another --out-dir or --save-weight, or delete that folder to start over.");
             if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log);
         }
@@ -201,7 +263,7 @@ public sealed class TrainCommand : ICommand
 
         if (trainer.IsDone)
         {
-            log.WriteLine($"nothing to do: the run is complete at step {trainer.State.OptimizerStep}/{trainer.StopStep}. Weights: {trainer.WeightsPath}");
+            log.WriteLine($"nothing to do: the run is complete at step {trainer.State.OptimizerStep}/{trainer.StopStep}. Weights: {trainer.Paths.WeightsPath}");
             return 0;
         }
         log.WriteLine($"training: {trainer.StopStep - trainer.State.OptimizerStep} optimizer steps (schedule total {trainer.State.TotalSteps}), batch {options.BatchSize} x {options.AccumulationSteps} accumulation, lr {options.LearningRate}");
@@ -210,53 +272,36 @@ public sealed class TrainCommand : ICommand
         string again = ResumeCommandLine();
         if (outcome == TrainOutcome.Diverged)
         {
-            var last = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.CheckpointRoot).FirstOrDefault();
+            var last = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.Paths.CheckpointRoot).FirstOrDefault();
             log.WriteLine($"error: training diverged at step {trainer.State.OptimizerStep}: {trainer.DivergedReason}.");
             log.WriteLine(last is null
                 ? "No checkpoint had been written yet; nothing on disk was touched."
-                : $"The newest checkpoint, {last.Path} (step {last.Step}), is the last good state and {trainer.WeightsPath} holds its weights; nothing after it was saved.");
+                : $"The newest checkpoint, {last.Path} (step {last.Step}), is the last good state and {trainer.Paths.WeightsPath} holds its weights; nothing after it was saved.");
             log.WriteLine("Lower --learning-rate or enable --grad-clip (a resumed run keeps the schedule it started with, so start a new --out-dir or --save-weight for a new learning rate),");
             log.WriteLine($"or continue from the last checkpoint with: {again}");
             return DivergedExitCode;
         }
         if (outcome == TrainOutcome.Stopped)
         {
-            log.WriteLine($"stopped at step {trainer.State.OptimizerStep}/{trainer.StopStep}; checkpoint in {trainer.CheckpointRoot}");
+            log.WriteLine($"stopped at step {trainer.State.OptimizerStep}/{trainer.StopStep}; checkpoint in {trainer.Paths.CheckpointRoot}");
             log.WriteLine($"resume with: {again}");
             return 0;
         }
         log.WriteLine($"done: {trainer.State.OptimizerStep} steps, final loss {(trainer.State.Losses.Count > 0 ? trainer.State.Losses[^1] : float.NaN):F4}");
-        log.WriteLine($"weights:    {trainer.WeightsPath}");
-        log.WriteLine($"checkpoint: {trainer.CheckpointRoot}");
-        if (options.Plot) log.WriteLine($"loss plot:  {trainer.PlotPath}");
-        log.WriteLine($"metrics:    {trainer.MetricsPath}");
+        log.WriteLine($"weights:    {trainer.Paths.WeightsPath}");
+        log.WriteLine($"checkpoint: {trainer.Paths.CheckpointRoot}");
+        if (options.Plot) log.WriteLine($"loss plot:  {trainer.Paths.PlotPath}");
+        log.WriteLine($"metrics:    {trainer.Paths.MetricsPath}");
         // The .pth records its architecture and tokenizer, so the weights are all generate needs.
-        log.WriteLine($"try it:     minimind generate --weights {trainer.WeightsPath} --prompt \"...\"");
+        log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath}{(tokSpec.Length > 0 ? "" : " --tokenizer TOKENIZER")} --prompt \"...\"");
         log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
         return 0;
-    }
-
-    // The built-in demo keeps its toy size unless --arch names a preset; the shape flags still apply.
-    private static ModelConfig ResolveConfig(ArgParser args, bool builtin, int maxSeqLen, string? fromWeightFile)
-    {
-        if (!builtin || args.Has("arch") || fromWeightFile is not null) return ModelOptions.Parse(args, fromWeightFile);
-        var c = TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen);
-        c = c with
-        {
-            Dim = args.IntOrNull("dim") ?? c.Dim, NLayers = args.IntOrNull("n-layers") ?? c.NLayers,
-            NHeads = args.IntOrNull("n-heads") ?? c.NHeads, NKvHeads = args.IntOrNull("n-kv-heads") ?? c.NKvHeads,
-            HiddenDim = args.IntOrNull("hidden-dim") ?? c.HiddenDim, NExperts = args.IntOrNull("n-experts") ?? c.NExperts,
-            TopK = args.IntOrNull("top-k") ?? c.TopK,
-        };
-        if (args.Has("use-moe")) c = c with { UseMoe = args.Flag("use-moe") };
-        if (args.Has("tie-embeddings")) c = c with { TiedEmbeddings = args.Flag("tie-embeddings") };
-        return c;
     }
 
     private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log)
     {
         string path = fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight)
-            ? fromWeight : Path.Combine(o.OutDir, Trainer.RunNameOf(fromWeight, c) + ".pth");
+            ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
         if (!File.Exists(path)) throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found", path);
         var sd = StateDict.Read(path);
         var report = model.LoadStateDict(sd, strict: false);

@@ -9,13 +9,6 @@ public sealed partial class CpuBackend
     // Rows per parallel work item (rows are independent, so grouping never changes results).
     private const int RowBlock = 16;
 
-    private static void CheckHeads(string op, int heads, int kvHeads, int headDim)
-    {
-        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
-            throw new ArgumentOutOfRangeException(nameof(heads), $"{op}: heads ({heads}) must be a positive multiple of kvHeads ({kvHeads})");
-        if (headDim <= 0) throw new ArgumentOutOfRangeException(nameof(headDim), $"{op}: headDim must be > 0, got {headDim}");
-    }
-
     /// <summary>One query row against keys 0..nKeys-1 (rows k + j·stride, v + j·stride): online softmax over key
     /// blocks; writes the output row and returns the log-sum-exp of the scaled scores. acc holds hd floats,
     /// s holds <see cref="KeyBlock"/>.</summary>
@@ -45,13 +38,10 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public unsafe void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, int batch, int seqLen, int heads, int kvHeads, int headDim)
+    public unsafe void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, AttnShape shape)
     {
-        const string op = nameof(Attention);
-        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen)); CheckHeads(op, heads, kvHeads, headDim);
-        long qn = (long)batch * seqLen * heads * headDim, kn = (long)batch * seqLen * kvHeads * headDim;
-        Need(output, qn, op, nameof(output)); Need(lse, (long)batch * heads * seqLen, op, nameof(lse));
-        Need(q, qn, op, nameof(q)); Need(k, kn, op, nameof(k)); Need(v, kn, op, nameof(v));
+        OpContract.Attention(output, lse, q, k, v, shape, Limits);
+        int batch = shape.Batch, seqLen = shape.SeqLen, heads = shape.Heads, kvHeads = shape.KvHeads, headDim = shape.HeadDim;
         var (oa, oo) = Arr(output); var (la, lo) = Arr(lse); var (qa, qo) = Arr(q); var (ka, ko) = Arr(k); var (va, vo) = Arr(v);
         int rep = heads / kvHeads, hd = headDim, T = seqLen, H = heads, stride = kvHeads * headDim;
         float scale = 1f / MathF.Sqrt(hd);
@@ -74,14 +64,11 @@ public sealed partial class CpuBackend
 
     /// <inheritdoc/>
     public unsafe void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOutput, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
-        int batch, int seqLen, int heads, int kvHeads, int headDim)
+        AttnShape shape, WriteMode mode)
     {
-        const string op = nameof(AttentionBackward);
-        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen)); CheckHeads(op, heads, kvHeads, headDim);
-        long qn = (long)batch * seqLen * heads * headDim, kn = (long)batch * seqLen * kvHeads * headDim;
-        Need(dq, qn, op, nameof(dq)); Need(dk, kn, op, nameof(dk)); Need(dv, kn, op, nameof(dv));
-        Need(dOutput, qn, op, nameof(dOutput)); Need(q, qn, op, nameof(q)); Need(k, kn, op, nameof(k)); Need(v, kn, op, nameof(v));
-        Need(output, qn, op, nameof(output)); Need(lse, (long)batch * heads * seqLen, op, nameof(lse));
+        OpContract.AttentionBackward(dq, dk, dv, dOutput, q, k, v, output, lse, shape, mode, Limits);
+        int batch = shape.Batch, seqLen = shape.SeqLen, heads = shape.Heads, kvHeads = shape.KvHeads, headDim = shape.HeadDim;
+        bool overwrite = mode == WriteMode.Overwrite;
         var (dqa, dqo) = Arr(dq); var (dka, dko) = Arr(dk); var (dva, dvo) = Arr(dv); var (ga, go) = Arr(dOutput);
         var (qa, qo) = Arr(q); var (ka, ko) = Arr(k); var (va, vo) = Arr(v); var (oa, oo) = Arr(output); var (la, lo) = Arr(lse);
         int rep = heads / kvHeads, hd = headDim, T = seqLen, H = heads, Hkv = kvHeads, stride = Hkv * hd, qStride = H * hd;
@@ -128,7 +115,8 @@ public sealed partial class CpuBackend
                         AttentionMath.AddWeightedRows(acc, kr, stride, nb, ds, hd);
                     }
                     var dst = new Span<float>(pdq + dqo + row, hd);
-                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(acc, hd), scale, dst, dst);
+                    if (overwrite) TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc, hd), scale, dst);
+                    else TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(acc, hd), scale, dst, dst);
                 }
         });
 
@@ -168,23 +156,26 @@ public sealed partial class CpuBackend
                         }
                     }
                     var dkr = new Span<float>(pdk + dko + krow, hd); var dvr = new Span<float>(pdv + dvo + krow, hd);
-                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(accK, hd), scale, dkr, dkr);
-                    TensorPrimitives.Add(dvr, new ReadOnlySpan<float>(accV, hd), dvr);
+                    if (overwrite)
+                    {
+                        TensorPrimitives.Multiply(new ReadOnlySpan<float>(accK, hd), scale, dkr);
+                        new ReadOnlySpan<float>(accV, hd).CopyTo(dvr);
+                    }
+                    else
+                    {
+                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(accK, hd), scale, dkr, dkr);
+                        TensorPrimitives.Add(dvr, new ReadOnlySpan<float>(accV, hd), dvr);
+                    }
                 }
         });
     }
 
     /// <inheritdoc/>
-    public unsafe void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, int batch, int newTokens, int pastLen, int capacity,
-        int heads, int kvHeads, int headDim)
+    public unsafe void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, DecodeShape shape)
     {
-        const string op = nameof(AttentionDecode);
-        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(newTokens, op, nameof(newTokens)); OpChecks.NonNegative(pastLen, op, nameof(pastLen));
-        CheckHeads(op, heads, kvHeads, headDim);
-        if (pastLen + newTokens > capacity)
-            throw new ArgumentOutOfRangeException(nameof(capacity), $"{op}: pastLen {pastLen} + newTokens {newTokens} exceeds cache capacity {capacity}");
-        long qn = (long)batch * newTokens * heads * headDim, cn = (long)batch * capacity * kvHeads * headDim;
-        Need(output, qn, op, nameof(output)); Need(q, qn, op, nameof(q)); Need(kCache, cn, op, nameof(kCache)); Need(vCache, cn, op, nameof(vCache));
+        OpContract.AttentionDecode(output, q, kCache, vCache, shape, Limits);
+        int batch = shape.Batch, newTokens = shape.NewTokens, pastLen = shape.PastLen, capacity = shape.Capacity;
+        int heads = shape.Heads, kvHeads = shape.KvHeads, headDim = shape.HeadDim;
         var (oa, oo) = Arr(output); var (qa, qo) = Arr(q); var (ka, ko) = Arr(kCache); var (va, vo) = Arr(vCache);
         int rep = heads / kvHeads, hd = headDim, H = heads, stride = kvHeads * headDim;
         float scale = 1f / MathF.Sqrt(hd);
@@ -201,15 +192,11 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, int batch, int newTokens, int pastLen, int capacity, int kvHeads, int headDim)
+    public void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, DecodeShape shape)
     {
-        const string op = nameof(KvCacheAppend);
-        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(newTokens, op, nameof(newTokens)); OpChecks.NonNegative(pastLen, op, nameof(pastLen));
-        if (pastLen + newTokens > capacity)
-            throw new ArgumentOutOfRangeException(nameof(capacity), $"{op}: pastLen {pastLen} + newTokens {newTokens} exceeds cache capacity {capacity}");
-        int rowLen = kvHeads * headDim;
-        long cn = (long)batch * capacity * rowLen, kn = (long)batch * newTokens * rowLen;
-        Need(kCache, cn, op, nameof(kCache)); Need(vCache, cn, op, nameof(vCache)); Need(k, kn, op, nameof(k)); Need(v, kn, op, nameof(v));
+        OpContract.KvCacheAppend(kCache, vCache, k, v, shape, Limits);
+        int batch = shape.Batch, newTokens = shape.NewTokens, pastLen = shape.PastLen, capacity = shape.Capacity;
+        int rowLen = shape.KvHeads * shape.HeadDim;
         var kc = Span(kCache); var vc = Span(vCache); var ks = Span(k); var vs = Span(v);
         for (int b = 0; b < batch; b++)
         {

@@ -3,10 +3,10 @@ namespace Minimind.Kernels.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void Embedding(Tensor y, IntTensor ids, Tensor table, int count, int dim)
+    public void Embedding(Tensor y, IntTensor ids, Tensor table, RowShape s)
     {
-        OpChecks.NonNegative(count, nameof(Embedding), nameof(count)); OpChecks.NonNegative(dim, nameof(Embedding), nameof(dim));
-        Need(y, (long)count * dim, nameof(Embedding), nameof(y)); Need(ids, count, nameof(Embedding), nameof(ids));
+        OpContract.Embedding(y, ids, table, s);
+        int count = s.Rows, dim = s.Dim;
         var (ya, yo) = Arr(y); var (ia, io) = Arr(ids); var (ta, to) = Arr(table);
         long vocab = dim == 0 ? 0 : table.Length / dim;
         for (int i = 0; i < count; i++)
@@ -15,18 +15,18 @@ public sealed partial class CpuBackend
             if (id < 0 || id >= vocab)
                 throw new ArgumentOutOfRangeException(nameof(ids), $"Embedding: ids[{i}] = {id} is outside the table's [0, {vocab}) rows");
         }
-        _work.For(count, 64, (s, e) =>
+        _work.For(count, 64, (s0, e) =>
         {
-            for (long i = s; i < e; i++)
+            for (long i = s0; i < e; i++)
                 ta.AsSpan(to + ia[io + i] * dim, dim).CopyTo(ya.AsSpan(yo + (int)i * dim, dim));
         });
     }
 
     /// <inheritdoc/>
-    public void EmbeddingBackward(Tensor dTable, Tensor dy, IntTensor ids, int count, int dim)
+    public void EmbeddingBackward(Tensor dTable, Tensor dy, IntTensor ids, RowShape s)
     {
-        OpChecks.NonNegative(count, nameof(EmbeddingBackward), nameof(count)); OpChecks.NonNegative(dim, nameof(EmbeddingBackward), nameof(dim));
-        Need(dy, (long)count * dim, nameof(EmbeddingBackward), nameof(dy)); Need(ids, count, nameof(EmbeddingBackward), nameof(ids));
+        OpContract.EmbeddingBackward(dTable, dy, ids, s);
+        int count = s.Rows, dim = s.Dim;
         var (ga, go) = Arr(dTable); var (da, dof) = Arr(dy); var (ia, io) = Arr(ids);
         long vocab = dim == 0 ? 0 : dTable.Length / dim;
         for (int i = 0; i < count; i++)

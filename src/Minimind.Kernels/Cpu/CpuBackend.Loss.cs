@@ -26,12 +26,11 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void CrossEntropy(Tensor losses, Tensor logits, IntTensor targets, int rows, int vocab, int ignoreIndex)
+    public void CrossEntropy(Tensor losses, Tensor logits, IntTensor targets, RowShape shape, int ignoreIndex)
     {
         const string op = nameof(CrossEntropy);
-        OpChecks.NonNegative(rows, op, nameof(rows));
-        if (vocab <= 0) throw new ArgumentOutOfRangeException(nameof(vocab), $"{op}: vocab must be > 0, got {vocab}");
-        Need(losses, rows, op, nameof(losses)); Need(logits, (long)rows * vocab, op, nameof(logits)); Need(targets, rows, op, nameof(targets));
+        OpContract.CrossEntropy(losses, logits, targets, shape);
+        int rows = shape.Rows, vocab = shape.Dim;
         var (la, lo) = Arr(losses); var (xa, xo) = Arr(logits); var (ta, to) = Arr(targets);
         CheckTargets(op, ta, to, rows, vocab, ignoreIndex);
         _work.For(rows, 4, (s, e) =>
@@ -49,13 +48,11 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void CrossEntropyBackward(Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, int rows, int vocab, int ignoreIndex)
+    public void CrossEntropyBackward(Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape shape, int ignoreIndex)
     {
         const string op = nameof(CrossEntropyBackward);
-        OpChecks.NonNegative(rows, op, nameof(rows));
-        if (vocab <= 0) throw new ArgumentOutOfRangeException(nameof(vocab), $"{op}: vocab must be > 0, got {vocab}");
-        Need(dLogits, (long)rows * vocab, op, nameof(dLogits)); Need(logits, (long)rows * vocab, op, nameof(logits));
-        Need(targets, rows, op, nameof(targets)); Need(rowScale, rows, op, nameof(rowScale));
+        OpContract.CrossEntropyBackward(dLogits, logits, targets, rowScale, shape);
+        int rows = shape.Rows, vocab = shape.Dim;
         var (da, dof) = Arr(dLogits); var (xa, xo) = Arr(logits); var (ta, to) = Arr(targets); var (sa, so) = Arr(rowScale);
         CheckTargets(op, ta, to, rows, vocab, ignoreIndex);
         _work.For(rows, 4, (s, e) =>

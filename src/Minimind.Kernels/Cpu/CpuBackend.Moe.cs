@@ -5,13 +5,10 @@ namespace Minimind.Kernels.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void TopK(Tensor weights, IntTensor indices, Tensor probs, int rows, int cols, int k, bool normalize)
+    public void TopK(Tensor weights, IntTensor indices, Tensor probs, TopKShape shape, bool normalize)
     {
-        const string op = nameof(TopK);
-        OpChecks.NonNegative(rows, op, nameof(rows));
-        if (k <= 0 || k > cols) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be in [1, cols={cols}], got {k}");
-        Need(weights, (long)rows * k, op, nameof(weights)); Need(indices, (long)rows * k, op, nameof(indices));
-        Need(probs, (long)rows * cols, op, nameof(probs));
+        OpContract.TopK(weights, indices, probs, shape);
+        int rows = shape.Rows, cols = shape.Cols, k = shape.K;
         var (wa, wo) = Arr(weights); var (ia, io) = Arr(indices); var (pa, po) = Arr(probs);
         _work.For(rows, 256, (s, e) =>
         {
@@ -46,19 +43,18 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void TopKBackward(Tensor dProbs, Tensor dWeights, Tensor probs, IntTensor indices, int rows, int cols, int k, bool normalize)
+    public void TopKBackward(Tensor dProbs, Tensor dWeights, Tensor probs, IntTensor indices, TopKShape shape, bool normalize, WriteMode mode)
     {
-        const string op = nameof(TopKBackward);
-        OpChecks.NonNegative(rows, op, nameof(rows));
-        if (k <= 0 || k > cols) throw new ArgumentOutOfRangeException(nameof(k), $"{op}: k must be in [1, cols={cols}], got {k}");
-        Need(dProbs, (long)rows * cols, op, nameof(dProbs)); Need(dWeights, (long)rows * k, op, nameof(dWeights));
-        Need(probs, (long)rows * cols, op, nameof(probs)); Need(indices, (long)rows * k, op, nameof(indices));
+        OpContract.TopKBackward(dProbs, dWeights, probs, indices, shape, mode);
+        int rows = shape.Rows, cols = shape.Cols, k = shape.K;
+        bool overwrite = mode == WriteMode.Overwrite;
         var (da, dof) = Arr(dProbs); var (ga, go) = Arr(dWeights); var (pa, po) = Arr(probs); var (ia, io) = Arr(indices);
         _work.For(rows, 256, (s, e) =>
         {
             for (long r = s; r < e; r++)
             {
                 int pb = (int)(r * cols), ob = (int)(r * k);
+                if (overwrite) da.AsSpan(dof + pb, cols).Clear();
                 if (!normalize)
                 {
                     for (int j = 0; j < k; j++) da[dof + pb + ia[io + ob + j]] += ga[go + ob + j];
@@ -81,12 +77,11 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public int[] MoeRoute(IntTensor perm, IntTensor invPerm, IntTensor indices, int assignments, int experts)
+    public int[] MoeRoute(IntTensor perm, IntTensor invPerm, IntTensor indices, RouteShape shape)
     {
         const string op = nameof(MoeRoute);
-        OpChecks.NonNegative(assignments, op, nameof(assignments));
-        if (experts <= 0) throw new ArgumentOutOfRangeException(nameof(experts), $"{op}: experts must be > 0, got {experts}");
-        Need(perm, assignments, op, nameof(perm)); Need(invPerm, assignments, op, nameof(invPerm)); Need(indices, assignments, op, nameof(indices));
+        OpContract.MoeRoute(perm, invPerm, indices, shape);
+        int assignments = shape.Assignments, experts = shape.Experts;
         var (pa, po) = Arr(perm); var (qa, qo) = Arr(invPerm); var (ia, io) = Arr(indices);
         var counts = new int[experts];
         for (int a = 0; a < assignments; a++)
@@ -109,11 +104,11 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void MoeGather(Tensor xs, Tensor x, IntTensor perm, int tokens, int k, int dim)
+    public void MoeGather(Tensor xs, Tensor x, IntTensor perm, MoeShape shape)
     {
         const string op = nameof(MoeGather);
-        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
-        Need(xs, (long)n * dim, op, nameof(xs)); Need(x, (long)tokens * dim, op, nameof(x)); Need(perm, n, op, nameof(perm));
+        OpContract.MoeGather(xs, x, perm, shape);
+        int n = shape.Assignments, k = shape.K, dim = shape.Dim;
         var (sa, so) = Arr(xs); var (xa, xo) = Arr(x); var (pa, po) = Arr(perm);
         CheckPerm(op, nameof(perm), pa, po, n);
         _work.For(n, 32, (s, e) =>
@@ -124,11 +119,12 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void MoeGatherBackward(Tensor dx, Tensor dxs, IntTensor invPerm, int tokens, int k, int dim)
+    public void MoeGatherBackward(Tensor dx, Tensor dxs, IntTensor invPerm, MoeShape shape, WriteMode mode)
     {
         const string op = nameof(MoeGatherBackward);
-        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
-        Need(dx, (long)tokens * dim, op, nameof(dx)); Need(dxs, (long)n * dim, op, nameof(dxs)); Need(invPerm, n, op, nameof(invPerm));
+        OpContract.MoeGatherBackward(dx, dxs, invPerm, shape, mode);
+        int n = shape.Assignments, tokens = shape.Tokens, k = shape.K, dim = shape.Dim;
+        bool overwrite = mode == WriteMode.Overwrite;
         var (da, dof) = Arr(dx); var (sa, so) = Arr(dxs); var (qa, qo) = Arr(invPerm);
         CheckPerm(op, nameof(invPerm), qa, qo, n);
         _work.For(tokens, 16, (s, e) =>
@@ -136,6 +132,7 @@ public sealed partial class CpuBackend
             for (long t = s; t < e; t++)
             {
                 var dst = da.AsSpan(dof + (int)t * dim, dim);
+                if (overwrite) dst.Clear();
                 for (int sl = 0; sl < k; sl++)
                     TensorPrimitives.Add(dst, sa.AsSpan(so + qa[qo + (int)t * k + sl] * dim, dim), dst);
             }
@@ -143,12 +140,12 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void MoeCombine(Tensor y, Tensor expertOut, Tensor weights, IntTensor invPerm, int tokens, int k, int dim)
+    public void MoeCombine(Tensor y, Tensor expertOut, Tensor weights, IntTensor invPerm, MoeShape shape, WriteMode mode)
     {
         const string op = nameof(MoeCombine);
-        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
-        Need(y, (long)tokens * dim, op, nameof(y)); Need(expertOut, (long)n * dim, op, nameof(expertOut));
-        Need(weights, n, op, nameof(weights)); Need(invPerm, n, op, nameof(invPerm));
+        OpContract.MoeCombine(y, expertOut, weights, invPerm, shape, mode);
+        int n = shape.Assignments, tokens = shape.Tokens, k = shape.K, dim = shape.Dim;
+        bool overwrite = mode == WriteMode.Overwrite;
         var (ya, yo) = Arr(y); var (ea, eo) = Arr(expertOut); var (wa, wo) = Arr(weights); var (qa, qo) = Arr(invPerm);
         CheckPerm(op, nameof(invPerm), qa, qo, n);
         _work.For(tokens, 16, (s, e) =>
@@ -156,6 +153,7 @@ public sealed partial class CpuBackend
             for (long t = s; t < e; t++)
             {
                 var dst = ya.AsSpan(yo + (int)t * dim, dim);
+                if (overwrite) dst.Clear();
                 for (int sl = 0; sl < k; sl++)
                 {
                     int a = (int)t * k + sl;
@@ -167,13 +165,12 @@ public sealed partial class CpuBackend
 
     /// <inheritdoc/>
     public void MoeCombineBackward(Tensor dExpertOut, Tensor dWeights, Tensor dy, Tensor expertOut, Tensor weights, IntTensor invPerm,
-        int tokens, int k, int dim)
+        MoeShape shape, WriteMode mode)
     {
         const string op = nameof(MoeCombineBackward);
-        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
-        Need(dExpertOut, (long)n * dim, op, nameof(dExpertOut)); Need(dWeights, n, op, nameof(dWeights));
-        Need(dy, (long)tokens * dim, op, nameof(dy)); Need(expertOut, (long)n * dim, op, nameof(expertOut));
-        Need(weights, n, op, nameof(weights)); Need(invPerm, n, op, nameof(invPerm));
+        OpContract.MoeCombineBackward(dExpertOut, dWeights, dy, expertOut, weights, invPerm, shape, mode);
+        int n = shape.Assignments, k = shape.K, dim = shape.Dim;
+        bool overwrite = mode == WriteMode.Overwrite;
         var (dea, deo) = Arr(dExpertOut); var (dwa, dwo) = Arr(dWeights); var (dya, dyo) = Arr(dy);
         var (ea, eo) = Arr(expertOut); var (wa, wo) = Arr(weights); var (qa, qo) = Arr(invPerm);
         CheckPerm(op, nameof(invPerm), qa, qo, n);
@@ -185,8 +182,9 @@ public sealed partial class CpuBackend
                 int j = qa[qo + a];
                 var dyr = dya.AsSpan(dyo + (int)(a / k) * dim, dim);
                 var dst = dea.AsSpan(deo + j * dim, dim);
-                TensorPrimitives.MultiplyAdd(dyr, wa[wo + a], dst, dst);
-                dwa[dwo + a] += TensorPrimitives.Dot(dyr, ea.AsSpan(eo + j * dim, dim));
+                float dot = TensorPrimitives.Dot(dyr, ea.AsSpan(eo + j * dim, dim));
+                if (overwrite) { TensorPrimitives.Multiply(dyr, wa[wo + a], dst); dwa[dwo + a] = dot; }
+                else { TensorPrimitives.MultiplyAdd(dyr, wa[wo + a], dst, dst); dwa[dwo + a] += dot; }
             }
         });
     }
@@ -199,15 +197,12 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public float MoeAuxLoss(Tensor dProbs, Tensor probs, IntTensor indices, int batch, int seqLen, int experts, int k,
-        float alpha, AuxLossKind kind, float gradScale)
+    public float MoeAuxLoss(Tensor dProbs, Tensor probs, IntTensor indices, AuxLossShape shape, float alpha, AuxLossKind kind, float gradScale)
     {
         const string op = nameof(MoeAuxLoss);
-        if (!MoeAuxLossHost.Check(op, batch, seqLen, experts, k, kind)) return 0f;
-        int n = batch * seqLen;
-        Need(probs, (long)n * experts, op, nameof(probs)); Need(indices, (long)n * k, op, nameof(indices));
+        if (!OpContract.MoeAuxLoss(dProbs, probs, indices, shape, kind)) return 0f;
+        int batch = shape.Batch, seqLen = shape.SeqLen, experts = shape.Experts, k = shape.K, n = batch * seqLen;
         bool grad = !dProbs.IsEmpty;
-        if (grad) Need(dProbs, (long)n * experts, op, nameof(dProbs));
         var (pa, po) = Arr(probs); var (ia, io) = Arr(indices);
         int groups = MoeAuxLossHost.Groups(kind, batch), rowsPer = n / groups;
         var perGroup = new float[groups * experts];

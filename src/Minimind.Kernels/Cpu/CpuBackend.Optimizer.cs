@@ -37,10 +37,8 @@ public sealed partial class CpuBackend
     public void AdamW(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps, float weightDecay,
         long step, float gradScale)
     {
-        const string op = nameof(AdamW);
-        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), $"{op}: step is 1-based, got {step}");
+        OpContract.AdamW(param, grad, m, v, step);
         long n = param.Length;
-        Need(grad, n, op, nameof(grad)); Need(m, n, op, nameof(m)); Need(v, n, op, nameof(v));
         var s = new AdamScalars(lr, beta1, beta2, eps, weightDecay, step, gradScale);
         var (pa, po) = Arr(param); var (ga, go) = Arr(grad); var (ma, mo) = Arr(m); var (va, vo) = Arr(v);
         _work.For(n, 1 << 15, (from, to) =>

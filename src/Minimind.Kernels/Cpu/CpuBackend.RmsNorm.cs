@@ -5,12 +5,10 @@ namespace Minimind.Kernels.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void RmsNorm(Tensor y, Tensor rstd, Tensor x, Tensor weight, int rows, int dim, float eps)
+    public void RmsNorm(Tensor y, Tensor rstd, Tensor x, Tensor weight, RowShape shape, float eps)
     {
-        OpChecks.NonNegative(rows, nameof(RmsNorm), nameof(rows)); OpChecks.NonNegative(dim, nameof(RmsNorm), nameof(dim));
-        long n = (long)rows * dim;
-        Need(y, n, nameof(RmsNorm), nameof(y)); Need(x, n, nameof(RmsNorm), nameof(x));
-        Need(rstd, rows, nameof(RmsNorm), nameof(rstd)); Need(weight, dim, nameof(RmsNorm), nameof(weight));
+        OpContract.RmsNorm(y, rstd, x, weight, shape);
+        int rows = shape.Rows, dim = shape.Dim;
         var (ya, yo) = Arr(y); var (ra, ro) = Arr(rstd); var (xa, xo) = Arr(x); var (wa, wo) = Arr(weight);
         _work.For(rows, 16, (s, e) =>
         {
@@ -30,16 +28,14 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void RmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, int rows, int dim)
+    public void RmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, RowShape shape, WriteMode mode)
     {
-        OpChecks.NonNegative(rows, nameof(RmsNormBackward), nameof(rows)); OpChecks.NonNegative(dim, nameof(RmsNormBackward), nameof(dim));
-        long n = (long)rows * dim;
-        Need(dx, n, nameof(RmsNormBackward), nameof(dx)); Need(dy, n, nameof(RmsNormBackward), nameof(dy));
-        Need(x, n, nameof(RmsNormBackward), nameof(x)); Need(rstd, rows, nameof(RmsNormBackward), nameof(rstd));
-        Need(weight, dim, nameof(RmsNormBackward), nameof(weight)); Need(dWeight, dim, nameof(RmsNormBackward), nameof(dWeight));
+        OpContract.RmsNormBackward(dx, dWeight, dy, x, weight, rstd, shape, mode);
+        int rows = shape.Rows, dim = shape.Dim;
+        bool overwrite = mode == WriteMode.Overwrite;
         var (dxa, dxo) = Arr(dx); var (dwa, dwo) = Arr(dWeight); var (dya, dyo) = Arr(dy);
         var (xa, xo) = Arr(x); var (wa, wo) = Arr(weight); var (ra, ro) = Arr(rstd);
-        // dx over rows: dx = r·w·dy − x·r³/dim·Σ dy·w·x.
+        // dx over rows: dx (+)= r·w·dy − x·r³/dim·Σ dy·w·x.
         _work.For(rows, 16, (s, e) =>
         {
             var w = wa.AsSpan(wo, dim);
@@ -53,7 +49,8 @@ public sealed partial class CpuBackend
                 TensorPrimitives.Multiply(dyr, w, tmp);                 // g = dy·w
                 float dot = TensorPrimitives.Dot(tmp, xr);
                 float c = -dot * rs * rs * rs / dim;
-                TensorPrimitives.MultiplyAdd(tmp, rs, dxr, dxr);        // dx += r·g
+                if (overwrite) TensorPrimitives.Multiply(tmp, rs, dxr);  // dx = r·g
+                else TensorPrimitives.MultiplyAdd(tmp, rs, dxr, dxr);   // dx += r·g
                 TensorPrimitives.MultiplyAdd(xr, c, dxr, dxr);          // dx += c·x
             }
         });

@@ -3,23 +3,20 @@ namespace Minimind.Kernels.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void Rope(Tensor x, Tensor cos, Tensor sin, int batch, int seqLen, int heads, int headDim, int posOffset, RopeLayout layout)
-        => Rotate(nameof(Rope), x, cos, sin, batch, seqLen, heads, headDim, posOffset, layout, 1f);
+    public void Rope(Tensor x, Tensor cos, Tensor sin, RopeShape s)
+        => Rotate(nameof(Rope), x, cos, sin, s, 1f);
 
     /// <inheritdoc/>
-    public void RopeBackward(Tensor dx, Tensor cos, Tensor sin, int batch, int seqLen, int heads, int headDim, int posOffset, RopeLayout layout)
-        => Rotate(nameof(RopeBackward), dx, cos, sin, batch, seqLen, heads, headDim, posOffset, layout, -1f);
+    public void RopeBackward(Tensor dx, Tensor cos, Tensor sin, RopeShape s)
+        => Rotate(nameof(RopeBackward), dx, cos, sin, s, -1f);
 
     // direction = -1 rotates by the inverse angle (sin negated): the transpose of the rotation.
-    private void Rotate(string op, Tensor x, Tensor cos, Tensor sin, int batch, int seqLen, int heads, int headDim, int posOffset,
-        RopeLayout layout, float direction)
+    private void Rotate(string op, Tensor x, Tensor cos, Tensor sin, RopeShape shape, float direction)
     {
-        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen)); OpChecks.NonNegative(heads, op, nameof(heads));
-        OpChecks.NonNegative(posOffset, op, nameof(posOffset));
-        if (headDim <= 0 || headDim % 2 != 0) throw new ArgumentOutOfRangeException(nameof(headDim), $"{op}: headDim must be even and > 0, got {headDim}");
+        OpContract.Rope(op, x, cos, sin, shape);
+        int batch = shape.Batch, seqLen = shape.SeqLen, heads = shape.Heads, headDim = shape.HeadDim, posOffset = shape.PosOffset;
+        var layout = shape.Layout;
         int half = headDim / 2;
-        Need(x, (long)batch * seqLen * heads * headDim, op, "x");
-        Need(cos, (long)(posOffset + seqLen) * half, op, nameof(cos)); Need(sin, (long)(posOffset + seqLen) * half, op, nameof(sin));
         var (xa, xo) = Arr(x); var (ca, co) = Arr(cos); var (sa, so) = Arr(sin);
         int rows = batch * seqLen;
         _work.For(rows, 8, (s, e) =>

@@ -5,10 +5,10 @@ namespace Minimind.Kernels.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void Softmax(Tensor y, Tensor x, int rows, int cols)
+    public void Softmax(Tensor y, Tensor x, RowShape shape)
     {
-        OpChecks.NonNegative(rows, nameof(Softmax), nameof(rows)); OpChecks.NonNegative(cols, nameof(Softmax), nameof(cols));
-        Need(y, (long)rows * cols, nameof(Softmax), nameof(y)); Need(x, (long)rows * cols, nameof(Softmax), nameof(x));
+        OpContract.Softmax(y, x, shape);
+        int rows = shape.Rows, cols = shape.Dim;
         if (cols == 0) return;
         var (ya, yo) = Arr(y); var (xa, xo) = Arr(x);
         _work.For(rows, 64, (s, e) =>
@@ -27,11 +27,11 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void SoftmaxBackward(Tensor dx, Tensor dy, Tensor y, int rows, int cols)
+    public void SoftmaxBackward(Tensor dx, Tensor dy, Tensor y, RowShape shape, WriteMode mode)
     {
-        long n = (long)rows * cols;
-        OpChecks.NonNegative(rows, nameof(SoftmaxBackward), nameof(rows)); OpChecks.NonNegative(cols, nameof(SoftmaxBackward), nameof(cols));
-        Need(dx, n, nameof(SoftmaxBackward), nameof(dx)); Need(dy, n, nameof(SoftmaxBackward), nameof(dy)); Need(y, n, nameof(SoftmaxBackward), nameof(y));
+        OpContract.SoftmaxBackward(dx, dy, y, shape, mode);
+        int rows = shape.Rows, cols = shape.Dim;
+        bool acc = mode == WriteMode.Accumulate;
         var (dxa, dxo) = Arr(dx); var (dya, dyo) = Arr(dy); var (ya, yo) = Arr(y);
         _work.For(rows, 64, (s, e) =>
         {
@@ -41,7 +41,11 @@ public sealed partial class CpuBackend
                 double dot = 0;
                 for (int i = 0; i < cols; i++) dot += (double)dya[dyo + b + i] * ya[yo + b + i];
                 float d = (float)dot;
-                for (int i = 0; i < cols; i++) dxa[dxo + b + i] += ya[yo + b + i] * (dya[dyo + b + i] - d);
+                for (int i = 0; i < cols; i++)
+                {
+                    float g = ya[yo + b + i] * (dya[dyo + b + i] - d);
+                    dxa[dxo + b + i] = acc ? dxa[dxo + b + i] + g : g;
+                }
             }
         });
     }

@@ -26,6 +26,10 @@ public sealed partial class CpuBackend : IBackend
     public string Name => "cpu";
 
     /// <inheritdoc/>
+    /// <remarks>No limits: the CPU kernels take any head dim.</remarks>
+    public BackendLimits Limits => BackendLimits.None;
+
+    /// <inheritdoc/>
     public string DeviceName =>
         $"CPU ({_work.Threads} threads, {(System.Runtime.Intrinsics.X86.Fma.IsSupported ? "AVX2+FMA" : "portable SIMD")}, {Environment.ProcessorCount} logical cores)";
 
@@ -61,18 +65,6 @@ public sealed partial class CpuBackend : IBackend
             : $"int tensor buffer is {t.Buffer.GetType().Name}, not a CPU backend int buffer");
     }
 
-    private static void Need(Tensor t, long n, string op, string name)
-    {
-        if (t.Buffer is null) throw new ArgumentException($"{op}: {name} is an empty tensor, needs {n} elements");
-        if (t.Length < n) throw new ArgumentException($"{op}: {name} holds {t.Length} elements, needs {n}");
-    }
-
-    private static void Need(IntTensor t, long n, string op, string name)
-    {
-        if (t.Buffer is null) throw new ArgumentException($"{op}: {name} is an empty int tensor, needs {n} elements");
-        if (t.Length < n) throw new ArgumentException($"{op}: {name} holds {t.Length} elements, needs {n}");
-    }
-
     // ---- memory -------------------------------------------------------------------------------
 
     /// <inheritdoc/>
@@ -84,28 +76,28 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc/>
     public void Upload(Tensor dst, ReadOnlySpan<float> src)
     {
-        Need(dst, src.Length, nameof(Upload), nameof(dst));
+        OpContract.Transfer(dst, src.Length, nameof(Upload), nameof(dst));
         src.CopyTo(Span(dst));
     }
 
     /// <inheritdoc/>
     public void Upload(IntTensor dst, ReadOnlySpan<int> src)
     {
-        Need(dst, src.Length, nameof(Upload), nameof(dst));
+        OpContract.Transfer(dst, src.Length, nameof(Upload), nameof(dst));
         src.CopyTo(Span(dst));
     }
 
     /// <inheritdoc/>
     public void Download(Tensor src, Span<float> dst)
     {
-        Need(src, dst.Length, nameof(Download), nameof(src));
+        OpContract.Transfer(src, dst.Length, nameof(Download), nameof(src));
         Span(src)[..dst.Length].CopyTo(dst);
     }
 
     /// <inheritdoc/>
     public void Download(IntTensor src, Span<int> dst)
     {
-        Need(src, dst.Length, nameof(Download), nameof(src));
+        OpContract.Transfer(src, dst.Length, nameof(Download), nameof(src));
         Span(src)[..dst.Length].CopyTo(dst);
     }
 
@@ -119,7 +111,7 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc/>
     public void Copy(Tensor dst, Tensor src)
     {
-        if (dst.Length != src.Length) throw new ArgumentException($"Copy: dst has {dst.Length} elements, src {src.Length}");
+        OpContract.Copy(dst, src);
         Span(src).CopyTo(Span(dst));
     }
 
@@ -134,7 +126,7 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc/>
     public void Add(Tensor y, Tensor a, Tensor b)
     {
-        Need(a, y.Length, nameof(Add), nameof(a)); Need(b, y.Length, nameof(Add), nameof(b));
+        OpContract.Add(y, a, b);
         var (ya, yo) = Arr(y); var (aa, ao) = Arr(a); var (ba, bo) = Arr(b);
         _work.For(y.Length, 1 << 16, (s, e) =>
         {
@@ -146,7 +138,7 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc/>
     public void AddInPlace(Tensor y, Tensor x)
     {
-        Need(x, y.Length, nameof(AddInPlace), nameof(x));
+        OpContract.AddInPlace(y, x);
         var (ya, yo) = Arr(y); var (xa, xo) = Arr(x);
         _work.For(y.Length, 1 << 16, (s, e) =>
         {

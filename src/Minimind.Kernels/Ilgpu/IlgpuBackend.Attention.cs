@@ -5,12 +5,6 @@ namespace Minimind.Kernels.Ilgpu;
 
 public sealed partial class IlgpuBackend
 {
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>? _attn;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>? _attnDot;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>? _attnDq;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>? _attnDkv;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DecodeShape>? _decode, _append;
-
     /// <summary>Queries (and keys) per attention group: the tile's Rows, which is also the group size.</summary>
     private int AttnRows => CudaShapes ? default(AttnTile32).Rows : default(AttnTile4).Rows;
 
@@ -18,88 +12,62 @@ public sealed partial class IlgpuBackend
     private KernelConfig AttnConfig(long blocks) =>
         new((int)Math.Max(1, Math.Min(blocks, IsCuda ? _acc.NumMultiprocessors * 32L : _launch.MaxGroups)), AttnRows);
 
-    private static void CheckHeads(string op, int batch, int seqLen, int heads, int kvHeads, int headDim)
-    {
-        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(seqLen, op, nameof(seqLen));
-        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
-            throw new ArgumentOutOfRangeException(nameof(kvHeads), $"{op}: heads ({heads}) must be a positive multiple of kvHeads ({kvHeads})");
-        if (headDim <= 0 || headDim > default(AttnTile32).MaxHd)
-            throw new ArgumentOutOfRangeException(nameof(headDim), $"{op}: headDim must be in [1, {default(AttnTile32).MaxHd}], got {headDim}");
-    }
-
     /// <inheritdoc/>
-    public void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, int batch, int seqLen, int heads, int kvHeads, int headDim)
+    public void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, AttnShape shape)
     {
-        const string op = nameof(Attention);
-        CheckHeads(op, batch, seqLen, heads, kvHeads, headDim);
-        long nq = (long)batch * seqLen * heads * headDim, nk = (long)batch * seqLen * kvHeads * headDim;
+        OpContract.Attention(output, lse, q, k, v, shape, Limits);
+        var (nq, nk, nl) = OpContract.AttnSizes(shape);
         if (nq == 0) return;
-        var s = new AttnShape(batch, seqLen, heads, kvHeads, headDim);
-        int rows = AttnRows;
-        _attn ??= CudaShapes
-            ? _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionForward<AttnTile32>)
-            : _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionForward<AttnTile4>);
-        _attn(AttnConfig((long)batch * heads * ((seqLen + rows - 1) / rows)), V(output, nq, op, nameof(output)), V(lse, (long)batch * heads * seqLen, op, nameof(lse)),
-            V(q, nq, op, nameof(q)), V(k, nk, op, nameof(k)), V(v, nk, op, nameof(v)), s);
+        var s = new AttnArgs(shape);
+        var cfg = AttnConfig((long)shape.Batch * shape.Heads * ((shape.SeqLen + AttnRows - 1) / AttnRows));
+        var (ov, lv, qv, kv, vv) = (V(output, nq), V(lse, nl), V(q, nq), V(k, nk), V(v, nk));
+        if (CudaShapes) Launch(IlgpuKernels.AttentionForward<AttnTile32>, cfg, ov, lv, qv, kv, vv, s);
+        else Launch(IlgpuKernels.AttentionForward<AttnTile4>, cfg, ov, lv, qv, kv, vv, s);
     }
 
     /// <inheritdoc/>
     public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOutput, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
-        int batch, int seqLen, int heads, int kvHeads, int headDim)
+        AttnShape shape, WriteMode mode)
     {
-        const string op = nameof(AttentionBackward);
-        CheckHeads(op, batch, seqLen, heads, kvHeads, headDim);
-        long nq = (long)batch * seqLen * heads * headDim, nk = (long)batch * seqLen * kvHeads * headDim, nl = (long)batch * heads * seqLen;
+        OpContract.AttentionBackward(dq, dk, dv, dOutput, q, k, v, output, lse, shape, mode, Limits);
+        var (nq, nk, nl) = OpContract.AttnSizes(shape);
         if (nq == 0) return;
-        var s = new AttnShape(batch, seqLen, heads, kvHeads, headDim);
-        var dO = V(dOutput, nq, op, nameof(dOutput)); var qv = V(q, nq, op, nameof(q));
-        var kv = V(k, nk, op, nameof(k)); var vv = V(v, nk, op, nameof(v)); var lv = V(lse, nl, op, nameof(lse));
+        var s = new AttnArgs(shape, mode);
+        var dO = V(dOutput, nq); var qv = V(q, nq); var kv = V(k, nk); var vv = V(v, nk); var lv = V(lse, nl);
+        var dqv = V(dq, nq); var dkv = V(dk, nk); var dvv = V(dv, nk);
         var dDot = Scratch(ref _scratchF, nl);
-        _attnDot ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionRowDot);
-        _attnDq ??= CudaShapes
-            ? _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionBackwardQuery<AttnTile32>)
-            : _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionBackwardQuery<AttnTile4>);
-        _attnDkv ??= CudaShapes
-            ? _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionBackwardKeyValue<AttnTile32>)
-            : _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>(IlgpuKernels.AttentionBackwardKeyValue<AttnTile4>);
-        int rows = AttnRows;
-        _attnDot(_launch.Items(nl), dDot, dO, V(output, nq, op, nameof(output)), s);
-        _attnDq(AttnConfig((long)batch * heads * ((seqLen + rows - 1) / rows)), V(dq, nq, op, nameof(dq)), dO, qv, kv, vv, lv, dDot, s);
-        _attnDkv(AttnConfig((long)batch * kvHeads * ((seqLen + rows - 1) / rows)), V(dk, nk, op, nameof(dk)), V(dv, nk, op, nameof(dv)), dO, qv, kv, vv, lv, dDot, s);
-    }
-
-    private static void CheckDecode(string op, int batch, int newTokens, int pastLen, int capacity)
-    {
-        OpChecks.NonNegative(batch, op, nameof(batch)); OpChecks.NonNegative(newTokens, op, nameof(newTokens)); OpChecks.NonNegative(pastLen, op, nameof(pastLen));
-        if (pastLen + newTokens > capacity)
-            throw new ArgumentOutOfRangeException(nameof(capacity), $"{op}: pastLen {pastLen} + newTokens {newTokens} exceeds the cache capacity {capacity}");
+        int rows = AttnRows, blocks = (shape.SeqLen + rows - 1) / rows;
+        var qCfg = AttnConfig((long)shape.Batch * shape.Heads * blocks);
+        var kvCfg = AttnConfig((long)shape.Batch * shape.KvHeads * blocks);
+        Launch(IlgpuKernels.AttentionRowDot, _launch.Items(nl), dDot, dO, V(output, nq), s);
+        if (CudaShapes)
+        {
+            Launch(IlgpuKernels.AttentionBackwardQuery<AttnTile32>, qCfg, dqv, dO, qv, kv, vv, lv, dDot, s);
+            Launch(IlgpuKernels.AttentionBackwardKeyValue<AttnTile32>, kvCfg, dkv, dvv, dO, qv, kv, vv, lv, dDot, s);
+        }
+        else
+        {
+            Launch(IlgpuKernels.AttentionBackwardQuery<AttnTile4>, qCfg, dqv, dO, qv, kv, vv, lv, dDot, s);
+            Launch(IlgpuKernels.AttentionBackwardKeyValue<AttnTile4>, kvCfg, dkv, dvv, dO, qv, kv, vv, lv, dDot, s);
+        }
     }
 
     /// <inheritdoc/>
-    public void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, int batch, int newTokens, int pastLen, int capacity,
-        int heads, int kvHeads, int headDim)
+    public void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, DecodeShape shape)
     {
-        const string op = nameof(AttentionDecode);
-        CheckHeads(op, batch, newTokens, heads, kvHeads, headDim);
-        CheckDecode(op, batch, newTokens, pastLen, capacity);
-        long nq = (long)batch * newTokens * heads * headDim, nc = (long)batch * capacity * kvHeads * headDim;
+        OpContract.AttentionDecode(output, q, kCache, vCache, shape, Limits);
+        long nq = (long)shape.Batch * shape.NewTokens * shape.Heads * shape.HeadDim, nc = (long)shape.Batch * shape.Capacity * shape.KvHeads * shape.HeadDim;
         if (nq == 0) return;
-        _decode ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DecodeShape>(IlgpuKernels.AttentionDecode);
-        _decode(_launch.Items((long)batch * newTokens * heads), V(output, nq, op, nameof(output)), V(q, nq, op, nameof(q)),
-            V(kCache, nc, op, nameof(kCache)), V(vCache, nc, op, nameof(vCache)),
-            new DecodeShape(batch, newTokens, pastLen, capacity, heads, kvHeads, headDim));
+        Launch(IlgpuKernels.AttentionDecode, _launch.Items((long)shape.Batch * shape.NewTokens * shape.Heads), V(output, nq), V(q, nq),
+            V(kCache, nc), V(vCache, nc), new DecodeArgs(shape));
     }
 
     /// <inheritdoc/>
-    public void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, int batch, int newTokens, int pastLen, int capacity, int kvHeads, int headDim)
+    public void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, DecodeShape shape)
     {
-        const string op = nameof(KvCacheAppend);
-        CheckDecode(op, batch, newTokens, pastLen, capacity);
-        OpChecks.NonNegative(kvHeads, op, nameof(kvHeads)); OpChecks.NonNegative(headDim, op, nameof(headDim));
-        long nn = (long)batch * newTokens * kvHeads * headDim, nc = (long)batch * capacity * kvHeads * headDim;
+        OpContract.KvCacheAppend(kCache, vCache, k, v, shape, Limits);
+        long row = (long)shape.KvHeads * shape.HeadDim, nn = shape.Batch * shape.NewTokens * row, nc = shape.Batch * shape.Capacity * row;
         if (nn == 0) return;
-        _append ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DecodeShape>(IlgpuKernels.KvCacheAppend);
-        _append(_launch.Items(nn), V(kCache, nc, op, nameof(kCache)), V(vCache, nc, op, nameof(vCache)), V(k, nn, op, nameof(k)), V(v, nn, op, nameof(v)),
-            new DecodeShape(batch, newTokens, pastLen, capacity, kvHeads, kvHeads, headDim));
+        Launch(IlgpuKernels.KvCacheAppend, _launch.Items(nn), V(kCache, nc), V(vCache, nc), V(k, nn), V(v, nn), new DecodeArgs(shape));
     }
 }

@@ -5,31 +5,22 @@ namespace Minimind.Kernels.Ilgpu;
 
 public sealed partial class IlgpuBackend
 {
-    private Action<KernelConfig, ArrayView<int>, ArrayView<int>, int, int, int>? _moeCount;
-    private Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int, int>? _moeScatter;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>? _moeGather, _moeGatherBwd;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>? _moeCombine, _moeCombOut, _moeCombW;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>? _auxGrad;
-
     /// <summary>Assignments per chunk of the two-pass counting sort: chunk counts come back to the host,
     /// which scans them into per-(chunk, expert) start offsets.</summary>
     private int RouteChunk => CudaShapes ? 64 : 8;
 
     /// <inheritdoc/>
-    public int[] MoeRoute(IntTensor perm, IntTensor invPerm, IntTensor indices, int assignments, int experts)
+    public int[] MoeRoute(IntTensor perm, IntTensor invPerm, IntTensor indices, RouteShape shape)
     {
         const string op = nameof(MoeRoute);
-        OpChecks.NonNegative(assignments, op, nameof(assignments));
-        if (experts <= 0) throw new ArgumentOutOfRangeException(nameof(experts), $"{op}: experts must be > 0, got {experts}");
-        var pv = V(perm, assignments, op, nameof(perm)); var qv = V(invPerm, assignments, op, nameof(invPerm));
-        var iv = V(indices, assignments, op, nameof(indices));
+        OpContract.MoeRoute(perm, invPerm, indices, shape);
+        int assignments = shape.Assignments, experts = shape.Experts;
+        var pv = V(perm, assignments); var qv = V(invPerm, assignments); var iv = V(indices, assignments);
         var totals = new int[experts];
         if (assignments == 0) return totals;
         int chunk = RouteChunk, chunks = (assignments + chunk - 1) / chunk, cells = chunks * experts;
         var counts = Scratch(ref _scratchI, cells);
-        _moeCount ??= _acc.LoadStreamKernel<ArrayView<int>, ArrayView<int>, int, int, int>(IlgpuKernels.MoeCountChunks);
-        _moeScatter ??= _acc.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int, int>(IlgpuKernels.MoeScatterChunks);
-        _moeCount(_launch.Items(cells), counts, iv, assignments, experts, chunk);
+        Launch(IlgpuKernels.MoeCountChunks, _launch.Items(cells), counts, iv, assignments, experts, chunk);
         var host = new int[cells];
         _acc.Synchronize();
         counts.SubView(0, cells).CopyToCPU(host.AsSpan());
@@ -48,66 +39,59 @@ public sealed partial class IlgpuBackend
         }
         var ov = Scratch(ref _scratchI2, cells);
         ov.SubView(0, cells).CopyFromCPU(offsets.AsSpan());
-        _moeScatter(_launch.Items(cells), pv, qv, iv, ov, assignments, experts, chunk);
+        Launch(IlgpuKernels.MoeScatterChunks, _launch.Items(cells), pv, qv, iv, ov, assignments, experts, chunk);
         return totals;
     }
 
     /// <inheritdoc/>
-    public void MoeGather(Tensor xs, Tensor x, IntTensor perm, int tokens, int k, int dim)
+    public void MoeGather(Tensor xs, Tensor x, IntTensor perm, MoeShape s)
     {
-        const string op = nameof(MoeGather);
-        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
-        if ((long)n * dim == 0) return;
-        _moeGather ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(IlgpuKernels.MoeGather);
-        _moeGather(_launch.Items((long)n * dim), V(xs, (long)n * dim, op, nameof(xs)), V(x, (long)tokens * dim, op, nameof(x)),
-            V(perm, n, op, nameof(perm)), tokens, k, dim);
+        OpContract.MoeGather(xs, x, perm, s);
+        long n = s.Assignments;
+        if (n * s.Dim == 0) return;
+        Launch(IlgpuKernels.MoeGather, _launch.Items(n * s.Dim), V(xs, n * s.Dim), V(x, (long)s.Tokens * s.Dim), V(perm, n), s.Tokens, s.K, s.Dim);
     }
 
     /// <inheritdoc/>
-    public void MoeGatherBackward(Tensor dx, Tensor dxs, IntTensor invPerm, int tokens, int k, int dim)
+    public void MoeGatherBackward(Tensor dx, Tensor dxs, IntTensor invPerm, MoeShape s, WriteMode mode)
     {
-        const string op = nameof(MoeGatherBackward);
-        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
-        if ((long)n * dim == 0) return;
-        _moeGatherBwd ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(IlgpuKernels.MoeGatherBackward);
-        _moeGatherBwd(_launch.Items((long)tokens * dim), V(dx, (long)tokens * dim, op, nameof(dx)), V(dxs, (long)n * dim, op, nameof(dxs)),
-            V(invPerm, n, op, nameof(invPerm)), tokens, k, dim);
+        OpContract.MoeGatherBackward(dx, dxs, invPerm, s, mode);
+        long n = s.Assignments;
+        if (n * s.Dim == 0) return;
+        Launch(IlgpuKernels.MoeGatherBackward, _launch.Items((long)s.Tokens * s.Dim), V(dx, (long)s.Tokens * s.Dim), V(dxs, n * s.Dim),
+            V(invPerm, n), s.Tokens, s.K, s.Dim, Acc(mode));
     }
 
     /// <inheritdoc/>
-    public void MoeCombine(Tensor y, Tensor expertOut, Tensor weights, IntTensor invPerm, int tokens, int k, int dim)
+    public void MoeCombine(Tensor y, Tensor expertOut, Tensor weights, IntTensor invPerm, MoeShape s, WriteMode mode)
     {
-        const string op = nameof(MoeCombine);
-        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
-        if ((long)n * dim == 0) return;
-        _moeCombine ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(IlgpuKernels.MoeCombine);
-        _moeCombine(_launch.Items((long)tokens * dim), V(y, (long)tokens * dim, op, nameof(y)), V(expertOut, (long)n * dim, op, nameof(expertOut)),
-            V(weights, n, op, nameof(weights)), V(invPerm, n, op, nameof(invPerm)), tokens, k, dim);
+        OpContract.MoeCombine(y, expertOut, weights, invPerm, s, mode);
+        long n = s.Assignments;
+        if (n * s.Dim == 0) return;
+        Launch(IlgpuKernels.MoeCombine, _launch.Items((long)s.Tokens * s.Dim), V(y, (long)s.Tokens * s.Dim), V(expertOut, n * s.Dim),
+            V(weights, n), V(invPerm, n), s.Tokens, s.K, s.Dim, Acc(mode));
     }
 
     /// <inheritdoc/>
     public void MoeCombineBackward(Tensor dExpertOut, Tensor dWeights, Tensor dy, Tensor expertOut, Tensor weights, IntTensor invPerm,
-        int tokens, int k, int dim)
+        MoeShape s, WriteMode mode)
     {
-        const string op = nameof(MoeCombineBackward);
-        int n = OpChecks.MoeAssignments(op, tokens, k, dim);
-        if ((long)n * dim == 0) return;
-        var dyv = V(dy, (long)tokens * dim, op, nameof(dy)); var qv = V(invPerm, n, op, nameof(invPerm));
-        _moeCombOut ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(IlgpuKernels.MoeCombineBackwardOut);
-        _moeCombW ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(IlgpuKernels.MoeCombineBackwardWeights);
-        _moeCombOut(_launch.Items((long)n * dim), V(dExpertOut, (long)n * dim, op, nameof(dExpertOut)), dyv, V(weights, n, op, nameof(weights)), qv, tokens, k, dim);
-        _moeCombW(_launch.Items(n), V(dWeights, n, op, nameof(dWeights)), dyv, V(expertOut, (long)n * dim, op, nameof(expertOut)), qv, tokens, k, dim);
+        OpContract.MoeCombineBackward(dExpertOut, dWeights, dy, expertOut, weights, invPerm, s, mode);
+        long n = s.Assignments;
+        if (n * s.Dim == 0) return;
+        var dyv = V(dy, (long)s.Tokens * s.Dim); var qv = V(invPerm, n);
+        Launch(IlgpuKernels.MoeCombineBackwardOut, _launch.Items(n * s.Dim), V(dExpertOut, n * s.Dim), dyv, V(weights, n), qv, s.Tokens, s.K, s.Dim, Acc(mode));
+        Launch(IlgpuKernels.MoeCombineBackwardWeights, _launch.Items(n), V(dWeights, n), dyv, V(expertOut, n * s.Dim), qv, s.Tokens, s.K, s.Dim, Acc(mode));
     }
 
     /// <inheritdoc/>
     /// <remarks>Computed on the HOST in float64 from downloaded probs/indices (<see cref="MoeAuxLossHost"/>); only the
     /// gradient, a per-(group, expert) constant, is added on the device.</remarks>
-    public float MoeAuxLoss(Tensor dProbs, Tensor probs, IntTensor indices, int batch, int seqLen, int experts, int k,
-        float alpha, AuxLossKind kind, float gradScale)
+    public float MoeAuxLoss(Tensor dProbs, Tensor probs, IntTensor indices, AuxLossShape shape, float alpha, AuxLossKind kind, float gradScale)
     {
         const string op = nameof(MoeAuxLoss);
-        if (!MoeAuxLossHost.Check(op, batch, seqLen, experts, k, kind)) return 0f;
-        int n = batch * seqLen;
+        if (!OpContract.MoeAuxLoss(dProbs, probs, indices, shape, kind)) return 0f;
+        int batch = shape.Batch, seqLen = shape.SeqLen, experts = shape.Experts, k = shape.K, n = batch * seqLen;
         var p = new float[(long)n * experts];
         var idx = new int[(long)n * k];
         Download(probs, p);
@@ -117,11 +101,10 @@ public sealed partial class IlgpuBackend
         double loss = MoeAuxLossHost.Compute(op, p, idx, batch, seqLen, experts, k, alpha, kind, gradScale, grad);
         if (!dProbs.IsEmpty)
         {
-            var dv = V(dProbs, (long)n * experts, op, nameof(dProbs));
+            var dv = V(dProbs, (long)n * experts);
             var cv = Scratch(ref _scratchF, grad.Length);
             cv.SubView(0, grad.Length).CopyFromCPU(grad.AsSpan());
-            _auxGrad ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int>(IlgpuKernels.MoeAuxGrad);
-            _auxGrad(_launch.Items((long)n * experts), dv, cv, n, experts, rowsPer);
+            Launch(IlgpuKernels.MoeAuxGrad, _launch.Items((long)n * experts), dv, cv, n, experts, rowsPer);
         }
         return (float)loss;
     }

@@ -99,6 +99,10 @@ public sealed partial class IlgpuBackend : IBackend
     public string Name => IsCuda ? "cuda" : "ilgpu-cpu";
 
     /// <inheritdoc/>
+    /// <remarks>Attention head dims up to the attention tiles' shared-memory rows (128).</remarks>
+    public BackendLimits Limits { get; } = new(Math.Min(default(AttnTile32).MaxHd, default(AttnTile4).MaxHd));
+
+    /// <inheritdoc/>
     public string DeviceName => IsCuda
         ? $"{_acc.Name}, {_acc.NumMultiprocessors} SMs"
         : $"ILGPU CPU simulator, {_acc.MaxNumThreadsPerGroup} threads/group";
@@ -123,21 +127,14 @@ public sealed partial class IlgpuBackend : IBackend
         : throw new ArgumentException(t.Buffer is null ? "int tensor has no buffer (default IntTensor)"
             : $"int tensor buffer is {t.Buffer.GetType().Name}, not an ILGPU backend int buffer");
 
-    /// <summary>The first n elements of t, after checking it holds them.</summary>
-    private static ArrayView<float> V(Tensor t, long n, string op, string name)
+    // The first n elements of t (OpContract has checked that t holds them).
+    private static ArrayView<float> V(Tensor t, long n)
     {
-        if (t.Buffer is null) throw new ArgumentException($"{op}: {name} is an empty tensor, needs {n} elements");
-        if (t.Length < n) throw new ArgumentException($"{op}: {name} holds {t.Length} elements, needs {n}");
-        if (n > int.MaxValue) throw new ArgumentException($"{op}: {name} needs {n} elements, more than the 2^31 this backend indexes");
+        if (n > int.MaxValue) throw new ArgumentException($"a tensor of {n} elements is more than the 2^31 this backend indexes");
         return V(t).SubView(0, n);
     }
 
-    private static ArrayView<int> V(IntTensor t, long n, string op, string name)
-    {
-        if (t.Buffer is null) throw new ArgumentException($"{op}: {name} is an empty int tensor, needs {n} elements");
-        if (t.Length < n) throw new ArgumentException($"{op}: {name} holds {t.Length} elements, needs {n}");
-        return V(t).SubView(0, n);
-    }
+    private static ArrayView<int> V(IntTensor t, long n) => V(t).SubView(0, n);
 
     // ---- scratch (grown on demand; growing synchronises so no queued kernel still reads the old one) ----
 
@@ -167,31 +164,31 @@ public sealed partial class IlgpuBackend : IBackend
     /// <inheritdoc/>
     public void Upload(Tensor dst, ReadOnlySpan<float> src)
     {
-        if (src.Length == 0) return;
-        V(dst, src.Length, nameof(Upload), nameof(dst)).CopyFromCPU(src);
+        OpContract.Transfer(dst, src.Length, nameof(Upload), nameof(dst));
+        if (src.Length > 0) V(dst, src.Length).CopyFromCPU(src);
     }
 
     /// <inheritdoc/>
     public void Upload(IntTensor dst, ReadOnlySpan<int> src)
     {
-        if (src.Length == 0) return;
-        V(dst, src.Length, nameof(Upload), nameof(dst)).CopyFromCPU(src);
+        OpContract.Transfer(dst, src.Length, nameof(Upload), nameof(dst));
+        if (src.Length > 0) V(dst, src.Length).CopyFromCPU(src);
     }
 
     /// <inheritdoc/>
     public void Download(Tensor src, Span<float> dst)
     {
-        var v = V(src, dst.Length, nameof(Download), nameof(src));
+        OpContract.Transfer(src, dst.Length, nameof(Download), nameof(src));
         _acc.Synchronize();
-        if (dst.Length > 0) v.CopyToCPU(dst);
+        if (dst.Length > 0) V(src, dst.Length).CopyToCPU(dst);
     }
 
     /// <inheritdoc/>
     public void Download(IntTensor src, Span<int> dst)
     {
-        var v = V(src, dst.Length, nameof(Download), nameof(src));
+        OpContract.Transfer(src, dst.Length, nameof(Download), nameof(src));
         _acc.Synchronize();
-        if (dst.Length > 0) v.CopyToCPU(dst);
+        if (dst.Length > 0) V(src, dst.Length).CopyToCPU(dst);
     }
 
     /// <inheritdoc/>
@@ -199,50 +196,43 @@ public sealed partial class IlgpuBackend : IBackend
 
     // ---- elementwise --------------------------------------------------------------------------------
 
-    private Action<KernelConfig, ArrayView<float>, float>? _fill, _scale;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>>? _copy, _addIn;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _add;
-
     /// <inheritdoc/>
     public void Fill(Tensor t, float value)
     {
         if (t.Length == 0) return;
-        _fill ??= _acc.LoadStreamKernel<ArrayView<float>, float>(IlgpuKernels.Fill);
-        _fill(_launch.Items(t.Length), V(t, t.Length, nameof(Fill), nameof(t)), value);
+        Launch(IlgpuKernels.Fill, _launch.Items(t.Length), V(t, t.Length), value);
     }
 
     /// <inheritdoc/>
     public void Copy(Tensor dst, Tensor src)
     {
-        if (dst.Length != src.Length) throw new ArgumentException($"Copy: dst has {dst.Length} elements, src {src.Length}");
+        OpContract.Copy(dst, src);
         if (dst.Length == 0) return;
-        _copy ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>>(IlgpuKernels.Copy);
-        _copy(_launch.Items(dst.Length), V(dst, dst.Length, nameof(Copy), nameof(dst)), V(src, src.Length, nameof(Copy), nameof(src)));
+        Launch(IlgpuKernels.Copy, _launch.Items(dst.Length), V(dst, dst.Length), V(src, src.Length));
     }
 
     /// <inheritdoc/>
     public void Add(Tensor y, Tensor a, Tensor b)
     {
+        OpContract.Add(y, a, b);
         long n = y.Length;
         if (n == 0) return;
-        _add ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>>(IlgpuKernels.AddKernel);
-        _add(_launch.Items(n), V(y, n, nameof(Add), nameof(y)), V(a, n, nameof(Add), nameof(a)), V(b, n, nameof(Add), nameof(b)));
+        Launch(IlgpuKernels.AddKernel, _launch.Items(n), V(y, n), V(a, n), V(b, n));
     }
 
     /// <inheritdoc/>
     public void AddInPlace(Tensor y, Tensor x)
     {
+        OpContract.AddInPlace(y, x);
         long n = y.Length;
         if (n == 0) return;
-        _addIn ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>>(IlgpuKernels.AddInPlace);
-        _addIn(_launch.Items(n), V(y, n, nameof(AddInPlace), nameof(y)), V(x, n, nameof(AddInPlace), nameof(x)));
+        Launch(IlgpuKernels.AddInPlace, _launch.Items(n), V(y, n), V(x, n));
     }
 
     /// <inheritdoc/>
     public void Scale(Tensor y, float s)
     {
         if (y.Length == 0) return;
-        _scale ??= _acc.LoadStreamKernel<ArrayView<float>, float>(IlgpuKernels.Scale);
-        _scale(_launch.Items(y.Length), V(y, y.Length, nameof(Scale), nameof(y)), s);
+        Launch(IlgpuKernels.Scale, _launch.Items(y.Length), V(y, y.Length), s);
     }
 }

@@ -10,8 +10,9 @@ public static partial class IlgpuKernels
     /// a running max m and normaliser l (online softmax) and rescales its output row once per block.
     /// lse[b,h,t] = m + log l is saved for the backward. No T×T matrix exists anywhere.
     /// </summary>
+    [Kernel(typeof(AttnTile32), typeof(AttnTile4))]
     public static void AttentionForward<TTile>(ArrayView<float> o, ArrayView<float> lse, ArrayView<float> q, ArrayView<float> k,
-        ArrayView<float> v, AttnShape s) where TTile : struct, IAttnTile
+        ArrayView<float> v, AttnArgs s) where TTile : struct, IAttnTile
     {
         int R = default(TTile).Rows;
         var Ks = SharedMemory.Allocate<float>(default(TTile).KvSize);
@@ -77,7 +78,8 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>D[b,h,t] = Σ_d dO·O over the row (the softmax-backward correction term).</summary>
-    public static void AttentionRowDot(ArrayView<float> dDot, ArrayView<float> dO, ArrayView<float> o, AttnShape s)
+    [Kernel]
+    public static void AttentionRowDot(ArrayView<float> dDot, ArrayView<float> dO, ArrayView<float> o, AttnArgs s)
     {
         int n = s.B * s.T * s.H;
         for (int r = Gid; r < n; r += GStride)
@@ -90,12 +92,13 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>
-    /// dq += Σ_j ds_j·k_j, flash-style like the forward: a group owns Rows queries of one (b, h), K/V blocks stream
+    /// dq (+)= Σ_j ds_j·k_j (overwritten when s.Accumulate is 0: the first key block starts from 0), flash-style like the forward: a group owns Rows queries of one (b, h), K/V blocks stream
     /// through shared memory, probabilities are recomputed from the saved lse (p = exp(q·k·scale − lse)),
     /// ds = p·(dO·v − D)·scale, and each thread adds its block's terms to its own dq row in ascending key order.
     /// </summary>
+    [Kernel(typeof(AttnTile32), typeof(AttnTile4))]
     public static void AttentionBackwardQuery<TTile>(ArrayView<float> dq, ArrayView<float> dO, ArrayView<float> q, ArrayView<float> k,
-        ArrayView<float> v, ArrayView<float> lse, ArrayView<float> dDot, AttnShape s) where TTile : struct, IAttnTile
+        ArrayView<float> v, ArrayView<float> lse, ArrayView<float> dDot, AttnArgs s) where TTile : struct, IAttnTile
     {
         int R = default(TTile).Rows;
         var Ks = SharedMemory.Allocate<float>(default(TTile).KvSize);
@@ -131,7 +134,7 @@ public static partial class IlgpuKernels
                 if (jn > 0)
                     for (int d = 0; d < hd; d++)
                     {
-                        float acc = dq[qi + d];
+                        float acc = k0 == 0 && s.Accumulate == 0 ? 0f : dq[qi + d];
                         for (int jj = 0; jj < jn; jj++) acc += Ps[tid * R + jj] * Ks[jj * hd + d];
                         dq[qi + d] = acc;
                     }
@@ -141,12 +144,13 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>
-    /// dk, dv += gradients, flash-style: a group owns Rows keys of one (b, kv head); for each query head of the group
+    /// dk, dv (+)= gradients (overwritten when s.Accumulate is 0), flash-style: a group owns Rows keys of one (b, kv head); for each query head of the group
     /// in ascending order, query/dO blocks (with their lse and D) stream through shared memory and each thread adds
     /// the terms of queries t ≥ j in ascending t to its own dk/dv rows — a fixed order, no atomics.
     /// </summary>
+    [Kernel(typeof(AttnTile32), typeof(AttnTile4))]
     public static void AttentionBackwardKeyValue<TTile>(ArrayView<float> dk, ArrayView<float> dv, ArrayView<float> dO, ArrayView<float> q,
-        ArrayView<float> k, ArrayView<float> v, ArrayView<float> lse, ArrayView<float> dDot, AttnShape s) where TTile : struct, IAttnTile
+        ArrayView<float> k, ArrayView<float> v, ArrayView<float> lse, ArrayView<float> dDot, AttnArgs s) where TTile : struct, IAttnTile
     {
         int R = default(TTile).Rows;
         var Qs = SharedMemory.Allocate<float>(default(TTile).KvSize);
@@ -186,10 +190,11 @@ public static partial class IlgpuKernels
                         Ps[tid * R + tt] = p;
                         Ds[tid * R + tt] = p * (dp - Dd[tt]) * s.Scale;
                     }
+                    bool fresh = s.Accumulate == 0 && hh == 0 && t0 == kb * R;   // this thread's first write of its rows
                     if (tStart < tn)
                         for (int d = 0; d < hd; d++)
                         {
-                            float accV = dv[ki + d], accK = dk[ki + d];
+                            float accV = fresh ? 0f : dv[ki + d], accK = fresh ? 0f : dk[ki + d];
                             for (int tt = tStart; tt < tn; tt++)
                             {
                                 accV += Ps[tid * R + tt] * Os[tt * hd + d];
@@ -206,7 +211,8 @@ public static partial class IlgpuKernels
 
     /// <summary>Decode attention: one thread per (b, new token, head), online softmax over the cached keys
     /// 0..PastLen+i in ascending order.</summary>
-    public static void AttentionDecode(ArrayView<float> o, ArrayView<float> q, ArrayView<float> kCache, ArrayView<float> vCache, DecodeShape s)
+    [Kernel]
+    public static void AttentionDecode(ArrayView<float> o, ArrayView<float> q, ArrayView<float> kCache, ArrayView<float> vCache, DecodeArgs s)
     {
         int n = s.B * s.NewTokens * s.H, hd = s.Hd, rep = s.H / s.Hkv;
         for (int r = Gid; r < n; r += GStride)
@@ -233,7 +239,8 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>Copies k/v [B,newTokens,Hkv,hd] into cache rows PastLen.. of [B,Capacity,Hkv,hd].</summary>
-    public static void KvCacheAppend(ArrayView<float> kCache, ArrayView<float> vCache, ArrayView<float> k, ArrayView<float> v, DecodeShape s)
+    [Kernel]
+    public static void KvCacheAppend(ArrayView<float> kCache, ArrayView<float> vCache, ArrayView<float> k, ArrayView<float> v, DecodeArgs s)
     {
         int row = s.Hkv * s.Hd, n = s.B * s.NewTokens * row;
         for (int e = Gid; e < n; e += GStride)

@@ -5,6 +5,7 @@ namespace Minimind.Kernels.Ilgpu;
 public static partial class IlgpuKernels
 {
     /// <summary>y[i] = value.</summary>
+    [Kernel]
     public static void Fill(ArrayView<float> y, float value)
     {
         int n = y.IntLength;
@@ -12,6 +13,7 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>dst[i] = src[i].</summary>
+    [Kernel]
     public static void Copy(ArrayView<float> dst, ArrayView<float> src)
     {
         int n = dst.IntLength;
@@ -19,6 +21,7 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>y[i] = a[i] + b[i] (y may alias a or b: each element is read before it is written by one thread).</summary>
+    [Kernel]
     public static void AddKernel(ArrayView<float> y, ArrayView<float> a, ArrayView<float> b)
     {
         int n = y.IntLength;
@@ -26,6 +29,7 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>y[i] += x[i].</summary>
+    [Kernel]
     public static void AddInPlace(ArrayView<float> y, ArrayView<float> x)
     {
         int n = y.IntLength;
@@ -33,6 +37,7 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>y[i] *= s.</summary>
+    [Kernel]
     public static void Scale(ArrayView<float> y, float s)
     {
         int n = y.IntLength;
@@ -40,6 +45,7 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>h = silu(gate)·up.</summary>
+    [Kernel]
     public static void SwiGlu(ArrayView<float> h, ArrayView<float> gate, ArrayView<float> up)
     {
         int n = h.IntLength;
@@ -50,19 +56,23 @@ public static partial class IlgpuKernels
         }
     }
 
-    /// <summary>dGate += dh·up·silu'(gate); dUp += dh·silu(gate).</summary>
-    public static void SwiGluBackward(ArrayView<float> dGate, ArrayView<float> dUp, ArrayView<float> dh, ArrayView<float> gate, ArrayView<float> up)
+    /// <summary>dGate (+)= dh·up·silu'(gate); dUp (+)= dh·silu(gate) (accumulate 0: overwrite).</summary>
+    [Kernel]
+    public static void SwiGluBackward(ArrayView<float> dGate, ArrayView<float> dUp, ArrayView<float> dh, ArrayView<float> gate, ArrayView<float> up,
+        int accumulate)
     {
         int n = dh.IntLength;
         for (int i = Gid; i < n; i += GStride)
         {
             float g = gate[i], s = 1f / (1f + MathF.Exp(-g)), d = dh[i];
-            dGate[i] += d * up[i] * (s + g * s * (1f - s));
-            dUp[i] += d * g * s;
+            float dg = d * up[i] * (s + g * s * (1f - s)), du = d * g * s;
+            dGate[i] = accumulate != 0 ? dGate[i] + dg : dg;
+            dUp[i] = accumulate != 0 ? dUp[i] + du : du;
         }
     }
 
     /// <summary>y[i,:] = table[ids[i],:].</summary>
+    [Kernel]
     public static void Embedding(ArrayView<float> y, ArrayView<int> ids, ArrayView<float> table, int count, int dim)
     {
         int n = count * dim;
@@ -76,6 +86,7 @@ public static partial class IlgpuKernels
     /// <summary>For each position i: links[2i] = 1 when i is the first occurrence of its id, links[2i+1] = the
     /// next position with the same id (−1 at the end). The chains let the backward sum each id's rows in
     /// ascending order without float atomics.</summary>
+    [Kernel]
     public static void EmbeddingLinks(ArrayView<int> links, ArrayView<int> ids, int count)
     {
         for (int i = Gid; i < count; i += GStride)
@@ -90,6 +101,7 @@ public static partial class IlgpuKernels
 
     /// <summary>dTable[id,c] += dy[i,c] for every i with ids[i] = id, in ascending i: the thread of the id's first
     /// position walks the chain built by <see cref="EmbeddingLinks"/>.</summary>
+    [Kernel]
     public static void EmbeddingBackward(ArrayView<float> dTable, ArrayView<float> dy, ArrayView<int> ids, ArrayView<int> links, int count, int dim)
     {
         int n = count * dim;
@@ -105,7 +117,8 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>Rotates pairs of x [B,T,H,hd] by angle row PosOffset + t (Sign −1: the inverse rotation).</summary>
-    public static void Rope(ArrayView<float> x, ArrayView<float> cos, ArrayView<float> sin, RopeShape s)
+    [Kernel]
+    public static void Rope(ArrayView<float> x, ArrayView<float> cos, ArrayView<float> sin, RopeArgs s)
     {
         int half = s.Hd / 2, n = s.B * s.T * s.H * half;
         for (int e = Gid; e < n; e += GStride)
@@ -123,6 +136,7 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>AdamW over flat buffers, same float32 arithmetic as the CPU backend.</summary>
+    [Kernel]
     public static void AdamW(ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamScalars s)
     {
         int n = p.IntLength;
@@ -139,6 +153,7 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>partial[p] = Σ g[i]² over i ≡ p (mod parts), ascending, in float64; the host adds the partials in order.</summary>
+    [Kernel]
     public static void SumOfSquaresPartials(ArrayView<double> partial, ArrayView<float> g, int parts)
     {
         int n = g.IntLength;

@@ -5,7 +5,8 @@ namespace Minimind.Kernels.Ilgpu;
 public static partial class IlgpuKernels
 {
     /// <summary>One thread per C element, inner loop in ascending p (the CPU-simulator path).</summary>
-    public static void GemmSimple(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmShape s)
+    [Kernel]
+    public static void GemmSimple(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmArgs s)
     {
         int total = s.M * s.N;
         for (int e = Gid; e < total; e += GStride)
@@ -23,7 +24,8 @@ public static partial class IlgpuKernels
     /// memory, and each thread accumulates a 4×4 register block (rows ty + r·BM/4, columns tx + c·BN/4, so
     /// neighbouring threads read neighbouring shared words). Unrolled by hand: ILGPU does not unroll loops.
     /// </summary>
-    public static void GemmTiled<TTile>(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmShape s)
+    [Kernel(typeof(GemmTile64), typeof(GemmTile8))]
+    public static void GemmTiled<TTile>(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmArgs s)
         where TTile : struct, IGemmTile
     {
         int bm = default(TTile).BM, bn = default(TTile).BN, bk = default(TTile).BK;
@@ -77,7 +79,7 @@ public static partial class IlgpuKernels
         }
     }
 
-    private static void Store4(ArrayView<float> c, GemmShape s, int i, int j, int step, float v0, float v1, float v2, float v3)
+    private static void Store4(ArrayView<float> c, GemmArgs s, int i, int j, int step, float v0, float v1, float v2, float v3)
     {
         if (i >= s.M) return;
         int row = i * s.N;
@@ -87,5 +89,5 @@ public static partial class IlgpuKernels
         if (j + 3 * step < s.N) Store1(c, s, row + j + 3 * step, v3);
     }
 
-    private static void Store1(ArrayView<float> c, GemmShape s, int e, float v) => c[e] = s.Accumulate != 0 ? c[e] + v : v;
+    private static void Store1(ArrayView<float> c, GemmArgs s, int e, float v) => c[e] = s.Accumulate != 0 ? c[e] + v : v;
 }

@@ -6,6 +6,7 @@ public static partial class IlgpuKernels
 {
     /// <summary>RMSNorm forward: one group per row (power-of-two size ≤ <see cref="MaxRowGroup"/>), the sum of
     /// squares reduced by a fixed tree.</summary>
+    [Kernel]
     public static void RmsNorm(ArrayView<float> y, ArrayView<float> rstd, ArrayView<float> x, ArrayView<float> w, int rows, int dim, float eps)
     {
         var sh = SharedMemory.Allocate<float>(MaxRowGroup);
@@ -22,9 +23,10 @@ public static partial class IlgpuKernels
         }
     }
 
-    /// <summary>dx += rstd·w·dy − x·rstd³·(Σ dy·w·x)/dim, one group per row.</summary>
+    /// <summary>dx (+)= rstd·w·dy − x·rstd³·(Σ dy·w·x)/dim, one group per row (accumulate 0: overwrite).</summary>
+    [Kernel]
     public static void RmsNormBackwardInput(ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> w,
-        ArrayView<float> rstd, int rows, int dim)
+        ArrayView<float> rstd, int rows, int dim, int accumulate)
     {
         var sh = SharedMemory.Allocate<float>(MaxRowGroup);
         int tid = Group.IdxX;
@@ -36,12 +38,17 @@ public static partial class IlgpuKernels
             float tot = GroupSum(sh, dot);
             float rs = rstd[r];
             float coef = rs * rs * rs * tot / dim;
-            for (int c = tid; c < dim; c += Group.DimX) dx[bas + c] += rs * w[c] * dy[bas + c] - x[bas + c] * coef;
+            for (int c = tid; c < dim; c += Group.DimX)
+            {
+                float g = rs * w[c] * dy[bas + c] - x[bas + c] * coef;
+                dx[bas + c] = accumulate != 0 ? dx[bas + c] + g : g;
+            }
         }
     }
 
     /// <summary>partial[chunk, c] = Σ dy[r,c]·x[r,c]·rstd[r] over the chunk's rows in ascending order
     /// (chunk = ⌈rows/chunks⌉ consecutive rows); <see cref="ReduceChunksInto"/> then adds the chunks in order.</summary>
+    [Kernel]
     public static void RmsNormWeightPartials(ArrayView<float> partial, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> rstd,
         int rows, int dim, int chunks)
     {
@@ -57,6 +64,7 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>dst[c] += Σ_ch partial[ch, c], chunks in ascending order.</summary>
+    [Kernel]
     public static void ReduceChunksInto(ArrayView<float> dst, ArrayView<float> partial, int dim, int chunks)
     {
         for (int c = Gid; c < dim; c += GStride)
@@ -89,6 +97,7 @@ public static partial class IlgpuKernels
 
     /// <summary>losses[r] = logsumexp(logits[r]) − logits[r, target]; 0 when ignored; NaN for a target outside
     /// [0, vocab). One group per row; max and Σexp reduced by fixed trees.</summary>
+    [Kernel]
     public static void CrossEntropy(ArrayView<float> losses, ArrayView<float> logits, ArrayView<int> targets, int rows, int vocab, int ignoreIndex)
     {
         var sh = SharedMemory.Allocate<float>(MaxRowGroup);
@@ -105,6 +114,7 @@ public static partial class IlgpuKernels
 
     /// <summary>dLogits[r] = rowScale[r]·(softmax(logits[r]) − onehot(target)); overwrites; dLogits may alias logits
     /// (every element is read by the thread that writes it, after the row's reductions).</summary>
+    [Kernel]
     public static void CrossEntropyBackward(ArrayView<float> dLogits, ArrayView<float> logits, ArrayView<int> targets, ArrayView<float> rowScale,
         int rows, int vocab, int ignoreIndex)
     {
@@ -128,6 +138,7 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>y[r] = softmax(x[r]), one thread per row (MoE gates have few columns).</summary>
+    [Kernel]
     public static void Softmax(ArrayView<float> y, ArrayView<float> x, int rows, int cols)
     {
         for (int r = Gid; r < rows; r += GStride)
@@ -142,20 +153,26 @@ public static partial class IlgpuKernels
         }
     }
 
-    /// <summary>dx[r] += y[r]·(dy[r] − Σ dy·y).</summary>
-    public static void SoftmaxBackward(ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> y, int rows, int cols)
+    /// <summary>dx[r] (+)= y[r]·(dy[r] − Σ dy·y) (accumulate 0: overwrite).</summary>
+    [Kernel]
+    public static void SoftmaxBackward(ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> y, int rows, int cols, int accumulate)
     {
         for (int r = Gid; r < rows; r += GStride)
         {
             int bas = r * cols;
             float dot = 0f;
             for (int c = 0; c < cols; c++) dot += dy[bas + c] * y[bas + c];
-            for (int c = 0; c < cols; c++) dx[bas + c] += y[bas + c] * (dy[bas + c] - dot);
+            for (int c = 0; c < cols; c++)
+            {
+                float g = y[bas + c] * (dy[bas + c] - dot);
+                dx[bas + c] = accumulate != 0 ? dx[bas + c] + g : g;
+            }
         }
     }
 
     /// <summary>Top-k by repeated selection: the j-th pick is the largest (value, −index) strictly below the
     /// previous pick in that order, so ties go to the lower index without a "taken" array.</summary>
+    [Kernel]
     public static void TopK(ArrayView<float> weights, ArrayView<int> indices, ArrayView<float> probs, int rows, int cols, int k, int normalize)
     {
         for (int r = Gid; r < rows; r += GStride)
@@ -186,13 +203,16 @@ public static partial class IlgpuKernels
         }
     }
 
-    /// <summary>dProbs += gradient of the top-k weights (through w = p/(Σp + 1e-20) when normalising).</summary>
+    /// <summary>dProbs (+)= gradient of the top-k weights (through w = p/(Σp + 1e-20) when normalising); accumulate 0
+    /// zeroes the row first.</summary>
+    [Kernel]
     public static void TopKBackward(ArrayView<float> dProbs, ArrayView<float> dWeights, ArrayView<float> probs, ArrayView<int> indices,
-        int rows, int cols, int k, int normalize)
+        int rows, int cols, int k, int normalize, int accumulate)
     {
         for (int r = Gid; r < rows; r += GStride)
         {
             int pb = r * cols, ob = r * k;
+            if (accumulate == 0) for (int c = 0; c < cols; c++) dProbs[pb + c] = 0f;
             if (normalize == 0)
             {
                 for (int j = 0; j < k; j++) dProbs[pb + indices[ob + j]] += dWeights[ob + j];

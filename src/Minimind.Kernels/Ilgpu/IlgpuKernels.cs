@@ -54,57 +54,34 @@ public static partial class IlgpuKernels
     /// <summary>One kernel entry point: its name and the closed (non-generic) method ILGPU compiles.</summary>
     public readonly record struct Entry(string Name, System.Reflection.MethodInfo Method);
 
-    /// <summary>Every kernel the backend launches, generic tile parameters closed with each tile used
-    /// (the PTX gate compiles all of them).</summary>
+    /// <summary>Every method marked <see cref="KernelAttribute"/>, generic ones closed with each listed tile type, by name
+    /// (the PTX gate compiles all of them; the backend launches only these).</summary>
     public static IReadOnlyList<Entry> All { get; } = BuildAll();
 
+    private static readonly HashSet<System.Reflection.MethodInfo> Listed = All.Select(e => e.Method).ToHashSet();
+
+    /// <summary>True when <paramref name="method"/> (closed, for a generic kernel) is in <see cref="All"/>.</summary>
+    public static bool IsListed(System.Reflection.MethodInfo method) => Listed.Contains(method);
+
+    // The one reflection pass: read the [Kernel] marks of this class.
     private static IReadOnlyList<Entry> BuildAll()
     {
         var list = new List<Entry>();
-        void Add(Delegate d, string? name = null) => list.Add(new Entry(name ?? d.Method.Name, d.Method));
-        Add((Action<ArrayView<float>, float>)Fill);
-        Add((Action<ArrayView<float>, ArrayView<float>>)Copy);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>>)AddKernel);
-        Add((Action<ArrayView<float>, ArrayView<float>>)AddInPlace);
-        Add((Action<ArrayView<float>, float>)Scale);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>)GemmSimple);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>)GemmTiled<GemmTile64>, "GemmTiled<GemmTile64>");
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>)GemmTiled<GemmTile8>, "GemmTiled<GemmTile8>");
-        Add((Action<ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>)Embedding);
-        Add((Action<ArrayView<int>, ArrayView<int>, int>)EmbeddingLinks);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int>)EmbeddingBackward);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>)RmsNorm);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>)RmsNormBackwardInput);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>)RmsNormWeightPartials);
-        Add((Action<ArrayView<float>, ArrayView<float>, int, int>)ReduceChunksInto);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, RopeShape>)Rope);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>>)SwiGlu);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>)SwiGluBackward);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionForward<AttnTile32>, "AttentionForward<AttnTile32>");
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionForward<AttnTile4>, "AttentionForward<AttnTile4>");
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionRowDot);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionBackwardQuery<AttnTile32>, "AttentionBackwardQuery<AttnTile32>");
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionBackwardKeyValue<AttnTile32>, "AttentionBackwardKeyValue<AttnTile32>");
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionBackwardQuery<AttnTile4>, "AttentionBackwardQuery<AttnTile4>");
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnShape>)AttentionBackwardKeyValue<AttnTile4>, "AttentionBackwardKeyValue<AttnTile4>");
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DecodeShape>)AttentionDecode);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DecodeShape>)KvCacheAppend);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>)CrossEntropy);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>)CrossEntropyBackward);
-        Add((Action<ArrayView<float>, ArrayView<float>, int, int>)Softmax);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>)SoftmaxBackward);
-        Add((Action<ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>)TopK);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int>)TopKBackward);
-        Add((Action<ArrayView<int>, ArrayView<int>, int, int, int>)MoeCountChunks);
-        Add((Action<ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int, int>)MoeScatterChunks);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>)MoeGather);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>)MoeGatherBackward);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>)MoeCombine);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>)MoeCombineBackwardOut);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>)MoeCombineBackwardWeights);
-        Add((Action<ArrayView<float>, ArrayView<float>, int, int, int>)MoeAuxGrad);
-        Add((Action<ArrayView<double>, ArrayView<float>, int>)SumOfSquaresPartials);
-        Add((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars>)AdamW);
+        const System.Reflection.BindingFlags flags = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static
+            | System.Reflection.BindingFlags.DeclaredOnly;
+        foreach (var m in typeof(IlgpuKernels).GetMethods(flags))
+        {
+            if (m.GetCustomAttributes(typeof(KernelAttribute), false).FirstOrDefault() is not KernelAttribute mark) continue;
+            if (!m.IsGenericMethodDefinition)
+            {
+                if (mark.Tiles.Count != 0) throw new InvalidOperationException($"kernel {m.Name} is not generic but [Kernel] lists tile types");
+                list.Add(new Entry(m.Name, m));
+                continue;
+            }
+            if (mark.Tiles.Count == 0) throw new InvalidOperationException($"generic kernel {m.Name} lists no tile types in [Kernel(...)]");
+            foreach (var t in mark.Tiles) list.Add(new Entry($"{m.Name}<{t.Name}>", m.MakeGenericMethod(t)));
+        }
+        list.Sort((x, y) => string.CompareOrdinal(x.Name, y.Name));
         return list;
     }
 }

@@ -83,27 +83,27 @@ public static class KernelSuite
         Tensor mx = Up(Rand((long)R * D)), mw = Up(Rand((long)F * D, -0.05f, 0.05f)), my = b.Alloc((long)R * F);
         Tensor mdy = Up(Rand((long)R * F)), mdx = Up(Rand((long)R * D)), mdw = Up(Rand((long)F * D));
         double mmFlops = 2.0 * R * F * D;
-        Add("MatMul", () => b.MatMul(my, mx, mw, R, F, D), () => new[] { ("y", Get(my)) }, mmFlops);
-        Add("MatMulBackwardInput", () => b.MatMulBackwardInput(mdx, mdy, mw, R, F, D), () => new[] { ("dx", Get(mdx)) }, mmFlops);
-        Add("MatMulBackwardWeight", () => b.MatMulBackwardWeight(mdw, mdy, mx, R, F, D), () => new[] { ("dw", Get(mdw)) }, mmFlops);
+        Add("MatMul", () => b.MatMul(my, mx, mw, new(R, F, D)), () => new[] { ("y", Get(my)) }, mmFlops);
+        Add("MatMulBackwardInput", () => b.MatMulBackwardInput(mdx, mdy, mw, new(R, F, D), WriteMode.Accumulate), () => new[] { ("dx", Get(mdx)) }, mmFlops);
+        Add("MatMulBackwardWeight", () => b.MatMulBackwardWeight(mdw, mdy, mx, new(R, F, D), WriteMode.Accumulate), () => new[] { ("dw", Get(mdw)) }, mmFlops);
         // The LM head (the largest matmul of a step).
         Tensor lw = Up(Rand((long)V * D, -0.05f, 0.05f)), ly = b.Alloc((long)R * V);
-        Add("MatMul(lm_head)", () => b.MatMul(ly, mx, lw, R, V, D), () => new[] { ("logits", Get(ly)) }, 2.0 * R * V * D);
+        Add("MatMul(lm_head)", () => b.MatMul(ly, mx, lw, new(R, V, D)), () => new[] { ("logits", Get(ly)) }, 2.0 * R * V * D);
 
         // ---- embedding ----
         var idsHost = new int[R];
         for (int i = 0; i < R; i++) idsHost[i] = rng.Next(V);
         IntTensor ids = UpI(idsHost);
         Tensor table = Up(Rand((long)V * D)), emb = b.Alloc((long)R * D), dTable = Up(Rand((long)V * D)), edy = Up(Rand((long)R * D));
-        Add("Embedding", () => b.Embedding(emb, ids, table, R, D), () => new[] { ("y", Get(emb)) }, bytes: 8.0 * R * D);
-        Add("EmbeddingBackward", () => b.EmbeddingBackward(dTable, edy, ids, R, D), () => new[] { ("dTable", Get(dTable)) }, bytes: 12.0 * R * D);
+        Add("Embedding", () => b.Embedding(emb, ids, table, new(R, D)), () => new[] { ("y", Get(emb)) }, bytes: 8.0 * R * D);
+        Add("EmbeddingBackward", () => b.EmbeddingBackward(dTable, edy, ids, new(R, D)), () => new[] { ("dTable", Get(dTable)) }, bytes: 12.0 * R * D);
 
         // ---- RMSNorm ----
         Tensor nx = Up(Rand((long)R * D, -2, 2)), nw = Up(Rand(D, 0.5f, 1.5f)), ny = b.Alloc((long)R * D), nr = b.Alloc(R);
         Tensor ndy = Up(Rand((long)R * D)), ndx = Up(Rand((long)R * D)), ndw = Up(Rand(D));
-        Add("RmsNorm", () => b.RmsNorm(ny, nr, nx, nw, R, D, 1e-5f), () => new[] { ("y", Get(ny)), ("rstd", Get(nr)) }, bytes: 8.0 * R * D);
-        b.RmsNorm(ny, nr, nx, nw, R, D, 1e-5f);
-        Add("RmsNormBackward", () => b.RmsNormBackward(ndx, ndw, ndy, nx, nw, nr, R, D), () => new[] { ("dx", Get(ndx)), ("dWeight", Get(ndw)) },
+        Add("RmsNorm", () => b.RmsNorm(ny, nr, nx, nw, new(R, D), 1e-5f), () => new[] { ("y", Get(ny)), ("rstd", Get(nr)) }, bytes: 8.0 * R * D);
+        b.RmsNorm(ny, nr, nx, nw, new(R, D), 1e-5f);
+        Add("RmsNormBackward", () => b.RmsNormBackward(ndx, ndw, ndy, nx, nw, nr, new(R, D), WriteMode.Accumulate), () => new[] { ("dx", Get(ndx)), ("dWeight", Get(ndw)) },
             bytes: 16.0 * R * D);
 
         // ---- RoPE ----
@@ -116,40 +116,40 @@ public static class KernelSuite
                 cosH[p * half + i] = (float)Math.Cos(ang); sinH[p * half + i] = (float)Math.Sin(ang);
             }
         Tensor cos = Up(cosH), sin = Up(sinH), rq = Up(Rand(qn)), rdq = Up(Rand(qn));
-        Add("Rope", () => b.Rope(rq, cos, sin, B, T, H, hd, 0, RopeLayout.RotateHalf), () => new[] { ("x", Get(rq)) }, bytes: 8.0 * qn);
-        Add("RopeBackward", () => b.RopeBackward(rdq, cos, sin, B, T, H, hd, 0, RopeLayout.Interleaved), () => new[] { ("dx", Get(rdq)) }, bytes: 8.0 * qn);
+        Add("Rope", () => b.Rope(rq, cos, sin, new(B, T, H, hd, 0, RopeLayout.RotateHalf)), () => new[] { ("x", Get(rq)) }, bytes: 8.0 * qn);
+        Add("RopeBackward", () => b.RopeBackward(rdq, cos, sin, new(B, T, H, hd, 0, RopeLayout.Interleaved)), () => new[] { ("dx", Get(rdq)) }, bytes: 8.0 * qn);
 
         // ---- attention ----
         Tensor aq = Up(Rand(qn, -2, 2)), ak = Up(Rand(kn, -2, 2)), av = Up(Rand(kn)), ao = b.Alloc(qn), alse = b.Alloc((long)B * H * T);
         double attnFlops = 4.0 * B * H * T * (T + 1) / 2.0 * hd;
-        Add("Attention", () => b.Attention(ao, alse, aq, ak, av, B, T, H, Hk, hd), () => new[] { ("output", Get(ao)), ("lse", Get(alse)) }, attnFlops);
-        b.Attention(ao, alse, aq, ak, av, B, T, H, Hk, hd);
+        Add("Attention", () => b.Attention(ao, alse, aq, ak, av, new(B, T, H, Hk, hd)), () => new[] { ("output", Get(ao)), ("lse", Get(alse)) }, attnFlops);
+        b.Attention(ao, alse, aq, ak, av, new(B, T, H, Hk, hd));
         Tensor adO = Up(Rand(qn)), adq = Up(Rand(qn)), adk = Up(Rand(kn)), adv = Up(Rand(kn));
-        Add("AttentionBackward", () => b.AttentionBackward(adq, adk, adv, adO, aq, ak, av, ao, alse, B, T, H, Hk, hd),
+        Add("AttentionBackward", () => b.AttentionBackward(adq, adk, adv, adO, aq, ak, av, ao, alse, new(B, T, H, Hk, hd), WriteMode.Accumulate),
             () => new[] { ("dq", Get(adq)), ("dk", Get(adk)), ("dv", Get(adv)) }, 2.5 * attnFlops);
         // Decode: one new token per sequence after T-1 cached ones.
         int cap = T;
         Tensor kc = Up(Rand((long)B * cap * Hk * hd, -2, 2)), vc = Up(Rand((long)B * cap * Hk * hd)), dq1 = Up(Rand((long)B * H * hd, -2, 2));
         Tensor dout = b.Alloc((long)B * H * hd);
-        Add("AttentionDecode", () => b.AttentionDecode(dout, dq1, kc, vc, B, 1, T - 1, cap, H, Hk, hd), () => new[] { ("output", Get(dout)) },
+        Add("AttentionDecode", () => b.AttentionDecode(dout, dq1, kc, vc, new(B, 1, T - 1, cap, H, Hk, hd)), () => new[] { ("output", Get(dout)) },
             bytes: 4.0 * 2 * B * cap * Hk * hd);
         Tensor nk = Up(Rand((long)B * Hk * hd)), nv = Up(Rand((long)B * Hk * hd));
-        Add("KvCacheAppend", () => b.KvCacheAppend(kc, vc, nk, nv, B, 1, T - 1, cap, Hk, hd), () => new[] { ("kCache", Get(kc)), ("vCache", Get(vc)) },
+        Add("KvCacheAppend", () => b.KvCacheAppend(kc, vc, nk, nv, new(B, 1, T - 1, cap, Hk, Hk, hd)), () => new[] { ("kCache", Get(kc)), ("vCache", Get(vc)) },
             bytes: 16.0 * B * Hk * hd);
 
         // ---- SwiGLU ----
         long fn = (long)R * F;
         Tensor sg = Up(Rand(fn, -4, 4)), su = Up(Rand(fn)), sh = b.Alloc(fn), sdh = Up(Rand(fn)), sdg = Up(Rand(fn)), sdu = Up(Rand(fn));
         Add("SwiGlu", () => b.SwiGlu(sh, sg, su), () => new[] { ("h", Get(sh)) }, bytes: 12.0 * fn);
-        Add("SwiGluBackward", () => b.SwiGluBackward(sdg, sdu, sdh, sg, su), () => new[] { ("dGate", Get(sdg)), ("dUp", Get(sdu)) }, bytes: 28.0 * fn);
+        Add("SwiGluBackward", () => b.SwiGluBackward(sdg, sdu, sdh, sg, su, WriteMode.Accumulate), () => new[] { ("dGate", Get(sdg)), ("dUp", Get(sdu)) }, bytes: 28.0 * fn);
 
         // ---- loss ----
         var tgtH = new int[R];
         for (int i = 0; i < R; i++) tgtH[i] = i % 7 == 3 ? -100 : rng.Next(V);
         IntTensor tg = UpI(tgtH);
         Tensor logits = Up(Rand((long)R * V, -4, 4)), losses = b.Alloc(R), rowScale = Up(Rand(R, 0, 1f / R)), dLogits = b.Alloc((long)R * V);
-        Add("CrossEntropy", () => b.CrossEntropy(losses, logits, tg, R, V, -100), () => new[] { ("losses", Get(losses)) }, bytes: 4.0 * R * V);
-        Add("CrossEntropyBackward", () => b.CrossEntropyBackward(dLogits, logits, tg, rowScale, R, V, -100), () => new[] { ("dLogits", Get(dLogits)) },
+        Add("CrossEntropy", () => b.CrossEntropy(losses, logits, tg, new(R, V), -100), () => new[] { ("losses", Get(losses)) }, bytes: 4.0 * R * V);
+        Add("CrossEntropyBackward", () => b.CrossEntropyBackward(dLogits, logits, tg, rowScale, new(R, V), -100), () => new[] { ("dLogits", Get(dLogits)) },
             bytes: 8.0 * R * V);
 
         // ---- MoE routing (probs and top-k picks made on the host so both backends route identically) ----
@@ -169,28 +169,28 @@ public static class KernelSuite
             for (int j = 0; j < K; j++) pickH[r * K + j] = order[j];
         }
         Tensor gLogits = Up(gl), probs = Up(probsH), smY = b.Alloc((long)R * E), smDy = Up(Rand((long)R * E)), smDx = Up(Rand((long)R * E));
-        Add("Softmax", () => b.Softmax(smY, gLogits, R, E), () => new[] { ("y", Get(smY)) }, bytes: 8.0 * R * E);
-        Add("SoftmaxBackward", () => b.SoftmaxBackward(smDx, smDy, probs, R, E), () => new[] { ("dx", Get(smDx)) }, bytes: 16.0 * R * E);
+        Add("Softmax", () => b.Softmax(smY, gLogits, new(R, E)), () => new[] { ("y", Get(smY)) }, bytes: 8.0 * R * E);
+        Add("SoftmaxBackward", () => b.SoftmaxBackward(smDx, smDy, probs, new(R, E), WriteMode.Accumulate), () => new[] { ("dx", Get(smDx)) }, bytes: 16.0 * R * E);
         Tensor tkW = b.Alloc((long)R * K); IntTensor tkI = b.AllocInt((long)R * K);
-        Add("TopK", () => b.TopK(tkW, tkI, probs, R, E, K, true), () => new[] { ("weights", Get(tkW)), ("indices", GetI(tkI)) }, bytes: 4.0 * R * (E + 2 * K));
+        Add("TopK", () => b.TopK(tkW, tkI, probs, new(R, E, K), true), () => new[] { ("weights", Get(tkW)), ("indices", GetI(tkI)) }, bytes: 4.0 * R * (E + 2 * K));
         IntTensor picks = UpI(pickH);
         Tensor tkDw = Up(Rand((long)R * K)), tkDp = Up(Rand((long)R * E));
-        Add("TopKBackward", () => b.TopKBackward(tkDp, tkDw, probs, picks, R, E, K, true), () => new[] { ("dProbs", Get(tkDp)) }, bytes: 4.0 * R * (2 * E + 2 * K));
+        Add("TopKBackward", () => b.TopKBackward(tkDp, tkDw, probs, picks, new(R, E, K), true, WriteMode.Accumulate), () => new[] { ("dProbs", Get(tkDp)) }, bytes: 4.0 * R * (2 * E + 2 * K));
         int n = R * K;
         IntTensor perm = b.AllocInt(n), inv = b.AllocInt(n);
-        Add("MoeRoute", () => b.MoeRoute(perm, inv, picks, n, E), () => new[] { ("perm", GetI(perm)), ("invPerm", GetI(inv)) }, bytes: 12.0 * n);
-        b.MoeRoute(perm, inv, picks, n, E);
+        Add("MoeRoute", () => b.MoeRoute(perm, inv, picks, new(n, E)), () => new[] { ("perm", GetI(perm)), ("invPerm", GetI(inv)) }, bytes: 12.0 * n);
+        b.MoeRoute(perm, inv, picks, new(n, E));
         Tensor gx = Up(Rand((long)R * D)), gxs = b.Alloc((long)n * D), gdxs = Up(Rand((long)n * D)), gdx = Up(Rand((long)R * D));
-        Add("MoeGather", () => b.MoeGather(gxs, gx, perm, R, K, D), () => new[] { ("xs", Get(gxs)) }, bytes: 8.0 * n * D);
-        Add("MoeGatherBackward", () => b.MoeGatherBackward(gdx, gdxs, inv, R, K, D), () => new[] { ("dx", Get(gdx)) }, bytes: 4.0 * (n + 2.0 * R) * D);
+        Add("MoeGather", () => b.MoeGather(gxs, gx, perm, new(R, K, D)), () => new[] { ("xs", Get(gxs)) }, bytes: 8.0 * n * D);
+        Add("MoeGatherBackward", () => b.MoeGatherBackward(gdx, gdxs, inv, new(R, K, D), WriteMode.Accumulate), () => new[] { ("dx", Get(gdx)) }, bytes: 4.0 * (n + 2.0 * R) * D);
         Tensor ceo = Up(Rand((long)n * D)), cw = Up(Rand(n, 0, 1)), cy = Up(Rand((long)R * D)), cdy = Up(Rand((long)R * D));
         Tensor cdeo = Up(Rand((long)n * D)), cdw = Up(Rand(n));
-        Add("MoeCombine", () => b.MoeCombine(cy, ceo, cw, inv, R, K, D), () => new[] { ("y", Get(cy)) }, bytes: 4.0 * (n + 2.0 * R) * D);
-        Add("MoeCombineBackward", () => b.MoeCombineBackward(cdeo, cdw, cdy, ceo, cw, inv, R, K, D), () => new[] { ("dExpertOut", Get(cdeo)), ("dWeights", Get(cdw)) },
+        Add("MoeCombine", () => b.MoeCombine(cy, ceo, cw, inv, new(R, K, D), WriteMode.Accumulate), () => new[] { ("y", Get(cy)) }, bytes: 4.0 * (n + 2.0 * R) * D);
+        Add("MoeCombineBackward", () => b.MoeCombineBackward(cdeo, cdw, cdy, ceo, cw, inv, new(R, K, D), WriteMode.Accumulate), () => new[] { ("dExpertOut", Get(cdeo)), ("dWeights", Get(cdw)) },
             bytes: 4.0 * (3.0 * n + 2.0 * R) * D);
         Tensor auxD = Up(Rand((long)R * E));
         float auxLoss = 0;
-        Add("MoeAuxLoss", () => auxLoss = b.MoeAuxLoss(auxD, probs, picks, B, T, E, K, 0.1f, AuxLossKind.SequenceLevel, 1f),
+        Add("MoeAuxLoss", () => auxLoss = b.MoeAuxLoss(auxD, probs, picks, new(B, T, E, K), 0.1f, AuxLossKind.SequenceLevel, 1f),
             () => new[] { ("loss", new[] { auxLoss }), ("dProbs", Get(auxD)) }, bytes: 8.0 * R * E);
 
         // ---- optimizer: a v1-sized parameter vector (~26M) on v1, small otherwise ----

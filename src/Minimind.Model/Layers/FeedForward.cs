@@ -20,24 +20,23 @@ public static class FeedForward
     public static void Forward(IBackend be, Tensor y, Tensor x, Tensor w1, Tensor w2, Tensor w3, FfnActs acts,
         int rows, int dim, int hidden, bool accumulate)
     {
-        be.MatMul(acts.Gate, x, w1, rows, hidden, dim);
-        be.MatMul(acts.Up, x, w3, rows, hidden, dim);
+        be.MatMul(acts.Gate, x, w1, new(rows, hidden, dim));
+        be.MatMul(acts.Up, x, w3, new(rows, hidden, dim));
         be.SwiGlu(acts.H, acts.Gate, acts.Up);
-        be.MatMul(y, acts.H, w2, rows, dim, hidden, accumulate);
+        be.MatMul(y, acts.H, w2, new(rows, dim, hidden), accumulate ? WriteMode.Accumulate : WriteMode.Overwrite);
     }
 
-    /// <summary>dx += ∂/∂x, dW1/dW2/dW3 += their gradients, given dy and the saved activations.
-    /// Scratch contents are overwritten.</summary>
+    /// <summary>dx = or += ∂/∂x (<paramref name="dxMode"/>), dW1/dW2/dW3 += their gradients, given dy and the saved
+    /// activations. Scratch contents are overwritten (never read first, so never zeroed).</summary>
     public static void Backward(IBackend be, Tensor dx, Tensor dw1, Tensor dw2, Tensor dw3, Tensor dy, Tensor x,
-        Tensor w1, Tensor w2, Tensor w3, FfnActs acts, FfnScratch s, int rows, int dim, int hidden)
+        Tensor w1, Tensor w2, Tensor w3, FfnActs acts, FfnScratch s, int rows, int dim, int hidden, WriteMode dxMode)
     {
-        be.Fill(s.DH, 0f); be.Fill(s.DGate, 0f); be.Fill(s.DUp, 0f);
-        be.MatMulBackwardInput(s.DH, dy, w2, rows, dim, hidden);
-        be.MatMulBackwardWeight(dw2, dy, acts.H, rows, dim, hidden);
-        be.SwiGluBackward(s.DGate, s.DUp, s.DH, acts.Gate, acts.Up);
-        be.MatMulBackwardInput(dx, s.DGate, w1, rows, hidden, dim);
-        be.MatMulBackwardWeight(dw1, s.DGate, x, rows, hidden, dim);
-        be.MatMulBackwardInput(dx, s.DUp, w3, rows, hidden, dim);
-        be.MatMulBackwardWeight(dw3, s.DUp, x, rows, hidden, dim);
+        be.MatMulBackwardInput(s.DH, dy, w2, new(rows, dim, hidden), WriteMode.Overwrite);
+        be.MatMulBackwardWeight(dw2, dy, acts.H, new(rows, dim, hidden), WriteMode.Accumulate);
+        be.SwiGluBackward(s.DGate, s.DUp, s.DH, acts.Gate, acts.Up, WriteMode.Overwrite);
+        be.MatMulBackwardInput(dx, s.DGate, w1, new(rows, hidden, dim), dxMode);
+        be.MatMulBackwardWeight(dw1, s.DGate, x, new(rows, hidden, dim), WriteMode.Accumulate);
+        be.MatMulBackwardInput(dx, s.DUp, w3, new(rows, hidden, dim), WriteMode.Accumulate);
+        be.MatMulBackwardWeight(dw3, s.DUp, x, new(rows, hidden, dim), WriteMode.Accumulate);
     }
 }

@@ -20,17 +20,17 @@ internal static class SaveSpace
         long estimate = previousBytes > 0 ? previousBytes
             : parameters * (12 + elem) + (o.ExportMinimindResume || o.MinimindRoot is not null ? parameters * (8 + elem) : 0)
               + (o.MinimindRoot is not null ? 2 * parameters * elem : 0) + Slack;
-        DiskSpace.Require(o.OutDir, estimate, $"the checkpoint of step {t.State.OptimizerStep} ({t.CheckpointRoot}, {t.WeightsPath})");
+        DiskSpace.Require(o.OutDir, estimate, $"the checkpoint of step {t.State.OptimizerStep} ({t.Paths.CheckpointRoot}, {t.Paths.WeightsPath})");
     }
 
     /// <summary>Bytes the save just written occupies: its step folder, the .pth and the optional exports.</summary>
     public static long BytesOf(Trainer t, TrainOptions o, string folder)
     {
         static long Len(string p) => File.Exists(p) ? new FileInfo(p).Length : 0;
-        long b = ResumeStore.FolderBytes(folder) + Len(t.WeightsPath) + Slack;
+        long b = ResumeStore.FolderBytes(folder) + Len(t.Paths.WeightsPath) + Slack;
         if (o.ExportMinimindResume || o.MinimindRoot is not null) b += Len(t.MinimindResumePath);
-        if (o.MinimindRoot is { } mr) b += 2 * Len(Path.Combine(mr, "out", t.RunName + ".pth"));
-        if (o.Plot) b += Len(t.PlotPath);
+        if (o.MinimindRoot is { } mr) b += 2 * Len(Path.Combine(mr, "out", t.Paths.RunName + ".pth"));
+        if (o.Plot) b += Len(t.Paths.PlotPath);
         return b;
     }
 }

@@ -1,10 +1,9 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Runtime.InteropServices;
 using Minimind.Checkpoint;
 using Minimind.Checkpoint.Resume;
 using Minimind.Kernels;
 using Minimind.Model.Data;
+using Minimind.Model.Training.Stages;
 
 namespace Minimind.Model.Training;
 
@@ -20,9 +19,9 @@ public enum TrainOutcome
 }
 
 /// <summary>
-/// MiniMind's pretraining loop over an <see cref="ILanguageModel"/> and an <see cref="IPretrainSource"/>:
-/// per-epoch seeded shuffle, gradient accumulation, clip_grad_norm_, AdamW, the cosine schedule,
-/// periodic saves of the PyTorch weights and of a full resume state.
+/// The one training loop of every MiniMind stage (<see cref="ITrainingStage"/> supplies data, loss and the
+/// trained buffer): per-epoch seeded shuffle, gradient accumulation, clip_grad_norm_, AdamW, the cosine
+/// schedule, periodic saves of the PyTorch weights and of a full resume state.
 /// <para>
 /// Exact resume: the state is taken only at optimizer-step boundaries (gradients are zero there), the
 /// data order is a pure function of (seed, epoch) and the position inside the epoch, and every kernel
@@ -34,11 +33,7 @@ public enum TrainOutcome
 /// </summary>
 public sealed class Trainer : IDisposable
 {
-    /// <summary>File names inside a resume-state folder.</summary>
-    public const string WeightsFile = "model.f32", MomentFile = "adam_m.f32", SecondMomentFile = "adam_v.f32", StateFile = "state.msgpack";
-
-    private readonly ILanguageModel _model;
-    private readonly IPretrainSource _data;
+    private readonly ITrainingStage _stage;
     private readonly TrainOptions _opt;
     private readonly TextWriter _log;
     private readonly IBackend _backend;
@@ -48,8 +43,12 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Counters, schedule, loss log (what the resume state stores besides the buffers).</summary>
     public TrainingState State { get; private set; }
-    /// <summary>AdamW moments and step.</summary>
+    /// <summary>AdamW moments and step (over the stage's trained buffer only).</summary>
     public AdamWState Adam { get; }
+    /// <summary>The stage being trained.</summary>
+    public ITrainingStage Stage => _stage;
+    /// <summary>Where this run's files go (<c>{save_weight}_{dim}[_moe]</c>).</summary>
+    public RunPaths Paths { get; }
     /// <summary>Micro-batches per epoch.</summary>
     public long MicroBatchesPerEpoch { get; }
     /// <summary>Optimizer steps per epoch.</summary>
@@ -60,42 +59,33 @@ public sealed class Trainer : IDisposable
     public DivergenceGuard? Guard { get; private set; }
     /// <summary>Why the run stopped as <see cref="TrainOutcome.Diverged"/>.</summary>
     public string? DivergedReason { get; private set; }
+    /// <summary>MiniMind's resume layout: <see cref="RunPaths.MinimindResumePath"/>, or under --minimind-root's checkpoints/.</summary>
+    public string MinimindResumePath => _opt.MinimindRoot is { } r ? Path.Combine(r, "checkpoints", Paths.RunName + "_resume.pth") : Paths.MinimindResumePath;
     private bool _savePending;
     private long _lastSaveBytes;
 
-    /// <summary><c>pretrain_512</c> or <c>pretrain_512_moe</c>: MiniMind's file stem for this run.</summary>
-    public string RunName => RunNameOf(_opt.SaveWeight, _model.Config);
-    /// <summary>Folder holding the step_* resume states.</summary>
-    public string CheckpointRoot => Path.Combine(_opt.OutDir, "checkpoints", RunName);
-    /// <summary>The PyTorch weight file written at every save.</summary>
-    public string WeightsPath => Path.Combine(_opt.OutDir, RunName + ".pth");
-    /// <summary>MiniMind's resume layout, written with --export-minimind-resume.</summary>
-    public string MinimindResumePath => Path.Combine(_opt.MinimindRoot ?? _opt.OutDir, "checkpoints", RunName + "_resume.pth");
-    /// <summary>The metrics jsonl.</summary>
-    public string MetricsPath => Path.Combine(_opt.OutDir, "checkpoints", RunName + "_metrics.jsonl");
-    /// <summary>The loss-curve PNG.</summary>
-    public string PlotPath => Path.Combine(_opt.OutDir, RunName + "_loss.png");
-
-    /// <summary>MiniMind's name for a weight file: <c>{save_weight}_{hidden}{_moe}</c>.</summary>
-    public static string RunNameOf(string saveWeight, ModelConfig c) => $"{saveWeight}_{c.Dim}{(c.UseMoe ? "_moe" : "")}";
-
-    /// <summary>Prepares a fresh run (step 0) over <paramref name="data"/>; load a resume state afterwards to continue one.</summary>
+    /// <summary>A pretraining run (every weight, next-token CE) of <paramref name="model"/> over <paramref name="data"/>.</summary>
     public Trainer(ILanguageModel model, IPretrainSource data, TrainOptions options, TextWriter log, string dataDescription)
+        : this(new LanguageModelStage("pretrain", model, data), options, log, dataDescription) { }
+
+    /// <summary>Prepares a fresh run (step 0) of <paramref name="stage"/>; load a resume state afterwards to continue one.</summary>
+    public Trainer(ITrainingStage stage, TrainOptions options, TextWriter log, string dataDescription)
     {
         options.Validate();
-        _model = model; _data = data; _opt = options; _log = log; _backend = model.Backend;
-        MicroBatchesPerEpoch = data.Count / options.BatchSize;
+        _stage = stage; _opt = options; _log = log; _backend = stage.Backend;
+        Paths = RunPaths.Of(options.OutDir, options.SaveWeight, stage.Config);
+        MicroBatchesPerEpoch = stage.Count / options.BatchSize;
         if (MicroBatchesPerEpoch < 1)
-            throw new ArgumentException($"the training data holds {data.Count} samples, fewer than one batch of --batch-size {options.BatchSize}");
+            throw new ArgumentException($"the training data holds {stage.Count} samples, fewer than one batch of --batch-size {options.BatchSize}");
         StepsPerEpoch = (MicroBatchesPerEpoch + options.AccumulationSteps - 1) / options.AccumulationSteps;
         long total = StepsPerEpoch * options.Epochs;
         if (options.MaxSteps is { } ms) total = Math.Min(total, ms);
-        Adam = new AdamWState(_backend, model.Parameters.TotalElements) { WeightDecay = options.WeightDecay };
+        Adam = new AdamWState(_backend, stage.Parameters.TotalElements) { WeightDecay = options.WeightDecay };
         State = new TrainingState
         {
-            Arch = ArchSignature.Of(model.Config), TotalSteps = total, Epochs = options.Epochs, Seed = options.Seed,
-            BatchSize = options.BatchSize, AccumulationSteps = options.AccumulationSteps, SeqLen = data.SeqLen,
-            LearningRate = options.LearningRate, GradClip = options.GradClip, DataCount = data.Count,
+            Arch = Signature(), TotalSteps = total, Epochs = options.Epochs, Seed = options.Seed,
+            BatchSize = options.BatchSize, AccumulationSteps = options.AccumulationSteps, SeqLen = stage.SeqLen,
+            LearningRate = options.LearningRate, GradClip = options.GradClip, DataCount = stage.Count,
             DataDescription = dataDescription, Device = _backend.Name, Beta1 = Adam.Beta1, Beta2 = Adam.Beta2,
             Eps = Adam.Eps, WeightDecay = Adam.WeightDecay,
         };
@@ -107,6 +97,9 @@ public sealed class Trainer : IDisposable
     /// <summary>Where this run stops: the stored schedule length, or an earlier --max-steps.</summary>
     public long StopStep => Math.Min(State.TotalSteps, _opt.MaxSteps ?? long.MaxValue);
 
+    // The fields a resume compares: the architecture, then the stage's own (adapter rank, ...).
+    private IReadOnlyList<KeyValuePair<string, string>> Signature() => ArchSignature.Of(_stage.Config).Concat(_stage.Signature).ToList();
+
     // ---- one optimizer step ---------------------------------------------------------------------
 
     /// <summary>
@@ -116,16 +109,16 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public (float Loss, double GradNorm) TrainStep(IReadOnlyList<Batch> microBatches, double lr)
     {
-        _backend.Fill(_model.Gradients, 0f);
+        _backend.Fill(_stage.Gradients, 0f);
         double lossSum = 0;
         float scale = 1f / _opt.AccumulationSteps;
-        foreach (var b in microBatches) lossSum += _model.ForwardBackward(b, scale);
-        double sumSq = _backend.SumOfSquares(_model.Gradients);
+        foreach (var b in microBatches) lossSum += _stage.ForwardBackward(b, scale);
+        double sumSq = _backend.SumOfSquares(_stage.Gradients);
         float loss = (float)(lossSum / microBatches.Count);
         double norm = Math.Sqrt(sumSq);
         // The guard sees the step before the weights do: a non-finite or spiking step never reaches them.
         if (Guard is null || Guard.Check(State.OptimizerStep + 1, loss, norm, out var why))
-            Adam.Apply(_model.Weights, _model.Gradients, (float)lr, GradClip.Coefficient(sumSq, _opt.GradClip));
+            Adam.Apply(_stage.Weights, _stage.Gradients, (float)lr, GradClip.Coefficient(sumSq, _opt.GradClip));
         else if (why is not null) _log.WriteLine(why);
         return (loss, norm);
     }
@@ -133,13 +126,9 @@ public sealed class Trainer : IDisposable
     /// <summary>The micro-batch at <paramref name="microStep"/> of <paramref name="epoch"/>.</summary>
     public Batch MakeBatch(int epoch, long microStep)
     {
-        if (_permEpoch != epoch) { _perm = DataOrder.Permutation(checked((int)_data.Count), _opt.Seed, epoch); _permEpoch = epoch; }
-        int b = _opt.BatchSize, t = _data.SeqLen;
-        var inputs = new int[b * t];
-        var targets = new int[b * t];
-        for (int r = 0; r < b; r++)
-            _data.Fill(_perm![microStep * b + r], inputs.AsSpan(r * t, t), targets.AsSpan(r * t, t));
-        return new Batch(b, t, inputs, targets);
+        if (_permEpoch != epoch) { _perm = DataOrder.Permutation(checked((int)_stage.Count), _opt.Seed, epoch); _permEpoch = epoch; }
+        int b = _opt.BatchSize;
+        return _stage.CreateBatch(_perm.AsSpan(checked((int)(microStep * b)), b));
     }
 
     // ---- the loop -------------------------------------------------------------------------------
@@ -150,17 +139,9 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public TrainOutcome Run(StopSignal? stop, bool resumed)
     {
-        Directory.CreateDirectory(CheckpointRoot);
+        Directory.CreateDirectory(Paths.CheckpointRoot);
         Guard = new DivergenceGuard(State.Losses, _opt.MaxBadSteps, _opt.LossSpike);
-        using var metrics = new MetricsLog(MetricsPath, resumed ? State.OptimizerStep : null);
-        metrics.Write(new KeyValuePair<string, object?>[]
-        {
-            new("event", resumed ? "resume" : "start"), new("step", State.OptimizerStep), new("total_steps", State.TotalSteps),
-            new("device", _backend.Name), new("time", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture)),
-        });
-        bool live = !Console.IsOutputRedirected && ReferenceEquals(_log, Console.Out);
-        var sw = Stopwatch.StartNew();
-        long startStep = State.OptimizerStep, tokensAtStart = State.TokensSeen;
+        using var progress = new TrainProgress(_log, Paths.MetricsPath, _opt.LogInterval, resumed, State.OptimizerStep, State.TotalSteps, State.TokensSeen, _backend.Name);
         bool firstAfterResume = resumed;
         var micro = new List<Batch>(_opt.AccumulationSteps);
         while (!IsDone)
@@ -170,133 +151,107 @@ public sealed class Trainer : IDisposable
                 micro.Add(MakeBatch(State.Epoch, State.MicroStepInEpoch + micro.Count));
             long step = State.OptimizerStep + 1;
             double lr = LrSchedule.At(step, State.TotalSteps, _opt.LearningRate);
-            if (firstAfterResume && !float.IsNaN(State.NextBatchLoss))
-            {
-                // The resume check: the first batch's loss under the restored weights, against the value recorded at save time.
-                float check = _model.ForwardLoss(micro[0]);
-                bool same = BitConverter.SingleToInt32Bits(check) == BitConverter.SingleToInt32Bits(State.NextBatchLoss);
-                _log.WriteLine($"resume check: first batch loss {check:F6}, recorded at save {State.NextBatchLoss:F6} -> {(same ? "identical" : $"DIFFERENT by {check - State.NextBatchLoss:E2}")}");
-            }
+            if (firstAfterResume) CheckResumedLoss(micro[0]);
             firstAfterResume = false;
             var (loss, norm) = TrainStep(micro, lr);
             State.OptimizerStep = step;
             State.AdamStep = Adam.Step;
             State.MicroStepInEpoch += micro.Count;
-            State.TokensSeen += (long)micro.Count * _opt.BatchSize * _data.SeqLen;
+            foreach (var b in micro) State.TokensSeen += (long)b.BatchSize * b.SeqLen;
             State.Losses.Add(loss);
             if (State.MicroStepInEpoch >= MicroBatchesPerEpoch) { State.Epoch++; State.MicroStepInEpoch = 0; }
+            progress.Step(new StepReport(step, StopStep, State.Epoch, State.Epochs, loss, lr, norm, State.TokensSeen), IsDone);
 
-            double secs = sw.Elapsed.TotalSeconds;
-            double tps = (State.TokensSeen - tokensAtStart) / Math.Max(secs, 1e-9);
-            double eta = secs / (step - startStep) * (StopStep - step);
-            string line = $"step {step}/{StopStep} epoch {Math.Min(State.Epoch + 1, State.Epochs)}/{State.Epochs} loss {loss:F4} lr {lr:E3} grad-norm {norm:F3} tok/s {tps:F0} ETA {FormatTime(eta)}";
-            if (step % _opt.LogInterval == 0 || IsDone || step == startStep + 1 || !Guard.LastAccepted)
-            {
-                if (live) _log.Write("\r\u001b[K");
-                _log.WriteLine(line);
-                metrics.Write(new KeyValuePair<string, object?>[]
-                {
-                    new("step", step), new("epoch", State.Epoch), new("loss", loss), new("lr", lr), new("grad_norm", norm),
-                    new("tokens", State.TokensSeen), new("tokens_per_s", tps), new("elapsed_s", secs),
-                });
-            }
-            else if (live) _log.Write("\r\u001b[K" + line);
-
-            if (Guard.StopReason is { } reason)
-            {
-                DivergedReason = reason;
-                metrics.Write(new KeyValuePair<string, object?>[] { new("event", "diverged"), new("step", step), new("reason", reason) });
-                return TrainOutcome.Diverged;
-            }
+            if (!Guard.LastAccepted) progress.Event("skipped", step);
+            if (Guard.StopReason is { } reason) return Diverged(progress, step, reason);
             bool stopping = stop?.StopRequested == true;
             if (step % _opt.SaveInterval == 0 || IsDone || stopping || _savePending)
             {
-                if (live) _log.Write("\r\u001b[K");
+                progress.ClearLine();
                 // A skipped update leaves weights that already produced a bad step: save after the next good one.
                 _savePending = !Guard.LastAccepted;
                 if (_savePending) _log.WriteLine($"step {step}: checkpoint postponed (the update was skipped); the previous checkpoint stays the newest");
                 else
                 {
                     try { Save(); }
-                    catch (TrainingDivergedException e)
-                    {
-                        DivergedReason = e.Message;
-                        metrics.Write(new KeyValuePair<string, object?>[] { new("event", "diverged"), new("step", step), new("reason", e.Message) });
-                        return TrainOutcome.Diverged;
-                    }
+                    catch (TrainingDivergedException e) { return Diverged(progress, step, e.Message); }
                 }
             }
             AfterStep?.Invoke(step);
             if (stopping && !IsDone)
             {
-                metrics.Write(new KeyValuePair<string, object?>[] { new("event", "stop"), new("step", step) });
+                progress.Event("stop", step);
                 return TrainOutcome.Stopped;
             }
         }
-        metrics.Write(new KeyValuePair<string, object?>[] { new("event", "end"), new("step", State.OptimizerStep) });
+        progress.Event("end", State.OptimizerStep);
         return TrainOutcome.Finished;
     }
 
-    private static string FormatTime(double s)
+    private TrainOutcome Diverged(TrainProgress progress, long step, string reason)
     {
-        if (!double.IsFinite(s)) return "?";
-        var t = TimeSpan.FromSeconds(Math.Round(s));
-        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
+        DivergedReason = reason;
+        progress.Event("diverged", step);
+        return TrainOutcome.Diverged;
+    }
+
+    // The resume check: the first batch's loss under the restored weights, against the value recorded at save time.
+    private void CheckResumedLoss(Batch first)
+    {
+        if (float.IsNaN(State.NextBatchLoss)) return;
+        float check = _stage.ForwardLoss(first);
+        bool same = BitConverter.SingleToInt32Bits(check) == BitConverter.SingleToInt32Bits(State.NextBatchLoss);
+        _log.WriteLine($"resume check: first batch loss {check:F6}, recorded at save {State.NextBatchLoss:F6} -> {(same ? "identical" : $"DIFFERENT by {check - State.NextBatchLoss:E2}")}");
     }
 
     // ---- saving ---------------------------------------------------------------------------------
 
     /// <summary>
-    /// Writes the PyTorch weights (atomically), then the resume state folder (committed by its manifest),
-    /// prunes to --keep-last, and writes the optional MiniMind resume file and plot. Returns the folder.
+    /// Refuses a state that is not finite (or whose weights already diverge on the next batch), checks the free
+    /// space, commits the resume state folder (by its manifest), then writes the PyTorch weights with their
+    /// architecture record (atomically), prunes (--keep-last, --keep-every, the newest good one always stays),
+    /// and writes the optional MiniMind files and plot. Returns the folder.
     /// </summary>
     public string Save()
     {
         var sw = Stopwatch.StartNew();
-        long n = _model.Parameters.TotalElements;
+        long n = _stage.Parameters.TotalElements;
         // Host copies are kept between saves: three model-sized arrays per save would churn the GC.
         var w = _hostW ??= new float[n]; var m = _hostM ??= new float[n]; var v = _hostV ??= new float[n];
-        _backend.Download(_model.Weights, w);
+        _backend.Download(_stage.Weights, w);
         _backend.Download(Adam.M, m);
         _backend.Download(Adam.V, v);
         // Never commit a state nobody could resume from.
         if (DivergenceGuard.NonFinite(w, m, v) is { } bad)
             throw new TrainingDivergedException($"refusing to save step {State.OptimizerStep}: {bad}; the previous checkpoint stays the newest");
         State.AdamStep = Adam.Step;
-        State.NextBatchLoss = IsDone ? float.NaN : _model.ForwardLoss(MakeBatch(State.Epoch, State.MicroStepInEpoch));
-        // Finite weights can still be past saving: when they already give the next batch a non-finite loss, this state is not one to resume from.
+        State.NextBatchLoss = IsDone ? float.NaN : _stage.ForwardLoss(MakeBatch(State.Epoch, State.MicroStepInEpoch));
+        // Finite weights can be past saving too: when they already give the next batch a non-finite or spiking loss.
         if (!IsDone && (!float.IsFinite(State.NextBatchLoss) || Guard?.IsSpike(State.NextBatchLoss) == true))
             throw new TrainingDivergedException($"refusing to save step {State.OptimizerStep}: its weights give the next batch a loss of {State.NextBatchLoss}" +
                 $"{(float.IsFinite(State.NextBatchLoss) ? $" (a spike, --loss-spike {_opt.LossSpike:G})" : "")}; the previous checkpoint stays the newest");
         Directory.CreateDirectory(_opt.OutDir);
         SaveSpace.Check(this, _opt, _lastSaveBytes, n);
-        var stateBytes = State.Serialize();
         // The step folder first: a save that fails later (disk full) leaves the previous .pth untouched and a complete newer folder.
-        var dir = ResumeStore.Commit(CheckpointRoot, State.OptimizerStep, new[]
-        {
-            new ResumeFile(WeightsFile, s => s.Write(MemoryMarshal.AsBytes(w.AsSpan()))),
-            new ResumeFile(MomentFile, s => s.Write(MemoryMarshal.AsBytes(m.AsSpan()))),
-            new ResumeFile(SecondMomentFile, s => s.Write(MemoryMarshal.AsBytes(v.AsSpan()))),
-            new ResumeFile(StateFile, s => s.Write(stateBytes)),
-        });
-        var weights = ArchitectureRecord.Attach(StateDictLoader.Export(_model.Parameters, w, _opt.SaveDtype), _model.Config, _opt.TokenizerSpec);
-        PthWriter.WriteStateDict(WeightsPath, weights);
-        ResumeStore.Prune(CheckpointRoot, _opt.KeepLast, _opt.KeepEvery, knownGood: dir);
+        var dir = ResumeStateFolder.Commit(Paths.CheckpointRoot, State, w, m, v);
+        var weights = ArchitectureRecord.Attach(StateDictLoader.Export(_stage.Parameters, w, _opt.SaveDtype), _stage.Config, _opt.TokenizerSpec);
+        PthWriter.WriteStateDict(Paths.WeightsPath, weights);
+        ResumeStore.Prune(Paths.CheckpointRoot, _opt.KeepLast, _opt.KeepEvery, knownGood: dir);
         if (_opt.ExportMinimindResume || _opt.MinimindRoot is not null)
         {
-            MinimindResumeFile.Write(MinimindResumePath, _model.Parameters, w, m, v, Adam, State, _opt.SaveDtype,
+            MinimindResumeFile.Write(MinimindResumePath, _stage.Parameters, w, m, v, Adam, State, _opt.SaveDtype,
                 LrSchedule.At(Math.Max(1, State.OptimizerStep), State.TotalSteps, _opt.LearningRate), weights.Extras);
-            // MiniMind's scripts read --from_weight from <root>/out and lm_checkpoint keeps a copy beside the resume file.
+            // MiniMind's scripts read --from_weight from <root>/out, and lm_checkpoint keeps a copy beside the resume file.
             if (_opt.MinimindRoot is { } mr)
                 foreach (var folder in new[] { "out", "checkpoints" })
                 {
                     Directory.CreateDirectory(Path.Combine(mr, folder));
-                    PthWriter.WriteStateDict(Path.Combine(mr, folder, RunName + ".pth"), weights);
+                    PthWriter.WriteStateDict(Path.Combine(mr, folder, Paths.RunName + ".pth"), weights);
                 }
         }
-        if (_opt.Plot) new LossPlot().Draw(State.Losses).Save(PlotPath);
+        if (_opt.Plot) new LossPlot().Draw(State.Losses).Save(Paths.PlotPath);
         _lastSaveBytes = SaveSpace.BytesOf(this, _opt, dir);
-        _log.WriteLine($"saved step {State.OptimizerStep}: weights {WeightsPath}, resume state {dir} ({sw.Elapsed.TotalSeconds:F2}s)");
+        _log.WriteLine($"saved step {State.OptimizerStep}: weights {Paths.WeightsPath}, resume state {dir} ({sw.Elapsed.TotalSeconds:F2}s)");
         return dir;
     }
 
@@ -308,34 +263,31 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public bool TryResumeLatest()
     {
-        var c = ResumeStore.FindNewestValid(CheckpointRoot, msg => _log.WriteLine("warning: " + msg));
+        var c = ResumeStore.FindNewestValid(Paths.CheckpointRoot, msg => _log.WriteLine("warning: " + msg));
         if (c is null) return false;
         LoadResumeFolder(c.Path);
         return true;
     }
 
-    /// <summary>Loads one resume-state folder (verifies it first) into the model, the optimizer and <see cref="State"/>.</summary>
+    /// <summary>Loads one resume-state folder (verifies it first) into the trained buffer, the optimizer and <see cref="State"/>.</summary>
     public void LoadResumeFolder(string dir)
     {
-        var problem = ResumeStore.Verify(dir, out _);
-        if (problem is not null) throw new InvalidDataException($"cannot resume from {dir}: {problem}");
-        var s = TrainingState.Deserialize(File.ReadAllBytes(Path.Combine(dir, StateFile)), Path.Combine(dir, StateFile));
-        var diffs = ArchSignature.Differences(s.Arch, ArchSignature.Of(_model.Config));
+        var s = ResumeStateFolder.ReadState(dir);
+        var diffs = ArchSignature.Differences(s.Arch, Signature());
         if (diffs.Count > 0)
             throw new ArgumentException($"checkpoint {dir} was trained with a different architecture, refusing to resume: {string.Join("; ", diffs)}");
-        if (s.DataCount != _data.Count || s.SeqLen != _data.SeqLen)
-            throw new ArgumentException($"checkpoint {dir} was trained on {s.DataCount} samples of {s.SeqLen} tokens ({s.DataDescription}); the current data has {_data.Count} of {_data.SeqLen}: the data order would not continue. Use the same --data and --max-seq-len");
+        if (s.DataCount != _stage.Count || s.SeqLen != _stage.SeqLen)
+            throw new ArgumentException($"checkpoint {dir} was trained on {s.DataCount} samples of {s.SeqLen} tokens ({s.DataDescription}); the current data has {_stage.Count} of {_stage.SeqLen}: the data order would not continue. Use the same --data and --max-seq-len");
         if (s.BatchSize != _opt.BatchSize || s.AccumulationSteps != _opt.AccumulationSteps)
             throw new ArgumentException($"checkpoint {dir} used --batch-size {s.BatchSize} --accumulation-steps {s.AccumulationSteps}; this run asks for {_opt.BatchSize} and {_opt.AccumulationSteps}");
         if (s.Seed != _opt.Seed)
             _log.WriteLine($"note: continuing the checkpoint's data order (seed {s.Seed}); --seed {_opt.Seed} is ignored on resume");
         if (s.Device != _backend.Name)
             _log.WriteLine($"note: checkpoint written on device '{s.Device}', continuing on '{_backend.Name}': results stay correct but are no longer bit-identical to an uninterrupted run");
-        long n = _model.Parameters.TotalElements;
-        var buf = new float[n];
-        ReadFloats(Path.Combine(dir, WeightsFile), buf); _backend.Upload(_model.Weights, buf);
-        ReadFloats(Path.Combine(dir, MomentFile), buf); _backend.Upload(Adam.M, buf);
-        ReadFloats(Path.Combine(dir, SecondMomentFile), buf); _backend.Upload(Adam.V, buf);
+        var buf = new float[_stage.Parameters.TotalElements];
+        ResumeStateFolder.ReadFloats(dir, ResumeStateFolder.WeightsFile, buf); _backend.Upload(_stage.Weights, buf);
+        ResumeStateFolder.ReadFloats(dir, ResumeStateFolder.MomentFile, buf); _backend.Upload(Adam.M, buf);
+        ResumeStateFolder.ReadFloats(dir, ResumeStateFolder.SecondMomentFile, buf); _backend.Upload(Adam.V, buf);
         Adam.Step = s.AdamStep;
         // The learning rate, clip and epochs of the resumed run are the ones it started with (the schedule is fixed).
         s.Epochs = s.Epochs > 0 ? s.Epochs : _opt.Epochs;
@@ -349,9 +301,8 @@ public sealed class Trainer : IDisposable
     /// <summary>Continues a run saved by MiniMind's PyTorch trainer (<c>*_resume.pth</c>); see <see cref="MinimindResumeFile"/>.</summary>
     public void LoadMinimindResume(string path, int worldSize = 1)
     {
-        var r = MinimindResumeFile.Read(path, _model.Parameters, _log);
-        long n = _model.Parameters.TotalElements;
-        _backend.Upload(_model.Weights, r.Weights);
+        var r = MinimindResumeFile.Read(path, _stage.Parameters, _log);
+        _backend.Upload(_stage.Weights, r.Weights);
         _backend.Upload(Adam.M, r.M);
         _backend.Upload(Adam.V, r.V);
         Adam.Step = r.AdamStep;
@@ -370,13 +321,6 @@ public sealed class Trainer : IDisposable
         State.WorldSize = worldSize;
         State.NextBatchLoss = float.NaN;
         _log.WriteLine($"resumed from MiniMind file {path}: epoch {r.Epoch + 1}, step {r.Step}, AdamW step {r.AdamStep}");
-    }
-
-    private static void ReadFloats(string path, float[] dest)
-    {
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-        if (fs.Length != (long)dest.Length * 4) throw new InvalidDataException($"{path} holds {fs.Length} bytes, the model needs {(long)dest.Length * 4}");
-        fs.ReadExactly(MemoryMarshal.AsBytes(dest.AsSpan()));
     }
 
     /// <inheritdoc/>

@@ -13,28 +13,28 @@ public class CpuDeterminismTests
         var outs = new List<float[]>();
         int m = 130, n = 270, k = 300;
         Tensor x = h.Up(TestData.Uniform(1, m * k)), w = h.Up(TestData.Uniform(2, n * k)), dy = h.Up(TestData.Uniform(3, m * n));
-        var y = h.B.Alloc(m * n); h.B.MatMul(y, x, w, m, n, k); outs.Add(CpuHarness.Get(y));
-        var dx = h.B.Alloc(m * k); h.B.MatMulBackwardInput(dx, dy, w, m, n, k); outs.Add(CpuHarness.Get(dx));
-        var dw = h.B.Alloc(n * k); h.B.MatMulBackwardWeight(dw, dy, x, m, n, k); outs.Add(CpuHarness.Get(dw));
+        var y = h.B.Alloc(m * n); h.B.MatMul(y, x, w, new(m, n, k)); outs.Add(CpuHarness.Get(y));
+        var dx = h.B.Alloc(m * k); h.B.MatMulBackwardInput(dx, dy, w, new(m, n, k), WriteMode.Accumulate); outs.Add(CpuHarness.Get(dx));
+        var dw = h.B.Alloc(n * k); h.B.MatMulBackwardWeight(dw, dy, x, new(m, n, k), WriteMode.Accumulate); outs.Add(CpuHarness.Get(dw));
 
         int B = 2, T = 70, H = 4, Hkv = 2, hd = 16;
         Tensor q = h.Up(TestData.Uniform(4, B * T * H * hd)), kk = h.Up(TestData.Uniform(5, B * T * Hkv * hd)), v = h.Up(TestData.Uniform(6, B * T * Hkv * hd));
         var o = h.B.Alloc(B * T * H * hd); var lse = h.B.Alloc(B * H * T);
-        h.B.Attention(o, lse, q, kk, v, B, T, H, Hkv, hd); outs.Add(CpuHarness.Get(o)); outs.Add(CpuHarness.Get(lse));
+        h.B.Attention(o, lse, q, kk, v, new(B, T, H, Hkv, hd)); outs.Add(CpuHarness.Get(o)); outs.Add(CpuHarness.Get(lse));
         var dq = h.B.Alloc(q.Length); var dk = h.B.Alloc(kk.Length); var dv = h.B.Alloc(v.Length);
-        h.B.AttentionBackward(dq, dk, dv, h.Up(TestData.Uniform(7, (int)q.Length)), q, kk, v, o, lse, B, T, H, Hkv, hd);
+        h.B.AttentionBackward(dq, dk, dv, h.Up(TestData.Uniform(7, (int)q.Length)), q, kk, v, o, lse, new(B, T, H, Hkv, hd), WriteMode.Accumulate);
         outs.Add(CpuHarness.Get(dq)); outs.Add(CpuHarness.Get(dk)); outs.Add(CpuHarness.Get(dv));
 
         int rows = 100, dim = 96;
         Tensor xr = h.Up(TestData.Uniform(8, rows * dim)), wr = h.Up(TestData.Uniform(9, dim));
         var yr = h.B.Alloc(rows * dim); var rs = h.B.Alloc(rows);
-        h.B.RmsNorm(yr, rs, xr, wr, rows, dim, 1e-5f);
+        h.B.RmsNorm(yr, rs, xr, wr, new(rows, dim), 1e-5f);
         var dxr = h.B.Alloc(rows * dim); var dwr = h.B.Alloc(dim);
-        h.B.RmsNormBackward(dxr, dwr, h.Up(TestData.Uniform(10, rows * dim)), xr, wr, rs, rows, dim);
+        h.B.RmsNormBackward(dxr, dwr, h.Up(TestData.Uniform(10, rows * dim)), xr, wr, rs, new(rows, dim), WriteMode.Accumulate);
         outs.Add(CpuHarness.Get(yr)); outs.Add(CpuHarness.Get(dxr)); outs.Add(CpuHarness.Get(dwr));
 
         var dt = h.B.Alloc(11 * dim);
-        h.B.EmbeddingBackward(dt, h.Up(TestData.Uniform(11, rows * dim)), h.Up(TestData.Ints(12, rows, 0, 11)), rows, dim);
+        h.B.EmbeddingBackward(dt, h.Up(TestData.Uniform(11, rows * dim)), h.Up(TestData.Ints(12, rows, 0, 11)), new(rows, dim));
         outs.Add(CpuHarness.Get(dt));
 
         var g = h.Up(TestData.Uniform(13, 400_000));

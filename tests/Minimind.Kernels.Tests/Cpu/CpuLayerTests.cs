@@ -47,13 +47,13 @@ public class CpuLayerTests
         using var h = new CpuHarness();
         var table = TestData.Uniform(seed, vocab * dim); var ids = TestData.Ints(seed + 1, count, 0, vocab);
         var y = h.Poisoned(count * dim);
-        h.B.Embedding(y, h.Up(ids), h.Up(table), count, dim);
+        h.B.Embedding(y, h.Up(ids), h.Up(table), new(count, dim));
         var yr = new double[count * dim]; Reference64.Embedding(yr, ids, table, count, dim);
         Assert.Equal(TestData.ToFloat(yr), CpuHarness.Get(y));
 
         var dy = TestData.Uniform(seed + 2, count * dim); var dt0 = TestData.Uniform(seed + 3, vocab * dim);
         var dt = h.Up(dt0);
-        h.B.EmbeddingBackward(dt, h.Up(dy), h.Up(ids), count, dim);
+        h.B.EmbeddingBackward(dt, h.Up(dy), h.Up(ids), new(count, dim));
         Reference64.EmbeddingBackward(dt0, dy, ids, count, dim);
         CpuHarness.Close(dt, dt0, "dTable");
     }
@@ -62,7 +62,7 @@ public class CpuLayerTests
     public void Embedding_BadId_ThrowsNamingIt()
     {
         using var h = new CpuHarness();
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => h.B.Embedding(h.B.Alloc(8), h.Up(new[] { 1, 4 }), h.B.Alloc(16), 2, 4));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => h.B.Embedding(h.B.Alloc(8), h.Up(new[] { 1, 4 }), h.B.Alloc(16), new(2, 4)));
         Assert.Contains("ids[1] = 4", ex.Message);
     }
 
@@ -76,7 +76,7 @@ public class CpuLayerTests
         var x = TestData.Uniform(seed, rows * dim, -3, 3); var w = TestData.Uniform(seed + 1, dim, 0.5, 1.5);
         var y = h.Poisoned(rows * dim); var rstd = h.Poisoned(rows);
         Tensor xt = h.Up(x), wt = h.Up(w);
-        h.B.RmsNorm(y, rstd, xt, wt, rows, dim, 1e-5f);
+        h.B.RmsNorm(y, rstd, xt, wt, new(rows, dim), 1e-5f);
         var yr = new double[rows * dim]; var rr = new double[rows];
         Reference64.RmsNorm(yr, rr, x, w, rows, dim, 1e-5);
         CpuHarness.Close(y, yr, "y");
@@ -84,7 +84,7 @@ public class CpuLayerTests
 
         var dy = TestData.Uniform(seed + 2, rows * dim); var dx0 = TestData.Uniform(seed + 3, rows * dim); var dw0 = TestData.Uniform(seed + 4, dim);
         Tensor dx = h.Up(dx0), dw = h.Up(dw0);
-        h.B.RmsNormBackward(dx, dw, h.Up(dy), xt, wt, rstd, rows, dim);
+        h.B.RmsNormBackward(dx, dw, h.Up(dy), xt, wt, rstd, new(rows, dim), WriteMode.Accumulate);
         Reference64.RmsNormBackward(dx0, dw0, dy, x, w, rr, rows, dim);
         CpuHarness.Close(dx, dx0, "dx");
         CpuHarness.Close(dw, dw0, "dWeight");
@@ -102,19 +102,19 @@ public class CpuLayerTests
         Tensor ct = h.Up(cos), st = h.Up(sin);
         var x = TestData.Uniform(seed, batch * T * heads * hd);
         var xt = h.Up(x);
-        h.B.Rope(xt, ct, st, batch, T, heads, hd, posOffset, layout);
+        h.B.Rope(xt, ct, st, new(batch, T, heads, hd, posOffset, layout));
         var xr = (double[])x.Clone();
         Reference64.Rope(xr, TestData.ToDouble(TestData.ToFloat(cos)), TestData.ToDouble(TestData.ToFloat(sin)), batch, T, heads, hd, posOffset, layout);
         CpuHarness.Close(xt, xr, "rotated x");
 
         var d = TestData.Uniform(seed + 1, x.Length);
         var dt = h.Up(d);
-        h.B.RopeBackward(dt, ct, st, batch, T, heads, hd, posOffset, layout);
+        h.B.RopeBackward(dt, ct, st, new(batch, T, heads, hd, posOffset, layout));
         Reference64.RopeBackward(d, TestData.ToDouble(TestData.ToFloat(cos)), TestData.ToDouble(TestData.ToFloat(sin)), batch, T, heads, hd, posOffset, layout);
         CpuHarness.Close(dt, d, "dx (overwritten)");
 
         // The backward of a rotation is its inverse: applying it to the rotated x gives x back.
-        h.B.RopeBackward(xt, ct, st, batch, T, heads, hd, posOffset, layout);
+        h.B.RopeBackward(xt, ct, st, new(batch, T, heads, hd, posOffset, layout));
         CpuHarness.Close(xt, x, "inverse rotation", 1e-6);
     }
 
@@ -134,7 +134,7 @@ public class CpuLayerTests
 
         var dh = TestData.Uniform(seed + 2, n); var dg0 = TestData.Uniform(seed + 3, n); var du0 = TestData.Uniform(seed + 4, n);
         Tensor dg = h.Up(dg0), du = h.Up(du0);
-        h.B.SwiGluBackward(dg, du, h.Up(dh), gt, ut);
+        h.B.SwiGluBackward(dg, du, h.Up(dh), gt, ut, WriteMode.Accumulate);
         Reference64.SwiGluBackward(dg0, du0, dh, g, u);
         CpuHarness.Close(dg, dg0, "dGate");
         CpuHarness.Close(du, du0, "dUp");

@@ -21,7 +21,7 @@ public class CpuMatMulTests
         using var h = new CpuHarness();
         var x = TestData.Uniform(seed, m * k); var w = TestData.Uniform(seed + 1, n * k);
         var y = h.Poisoned(m * n);
-        h.B.MatMul(y, h.Up(x), h.Up(w), m, n, k);
+        h.B.MatMul(y, h.Up(x), h.Up(w), new(m, n, k));
         var yr = new double[m * n];
         Reference64.MatMul(yr, x, w, m, n, k);
         CpuHarness.Close(y, yr, "y");
@@ -29,7 +29,7 @@ public class CpuMatMulTests
         // accumulate: y += x·wᵀ on top of a random y
         var y0 = TestData.Uniform(seed + 2, m * n);
         var ya = h.Up(y0);
-        h.B.MatMul(ya, h.Up(x), h.Up(w), m, n, k, accumulate: true);
+        h.B.MatMul(ya, h.Up(x), h.Up(w), new(m, n, k), WriteMode.Accumulate);
         Reference64.MatMul(y0, x, w, m, n, k, accumulate: true);
         CpuHarness.Close(ya, y0, "y (accumulate)");
     }
@@ -45,7 +45,7 @@ public class CpuMatMulTests
         using var h = new CpuHarness();
         var dy = TestData.Uniform(seed, m * n); var w = TestData.Uniform(seed + 1, n * k); var dx0 = TestData.Uniform(seed + 2, m * k);
         var dx = h.Up(dx0);
-        h.B.MatMulBackwardInput(dx, h.Up(dy), h.Up(w), m, n, k);
+        h.B.MatMulBackwardInput(dx, h.Up(dy), h.Up(w), new(m, n, k), WriteMode.Accumulate);
         Reference64.MatMulBackwardInput(dx0, dy, w, m, n, k);
         CpuHarness.Close(dx, dx0, "dx");
     }
@@ -61,7 +61,7 @@ public class CpuMatMulTests
         using var h = new CpuHarness();
         var dy = TestData.Uniform(seed, m * n); var x = TestData.Uniform(seed + 1, m * k); var dw0 = TestData.Uniform(seed + 2, n * k);
         var dw = h.Up(dw0);
-        h.B.MatMulBackwardWeight(dw, h.Up(dy), h.Up(x), m, n, k);
+        h.B.MatMulBackwardWeight(dw, h.Up(dy), h.Up(x), new(m, n, k), WriteMode.Accumulate);
         Reference64.MatMulBackwardWeight(dw0, dy, x, m, n, k);
         CpuHarness.Close(dw, dw0, "dw");
     }
@@ -71,7 +71,7 @@ public class CpuMatMulTests
     {
         using var h = new CpuHarness();
         var y = h.Poisoned(6);
-        h.B.MatMul(y, h.Up(new double[1]).Slice(0, 0), h.Up(new double[1]).Slice(0, 0), 2, 3, 0);
+        h.B.MatMul(y, h.Up(new double[1]).Slice(0, 0), h.Up(new double[1]).Slice(0, 0), new(2, 3, 0));
         Assert.All(CpuHarness.Get(y), v => Assert.Equal(0f, v));
     }
 
@@ -79,7 +79,7 @@ public class CpuMatMulTests
     public void ShortBuffer_ThrowsNamingTheArgument()
     {
         using var h = new CpuHarness();
-        var ex = Assert.Throws<ArgumentException>(() => h.B.MatMul(h.B.Alloc(6), h.B.Alloc(5), h.B.Alloc(9), 2, 3, 3));
+        var ex = Assert.Throws<ArgumentException>(() => h.B.MatMul(h.B.Alloc(6), h.B.Alloc(5), h.B.Alloc(9), new(2, 3, 3)));
         Assert.Contains("x", ex.Message);
     }
 }

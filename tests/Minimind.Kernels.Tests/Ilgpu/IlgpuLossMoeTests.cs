@@ -22,13 +22,13 @@ public sealed class IlgpuLossMoeTests(IlgpuFixture f)
         var scale = TestData.Uniform(4, rows, 0.1, 1);
         var lt = b.Up(logits); var tt = b.Up(targets);
         var loss = b.Poisoned(rows);
-        b.CrossEntropy(loss, lt, tt, rows, vocab, ignore);
+        b.CrossEntropy(loss, lt, tt, new(rows, vocab), ignore);
         var lr = new double[rows];
         Reference64.CrossEntropy(lr, logits, targets, rows, vocab, ignore);
         b.Close(loss, lr, "losses");
 
         var d = alias ? lt : b.Poisoned(rows * vocab);
-        b.CrossEntropyBackward(d, lt, tt, b.Up(scale), rows, vocab, ignore);
+        b.CrossEntropyBackward(d, lt, tt, b.Up(scale), new(rows, vocab), ignore);
         var dr = new double[rows * vocab];
         Reference64.CrossEntropyBackward(dr, logits, targets, scale, rows, vocab, ignore);
         b.Close(d, dr, "dLogits");
@@ -39,7 +39,7 @@ public sealed class IlgpuLossMoeTests(IlgpuFixture f)
     {
         var b = f.B;
         var loss = b.Poisoned(1);
-        b.CrossEntropy(loss, b.Up(new[] { 0.5, 1.5, -1.0 }), b.Up(new[] { 3 }), 1, 3, -100);
+        b.CrossEntropy(loss, b.Up(new[] { 0.5, 1.5, -1.0 }), b.Up(new[] { 3 }), new(1, 3), -100);
         Assert.True(float.IsNaN(b.Get(loss)[0]));
     }
 
@@ -51,12 +51,12 @@ public sealed class IlgpuLossMoeTests(IlgpuFixture f)
         var b = f.B;
         var x = TestData.Uniform(rows * 31 + cols, rows * cols, -5, 5);
         var y = b.Poisoned(rows * cols);
-        b.Softmax(y, b.Up(x), rows, cols);
+        b.Softmax(y, b.Up(x), new(rows, cols));
         var yr = new double[x.Length]; Reference64.Softmax(yr, x, rows, cols);
         b.Close(y, yr, "y");
         var dy = TestData.Uniform(2, x.Length); var dx0 = TestData.Uniform(3, x.Length);
         var dx = b.Up(dx0);
-        b.SoftmaxBackward(dx, b.Up(dy), y, rows, cols);
+        b.SoftmaxBackward(dx, b.Up(dy), y, new(rows, cols), WriteMode.Accumulate);
         Reference64.SoftmaxBackward(dx0, dy, yr, rows, cols);
         b.Close(dx, dx0, "dx");
     }
@@ -73,7 +73,7 @@ public sealed class IlgpuLossMoeTests(IlgpuFixture f)
         for (int r = 3; r < rows; r += 3) p[r * cols + cols - 1] = p[r * cols];      // repeated values
         var w = b.Poisoned(rows * k); var idx = b.PoisonedInt(rows * k);
         var pt = b.Up(p);
-        b.TopK(w, idx, pt, rows, cols, k, normalize);
+        b.TopK(w, idx, pt, new(rows, cols, k), normalize);
         var wr = new double[rows * k]; var ir = new int[rows * k];
         Reference64.TopK(wr, ir, p, rows, cols, k, normalize);
         Assert.Equal(ir, b.Get(idx));
@@ -81,7 +81,7 @@ public sealed class IlgpuLossMoeTests(IlgpuFixture f)
 
         var dw = TestData.Uniform(5, rows * k); var dp0 = TestData.Uniform(6, rows * cols);
         var dp = b.Up(dp0);
-        b.TopKBackward(dp, b.Up(dw), pt, idx, rows, cols, k, normalize);
+        b.TopKBackward(dp, b.Up(dw), pt, idx, new(rows, cols, k), normalize, WriteMode.Accumulate);
         Reference64.TopKBackward(dp0, dw, p, ir, rows, cols, k, normalize);
         b.Close(dp, dp0, "dProbs");
     }
@@ -91,7 +91,7 @@ public sealed class IlgpuLossMoeTests(IlgpuFixture f)
     {
         var b = f.B;
         var idx = b.PoisonedInt(4);
-        b.TopK(b.Poisoned(4), idx, b.Up(new[] { 0.1, 0.3, 0.3, 0.2, 0.3 }), 1, 5, 4, false);
+        b.TopK(b.Poisoned(4), idx, b.Up(new[] { 0.1, 0.3, 0.3, 0.2, 0.3 }), new(1, 5, 4), false);
         Assert.Equal(new[] { 1, 2, 4, 3 }, b.Get(idx));
     }
 
@@ -106,7 +106,7 @@ public sealed class IlgpuLossMoeTests(IlgpuFixture f)
         var indices = TestData.Ints(tokens + experts, n, 0, experts);
         var perm = b.PoisonedInt(n); var inv = b.PoisonedInt(n);
         var it = b.Up(indices);
-        int[] counts = b.MoeRoute(perm, inv, it, n, experts);
+        int[] counts = b.MoeRoute(perm, inv, it, new(n, experts));
         var pr = new int[n]; var ivr = new int[n];
         Assert.Equal(Reference64.MoeRoute(pr, ivr, indices, n, experts), counts);
         Assert.Equal(pr, b.Get(perm));
@@ -115,33 +115,33 @@ public sealed class IlgpuLossMoeTests(IlgpuFixture f)
         {
             var cp = cpu.AllocInt(n); var ci = cpu.AllocInt(n); var cidx = cpu.AllocInt(n);
             cpu.Upload(cidx, indices);
-            Assert.Equal(cpu.MoeRoute(cp, ci, cidx, n, experts), counts);
+            Assert.Equal(cpu.MoeRoute(cp, ci, cidx, new(n, experts)), counts);
             Assert.Equal(CpuBackend.Span(cp).ToArray(), b.Get(perm));
         }
 
         var x = TestData.Uniform(1, tokens * dim);
         var xs = b.Poisoned(n * dim);
-        b.MoeGather(xs, b.Up(x), perm, tokens, k, dim);
+        b.MoeGather(xs, b.Up(x), perm, new(tokens, k, dim));
         var xsr = new double[n * dim];
         Reference64.MoeGather(xsr, x, pr, tokens, k, dim);
         b.Close(xs, xsr, "xs");
 
         var dxs = TestData.Uniform(2, n * dim); var dx0 = TestData.Uniform(3, tokens * dim);
         var dx = b.Up(dx0);
-        b.MoeGatherBackward(dx, b.Up(dxs), inv, tokens, k, dim);
+        b.MoeGatherBackward(dx, b.Up(dxs), inv, new(tokens, k, dim), WriteMode.Accumulate);
         Reference64.MoeGatherBackward(dx0, dxs, ivr, tokens, k, dim);
         b.Close(dx, dx0, "dx");
 
         var eo = TestData.Uniform(4, n * dim); var wts = TestData.Uniform(5, n, 0, 1); var y0 = TestData.Uniform(6, tokens * dim);
         Tensor eot = b.Up(eo), wt = b.Up(wts), y = b.Up(y0);
-        b.MoeCombine(y, eot, wt, inv, tokens, k, dim);
+        b.MoeCombine(y, eot, wt, inv, new(tokens, k, dim), WriteMode.Accumulate);
         Reference64.MoeCombine(y0, eo, wts, ivr, tokens, k, dim);
         b.Close(y, y0, "y");
 
         var dy = TestData.Uniform(7, tokens * dim);
         var de0 = TestData.Uniform(8, n * dim); var dw0 = TestData.Uniform(9, n);
         Tensor de = b.Up(de0), dw = b.Up(dw0);
-        b.MoeCombineBackward(de, dw, b.Up(dy), eot, wt, inv, tokens, k, dim);
+        b.MoeCombineBackward(de, dw, b.Up(dy), eot, wt, inv, new(tokens, k, dim), WriteMode.Accumulate);
         Reference64.MoeCombineBackward(de0, dw0, dy, eo, wts, ivr, tokens, k, dim);
         b.Close(de, de0, "dExpertOut");
         b.Close(dw, dw0, "dWeights");
@@ -151,7 +151,7 @@ public sealed class IlgpuLossMoeTests(IlgpuFixture f)
     public void MoeRoute_IndexOutsideExperts_Throws()
     {
         var b = f.B;
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => b.MoeRoute(b.AllocInt(3), b.AllocInt(3), b.Up(new[] { 0, 4, 1 }), 3, 4));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => b.MoeRoute(b.AllocInt(3), b.AllocInt(3), b.Up(new[] { 0, 4, 1 }), new(3, 4)));
         Assert.Contains("outside [0, 4)", e.Message);
     }
 
@@ -172,11 +172,11 @@ public sealed class IlgpuLossMoeTests(IlgpuFixture f)
         Reference64.TopK(w, idx, probs, B * T, E, k, false);
         var dp0 = TestData.Uniform(2, probs.Length);
         var dp = b.Up(dp0);
-        float loss = b.MoeAuxLoss(dp, b.Up(probs), b.Up(idx), B, T, E, k, 0.1f, kind, 0.5f);
+        float loss = b.MoeAuxLoss(dp, b.Up(probs), b.Up(idx), new(B, T, E, k), 0.1f, kind, 0.5f);
         double lr = Reference64.MoeAuxLoss(dp0, probs, idx, B, T, E, k, 0.1, kind, 0.5);
         Assert.True(Math.Abs(loss - lr) <= 1e-6 * Math.Max(1, Math.Abs(lr)), $"loss {loss} vs {lr}");
         b.Close(dp, dp0, "dProbs");
-        Assert.Equal(loss, b.MoeAuxLoss(default, b.Up(probs), b.Up(idx), B, T, E, k, 0.1f, kind, 0.5f));
+        Assert.Equal(loss, b.MoeAuxLoss(default, b.Up(probs), b.Up(idx), new(B, T, E, k), 0.1f, kind, 0.5f));
     }
 
     [Theory]

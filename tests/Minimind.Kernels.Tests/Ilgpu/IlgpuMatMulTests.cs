@@ -21,26 +21,26 @@ public sealed class IlgpuMatMulTests(IlgpuFixture f)
         Tensor xt = b.Up(x), wt = b.Up(w);
 
         var y = b.Poisoned(m * n);
-        b.MatMul(y, xt, wt, m, n, k);
+        b.MatMul(y, xt, wt, new(m, n, k));
         var yr = new double[m * n];
         Reference64.MatMul(yr, x, w, m, n, k);
         b.Close(y, yr, "y");
 
         var y0 = TestData.Uniform(seed + 3, m * n);
         var ya = b.Up(y0);
-        b.MatMul(ya, xt, wt, m, n, k, accumulate: true);
+        b.MatMul(ya, xt, wt, new(m, n, k), WriteMode.Accumulate);
         Reference64.MatMul(y0, x, w, m, n, k, accumulate: true);
         b.Close(ya, y0, "y accumulate");
 
         var dx0 = TestData.Uniform(seed + 4, m * k);
         var dx = b.Up(dx0);
-        b.MatMulBackwardInput(dx, b.Up(dy), wt, m, n, k);
+        b.MatMulBackwardInput(dx, b.Up(dy), wt, new(m, n, k), WriteMode.Accumulate);
         Reference64.MatMulBackwardInput(dx0, dy, w, m, n, k);
         b.Close(dx, dx0, "dx");
 
         var dw0 = TestData.Uniform(seed + 5, n * k);
         var dw = b.Up(dw0);
-        b.MatMulBackwardWeight(dw, b.Up(dy), xt, m, n, k);
+        b.MatMulBackwardWeight(dw, b.Up(dy), xt, new(m, n, k), WriteMode.Accumulate);
         Reference64.MatMulBackwardWeight(dw0, dy, x, m, n, k);
         b.Close(dw, dw0, "dw");
     }
@@ -85,7 +85,7 @@ public sealed class IlgpuMatMulTests(IlgpuFixture f)
         {
             const int m = 9, n = 10, k = 11;
             var dy = b.Up(TestData.Uniform(7, m * n)); var x = b.Up(TestData.Uniform(8, m * k));
-            float[] Run() { var dw = b.Alloc(n * k); b.MatMulBackwardWeight(dw, dy, x, m, n, k); return b.Get(dw); }
+            float[] Run() { var dw = b.Alloc(n * k); b.MatMulBackwardWeight(dw, dy, x, new(m, n, k), WriteMode.Accumulate); return b.Get(dw); }
             IlgpuHarness.SameBits(Run(), Run(), "dW");
         }
     }
@@ -95,9 +95,9 @@ public sealed class IlgpuMatMulTests(IlgpuFixture f)
     {
         var b = f.B;
         var small = b.Alloc(5);
-        var e = Assert.Throws<ArgumentException>(() => b.MatMul(small, b.Alloc(6), b.Alloc(6), 2, 3, 3));
+        var e = Assert.Throws<ArgumentException>(() => b.MatMul(small, b.Alloc(6), b.Alloc(6), new(2, 3, 3)));
         Assert.Contains("MatMul: y holds 5 elements, needs 6", e.Message);
-        var g = Assert.Throws<ArgumentOutOfRangeException>(() => b.Attention(b.Alloc(64), b.Alloc(8), b.Alloc(64), b.Alloc(64), b.Alloc(64), 1, 2, 3, 2, 8));
+        var g = Assert.Throws<ArgumentOutOfRangeException>(() => b.Attention(b.Alloc(64), b.Alloc(8), b.Alloc(64), b.Alloc(64), b.Alloc(64), new(1, 2, 3, 2, 8)));
         Assert.Contains("multiple of kvHeads", g.Message);
         using var cpu = new Minimind.Kernels.Cpu.CpuBackend(1);
         var x = Assert.Throws<ArgumentException>(() => b.Fill(cpu.Alloc(3), 1f));

@@ -20,6 +20,19 @@ public sealed class IlgpuParityTests
     }
 
     [Fact]
+    public void HeadDimBeyondTheBackendLimit_IsRefusedAtConstruction_NamingTheLimitAndTheFields()
+    {
+        // minimind2-dense with 2 heads: head_dim 16 -> make it 256 by dim 512 / 2 heads; the CPU backend takes it.
+        var c = ModelFixture.Load("minimind2-dense").Config with { Dim = 512, NHeads = 2, NKvHeads = 1 };
+        using var be = IlgpuBackend.CreateCpuSimulator();
+        var e = Assert.Throws<ArgumentException>(() => MiniMindModel.Create(c, be, 1, 8));
+        Assert.Contains("head_dim 256 (dim 512 / n_heads 2) exceeds the ilgpu-cpu backend's limit of 128", e.Message);
+        Assert.Contains("BackendLimits.MaxHeadDim", e.Message);
+        using var cpu = new Minimind.Kernels.Cpu.CpuBackend(1);
+        using var ok = MiniMindModel.Create(c, cpu, 1, 8);
+    }
+
+    [Fact]
     public void KvCacheGreedy_MatchesPyTorch_OnIlgpuSimulator()
     {
         var fx = ModelFixture.Load("minimind3-moe");

@@ -1,0 +1,10 @@
+namespace Minimind.Kernels;
+
+/// <summary>What a backend can run, stated up front so a model refuses an unsupported configuration at
+/// construction instead of failing inside an op. The op contract checks the same limits on every call.</summary>
+/// <param name="MaxHeadDim">Largest attention head width the attention ops accept.</param>
+public readonly record struct BackendLimits(int MaxHeadDim)
+{
+    /// <summary>No limit beyond what fits in memory.</summary>
+    public static BackendLimits None { get; } = new(int.MaxValue);
+}

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Minimind.Model.Training;
+
+/// <summary>One optimizer step's numbers, as the progress line and the metrics log report them.</summary>
+public readonly record struct StepReport(long Step, long StopStep, int Epoch, int Epochs, float Loss, double Lr, double GradNorm, long Tokens);
+
+/// <summary>
+/// A run's progress output and metrics: a line per --log-interval step (live-updating in a terminal), the
+/// metrics jsonl (start/resume/stop/end events and logged steps) and the tokens/s and ETA they show.
+/// </summary>
+public sealed class TrainProgress : IDisposable
+{
+    private readonly TextWriter _log;
+    private readonly MetricsLog _metrics;
+    private readonly int _logInterval;
+    private readonly bool _live;
+    private readonly Stopwatch _sw = Stopwatch.StartNew();
+    private readonly long _startStep, _tokensAtStart;
+
+    /// <summary>Opens the metrics log (dropping lines after <paramref name="startStep"/> on a resume) and records the start event.</summary>
+    public TrainProgress(TextWriter log, string metricsPath, int logInterval, bool resumed, long startStep, long totalSteps, long tokensAtStart, string device)
+    {
+        _log = log; _logInterval = logInterval; _startStep = startStep; _tokensAtStart = tokensAtStart;
+        _metrics = new MetricsLog(metricsPath, resumed ? startStep : null);
+        _live = !Console.IsOutputRedirected && ReferenceEquals(log, Console.Out);
+        _metrics.Write(new KeyValuePair<string, object?>[]
+        {
+            new("event", resumed ? "resume" : "start"), new("step", startStep), new("total_steps", totalSteps),
+            new("device", device), new("time", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture)),
+        });
+    }
+
+    /// <summary>Reports step <paramref name="r"/>: a log line (and a metrics line) every --log-interval steps, on the first and the last.</summary>
+    public void Step(in StepReport r, bool last)
+    {
+        double secs = _sw.Elapsed.TotalSeconds;
+        double tps = (r.Tokens - _tokensAtStart) / Math.Max(secs, 1e-9);
+        double eta = secs / (r.Step - _startStep) * (r.StopStep - r.Step);
+        string line = $"step {r.Step}/{r.StopStep} epoch {Math.Min(r.Epoch + 1, r.Epochs)}/{r.Epochs} loss {r.Loss:F4} lr {r.Lr:E3} grad-norm {r.GradNorm:F3} tok/s {tps:F0} ETA {FormatTime(eta)}";
+        if (r.Step % _logInterval == 0 || last || r.Step == _startStep + 1)
+        {
+            ClearLine();
+            _log.WriteLine(line);
+            _metrics.Write(new KeyValuePair<string, object?>[]
+            {
+                new("step", r.Step), new("epoch", r.Epoch), new("loss", r.Loss), new("lr", r.Lr), new("grad_norm", r.GradNorm),
+                new("tokens", r.Tokens), new("tokens_per_s", tps), new("elapsed_s", secs),
+            });
+        }
+        else if (_live) _log.Write("\r\u001b[K" + line);
+    }
+
+    /// <summary>Clears a live progress line before other output.</summary>
+    public void ClearLine()
+    {
+        if (_live) _log.Write("\r\u001b[K");
+    }
+
+    /// <summary>Records a run event ("stop", "end") at <paramref name="step"/>.</summary>
+    public void Event(string name, long step) =>
+        _metrics.Write(new KeyValuePair<string, object?>[] { new("event", name), new("step", step) });
+
+    private static string FormatTime(double s)
+    {
+        if (!double.IsFinite(s)) return "?";
+        var t = TimeSpan.FromSeconds(Math.Round(s));
+        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _metrics.Dispose();
+}
