@@ -57,11 +57,11 @@ public sealed class ArgParser
     /// <summary>True when --help or -h was given.</summary>
     public bool WantsHelp => _options.ContainsKey("help");
 
-    /// <summary>The option's value, or its default (the second default when <paramref name="alt"/>).</summary>
-    public T Get<T>(CliOption<T> option, bool alt = false)
+    /// <summary>The option's value, or its default in the first of <paramref name="modes"/> that has one (see <see cref="CliOption{T}.Or"/>).</summary>
+    public T Get<T>(CliOption<T> option, params string[] modes)
     {
         Declared(option);
-        if (!_options.TryGetValue(option.Name, out var v)) return alt ? option.AltDefault : option.Default;
+        if (!_options.TryGetValue(option.Name, out var v)) return option.DefaultIn(modes);
         return option.Parse(v);
     }
 
@@ -79,12 +79,16 @@ public sealed class ArgParser
         _used.Add(o.Name);
     }
 
-    // ---- by name: for options not yet in a table (prefer Get with a declared option) ----------------------
+    // ---- by name: options not yet declared in a table. They bypass --help, the defaults table and the
+    // table-walking tests, so each use warns; declare the option and read it with Get instead.
+    private const string ByName = "declare the option in the command's OptionTable and read it with Get(option)";
 
     /// <summary>True when the option was given at all.</summary>
+    [Obsolete(ByName)]
     public bool Has(string name) { _used.Add(name); return _options.ContainsKey(name); }
 
     /// <summary>A boolean flag. <c>--flag</c>, <c>--flag true</c>, <c>--flag false</c>.</summary>
+    [Obsolete(ByName)]
     public bool Flag(string name)
     {
         _used.Add(name);
@@ -99,6 +103,7 @@ public sealed class ArgParser
     }
 
     /// <summary>A string option, or <paramref name="def"/> when absent.</summary>
+    [Obsolete(ByName)]
     public string? String(string name, string? def = null)
     {
         _used.Add(name);
@@ -107,6 +112,7 @@ public sealed class ArgParser
     }
 
     /// <summary>A string option restricted to <paramref name="choices"/>.</summary>
+    [Obsolete(ByName)]
     public string Choice(string name, string def, params string[] choices)
     {
         var v = String(name, def)!;
@@ -115,9 +121,11 @@ public sealed class ArgParser
     }
 
     /// <summary>An integer option.</summary>
+    [Obsolete(ByName)]
     public int Int(string name, int def) => (int)Long(name, def);
 
     /// <summary>A 64-bit integer option.</summary>
+    [Obsolete(ByName)]
     public long Long(string name, long def)
     {
         var v = String(name);
@@ -128,9 +136,11 @@ public sealed class ArgParser
     }
 
     /// <summary>An integer option that may be absent (null).</summary>
+    [Obsolete(ByName)]
     public int? IntOrNull(string name) => Has(name) ? Int(name, 0) : null;
 
     /// <summary>A floating-point option (accepts 5e-4 style).</summary>
+    [Obsolete(ByName)]
     public double Double(string name, double def)
     {
         var v = String(name);
@@ -141,6 +151,7 @@ public sealed class ArgParser
     }
 
     /// <summary>A floating-point option that may be absent (null).</summary>
+    [Obsolete(ByName)]
     public double? DoubleOrNull(string name) => Has(name) ? Double(name, 0) : null;
 
     // ---- positionals and the final check -------------------------------------------------------------------

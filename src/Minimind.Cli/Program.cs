@@ -14,12 +14,15 @@ public static class Program
         new Commands.TrainCommand(),
         new Commands.BenchCommand(),
         new Commands.GenerateCommand(),
+        new Commands.ChatCommand(),
         new Commands.EvalCommand(),
     };
 
     /// <summary>Runs <c>minimind</c> with the given arguments; returns the exit code.</summary>
     public static int Main(string[] args)
     {
+        // "minimind help train" is "minimind train --help"
+        if (args.Length > 1 && args[0] == "help") args = args.Skip(1).Append("--help").ToArray();
         if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
         {
             PrintOverview(args.Length == 0 ? Console.Error : Console.Out);
@@ -28,7 +31,7 @@ public static class Program
         var cmd = Commands.FirstOrDefault(c => c.Name == args[0]);
         if (cmd is null)
         {
-            Console.Error.WriteLine($"minimind: unknown command '{args[0]}'. Run 'minimind --help' for the list.");
+            Console.Error.WriteLine($"minimind: unknown command '{args[0]}'{Suggest.Nearest(args[0], Commands.Select(c => c.Name), " (did you mean '{0}'?)")}. Run 'minimind --help' for the list.");
             return 2;
         }
         try

@@ -26,6 +26,17 @@ public sealed partial class MiniMindModel
     }
 
     /// <summary>
+    /// Forgets cached positions from <paramref name="length"/> on, keeping the first <paramref name="length"/> tokens
+    /// (a chat turn whose prompt shares that prefix with the cached sequence continues from there).
+    /// </summary>
+    public void RewindCache(int length)
+    {
+        if (_cache is null) throw new InvalidOperationException("call ResetCache before RewindCache");
+        if (length < 0 || length > CacheLength) throw new ArgumentOutOfRangeException(nameof(length), $"cache holds {CacheLength} tokens, cannot keep {length}");
+        CacheLength = length;
+    }
+
+    /// <summary>
     /// Feeds <paramref name="newTokens"/> tokens per sequence (ids [batch, newTokens]) at positions
     /// CacheLength.. through the model with the KV cache, and returns the logits of each sequence's last
     /// new token, [batch, V]. The prompt goes in one call (prefill), then one token per call.

@@ -110,6 +110,9 @@ class Attention(nn.Module):
         k = k.repeat_interleave(rep, dim=2)
         v = v.repeat_interleave(rep, dim=2)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        if self.cfg.get("sdpa"):  # MiniMind's flash path (torch >= 2.0), used by the benchmarks only
+            o = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, -1)
+            return wo(o)
         s = (q @ k.transpose(-2, -1)) / math.sqrt(self.hd)
         mask = torch.full((T, T), float("-inf")).triu(1)
         p = torch.softmax(s + mask, dim=-1)

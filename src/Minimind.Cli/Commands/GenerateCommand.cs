@@ -28,24 +28,16 @@ public sealed class GenerateCommand : ICommand
     public static readonly CliOption<bool> NoBos = Opt.Flag("no-bos", "do not put the bos token before --prompt text");
     /// <summary><c>--max-new-tokens</c>.</summary>
     public static readonly CliOption<int> MaxNewTokens = Opt.Int("max-new-tokens", "N", 128, "tokens to generate").AtLeast(1);
-    /// <summary><c>--temperature</c>.</summary>
-    public static readonly CliOption<double> Temperature = Opt.Double("temperature", "X", 0.85, "sampling temperature").AtLeast(0);
-    /// <summary><c>--top-k</c> (sampling).</summary>
-    public static readonly CliOption<int> TopK = Opt.Int("top-k", "N", 50, "sample among the K most likely ids (0 = off; a MoE model's experts per token come from config.json/the preset)").AtLeast(0);
-    /// <summary><c>--top-p</c>.</summary>
-    public static readonly CliOption<double> TopP = Opt.Double("top-p", "X", 0.85, "nucleus sampling mass (1 = off)").Check(v => v > 0 && v <= 1, "must be in (0, 1]").Sample("0.5");
-    /// <summary><c>--repetition-penalty</c>.</summary>
-    public static readonly CliOption<double> RepetitionPenalty = Opt.Double("repetition-penalty", "X", 1.0, "positive logits of seen ids divided by X, negative ones multiplied").Positive();
-    /// <summary><c>--seed</c>.</summary>
-    public static readonly CliOption<int> Seed = Opt.Int("seed", "N", 42, "sampling seed");
-    /// <summary><c>--greedy</c>.</summary>
-    public static readonly CliOption<bool> Greedy = Opt.Flag("greedy", "always take the most likely token");
+    /// <summary>Sampling (MiniMind-3's defaults: temperature 0.85, top-k 50, top-p 0.85).</summary>
+    public static readonly SamplingOptionSet Sampling = new(temperature: 0.85, topK: 50, topP: 0.85);
     /// <summary><c>--eos-id</c>.</summary>
     public static readonly CliOption<int?> EosId = Opt.IntOrNull("eos-id", "N", "stop at this id (-1 = never stop)").AtLeast(-1).DefaultIs("the tokenizer's eos, else 2");
     /// <summary><c>--print-ids</c>.</summary>
     public static readonly CliOption<bool> PrintIds = Opt.Flag("print-ids", "print the generated ids space-separated as the last line of stdout");
     /// <summary><c>--device</c>.</summary>
     public static readonly CliOption<string> Device = CommonOptions.Device("cpu");
+    /// <summary><c>--chat</c>: one chat turn (see <see cref="ChatCommand"/>).</summary>
+    public static readonly CliOption<bool> Chat = Opt.Flag("chat", "render --prompt as one user turn with the tokenizer's chat template and its generation prompt, and stop at the end of the reply (as minimind chat)");
 
     /// <summary>Everything <c>minimind generate</c> accepts.</summary>
     public static readonly OptionTable Table = new("generate",
@@ -58,8 +50,8 @@ public sealed class GenerateCommand : ICommand
         """,
         new[]
         {
-            new OptionGroup("Input", Weights, Tokenizer, Prompt, PromptIds, NoBos),
-            new OptionGroup("Sampling (MiniMind-3's)", MaxNewTokens, Temperature, TopK, TopP, RepetitionPenalty, Seed, Greedy, EosId),
+            new OptionGroup("Input", Weights, Tokenizer, Prompt, PromptIds, NoBos, Chat, ChatCommand.System, ChatCommand.OpenThinking),
+            new OptionGroup("Sampling (MiniMind-3's)", new CliOption[] { MaxNewTokens }.Concat(Sampling.All).Append(EosId).ToArray()),
             new OptionGroup("Output and device", PrintIds, Device),
             // --top-k here is the sampling top-k.
             ModelOptions.Architecture.Without(ModelOptions.TopK),
@@ -68,6 +60,7 @@ public sealed class GenerateCommand : ICommand
         {
             "generate --weights out/pretrain_512.pth --tokenizer model/ --prompt \"你好\" --greedy",
             "generate --weights out/full_sft_512.pth --arch minimind2 --prompt-ids 1,314,42 --print-ids",
+            "generate --weights out/full_sft_512.pth --tokenizer model/ --chat --prompt \"你好\" --open-thinking",
         });
 
     /// <inheritdoc/>
@@ -75,7 +68,7 @@ public sealed class GenerateCommand : ICommand
 
     /// <summary>What one <c>minimind generate</c> command line asks for (the model config read from --weights).</summary>
     public sealed record Settings(string Weights, string? Prompt, string? PromptIds, string? TokSpec, bool NoBos, int MaxNew,
-        SamplingOptions Sampling, int? EosId, bool PrintIds, string Device, ModelConfig Config);
+        SamplingOptions Sampling, int? EosId, bool PrintIds, string Device, ModelConfig Config, bool Chat = false, string? System = null, bool OpenThinking = false);
 
     /// <summary>Binds and validates a command line; reads the checkpoint for its shapes.</summary>
     public static Settings Bind(ArgParser args, out Minimind.Checkpoint.StateDict? stateDict)
@@ -83,27 +76,22 @@ public sealed class GenerateCommand : ICommand
         string weights = args.Require(Weights);
         string? prompt = args.Get(Prompt);
         string? promptIds = args.Get(PromptIds);
-        var sampling = new SamplingOptions
-        {
-            Temperature = (float)args.Get(Temperature),
-            TopK = args.Get(TopK),
-            TopP = (float)args.Get(TopP),
-            RepetitionPenalty = (float)args.Get(RepetitionPenalty),
-            Seed = args.Get(Seed),
-            Greedy = args.Get(Greedy),
-        };
+        var sampling = Sampling.Bind(args);
         var s = new Settings(weights, prompt, promptIds, args.Get(Tokenizer), args.Get(NoBos), args.Get(MaxNewTokens), sampling,
-            args.Get(EosId), args.Get(PrintIds), args.Get(Device), ModelOptions.Parse(args, weights, out stateDict));
+            args.Get(EosId), args.Get(PrintIds), args.Get(Device), ModelOptions.Parse(args, weights, out stateDict),
+            args.Get(Chat), args.Get(ChatCommand.System), args.Get(ChatCommand.OpenThinking));
         args.EnsureAllUsed();
         if ((prompt is null) == (promptIds is null)) throw new UsageException("give exactly one of --prompt and --prompt-ids");
-        try { sampling.Validate(); } catch (ArgumentException e) { throw new UsageException(e.Message); }
+        if (s.Chat && prompt is null) throw new UsageException("--chat needs --prompt (the text of the user turn)");
         return s;
     }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var (weights, prompt, promptIds, tokSpec, noBos, maxNew, sampling, eosOpt, printIds, device, config) = Bind(args, out var sd);
+        var settings = Bind(args, out var sd);
+        if (settings.Chat) return RunChat(settings, sd!);
+        var (weights, prompt, promptIds, tokSpec, noBos, maxNew, sampling, eosOpt, printIds, device, config, _, _, _) = settings;
 
         if (tokSpec is null)
         {
@@ -149,6 +137,20 @@ public sealed class GenerateCommand : ICommand
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{outIds.Count} tokens in {total:F2} s (prefill of {ids.Length} tokens + first token {firstTokenMs:F0} ms, then {decodeRate:F1} tokens/s)"));
         if (printIds || decoder is null) Console.Out.WriteLine(string.Join(' ', outIds));
+        return 0;
+    }
+
+    // One chat turn: the same session as `minimind chat`, fed one message.
+    private static int RunChat(Settings s, Minimind.Checkpoint.StateDict sd)
+    {
+        var format = ChatCommand.LoadFormat(s.TokSpec, s.Weights);
+        using var backend = BackendFactory.Create(s.Device);
+        Console.Error.WriteLine(BackendFactory.Describe(backend));
+        Console.Error.WriteLine($"model: {ModelOptions.Describe(s.Config)}");
+        using var model = MiniMindModel.Create(s.Config, backend, 1, s.Config.MaxSeqLen);
+        model.LoadStateDict(sd);
+        var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, MaxNewTokens = s.MaxNew };
+        ChatCommand.StreamReply(session, format.Tokenizer, s.Prompt!, showSpeed: true);
         return 0;
     }
 }

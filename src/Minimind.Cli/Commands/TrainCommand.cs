@@ -148,18 +148,20 @@ public sealed class TrainCommand : ICommand
     {
         string? dataPath = args.Get(Data);
         bool builtin = dataPath is null;
-        int maxSeqLen = args.Get(MaxSeqLen, builtin);
-        string tokSpec = args.Get(Tokenizer, builtin)
+        // The defaults of the mode this command line is in (see CliOption.Or).
+        string[] mode = builtin ? new[] { BuiltinRun } : Array.Empty<string>();
+        int maxSeqLen = args.Get(MaxSeqLen, mode);
+        string tokSpec = args.Get(Tokenizer, mode)
             ?? (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "" : throw new UsageException("--tokenizer is needed to read a jsonl --data file (a tokenizer.json, a folder holding one, or 'byte')"));
         var options = new TrainOptions
         {
-            Epochs = args.Get(Epochs, builtin),
-            BatchSize = args.Get(BatchSize, builtin),
-            LearningRate = args.Get(LearningRate, builtin),
-            AccumulationSteps = args.Get(AccumulationSteps, builtin),
+            Epochs = args.Get(Epochs, mode),
+            BatchSize = args.Get(BatchSize, mode),
+            LearningRate = args.Get(LearningRate, mode),
+            AccumulationSteps = args.Get(AccumulationSteps, mode),
             GradClip = args.Get(GradClip),
-            LogInterval = args.Get(LogInterval, builtin),
-            SaveInterval = args.Get(SaveInterval, builtin),
+            LogInterval = args.Get(LogInterval, mode),
+            SaveInterval = args.Get(SaveInterval, mode),
             MaxSteps = args.Get(MaxSteps),
             OutDir = args.Get(OutDir)!,
             SaveWeight = args.Get(SaveWeight)!,

@@ -37,8 +37,8 @@ public abstract class CliOption
     public abstract string? DefaultText { get; }
     /// <summary>"required" or "required unless ..." when the option has no default, else null.</summary>
     public string? RequiredText { get; private protected set; }
-    /// <summary>The second default (e.g. of the built-in run) as --help shows it, or null.</summary>
-    public abstract string? AltDefaultText { get; }
+    /// <summary>The defaults of the command's modes (the built-in run, a --stage) as --help shows them ("built-in run: 3"), in declaration order.</summary>
+    public abstract IReadOnlyList<string> ModeDefaultTexts { get; }
     /// <summary>Non-default values that parse and validate (for the tests that walk every table; one must take effect), or empty.</summary>
     public abstract IReadOnlyList<string> Samples { get; }
     /// <summary>Parses and validates <paramref name="text"/>, throwing a <see cref="UsageException"/> that names the flag and the value.</summary>
@@ -64,9 +64,9 @@ public sealed class CliOption<T> : CliOption
 {
     private readonly Func<string, string, T> _parse;   // (flag, text) -> value; throws UsageException
     private readonly List<(Func<T, bool> ok, string rule)> _checks = new();
-    private string? _defaultText, _altLabel;
+    private string? _defaultText;
     private string[] _samples = Array.Empty<string>();
-    private bool _hasAlt;
+    private readonly List<(string Mode, T Value)> _modes = new();
 
     internal CliOption(string name, string meta, string help, OptionKind kind, T def, Func<string, string, T> parse, IReadOnlyList<string>? choices = null)
         : base(name, meta, help, kind)
@@ -76,18 +76,24 @@ public sealed class CliOption<T> : CliOption
 
     /// <summary>The value when the option is not given.</summary>
     public T Default { get; }
-    /// <summary>The value when the option is not given and the command asks for its second default.</summary>
-    public T AltDefault { get; private set; } = default!;
-
     /// <inheritdoc/>
     public override string? DefaultText => _defaultText ?? (Default is null ? null : Format(Default));
     /// <inheritdoc/>
-    public override string? AltDefaultText => _hasAlt ? $"{_altLabel}: {Format(AltDefault)}" : null;
+    public override IReadOnlyList<string> ModeDefaultTexts => _modes.Select(m => $"{m.Mode}: {Format(m.Value)}").ToArray();
     /// <inheritdoc/>
     public override IReadOnlyList<string> Samples => _samples;
 
-    /// <summary>A second default for one mode of the command (<paramref name="label"/> names it in --help).</summary>
-    public CliOption<T> Or(T value, string label) { AltDefault = value; _altLabel = label; _hasAlt = true; return this; }
+    /// <summary>The default in one mode of the command (<paramref name="mode"/> names it in --help: "built-in run", "--stage sft").</summary>
+    public CliOption<T> Or(T value, string mode) { _modes.Add((mode, value)); return this; }
+
+    /// <summary>The default when the command is in <paramref name="modes"/>: the first of them that has its own default, else <see cref="Default"/>.</summary>
+    public T DefaultIn(IReadOnlyList<string> modes)
+    {
+        foreach (var m in modes)
+            foreach (var (mode, value) in _modes)
+                if (mode == m) return value;
+        return Default;
+    }
 
     /// <summary>Shows <paramref name="text"/> as the default (for defaults computed at run time).</summary>
     public CliOption<T> DefaultIs(string text) { _defaultText = text; return this; }

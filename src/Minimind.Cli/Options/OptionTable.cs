@@ -56,8 +56,8 @@ public sealed class OptionTable
     public static string? ShownDefault(CliOption o)
     {
         string? d = o.Kind == OptionKind.Flag && o.DefaultText == "false" ? null : o.DefaultText;
-        if (o.AltDefaultText is { } alt) return d is null ? alt : $"{d}; {alt}";
-        return d;
+        var parts = (d is null ? Array.Empty<string>() : new[] { d }).Concat(o.ModeDefaultTexts).ToList();
+        return parts.Count == 0 ? null : string.Join("; ", parts);
     }
 
     private const int Col = 28, Width = 110;

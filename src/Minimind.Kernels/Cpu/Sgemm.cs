@@ -104,7 +104,7 @@ internal static unsafe class Sgemm
 
     // One panel of MR rows: panel[p·MR + i] = A(i, p); rows past mr are zero.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackA(float* panel, float* s0, int rs, int cs, int mr, int kc)
+    internal static void PackA(float* panel, float* s0, int rs, int cs, int mr, int kc)
     {
         if (cs == 1 && mr == MR)
         {
@@ -131,7 +131,7 @@ internal static unsafe class Sgemm
 
     // One panel of NR columns: panel[p·NR + j] = B(p, j); columns past nr are zero.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackB(float* panel, float* s0, int rs, int cs, int nr, int kc)
+    internal static void PackB(float* panel, float* s0, int rs, int cs, int nr, int kc)
     {
         if (cs == 1)
         {
@@ -204,7 +204,7 @@ internal static unsafe class Sgemm
     // The MR×NR register block: 12 accumulators, per k two B loads, six broadcasts, twelve FMAs. The block is
     // written to t[MR·NR] (the caller merges it into C): a loop with one plain exit keeps the JIT from spilling.
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static void Kernel6x16(int kc, float* a, float* b, float* t)
+    internal static void Kernel6x16(int kc, float* a, float* b, float* t)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -227,7 +227,7 @@ internal static unsafe class Sgemm
 
     // C[mr, nr] (+)= t: the register block merged into the output.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Merge(float* t, float* c, int ldc, int mr, int nr, bool overwrite)
+    internal static void Merge(float* t, float* c, int ldc, int mr, int nr, bool overwrite)
     {
         if (nr == NR)
         {

@@ -23,8 +23,8 @@ public static class BuiltinCorpus
     private static readonly string[] Nouns = { "cat", "dog", "bird", "fish", "child", "teacher", "farmer", "robot", "tree", "river", "house", "ball", "book", "garden" };
     private static readonly string[] Verbs = { "sees", "likes", "finds", "watches", "follows", "helps", "carries", "draws" };
     private static readonly string[] Places = { "in the garden", "by the river", "at home", "under the tree", "near the house", "on the hill", "in the morning", "at night" };
-    private static readonly string[] Numbers = { "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve" };
-    private static readonly (string Q, string A)[] Facts =
+    internal static readonly string[] Numbers = { "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve" };
+    internal static readonly (string Q, string A)[] Facts =
     {
         ("What color is the sky?", "The sky is blue."),
         ("What color is the grass?", "The grass is green."),
@@ -107,21 +107,4 @@ public static class BuiltinCorpus
     }
 
     private static string Pick(string[] options, ref SplitMix64 rng) => options[rng.Next(options.Length)];
-
-    /// <summary>SplitMix64: tiny, fixed-forever generator so the corpus never changes between runtimes.</summary>
-    private struct SplitMix64(ulong seed)
-    {
-        private ulong _state = seed;
-
-        public ulong NextUInt64()
-        {
-            ulong z = _state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-
-        // Multiply-shift range reduction: deterministic, negligible bias for these small ranges.
-        public int Next(int n) => (int)((NextUInt64() >> 32) * (ulong)n >> 32);
-    }
 }

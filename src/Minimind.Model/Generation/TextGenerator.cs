@@ -24,6 +24,18 @@ public static class TextGenerator
             logits = model.DecodeStep(prompt, prompt.Length);
         }
         else logits = LastRow(model.Logits(prompt, 1, prompt.Length), v);
+        foreach (var id in Continue(model, logits, seq, maxNewTokens, sampler, eosId, useCache)) yield return id;
+    }
+
+    /// <summary>
+    /// The decode loop after a prefill: samples from <paramref name="logits"/> (the last position's), appends each id to
+    /// <paramref name="seq"/> (the whole sequence, for the repetition penalty) and, with the cache, feeds it to the model.
+    /// The stop id is neither yielded nor fed.
+    /// </summary>
+    public static IEnumerable<int> Continue(MiniMindModel model, float[] logits, List<int> seq, int maxNewTokens, Sampler sampler, int eosId,
+        bool useCache = true)
+    {
+        int v = model.Config.VocabSize;
         for (int step = 0; step < maxNewTokens; step++)
         {
             int next = sampler.Next(logits, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(seq));

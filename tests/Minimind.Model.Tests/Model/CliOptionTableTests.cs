@@ -23,6 +23,7 @@ public sealed class CliOptionTableTests
         yield return new("train (built-in run)", TrainCommand.Table, Array.Empty<string>(), TrainCommand.Bind);
         yield return new("train --data", TrainCommand.Table, new[] { "--data", "corpus.jsonl", "--tokenizer", "byte" }, TrainCommand.Bind);
         yield return new("generate", GenerateCommand.Table, new[] { "--weights", Weights, "--prompt-ids", "1,2" }, a => GenerateCommand.Bind(a, out _));
+        yield return new("chat", ChatCommand.Table, new[] { "--weights", Weights }, a => ChatCommand.Bind(a, out _));
         yield return new("eval", EvalCommand.Table, new[] { "--weights", Weights, "--data", "x.jsonl" }, a => EvalCommand.Bind(a, out _));
         yield return new("inspect", InspectCommand.Table, new[] { "f.pth" }, InspectCommand.Bind);
         yield return new("convert", ConvertCommand.Table, new[] { "a.pth", "b.pth" }, ConvertCommand.Bind);
@@ -40,6 +41,7 @@ public sealed class CliOptionTableTests
         [("tokenize", "text")] = "--text excludes --data/--out (checked in TextWithDataIsRefused)",
         [("tokenize --text", "data")] = "--data excludes --text",
         [("tokenize --text", "out")] = "--out excludes --text",
+        [("generate", "chat")] = "--chat needs --prompt (the base gives --prompt-ids)",
         [("generate", "prompt")] = "exactly one of --prompt/--prompt-ids (the base gives --prompt-ids; swapped in PromptReplacesPromptIds)",
     };
 
@@ -102,6 +104,13 @@ public sealed class CliOptionTableTests
             failures.AddRange(tried);
         }
         Assert.True(failures.Count == 0, $"{c.Name}:\n" + string.Join('\n', failures));
+    }
+
+    [Fact]
+    public void EveryCommand_DeclaresAnOptionTable()
+    {
+        var missing = Program.Commands.Where(c => c.Options is null).Select(c => c.Name).ToList();
+        Assert.True(missing.Count == 0, "commands without an OptionTable (declare one, as TrainCommand.Table, and add a case here): " + string.Join(", ", missing));
     }
 
     [Fact]

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Globalization;
+using Minimind.Kernels;
+using Minimind.Model;
+using Minimind.Model.Chat;
+using Minimind.Model.Generation;
+using Minimind.Model.Tokenizer;
+
+namespace Minimind.Cli.Commands;
+
+/// <summary>
+/// <c>minimind chat</c>: multi-turn chat with an SFT checkpoint as MiniMind's <c>eval_llm.py</c> (chat template with its
+/// generation prompt, thinking on/off, streaming), keeping the KV cache across turns. One user message per stdin line.
+/// </summary>
+public sealed class ChatCommand : ICommand
+{
+    /// <inheritdoc/>
+    public string Name => "chat";
+
+    /// <inheritdoc/>
+    public string Summary => "Chat with an SFT checkpoint (chat template, streaming, KV cache kept across turns)";
+
+    /// <summary><c>--weights</c>.</summary>
+    public static readonly CliOption<string?> Weights = CommonOptions.Weights();
+    /// <summary><c>--tokenizer</c>.</summary>
+    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("tokenizer.json beside the weights");
+    /// <summary><c>--system</c>.</summary>
+    public static readonly CliOption<string?> System = Opt.String("system", "TEXT", null, "system prompt put before every conversation").Sample("You are minimind.");
+    /// <summary><c>--open-thinking</c>.</summary>
+    public static readonly CliOption<bool> OpenThinking = Opt.Flag("open-thinking", "let the model think first (MiniMind's --open_thinking 1: the generation prompt ends in an open <think> block)");
+    /// <summary><c>--history</c>.</summary>
+    public static readonly CliOption<int?> History = Opt.IntOrNull("history", "N", "earlier messages kept in the prompt (MiniMind's --historys; 0 = each turn alone)").AtLeast(0).DefaultIs("all that fit the context");
+    /// <summary><c>--max-new-tokens</c>.</summary>
+    public static readonly CliOption<int> MaxNewTokens = Opt.Int("max-new-tokens", "N", 8192, "most tokens per reply (also capped by the context)").AtLeast(1);
+    /// <summary>Sampling, with eval_llm.py's defaults (temperature 0.85, top-p 0.95, HF's top-k 50).</summary>
+    public static readonly SamplingOptionSet Sampling = new(temperature: 0.85, topK: 50, topP: 0.95);
+    /// <summary><c>--show-speed</c>.</summary>
+    public static readonly CliOption<bool> ShowSpeed = Opt.Flag("show-speed", "after each reply, print tokens/s and how many prompt tokens came from the cache (stderr)");
+    /// <summary><c>--device</c>.</summary>
+    public static readonly CliOption<string> Device = CommonOptions.Device("cpu");
+
+    /// <summary>Everything <c>minimind chat</c> accepts.</summary>
+    public static readonly OptionTable Table = new("chat",
+        new[] { "chat --weights out/full_sft_512.pth [--tokenizer DIR] [options]    (then one message per line; /reset, /exit)" },
+        """
+        Reads one user message per line from stdin and streams each reply to stdout, one reply per line. The
+        conversation is rendered with the tokenizer's own chat template (tokenizer_config.json; 'byte' uses the
+        built-in ChatML template of the tiny built-in model) with its generation prompt, as MiniMind's eval_llm.py;
+        a reply ends at the end-of-turn token. Between turns the KV cache keeps the prompt prefix that did not change,
+        so each turn feeds only its new tokens. '/reset' forgets the conversation, '/exit' or end of input quits.
+        """,
+        new[]
+        {
+            new OptionGroup("Input", Weights, Tokenizer, System, OpenThinking, History),
+            new OptionGroup("Sampling (MiniMind's eval_llm.py)", new CliOption[] { MaxNewTokens }.Concat(Sampling.All).ToArray()),
+            new OptionGroup("Output and device", ShowSpeed, Device),
+            ModelOptions.Architecture.Without(ModelOptions.TopK),
+        },
+        new[]
+        {
+            "chat --weights out/full_sft_512.pth --tokenizer ../shared/minimind/v3",
+            "chat --weights out/full_sft_64.pth --tokenizer byte --arch minimind-v1 --dim 64 ...   (the README's built-in demo)",
+            "printf 'hi\\nwhat is 2 + 3?\\n' | minimind chat --weights W.pth --greedy",
+        });
+
+    /// <inheritdoc/>
+    public OptionTable Options => Table;
+
+    /// <summary>What one <c>minimind chat</c> command line asks for.</summary>
+    public sealed record Settings(string Weights, string? TokSpec, string? System, bool OpenThinking, int? History, int MaxNew,
+        SamplingOptions Sampling, bool ShowSpeed, string Device, ModelConfig Config);
+
+    /// <summary>Binds and validates a command line; reads the checkpoint for its shapes.</summary>
+    public static Settings Bind(ArgParser args, out Minimind.Checkpoint.StateDict? stateDict)
+    {
+        string weights = args.Require(Weights);
+        var s = new Settings(weights, args.Get(Tokenizer), args.Get(System), args.Get(OpenThinking), args.Get(History), args.Get(MaxNewTokens),
+            Sampling.Bind(args), args.Get(ShowSpeed), args.Get(Device), ModelOptions.Parse(args, weights, out stateDict));
+        args.EnsureAllUsed();
+        return s;
+    }
+
+    /// <summary>The chat format for <paramref name="tokSpec"/>, or the tokenizer beside the weights.</summary>
+    public static ChatFormat LoadFormat(string? tokSpec, string weights)
+    {
+        if (tokSpec is null)
+        {
+            var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
+            if (!File.Exists(beside)) throw new UsageException("chat needs a tokenizer: pass --tokenizer DIR (or 'byte'); there is no tokenizer.json beside the weights");
+            tokSpec = beside;
+        }
+        return ChatFormat.Load(tokSpec);
+    }
+
+    /// <inheritdoc/>
+    public int Run(ArgParser args)
+    {
+        var s = Bind(args, out var sd);
+        var format = LoadFormat(s.TokSpec, s.Weights);
+        using var backend = BackendFactory.Create(s.Device);
+        Console.Error.WriteLine(BackendFactory.Describe(backend));
+        Console.Error.WriteLine($"model: {ModelOptions.Describe(s.Config)}");
+        Console.Error.WriteLine($"chat template: {format.Template.Source}");
+        using var model = MiniMindModel.Create(s.Config, backend, 1, s.Config.MaxSeqLen);
+        model.LoadStateDict(sd!);
+        var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, HistoryLimit = s.History, MaxNewTokens = s.MaxNew };
+
+        bool interactive = !Console.IsInputRedirected;
+        if (interactive) Console.Error.WriteLine("type a message and press Enter; /reset forgets the conversation, /exit quits");
+        while (true)
+        {
+            if (interactive) Console.Error.Write("💬: ");
+            string? line = Console.In.ReadLine();
+            if (line is null || line.Trim() is "/exit" or "/quit") break;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            if (line.Trim() == "/reset") { session.Reset(); Console.Error.WriteLine("(conversation cleared)"); continue; }
+            if (interactive) Console.Error.Write("🧠: ");
+            StreamReply(session, format.Tokenizer, line, s.ShowSpeed);
+        }
+        return 0;
+    }
+
+    /// <summary>Streams one reply to stdout (a line), with optional speed and cache figures on stderr.</summary>
+    public static void StreamReply(ChatSession session, ITokenizer tokenizer, string message, bool showSpeed)
+    {
+        var decoder = new StreamingDecoder(tokenizer, skipSpecialTokens: true);
+        var sw = Stopwatch.StartNew();
+        int n = 0;
+        foreach (int id in session.Reply(message))
+        {
+            n++;
+            Console.Out.Write(decoder.Add(id));
+            Console.Out.Flush();
+        }
+        Console.Out.WriteLine(decoder.Flush());
+        if (showSpeed)
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[{n} tokens, {n / Math.Max(1e-9, sw.Elapsed.TotalSeconds):F1} tokens/s; prompt: {session.LastReusedTokens} tokens from the cache, {session.LastPrefilledTokens} fed]"));
+    }
+}

@@ -1,0 +1,158 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace Minimind.Kernels.Cpu;
+
+/// <summary>
+/// Causal attention backward on blocks: one work item is one query head. Its query blocks are walked in ascending
+/// order and, inside, its key blocks up to the diagonal: S = Q·Kᵀ and dP = dO·Vᵀ are recomputed, P = exp(S − lse),
+/// dS = P∘(dP − D), then dQ += dS·K (kept per query block), dV += Pᵀ·dO and dK += dSᵀ·Q (kept per head), all through
+/// the SGEMM micro-kernel. Per-head dK/dV are then summed over the heads of each kv head in ascending head order, so
+/// nothing depends on the thread count.
+/// </summary>
+internal static unsafe class CpuAttentionBackward
+{
+    /// <summary>dq, dk, dv (+)= gradients of <see cref="CpuAttentionForward.Run"/> given dOutput, the output and lse:
+    /// overwritten when <paramref name="overwrite"/>, else accumulated.</summary>
+    public static void Run(WorkPartition work, AttentionBlocks d, float[] dq, int dqo, float[] dk, int dko, float[] dv, int dvo,
+        float[] dO, int go, float[] q, int qo, float[] k, int ko, float[] v, int vo, float[] o, int oo, float[] lse, int lo, bool overwrite)
+    {
+        const int MR = AttentionBlocks.MR, NR = AttentionBlocks.NR, QB = AttentionBlocks.QBlock, KB = AttentionBlocks.KBlock;
+        int hd = d.Hd, T = d.T, H = d.H;
+        long rowsQ = (long)d.Batch * T * H;
+        // D[b,h,t] = dO·O, the softmax-backward row term, then per-head dK/dV partials [B, H, T, hd].
+        var dRow = PackPool.Rent(checked((int)rowsQ));
+        var part = PackPool.Rent(checked((int)(2 * rowsQ * hd)));
+        try
+        {
+            work.For(rowsQ, 256, (s, e) =>
+            {
+                for (long r = s; r < e; r++)
+                {
+                    int h = (int)(r % H), bt = (int)(r / H), b = bt / T, t = bt % T;
+                    dRow[((long)b * H + h) * T + t] = TensorPrimitives.Dot(dO.AsSpan(go + (int)(r * hd), hd), o.AsSpan(oo + (int)(r * hd), hd));
+                }
+            });
+
+            int tPadN = AttentionBlocks.RoundUp(T, NR), tPadK = d.Blocks * KB;
+            int qbPad = AttentionBlocks.RoundUp(QB, MR), kbPad = AttentionBlocks.RoundUp(KB, MR);
+            // Scratch per head: K and V as Bᵀ panels, K as B panels per key block; per query block Q, dO as A and as
+            // B panels; scores, dP, P and dS in the three panel orders; the dQ accumulator; one register block.
+            int ktLen = tPadN * hd, kbLen = tPadK * d.HdPad, qaLen = qbPad * hd, qbLen = QB * d.HdPad;
+            int sLen = qbPad * KB, tLen = kbPad * QB, dqLen = qbPad * d.HdPad;
+            int scratch = 2 * ktLen + kbLen + 2 * qaLen + 2 * qbLen + 3 * sLen + 2 * tLen + dqLen + MR * NR;
+            long headLen = (long)T * hd, dvBase = rowsQ * hd;
+            work.ForEach(d.Batch * H, bh =>
+            {
+                var buf = PackPool.Rent(scratch);
+                try
+                {
+                    fixed (float* pb = buf, pdq = dq, pg = dO, pq = q, pk = k, pv = v, pl = lse, pd = dRow, pp = part)
+                    {
+                        float* kt = pb, vt = kt + ktLen, kb = vt + ktLen, qa = kb + kbLen, ga = qa + qaLen, qbm = ga + qaLen, gbm = qbm + qbLen;
+                        float* s = gbm + qbLen, dp = s + sLen, dsA = dp + sLen, pT = dsA + sLen, dsT = pT + tLen, dqAcc = dsT + tLen, block = dqAcc + dqLen;
+                        var sc = new Scratch { Kt = kt, Vt = vt, Kb = kb, Qa = qa, Ga = ga, Qb = qbm, Gb = gbm, S = s, Dp = dp, DsA = dsA, PT = pT, DsT = dsT, DqAcc = dqAcc, Block = block };
+                        Head(d, bh / H, bh % H, sc, overwrite, pdq + dqo, pg + go, pq + qo, pk + ko, pv + vo, pl + lo + (long)bh * T, pd + (long)bh * T,
+                            pp + bh * headLen, pp + dvBase + bh * headLen);
+                    }
+                }
+                finally { PackPool.Return(buf); }
+            });
+
+            // dk (+)= scale·Σ_r dK_r, dv (+)= Σ_r dV_r over the query heads r of each kv head, r ascending.
+            int rep = d.Rep;
+            work.For((long)d.Batch * T * d.Hkv, 64, (s, e) =>
+            {
+                float* acc = stackalloc float[2 * hd];
+                fixed (float* pdk = dk, pdv = dv, pp = part)
+                    for (long r = s; r < e; r++)
+                    {
+                        int g = (int)(r % d.Hkv), bt = (int)(r / d.Hkv), b = bt / T, t = bt % T;
+                        var aK = new Span<float>(acc, hd); var aV = new Span<float>(acc + hd, hd);
+                        for (int i = 0; i < rep; i++)
+                        {
+                            long at = (((long)b * H + g * rep + i) * T + t) * hd;
+                            var pK = new ReadOnlySpan<float>(pp + at, hd); var pV = new ReadOnlySpan<float>(pp + dvBase + at, hd);
+                            if (i == 0) { pK.CopyTo(aK); pV.CopyTo(aV); }
+                            else { TensorPrimitives.Add(aK, pK, aK); TensorPrimitives.Add(aV, pV, aV); }
+                        }
+                        var dkr = new Span<float>(pdk + dko + d.KRow(b, t, g), hd); var dvr = new Span<float>(pdv + dvo + d.KRow(b, t, g), hd);
+                        if (overwrite) { TensorPrimitives.Multiply(aK, d.Scale, dkr); aV.CopyTo(dvr); }
+                        else { TensorPrimitives.MultiplyAdd(aK, d.Scale, dkr, dkr); TensorPrimitives.Add(dvr, aV, dvr); }
+                    }
+            });
+        }
+        finally
+        {
+            PackPool.Return(part);
+            PackPool.Return(dRow);
+        }
+    }
+
+    // Pointers into one item's scratch array (see Run for the sizes).
+    private struct Scratch
+    {
+        public float* Kt, Vt, Kb, Qa, Ga, Qb, Gb, S, Dp, DsA, PT, DsT, DqAcc, Block;
+    }
+
+    // One query head: lse and D point at its T rows; dkH/dvH are its [T, hd] partials (overwritten).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Head(AttentionBlocks d, int b, int h, Scratch w, bool overwrite, float* dq, float* dO, float* q, float* k, float* v,
+        float* lse, float* dRow, float* dkH, float* dvH)
+    {
+        const int MR = AttentionBlocks.MR, QB = AttentionBlocks.QBlock, KB = AttentionBlocks.KBlock;
+        int hd = d.Hd, hdPad = d.HdPad, T = d.T, g = h / d.Rep;
+        new Span<float>(dkH, T * hd).Clear();
+        new Span<float>(dvH, T * hd).Clear();
+        AttentionBlocks.PackRowsBt(w.Kt, k + d.KRow(b, 0, g), d.KStride, T, hd);
+        AttentionBlocks.PackRowsBt(w.Vt, v + d.KRow(b, 0, g), d.KStride, T, hd);
+        for (int j0 = 0; j0 < T; j0 += KB)
+            AttentionBlocks.PackRowsB(w.Kb + (long)j0 * hdPad, k + d.KRow(b, j0, g), d.KStride, Math.Min(KB, T - j0), hd);
+
+        for (int t0 = 0; t0 < T; t0 += QB)
+        {
+            int nq = Math.Min(QB, T - t0), nqPad = AttentionBlocks.RoundUp(nq, MR);
+            AttentionBlocks.PackRowsA(w.Qa, q + d.QRow(b, t0, h), d.QStride, nq, hd);
+            AttentionBlocks.PackRowsA(w.Ga, dO + d.QRow(b, t0, h), d.QStride, nq, hd);
+            AttentionBlocks.PackRowsB(w.Qb, q + d.QRow(b, t0, h), d.QStride, nq, hd);
+            AttentionBlocks.PackRowsB(w.Gb, dO + d.QRow(b, t0, h), d.QStride, nq, hd);
+            new Span<float>(w.DqAcc, nqPad * hdPad).Clear();
+
+            for (int j0 = 0; j0 < t0 + nq; j0 += KB)
+            {
+                int nk = Math.Min(KB, t0 + nq - j0), nkPad = AttentionBlocks.RoundUp(nk, MR);
+                AttentionBlocks.CausalProduct(w.Qa, w.Kt + (long)j0 * hd, hd, nqPad, nk, t0, j0, w.S, KB, w.Block);
+                AttentionBlocks.CausalProduct(w.Ga, w.Vt + (long)j0 * hd, hd, nqPad, nk, t0, j0, w.Dp, KB, w.Block);
+                // Pad lanes of the transposed panels (keys nk..nkPad) and pad rows of dS stay zero.
+                new Span<float>(w.PT, nkPad * nq).Clear();
+                new Span<float>(w.DsT, nkPad * nq).Clear();
+                new Span<float>(w.DsA, nqPad * nk).Clear();
+                for (int i = 0; i < nq; i++)
+                {
+                    int valid = Math.Min(nk, t0 + i - j0 + 1);
+                    if (valid <= 0) continue;
+                    float* sr = w.S + (long)i * KB, dr = w.Dp + (long)i * KB;
+                    AttentionRows.ProbGrad(sr, dr, valid, d.Scale, lse[t0 + i], dRow[t0 + i]);
+                    float* a = w.DsA + (long)(i / MR) * MR * nk + i % MR;
+                    for (int p = 0; p < valid; p++) a[p * MR] = dr[p];
+                    // Transposed panels: the MR keys of one panel are contiguous for a fixed query row.
+                    for (int p0 = 0; p0 < valid; p0 += MR)
+                    {
+                        long at = (long)p0 * nq + i * MR;
+                        for (int x = 0, c = Math.Min(MR, valid - p0); x < c; x++) { w.PT[at + x] = sr[p0 + x]; w.DsT[at + x] = dr[p0 + x]; }
+                    }
+                }
+                AttentionBlocks.Product(w.PT, w.Gb, nq, nk, hd, dvH + (long)j0 * hd, hd, false, w.Block);
+                AttentionBlocks.Product(w.DsT, w.Qb, nq, nk, hd, dkH + (long)j0 * hd, hd, false, w.Block);
+                AttentionBlocks.Product(w.DsA, w.Kb + (long)j0 * hdPad, nk, nqPad, hd, w.DqAcc, hdPad, false, w.Block);
+            }
+            for (int i = 0; i < nq; i++)
+            {
+                var dst = new Span<float>(dq + d.QRow(b, t0 + i, h), hd);
+                var acc = new ReadOnlySpan<float>(w.DqAcc + (long)i * hdPad, hd);
+                if (overwrite) TensorPrimitives.Multiply(acc, d.Scale, dst);
+                else TensorPrimitives.MultiplyAdd(acc, d.Scale, dst, dst);
+            }
+        }
+    }
+}

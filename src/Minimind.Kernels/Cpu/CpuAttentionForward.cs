@@ -1,0 +1,98 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace Minimind.Kernels.Cpu;
+
+/// <summary>
+/// Causal attention forward on blocks (flash-attention style): one work item is a query block of every query head of
+/// one kv head, so those heads share each packed K/V block. Per key block, S = Q·Kᵀ and O += P·V run through the
+/// SGEMM micro-kernel; the online softmax rescales O between blocks; key blocks after the query block are skipped.
+/// Work items are independent and each sums in a fixed order, so the bits never depend on the thread count.
+/// </summary>
+internal static unsafe class CpuAttentionForward
+{
+    /// <summary>output = softmax(scale·QKᵀ, causal)·V; lse [B, H, T] = log-sum-exp of the scaled scores per row.</summary>
+    public static void Run(WorkPartition work, AttentionBlocks d, float[] o, int oo, float[] lse, int lo,
+        float[] q, int qo, float[] k, int ko, float[] v, int vo)
+    {
+        const int MR = AttentionBlocks.MR, QB = AttentionBlocks.QBlock, KB = AttentionBlocks.KBlock;
+        int qbPad = AttentionBlocks.RoundUp(QB, MR), mMax = d.Rep * qbPad;
+        // Scratch per item: packed Q, K, V, P; scores; the O accumulator; running max and sum; one register block.
+        int qLen = mMax * d.Hd, kLen = KB * d.Hd, vLen = KB * d.HdPad, sLen = mMax * KB, oLen = mMax * d.HdPad;
+        int scratch = qLen + kLen + vLen + 2 * sLen + oLen + 2 * mMax + MR * AttentionBlocks.NR;
+        int blocks = d.Blocks;
+        work.ForEach(d.Batch * d.Hkv * blocks, item =>
+        {
+            var buf = PackPool.Rent(scratch);
+            try
+            {
+                fixed (float* pb = buf, po = o, pl = lse, pq = q, pk = k, pv = v)
+                {
+                    float* qP = pb, kP = qP + qLen, vP = kP + kLen, s = vP + vLen, pP = s + sLen, acc = pP + sLen;
+                    float* m = acc + oLen, l = m + mMax, block = l + mMax;
+                    Block(d, item / blocks / d.Hkv, item / blocks % d.Hkv, item % blocks * QB,
+                        po + oo, pl + lo, pq + qo, pk + ko, pv + vo, qP, kP, vP, s, pP, acc, m, l, block);
+                }
+            }
+            finally { PackPool.Return(buf); }
+        });
+    }
+
+    // Query rows t0.. of the Rep heads of kv head g: head r's rows are scratch rows r·nqPad + i.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block(AttentionBlocks d, int b, int g, int t0, float* o, float* lse, float* q, float* k, float* v,
+        float* qP, float* kP, float* vP, float* s, float* pP, float* acc, float* m, float* l, float* block)
+    {
+        const int MR = AttentionBlocks.MR, KB = AttentionBlocks.KBlock;
+        int hd = d.Hd, hdPad = d.HdPad, rep = d.Rep;
+        int nq = Math.Min(AttentionBlocks.QBlock, d.T - t0), nqPad = AttentionBlocks.RoundUp(nq, MR), rows = rep * nqPad;
+        for (int r = 0; r < rep; r++)
+            AttentionBlocks.PackRowsA(qP + (long)r * nqPad * hd, q + d.QRow(b, t0, g * rep + r), d.QStride, nq, hd);
+        new Span<float>(acc, rows * hdPad).Clear();
+        new Span<float>(m, rows).Fill(float.NegativeInfinity);
+        new Span<float>(l, rows).Clear();
+
+        for (int j0 = 0; j0 < t0 + nq; j0 += KB)
+        {
+            int nk = Math.Min(KB, t0 + nq - j0);
+            AttentionBlocks.PackRowsBt(kP, k + d.KRow(b, j0, g), d.KStride, nk, hd);
+            AttentionBlocks.PackRowsB(vP, v + d.KRow(b, j0, g), d.KStride, nk, hd);
+            for (int r = 0; r < rep; r++)
+                AttentionBlocks.CausalProduct(qP + (long)r * nqPad * hd, kP, hd, nqPad, nk, t0, j0, s + (long)r * nqPad * KB, KB, block);
+
+            // Online softmax per row; P goes straight into A-panel order (panel R/MR, element p·MR + R%MR).
+            for (int R = 0; R < rows; R++)
+            {
+                int i = R % nqPad;
+                float* pPanel = pP + (long)(R / MR) * MR * nk + R % MR;
+                int valid = i < nq ? Math.Min(nk, t0 + i - j0 + 1) : 0;
+                if (valid <= 0)
+                {
+                    for (int p = 0; p < nk; p++) pPanel[p * MR] = 0f;
+                    continue;
+                }
+                float* sr = s + (long)R * KB;
+                float newM = AttentionRows.ScaleMax(sr, valid, d.Scale, m[R]);
+                float corr = MathF.Exp(m[R] - newM);
+                l[R] = l[R] * corr + AttentionRows.ExpSum(sr, valid, newM);
+                m[R] = newM;
+                if (corr != 1f) TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + (long)R * hdPad, hd), corr, new Span<float>(acc + (long)R * hdPad, hd));
+                int pi = 0;
+                for (; pi < valid; pi++) pPanel[pi * MR] = sr[pi];
+                for (; pi < nk; pi++) pPanel[pi * MR] = 0f;
+            }
+            AttentionBlocks.Product(pP, vP, nk, rows, hd, acc, hdPad, false, block);
+        }
+
+        for (int r = 0; r < rep; r++)
+        {
+            int h = g * rep + r;
+            for (int i = 0; i < nq; i++)
+            {
+                int R = r * nqPad + i;
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + (long)R * hdPad, hd), 1f / l[R], new Span<float>(o + d.QRow(b, t0 + i, h), hd));
+                lse[((long)b * d.H + h) * d.T + t0 + i] = m[R] + MathF.Log(l[R]);
+            }
+        }
+    }
+}
