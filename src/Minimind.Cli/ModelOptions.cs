@@ -48,7 +48,7 @@ public static class ModelOptions
     public static readonly CliOption<double?> AuxAlpha = Opt.DoubleOrNull("aux-alpha", "X", "MoE load-balancing loss weight").AtLeast(0).Sample("0.25");
     /// <summary><c>--tie-embeddings</c>.</summary>
     public static readonly CliOption<bool?> TieEmbeddings = Opt.FlagOrNull("tie-embeddings",
-        "output head shares the embedding ([true|false]; unset: true, as in every MiniMind generation, unless config.json says otherwise; a file whose two copies differ is reported)");
+        "output head shares the embedding ([true|false]; unset: true, as in every MiniMind generation, unless config.json says otherwise; a file whose two copies differ is reported)").Sample("false");
 
     // How each override reaches the config; Pinned names the field the checkpoint must then agree with (null: not a shape).
     private sealed record Field(CliOption Option, string? Pinned, Func<ArgParser, ModelConfig, ModelConfig> Apply);

@@ -6,7 +6,7 @@ namespace Minimind.Training.Tests;
 /// <summary>The built CLI as a child process: run to the end, or start and watch its output.</summary>
 internal sealed class CliProcess : IDisposable
 {
-    private readonly StringBuilder _output = new();
+    private readonly StringBuilder _output = new(), _stdout = new();
 
     /// <summary>The process.</summary>
     public Process Process { get; }
@@ -17,7 +17,7 @@ internal sealed class CliProcess : IDisposable
         psi.ArgumentList.Add(TestPaths.CliDll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         Process = new Process { StartInfo = psi };
-        Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
+        Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) { _output.AppendLine(e.Data); _stdout.AppendLine(e.Data); } };
         Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
         Process.Start();
         Process.BeginOutputReadLine();
@@ -32,6 +32,17 @@ internal sealed class CliProcess : IDisposable
     {
         using var p = Start(args);
         return (p.WaitForExit(600), p.Output);
+    }
+
+    /// <summary>What went to stdout alone (stdout and stderr arrive interleaved in <see cref="Output"/>).</summary>
+    public string Stdout { get { lock (_output) return _stdout.ToString(); } }
+
+    /// <summary>Runs <c>minimind ARGS</c> to the end: exit code, stdout + stderr, and stdout alone.</summary>
+    public static (int Code, string Output, string Stdout) RunSplit(params string[] args)
+    {
+        using var p = Start(args);
+        int code = p.WaitForExit(600);
+        return (code, p.Output, p.Stdout);
     }
 
     /// <summary>Everything printed so far.</summary>

@@ -8,14 +8,17 @@ namespace Minimind.Training.Tests;
 /// <summary>Weight files that describe themselves, and MiniMind's half-precision files that tie as MiniMind ties them.</summary>
 public class SelfDescribingWeightsTests
 {
-    private static string Ok(params string[] args)
+    private static string Ok(params string[] args) => OkSplit(args).Output;
+
+    private static (string Output, string Stdout) OkSplit(params string[] args)
     {
-        var (code, o) = CliProcess.Run(args);
+        var (code, o, stdout) = CliProcess.RunSplit(args);
         Assert.True(code == 0, $"minimind {string.Join(' ', args)} exited {code}:\n{o}");
-        return o;
+        return (o, stdout);
     }
 
-    private static string LastLine(string o) => o.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+    // The ids generate --print-ids puts on the last line of stdout.
+    private static string Ids(params string[] args) => OkSplit(args).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
 
     [Fact]
     public void GenerateNeedsOnlyTheWeightsAndMatchesTheSpelledOutArchitecture()
@@ -27,11 +30,12 @@ public class SelfDescribingWeightsTests
         var weights = Path.Combine(d.Path, "pretrain_48.pth");
         Assert.Contains($"try it:     minimind generate --weights {weights} --prompt \"...\"", o);
         string[] gen = { "generate", "--weights", weights, "--prompt-ids", "257,84,104", "--greedy", "--print-ids", "--max-new-tokens", "12" };
-        var bare = Ok(gen);
-        var flags = Ok(gen.Concat(new[] { "--arch", "minimind-v1", "--dim", "48", "--n-layers", "2", "--n-heads", "6", "--n-kv-heads", "3",
+        var bare = OkSplit(gen);
+        var flags = Ids(gen.Concat(new[] { "--arch", "minimind-v1", "--dim", "48", "--n-layers", "2", "--n-heads", "6", "--n-kv-heads", "3",
             "--vocab-size", "259", "--max-seq-len", "64", "--rope-theta", "5000", "--norm-eps", "1e-5", "--tokenizer", "byte" }).ToArray());
-        Assert.Equal(LastLine(flags), LastLine(bare));
-        Assert.Contains("--rope-theta 5000", bare); // the model line: read from the file, not the preset's 1e4
+        Assert.Equal(12, flags.Split(' ').Length);
+        Assert.Equal(flags, bare.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1]);
+        Assert.Contains("--rope-theta 5000", bare.Output); // the model line: read from the file, not the preset's 1e4
         // The tokenizer is recorded too: a text prompt needs no --tokenizer.
         Ok("generate", "--weights", weights, "--prompt", "The ", "--max-new-tokens", "4", "--greedy");
         // Without the record (a foreign file), the preset's RoPE base would apply: the record is what made the two agree.
@@ -57,7 +61,7 @@ public class SelfDescribingWeightsTests
         Assert.Contains($"vocab 259: {tiedParams:N0} parameters", o);
         Assert.DoesNotContain("differ by up to", o);
         var result = Path.Combine(outDir, "pretrain_32.pth");
-        var ids = LastLine(Ok("generate", "--weights", result, "--prompt-ids", "257,72,101", "--greedy", "--print-ids", "--max-new-tokens", "10"));
+        var ids = Ids("generate", "--weights", result, "--prompt-ids", "257,72,101", "--greedy", "--print-ids", "--max-new-tokens", "10");
         var torchIds = JsonDocument.Parse(TestPaths.RunPython(tool, "greedy", result, "257,72,101", "10")).RootElement.GetProperty("ids")
             .EnumerateArray().Select(e => e.GetInt32());
         Assert.Equal(string.Join(' ', torchIds), ids);
