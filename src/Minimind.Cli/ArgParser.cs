@@ -65,6 +65,14 @@ public sealed class ArgParser
         return option.Parse(v);
     }
 
+    /// <summary>The option's value, or its default (<see cref="CliOption{T}.AltDefault"/>, the first mode's, when <paramref name="alt"/>).</summary>
+    public T Get<T>(CliOption<T> option, bool alt)
+    {
+        Declared(option);
+        if (!_options.TryGetValue(option.Name, out var v)) return alt ? option.AltDefault : option.Default;
+        return option.Parse(v);
+    }
+
     /// <summary>The value of a required option; names it when missing.</summary>
     public string Require(CliOption<string?> option) =>
         Get(option) ?? throw new UsageException($"--{option.Name} {option.Meta} is {option.RequiredText ?? "required"}");

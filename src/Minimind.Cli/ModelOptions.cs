@@ -105,11 +105,12 @@ public static class ModelOptions
         ArchitectureRecord.Contents? record = null;
         if (weightsPath is not null)
         {
-            if (!File.Exists(weightsPath)) throw new FileNotFoundException($"--weights '{weightsPath}' does not exist");
+            bool folder = Directory.Exists(weightsPath); // a HuggingFace folder: its own config.json
+            if (!folder && !File.Exists(weightsPath)) throw new FileNotFoundException($"--weights '{weightsPath}' does not exist");
             stateDict = StateDict.Read(weightsPath);
             // A file this project wrote describes itself exactly; an explicit --arch asks for the foreign-file path instead.
             record = arch is null ? ArchitectureRecord.Read(stateDict) : null;
-            var json = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weightsPath))!, "config.json");
+            var json = Path.Combine(folder ? weightsPath : Path.GetDirectoryName(Path.GetFullPath(weightsPath))!, "config.json");
             arch ??= CheckpointShapes.DetectArch(stateDict);
             if (record is null && File.Exists(json)) fromJson = ModelConfigJson.Load(json, arch, pinned);
         }

@@ -154,7 +154,7 @@ public static class OpContract
         if (s.Layout is not (RopeLayout.Interleaved or RopeLayout.RotateHalf))
             throw new ArgumentOutOfRangeException("layout", $"{op}: layout {(int)s.Layout} is not a RopeLayout");
         long table = (long)(s.PosOffset + s.SeqLen) * (s.HeadDim / 2);
-        Need(x, (long)s.Batch * s.SeqLen * s.Heads * s.HeadDim, op, "x"); Need(cos, table, op, nameof(cos)); Need(sin, table, op, nameof(sin));
+        Need(x, (long)s.Batch * s.SeqLen * s.Heads * s.HeadDim, op, op == nameof(IBackend.RopeBackward) ? "dx" : "x"); Need(cos, table, op, nameof(cos)); Need(sin, table, op, nameof(sin));
     }
 
     // ---- attention ------------------------------------------------------------------------------

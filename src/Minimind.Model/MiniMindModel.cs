@@ -11,7 +11,7 @@ namespace Minimind.Model;
 /// by <see cref="Parameters"/> (the PyTorch state-dict keys); activations live in one arena sized
 /// for (maxBatch, maxSeqLen).
 /// </summary>
-public sealed partial class MiniMindModel : ILanguageModel
+public sealed partial class MiniMindModel : ILanguageModel, Training.IAuxLossSource
 {
     private readonly ParameterLayout _layout;
     private readonly ActivationArena _arena;
@@ -171,6 +171,9 @@ public sealed partial class MiniMindModel : ILanguageModel
         return StateDictLoader.Export(Parameters, host, dtype);
     }
 
+    /// <inheritdoc/>
+    public float LastAuxLoss { get; private set; }
+
     /// <summary>Sets every gradient to zero.</summary>
     public void ZeroGradients() => Backend.Fill(Gradients, 0f);
 
@@ -188,6 +191,7 @@ public sealed partial class MiniMindModel : ILanguageModel
         if (sumW > 0) for (int r = 0; r < rows; r++) scale[r] = (float)(lossScale * weights[r] / sumW);
         Backend.Upload(_rowScale, scale);
         float aux = Backward(batch.BatchSize, batch.SeqLen, lossScale);
+        LastAuxLoss = aux;
         return main + aux;
     }
 

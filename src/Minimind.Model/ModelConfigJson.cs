@@ -18,11 +18,20 @@ public static class ModelConfigJson
     public static string? DetectArch(JsonElement root)
     {
         if (root.ValueKind != JsonValueKind.Object) return null;
+        // HF folders written by convert_model.py (or `minimind convert --to hf`)
+        switch (ModelType(root))
+        {
+            case "qwen3" or "qwen3_moe": return "minimind3";
+            case "llama": return "minimind2-hf";
+        }
         if (root.TryGetProperty("dim", out _)) return root.TryGetProperty("rope_theta", out _) ? "minimind2" : "minimind-v1";
         if (root.TryGetProperty("hidden_size", out _))
             return root.TryGetProperty("n_routed_experts", out _) || root.TryGetProperty("aux_loss_alpha", out _) ? "minimind2-hf" : "minimind3";
         return null;
     }
+
+    private static string? ModelType(JsonElement root) =>
+        root.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
 
     /// <summary>Reads <paramref name="path"/>; starts from <paramref name="arch"/>'s preset (or the detected one).</summary>
     public static ModelConfig Load(string path, string? arch = null) => Load(path, arch, null);
@@ -101,7 +110,7 @@ public static class ModelConfigJson
             return null;
         }
         bool hf = c.HfKeys;
-        var moe = B("use_moe") ?? c.UseMoe;
+        var moe = B("use_moe") ?? (ModelType(root) == "qwen3_moe" || c.UseMoe);
         c = c with
         {
             Dim = I(hf ? "hidden_size" : "dim") ?? c.Dim,

@@ -10,7 +10,7 @@ public class CliCommandTests
 {
     private static readonly object ConsoleLock = new();
 
-    private static (int code, string stdout, string stderr) Run(params string[] args)
+    internal static (int code, string stdout, string stderr) Run(params string[] args)
     {
         lock (ConsoleLock)
         {

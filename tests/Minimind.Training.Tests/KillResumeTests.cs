@@ -218,7 +218,7 @@ public class TrainCommandErrorTests
 /// <summary>Training from a jsonl file and from the token file 'minimind tokenize' makes of it is the same run.</summary>
 public class TrainDataSourceTests
 {
-    private static string Run(params string[] args)
+    internal static string Run(params string[] args)
     {
         var (code, o) = CliProcess.Run(args);
         Assert.True(code == 0, $"minimind {string.Join(' ', args)} exited {code}: {o}");

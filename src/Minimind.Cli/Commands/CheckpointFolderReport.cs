@@ -24,13 +24,16 @@ internal static class CheckpointFolderReport
         return 0;
     }
 
+    /// <summary>True when <paramref name="folder"/> holds training checkpoints (rather than, say, a HuggingFace model).</summary>
+    public static bool Handles(string folder) => RunRoots(folder).Count > 0;
+
     private static List<string> RunRoots(string folder)
     {
         if (File.Exists(Path.Combine(folder, ResumeStore.ManifestFileName))) return new() { folder }; // one step folder
         if (ResumeStore.ListSteps(folder).Count > 0 || File.Exists(Path.Combine(folder, RunLock.FileName))) return new() { folder };
         var ck = Path.Combine(folder, "checkpoints");
-        var under = Directory.Exists(ck) ? ck : folder;
-        return Directory.EnumerateDirectories(under).Where(d => ResumeStore.ListSteps(d).Count > 0).OrderBy(d => d, StringComparer.Ordinal).ToList();
+        if (!Directory.Exists(ck)) return new();
+        return Directory.EnumerateDirectories(ck).Where(d => ResumeStore.ListSteps(d).Count > 0).OrderBy(d => d, StringComparer.Ordinal).ToList();
     }
 
     private static void Report(string root, TextWriter o)

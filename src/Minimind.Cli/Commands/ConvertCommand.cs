@@ -10,7 +10,7 @@ public sealed class ConvertCommand : ICommand
     public string Name => "convert";
 
     /// <inheritdoc/>
-    public string Summary => "Rewrite a .pth as a zip checkpoint, optionally as f16/bf16 or without _orig_mod./module. prefixes";
+    public string Summary => "Rewrite a .pth (zip, f16/bf16, no prefixes), or export it as safetensors, a HuggingFace folder or GGUF";
 
     /// <summary><c>--dtype</c>.</summary>
     public static readonly CliOption<string?> DType = Opt.ChoiceOrNull("dtype",
@@ -18,10 +18,21 @@ public sealed class ConvertCommand : ICommand
         .DefaultIs("keep each tensor's type").Sample("f16");
     /// <summary><c>--strip-prefix</c>.</summary>
     public static readonly CliOption<bool> StripPrefix = Opt.Flag("strip-prefix", "drop '_orig_mod.' (torch.compile) and 'module.' (DDP) key prefixes, in any combination");
+    /// <summary><c>--to</c>.</summary>
+    public static readonly CliOption<string?> To = Opt.ChoiceOrNull("to", "target format", ConvertExport.Targets)
+        .DefaultIs("from OUT's extension (.gguf, .safetensors), else pth").Sample("hf");
+    /// <summary><c>--tokenizer</c>: the files copied into an HF folder / embedded in a GGUF.</summary>
+    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("tokenizer.json beside IN (hf: copied; gguf: required)");
 
     /// <summary>Everything <c>minimind convert</c> accepts.</summary>
     public static readonly OptionTable Table = new("convert",
-        new[] { "convert IN OUT [--dtype f32|f16|bf16] [--strip-prefix]" },
+        new[]
+        {
+            "convert IN OUT [--dtype f32|f16|bf16] [--strip-prefix]",
+            "convert IN OUT.safetensors [--dtype ...] [--strip-prefix]",
+            "convert IN DIR --to hf [--tokenizer DIR] [--dtype ...] [architecture options]",
+            "convert IN OUT.gguf [--tokenizer DIR] [--dtype f32|f16|bf16] [architecture options]",
+        },
         """
         Reads IN (zip or legacy .pth) and writes OUT in the zip format of torch >= 1.6, loadable with
         torch.load(OUT, weights_only=True) (torch 1.13's weights_only refuses Python floats such as an
@@ -30,15 +41,31 @@ public sealed class ConvertCommand : ICommand
         Tied weights (shared storages) and views stay tied; non-float tensors are copied unchanged.
         For a resume file ({'model': ..., 'optimizer': ..., ...}) only the 'model' state dict is
         converted and renamed; everything else is copied as is.
+        IN may also be a .safetensors file or a HuggingFace folder.
+        --to hf writes what MiniMind's scripts/convert_model.py writes: minimind3 as Qwen3ForCausalLM (MoE:
+        Qwen3MoeForCausalLM, transformers 5's fused experts), minimind-v1/minimind2/minimind2-hf dense as
+        LlamaForCausalLM (q/k rows permuted to Llama's RoPE layout where needed); config.json,
+        model.safetensors (tied head left out) and the tokenizer files; default dtype f16, as the script.
+        OUT.gguf is for llama.cpp/ollama: minimind3 as qwen3, minimind3 MoE as qwen3moe, minimind-v1/
+        minimind2/minimind2-hf dense as llama; tokenizer, special tokens and chat template in the metadata;
+        default dtype f16 (norms stay f32). 2024/minimind2 MoE models are refused with the reason.
+        For hf/gguf the architecture comes from config.json beside IN, the checkpoint's shapes and the
+        architecture options.
         """,
-        new[] { new OptionGroup("Options", DType, StripPrefix) },
-        new[] { "convert old_legacy.pth new.pth", "convert out/pretrain_512.pth out/pretrain_512_fp16.pth --dtype f16 --strip-prefix" });
+        new[] { new OptionGroup("Options", DType, StripPrefix, To, Tokenizer), ModelOptions.Architecture },
+        new[]
+        {
+            "convert old_legacy.pth new.pth", "convert out/pretrain_512.pth out/pretrain_512_fp16.pth --dtype f16 --strip-prefix",
+            "convert out/full_sft_768.pth minimind-3 --to hf --tokenizer model/",
+            "convert out/full_sft_768.pth minimind-3.gguf --tokenizer model/ --dtype bf16",
+        });
 
     /// <inheritdoc/>
     public OptionTable Options => Table;
 
     /// <summary>What one <c>minimind convert</c> command line asks for.</summary>
-    public sealed record Settings(string Input, string Output, TorchDType? DType, bool Strip);
+    public sealed record Settings(string Input, string Output, TorchDType? DType, bool Strip, string To = "pth", string? Tokenizer = null,
+        Minimind.Model.ModelConfig? Config = null, StateDict? StateDict = null);
 
     /// <summary>Binds and validates a command line.</summary>
     public static Settings Bind(ArgParser args)
@@ -47,14 +74,22 @@ public sealed class ConvertCommand : ICommand
         string output = args.Positional("OUT");
         var dtype = args.Get(DType) is { } d ? TorchDTypes.ParseShort(d) : (TorchDType?)null;
         bool strip = args.Get(StripPrefix);
+        string to = args.Get(To) ?? ConvertExport.FromName(output);
+        string? tok = args.Get(Tokenizer);
+        Minimind.Model.ModelConfig? config = null;
+        StateDict? sd = null;
+        // hf and gguf need the architecture: config.json beside IN, the checkpoint's shapes, the options
+        if (to is "hf" or "gguf") config = ModelOptions.Parse(args, input, out sd);
         args.EnsureAllUsed();
-        return new Settings(input, output, dtype, strip);
+        return new Settings(input, output, dtype, strip, to, tok, config, sd);
     }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var (input, output, dtype, strip) = Bind(args);
+        var settings = Bind(args);
+        var (input, output, dtype, strip) = (settings.Input, settings.Output, settings.DType, settings.Strip);
+        if (settings.To != "pth") return ConvertExport.Run(settings);
         // IN == OUT is safe: the new file is written beside it and renamed over it only when complete.
         var sw = Stopwatch.StartNew();
         var pth = PthReader.Read(input);

@@ -77,7 +77,7 @@ public sealed class EvalCommand : ICommand
         var (weights, data, tokSpec, maxLen, batchSize, maxSamples, device, config) = Bind(args, out var sd);
         if (tokSpec is null)
         {
-            var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
+            var beside = Path.Combine(Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
             tokSpec = File.Exists(beside) ? beside : ModelOptions.RecordedTokenizer(sd)
                 ?? throw new UsageException("--tokenizer is required (no tokenizer.json beside the weights, none recorded in the file)");
         }

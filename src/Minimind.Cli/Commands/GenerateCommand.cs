@@ -95,7 +95,7 @@ public sealed class GenerateCommand : ICommand
 
         if (tokSpec is null)
         {
-            var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
+            var beside = Path.Combine(Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
             tokSpec = File.Exists(beside) ? beside : ModelOptions.RecordedTokenizer(sd);
         }
         ITokenizer? tok = tokSpec is null ? null : TokenizerLoader.Load(tokSpec);

@@ -12,7 +12,7 @@ public sealed class InspectCommand : ICommand
     public string Name => "inspect";
 
     /// <inheritdoc/>
-    public string Summary => "List the keys, dtypes, shapes and storages of a PyTorch .pth checkpoint";
+    public string Summary => "List the keys, dtypes, shapes and storages of a .pth, .safetensors, GGUF file or HF folder";
 
     /// <summary><c>--json</c>.</summary>
     public static readonly CliOption<bool> Json = Opt.Flag("json", "print one JSON object instead of text (for scripts)");
@@ -26,13 +26,16 @@ public sealed class InspectCommand : ICommand
         and bytes, the totals, and the nested structure of resume files (model / optimizer / epoch ...).
         Only the subset of pickle that torch.load(weights_only=True) accepts is executed; anything else is
         refused with the offending global or opcode and its byte offset. Tensor data is not read.
+        A .safetensors file (header, __metadata__, every tensor's dtype, shape and byte range), a GGUF file
+        (version, every metadata key with its value, tensors with ggml and PyTorch shapes) and a HuggingFace
+        folder (its model.safetensors shards) are recognised by their content and listed the same way.
         For a weight file this project wrote, the architecture record (extra/minimind.json) is printed too.
-        On a folder (a run's checkpoint folder, one step folder, or an --out-dir) it lists every step_NNNNNN
-        checkpoint: whether its manifest and checksums verify, its step, epoch, tokens and losses, and the one
-        'train --resume' would take (the newest that verifies).
+        On a training folder (a run's checkpoint folder, one step folder, or an --out-dir) it lists every
+        step_NNNNNN checkpoint: whether its manifest and checksums verify, its step, epoch, tokens and losses,
+        and the one 'train --resume' would take (the newest that verifies).
         """,
         new[] { new OptionGroup("Options", Json) },
-        new[] { "inspect out/pretrain_512.pth", "inspect checkpoints/pretrain_512_resume.pth --json > layout.json", "inspect out/checkpoints/pretrain_512" });
+        new[] { "inspect out/pretrain_512.pth", "inspect model.gguf", "inspect minimind-3/", "inspect checkpoints/pretrain_512_resume.pth --json > layout.json", "inspect out/checkpoints/pretrain_512" });
 
     /// <inheritdoc/>
     public OptionTable Options => Table;
@@ -52,7 +55,8 @@ public sealed class InspectCommand : ICommand
     public int Run(ArgParser args)
     {
         var (path, json) = Bind(args);
-        if (Directory.Exists(path)) return CheckpointFolderReport.Run(path, Console.Out);
+        if (Directory.Exists(path) && CheckpointFolderReport.Handles(path)) return CheckpointFolderReport.Run(path, Console.Out);
+        if (InspectFormats.TryRun(path, json, Console.Out)) return 0; // .safetensors, GGUF, HF folders (by content)
         var pth = PthReader.Read(path);
         var tensors = new List<(string path, TorchTensor t)>();
         Collect(pth.Root, "", tensors);

@@ -31,7 +31,7 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", 512, "tokens per row incl. bos/eos; also the model's context").Or(128, BuiltinRun).AtLeast(3).Sample("96");
     /// <summary><c>--from-weight</c>.</summary>
     public static readonly CliOption<string?> FromWeight = Opt.String("from-weight", "NAME|PATH", null,
-        "start from <out-dir>/NAME_<dim>[_moe].pth or a .pth path (any generation's key names, prefixes stripped; lists what did not load)").Sample("pretrain");
+        "start from <out-dir>/NAME_<dim>[_moe].pth, a .pth/.safetensors file or a HuggingFace folder (any generation's key names, prefixes stripped; lists what did not load)").Sample("pretrain");
     /// <summary><c>--epochs</c>.</summary>
     public static readonly CliOption<int> Epochs = Opt.Int("epochs", "N", 1, "passes over the data").Or(3, BuiltinRun).AtLeast(1);
     /// <summary><c>--batch-size</c>.</summary>
@@ -76,6 +76,9 @@ public sealed class TrainCommand : ICommand
     /// <summary><c>--loss-spike</c>.</summary>
     public static readonly CliOption<double> LossSpike = Opt.Double("loss-spike", "X", DivergenceGuard.DefaultSpikeFactor,
         "stop when a step's loss exceeds X times the median of the last 50 steps' (0 = off)").AtLeast(0).Sample("5");
+    /// <summary><c>--tensorboard</c>.</summary>
+    public static readonly CliOption<string?> TensorBoard = Opt.String("tensorboard", "DIR", null,
+        "also write TensorBoard scalars (loss, lr, grad norm, tokens/s, MoE aux loss) to DIR/events.out.tfevents.*, continued across resumes (each step once)").Sample("out/tb");
     /// <summary><c>--resume</c>.</summary>
     public static readonly CliOption<bool> Resume = Opt.Flag("resume", "continue from the newest checkpoint that verifies (a damaged newest one is reported and skipped); starts fresh when there is none");
     /// <summary><c>--resume-from</c>.</summary>
@@ -114,7 +117,7 @@ public sealed class TrainCommand : ICommand
             new OptionGroup("Data", Data, Tokenizer, MaxSeqLen, FromWeight),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
             new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device),
-            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, KeepEvery, SaveDtype, ExportMinimindResume, MinimindRoot, Plot, NoSpaceCheck),
+            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, KeepEvery, SaveDtype, ExportMinimindResume, MinimindRoot, Plot, TensorBoard, NoSpaceCheck),
             new OptionGroup("Divergence guard", MaxBadSteps, LossSpike),
             new OptionGroup("Resuming", Resume, ResumeFrom),
         },
@@ -176,14 +179,15 @@ public sealed class TrainCommand : ICommand
             MinimindRoot = args.Get(MinimindRoot),
             CheckFreeSpace = !args.Get(NoSpaceCheck),
             TokenizerSpec = tokSpec.Length == 0 ? null : tokSpec == "byte" ? tokSpec : Path.GetFullPath(tokSpec),
+            TensorBoardDir = args.Get(TensorBoard),
         };
         bool resume = args.Get(Resume);
         string? resumeFrom = args.Get(ResumeFrom);
         string? fromWeight = args.Get(FromWeight);
         string device = args.Get(Device);
-        // A --from-weight given as a file, or a MiniMind *_resume.pth to continue, also fixes the shapes (read from the file).
+        // A --from-weight given as a file or folder, or a MiniMind *_resume.pth to continue, also fixes the shapes (read from it).
         string? fromWeightFile = resumeFrom is not null && File.Exists(resumeFrom) ? resumeFrom
-            : fromWeight is not null && File.Exists(fromWeight) ? fromWeight : null;
+            : fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight : null;
         // The built-in run keeps its toy size unless --arch names a preset; every override still applies.
         var tiny = builtin ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : (ModelConfig?)null;
         var config = ModelOptions.Parse(args, fromWeightFile, out _, tiny);
@@ -302,9 +306,9 @@ public sealed class TrainCommand : ICommand
 
     private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log)
     {
-        string path = fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight)
+        string path = fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight) || Directory.Exists(fromWeight)
             ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
-        if (!File.Exists(path)) throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found", path);
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found", path);
         var sd = StateDict.Read(path);
         var report = model.LoadStateDict(sd, strict: false);
         log.WriteLine($"initialised from {path}: {report}");

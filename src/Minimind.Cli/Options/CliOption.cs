@@ -86,6 +86,9 @@ public sealed class CliOption<T> : CliOption
     /// <summary>The default in one mode of the command (<paramref name="mode"/> names it in --help: "built-in run", "--stage sft").</summary>
     public CliOption<T> Or(T value, string mode) { _modes.Add((mode, value)); return this; }
 
+    /// <summary>The default of the first mode declared with <see cref="Or"/> (the built-in run's for train), else <see cref="Default"/>.</summary>
+    public T AltDefault => _modes.Count > 0 ? _modes[0].Value : Default;
+
     /// <summary>The default when the command is in <paramref name="modes"/>: the first of them that has its own default, else <see cref="Default"/>.</summary>
     public T DefaultIn(IReadOnlyList<string> modes)
     {

@@ -23,5 +23,5 @@ public static class CommonOptions
 
     /// <summary><c>--weights</c>: the checkpoint a command loads.</summary>
     public static CliOption<string?> Weights() =>
-        Opt.String("weights", "FILE", null, "checkpoint (.pth; a config.json and tokenizer.json beside it are read)").Required();
+        Opt.String("weights", "FILE", null, "checkpoint: .pth or .safetensors (a config.json and tokenizer.json beside it are read), or a HuggingFace folder").Required();
 }

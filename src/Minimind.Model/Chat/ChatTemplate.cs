@@ -77,7 +77,8 @@ public sealed class ChatTemplate
                 special["additional_special_tokens"] = add.EnumerateArray().Select(e => (object?)(e.ValueKind == JsonValueKind.String ? e.GetString() : TokenText(e))).ToList();
             string bos = special.GetValueOrDefault("bos_token") as string ?? throw new InvalidDataException($"{path}: no bos_token (MiniMind's assistant marker is bos + 'assistant\\n')");
             string eos = special.GetValueOrDefault("eos_token") as string ?? throw new InvalidDataException($"{path}: no eos_token");
-            return new ChatTemplate(t.GetString()!, path + " (chat_template)", bos, eos, special);
+            try { return new ChatTemplate(t.GetString()!, path + " (chat_template)", bos, eos, special); }
+            catch (JinjaException e) { throw new InvalidDataException(e.Message, e); }
         }
     }
 

@@ -50,6 +50,8 @@ public sealed record TrainOptions
     public string? TokenizerSpec { get; init; }
     /// <summary>Check the free space before each save (on by default).</summary>
     public bool CheckFreeSpace { get; init; } = true;
+    /// <summary>Folder for TensorBoard event files (scalars per logged step); null = none.</summary>
+    public string? TensorBoardDir { get; init; }
     /// <summary>AdamW weight decay (torch default).</summary>
     public float WeightDecay { get; init; } = 0.01f;
 

@@ -4,7 +4,11 @@ using System.Globalization;
 namespace Minimind.Model.Training;
 
 /// <summary>One optimizer step's numbers, as the progress line and the metrics log report them.</summary>
-public readonly record struct StepReport(long Step, long StopStep, int Epoch, int Epochs, float Loss, double Lr, double GradNorm, long Tokens);
+public readonly record struct StepReport(long Step, long StopStep, int Epoch, int Epochs, float Loss, double Lr, double GradNorm, long Tokens)
+{
+    /// <summary>The MoE aux-loss part of <see cref="Loss"/> (mean over the micro-batches; 0 for a dense model).</summary>
+    public float AuxLoss { get; init; }
+}
 
 /// <summary>
 /// A run's progress output and metrics: a line per --log-interval step (live-updating in a terminal), the
@@ -14,14 +18,17 @@ public sealed class TrainProgress : IDisposable
 {
     private readonly TextWriter _log;
     private readonly MetricsLog _metrics;
+    private readonly TensorBoardLog? _tb;
     private readonly int _logInterval;
     private readonly bool _live;
     private readonly Stopwatch _sw = Stopwatch.StartNew();
     private readonly long _startStep, _tokensAtStart;
 
     /// <summary>Opens the metrics log (dropping lines after <paramref name="startStep"/> on a resume) and records the start event.</summary>
-    public TrainProgress(TextWriter log, string metricsPath, int logInterval, bool resumed, long startStep, long totalSteps, long tokensAtStart, string device)
+    public TrainProgress(TextWriter log, string metricsPath, int logInterval, bool resumed, long startStep, long totalSteps, long tokensAtStart, string device,
+        string? tensorBoardDir = null)
     {
+        if (tensorBoardDir is not null) _tb = new TensorBoardLog(tensorBoardDir, resumed);
         _log = log; _logInterval = logInterval; _startStep = startStep; _tokensAtStart = tokensAtStart;
         _metrics = new MetricsLog(metricsPath, resumed ? startStep : null);
         _live = !Console.IsOutputRedirected && ReferenceEquals(log, Console.Out);
@@ -48,6 +55,11 @@ public sealed class TrainProgress : IDisposable
                 new("step", r.Step), new("epoch", r.Epoch), new("loss", r.Loss), new("lr", r.Lr), new("grad_norm", r.GradNorm),
                 new("tokens", r.Tokens), new("tokens_per_s", tps), new("elapsed_s", secs),
             });
+            _tb?.Scalars(r.Step, new KeyValuePair<string, float>[]
+            {
+                new("train/loss", r.Loss), new("train/lr", (float)r.Lr), new("train/grad_norm", (float)r.GradNorm),
+                new("train/tokens_per_s", (float)tps), new("train/aux_loss", r.AuxLoss),
+            });
         }
         else if (_live) _log.Write("\r\u001b[K" + line);
     }
@@ -70,5 +82,9 @@ public sealed class TrainProgress : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _metrics.Dispose();
+    public void Dispose()
+    {
+        _metrics.Dispose();
+        _tb?.Dispose();
+    }
 }

@@ -40,6 +40,7 @@ public sealed class Trainer : IDisposable
     private int[]? _perm;
     private float[]? _hostW, _hostM, _hostV;
     private int _permEpoch = -1;
+    private float _lastAux;
 
     /// <summary>Counters, schedule, loss log (what the resume state stores besides the buffers).</summary>
     public TrainingState State { get; private set; }
@@ -112,7 +113,13 @@ public sealed class Trainer : IDisposable
         _backend.Fill(_stage.Gradients, 0f);
         double lossSum = 0;
         float scale = 1f / _opt.AccumulationSteps;
-        foreach (var b in microBatches) lossSum += _stage.ForwardBackward(b, scale);
+        double auxSum = 0;
+        foreach (var b in microBatches)
+        {
+            lossSum += _stage.ForwardBackward(b, scale);
+            auxSum += (_stage as IAuxLossSource)?.LastAuxLoss ?? 0;
+        }
+        _lastAux = (float)(auxSum / microBatches.Count);
         double sumSq = _backend.SumOfSquares(_stage.Gradients);
         float loss = (float)(lossSum / microBatches.Count);
         double norm = Math.Sqrt(sumSq);
@@ -141,7 +148,7 @@ public sealed class Trainer : IDisposable
     {
         Directory.CreateDirectory(Paths.CheckpointRoot);
         Guard = new DivergenceGuard(State.Losses, _opt.MaxBadSteps, _opt.LossSpike);
-        using var progress = new TrainProgress(_log, Paths.MetricsPath, _opt.LogInterval, resumed, State.OptimizerStep, State.TotalSteps, State.TokensSeen, _backend.Name);
+        using var progress = new TrainProgress(_log, Paths.MetricsPath, _opt.LogInterval, resumed, State.OptimizerStep, State.TotalSteps, State.TokensSeen, _backend.Name, _opt.TensorBoardDir);
         bool firstAfterResume = resumed;
         var micro = new List<Batch>(_opt.AccumulationSteps);
         while (!IsDone)
@@ -160,7 +167,7 @@ public sealed class Trainer : IDisposable
             foreach (var b in micro) State.TokensSeen += (long)b.BatchSize * b.SeqLen;
             State.Losses.Add(loss);
             if (State.MicroStepInEpoch >= MicroBatchesPerEpoch) { State.Epoch++; State.MicroStepInEpoch = 0; }
-            progress.Step(new StepReport(step, StopStep, State.Epoch, State.Epochs, loss, lr, norm, State.TokensSeen), IsDone);
+            progress.Step(new StepReport(step, StopStep, State.Epoch, State.Epochs, loss, lr, norm, State.TokensSeen) { AuxLoss = _lastAux }, IsDone);
 
             if (!Guard.LastAccepted) progress.Event("skipped", step);
             if (Guard.StopReason is { } reason) return Diverged(progress, step, reason);

@@ -49,7 +49,7 @@ public sealed class OpContractTests(IlgpuFixture f)
         ("Rope", "cos holds 5 elements, needs 6", b => b.Rope(b.Alloc(16), b.Alloc(5), b.Alloc(8), new(1, 2, 2, 4, 1, RopeLayout.RotateHalf))),
         ("Rope", "layout 9 is not a RopeLayout", b => b.Rope(b.Alloc(16), b.Alloc(8), b.Alloc(8), new(1, 2, 2, 4, 0, (RopeLayout)9))),
         ("RopeBackward", "headDim must be even and > 0, got 0", b => b.RopeBackward(b.Alloc(16), b.Alloc(8), b.Alloc(8), new(1, 2, 2, 0, 0, RopeLayout.Interleaved))),
-        ("RopeBackward", "x holds 15 elements, needs 16", b => b.RopeBackward(b.Alloc(15), b.Alloc(8), b.Alloc(8), new(1, 2, 2, 4, 0, RopeLayout.Interleaved))),
+        ("RopeBackward", "dx holds 15 elements, needs 16", b => b.RopeBackward(b.Alloc(15), b.Alloc(8), b.Alloc(8), new(1, 2, 2, 4, 0, RopeLayout.Interleaved))),
         ("Attention", "heads (3) must be a positive multiple of kvHeads (2)",
             b => b.Attention(b.Alloc(64), b.Alloc(8), b.Alloc(64), b.Alloc(64), b.Alloc(64), new(1, 2, 3, 2, 8))),
         ("Attention", "headDim must be > 0, got 0", b => b.Attention(b.Alloc(64), b.Alloc(8), b.Alloc(64), b.Alloc(64), b.Alloc(64), new(1, 2, 2, 1, 0))),
@@ -121,6 +121,82 @@ public sealed class OpContractTests(IlgpuFixture f)
         Assert.Equal(onCpu.Message, onIlgpu.Message);
         Assert.StartsWith(op + ": ", onCpu.Message);
         Assert.Contains(says, onCpu.Message);
+    }
+
+    // Allocates an op's tensors by argument name; the one named `shorten` gets one element too few.
+    private sealed class Args(IBackend b, string? shorten)
+    {
+        public readonly List<(string Name, long N)> Checked = new();
+        public Tensor F(string name, long n, bool sizeChecked = true)
+        {
+            if (sizeChecked) Checked.Add((name, n));
+            return b.Alloc(name == shorten ? n - 1 : n);
+        }
+        public IntTensor I(string name, long n)
+        {
+            Checked.Add((name, n));
+            return b.AllocInt(name == shorten ? n - 1 : n);   // zeros: valid ids, targets, experts and permutation entries
+        }
+    }
+
+    // A valid call of every op with sized views (the sizes are exactly what the shape needs).
+    private static readonly (string Op, Action<IBackend, Args> Call)[] ValidCalls =
+    {
+        ("Add", (b, a) => b.Add(a.F("y", 4, false), a.F("a", 4), a.F("b", 4))),
+        ("AddInPlace", (b, a) => b.AddInPlace(a.F("y", 4, false), a.F("x", 4))),
+        ("MatMul", (b, a) => b.MatMul(a.F("y", 6), a.F("x", 6), a.F("w", 9), new(2, 3, 3))),
+        ("MatMulBackwardInput", (b, a) => b.MatMulBackwardInput(a.F("dx", 6), a.F("dy", 6), a.F("w", 9), new(2, 3, 3), O)),
+        ("MatMulBackwardWeight", (b, a) => b.MatMulBackwardWeight(a.F("dw", 9), a.F("dy", 6), a.F("x", 6), new(2, 3, 3), O)),
+        ("Embedding", (b, a) => b.Embedding(a.F("y", 8), a.I("ids", 2), a.F("table", 16, false), new(2, 4))),
+        ("EmbeddingBackward", (b, a) => b.EmbeddingBackward(a.F("dTable", 16, false), a.F("dy", 8), a.I("ids", 2), new(2, 4))),
+        ("RmsNorm", (b, a) => b.RmsNorm(a.F("y", 8), a.F("rstd", 2), a.F("x", 8), a.F("weight", 4), new(2, 4), 1e-5f)),
+        ("RmsNormBackward", (b, a) => b.RmsNormBackward(a.F("dx", 8), a.F("dWeight", 4), a.F("dy", 8), a.F("x", 8), a.F("weight", 4), a.F("rstd", 2),
+            new(2, 4), O)),
+        ("Rope", (b, a) => b.Rope(a.F("x", 16), a.F("cos", 6), a.F("sin", 6), new(1, 2, 2, 4, 1, RopeLayout.Interleaved))),
+        ("RopeBackward", (b, a) => b.RopeBackward(a.F("dx", 16), a.F("cos", 4), a.F("sin", 4), new(1, 2, 2, 4, 0, RopeLayout.RotateHalf))),
+        ("Attention", (b, a) => b.Attention(a.F("output", 32), a.F("lse", 4), a.F("q", 32), a.F("k", 16), a.F("v", 16), new(1, 2, 2, 1, 8))),
+        ("AttentionBackward", (b, a) => b.AttentionBackward(a.F("dq", 32), a.F("dk", 16), a.F("dv", 16), a.F("dOutput", 32), a.F("q", 32), a.F("k", 16),
+            a.F("v", 16), a.F("output", 32), a.F("lse", 4), new(1, 2, 2, 1, 8), O)),
+        ("AttentionDecode", (b, a) => b.AttentionDecode(a.F("output", 32), a.F("q", 32), a.F("kCache", 32), a.F("vCache", 32), new(1, 2, 1, 4, 2, 1, 8))),
+        ("KvCacheAppend", (b, a) => b.KvCacheAppend(a.F("kCache", 32), a.F("vCache", 32), a.F("k", 16), a.F("v", 16), new(1, 2, 2, 4, 2, 1, 8))),
+        ("SwiGlu", (b, a) => b.SwiGlu(a.F("h", 4, false), a.F("gate", 4), a.F("up", 4))),
+        ("SwiGluBackward", (b, a) => b.SwiGluBackward(a.F("dGate", 4), a.F("dUp", 4), a.F("dh", 4, false), a.F("gate", 4), a.F("up", 4), O)),
+        ("CrossEntropy", (b, a) => b.CrossEntropy(a.F("losses", 2), a.F("logits", 8), a.I("targets", 2), new(2, 4), -100)),
+        ("CrossEntropyBackward", (b, a) => b.CrossEntropyBackward(a.F("dLogits", 8), a.F("logits", 8), a.I("targets", 2), a.F("rowScale", 2), new(2, 4), -100)),
+        ("Softmax", (b, a) => b.Softmax(a.F("y", 8), a.F("x", 8), new(2, 4))),
+        ("SoftmaxBackward", (b, a) => b.SoftmaxBackward(a.F("dx", 8), a.F("dy", 8), a.F("y", 8), new(2, 4), O)),
+        ("TopK", (b, a) => b.TopK(a.F("weights", 4), a.I("indices", 4), a.F("probs", 8), new(2, 4, 2), true)),
+        ("TopKBackward", (b, a) => b.TopKBackward(a.F("dProbs", 8), a.F("dWeights", 4), a.F("probs", 8), a.I("indices", 4), new(2, 4, 2), true, O)),
+        ("MoeRoute", (b, a) => b.MoeRoute(a.I("perm", 4), a.I("invPerm", 4), a.I("indices", 4), new(4, 2))),
+        ("MoeGather", (b, a) => b.MoeGather(a.F("xs", 16), a.F("x", 8), a.I("perm", 4), new(2, 2, 4))),
+        ("MoeGatherBackward", (b, a) => b.MoeGatherBackward(a.F("dx", 8), a.F("dxs", 16), a.I("invPerm", 4), new(2, 2, 4), O)),
+        ("MoeCombine", (b, a) => b.MoeCombine(a.F("y", 8), a.F("expertOut", 16), a.F("weights", 4), a.I("invPerm", 4), new(2, 2, 4), O)),
+        ("MoeCombineBackward", (b, a) => b.MoeCombineBackward(a.F("dExpertOut", 16), a.F("dWeights", 4), a.F("dy", 8), a.F("expertOut", 16),
+            a.F("weights", 4), a.I("invPerm", 4), new(2, 2, 4), O)),
+        ("MoeAuxLoss", (b, a) => b.MoeAuxLoss(a.F("dProbs", 8), a.F("probs", 8), a.I("indices", 4), new(1, 2, 4, 2), 0.1f, AuxLossKind.SequenceLevel, 1f)),
+        ("AdamW", (b, a) => b.AdamW(a.F("param", 4, false), a.F("grad", 4), a.F("m", 4), a.F("v", 4), 1e-3f, 0.9f, 0.999f, 1e-8f, 0f, 1, 1f)),
+    };
+
+    public static IEnumerable<object[]> Ops() => ValidCalls.Select(c => new object[] { c.Op });
+
+    [Theory]
+    [MemberData(nameof(Ops))]
+    public void EveryViewOfEveryOp_ShortByOne_SameTextOnBothBackends(string op)
+    {
+        var call = ValidCalls.Single(c => c.Op == op).Call;
+        using var cpu = new CpuBackend(2);
+        var names = new Args(cpu, null);
+        call(cpu, names);                      // the exact sizes are accepted on both backends
+        call(f.B, new Args(f.B, null));
+        f.B.Synchronize();
+        Assert.NotEmpty(names.Checked);
+        foreach (var (name, n) in names.Checked)
+        {
+            var onCpu = Assert.ThrowsAny<ArgumentException>(() => call(cpu, new Args(cpu, name)));
+            var onIlgpu = Assert.ThrowsAny<ArgumentException>(() => call(f.B, new Args(f.B, name)));
+            Assert.Equal($"{op}: {name} holds {n - 1} elements, needs {n}", onCpu.Message);
+            Assert.Equal(onCpu.Message, onIlgpu.Message);
+        }
     }
 
     [Fact]

@@ -113,3 +113,24 @@ public sealed class SftInputTests : IDisposable
         Assert.Equal(new[] { 258, 10 }, Byte.TurnEnd);
     }
 }
+
+/// <summary>A tokenizer_config.json whose template uses an unsupported construct fails at load, naming the file, field and line.</summary>
+public sealed class ChatTemplateLoadTests
+{
+    [Fact]
+    public void Unsupported_template_in_tokenizer_config_is_refused_at_load()
+    {
+        var dir = TestEnvironment.NewTempDir("mm-tpl");
+        try
+        {
+            var cfg = Path.Combine(dir, "tokenizer_config.json");
+            File.WriteAllText(cfg, """{"bos_token": "<s>", "eos_token": "</s>", "chat_template": "{% for m in messages %}\n{% macro x() %}{% endmacro %}{% endfor %}"}""");
+            var e = Assert.Throws<InvalidDataException>(() => ChatTemplate.FromTokenizerConfig(dir));
+            Assert.True(e.Message.Contains(cfg + " (chat_template):2"), e.Message);
+            Assert.Contains("'{% macro %}'", e.Message);
+            File.WriteAllText(cfg, """{"bos_token": "<s>", "eos_token": "</s>"}""");
+            Assert.Contains("no \"chat_template\"", Assert.Throws<InvalidDataException>(() => ChatTemplate.FromTokenizerConfig(dir)).Message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}

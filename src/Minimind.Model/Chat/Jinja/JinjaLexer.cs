@@ -29,6 +29,9 @@ internal static class JinjaLexer
         source = source.Replace("\r\n", "\n").Replace('\r', '\n');
         if (source.EndsWith('\n')) source = source[..^1];
         var tokens = new List<JinjaToken>();
+        var newlines = new List<int>();
+        for (int i = 0; i < source.Length; i++) if (source[i] == '\n') newlines.Add(i);
+        int LineAt(int offset) { int k = newlines.BinarySearch(offset); return (k < 0 ? ~k : k) + 1; }
         int pos = 0, line = 1;
         bool lineStarting = true, stripNextText = false;
         while (pos <= source.Length)
@@ -38,7 +41,7 @@ internal static class JinjaLexer
             if (stripNextText) text = LStrip(text);
             if (start < 0)
             {
-                if (text.Length > 0) tokens.Add(new(TokenKind.Text, text, line));
+                if (text.Length > 0) tokens.Add(new(TokenKind.Text, text, LineAt(pos)));
                 break;
             }
             char kind = source[start + 1];
@@ -51,15 +54,14 @@ internal static class JinjaLexer
                 if ((lpos > 0 || lineStarting) && lpos < text.Length && AllPySpace(text, lpos))
                     text = text[..lpos];
             }
-            if (text.Length > 0) tokens.Add(new(TokenKind.Text, text, line));
-            line += Count(source, pos, start, '\n');
+            if (text.Length > 0) tokens.Add(new(TokenKind.Text, text, LineAt(pos)));
+            line = LineAt(start);
             int p = start + 2 + (mod is '-' or '+' ? 1 : 0);
             if (kind == '#')
             {
                 int end = source.IndexOf("#}", p, StringComparison.Ordinal);
                 if (end < 0) throw new JinjaException($"{name}:{line}: unclosed comment '{{#'");
                 bool minus = end > p && source[end - 1] == '-', plus = end > p && source[end - 1] == '+';
-                line += Count(source, start, end + 2, '\n');
                 pos = end + 2;
                 (pos, lineStarting, stripNextText) = AfterTag(source, pos, minus, !plus);
                 continue;
@@ -69,7 +71,8 @@ internal static class JinjaLexer
             bool closedMinus = false, closedPlus = false;
             while (true)
             {
-                while (p < source.Length && IsPySpace(source[p])) { if (source[p] == '\n') line++; p++; }
+                while (p < source.Length && IsPySpace(source[p])) p++;
+                line = LineAt(p);
                 if (p >= source.Length) throw new JinjaException($"{name}:{line}: unclosed tag (expected '{close}')");
                 if (source[p] is '-' or '+' && string.CompareOrdinal(source, p + 1, close, 0, 2) == 0) { closedMinus = source[p] == '-'; closedPlus = source[p] == '+'; p += 3; break; }
                 if (string.CompareOrdinal(source, p, close, 0, 2) == 0) { p += 2; break; }
@@ -120,13 +123,6 @@ internal static class JinjaLexer
         int e = s.Length;
         while (e > 0 && IsPySpace(s[e - 1])) e--;
         return s[..e];
-    }
-
-    private static int Count(string s, int from, int to, char c)
-    {
-        int n = 0;
-        for (int i = from; i < to && i < s.Length; i++) if (s[i] == c) n++;
-        return n;
     }
 
     private static int LexExpressionToken(string s, int p, int line, string name, List<JinjaToken> tokens)

@@ -10,7 +10,7 @@ namespace Minimind.Model.Training.Stages;
 /// non-ignored targets plus the MoE aux loss, scaled by 1/accumulation — so they differ only in the data
 /// (SFT targets are −100 outside the assistant spans) and the recipe defaults.
 /// </summary>
-public sealed class LanguageModelStage : ITrainingStage
+public sealed class LanguageModelStage : ITrainingStage, IAuxLossSource
 {
     private readonly ILanguageModel _model;
     private readonly IPretrainSource _data;
@@ -48,4 +48,7 @@ public sealed class LanguageModelStage : ITrainingStage
 
     /// <inheritdoc/>
     public float ForwardLoss(Batch batch) => _model.ForwardLoss(batch);
+
+    /// <inheritdoc/>
+    public float LastAuxLoss => (_model as IAuxLossSource)?.LastAuxLoss ?? 0;
 }
