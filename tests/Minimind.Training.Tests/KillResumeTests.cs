@@ -190,17 +190,7 @@ public class KillResumeTests
 /// <summary>Command-line failures of <c>minimind train</c> are clear and leave earlier checkpoints alone.</summary>
 public class TrainCommandErrorTests
 {
-    private static (int Code, string Output) Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(TestPaths.CliDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var o = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, o + err.Result);
-    }
+    private static (int Code, string Output) Run(params string[] args) => CliProcess.Run(args);
 
     [Fact]
     public void UnwritableOutputKeepsThePreviousCheckpointAndSaysWhy()
@@ -237,14 +227,8 @@ public class TrainDataSourceTests
 {
     internal static string Run(params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(TestPaths.CliDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var o = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"minimind {string.Join(' ', args)} exited {p.ExitCode}: {o}{err.Result}");
+        var (code, o) = CliProcess.Run(args);
+        Assert.True(code == 0, $"minimind {string.Join(' ', args)} exited {code}: {o}");
         return o;
     }
 
