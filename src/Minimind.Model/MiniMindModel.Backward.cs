@@ -6,15 +6,16 @@ namespace Minimind.Model;
 public sealed partial class MiniMindModel
 {
     // Backward of the whole model after Forward + HeadLoss (logits hold the forward's logits and
-    // _rowScale the per-row loss weights). Adds into Gradients; returns the summed MoE aux loss.
+    // _rowScale the per-row loss weights), or, with logitsAreGradient, after the caller replaced the
+    // logits by ∂loss/∂logits. Adds into Gradients; returns the summed MoE aux loss.
     // Activation gradients are overwritten by their first writer and accumulated only where several
     // branches meet (residual adds, q/k/v into dLn, experts into dLn), so no buffer needs a zeroing pass.
-    private float Backward(int batch, int seqLen, float lossScale)
+    private float Backward(int batch, int seqLen, float lossScale, bool logitsAreGradient = false)
     {
         var c = Config;
         int rows = batch * seqLen, d = c.Dim, v = c.VocabSize;
         var dLogits = Rows(_logits, rows, v);
-        Backend.CrossEntropyBackward(dLogits, dLogits, _targets, _rowScale, new(rows, v), Batch.IgnoreIndex);
+        if (!logitsAreGradient) Backend.CrossEntropyBackward(dLogits, dLogits, _targets, _rowScale, new(rows, v), Batch.IgnoreIndex);
         var dLn = Rows(_s.DLn, rows, d);
         var dx = Rows(_s.DX, rows, d);
         Backend.MatMulBackwardInput(dLn, dLogits, W(_layout.Head), new(rows, v, d, Precision), WriteMode.Overwrite);
@@ -66,6 +67,7 @@ public sealed partial class MiniMindModel
         var dAtt = Rows(_s.DAtt, rows, hq);
         Backend.MatMulBackwardInput(dAtt, dx, W(p.Wo), new(rows, d, hq, Precision), WriteMode.Overwrite);
         Backend.MatMulBackwardWeight(G(p.Wo), dx, a.Att, new(rows, d, hq, Precision), WriteMode.Accumulate);
+        _lora?.Backward(l, Lora.LoraSlot.O, dx, a.Att, dAtt, rows, Precision);
         var dq = Rows(_s.DQ, rows, hq);
         var dk = Rows(_s.DK, rows, hk);
         var dv = Rows(_s.DV, rows, hk);
@@ -88,6 +90,12 @@ public sealed partial class MiniMindModel
         Backend.MatMulBackwardWeight(G(p.Wk), dk, ln1, new(rows, hk, d, Precision), WriteMode.Accumulate);
         Backend.MatMulBackwardInput(dLn, dv, W(p.Wv), new(rows, hk, d, Precision), WriteMode.Accumulate);
         Backend.MatMulBackwardWeight(G(p.Wv), dv, ln1, new(rows, hk, d, Precision), WriteMode.Accumulate);
+        if (_lora is not null)
+        {
+            _lora.Backward(l, Lora.LoraSlot.Q, dq, ln1, dLn, rows, Precision);
+            _lora.Backward(l, Lora.LoraSlot.K, dk, ln1, dLn, rows, Precision);
+            _lora.Backward(l, Lora.LoraSlot.V, dv, ln1, dLn, rows, Precision);
+        }
         Backend.RmsNormBackward(dx, G(p.AttnNorm), dLn, _residual[l], W(p.AttnNorm), a.Rstd1, new(rows, d), WriteMode.Accumulate);
     }
 

@@ -26,6 +26,7 @@ public sealed partial class MiniMindModel
         Backend.RmsNorm(a.Ln1, a.Rstd1, x, W(p.AttnNorm), new(rows, d), c.NormEps);
         AttentionForward(l, batch, seqLen, pos, useCache);
         Backend.MatMul(Rows(_tmp, rows, d), a.Att, W(p.Wo), new(rows, d, c.NHeads * c.HeadDim, Precision));
+        _lora?.Forward(l, Lora.LoraSlot.O, Rows(_tmp, rows, d), a.Att, rows, Precision);
         Backend.Add(Rows(a.XMid, rows, d), x, Rows(_tmp, rows, d));
         Backend.RmsNorm(a.Ln2, a.Rstd2, a.XMid, W(p.FfnNorm), new(rows, d), c.NormEps);
         if (c.UseMoe) MoeForward(l, rows);
@@ -50,6 +51,12 @@ public sealed partial class MiniMindModel
         Backend.MatMul(q, a.Ln1, W(p.Wq), new(rows, hq, d, Precision));
         Backend.MatMul(k, a.Ln1, W(p.Wk), new(rows, hk, d, Precision));
         Backend.MatMul(a.V, a.Ln1, W(p.Wv), new(rows, hk, d, Precision));
+        if (_lora is not null)
+        {
+            _lora.Forward(l, Lora.LoraSlot.Q, q, a.Ln1, rows, Precision);
+            _lora.Forward(l, Lora.LoraSlot.K, k, a.Ln1, rows, Precision);
+            _lora.Forward(l, Lora.LoraSlot.V, a.V, a.Ln1, rows, Precision);
+        }
         if (c.QkNorm)
         {
             Backend.RmsNorm(a.Q, a.RstdQ, a.QRaw, W(p.QNorm!), new(rows * c.NHeads, hd), c.NormEps);

@@ -23,6 +23,7 @@ public sealed partial class MiniMindModel : ILanguageModel, Training.IAuxLossSou
     private readonly Scratch _s;
     private readonly int _maxRows;
     private bool _disposed;
+    private Lora.LoraAdapters? _lora;
 
     /// <inheritdoc/>
     public ModelConfig Config { get; }
@@ -185,6 +186,13 @@ public sealed partial class MiniMindModel : ILanguageModel, Training.IAuxLossSou
 
     /// <inheritdoc/>
     public float LastAuxLoss { get; private set; }
+
+    /// <summary>Routes the attention projections through <paramref name="lora"/>'s adapters from now on (forward, backward, decode).</summary>
+    internal void AttachLora(Lora.LoraAdapters lora)
+    {
+        if (_lora is not null) throw new InvalidOperationException("the model already carries LoRA adapters");
+        _lora = lora;
+    }
 
     /// <summary>Sets every gradient to zero.</summary>
     public void ZeroGradients() => Backend.Fill(Gradients, 0f);

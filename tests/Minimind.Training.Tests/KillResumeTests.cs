@@ -21,11 +21,14 @@ public class KillResumeTests
 
     private static readonly string[] StateFiles = { "model.f32", "adam_m.f32", "adam_v.f32", "state.msgpack" };
 
-    private static Process Start(string outDir, bool resume, string dtype = "fp32")
+    private static Process Start(string outDir, bool resume, string dtype = "fp32") => Start(Args(outDir, dtype), resume);
+
+    /// <summary>Starts <c>minimind ARGS [--resume]</c> in a child process, collecting its output.</summary>
+    internal static Process Start(IEnumerable<string> args, bool resume)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(TestPaths.CliDll);
-        foreach (var a in Args(outDir, dtype)) psi.ArgumentList.Add(a);
+        foreach (var a in args) psi.ArgumentList.Add(a);
         if (resume) psi.ArgumentList.Add("--resume");
         psi.Environment["DOTNET_TieredPGO"] = "0";
         var p = new Process { StartInfo = psi };
@@ -41,7 +44,8 @@ public class KillResumeTests
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Process, System.Text.StringBuilder> Outputs = new();
 
-    private static string Finish(Process p)
+    /// <summary>Waits for the run to end; asserts exit code 0 and returns its output.</summary>
+    internal static string Finish(Process p)
     {
         if (!p.WaitForExit(180_000)) { p.Kill(); throw new TimeoutException("minimind train did not finish in 180 s"); }
         p.WaitForExit();
@@ -52,14 +56,17 @@ public class KillResumeTests
 
     private static string Root(string outDir) => Path.Combine(outDir, "checkpoints", "pretrain_64");
 
-    private static Dictionary<string, byte[]> FinalState(string outDir)
+    private static Dictionary<string, byte[]> FinalState(string outDir) => FinalState(Root(outDir), Steps);
+
+    /// <summary>The files of the verified step folder <paramref name="step"/> under <paramref name="root"/>.</summary>
+    internal static Dictionary<string, byte[]> FinalState(string root, int step)
     {
-        var dir = Path.Combine(Root(outDir), ResumeStore.FolderName(Steps));
+        var dir = Path.Combine(root, ResumeStore.FolderName(step));
         Assert.Null(ResumeStore.Verify(dir, out _));
         return StateFiles.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(dir, f)));
     }
 
-    private static void AssertSame(Dictionary<string, byte[]> expected, Dictionary<string, byte[]> actual, string what)
+    internal static void AssertSame(Dictionary<string, byte[]> expected, Dictionary<string, byte[]> actual, string what)
     {
         foreach (var f in StateFiles) Assert.True(expected[f].AsSpan().SequenceEqual(actual[f]), $"{what}: {f} differs from the uninterrupted run");
     }
@@ -106,7 +113,7 @@ public class KillResumeTests
         Assert.False(p.HasExited, "the run ended before it could be interrupted");
     }
 
-    private static void KillNow(Process p)
+    internal static void KillNow(Process p)
     {
         try { p.Kill(); } catch (InvalidOperationException) { }
         p.WaitForExit();
@@ -201,17 +208,7 @@ public class KillResumeTests
 /// <summary>Command-line failures of <c>minimind train</c> are clear and leave earlier checkpoints alone.</summary>
 public class TrainCommandErrorTests
 {
-    private static (int Code, string Output) Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(TestPaths.CliDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var o = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, o + err.Result);
-    }
+    private static (int Code, string Output) Run(params string[] args) => CliProcess.Run(args);
 
     [Fact]
     public void UnwritableOutputKeepsThePreviousCheckpointAndSaysWhy()
@@ -248,14 +245,8 @@ public class TrainDataSourceTests
 {
     internal static string Run(params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(TestPaths.CliDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var o = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"minimind {string.Join(' ', args)} exited {p.ExitCode}: {o}{err.Result}");
+        var (code, o) = CliProcess.Run(args);
+        Assert.True(code == 0, $"minimind {string.Join(' ', args)} exited {code}: {o}");
         return o;
     }
 

@@ -38,6 +38,8 @@ public class MixedPrecisionTrainingTests
     private sealed class OverflowAt(ITrainingStage inner, int accumulation, params long[] steps) : ITrainingStage
     {
         private long _calls;
+        /// <summary>Also report a NaN loss on those steps (a real divergence, not a scaling overflow).</summary>
+        public bool LossToo { get; init; }
         public string Name => inner.Name;
         public ModelConfig Config => inner.Config;
         public IBackend Backend => inner.Backend;
@@ -53,8 +55,9 @@ public class MixedPrecisionTrainingTests
         {
             float l = inner.ForwardBackward(batch, lossScale);
             long step = _calls++ / accumulation + 1;
-            if (steps.Contains(step)) CpuBackend.Span(inner.Gradients)[0] = float.PositiveInfinity;
-            return l;
+            if (!steps.Contains(step)) return l;
+            CpuBackend.Span(inner.Gradients)[0] = float.PositiveInfinity;
+            return LossToo ? float.NaN : l;
         }
     }
 
@@ -97,6 +100,42 @@ public class MixedPrecisionTrainingTests
         }
         Assert.Equal(4, t.Adam.Step);
         Assert.Equal(2, t.Scaler.GrowthTracker);
+    }
+
+    /// <summary>Issue 12: fp16 loss scaling handles its own overflow, the divergence guard judges only real divergence.</summary>
+    [Theory]
+    [InlineData("fp16", false, TrainOutcome.Finished)] // scaler skips steps 2, 3: not bad steps, the run goes on
+    [InlineData("fp16", true, TrainOutcome.Diverged)]  // a NaN loss is no scaling overflow: the guard still stops
+    [InlineData("fp32", false, TrainOutcome.Diverged)] // no scaler: an inf gradient is the guard's bad step
+    [InlineData("bf16", false, TrainOutcome.Diverged)]
+    public void GuardIgnoresTheScalersOwnOverflowButNotANonFiniteLoss(string dtype, bool nanLoss, TrainOutcome want)
+    {
+        using var d = new TempDir();
+        using var backend = new CpuBackend(1);
+        var data = TrainerResumeTests.Data();
+        using var model = MiniMindModel.Create(TrainerResumeTests.Tiny(), backend, 4, data.SeqLen);
+        model.InitRandom(7);
+        var p = PrecisionRounding.Parse(dtype);
+        model.Precision = p;
+        var opt = Options(d.Path, p) with { MaxBadSteps = 1 };
+        using var t = new Trainer(new OverflowAt(new LanguageModelStage("pretrain", model, data), 1, 2, 3) { LossToo = nanLoss }, opt, TextWriter.Null, "test");
+        Assert.Equal(want, t.Run(null, false));
+        if (want == TrainOutcome.Finished)
+        {
+            Assert.Equal(0, t.Guard!.SkippedSteps);
+            Assert.Null(t.DivergedReason);
+            Assert.Equal(2, t.State.SkippedSteps);
+            Assert.Equal(GradScaler.InitScale / 4, t.Scaler.Scale);
+            Assert.Equal(6, t.State.OptimizerStep);
+            Assert.Equal(4, t.Adam.Step);
+        }
+        else
+        {
+            Assert.Equal(1, t.Guard!.SkippedSteps);
+            Assert.Contains("--max-bad-steps 1", t.DivergedReason);
+            Assert.Equal(2, t.State.OptimizerStep);
+            Assert.Equal(1, t.Adam.Step);
+        }
     }
 
     [Fact]

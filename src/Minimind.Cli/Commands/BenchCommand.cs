@@ -5,7 +5,9 @@ using Minimind.Kernels;
 using Minimind.Kernels.Distributed;
 using Minimind.Model;
 using Minimind.Model.Data;
+using Minimind.Model.Lora;
 using Minimind.Model.Training;
+using Minimind.Model.Training.Stages;
 
 namespace Minimind.Cli.Commands;
 
@@ -39,6 +41,13 @@ public sealed class BenchCommand : ICommand
     public static readonly CliOption<string> Device = CommonOptions.Device("auto");
     /// <summary><c>--dtype</c>.</summary>
     public static readonly CliOption<string> Dtype = CommonOptions.Dtype("fp32");
+    /// <summary><c>--stage</c>: which objective's step is timed.</summary>
+    public static readonly CliOption<string> Stage = Opt.Choice("stage", "pretrain",
+        "pretrain: every target counts; sft: targets only on the last --assistant-fraction of each row (as SFT masks prompts); lora: sft with rank-16 adapters, base frozen",
+        "pretrain", "sft", "lora").Sample("lora");
+    /// <summary><c>--assistant-fraction</c>.</summary>
+    public static readonly CliOption<double> AssistantFraction = Opt.Double("assistant-fraction", "F", 0.5,
+        "sft/lora: share of each row's positions with a target (the assistant reply); the rest is -100").Positive().Check(v => v <= 1, "must be at most 1").Sample("0.25");
 
     /// <summary><c>minimind bench train</c>.</summary>
     public static readonly OptionTable TrainTable = new("bench train",
@@ -54,11 +63,16 @@ public sealed class BenchCommand : ICommand
         """,
         new[]
         {
-            new OptionGroup("Options", BatchSize, MaxSeqLen, Steps, Accumulation, Device, Dtype, Threads, Checkpoint),
+            new OptionGroup("Options", BatchSize, MaxSeqLen, Steps, Accumulation, Device, Dtype, Threads, Checkpoint, Stage, AssistantFraction),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
         },
-        new[] { "bench train --arch minimind-v1 --batch-size 4 --max-seq-len 256 --steps 5 --device cpu",
-                "bench train --device cpu --accumulation-steps 2 --threads 2   (vs: mpirun -np 2 minimind bench train --device cpu)" });
+        new[]
+        {
+            "bench train --arch minimind-v1 --batch-size 4 --max-seq-len 256 --steps 5 --device cpu",
+            "bench train --device cpu --accumulation-steps 2 --threads 2   (vs: mpirun -np 2 minimind bench train --device cpu)",
+            "bench train --stage sft --assistant-fraction 0.4 --steps 5     # also prints assistant-tokens/s",
+            "bench train --stage lora --steps 5                             # compare its step time with --stage sft",
+        });
 
     /// <summary>Everything <c>minimind bench</c> accepts.</summary>
     public static readonly OptionTable Table = new("bench", new[] { "bench train [options]" },
@@ -72,8 +86,8 @@ public sealed class BenchCommand : ICommand
     public OptionTable Options => Table;
 
     /// <summary>What one <c>minimind bench train</c> command line asks for.</summary>
-    public sealed record Settings(int Batch, int Steps, int MaxSeqLen, int Threads, bool Checkpoint, string Device, ModelConfig Config, int Accumulation = 1,
-        Precision Dtype = Precision.Fp32);
+    public sealed record Settings(int Batch, int Steps, int MaxSeqLen, int Threads, bool Checkpoint, string Device, ModelConfig Config, string Stage,
+        double AssistantFraction, int Accumulation = 1, Precision Dtype = Precision.Fp32);
 
     /// <summary>Binds and validates a command line.</summary>
     public static Settings Bind(ArgParser args)
@@ -84,8 +98,10 @@ public sealed class BenchCommand : ICommand
         var v1 = ModelConfig.Preset("minimind-v1") with { MaxSeqLen = Math.Max(512, maxSeqLen) };
         var config = ModelOptions.Parse(args, null, out _, v1);
         config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, maxSeqLen) };
-        var s = new Settings(args.Get(BatchSize), args.Get(Steps), maxSeqLen, args.Get(Threads), args.Get(Checkpoint), args.Get(Device), config, args.Get(Accumulation),
+        var s = new Settings(args.Get(BatchSize), args.Get(Steps), maxSeqLen, args.Get(Threads), args.Get(Checkpoint), args.Get(Device), config,
+            args.Get(Stage), args.Get(AssistantFraction), args.Get(Accumulation),
             PrecisionRounding.Parse(args.Get(Dtype)));
+        if (s.Stage == "pretrain" && args.Has(AssistantFraction)) throw new UsageException("--assistant-fraction applies to --stage sft and lora");
         args.EnsureAllUsed();
         return s;
     }
@@ -93,7 +109,7 @@ public sealed class BenchCommand : ICommand
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var (batch, steps, maxSeqLen, threads, checkpoint, device, config, accumulation, dtype) = Bind(args);
+        var (batch, steps, maxSeqLen, threads, checkpoint, device, config, stageName, assistantFraction, accumulation, dtype) = Bind(args);
 
         using var comm = MpiCommunicator.FromEnvironment(TimeSpan.FromSeconds(300));
         var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
@@ -107,7 +123,8 @@ public sealed class BenchCommand : ICommand
         for (int i = 0; i < ids.Length; i++) ids[i] = rng.Next(3, config.VocabSize);
         var offsets = new long[rows + 1];
         for (int r = 0; r <= rows; r++) offsets[r] = (long)r * textLen;
-        var data = new InMemoryPretrainSource(ids, offsets, maxSeqLen, 1, 2, 0);
+        IPretrainSource data = new InMemoryPretrainSource(ids, offsets, maxSeqLen, 1, 2, 0);
+        if (stageName != "pretrain") data = new PromptMaskedSource(data, assistantFraction);
 
         using var backend = BackendFactory.Create(device, threads);
         log.WriteLine(BackendFactory.Describe(backend));
@@ -115,24 +132,30 @@ public sealed class BenchCommand : ICommand
         model.Precision = dtype;
         log.WriteLine($"dtype: {dtype.Name()}");
         model.InitRandom(42);
+        using var lora = stageName == "lora" ? new LoraAdapters(model) : null;
+        lora?.InitRandom(42);
+        ITrainingStage stage = lora is not null ? new LoraStage(model, lora, data) : new LanguageModelStage(stageName, model, data);
         string outDir = Path.Combine(Path.GetTempPath(), "minimind-bench-" + Guid.NewGuid().ToString("N")[..8]);
         var opts = new TrainOptions { BatchSize = batch, AccumulationSteps = accumulation, OutDir = outDir, MaxSteps = steps + 1, KeepLast = 1, Dtype = dtype };
         try
         {
-            using var trainer = new Trainer(model, data, opts, TextWriter.Null, "random tokens", comm);
-            log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {model.Parameters.TotalElements:N0} parameters; batch {batch} x {data.SeqLen} tokens, {g} micro-batch(es) per step");
+            using var trainer = new Trainer(stage, opts, TextWriter.Null, "random tokens", comm);
+            log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {model.Parameters.TotalElements:N0} parameters; batch {batch} x {data.SeqLen} tokens, {g} micro-batch(es) per step; stage {stageName}, {stage.Parameters.TotalElements:N0} trained parameters");
             if (comm.Size > 1) log.WriteLine($"{trainer.Parallel.Describe()}; {threads} CPU thread(s) per rank");
             var sw = Stopwatch.StartNew();
             trainer.TrainStepAt(0, 0, opts.LearningRate);
             backend.Synchronize();
             log.WriteLine($"warm-up step: {sw.Elapsed.TotalSeconds:F3} s");
             var times = new List<double>();
+            long labelled = 0;
             var total = Stopwatch.StartNew();
             var comm0 = trainer.Parallel.CommTime;
             long bytes0 = trainer.Parallel.BytesSent;
             for (int s = 1; s <= steps; s++)
             {
                 sw.Restart();
+                for (int i = 0; i < g; i++)
+                    foreach (var y in trainer.MakeBatch(0, (long)s * g + i).Targets) if (y != Batch.IgnoreIndex) labelled++;
                 var (loss, _, _) = trainer.TrainStepAt(0, (long)s * g, opts.LearningRate);
                 backend.Synchronize();
                 times.Add(sw.Elapsed.TotalSeconds);
@@ -157,7 +180,9 @@ public sealed class BenchCommand : ICommand
                 long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length) + new FileInfo(trainer.Paths.WeightsPath).Length;
                 using var model2 = MiniMindModel.Create(config, backend, batch, data.SeqLen);
                 model2.Precision = dtype;
-                using var trainer2 = new Trainer(model2, data, opts, TextWriter.Null, "random tokens");
+                using var lora2 = lora is not null ? new LoraAdapters(model2) : null;
+                ITrainingStage stage2 = lora2 is not null ? new LoraStage(model2, lora2, data) : new LanguageModelStage(stageName, model2, data);
+                using var trainer2 = new Trainer(stage2, opts, TextWriter.Null, "random tokens");
                 sw.Restart();
                 trainer2.LoadResumeFolder(dir);
                 backend.Synchronize();
@@ -168,6 +193,8 @@ public sealed class BenchCommand : ICommand
                     $"checkpoint overhead: {100 * saveS / (1000 * stepS):F3}% of a 1000-step save interval ({100 * saveS / (100 * stepS):F2}% at 100)"));
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"resume latency (verify checksums + load): {loadS:F3} s"));
             }
+            if (stageName != "pretrain")
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"assistant-tokens/s: {labelled / secs:F1} (positions with a target; tokens/s below counts every position)"));
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tokens/s: {(double)steps * g * batch * data.SeqLen / secs:F1}"));
             return 0;
         }
@@ -175,5 +202,21 @@ public sealed class BenchCommand : ICommand
         {
             try { if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true); } catch (IOException) { }
         }
+    }
+}
+
+/// <summary>Bench rows as SFT sees them: targets only on the last <c>fraction</c> of each row (the assistant reply), −100 before.</summary>
+internal sealed class PromptMaskedSource(IPretrainSource inner, double fraction) : IPretrainSource
+{
+    /// <inheritdoc/>
+    public long Count => inner.Count;
+    /// <inheritdoc/>
+    public int SeqLen => inner.SeqLen;
+
+    /// <inheritdoc/>
+    public void Fill(long index, Span<int> inputs, Span<int> targets)
+    {
+        inner.Fill(index, inputs, targets);
+        targets[..(int)Math.Round(SeqLen * (1 - fraction))].Fill(Batch.IgnoreIndex);
     }
 }

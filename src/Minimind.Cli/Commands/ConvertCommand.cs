@@ -18,6 +18,10 @@ public sealed class ConvertCommand : ICommand
         .DefaultIs("keep each tensor's type").Sample("f16");
     /// <summary><c>--strip-prefix</c>.</summary>
     public static readonly CliOption<bool> StripPrefix = Opt.Flag("strip-prefix", "drop '_orig_mod.' (torch.compile) and 'module.' (DDP) key prefixes, in any combination");
+    /// <summary><c>--merge-lora</c>.</summary>
+    public static readonly CliOption<string?> MergeLora = Opt.String("merge-lora", "LORA.pth", null,
+        "fold a LoRA file (train --stage lora, or MiniMind's save_lora) into IN as MiniMind's merge_lora: W + B·A on every adapted linear; OUT holds no .lora. keys").Sample("lora_medical_512.pth");
+
     /// <summary><c>--to</c>.</summary>
     public static readonly CliOption<string?> To = Opt.ChoiceOrNull("to", "target format", ConvertExport.Targets)
         .DefaultIs("from OUT's extension (.gguf, .safetensors), else pth").Sample("hf");
@@ -28,7 +32,7 @@ public sealed class ConvertCommand : ICommand
     public static readonly OptionTable Table = new("convert",
         new[]
         {
-            "convert IN OUT [--dtype f32|f16|bf16] [--strip-prefix]",
+            "convert IN OUT [--dtype f32|f16|bf16] [--strip-prefix] [--merge-lora LORA.pth]",
             "convert IN OUT.safetensors [--dtype ...] [--strip-prefix]",
             "convert IN DIR --to hf [--tokenizer DIR] [--dtype ...] [architecture options]",
             "convert IN OUT.gguf [--tokenizer DIR] [--dtype f32|f16|bf16] [architecture options]",
@@ -52,10 +56,11 @@ public sealed class ConvertCommand : ICommand
         For hf/gguf the architecture comes from config.json beside IN, the checkpoint's shapes and the
         architecture options.
         """,
-        new[] { new OptionGroup("Options", DType, StripPrefix, To, Tokenizer), ModelOptions.Architecture },
+        new[] { new OptionGroup("Options", DType, StripPrefix, MergeLora, To, Tokenizer), ModelOptions.Architecture },
         new[]
         {
             "convert old_legacy.pth new.pth", "convert out/pretrain_512.pth out/pretrain_512_fp16.pth --dtype f16 --strip-prefix",
+            "convert out/full_sft_512.pth out/lora_medical_merged_512.pth --merge-lora out/lora_medical_512.pth",
             "convert out/full_sft_768.pth minimind-3 --to hf --tokenizer model/",
             "convert out/full_sft_768.pth minimind-3.gguf --tokenizer model/ --dtype bf16",
         });
@@ -65,10 +70,10 @@ public sealed class ConvertCommand : ICommand
 
     /// <summary>What one <c>minimind convert</c> command line asks for.</summary>
     public sealed record Settings(string Input, string Output, TorchDType? DType, bool Strip, string To = "pth", string? Tokenizer = null,
-        Minimind.Model.ModelConfig? Config = null, StateDict? StateDict = null);
+        Minimind.Model.ModelConfig? Config = null, string? MergeLora = null);
 
-    /// <summary>Binds and validates a command line.</summary>
-    public static Settings Bind(ArgParser args)
+    /// <summary>Binds and validates a command line; for hf/gguf also reads IN (<paramref name="sd"/>) for its architecture.</summary>
+    public static Settings Bind(ArgParser args, out StateDict? sd)
     {
         string input = args.Positional("IN");
         string output = args.Positional("OUT");
@@ -77,24 +82,32 @@ public sealed class ConvertCommand : ICommand
         string to = args.Get(To) ?? ConvertExport.FromName(output);
         string? tok = args.Get(Tokenizer);
         Minimind.Model.ModelConfig? config = null;
-        StateDict? sd = null;
+        sd = null;
         // hf and gguf need the architecture: config.json beside IN, the checkpoint's shapes, the options
         if (to is "hf" or "gguf") config = ModelOptions.Parse(args, input, out sd);
+        string? mergeLora = args.Get(MergeLora);
+        if (mergeLora is not null && to != "pth") throw new UsageException("--merge-lora writes a .pth; merge first, then convert the merged file --to " + to);
         args.EnsureAllUsed();
-        return new Settings(input, output, dtype, strip, to, tok, config, sd);
+        return new Settings(input, output, dtype, strip, to, tok, config, mergeLora);
     }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var settings = Bind(args);
-        var (input, output, dtype, strip) = (settings.Input, settings.Output, settings.DType, settings.Strip);
-        if (settings.To != "pth") return ConvertExport.Run(settings);
+        var settings = Bind(args, out var sd);
+        var (input, output, dtype, strip, mergeLora) = (settings.Input, settings.Output, settings.DType, settings.Strip, settings.MergeLora);
+        if (settings.To != "pth") return ConvertExport.Run(settings, sd);
         // IN == OUT is safe: the new file is written beside it and renamed over it only when complete.
         var sw = Stopwatch.StartNew();
         var pth = PthReader.Read(input);
         long inBytes = new FileInfo(input).Length;
         var root = pth.Root ?? throw new InvalidDataException($"{input}: the checkpoint holds None");
+        if (mergeLora is not null)
+        {
+            var merged = Minimind.Model.Lora.LoraMerge.Merge(StateDict.FromRoot(root, input), StateDict.Read(mergeLora), out int n);
+            Console.Out.WriteLine($"merged {n} LoRA adapters of {mergeLora} into {input}");
+            root = merged.ToRoot();
+        }
         var converted = Convert(root, dtype, strip, input, out int tensors);
         PthWriter.Write(output, converted);
         long outBytes = new FileInfo(output).Length;

@@ -19,8 +19,8 @@ internal static class ConvertExport
         _ => "pth",
     };
 
-    /// <summary>Runs a conversion to <paramref name="to"/> (not pth).</summary>
-    public static int Run(ConvertCommand.Settings s)
+    /// <summary>Runs a conversion to a target other than pth (<paramref name="stateDict"/>: IN, read by the binding for hf/gguf).</summary>
+    public static int Run(ConvertCommand.Settings s, StateDict? stateDict)
     {
         var (input, output, to, dtype, strip, tokSpec) = (s.Input, s.Output, s.To, s.DType, s.Strip, s.Tokenizer);
         var sw = Stopwatch.StartNew();
@@ -39,7 +39,6 @@ internal static class ConvertExport
             return 0;
         }
         var config = s.Config!.Value;
-        var stateDict = s.StateDict;
         string? why = to == "hf" ? HfFolderWriter.Unsupported(config) : GgufExport.Unsupported(config);
         if (why is not null) throw new NotSupportedException($"cannot convert {input} to {(to == "hf" ? "a HuggingFace folder" : "GGUF")}: {why}");
         var weights = new ExportWeights(config, stateDict!);

@@ -82,7 +82,8 @@ public sealed class EvalCommand : ICommand
         if (tokSpec is null)
         {
             var beside = Path.Combine(Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
-            tokSpec = File.Exists(beside) ? beside : throw new UsageException("--tokenizer is required (no tokenizer.json beside the weights)");
+            tokSpec = File.Exists(beside) ? beside : ModelOptions.RecordedTokenizer(sd)
+                ?? throw new UsageException("--tokenizer is required (no tokenizer.json beside the weights, none recorded in the file)");
         }
         var tok = TokenizerLoader.Load(tokSpec);
         if (tok.VocabSize > config.VocabSize)

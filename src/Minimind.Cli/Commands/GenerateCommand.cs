@@ -19,7 +19,7 @@ public sealed class GenerateCommand : ICommand
     /// <summary><c>--weights</c>.</summary>
     public static readonly CliOption<string?> Weights = CommonOptions.Weights();
     /// <summary><c>--tokenizer</c>.</summary>
-    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("tokenizer.json beside the weights; not needed with --prompt-ids");
+    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("tokenizer.json beside the weights, else the one recorded in a file this project wrote; not needed with --prompt-ids");
     /// <summary><c>--prompt</c>.</summary>
     public static readonly CliOption<string?> Prompt = Opt.String("prompt", "TEXT", null, "prompt text (bos + text, as MiniMind's pretrain eval)").Sample("hi");
     /// <summary><c>--prompt-ids</c>.</summary>
@@ -99,7 +99,7 @@ public sealed class GenerateCommand : ICommand
         if (tokSpec is null)
         {
             var beside = Path.Combine(Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
-            if (File.Exists(beside)) tokSpec = beside;
+            tokSpec = File.Exists(beside) ? beside : ModelOptions.RecordedTokenizer(sd);
         }
         ITokenizer? tok = tokSpec is null ? null : TokenizerLoader.Load(tokSpec);
         int[] ids;

@@ -3,9 +3,12 @@ using Minimind.Checkpoint;
 using Minimind.Kernels;
 using Minimind.Kernels.Distributed;
 using Minimind.Model;
+using Minimind.Model.Chat;
 using Minimind.Model.Data;
+using Minimind.Model.Data.Sft;
 using Minimind.Model.Tokenizer;
 using Minimind.Model.Training;
+using Minimind.Model.Training.Stages;
 
 namespace Minimind.Cli.Commands;
 
@@ -19,28 +22,31 @@ public sealed class TrainCommand : ICommand
     public string Name => "train";
 
     /// <inheritdoc/>
-    public string Summary => "Pretrain a MiniMind model (crash-safe checkpoints, exact resume); no options = built-in demo run";
+    public string Summary => "Train a MiniMind model: pretrain, sft, lora, distill (crash-safe checkpoints, exact resume); no options = built-in demo run";
 
-    private const string BuiltinRun = "built-in run";
+    private const string BuiltinRun = TrainStages.BuiltinRun;
+    private static readonly StageRecipe P = TrainStages.Pretrain;
+    private static readonly string[] Demo = { BuiltinRun };
 
     /// <summary><c>--data</c>.</summary>
     public static readonly CliOption<string?> Data = Opt.String("data", "PATH", null,
-        "jsonl ({\"text\": ...} per line) or a token file from 'minimind tokenize'").DefaultIs("the built-in corpus").Sample("corpus.bin");
+        "jsonl ({\"text\": ...} per line; for --stage sft/lora/distill {\"conversations\": [...]} rendered with the tokenizer's chat template, loss on the assistant spans) or a token file from 'minimind tokenize'")
+        .DefaultIs("the built-in corpus; the built-in conversations for sft/lora/distill").Sample("corpus.bin");
     /// <summary><c>--tokenizer</c>.</summary>
     public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("none: needed with a jsonl --data").Or("byte", BuiltinRun);
     /// <summary><c>--max-seq-len</c>: tokens per row (and the model's context when given).</summary>
-    public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", 512, "tokens per row incl. bos/eos; also the model's context").Or(128, BuiltinRun).AtLeast(3).Sample("96");
+    public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", P.MaxSeqLen, "tokens per row incl. bos/eos; also the model's context").Or(128, BuiltinRun).AtLeast(3).Sample("96");
     /// <summary><c>--from-weight</c>.</summary>
     public static readonly CliOption<string?> FromWeight = Opt.String("from-weight", "NAME|PATH", null,
-        "start from <out-dir>/NAME_<dim>[_moe].pth, a .pth/.safetensors file or a HuggingFace folder (any generation's key names, prefixes stripped; lists what did not load)").Sample("pretrain");
+        "start from <out-dir>/NAME_<dim>[_moe].pth, a .pth/.safetensors file or a HuggingFace folder (any generation's key names, prefixes stripped; lists what did not load); 'none': random weights").DefaultIs("the stage's: none for pretrain, pretrain for sft, full_sft for lora/distill").Sample("pretrain");
     /// <summary><c>--epochs</c>.</summary>
-    public static readonly CliOption<int> Epochs = Opt.Int("epochs", "N", 1, "passes over the data").Or(3, BuiltinRun).AtLeast(1);
+    public static readonly CliOption<int> Epochs = Opt.Int("epochs", "N", P.Epochs, "passes over the data").Or(P.DemoEpochs, BuiltinRun).AtLeast(1).Sample("5");
     /// <summary><c>--batch-size</c>.</summary>
-    public static readonly CliOption<int> BatchSize = Opt.Int("batch-size", "N", 32, "rows per micro-batch").Or(16, BuiltinRun).AtLeast(1);
+    public static readonly CliOption<int> BatchSize = Opt.Int("batch-size", "N", P.BatchSize, "rows per micro-batch").Or(P.DemoBatchSize, BuiltinRun).AtLeast(1);
     /// <summary><c>--learning-rate</c>.</summary>
-    public static readonly CliOption<double> LearningRate = Opt.Double("learning-rate", "X", 5e-4, "peak learning rate of the cosine schedule").Or(2e-3, BuiltinRun).Positive();
+    public static readonly CliOption<double> LearningRate = Opt.Double("learning-rate", "X", P.LearningRate, "peak learning rate of the cosine schedule").Or(P.DemoLearningRate, BuiltinRun).Positive().Sample("3e-3");
     /// <summary><c>--accumulation-steps</c>.</summary>
-    public static readonly CliOption<int> AccumulationSteps = Opt.Int("accumulation-steps", "N", 8, "micro-batches per optimizer step").Or(1, BuiltinRun).AtLeast(1);
+    public static readonly CliOption<int> AccumulationSteps = Opt.Int("accumulation-steps", "N", P.AccumulationSteps, "micro-batches per optimizer step").Or(1, BuiltinRun).AtLeast(1);
     /// <summary><c>--grad-clip</c>.</summary>
     public static readonly CliOption<double> GradClip = Opt.Double("grad-clip", "X", 1.0, "clip_grad_norm_ max norm (0 = off)").AtLeast(0);
     /// <summary><c>--max-steps</c>.</summary>
@@ -54,11 +60,11 @@ public sealed class TrainCommand : ICommand
     /// <summary><c>--out-dir</c>.</summary>
     public static readonly CliOption<string?> OutDir = Opt.String("out-dir", "DIR", "out", "where weights and checkpoints go");
     /// <summary><c>--save-weight</c>.</summary>
-    public static readonly CliOption<string?> SaveWeight = Opt.String("save-weight", "NAME", "pretrain", "file name prefix: NAME_<dim>[_moe].pth");
+    public static readonly CliOption<string?> SaveWeight = Opt.String("save-weight", "NAME", P.SaveWeight, "file name prefix: NAME_<dim>[_moe].pth").DefaultIs("the stage's: pretrain, full_sft, lora_medical (--lora-name), full_dist").Sample("run2");
     /// <summary><c>--save-interval</c>.</summary>
-    public static readonly CliOption<int> SaveInterval = Opt.Int("save-interval", "N", 1000, "optimizer steps between checkpoints").Or(50, BuiltinRun).AtLeast(1);
+    public static readonly CliOption<int> SaveInterval = Opt.Int("save-interval", "N", P.SaveInterval, "optimizer steps between checkpoints").Or(50, BuiltinRun).AtLeast(1);
     /// <summary><c>--log-interval</c>.</summary>
-    public static readonly CliOption<int> LogInterval = Opt.Int("log-interval", "N", 100, "optimizer steps between log lines").Or(10, BuiltinRun).AtLeast(1);
+    public static readonly CliOption<int> LogInterval = Opt.Int("log-interval", "N", P.LogInterval, "optimizer steps between log lines").Or(10, BuiltinRun).AtLeast(1);
     /// <summary><c>--keep-last</c>.</summary>
     public static readonly CliOption<int> KeepLast = Opt.Int("keep-last", "K", 3, "step folders kept (older ones are pruned)").AtLeast(1);
     /// <summary><c>--save-dtype</c>.</summary>
@@ -67,6 +73,18 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<bool> ExportMinimindResume = Opt.Flag("export-minimind-resume", "also write checkpoints/<name>_resume.pth in MiniMind's resume layout");
     /// <summary><c>--plot</c>.</summary>
     public static readonly CliOption<bool> Plot = Opt.Flag("plot", "write <out-dir>/<name>_loss.png at every save");
+    /// <summary><c>--keep-every</c>.</summary>
+    public static readonly CliOption<int> KeepEvery = Opt.Int("keep-every", "N", 0, "pin every step folder whose step is a multiple of N: never pruned (0 = none)").AtLeast(0).Sample("2");
+    /// <summary><c>--minimind-root</c>.</summary>
+    public static readonly CliOption<string?> MinimindRoot = Opt.String("minimind-root", "DIR", null,
+        "write MiniMind's layout where its scripts look: DIR/checkpoints/<name>_resume.pth and <name>.pth (lm_checkpoint), DIR/out/<name>.pth (--from_weight)").Sample("minimind");
+    /// <summary><c>--no-space-check</c>.</summary>
+    public static readonly CliOption<bool> NoSpaceCheck = Opt.Flag("no-space-check", "skip the free-space check before each save (for filesystems that misreport free space)");
+    /// <summary><c>--max-bad-steps</c>.</summary>
+    public static readonly CliOption<int> MaxBadSteps = Opt.Int("max-bad-steps", "N", DivergenceGuard.DefaultMaxBadSteps, "stop after N skipped (non-finite loss or gradient norm) steps in a row").AtLeast(1).Sample("2");
+    /// <summary><c>--loss-spike</c>.</summary>
+    public static readonly CliOption<double> LossSpike = Opt.Double("loss-spike", "X", DivergenceGuard.DefaultSpikeFactor,
+        "stop when a step's loss exceeds X times the median of the last 50 steps' (0 = off)").AtLeast(0).Sample("5");
     /// <summary><c>--tensorboard</c>.</summary>
     public static readonly CliOption<string?> TensorBoard = Opt.String("tensorboard", "DIR", null,
         "also write TensorBoard scalars (loss, lr, grad norm, tokens/s, MoE aux loss) to DIR/events.out.tfevents.*, continued across resumes (each step once)").Sample("out/tb");
@@ -81,9 +99,11 @@ public sealed class TrainCommand : ICommand
 
     /// <summary>Everything <c>minimind train</c> accepts.</summary>
     public static readonly OptionTable Table = new("train",
-        new[] { "train [--data FILE.jsonl|FILE.bin] [options]" },
+        new[] { "train [--stage pretrain|sft|lora|distill] [--data FILE.jsonl|FILE.bin] [options]" },
         """
-        MiniMind's pretraining recipe (trainer/train_pretrain.py): seeded shuffle per epoch, AdamW
+        One training loop for every MiniMind stage (--stage; each stage's defaults are those of MiniMind's
+        script for it, listed at the end; the defaults shown per option are pretraining's).
+        The recipe (trainer/train_pretrain.py and the others): seeded shuffle per epoch, AdamW
         (betas 0.9/0.999, eps 1e-8, weight decay 0.01), cosine schedule lr·(0.1 + 0.45·(1 + cos(π·step/total))),
         gradient accumulation and clip_grad_norm_. "Step" means an optimizer step everywhere.
         Without --data it trains a tiny model (minimind-v1 layout, dim 64, 2 layers, 4/2 heads, byte tokenizer)
@@ -96,15 +116,27 @@ public sealed class TrainCommand : ICommand
                                                                      counters, data position, checksums)
         A resumed run continues bit for bit as if never interrupted (same device). Checkpoints are taken
         only at optimizer-step boundaries, so no partial accumulation window is ever lost or duplicated.
+        The .pth carries its architecture and tokenizer, so 'minimind generate --weights FILE' needs nothing else.
+
+        Divergence guard: a step whose loss or gradient norm is not finite is skipped (never reaches the
+        weights) and printed; no checkpoint is written while the last update was skipped; a save whose
+        weights or AdamW moments are not finite, or whose weights give the next batch a non-finite or spiking
+        loss, is refused. A run stopped by the guard exits with code 3; its newest checkpoint is the last good one.
+        One run per folder: the checkpoint folder is locked (run.lock, released by the OS when the process
+        dies); a second trainer on it fails at once naming the holder's PID and command line. A save that fails
+        (disk full, I/O error) removes its temporary files, leaves the previous checkpoint and .pth as they
+        were, and stops the run with exit code 1 and the path in the message.
         """,
         new[]
         {
             new OptionGroup("Data", Data, Tokenizer, MaxSeqLen, FromWeight),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
             new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device, Dtype),
-            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, SaveDtype, ExportMinimindResume, Plot, TensorBoard),
+            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, KeepEvery, SaveDtype, ExportMinimindResume, MinimindRoot, Plot, TensorBoard, NoSpaceCheck),
+            new OptionGroup("Divergence guard", MaxBadSteps, LossSpike),
             new OptionGroup("Resuming", Resume, ResumeFrom),
             new OptionGroup("Several processes (mpirun)", DistTimeout),
+            TrainStages.Group,
         },
         new[]
         {
@@ -113,6 +145,9 @@ public sealed class TrainCommand : ICommand
             "train --rope-theta 1e6 --vocab-size 300 --dim 128      # the built-in run, other shapes",
             "train --data pretrain_hq.jsonl --tokenizer model/ --arch minimind2 --max-seq-len 340",
             "mpirun -np 2 minimind train --accumulation-steps 1   # the same run as: minimind train --accumulation-steps 2",
+            "train --stage sft                                      # after 'train': SFT from out/pretrain_64.pth",
+            "train --stage lora --lora-name lora_identity            # adapters on out/full_sft_64.pth",
+            "train --stage distill --teacher-weight big/full_sft_768.pth --data sft.jsonl --tokenizer model/",
         },
         """
         Ctrl+C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0; a second Ctrl+C exits
@@ -127,7 +162,7 @@ public sealed class TrainCommand : ICommand
         rank reached it. --resume works at any W dividing G (accumulation becomes G/W, printed). CPU ranks
         on one machine split its cores. Ranks started with different arguments or data are refused before
         the first step, naming the field; a rank that stops answering is named after --dist-timeout.
-        """);
+        """ + TrainStages.Describe());
 
     /// <inheritdoc/>
     public OptionTable Options => Table;
@@ -140,44 +175,52 @@ public sealed class TrainCommand : ICommand
 
     /// <summary>What one <c>minimind train</c> command line asks for, bound from <see cref="Table"/> and validated.</summary>
     public sealed record Settings(string? DataPath, int MaxSeqLen, string TokSpec, TrainOptions Options, ModelConfig Config,
-        bool Resume, string? ResumeFrom, string? FromWeight, string Device, double DistTimeout = 300);
+        bool Resume, string? ResumeFrom, string? FromWeight, string Device, StageRecipe Stage, StageSettings StageOptions, double DistTimeout = 300);
 
     /// <summary>Binds and validates a command line (reads only a --from-weight file's shapes; opens no data).</summary>
     public static Settings Bind(ArgParser args)
     {
         string? dataPath = args.Get(Data);
         bool builtin = dataPath is null;
-        // The defaults of the mode this command line is in (see CliOption.Or).
-        string[] mode = builtin ? new[] { BuiltinRun } : Array.Empty<string>();
-        int maxSeqLen = args.Get(MaxSeqLen, mode);
+        var (stage, stageOptions) = TrainStages.Bind(args);
+        int maxSeqLen = TrainStages.Pick(args, MaxSeqLen, stage.MaxSeqLen, MaxSeqLen.DefaultIn(Demo), builtin);
+        string[] mode = builtin ? Demo : Array.Empty<string>();
         string tokSpec = args.Get(Tokenizer, mode)
             ?? (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "" : throw new UsageException("--tokenizer is needed to read a jsonl --data file (a tokenizer.json, a folder holding one, or 'byte')"));
         var options = new TrainOptions
         {
-            Epochs = args.Get(Epochs, mode),
-            BatchSize = args.Get(BatchSize, mode),
-            LearningRate = args.Get(LearningRate, mode),
-            AccumulationSteps = args.Get(AccumulationSteps, mode),
+            Epochs = TrainStages.Pick(args, Epochs, stage.Epochs, stage.DemoEpochs, builtin),
+            BatchSize = TrainStages.Pick(args, BatchSize, stage.BatchSize, stage.DemoBatchSize, builtin),
+            LearningRate = TrainStages.Pick(args, LearningRate, stage.LearningRate, stage.DemoLearningRate, builtin),
+            AccumulationSteps = TrainStages.Pick(args, AccumulationSteps, stage.AccumulationSteps, AccumulationSteps.DefaultIn(Demo), builtin),
             GradClip = args.Get(GradClip),
-            LogInterval = args.Get(LogInterval, mode),
-            SaveInterval = args.Get(SaveInterval, mode),
+            LogInterval = TrainStages.Pick(args, LogInterval, stage.LogInterval, LogInterval.DefaultIn(Demo), builtin),
+            SaveInterval = TrainStages.Pick(args, SaveInterval, stage.SaveInterval, SaveInterval.DefaultIn(Demo), builtin),
             MaxSteps = args.Get(MaxSteps),
             OutDir = args.Get(OutDir)!,
-            SaveWeight = args.Get(SaveWeight)!,
+            SaveWeight = TrainStages.SaveWeight(args, stage, SaveWeight),
             Seed = args.Get(Seed),
             KeepLast = args.Get(KeepLast),
             SaveDtype = TorchDTypes.ParseShort(args.Get(SaveDtype)),
             ExportMinimindResume = args.Get(ExportMinimindResume),
             Plot = args.Get(Plot),
             Dtype = PrecisionRounding.Parse(args.Get(Dtype)),
+            KeepEvery = args.Get(KeepEvery),
+            MaxBadSteps = args.Get(MaxBadSteps),
+            LossSpike = args.Get(LossSpike),
+            MinimindRoot = args.Get(MinimindRoot),
+            CheckFreeSpace = !args.Get(NoSpaceCheck),
+            TokenizerSpec = tokSpec.Length == 0 ? null : tokSpec == "byte" ? tokSpec : Path.GetFullPath(tokSpec),
             TensorBoardDir = args.Get(TensorBoard),
         };
         bool resume = args.Get(Resume);
         string? resumeFrom = args.Get(ResumeFrom);
-        string? fromWeight = args.Get(FromWeight);
+        string? fromWeight = args.Has(FromWeight) ? args.Get(FromWeight) : stage.FromWeight;
+        if (fromWeight == "none") fromWeight = null;
         string device = args.Get(Device);
-        // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
-        string? fromWeightFile = fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight : null;
+        // A --from-weight given as a file or folder, or a MiniMind *_resume.pth to continue, also fixes the shapes (read from it).
+        string? fromWeightFile = resumeFrom is not null && File.Exists(resumeFrom) ? resumeFrom
+            : fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight : null;
         // The built-in run keeps its toy size unless --arch names a preset; every override still applies.
         var tiny = builtin ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : (ModelConfig?)null;
         var config = ModelOptions.Parse(args, fromWeightFile, out _, tiny);
@@ -187,7 +230,7 @@ public sealed class TrainCommand : ICommand
         try { options.Validate(); config.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
-        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, distTimeout);
+        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, stage, stageOptions, distTimeout);
     }
 
     /// <inheritdoc/>
@@ -209,14 +252,22 @@ public sealed class TrainCommand : ICommand
     {
         // Rank 0 speaks for the job; the other ranks' errors still reach stderr.
         var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
-        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, _) = settings;
+        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, recipe, stageOptions, _) = settings;
         bool builtin = dataPath is null;
 
         // ---- data ------------------------------------------------------------------------------
         IPretrainSource data;
         string dataDesc;
         ITokenizer? tokenizer = tokSpec.Length > 0 ? TokenizerLoader.Load(tokSpec) : null;
-        if (builtin)
+        // MiniMind's sft, lora and distillation scripts all read SFTDataset conversations.
+        bool chat = recipe.Name != "pretrain";
+        if (builtin && chat)
+        {
+            var sft = SftSource.Builtin(ChatFormat.Load(tokSpec), new SftOptions { MaxSeqLen = maxSeqLen });
+            data = sft;
+            dataDesc = $"built-in conversations ({sft.Count} rows, {tokSpec} tokenizer; {sft.Stats})";
+        }
+        else if (builtin)
         {
             data = BuiltinCorpus.CreateSource(tokenizer!, maxSeqLen);
             dataDesc = $"built-in corpus ({data.Count} documents, {tokSpec} tokenizer)";
@@ -227,6 +278,12 @@ public sealed class TrainCommand : ICommand
             dataDesc = $"token file {dataPath}";
             if (data.SeqLen + 1 != maxSeqLen && args.Has(MaxSeqLen))
                 log.WriteLine($"note: {dataPath} holds rows of {data.SeqLen + 1} tokens; --max-seq-len {maxSeqLen} is ignored");
+        }
+        else if (chat)
+        {
+            var sft = SftSource.Open(dataPath, ChatFormat.Load(tokSpec), new SftOptions { MaxSeqLen = maxSeqLen }, log);
+            data = sft;
+            dataDesc = $"conversations {dataPath} ({sft.Stats})";
         }
         else
         {
@@ -249,7 +306,11 @@ public sealed class TrainCommand : ICommand
         using var model = MiniMindModel.Create(config, backend, options.BatchSize, data.SeqLen);
         model.Precision = options.Dtype;
         model.InitRandom(checked((int)options.Seed));
-        using var trainer = new Trainer(model, data, options, log, dataDesc, comm);
+        using var frozen = StageSetup.Create(recipe, stageOptions, model, data, options, backend, log);
+        using var trainer = new Trainer(frozen.Stage, options, log, dataDesc, comm);
+        // One run per checkpoint folder (rank 0 holds it for the job); the OS drops the lock when the process dies,
+        // so a killed run never blocks --resume.
+        using var runLock = comm.Rank == 0 ? Minimind.Checkpoint.Resume.RunLock.Acquire(trainer.Paths.CheckpointRoot, CommandLine()) : null;
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
         log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
 
@@ -272,9 +333,17 @@ public sealed class TrainCommand : ICommand
             if (existing.Count > 0 && !resume)
                 throw new IOException($"{trainer.Paths.CheckpointRoot} already holds checkpoints of a run (up to step {existing[0].Step}). " +
                     "Continue it with --resume, or pick another --out-dir or --save-weight, or delete that folder to start over.");
-            if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log);
+            if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log, args.Has(FromWeight));
         }
+        else if (frozen.Lora is not null && fromWeight is not null)
+            LoadFromWeight(model, fromWeight, options, config, log, args.Has(FromWeight)); // the frozen base is not in the checkpoint
         else if (fromWeight is not null) log.WriteLine("note: --from-weight is ignored when resuming (the checkpoint holds the weights)");
+        if (frozen.Lora is { } lora)
+        {
+            if (fromWeight is null) log.WriteLine("warning: --stage lora with --from-weight none adapts a randomly initialised base model");
+            var keys = lora.AdaptedKeys.ToList();
+            log.WriteLine($"LoRA: rank {lora.Rank} on {keys.Count} square linears ({string.Join(", ", keys.Take(4))}{(keys.Count > 4 ? ", ..." : "")}): {lora.Table.TotalElements:N0} trainable parameters");
+        }
 
         log.WriteLine(trainer.Parallel.Describe());
         trainer.CheckRanksAgree(new KeyValuePair<string, string>[] { new("--device", backend.Name) });
@@ -287,6 +356,17 @@ public sealed class TrainCommand : ICommand
         TrainOutcome outcome;
         using (var stop = new StopSignal(log)) outcome = trainer.Run(stop, resumed);
         string again = ResumeCommandLine();
+        if (outcome == TrainOutcome.Diverged)
+        {
+            var last = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.Paths.CheckpointRoot).FirstOrDefault();
+            log.WriteLine($"error: training diverged at step {trainer.State.OptimizerStep}: {trainer.DivergedReason}.");
+            log.WriteLine(last is null
+                ? "No checkpoint had been written yet; nothing on disk was touched."
+                : $"The newest checkpoint, {last.Path} (step {last.Step}), is the last good state and {trainer.Paths.WeightsPath} holds its weights; nothing after it was saved.");
+            log.WriteLine("Lower --learning-rate or enable --grad-clip (a resumed run keeps the schedule it started with, so start a new --out-dir or --save-weight for a new learning rate),");
+            log.WriteLine($"or continue from the last checkpoint with: {again}");
+            return DivergedExitCode;
+        }
         if (outcome == TrainOutcome.Stopped)
         {
             log.WriteLine($"stopped at step {trainer.State.OptimizerStep}/{trainer.StopStep}; checkpoint in {trainer.Paths.CheckpointRoot}");
@@ -300,19 +380,39 @@ public sealed class TrainCommand : ICommand
         log.WriteLine($"metrics:    {trainer.Paths.MetricsPath}");
         // The .pth alone does not say which generation wrote it (2024 and minimind2 share keys): spell the architecture out.
         string tokHint = tokSpec.Length > 0 ? $" --tokenizer {tokSpec}" : "";
-        log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
+        if (frozen.Lora is not null)
+        {
+            string merged = Path.Combine(options.OutDir, RunPaths.RunNameOf(options.SaveWeight + "_merged", config) + ".pth");
+            log.WriteLine($"merge it:   minimind convert {(fromWeight is null ? "BASE.pth" : FromWeightPath(fromWeight, options, config))} {merged} --merge-lora {trainer.Paths.WeightsPath}");
+            log.WriteLine($"try it:     minimind generate --weights {merged} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
+        }
+        // The .pth records its architecture and tokenizer, so the weights are all generate needs.
+        else log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath}{(tokSpec.Length > 0 ? "" : " --tokenizer TOKENIZER")} --prompt \"...\"");
         log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
         return 0;
     }
 
-    private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log)
+    private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log, bool given)
     {
-        string path = fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight) || Directory.Exists(fromWeight)
-            ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
-        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found", path);
-        var report = model.LoadStateDict(StateDict.Read(path), strict: false);
+        string path = FromWeightPath(fromWeight, o, c);
+        if (!File.Exists(path) && !Directory.Exists(path))
+            throw new FileNotFoundException($"--from-weight {fromWeight}{(given ? "" : " (this stage's default)")}: {path} not found. " +
+                $"Train that stage first (minimind train --stage ... --out-dir {o.OutDir}), give a .pth path, or --from-weight none to start from random weights", path);
+        var sd = StateDict.Read(path);
+        var report = model.LoadStateDict(sd, strict: false);
         log.WriteLine($"initialised from {path}: {report}");
+        if (CheckpointShapes.TiedCopiesNote(c, sd) is { } note) log.WriteLine("note: " + note);
     }
+
+    /// <summary>--from-weight NAME means &lt;out-dir&gt;/NAME_&lt;dim&gt;[_moe].pth, as MiniMind's init_model; a path is taken as is.</summary>
+    internal static string FromWeightPath(string fromWeight, TrainOptions o, ModelConfig c) =>
+        fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight) || Directory.Exists(fromWeight)
+            ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
+
+    /// <summary>Exit code of a run the divergence guard stopped (1 = an error such as a full disk, 2 = bad usage).</summary>
+    public const int DivergedExitCode = 3;
+
+    private static string CommandLine() => string.Join(' ', Environment.GetCommandLineArgs().Select(a => a.Contains(' ') ? $"\"{a}\"" : a));
 
     // The command line that continues this run: the same options with --resume.
     private static string ResumeCommandLine()

@@ -16,9 +16,10 @@ public static class MinimindResumeFile
         float Beta1, float Beta2, float Eps, float WeightDecay, PickleDict? Scaler = null);
 
     /// <summary>Writes the file atomically; weights stored as <paramref name="modelDtype"/> (MiniMind uses float16);
-    /// 'scaler' is <paramref name="scaler"/>'s state_dict (empty when absent or disabled, as a bf16 run's).</summary>
+    /// 'scaler' is <paramref name="scaler"/>'s state_dict (empty when absent or disabled, as a bf16 run's);
+    /// <paramref name="extras"/> are extra archive records (the architecture record).</summary>
     public static void Write(string path, ParameterTable table, float[] weights, float[] m, float[] v, AdamWState adam, TrainingState s,
-        TorchDType modelDtype, double currentLr, GradScaler? scaler = null)
+        TorchDType modelDtype, double currentLr, GradScaler? scaler = null, IEnumerable<KeyValuePair<string, byte[]>>? extras = null)
     {
         var state = new PickleDict();
         var ids = new List<object?>();
@@ -37,8 +38,8 @@ public static class MinimindResumeFile
         }
         var group = new PickleDict
         {
-            ["lr"] = currentLr, ["betas"] = new object?[] { (double)adam.Beta1, (double)adam.Beta2 }, ["eps"] = (double)adam.Eps,
-            ["weight_decay"] = (double)adam.WeightDecay, ["amsgrad"] = false, ["foreach"] = null, ["maximize"] = false,
+            ["lr"] = currentLr, ["betas"] = new object?[] { Exact(adam.Beta1), Exact(adam.Beta2) }, ["eps"] = Exact(adam.Eps),
+            ["weight_decay"] = Exact(adam.WeightDecay), ["amsgrad"] = false, ["foreach"] = null, ["maximize"] = false,
             ["capturable"] = false, ["differentiable"] = false, ["fused"] = null, ["params"] = ids,
         };
         var root = new PickleDict
@@ -54,8 +55,12 @@ public static class MinimindResumeFile
         };
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        PthWriter.Write(path, root);
+        PthWriter.Write(path, root, extras);
     }
+
+    // torch writes the Python floats it was given (0.9, 1e-8); the float32 copies here widen to 0.8999999761581421,
+    // so the shortest decimal that round-trips the float32 is what the user wrote and what torch would store.
+    private static double Exact(float f) => double.Parse(f.ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Reads a MiniMind resume file for a model laid out by <paramref name="table"/>; reports weights that did not load.</summary>
     public static Contents Read(string path, ParameterTable table, TextWriter log)

@@ -1,0 +1,38 @@
+using Minimind.Cli;
+using Minimind.Cli.Commands;
+
+namespace Minimind.Training.Tests;
+
+/// <summary>Each --stage gets its MiniMind script's defaults (read in trainer/train_*.py); stage-only options stay with their stage.</summary>
+public class TrainStageCliTests
+{
+    private static TrainCommand.Settings Bind(params string[] a) =>
+        TrainCommand.Bind(new ArgParser(a.Concat(new[] { "--data", "x.jsonl", "--tokenizer", "byte" }), TrainCommand.Table));
+
+    [Fact]
+    public void EachStageHasItsScriptsDefaults()
+    {
+        var p = Bind();
+        Assert.Equal((2, 32, 5e-4, 8, 340, "pretrain", (string?)null), (p.Options.Epochs, p.Options.BatchSize, p.Options.LearningRate, p.Options.AccumulationSteps, p.MaxSeqLen, p.Options.SaveWeight, p.FromWeight));
+        var s = Bind("--stage", "sft");
+        Assert.Equal((2, 16, 1e-5, 1, 768, "full_sft", (string?)"pretrain"), (s.Options.Epochs, s.Options.BatchSize, s.Options.LearningRate, s.Options.AccumulationSteps, s.MaxSeqLen, s.Options.SaveWeight, s.FromWeight));
+        var l = Bind("--stage", "lora", "--lora-name", "lora_identity");
+        Assert.Equal((10, 32, 1e-4, 340, "lora_identity", (string?)"full_sft", 16), (l.Options.Epochs, l.Options.BatchSize, l.Options.LearningRate, l.MaxSeqLen, l.Options.SaveWeight, l.FromWeight, l.StageOptions.LoraRank));
+        var d = Bind("--stage", "distill");
+        Assert.Equal((6, 32, 5e-6, 340, "full_dist", 0.5, 1.5), (d.Options.Epochs, d.Options.BatchSize, d.Options.LearningRate, d.MaxSeqLen, d.Options.SaveWeight, d.StageOptions.Alpha, d.StageOptions.Temperature));
+        // A flag given explicitly wins over the stage's default; --from-weight none means random weights.
+        Assert.Equal(3e-4, Bind("--stage", "sft", "--learning-rate", "3e-4").Options.LearningRate);
+        Assert.Null(Bind("--stage", "sft", "--from-weight", "none").FromWeight);
+    }
+
+    [Fact]
+    public void StageOnlyOptionsAreRefusedForOtherStages()
+    {
+        var e = Assert.Throws<UsageException>(() => Bind("--stage", "sft", "--lora-rank", "8"));
+        Assert.Contains("--lora-rank belongs to --stage lora, not --stage sft", e.Message);
+        e = Assert.Throws<UsageException>(() => Bind("--alpha", "0.3"));
+        Assert.Contains("--alpha belongs to --stage distill, not --stage pretrain", e.Message);
+        e = Assert.Throws<UsageException>(() => Bind("--stage", "dpo"));
+        Assert.Contains("--stage", e.Message);
+    }
+}
