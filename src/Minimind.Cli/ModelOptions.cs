@@ -46,6 +46,9 @@ public static class ModelOptions
     public static readonly CliOption<int?> NSharedExperts = Opt.IntOrNull("n-shared-experts", "N", "always-on experts").AtLeast(0).Sample("2");
     /// <summary><c>--aux-alpha</c>.</summary>
     public static readonly CliOption<double?> AuxAlpha = Opt.DoubleOrNull("aux-alpha", "X", "MoE load-balancing loss weight").AtLeast(0).Sample("0.25");
+    /// <summary><c>--tie-embeddings</c>.</summary>
+    public static readonly CliOption<bool?> TieEmbeddings = Opt.FlagOrNull("tie-embeddings",
+        "output head shares the embedding ([true|false]; unset: true, as in every MiniMind generation, unless config.json says otherwise; a file whose two copies differ is reported)").Sample("false");
 
     // How each override reaches the config; Pinned names the field the checkpoint must then agree with (null: not a shape).
     private sealed record Field(CliOption Option, string? Pinned, Func<ArgParser, ModelConfig, ModelConfig> Apply);
@@ -69,6 +72,7 @@ public static class ModelOptions
         I(TopK, null, (c, v) => c with { TopK = v }),
         I(NSharedExperts, nameof(ModelConfig.NSharedExperts), (c, v) => c with { NSharedExperts = v }),
         F(AuxAlpha, (c, v) => c with { AuxAlpha = v }),
+        new(TieEmbeddings, nameof(ModelConfig.TiedEmbeddings), (a, c) => c with { TiedEmbeddings = a.Get(TieEmbeddings)!.Value }),
     };
 
     /// <summary>The architecture group, for every command that builds a model.</summary>
@@ -77,6 +81,8 @@ public static class ModelOptions
         """
         Query heads cannot be read off 2024/minimind2/minimind2-hf shapes (minimind3's q_norm gives them):
         without a config.json, give --n-heads when it differs from the preset.
+        Weight files this project writes carry their architecture (and tokenizer) inside (extra/minimind.json),
+        so they need none of these options; an explicit --arch sends such a file down the steps above instead.
         """,
         new[] { (CliOption)Arch }.Concat(Fields.Select(f => f.Option)).ToArray());
 
@@ -96,28 +102,38 @@ public static class ModelOptions
         string? arch = Declares(args, Arch) ? args.Get(Arch) : null;
         var pinned = new HashSet<string>(StringComparer.Ordinal);
         ModelConfig? fromJson = null;
+        ArchitectureRecord.Contents? record = null;
         if (weightsPath is not null)
         {
             bool folder = Directory.Exists(weightsPath); // a HuggingFace folder: its own config.json
             if (!folder && !File.Exists(weightsPath)) throw new FileNotFoundException($"--weights '{weightsPath}' does not exist");
             stateDict = StateDict.Read(weightsPath);
+            // A file this project wrote describes itself exactly; an explicit --arch asks for the foreign-file path instead.
+            record = arch is null ? ArchitectureRecord.Read(stateDict) : null;
             var json = Path.Combine(folder ? weightsPath : Path.GetDirectoryName(Path.GetFullPath(weightsPath))!, "config.json");
             arch ??= CheckpointShapes.DetectArch(stateDict);
-            if (File.Exists(json)) fromJson = ModelConfigJson.Load(json, arch, pinned);
+            if (record is null && File.Exists(json)) fromJson = ModelConfigJson.Load(json, arch, pinned);
         }
-        var c = fromJson ?? (arch is null && fallback is { } f ? f : ModelConfig.Preset(arch ?? "minimind3"));
+        var c = record?.Config ?? fromJson ?? (arch is null && fallback is { } f ? f : ModelConfig.Preset(arch ?? "minimind3"));
         // command-line overrides are pinned too: the checkpoint must agree with them
         c = Override(args, c, pinned);
-        if (stateDict is not null)
+        if (stateDict is not null && record is null)
         {
             c = CheckpointShapes.Infer(c, stateDict, pinned);
             c = Override(args, c, pinned);
         }
         try { c.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
-        if (stateDict is not null) CheckpointShapes.CheckAgainst(c, stateDict, weightsPath!);
+        if (stateDict is not null)
+        {
+            CheckpointShapes.CheckAgainst(c, stateDict, weightsPath!);
+            if (CheckpointShapes.TiedCopiesNote(c, stateDict) is { } note) Console.Error.WriteLine("note: " + note);
+        }
         return c;
     }
+
+    /// <summary>The tokenizer recorded in a weight file this project wrote (<c>byte</c> or a tokenizer path), or null.</summary>
+    public static string? RecordedTokenizer(StateDict? sd) => sd is null ? null : ArchitectureRecord.Read(sd)?.Tokenizer;
 
     private static bool Declares(ArgParser a, CliOption o) => a.Table is null || a.Table.Contains(o);
 
@@ -134,5 +150,6 @@ public static class ModelOptions
 
     /// <summary>Formats a config for the start-up line.</summary>
     public static string Describe(ModelConfig c) => CheckpointShapes.Describe(c) +
-        string.Create(CultureInfo.InvariantCulture, $" --max-seq-len {c.MaxSeqLen} --rope-theta {c.RopeTheta} --norm-eps {c.NormEps}");
+        string.Create(CultureInfo.InvariantCulture, $" --max-seq-len {c.MaxSeqLen} --rope-theta {c.RopeTheta} --norm-eps {c.NormEps}") +
+        (c.TiedEmbeddings ? "" : " --tie-embeddings false");
 }

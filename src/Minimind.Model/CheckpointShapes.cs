@@ -70,13 +70,37 @@ public static partial class CheckpointShapes
         string ffnKey = moe ? $"{ff}.experts.0.{gateName}.weight" : $"{ff}.{gateName}.weight";
         if (shapes.TryGetValue(ffnKey, out var w1) && w1.Rank == 2 && Free(nameof(ModelConfig.HiddenDim)))
             c = c with { HiddenDim = w1.Shape[0] };
-        if (Free(nameof(ModelConfig.TiedEmbeddings)) && emb is not null)
-        {
-            string head = hf ? "lm_head.weight" : "output.weight";
-            bool tied = !shapes.TryGetValue(head, out var h) || (ReferenceEquals(h.Storage, emb.Storage) && h.StorageOffset == emb.StorageOffset);
-            c = c with { TiedEmbeddings = tied };
-        }
+        // Every MiniMind generation ties the head to the embedding, and MiniMind saves {k: v.half()}, which gives the
+        // two keys separate (equal) storages: so the file's storage sharing says nothing, and the model stays tied
+        // unless config.json (tie_word_embeddings) or --tie-embeddings says otherwise. TiedCopiesNote reports files
+        // whose two copies differ.
         return c;
+    }
+
+    /// <summary>
+    /// When <paramref name="c"/> ties the head and <paramref name="sd"/> stores embedding and head as separate
+    /// tensors whose values differ, a sentence saying by how much and which copy the tied model uses (the head,
+    /// as MiniMind's <c>load_state_dict</c> also ends up with); null when they agree, share storage or one is absent.
+    /// </summary>
+    public static string? TiedCopiesNote(ModelConfig c, StateDict sd)
+    {
+        if (!c.TiedEmbeddings) return null;
+        string embKey = c.HfKeys ? "model.embed_tokens.weight" : "tok_embeddings.weight", headKey = c.HfKeys ? "lm_head.weight" : "output.weight";
+        TorchTensor? emb = null, head = null;
+        foreach (var k in sd.Keys)
+        {
+            var n = StateDictLoader.NormalizeKey(k);
+            if (n == embKey) emb = sd[k]; else if (n == headKey) head = sd[k];
+        }
+        if (emb is null || head is null || !emb.Shape.AsSpan().SequenceEqual(head.Shape)) return null;
+        if (ReferenceEquals(emb.Storage, head.Storage) && emb.StorageOffset == head.StorageOffset) return null;
+        var a = new float[emb.Numel]; var b = new float[head.Numel];
+        emb.CopyToFloat32(a); head.CopyToFloat32(b);
+        double maxDiff = 0;
+        for (int i = 0; i < a.Length; i++) maxDiff = Math.Max(maxDiff, Math.Abs((double)a[i] - b[i]));
+        if (maxDiff == 0) return null;
+        return $"{sd.SourcePath ?? "checkpoint"}: '{embKey}' and '{headKey}' are separate tensors that differ by up to {maxDiff:G4}; " +
+               $"the model ties them (as every MiniMind generation does) and uses '{headKey}'. Pass --tie-embeddings false to keep both";
     }
 
     /// <summary>

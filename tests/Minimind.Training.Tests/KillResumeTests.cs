@@ -12,16 +12,16 @@ public class KillResumeTests
 {
     private const int Steps = 14;
 
-    private static string[] Args(string outDir) => new[]
+    private static string[] Args(string outDir, string dtype = "fp32") => new[]
     {
-        "train", "--device", "cpu", "--max-seq-len", "32", "--batch-size", "4", "--accumulation-steps", "2",
+        "train", "--device", "cpu", "--dtype", dtype, "--max-seq-len", "32", "--batch-size", "4", "--accumulation-steps", "2",
         "--max-steps", Steps.ToString(), "--save-interval", "1", "--log-interval", "1", "--keep-last", "2",
         "--save-dtype", "f32", "--seed", "5", "--out-dir", outDir,
     };
 
     private static readonly string[] StateFiles = { "model.f32", "adam_m.f32", "adam_v.f32", "state.msgpack" };
 
-    private static Process Start(string outDir, bool resume) => Start(Args(outDir), resume);
+    private static Process Start(string outDir, bool resume, string dtype = "fp32") => Start(Args(outDir, dtype), resume);
 
     /// <summary>Starts <c>minimind ARGS [--resume]</c> in a child process, collecting its output.</summary>
     internal static Process Start(IEnumerable<string> args, bool resume)
@@ -158,6 +158,24 @@ public class KillResumeTests
         }
     }
 
+    /// <summary>Exact resume per autocast dtype: the rounded operands and (fp16) the GradScaler state survive a SIGKILL.</summary>
+    [Theory]
+    [InlineData("bf16", 11)]
+    [InlineData("fp16", 12)]
+    public void SigkillThenResumeIsBitExact_PerDtype(string dtype, int seed)
+    {
+        Dictionary<string, byte[]> expected;
+        using (var r = new TempDir()) { Finish(Start(r.Path, false, dtype)); expected = FinalState(r.Path); }
+        // The dtype changes the numbers: the fp32 reference must differ, or this test would not see the rounding.
+        Assert.False(expected["model.f32"].AsSpan().SequenceEqual(Reference.Value["model.f32"]), $"{dtype} run equals the fp32 run");
+        using var d = new TempDir();
+        var rng = new Random(seed);
+        var p = Start(d.Path, resume: true, dtype);
+        if (!p.WaitForExit(rng.Next(400, 2500))) KillNow(p);
+        Finish(Start(d.Path, resume: true, dtype));
+        AssertSame(expected, FinalState(d.Path), $"{dtype} after a SIGKILL");
+    }
+
     [Fact]
     public void CtrlCWritesACheckpointAndExitsZeroThenResumeIsBitExact()
     {
@@ -190,18 +208,7 @@ public class KillResumeTests
 /// <summary>Command-line failures of <c>minimind train</c> are clear and leave earlier checkpoints alone.</summary>
 public class TrainCommandErrorTests
 {
-    /// <summary>Runs <c>minimind ARGS</c> to its end: exit code and output (stdout then stderr).</summary>
-    internal static (int Code, string Output) Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(TestPaths.CliDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var o = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, o + err.Result);
-    }
+    private static (int Code, string Output) Run(params string[] args) => CliProcess.Run(args);
 
     [Fact]
     public void UnwritableOutputKeepsThePreviousCheckpointAndSaysWhy()
@@ -238,14 +245,8 @@ public class TrainDataSourceTests
 {
     internal static string Run(params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(TestPaths.CliDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var o = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"minimind {string.Join(' ', args)} exited {p.ExitCode}: {o}{err.Result}");
+        var (code, o) = CliProcess.Run(args);
+        Assert.True(code == 0, $"minimind {string.Join(' ', args)} exited {code}: {o}");
         return o;
     }
 

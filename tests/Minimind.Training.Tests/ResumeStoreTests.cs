@@ -4,7 +4,7 @@ namespace Minimind.Training.Tests;
 
 public class ResumeStoreTests
 {
-    private static ResumeFile[] Files(long step) => new[]
+    internal static ResumeFile[] Files(long step) => new[]
     {
         new ResumeFile("a.bin", s => s.Write(Enumerable.Range(0, 5000).Select(i => (byte)(i * 7 + step)).ToArray())),
         new ResumeFile("b.txt", s => s.Write("step "u8.ToArray().Concat(BitConverter.GetBytes(step)).ToArray())),
@@ -128,5 +128,45 @@ public class ResumeStoreTests
         Assert.Equal("f", back.Files[0].Name);
         bytes[5] ^= 1;
         Assert.Throws<InvalidDataException>(() => ResumeManifest.Deserialize(bytes, "m"));
+    }
+}
+
+/// <summary>Pruning never loses the newest good checkpoint or a pinned one.</summary>
+public class PruneSafetyTests
+{
+    private static ResumeFile[] Files(long s) => ResumeStoreTests.Files(s);
+
+    [Fact]
+    public void KeepEveryPinsAndTheNewestGoodOutlivesKeepLast()
+    {
+        using var t = new TempDir();
+        foreach (var s in new long[] { 2, 4, 6, 8, 10, 12 }) ResumeStore.Commit(t.Path, s, Files(s));
+        // The two newest are damaged (a disk error, a copy cut short): keep-last 2 alone would leave nothing to resume from.
+        foreach (var s in new long[] { 12, 10 }) File.WriteAllBytes(Path.Combine(t.Path, ResumeStore.FolderName(s), "a.bin"), new byte[] { 9 });
+        ResumeStore.Prune(t.Path, keepLast: 2, keepEvery: 4);
+        // 12, 10: keep-last; 8: pinned (and the newest good); 4: pinned; 6 and 2 go.
+        Assert.Equal(new long[] { 12, 10, 8, 4 }, ResumeStore.ListSteps(t.Path).Select(c => c.Step));
+        ResumeStore.Prune(t.Path, keepLast: 1, keepEvery: 0);
+        // Without pins: 12 (keep-last) and 8, the newest that verifies.
+        Assert.Equal(new long[] { 12, 8 }, ResumeStore.ListSteps(t.Path).Select(c => c.Step));
+        Assert.Equal(8, ResumeStore.FindNewestValid(t.Path)!.Step);
+    }
+
+    [Fact]
+    public void TheRunLockAdmitsOneHolderAndNamesIt()
+    {
+        using var t = new TempDir();
+        var root = Path.Combine(t.Path, "checkpoints", "pretrain_8");
+        using (var first = RunLock.Acquire(root, "minimind train --out-dir x"))
+        {
+            Assert.True(RunLock.IsHeld(root));
+            var e = Assert.Throws<RunLockedException>(() => RunLock.Acquire(root, "second"));
+            Assert.Contains($"PID {Environment.ProcessId}", e.Message);
+            Assert.Contains("minimind train --out-dir x", e.Message);
+            Assert.Contains(root, e.Message);
+        }
+        Assert.False(RunLock.IsHeld(root));
+        using var again = RunLock.Acquire(root, "third"); // the lock file left behind does not block
+        Assert.Contains("third", RunLock.ReadOwner(root));
     }
 }

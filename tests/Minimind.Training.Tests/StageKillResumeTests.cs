@@ -82,19 +82,19 @@ public class StageKillResumeTests
         var args = Args("dpo", d.Path).Select(a => a == Base.Value ? start : a).ToArray();
         int maxSteps = Array.IndexOf(args, "--max-steps") + 1;
         args[maxSteps] = "2";
-        var (code, o) = TrainCommandErrorTests.Run(args);
+        var (code, o) = CliProcess.Run(args);
         Assert.True(code == 0, o);
         Assert.Contains("saved step 2", o);
         // Same shapes, other values: the run's own DPO output.
         File.Copy(Path.Combine(d.Path, "dpo_64.pth"), start, overwrite: true);
         var more = args.Append("--resume").ToArray();
-        (code, o) = TrainCommandErrorTests.Run(more);
+        (code, o) = CliProcess.Run(more);
         Assert.True(code == 1, o);
         Assert.Contains("reference", o);
         Assert.Contains("refusing to resume", o);
         // Put the original back: the checkpoint is accepted again (the run is complete).
         File.Copy(Base.Value, start, overwrite: true);
-        (code, o) = TrainCommandErrorTests.Run(more);
+        (code, o) = CliProcess.Run(more);
         Assert.True(code == 0, o);
         Assert.Contains("resumed from", o);
         Assert.Contains("nothing to do", o);

@@ -93,6 +93,8 @@ public class TorchInteropTests
             var outp = TestPaths.RunPython(torch, Path.Combine(TestPaths.RepoRoot, "tools", "training", "check_pth.py"), t.Paths.WeightsPath, rawPath, keys);
             Assert.Contains($"OK {model.Parameters.Entries.Count} tensors", outp);
             Assert.Contains("tied output.weight", outp);
+            // ... although it carries the architecture record that torch.load ignores.
+            Assert.Equal(model.Config, ArchitectureRecord.Read(StateDict.Read(t.Paths.WeightsPath))!.Value.Config with { HiddenDim = model.Config.HiddenDim });
         }
     }
 
@@ -119,5 +121,8 @@ public class TorchInteropTests
             cfg.Dim.ToString(), cfg.NLayers.ToString(), cfg.NHeads.ToString(), cfg.NKvHeads.ToString(), cfg.VocabSize.ToString());
         // 2 optimizer steps of 3 micro-batches: MiniMind's 'step' counts micro-batches.
         Assert.Contains("OK epoch=0 step=6 world_size=1 adam_step=2", o);
+        // Python's floats as torch writes them, not float32s widened to 0.8999999761581421; one group entry per
+        // model.parameters() entry (the tied head counted once, as MiniMind's optimizer has it).
+        Assert.Contains($"hyper betas=(0.9, 0.999) eps=1e-08 weight_decay=0.01 params={model.Parameters.Owners.Count()}", o);
     }
 }

@@ -32,6 +32,9 @@ def main():
     x = torch.randint(0, vocab, (2, 8))
     model(x, x).backward()
     opt.step()
+    g = ckp["optimizer"]["param_groups"][0]
+    # the hyper-parameters exactly as torch's own AdamW(betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01) stores them
+    print(f"hyper betas={tuple(g['betas'])} eps={g['eps']!r} weight_decay={g['weight_decay']!r} params={len(g['params'])}")
     print(f"OK epoch={ckp['epoch']} step={ckp['step']} world_size={ckp['world_size']} adam_step={int(steps.pop())}")
 
 

@@ -2,8 +2,9 @@ namespace Minimind.Checkpoint;
 
 /// <summary>
 /// Replaces a file atomically: writes a temporary file in the same folder, flushes and fsyncs it,
-/// renames it over the target, then fsyncs the folder. A failure at any point deletes the temporary
-/// file and leaves the previous file untouched.
+/// renames it over the target, then fsyncs the folder. A failure before the rename deletes the temporary
+/// file, leaves the previous file untouched and throws an IOException naming the path; once the rename has
+/// happened nothing is thrown (a failing folder fsync is reported through <see cref="Durability.Warn"/>).
 /// </summary>
 public static partial class AtomicFile
 {
@@ -32,6 +33,15 @@ public static partial class AtomicFile
                 throw new IOException($"could not write {path}: {e.Message} (the previous file, if any, is unchanged)", e);
             throw;
         }
-        DirectorySync.Sync(dir); // the rename is durable only once the folder entry is on disk
+        // The rename happened: the new file is in place, so a failure now must not claim the old one is intact.
+        SyncAfterRename(dir, path);
+    }
+
+    /// <summary>fsync of <paramref name="dir"/> after a rename into it: a failure is reported through <see cref="Durability.Warn"/>
+    /// (the new content is complete and fsynced; only the durability of its name is in doubt), never thrown.</summary>
+    internal static void SyncAfterRename(string dir, string path)
+    {
+        try { DirectorySync.Sync(dir); } // the rename is durable only once the folder entry is on disk
+        catch (IOException e) { Durability.Warn($"{path} was written, but {e.Message}; a power cut may bring back the previous version"); }
     }
 }

@@ -31,6 +31,12 @@ public sealed class PthFile
     public required IReadOnlyList<TorchStorage> Storages { get; init; }
     /// <summary>True when the file's storages are big-endian.</summary>
     public bool BigEndian { get; init; }
+    /// <summary>Records of the zip's <c>extra/</c> folder by name (at most <see cref="MaxExtraBytes"/> each; torch.load ignores them).</summary>
+    public IReadOnlyDictionary<string, byte[]> Extras { get; init; } = new Dictionary<string, byte[]>();
+    /// <summary>The folder inside the top folder that holds extra records.</summary>
+    public const string ExtraFolder = "extra";
+    /// <summary>Largest extra record read.</summary>
+    public const int MaxExtraBytes = 1 << 20;
     /// <summary>The zip's <c>version</c> record (e.g. <c>3</c>), or the legacy protocol version (1001).</summary>
     public string? Version { get; init; }
 }

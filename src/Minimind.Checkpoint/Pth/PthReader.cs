@@ -80,7 +80,13 @@ public static class PthReader
         var buf = zip.ReadAll(pkl, MaxPickleBytes);
         var up = new Unpickler(buf, 0, buf.Length, false, path, Resolve);
         var root = up.Load();
-        return new PthFile { Format = PthFormat.Zip, Root = root, Path = path, TopFolder = top, Storages = order2, BigEndian = big, Version = version };
+        // Small records under <top>/extra/ (torch ignores them): e.g. the architecture record this project writes.
+        var extras = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        string extraPrefix = top + "/" + PthFile.ExtraFolder + "/";
+        foreach (var e in zip.Entries)
+            if (e.Name.StartsWith(extraPrefix, StringComparison.Ordinal) && e.Name.Length > extraPrefix.Length && e.Size <= PthFile.MaxExtraBytes)
+                extras[e.Name[extraPrefix.Length..]] = zip.ReadAll(e, PthFile.MaxExtraBytes);
+        return new PthFile { Format = PthFormat.Zip, Root = root, Path = path, TopFolder = top, Storages = order2, BigEndian = big, Version = version, Extras = extras };
     }
 
     private static (StorageClassRef cls, string key, long numel) ParsePid(object?[] pid, int minLength, string path)

@@ -15,18 +15,32 @@ public static class PthWriter
     /// tuples, ints, floats, strings, bools, null, <see cref="TorchTensor"/>, <see cref="StateDict"/>)
     /// to <paramref name="path"/> atomically. The zip's top folder is the file's stem, as torch names it.
     /// </summary>
-    public static void Write(string path, object root)
+    public static void Write(string path, object root) => Write(path, root, null);
+
+    /// <summary>As <see cref="Write(string, object)"/>, adding <paramref name="extras"/> as records of the zip's
+    /// <c>extra/</c> folder (torch.load ignores them; <see cref="PthFile.Extras"/> reads them back).</summary>
+    public static void Write(string path, object root, IEnumerable<KeyValuePair<string, byte[]>>? extras)
     {
         // Pickle first: an unsupported object fails before any file is touched.
         var top = Path.GetFileNameWithoutExtension(path);
         if (string.IsNullOrWhiteSpace(top)) top = "archive";
         var (pkl, storages) = Pickle(root);
         long payload = pkl.Length + storages.Sum(x => x.storage.ByteLength); // a lower bound of the file size
-        AtomicFile.Write(path, s => WriteArchive(s, top, pkl, storages), payload);
+        var ex = CheckExtras(extras);
+        AtomicFile.Write(path, s => WriteArchive(s, top, pkl, storages, ex), payload);
     }
 
-    /// <summary>Writes a state dict as torch's <c>OrderedDict</c> (atomic).</summary>
-    public static void WriteStateDict(string path, StateDict sd) => Write(path, sd.ToRoot());
+    /// <summary>Writes a state dict as torch's <c>OrderedDict</c> (atomic), with its <see cref="StateDict.Extras"/>.</summary>
+    public static void WriteStateDict(string path, StateDict sd) => Write(path, sd.ToRoot(), sd.Extras);
+
+    private static List<KeyValuePair<string, byte[]>> CheckExtras(IEnumerable<KeyValuePair<string, byte[]>>? extras)
+    {
+        var list = extras?.ToList() ?? new();
+        foreach (var (name, bytes) in list)
+            if (name.Length == 0 || name.Contains('/') || name.Contains('\\') || bytes.Length > PthFile.MaxExtraBytes)
+                throw new ArgumentException($"extra record '{name}' must be a plain name of at most {PthFile.MaxExtraBytes} bytes", nameof(extras));
+        return list;
+    }
 
     /// <summary>Writes the archive to any stream (not atomic), with top folder <paramref name="topFolder"/>.</summary>
     public static void Write(Stream stream, object root, string topFolder = "archive") => Write(stream, root, topFolder, 0xFFFFFFFF);
@@ -35,7 +49,7 @@ public static class PthWriter
     internal static void Write(Stream stream, object root, string topFolder, long zip64Threshold)
     {
         var (pkl, storages) = Pickle(root);
-        WriteArchive(stream, topFolder, pkl, storages, zip64Threshold);
+        WriteArchive(stream, topFolder, pkl, storages, new(), zip64Threshold);
     }
 
     private static (byte[], List<(TorchStorage storage, string key, TorchDType dtype)>) Pickle(object root)
@@ -45,7 +59,8 @@ public static class PthWriter
         return (bytes, p.Storages);
     }
 
-    private static void WriteArchive(Stream s, string top, byte[] pkl, List<(TorchStorage storage, string key, TorchDType dtype)> storages, long zip64Threshold = 0xFFFFFFFF)
+    private static void WriteArchive(Stream s, string top, byte[] pkl, List<(TorchStorage storage, string key, TorchDType dtype)> storages,
+        List<KeyValuePair<string, byte[]>> extras, long zip64Threshold = 0xFFFFFFFF)
     {
         var z = new TorchZipWriter(s, zip64Threshold);
         z.AddEntry(top + "/data.pkl", pkl);
@@ -73,6 +88,7 @@ public static class PthWriter
             }
         }
         finally { if (buf is not null) ArrayPool<byte>.Shared.Return(buf); }
+        foreach (var (name, bytes) in extras) z.AddEntry($"{top}/{PthFile.ExtraFolder}/{name}", bytes);
         z.AddEntry(top + "/version", Encoding.ASCII.GetBytes("3\n"));
         z.Finish();
     }

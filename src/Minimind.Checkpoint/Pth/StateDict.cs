@@ -11,6 +11,10 @@ public sealed class StateDict : IEnumerable<KeyValuePair<string, TorchTensor>>
     /// <summary>The file it was read from, for messages; null for one built in memory.</summary>
     public string? SourcePath { get; init; }
 
+    /// <summary>Extra records of the file (name → bytes, e.g. the architecture record), written back by
+    /// <see cref="PthWriter.WriteStateDict"/>; empty for files without them.</summary>
+    public IDictionary<string, byte[]> Extras { get; init; } = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+
     /// <summary>Keys in order.</summary>
     public IReadOnlyList<string> Keys => _keys;
 
@@ -54,13 +58,16 @@ public sealed class StateDict : IEnumerable<KeyValuePair<string, TorchTensor>>
         return d;
     }
 
-    /// <summary>Reads <paramref name="path"/> and finds its state dict (see <see cref="FromRoot"/>): a .pth, a
-    /// <c>.safetensors</c> file, or a HuggingFace folder (<see cref="HfFolderReader"/>).</summary>
+    /// <summary>Reads <paramref name="path"/> and finds its state dict (see <see cref="FromRoot"/>): a .pth (with its
+    /// extra records), a <c>.safetensors</c> file, or a HuggingFace folder (<see cref="HfFolderReader"/>).</summary>
     public static StateDict Read(string path)
     {
         if (Directory.Exists(path)) return HfFolderReader.Read(path);
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SafetensorsFile.Read(path).ToStateDict();
-        return FromRoot(PthReader.Read(path).Root, path);
+        var f = PthReader.Read(path);
+        var sd = FromRoot(f.Root, path);
+        foreach (var kv in f.Extras) sd.Extras[kv.Key] = kv.Value;
+        return sd;
     }
 
     /// <summary>

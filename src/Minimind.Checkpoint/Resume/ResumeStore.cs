@@ -44,6 +44,7 @@ public static class ResumeStore
         }
         var final = Path.Combine(root, FolderName(step));
         string tmp = Path.Combine(root, $"{TempPrefix}{FolderName(step)}_{Environment.ProcessId}_{Guid.NewGuid().ToString("N")[..8]}");
+        string? old = null;
         try
         {
             Directory.CreateDirectory(root);
@@ -66,25 +67,31 @@ public static class ResumeStore
                 fs.Flush(flushToDisk: true);
             }
             DirectorySync.Sync(tmp);
-            string? old = null;
             if (Directory.Exists(final))
             {
                 old = Path.Combine(root, $"{OldPrefix}{FolderName(step)}_{Environment.ProcessId}_{Guid.NewGuid().ToString("N")[..8]}");
                 Directory.Move(final, old);
             }
             Directory.Move(tmp, final);
-            DirectorySync.Sync(root);
-            if (old is not null) TryDelete(old);
-            return final;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             TryDelete(tmp);
+            // A replaced step goes back where it was, so a failed re-commit never loses the committed copy.
+            if (old is not null && !Directory.Exists(final)) { try { Directory.Move(old, final); } catch (IOException) { } }
             var prev = ListSteps(root).FirstOrDefault(c => c.Step != step);
             string intact = prev is null ? "no earlier checkpoint exists" : $"the previous checkpoint {prev.Path} is intact";
             throw new IOException($"could not write the resume state {final}: {e.Message} ({intact})", e);
         }
+        // Committed: from here on nothing throws (a failing fsync of the root is reported, the folder is complete).
+        AtomicFile.SyncAfterRename(root, final);
+        if (old is not null) TryDelete(old);
+        return final;
     }
+
+    /// <summary>Bytes of every file in a committed step folder (the size the next save will need again).</summary>
+    public static long FolderBytes(string dir) =>
+        Directory.Exists(dir) ? new DirectoryInfo(dir).EnumerateFiles().Sum(f => f.Length) : 0;
 
     /// <summary>Committed step folders under <paramref name="root"/>, newest (highest step) first.</summary>
     public static IReadOnlyList<ResumeCandidate> ListSteps(string root)
@@ -147,14 +154,32 @@ public static class ResumeStore
 
     /// <summary>
     /// Keeps the newest <paramref name="keepLast"/> step folders and deletes older ones, plus leftover
-    /// temporary folders of other (dead) processes. Never deletes the newest verified folder.
+    /// temporary folders of other (dead) processes. Never deleted: a folder whose step is a multiple of
+    /// <paramref name="keepEvery"/> (pinned, when it is above 0), and the newest folder that verifies — when
+    /// none of the kept ones does (damaged, or interrupted copies), older folders are checked newest first
+    /// and the first good one is kept too. <paramref name="knownGood"/>, a folder the caller has just
+    /// committed, counts as verified without reading it again.
     /// </summary>
-    public static void Prune(string root, int keepLast)
+    public static void Prune(string root, int keepLast, int keepEvery = 0, string? knownGood = null)
     {
         if (keepLast < 1) throw new ArgumentOutOfRangeException(nameof(keepLast), "--keep-last must be at least 1");
+        if (keepEvery < 0) throw new ArgumentOutOfRangeException(nameof(keepEvery), "--keep-every must be 0 (off) or positive");
         if (!Directory.Exists(root)) return;
         var steps = ListSteps(root);
-        for (int i = keepLast; i < steps.Count; i++) TryDelete(steps[i].Path);
+        bool Good(ResumeCandidate c) => (knownGood is not null && Path.GetFullPath(c.Path) == Path.GetFullPath(knownGood)) || Verify(c.Path, out _) is null;
+        bool haveGood = false;
+        for (int i = 0; i < steps.Count; i++)
+        {
+            var c = steps[i];
+            bool pinned = keepEvery > 0 && c.Step % keepEvery == 0;
+            if (i < keepLast || pinned)
+            {
+                if (!haveGood && Good(c)) haveGood = true;
+                continue;
+            }
+            if (!haveGood && Good(c)) { haveGood = true; continue; } // the newest good checkpoint outlives keep-last
+            TryDelete(c.Path);
+        }
         string mine = $"_{Environment.ProcessId}_";
         foreach (var d in Directory.EnumerateDirectories(root))
         {

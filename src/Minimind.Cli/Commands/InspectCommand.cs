@@ -19,7 +19,7 @@ public sealed class InspectCommand : ICommand
 
     /// <summary>Everything <c>minimind inspect</c> accepts.</summary>
     public static readonly OptionTable Table = new("inspect",
-        new[] { "inspect FILE [--json]" },
+        new[] { "inspect FILE [--json]", "inspect FOLDER" },
         """
         Reads a PyTorch checkpoint (zip format of torch >= 1.6, or the legacy format) without Python and
         prints: the container format and top folder, every tensor with its path, dtype, shape, storage key
@@ -29,9 +29,13 @@ public sealed class InspectCommand : ICommand
         A .safetensors file (header, __metadata__, every tensor's dtype, shape and byte range), a GGUF file
         (version, every metadata key with its value, tensors with ggml and PyTorch shapes) and a HuggingFace
         folder (its model.safetensors shards) are recognised by their content and listed the same way.
+        For a weight file this project wrote, the architecture record (extra/minimind.json) is printed too.
+        On a training folder (a run's checkpoint folder, one step folder, or an --out-dir) it lists every
+        step_NNNNNN checkpoint: whether its manifest and checksums verify, its step, epoch, tokens and losses,
+        and the one 'train --resume' would take (the newest that verifies).
         """,
         new[] { new OptionGroup("Options", Json) },
-        new[] { "inspect out/pretrain_512.pth", "inspect model.gguf", "inspect minimind-3/", "inspect checkpoints/pretrain_512_resume.pth --json > layout.json" });
+        new[] { "inspect out/pretrain_512.pth", "inspect model.gguf", "inspect minimind-3/", "inspect checkpoints/pretrain_512_resume.pth --json > layout.json", "inspect out/checkpoints/pretrain_512" });
 
     /// <inheritdoc/>
     public OptionTable Options => Table;
@@ -51,6 +55,7 @@ public sealed class InspectCommand : ICommand
     public int Run(ArgParser args)
     {
         var (path, json) = Bind(args);
+        if (Directory.Exists(path) && CheckpointFolderReport.Handles(path)) return CheckpointFolderReport.Run(path, Console.Out);
         if (InspectFormats.TryRun(path, json, Console.Out)) return 0; // .safetensors, GGUF, HF folders (by content)
         var pth = PthReader.Read(path);
         var tensors = new List<(string path, TorchTensor t)>();
@@ -108,6 +113,8 @@ public sealed class InspectCommand : ICommand
         var byType = tensors.GroupBy(x => x.t.DType).Select(g => $"{g.Key.ShortName()} x{g.Count()}");
         w.WriteLine($"tensors:   {tensors.Count} ({string.Join(", ", byType)}), {elements:N0} elements, {Bytes(tensorBytes)}");
         w.WriteLine($"storages:  {pth.Storages.Count}, {Bytes(storageBytes)}{(tensors.Count > pth.Storages.Count ? " (some tensors share a storage: tied weights or views)" : "")}");
+        foreach (var (name, bytes) in pth.Extras)
+            w.WriteLine($"extra:     {name} ({bytes.Length} bytes){(name == Minimind.Model.ArchitectureRecord.RecordName ? ": " + System.Text.Encoding.UTF8.GetString(bytes).ReplaceLineEndings(" ") : "")}");
         w.WriteLine();
         w.WriteLine("structure:");
         Tree(w, pth.Root, "  ", null);

@@ -55,6 +55,8 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<long> Seed = Opt.Long("seed", "N", 42, "seed of the initialisation and the data order");
     /// <summary><c>--device</c>.</summary>
     public static readonly CliOption<string> Device = CommonOptions.Device("auto");
+    /// <summary><c>--dtype</c>.</summary>
+    public static readonly CliOption<string> Dtype = CommonOptions.Dtype("fp32");
     /// <summary><c>--out-dir</c>.</summary>
     public static readonly CliOption<string?> OutDir = Opt.String("out-dir", "DIR", "out", "where weights and checkpoints go");
     /// <summary><c>--save-weight</c>.</summary>
@@ -71,6 +73,18 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<bool> ExportMinimindResume = Opt.Flag("export-minimind-resume", "also write checkpoints/<name>_resume.pth in MiniMind's resume layout");
     /// <summary><c>--plot</c>.</summary>
     public static readonly CliOption<bool> Plot = Opt.Flag("plot", "write <out-dir>/<name>_loss.png at every save");
+    /// <summary><c>--keep-every</c>.</summary>
+    public static readonly CliOption<int> KeepEvery = Opt.Int("keep-every", "N", 0, "pin every step folder whose step is a multiple of N: never pruned (0 = none)").AtLeast(0).Sample("2");
+    /// <summary><c>--minimind-root</c>.</summary>
+    public static readonly CliOption<string?> MinimindRoot = Opt.String("minimind-root", "DIR", null,
+        "write MiniMind's layout where its scripts look: DIR/checkpoints/<name>_resume.pth and <name>.pth (lm_checkpoint), DIR/out/<name>.pth (--from_weight)").Sample("minimind");
+    /// <summary><c>--no-space-check</c>.</summary>
+    public static readonly CliOption<bool> NoSpaceCheck = Opt.Flag("no-space-check", "skip the free-space check before each save (for filesystems that misreport free space)");
+    /// <summary><c>--max-bad-steps</c>.</summary>
+    public static readonly CliOption<int> MaxBadSteps = Opt.Int("max-bad-steps", "N", DivergenceGuard.DefaultMaxBadSteps, "stop after N skipped (non-finite loss or gradient norm) steps in a row").AtLeast(1).Sample("2");
+    /// <summary><c>--loss-spike</c>.</summary>
+    public static readonly CliOption<double> LossSpike = Opt.Double("loss-spike", "X", DivergenceGuard.DefaultSpikeFactor,
+        "stop when a step's loss exceeds X times the median of the last 50 steps' (0 = off)").AtLeast(0).Sample("5");
     /// <summary><c>--tensorboard</c>.</summary>
     public static readonly CliOption<string?> TensorBoard = Opt.String("tensorboard", "DIR", null,
         "also write TensorBoard scalars (loss, lr, grad norm, tokens/s, MoE aux loss) to DIR/events.out.tfevents.*, continued across resumes (each step once)").Sample("out/tb");
@@ -102,13 +116,24 @@ public sealed class TrainCommand : ICommand
                                                                      counters, data position, checksums)
         A resumed run continues bit for bit as if never interrupted (same device). Checkpoints are taken
         only at optimizer-step boundaries, so no partial accumulation window is ever lost or duplicated.
+        The .pth carries its architecture and tokenizer, so 'minimind generate --weights FILE' needs nothing else.
+
+        Divergence guard: a step whose loss or gradient norm is not finite is skipped (never reaches the
+        weights) and printed; no checkpoint is written while the last update was skipped; a save whose
+        weights or AdamW moments are not finite, or whose weights give the next batch a non-finite or spiking
+        loss, is refused. A run stopped by the guard exits with code 3; its newest checkpoint is the last good one.
+        One run per folder: the checkpoint folder is locked (run.lock, released by the OS when the process
+        dies); a second trainer on it fails at once naming the holder's PID and command line. A save that fails
+        (disk full, I/O error) removes its temporary files, leaves the previous checkpoint and .pth as they
+        were, and stops the run with exit code 1 and the path in the message.
         """,
         new[]
         {
             new OptionGroup("Data", Data, Tokenizer, MaxSeqLen, FromWeight),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
-            new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device),
-            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, SaveDtype, ExportMinimindResume, Plot, TensorBoard),
+            new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device, Dtype),
+            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, KeepEvery, SaveDtype, ExportMinimindResume, MinimindRoot, Plot, TensorBoard, NoSpaceCheck),
+            new OptionGroup("Divergence guard", MaxBadSteps, LossSpike),
             new OptionGroup("Resuming", Resume, ResumeFrom),
             new OptionGroup("Several processes (mpirun)", DistTimeout),
             TrainStages.Group,
@@ -180,6 +205,13 @@ public sealed class TrainCommand : ICommand
             SaveDtype = TorchDTypes.ParseShort(args.Get(SaveDtype)),
             ExportMinimindResume = args.Get(ExportMinimindResume),
             Plot = args.Get(Plot),
+            Dtype = PrecisionRounding.Parse(args.Get(Dtype)),
+            KeepEvery = args.Get(KeepEvery),
+            MaxBadSteps = args.Get(MaxBadSteps),
+            LossSpike = args.Get(LossSpike),
+            MinimindRoot = args.Get(MinimindRoot),
+            CheckFreeSpace = !args.Get(NoSpaceCheck),
+            TokenizerSpec = tokSpec.Length == 0 ? null : tokSpec == "byte" ? tokSpec : Path.GetFullPath(tokSpec),
             TensorBoardDir = args.Get(TensorBoard),
         };
         bool resume = args.Get(Resume);
@@ -187,8 +219,9 @@ public sealed class TrainCommand : ICommand
         string? fromWeight = args.Has(FromWeight) ? args.Get(FromWeight) : stage.FromWeight;
         if (fromWeight == "none") fromWeight = null;
         string device = args.Get(Device);
-        // A --from-weight given as a file also fixes the shapes (read from the checkpoint).
-        string? fromWeightFile = fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight : null;
+        // A --from-weight given as a file or folder, or a MiniMind *_resume.pth to continue, also fixes the shapes (read from it).
+        string? fromWeightFile = resumeFrom is not null && File.Exists(resumeFrom) ? resumeFrom
+            : fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight : null;
         // The built-in run keeps its toy size unless --arch names a preset; every override still applies.
         var tiny = builtin ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : (ModelConfig?)null;
         var config = ModelOptions.Parse(args, fromWeightFile, out _, tiny);
@@ -282,9 +315,13 @@ public sealed class TrainCommand : ICommand
         using var backend = comm.LocalSize > 1 && cuda ? Minimind.Kernels.Ilgpu.IlgpuBackend.CreateCuda(comm.LocalRank) : BackendFactory.Create(device, threads);
         log.WriteLine(BackendFactory.Describe(backend) + (comm.LocalSize > 1 && backend.Name == "cpu" ? $", {threads} thread(s) per rank for {comm.LocalSize} ranks on this machine" : ""));
         using var model = MiniMindModel.Create(config, backend, StageSetup.RowsPerSample(recipe) * options.BatchSize, data.SeqLen);
+        model.Precision = options.Dtype;
         model.InitRandom(checked((int)options.Seed));
         using var frozen = StageSetup.Create(recipe, stageOptions, model, data, options, backend, log, fromWeight);
         using var trainer = new Trainer(frozen.Stage, options, log, dataDesc, comm);
+        // One run per checkpoint folder (rank 0 holds it for the job); the OS drops the lock when the process dies,
+        // so a killed run never blocks --resume.
+        using var runLock = comm.Rank == 0 ? Minimind.Checkpoint.Resume.RunLock.Acquire(trainer.Paths.CheckpointRoot, CommandLine()) : null;
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
         log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
 
@@ -330,6 +367,17 @@ public sealed class TrainCommand : ICommand
         TrainOutcome outcome;
         using (var stop = new StopSignal(log)) outcome = trainer.Run(stop, resumed);
         string again = ResumeCommandLine();
+        if (outcome == TrainOutcome.Diverged)
+        {
+            var last = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.Paths.CheckpointRoot).FirstOrDefault();
+            log.WriteLine($"error: training diverged at step {trainer.State.OptimizerStep}: {trainer.DivergedReason}.");
+            log.WriteLine(last is null
+                ? "No checkpoint had been written yet; nothing on disk was touched."
+                : $"The newest checkpoint, {last.Path} (step {last.Step}), is the last good state and {trainer.Paths.WeightsPath} holds its weights; nothing after it was saved.");
+            log.WriteLine("Lower --learning-rate or enable --grad-clip (a resumed run keeps the schedule it started with, so start a new --out-dir or --save-weight for a new learning rate),");
+            log.WriteLine($"or continue from the last checkpoint with: {again}");
+            return DivergedExitCode;
+        }
         if (outcome == TrainOutcome.Stopped)
         {
             log.WriteLine($"stopped at step {trainer.State.OptimizerStep}/{trainer.StopStep}; checkpoint in {trainer.Paths.CheckpointRoot}");
@@ -349,7 +397,8 @@ public sealed class TrainCommand : ICommand
             log.WriteLine($"merge it:   minimind convert {(fromWeight is null ? "BASE.pth" : FromWeightPath(fromWeight, options, config))} {merged} --merge-lora {trainer.Paths.WeightsPath}");
             log.WriteLine($"try it:     minimind generate --weights {merged} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
         }
-        else log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
+        // The .pth records its architecture and tokenizer, so the weights are all generate needs.
+        else log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath}{(tokSpec.Length > 0 ? "" : " --tokenizer TOKENIZER")} --prompt \"...\"");
         log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
         return 0;
     }
@@ -360,14 +409,21 @@ public sealed class TrainCommand : ICommand
         if (!File.Exists(path) && !Directory.Exists(path))
             throw new FileNotFoundException($"--from-weight {fromWeight}{(given ? "" : " (this stage's default)")}: {path} not found. " +
                 $"Train that stage first (minimind train --stage ... --out-dir {o.OutDir}), give a .pth path, or --from-weight none to start from random weights", path);
-        var report = model.LoadStateDict(StateDict.Read(path), strict: false);
+        var sd = StateDict.Read(path);
+        var report = model.LoadStateDict(sd, strict: false);
         log.WriteLine($"initialised from {path}: {report}");
+        if (CheckpointShapes.TiedCopiesNote(c, sd) is { } note) log.WriteLine("note: " + note);
     }
 
     /// <summary>--from-weight NAME means &lt;out-dir&gt;/NAME_&lt;dim&gt;[_moe].pth, as MiniMind's init_model; a path is taken as is.</summary>
     internal static string FromWeightPath(string fromWeight, TrainOptions o, ModelConfig c) =>
         fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight) || Directory.Exists(fromWeight)
             ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
+
+    /// <summary>Exit code of a run the divergence guard stopped (1 = an error such as a full disk, 2 = bad usage).</summary>
+    public const int DivergedExitCode = 3;
+
+    private static string CommandLine() => string.Join(' ', Environment.GetCommandLineArgs().Select(a => a.Contains(' ') ? $"\"{a}\"" : a));
 
     // The command line that continues this run: the same options with --resume.
     private static string ResumeCommandLine()

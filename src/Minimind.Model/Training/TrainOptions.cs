@@ -1,4 +1,5 @@
 using Minimind.Checkpoint;
+using Minimind.Kernels;
 
 namespace Minimind.Model.Training;
 
@@ -38,6 +39,20 @@ public sealed record TrainOptions
     public bool ExportMinimindResume { get; init; }
     /// <summary>Write a loss-curve PNG at every save.</summary>
     public bool Plot { get; init; }
+    /// <summary>Autocast precision of matmuls and attention (--dtype); fp16 also turns on <see cref="GradScaler"/>.</summary>
+    public Precision Dtype { get; init; } = Precision.Fp32;
+    /// <summary>Step folders whose step is a multiple of this are never pruned (0 = none pinned).</summary>
+    public int KeepEvery { get; init; }
+    /// <summary>Consecutive skipped (non-finite) updates that stop the run.</summary>
+    public int MaxBadSteps { get; init; } = DivergenceGuard.DefaultMaxBadSteps;
+    /// <summary>Loss-spike factor over the recent median that stops the run (0 = off).</summary>
+    public double LossSpike { get; init; } = DivergenceGuard.DefaultSpikeFactor;
+    /// <summary>MiniMind's project root: also write its layout (checkpoints/NAME_resume.pth, checkpoints/NAME.pth, out/NAME.pth) there.</summary>
+    public string? MinimindRoot { get; init; }
+    /// <summary>The tokenizer the run uses (<c>byte</c> or a tokenizer path), recorded inside the weight files.</summary>
+    public string? TokenizerSpec { get; init; }
+    /// <summary>Check the free space before each save (on by default).</summary>
+    public bool CheckFreeSpace { get; init; } = true;
     /// <summary>Folder for TensorBoard event files (scalars per logged step); null = none.</summary>
     public string? TensorBoardDir { get; init; }
     /// <summary>AdamW weight decay (torch default).</summary>
@@ -55,6 +70,9 @@ public sealed record TrainOptions
         if (SaveInterval < 1) throw new ArgumentException("--save-interval must be at least 1");
         if (MaxSteps is < 1) throw new ArgumentException("--max-steps must be at least 1");
         if (KeepLast < 1) throw new ArgumentException("--keep-last must be at least 1");
+        if (KeepEvery < 0) throw new ArgumentException("--keep-every must be 0 (off) or positive");
+        if (MaxBadSteps < 1) throw new ArgumentException("--max-bad-steps must be at least 1");
+        if (LossSpike < 0 || !double.IsFinite(LossSpike) || (LossSpike > 0 && LossSpike <= 1)) throw new ArgumentException("--loss-spike must be 0 (off) or a factor above 1");
         if (string.IsNullOrWhiteSpace(SaveWeight) || SaveWeight.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || SaveWeight.Contains('/'))
             throw new ArgumentException($"--save-weight '{SaveWeight}' is not a valid file-name prefix");
         if (!SaveDtype.IsFloatingPoint() || SaveDtype == TorchDType.F64) throw new ArgumentException("--save-dtype must be f32, f16 or bf16");

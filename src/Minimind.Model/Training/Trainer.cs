@@ -16,6 +16,8 @@ public enum TrainOutcome
     Finished,
     /// <summary>Stopped by a signal after writing a checkpoint.</summary>
     Stopped,
+    /// <summary>Stopped by the <see cref="DivergenceGuard"/>; <see cref="Trainer.DivergedReason"/> says why. The newest checkpoint is the last good one.</summary>
+    Diverged,
 }
 
 /// <summary>
@@ -57,8 +59,21 @@ public sealed class Trainer : IDisposable
     public long StepsPerEpoch { get; private set; }
     /// <summary>The ranks this run is spread over (world size 1 without mpirun).</summary>
     public DataParallel Parallel => _dp;
+    /// <summary>fp16 dynamic loss scaling (disabled for fp32/bf16 runs).</summary>
+    public GradScaler Scaler { get; }
+    /// <summary>True when the last step found inf/NaN gradients and skipped AdamW (fp16 only; the same on every rank,
+    /// since the gradients are summed over the ranks first).</summary>
+    public bool LastStepSkipped { get; private set; }
     /// <summary>Invoked after each optimizer step with the step number (tests use it to kill at chosen moments).</summary>
     public Action<long>? AfterStep { get; set; }
+    /// <summary>The divergence guard of the current <see cref="Run"/> (null outside one: <see cref="TrainStep"/> then always updates).</summary>
+    public DivergenceGuard? Guard { get; private set; }
+    /// <summary>Why the run stopped as <see cref="TrainOutcome.Diverged"/>.</summary>
+    public string? DivergedReason { get; private set; }
+    /// <summary>MiniMind's resume layout: <see cref="RunPaths.MinimindResumePath"/>, or under --minimind-root's checkpoints/.</summary>
+    public string MinimindResumePath => _opt.MinimindRoot is { } r ? Path.Combine(r, "checkpoints", Paths.RunName + "_resume.pth") : Paths.MinimindResumePath;
+    private bool _savePending;
+    private long _lastSaveBytes;
 
     /// <summary>A pretraining run (every weight, next-token CE) of <paramref name="model"/> over <paramref name="data"/>.</summary>
     public Trainer(ILanguageModel model, IPretrainSource data, TrainOptions options, TextWriter log, string dataDescription, ICommunicator? comm = null)
@@ -79,6 +94,7 @@ public sealed class Trainer : IDisposable
         long total = StepsPerEpoch * options.Epochs;
         if (options.MaxSteps is { } ms) total = Math.Min(total, ms);
         Adam = new AdamWState(_backend, stage.Parameters.TotalElements) { WeightDecay = options.WeightDecay };
+        Scaler = new GradScaler(options.Dtype == Precision.Fp16);
         State = new TrainingState
         {
             Arch = Signature(), TotalSteps = total, Epochs = options.Epochs, Seed = options.Seed,
@@ -86,6 +102,7 @@ public sealed class Trainer : IDisposable
             LearningRate = options.LearningRate, GradClip = options.GradClip, DataCount = stage.Count,
             DataDescription = dataDescription, Device = _backend.Name, Beta1 = Adam.Beta1, Beta2 = Adam.Beta2,
             Eps = Adam.Eps, WeightDecay = Adam.WeightDecay, WorldSize = _dp.WorldSize, MicroBatchesPerStep = _dp.MicroBatchesPerStep,
+            Dtype = options.Dtype.Name(), ScalerScale = Scaler.Scale,
         };
     }
 
@@ -131,9 +148,12 @@ public sealed class Trainer : IDisposable
     private readonly List<Batch> _micro = new();
 
     // The step's gradient over every rank (this rank's micro-batches from myBatch), then the same clip and AdamW on each rank.
+    // With fp16 loss scaling the backward runs on loss·scale; non-finite gradients skip AdamW (norm +∞, LastStepSkipped)
+    // and halve the scale, finite ones are unscaled before clipping.
     private (float Loss, double GradNorm, bool Stop) Step(int available, Func<int, Batch> myBatch, double lr, bool stopRequested)
     {
-        float scale = 1f / _dp.MicroBatchesPerStep;
+        // MiniMind: scaler.scale(loss / accumulation_steps).backward(); the scale is 1 when scaling is off.
+        float scale = Scaler.Scale / _dp.MicroBatchesPerStep;
         double auxSum = 0;
         int computed = 0;
         var (loss, stop) = _dp.Step(available, i =>
@@ -145,9 +165,27 @@ public sealed class Trainer : IDisposable
         }, stopRequested);
         _lastAux = computed > 0 ? (float)(auxSum / computed) : 0f; // over this rank's micro-batches (rank 0 logs its own)
         double sumSq = _backend.SumOfSquares(_stage.Gradients);
-        float coef = GradClip.Coefficient(sumSq, _opt.GradClip);
-        Adam.Apply(_stage.Weights, _stage.Gradients, (float)lr, coef);
-        return (loss, Math.Sqrt(sumSq), stop);
+        LastStepSkipped = Scaler.Enabled && !double.IsFinite(sumSq);
+        if (LastStepSkipped)
+        {
+            Scaler.Update(foundInf: true);
+            // fp16 loss scaling handles its own overflow: an inf/NaN scaled gradient is no bad step for the guard. A
+            // non-finite loss is (the forward is unscaled), so the guard still counts it and may stop the run.
+            if (!float.IsFinite(loss) && Guard?.Check(State.OptimizerStep + 1, loss, double.PositiveInfinity, out var bad) == false && bad is not null)
+                _log.WriteLine(bad);
+            return (loss, double.PositiveInfinity, stop);
+        }
+        // unscale_ before clip_grad_norm_: ×1/scale is exact for the power-of-two scales GradScaler produces.
+        float inv = 1f / Scaler.Scale;
+        sumSq *= (double)inv * inv;
+        double norm = Math.Sqrt(sumSq);
+        // The guard sees the step before the weights do: a non-finite or spiking step never reaches them. Loss and
+        // norm are the all-reduced ones, identical on every rank, so every rank takes the same decision.
+        if (Guard is null || Guard.Check(State.OptimizerStep + 1, loss, norm, out var why))
+            Adam.Apply(_stage.Weights, _stage.Gradients, (float)lr, GradClip.Coefficient(sumSq, _opt.GradClip) * inv);
+        else if (why is not null) _log.WriteLine(why);
+        Scaler.Update(foundInf: false);
+        return (loss, norm, stop);
     }
 
     /// <summary>The micro-batch at <paramref name="microStep"/> of <paramref name="epoch"/>.</summary>
@@ -167,6 +205,7 @@ public sealed class Trainer : IDisposable
     public TrainOutcome Run(StopSignal? stop, bool resumed)
     {
         Directory.CreateDirectory(Paths.CheckpointRoot);
+        Guard = new DivergenceGuard(State.Losses, _opt.MaxBadSteps, _opt.LossSpike);
         // Rank 0 alone prints, writes metrics and checkpoints; the others compute and wait at the commit point.
         using var progress = _dp.IsRoot ? new TrainProgress(_log, Paths.MetricsPath, _opt.LogInterval, resumed, State.OptimizerStep, State.TotalSteps, State.TokensSeen, _backend.Name, _opt.TensorBoardDir) : null;
         if (progress is not null && _dp.WorldSize > 1) progress.Suffix = DistributedProgress.Suffix(_dp);
@@ -182,16 +221,28 @@ public sealed class Trainer : IDisposable
             var (loss, norm, stopping) = TrainStepAt(State.Epoch, State.MicroStepInEpoch, lr, stop?.StopRequested == true);
             State.OptimizerStep = step;
             State.AdamStep = Adam.Step;
+            if (LastStepSkipped) State.SkippedSteps++;
+            State.ScalerScale = Scaler.Scale;
+            State.ScalerGrowthTracker = Scaler.GrowthTracker;
             State.MicroStepInEpoch += available;
             State.TokensSeen += (long)available * _opt.BatchSize * _stage.SeqLen;
             State.Losses.Add(loss);
             if (State.MicroStepInEpoch >= MicroBatchesPerEpoch) { State.Epoch++; State.MicroStepInEpoch = 0; }
             progress?.Step(new StepReport(step, StopStep, State.Epoch, State.Epochs, loss, lr, norm, State.TokensSeen) { AuxLoss = _lastAux }, IsDone);
 
-            if (step % _opt.SaveInterval == 0 || IsDone || stopping)
+            if (!Guard.LastAccepted) progress?.Event("skipped", step);
+            if (Guard.StopReason is { } reason) return Diverged(progress, step, reason);
+            if (step % _opt.SaveInterval == 0 || IsDone || stopping || _savePending)
             {
                 progress?.ClearLine();
-                Save();
+                // A skipped update leaves weights that already produced a bad step: save after the next good one.
+                _savePending = !Guard.LastAccepted;
+                if (_savePending) _log.WriteLine($"step {step}: checkpoint postponed (the update was skipped); the previous checkpoint stays the newest");
+                else
+                {
+                    try { Save(); }
+                    catch (TrainingDivergedException e) { return Diverged(progress, step, e.Message); }
+                }
             }
             AfterStep?.Invoke(step);
             if (stopping && !IsDone)
@@ -202,6 +253,13 @@ public sealed class Trainer : IDisposable
         }
         progress?.Event("end", State.OptimizerStep);
         return TrainOutcome.Finished;
+    }
+
+    private TrainOutcome Diverged(TrainProgress? progress, long step, string reason)
+    {
+        DivergedReason = reason;
+        progress?.Event("diverged", step);
+        return TrainOutcome.Diverged;
     }
 
     // The resume check: the first batch's loss under the restored weights, against the value recorded at save time.
@@ -216,14 +274,13 @@ public sealed class Trainer : IDisposable
     // ---- saving ---------------------------------------------------------------------------------
 
     /// <summary>
-    /// Writes the PyTorch weights (atomically), then the resume state folder (committed by its manifest),
-    /// prunes to --keep-last, and writes the optional MiniMind resume file and plot. Returns the folder.
+    /// Refuses a state that is not finite (or whose weights already diverge on the next batch), checks the free
+    /// space, commits the resume state folder (by its manifest), then writes the PyTorch weights with their
+    /// architecture record (atomically), prunes (--keep-last, --keep-every, the newest good one always stays),
+    /// and writes the optional MiniMind files and plot. Returns the folder.
     /// </summary>
     public string Save()
     {
-        // Every rank reaches this step boundary; only rank 0 holds files to write (the state is replicated), and it
-        // writes the manifest only after the barrier at which every rank has reported its part durable.
-        if (!_dp.IsRoot) { _dp.Barrier(); return Paths.CheckpointRoot; }
         var sw = Stopwatch.StartNew();
         long n = _stage.Parameters.TotalElements;
         // Host copies are kept between saves: three model-sized arrays per save would churn the GC.
@@ -231,16 +288,39 @@ public sealed class Trainer : IDisposable
         _backend.Download(_stage.Weights, w);
         _backend.Download(Adam.M, m);
         _backend.Download(Adam.V, v);
+        // Never commit a state nobody could resume from.
+        if (DivergenceGuard.NonFinite(w, m, v) is { } bad)
+            throw new TrainingDivergedException($"refusing to save step {State.OptimizerStep}: {bad}; the previous checkpoint stays the newest");
         State.AdamStep = Adam.Step;
         State.NextBatchLoss = IsDone ? float.NaN : _stage.ForwardLoss(MakeBatch(State.Epoch, State.MicroStepInEpoch));
+        // Finite weights can be past saving too: when they already give the next batch a non-finite or spiking loss.
+        if (!IsDone && (!float.IsFinite(State.NextBatchLoss) || Guard?.IsSpike(State.NextBatchLoss) == true))
+            throw new TrainingDivergedException($"refusing to save step {State.OptimizerStep}: its weights give the next batch a loss of {State.NextBatchLoss}" +
+                $"{(float.IsFinite(State.NextBatchLoss) ? $" (a spike, --loss-spike {_opt.LossSpike:G})" : "")}; the previous checkpoint stays the newest");
+        // Every rank reaches this boundary with the same verdict (the checks above see replicated state); only rank 0
+        // holds files to write, and it writes the manifest only after the barrier at which every rank has arrived.
+        if (!_dp.IsRoot) { _dp.Barrier(); return Paths.CheckpointRoot; }
         Directory.CreateDirectory(_opt.OutDir);
-        PthWriter.WriteStateDict(Paths.WeightsPath, StateDictLoader.Export(_stage.Parameters, w, _opt.SaveDtype));
+        SaveSpace.Check(this, _opt, _lastSaveBytes, n);
+        // The step folder first: a save that fails later (disk full) leaves the previous .pth untouched and a complete newer folder.
         var dir = ResumeStateFolder.Commit(Paths.CheckpointRoot, State, w, m, v, _dp.Barrier);
-        ResumeStore.Prune(Paths.CheckpointRoot, _opt.KeepLast);
-        if (_opt.ExportMinimindResume)
-            MinimindResumeFile.Write(Paths.MinimindResumePath, _stage.Parameters, w, m, v, Adam, State, _opt.SaveDtype,
-                LrSchedule.At(Math.Max(1, State.OptimizerStep), State.TotalSteps, _opt.LearningRate));
+        var weights = ArchitectureRecord.Attach(StateDictLoader.Export(_stage.Parameters, w, _opt.SaveDtype), _stage.Config, _opt.TokenizerSpec);
+        PthWriter.WriteStateDict(Paths.WeightsPath, weights);
+        ResumeStore.Prune(Paths.CheckpointRoot, _opt.KeepLast, _opt.KeepEvery, knownGood: dir);
+        if (_opt.ExportMinimindResume || _opt.MinimindRoot is not null)
+        {
+            MinimindResumeFile.Write(MinimindResumePath, _stage.Parameters, w, m, v, Adam, State, _opt.SaveDtype,
+                LrSchedule.At(Math.Max(1, State.OptimizerStep), State.TotalSteps, _opt.LearningRate), Scaler, weights.Extras);
+            // MiniMind's scripts read --from_weight from <root>/out, and lm_checkpoint keeps a copy beside the resume file.
+            if (_opt.MinimindRoot is { } mr)
+                foreach (var folder in new[] { "out", "checkpoints" })
+                {
+                    Directory.CreateDirectory(Path.Combine(mr, folder));
+                    PthWriter.WriteStateDict(Path.Combine(mr, folder, Paths.RunName + ".pth"), weights);
+                }
+        }
         if (_opt.Plot) new LossPlot().Draw(State.Losses).Save(Paths.PlotPath);
+        _lastSaveBytes = SaveSpace.BytesOf(this, _opt, dir);
         _log.WriteLine($"saved step {State.OptimizerStep}: weights {Paths.WeightsPath}, resume state {dir} ({sw.Elapsed.TotalSeconds:F2}s)");
         return dir;
     }
@@ -280,6 +360,10 @@ public sealed class Trainer : IDisposable
         ResumeStateFolder.ReadFloats(dir, ResumeStateFolder.MomentFile, buf); _backend.Upload(Adam.M, buf);
         ResumeStateFolder.ReadFloats(dir, ResumeStateFolder.SecondMomentFile, buf); _backend.Upload(Adam.V, buf);
         Adam.Step = s.AdamStep;
+        if (s.Dtype != _opt.Dtype.Name())
+            _log.WriteLine($"note: checkpoint trained with --dtype {s.Dtype}, continuing with {_opt.Dtype.Name()}: no longer bit-identical to an uninterrupted run");
+        if (Scaler.Enabled && s.Dtype == Precision.Fp16.Name()) Scaler.Restore(s.ScalerScale, s.ScalerGrowthTracker);
+        s.Dtype = _opt.Dtype.Name(); s.ScalerScale = Scaler.Scale; s.ScalerGrowthTracker = Scaler.GrowthTracker;
         // The learning rate, clip and epochs of the resumed run are the ones it started with (the schedule is fixed).
         s.Epochs = s.Epochs > 0 ? s.Epochs : _opt.Epochs;
         if (_opt.MaxSteps is { } ms && ms > s.TotalSteps)
@@ -298,6 +382,8 @@ public sealed class Trainer : IDisposable
         _backend.Upload(Adam.M, r.M);
         _backend.Upload(Adam.V, r.V);
         Adam.Step = r.AdamStep;
+        if (r.Scaler is { } sc) Scaler.LoadStateDict(sc, path);
+        State.ScalerScale = Scaler.Scale; State.ScalerGrowthTracker = Scaler.GrowthTracker;
         long step = r.Step;
         if (r.WorldSize != worldSize)
         {
