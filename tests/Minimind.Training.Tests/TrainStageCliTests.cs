@@ -18,6 +18,10 @@ public class TrainStageCliTests
         Assert.Equal((2, 16, 1e-5, 1, 768, "full_sft", (string?)"pretrain"), (s.Options.Epochs, s.Options.BatchSize, s.Options.LearningRate, s.Options.AccumulationSteps, s.MaxSeqLen, s.Options.SaveWeight, s.FromWeight));
         var l = Bind("--stage", "lora", "--lora-name", "lora_identity");
         Assert.Equal((10, 32, 1e-4, 340, "lora_identity", (string?)"full_sft", 16), (l.Options.Epochs, l.Options.BatchSize, l.Options.LearningRate, l.MaxSeqLen, l.Options.SaveWeight, l.FromWeight, l.StageOptions.LoraRank));
+        // train_dpo.py: epochs 1, batch 4, lr 4e-8, max_seq_len 1024, save_weight dpo, from_weight full_sft, beta 0.15
+        var o = Bind("--stage", "dpo");
+        Assert.Equal((1, 4, 4e-8, 1024, "dpo", (string?)"full_sft", 0.15), (o.Options.Epochs, o.Options.BatchSize, o.Options.LearningRate, o.MaxSeqLen, o.Options.SaveWeight, o.FromWeight, o.StageOptions.Beta));
+        Assert.Equal(0.3, Bind("--stage", "dpo", "--beta", "0.3").StageOptions.Beta);
         var d = Bind("--stage", "distill");
         Assert.Equal((6, 32, 5e-6, 340, "full_dist", 0.5, 1.5), (d.Options.Epochs, d.Options.BatchSize, d.Options.LearningRate, d.MaxSeqLen, d.Options.SaveWeight, d.StageOptions.Alpha, d.StageOptions.Temperature));
         // A flag given explicitly wins over the stage's default; --from-weight none means random weights.
@@ -32,7 +36,7 @@ public class TrainStageCliTests
         Assert.Contains("--lora-rank belongs to --stage lora, not --stage sft", e.Message);
         e = Assert.Throws<UsageException>(() => Bind("--alpha", "0.3"));
         Assert.Contains("--alpha belongs to --stage distill, not --stage pretrain", e.Message);
-        e = Assert.Throws<UsageException>(() => Bind("--stage", "dpo"));
-        Assert.Contains("--stage", e.Message);
+        e = Assert.Throws<UsageException>(() => Bind("--stage", "sft", "--beta", "0.2"));
+        Assert.Contains("--beta belongs to --stage dpo, not --stage sft", e.Message);
     }
 }
