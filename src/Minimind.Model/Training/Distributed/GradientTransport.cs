@@ -23,18 +23,22 @@ public static class GradientTransport
     public static (NcclCommunicator? Nccl, string Note) Select(ICommunicator comm, IBackend backend)
     {
         if (!UnderMpirun()) return (null, "");
-        if (backend is not IlgpuBackend { Accelerator: CudaAccelerator } cuda)
-            return (null, comm.Size > 1 ? $"gradient exchange: host memory over MPI ({backend.Name} backend)" : "");
+        var cuda = backend as IlgpuBackend;
+        bool onCuda = cuda?.Accelerator is CudaAccelerator;
         NcclLibrary? lib = null;
-        string why = "";
-        try { lib = NcclLibrary.Load(); }
-        catch (DllNotFoundException e) { why = e.Message; }
-        // Every rank must take the same path, or the exchanges would not pair up.
-        var votes = Collectives.AllGather(comm, new[] { lib is null ? (byte)0 : (byte)1 });
-        int missing = Array.IndexOf(votes, (byte)0);
+        string why = onCuda ? "" : $"{backend.Name} backend";
+        if (onCuda)
+        {
+            try { lib = NcclLibrary.Load(); }
+            catch (DllNotFoundException e) { why = e.Message; }
+        }
+        // Every rank votes (even a CPU one, so mismatched --device values still pair up): NCCL only if all can.
+        int missing = -1;
+        if (comm.Size > 1) missing = Array.IndexOf(Collectives.AllGather(comm, new[] { lib is null ? (byte)0 : (byte)1 }), (byte)0);
+        else if (lib is null) missing = 0;
         if (missing >= 0)
-            return (null, $"gradient exchange: through host memory over MPI (NCCL unavailable on rank {missing}{(why.Length > 0 ? ": " + why : "")})");
-        var nccl = NcclCommunicator.Create(comm, cuda, lib!);
+            return (null, !onCuda && comm.Size == 1 ? "" : $"gradient exchange: host memory over MPI (NCCL not used: rank {missing}{(missing == comm.Rank ? ": " + why : " cannot")})");
+        var nccl = NcclCommunicator.Create(comm, cuda!, lib!);
         nccl.CheckSendRecv();
         return (nccl, $"gradient exchange: NCCL {lib!.Version} ({lib.LoadedName}) send/recv between GPUs in the fixed tree order, adds on the device (binding checked at start-up)");
     }
