@@ -3,8 +3,9 @@ namespace Minimind.Kernels;
 /// <summary>What a backend can run, stated up front so a model refuses an unsupported configuration at
 /// construction instead of failing inside an op. The op contract checks the same limits on every call.</summary>
 /// <param name="MaxHeadDim">Largest attention head width the attention ops accept.</param>
-public readonly record struct BackendLimits(int MaxHeadDim)
+/// <param name="ReducedPrecision">Whether matmul and attention accept <see cref="Precision.Bf16"/>/<see cref="Precision.Fp16"/> shapes.</param>
+public readonly record struct BackendLimits(int MaxHeadDim, bool ReducedPrecision = false)
 {
     /// <summary>No limit beyond what fits in memory.</summary>
-    public static BackendLimits None { get; } = new(int.MaxValue);
+    public static BackendLimits None { get; } = new(int.MaxValue, ReducedPrecision: true);
 }

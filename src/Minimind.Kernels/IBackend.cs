@@ -17,6 +17,13 @@ namespace Minimind.Kernels;
 /// (<see cref="EmbeddingBackward"/>'s table, <see cref="RmsNormBackward"/>'s dWeight, <see cref="MoeAuxLoss"/>'s dProbs)
 /// always accumulate, so micro-batches and tied weights sum. <see cref="CrossEntropyBackward"/> always overwrites;
 /// <see cref="RopeBackward"/> works in place.</item>
+/// <item>Precision (torch.autocast): <see cref="GemmShape"/>, <see cref="AttnShape"/> and <see cref="DecodeShape"/> carry a
+/// <see cref="Kernels.Precision"/>. At bf16/fp16 the op rounds its input operands to that format (nearest, ties to even,
+/// <see cref="PrecisionRounding"/>) and accumulates in float32; outputs are float32. The backward ops round the same
+/// operands the forward did plus the incoming gradient (autocast's backward multiplies the bf16 grad by the bf16
+/// tensors it saved). The rounding lives in the ops, not the model, so every backend rounds at the same points;
+/// a backend without <see cref="BackendLimits.ReducedPrecision"/> refuses such shapes. <see cref="KvCacheAppend"/>
+/// stores rounded rows, so <see cref="AttentionDecode"/> rounds only q. All other ops are float32 whatever the model's precision.</item>
 /// <item>Results are deterministic: the same inputs give the same bits on every run
 /// (fixed reduction orders, no float atomics); overwrite and zero-then-accumulate give the same values.</item>
 /// <item>Ops may run asynchronously; <see cref="Download(Tensor, Span{float})"/> and the ops returning host values synchronise.</item>

@@ -37,6 +37,16 @@ public static class OpContract
         if (t.Length < n) throw new ArgumentException($"{op}: {name} holds {t.Length} elements, needs {n}");
     }
 
+    /// <summary>Throws unless <paramref name="p"/> is a <see cref="Kernels.Precision"/> the backend runs.</summary>
+    public static void Precision(string op, Precision p, BackendLimits limits)
+    {
+        if (p is not (Kernels.Precision.Fp32 or Kernels.Precision.Bf16 or Kernels.Precision.Fp16))
+            throw new ArgumentOutOfRangeException(nameof(p), $"{op}: precision {(int)p} is not a Precision (Fp32, Bf16 or Fp16)");
+        if (p != Kernels.Precision.Fp32 && !limits.ReducedPrecision)
+            throw new NotSupportedException(
+                $"{op}: precision {p.Name()} is not supported by this backend (BackendLimits.ReducedPrecision); use --dtype fp32 or --device cpu");
+    }
+
     private static void Mode(WriteMode mode, string op)
     {
         if (mode is not (WriteMode.Overwrite or WriteMode.Accumulate))
@@ -71,32 +81,33 @@ public static class OpContract
 
     // ---- matmul ---------------------------------------------------------------------------------
 
-    private static void Dims(string op, GemmShape s)
+    private static void Dims(string op, GemmShape s, BackendLimits limits)
     {
         NonNegative(s.M, op, "M"); NonNegative(s.N, op, "N"); NonNegative(s.K, op, "K");
+        Precision(op, s.Precision, limits);
     }
 
     /// <summary><see cref="IBackend.MatMul"/>: y [M,N], x [M,K], w [N,K].</summary>
-    public static void MatMul(Tensor y, Tensor x, Tensor w, GemmShape s, WriteMode mode)
+    public static void MatMul(Tensor y, Tensor x, Tensor w, GemmShape s, WriteMode mode, BackendLimits limits)
     {
         const string op = nameof(MatMul);
-        Dims(op, s); Mode(mode, op);
+        Dims(op, s, limits); Mode(mode, op);
         Need(y, (long)s.M * s.N, op, nameof(y)); Need(x, (long)s.M * s.K, op, nameof(x)); Need(w, (long)s.N * s.K, op, nameof(w));
     }
 
     /// <summary><see cref="IBackend.MatMulBackwardInput"/>: dx [M,K], dy [M,N], w [N,K].</summary>
-    public static void MatMulBackwardInput(Tensor dx, Tensor dy, Tensor w, GemmShape s, WriteMode mode)
+    public static void MatMulBackwardInput(Tensor dx, Tensor dy, Tensor w, GemmShape s, WriteMode mode, BackendLimits limits)
     {
         const string op = nameof(MatMulBackwardInput);
-        Dims(op, s); Mode(mode, op);
+        Dims(op, s, limits); Mode(mode, op);
         Need(dx, (long)s.M * s.K, op, nameof(dx)); Need(dy, (long)s.M * s.N, op, nameof(dy)); Need(w, (long)s.N * s.K, op, nameof(w));
     }
 
     /// <summary><see cref="IBackend.MatMulBackwardWeight"/>: dw [N,K], dy [M,N], x [M,K].</summary>
-    public static void MatMulBackwardWeight(Tensor dw, Tensor dy, Tensor x, GemmShape s, WriteMode mode)
+    public static void MatMulBackwardWeight(Tensor dw, Tensor dy, Tensor x, GemmShape s, WriteMode mode, BackendLimits limits)
     {
         const string op = nameof(MatMulBackwardWeight);
-        Dims(op, s); Mode(mode, op);
+        Dims(op, s, limits); Mode(mode, op);
         Need(dw, (long)s.N * s.K, op, nameof(dw)); Need(dy, (long)s.M * s.N, op, nameof(dy)); Need(x, (long)s.M * s.K, op, nameof(x));
     }
 
@@ -174,6 +185,7 @@ public static class OpContract
     {
         const string op = nameof(Attention);
         NonNegative(s.Batch, op, "batch"); NonNegative(s.SeqLen, op, "seqLen"); Heads(op, s.Heads, s.KvHeads, s.HeadDim, limits);
+        Precision(op, s.Precision, limits);
         var (qn, kn, ln) = AttnSizes(s);
         Need(output, qn, op, nameof(output)); Need(lse, ln, op, nameof(lse));
         Need(q, qn, op, nameof(q)); Need(k, kn, op, nameof(k)); Need(v, kn, op, nameof(v));
@@ -185,6 +197,7 @@ public static class OpContract
     {
         const string op = nameof(AttentionBackward);
         NonNegative(s.Batch, op, "batch"); NonNegative(s.SeqLen, op, "seqLen"); Heads(op, s.Heads, s.KvHeads, s.HeadDim, limits);
+        Precision(op, s.Precision, limits);
         Mode(mode, op);
         var (qn, kn, ln) = AttnSizes(s);
         Need(dq, qn, op, nameof(dq)); Need(dk, kn, op, nameof(dk)); Need(dv, kn, op, nameof(dv));
@@ -199,7 +212,7 @@ public static class OpContract
     private static void Decode(string op, DecodeShape s, BackendLimits limits)
     {
         NonNegative(s.Batch, op, "batch"); NonNegative(s.NewTokens, op, "newTokens"); NonNegative(s.PastLen, op, "pastLen");
-        Heads(op, s.Heads, s.KvHeads, s.HeadDim, limits);
+        Heads(op, s.Heads, s.KvHeads, s.HeadDim, limits); Precision(op, s.Precision, limits);
         if ((long)s.PastLen + s.NewTokens > s.Capacity)
             throw new ArgumentOutOfRangeException("capacity", $"{op}: pastLen {s.PastLen} + newTokens {s.NewTokens} exceeds the cache capacity {s.Capacity}");
     }

@@ -4,7 +4,8 @@ namespace Minimind.Kernels;
 /// <param name="M">Rows of x and y (tokens).</param>
 /// <param name="N">Output features (rows of w).</param>
 /// <param name="K">Input features (columns of x and w).</param>
-public readonly record struct GemmShape(int M, int N, int K);
+/// <param name="Precision">Operand precision (autocast): x, w and dy are rounded to it, accumulation is float32.</param>
+public readonly record struct GemmShape(int M, int N, int K, Precision Precision = Precision.Fp32);
 
 /// <summary>Row ops over [Rows, Dim]: RMSNorm, softmax (Dim = columns), cross-entropy (Dim = vocab),
 /// embedding (Rows = token count, Dim = embedding width).</summary>
@@ -18,7 +19,9 @@ public readonly record struct RowShape(int Rows, int Dim);
 /// <param name="Heads">Query heads (a multiple of <paramref name="KvHeads"/>).</param>
 /// <param name="KvHeads">Key/value heads.</param>
 /// <param name="HeadDim">Width of one head.</param>
-public readonly record struct AttnShape(int Batch, int SeqLen, int Heads, int KvHeads, int HeadDim);
+/// <param name="Precision">Operand precision (autocast): q, k, v (and dOutput in the backward) are rounded to it;
+/// scores, softmax and accumulation are float32.</param>
+public readonly record struct AttnShape(int Batch, int SeqLen, int Heads, int KvHeads, int HeadDim, Precision Precision = Precision.Fp32);
 
 /// <summary>Decode attention: q [B, NewTokens, H, hd] at positions PastLen.. against KV caches
 /// [B, Capacity, Hkv, hd] whose first PastLen + NewTokens rows are filled.</summary>
@@ -29,7 +32,9 @@ public readonly record struct AttnShape(int Batch, int SeqLen, int Heads, int Kv
 /// <param name="Heads">Query heads (a multiple of <paramref name="KvHeads"/>).</param>
 /// <param name="KvHeads">Key/value heads.</param>
 /// <param name="HeadDim">Width of one head.</param>
-public readonly record struct DecodeShape(int Batch, int NewTokens, int PastLen, int Capacity, int Heads, int KvHeads, int HeadDim);
+/// <param name="Precision">Operand precision (autocast): q and the cached k, v are read rounded to it.</param>
+public readonly record struct DecodeShape(int Batch, int NewTokens, int PastLen, int Capacity, int Heads, int KvHeads, int HeadDim,
+    Precision Precision = Precision.Fp32);
 
 /// <summary>Rotary embedding of x [B, T, Heads, hd]: token t uses table row PosOffset + t of cos/sin [maxPos, hd/2].</summary>
 /// <param name="Batch">Sequences.</param>

@@ -18,8 +18,8 @@ public sealed partial class MiniMindModel
         if (!logitsAreGradient) Backend.CrossEntropyBackward(dLogits, dLogits, _targets, _rowScale, new(rows, v), Batch.IgnoreIndex);
         var dLn = Rows(_s.DLn, rows, d);
         var dx = Rows(_s.DX, rows, d);
-        Backend.MatMulBackwardInput(dLn, dLogits, W(_layout.Head), new(rows, v, d), WriteMode.Overwrite);
-        Backend.MatMulBackwardWeight(G(_layout.Head), dLogits, Rows(_lnF, rows, d), new(rows, v, d), WriteMode.Accumulate);
+        Backend.MatMulBackwardInput(dLn, dLogits, W(_layout.Head), new(rows, v, d, Precision), WriteMode.Overwrite);
+        Backend.MatMulBackwardWeight(G(_layout.Head), dLogits, Rows(_lnF, rows, d), new(rows, v, d, Precision), WriteMode.Accumulate);
         Backend.RmsNormBackward(dx, G(_layout.FinalNorm), dLn, _residual[c.NLayers], W(_layout.FinalNorm), _rstdF, new(rows, d), WriteMode.Overwrite);
         float aux = 0;
         for (int l = c.NLayers - 1; l >= 0; l--) aux += BlockBackward(l, batch, seqLen, lossScale);
@@ -43,7 +43,7 @@ public sealed partial class MiniMindModel
         {
             var w = p.Ffn!.Value;
             FeedForward.Backward(Backend, dLn, G(w.Gate), G(w.Down), G(w.Up), dx, Rows(a.Ln2, rows, d), W(w.Gate), W(w.Down), W(w.Up),
-                FeedForward.Rows(a.Dense, 0, rows, f), FfnScratchRows(rows), rows, d, f, WriteMode.Overwrite);
+                FeedForward.Rows(a.Dense, 0, rows, f), FfnScratchRows(rows), rows, d, f, WriteMode.Overwrite, Precision);
         }
         Backend.RmsNormBackward(dx, G(p.FfnNorm), dLn, a.XMid, W(p.FfnNorm), a.Rstd2, new(rows, d), WriteMode.Accumulate);
         // xMid = x + wo(attention(attention_norm(x)))
@@ -65,13 +65,13 @@ public sealed partial class MiniMindModel
         int rows = batch * seqLen, d = c.Dim, hd = c.HeadDim, hq = c.NHeads * hd, hk = c.NKvHeads * hd;
         var dx = Rows(_s.DX, rows, d);
         var dAtt = Rows(_s.DAtt, rows, hq);
-        Backend.MatMulBackwardInput(dAtt, dx, W(p.Wo), new(rows, d, hq), WriteMode.Overwrite);
-        Backend.MatMulBackwardWeight(G(p.Wo), dx, a.Att, new(rows, d, hq), WriteMode.Accumulate);
-        _lora?.Backward(l, Lora.LoraSlot.O, dx, a.Att, dAtt, rows);
+        Backend.MatMulBackwardInput(dAtt, dx, W(p.Wo), new(rows, d, hq, Precision), WriteMode.Overwrite);
+        Backend.MatMulBackwardWeight(G(p.Wo), dx, a.Att, new(rows, d, hq, Precision), WriteMode.Accumulate);
+        _lora?.Backward(l, Lora.LoraSlot.O, dx, a.Att, dAtt, rows, Precision);
         var dq = Rows(_s.DQ, rows, hq);
         var dk = Rows(_s.DK, rows, hk);
         var dv = Rows(_s.DV, rows, hk);
-        Backend.AttentionBackward(dq, dk, dv, dAtt, a.Q, a.K, a.V, a.Att, a.Lse, new(batch, seqLen, c.NHeads, c.NKvHeads, hd), WriteMode.Overwrite);
+        Backend.AttentionBackward(dq, dk, dv, dAtt, a.Q, a.K, a.V, a.Att, a.Lse, new(batch, seqLen, c.NHeads, c.NKvHeads, hd, Precision), WriteMode.Overwrite);
         Backend.RopeBackward(dq, _cos, _sin, new(batch, seqLen, c.NHeads, hd, 0, c.Rope));
         Backend.RopeBackward(dk, _cos, _sin, new(batch, seqLen, c.NKvHeads, hd, 0, c.Rope));
         if (c.QkNorm)
@@ -84,17 +84,17 @@ public sealed partial class MiniMindModel
         }
         var dLn = Rows(_s.DLn, rows, d);
         var ln1 = Rows(a.Ln1, rows, d);
-        Backend.MatMulBackwardInput(dLn, dq, W(p.Wq), new(rows, hq, d), WriteMode.Overwrite);
-        Backend.MatMulBackwardWeight(G(p.Wq), dq, ln1, new(rows, hq, d), WriteMode.Accumulate);
-        Backend.MatMulBackwardInput(dLn, dk, W(p.Wk), new(rows, hk, d), WriteMode.Accumulate);
-        Backend.MatMulBackwardWeight(G(p.Wk), dk, ln1, new(rows, hk, d), WriteMode.Accumulate);
-        Backend.MatMulBackwardInput(dLn, dv, W(p.Wv), new(rows, hk, d), WriteMode.Accumulate);
-        Backend.MatMulBackwardWeight(G(p.Wv), dv, ln1, new(rows, hk, d), WriteMode.Accumulate);
+        Backend.MatMulBackwardInput(dLn, dq, W(p.Wq), new(rows, hq, d, Precision), WriteMode.Overwrite);
+        Backend.MatMulBackwardWeight(G(p.Wq), dq, ln1, new(rows, hq, d, Precision), WriteMode.Accumulate);
+        Backend.MatMulBackwardInput(dLn, dk, W(p.Wk), new(rows, hk, d, Precision), WriteMode.Accumulate);
+        Backend.MatMulBackwardWeight(G(p.Wk), dk, ln1, new(rows, hk, d, Precision), WriteMode.Accumulate);
+        Backend.MatMulBackwardInput(dLn, dv, W(p.Wv), new(rows, hk, d, Precision), WriteMode.Accumulate);
+        Backend.MatMulBackwardWeight(G(p.Wv), dv, ln1, new(rows, hk, d, Precision), WriteMode.Accumulate);
         if (_lora is not null)
         {
-            _lora.Backward(l, Lora.LoraSlot.Q, dq, ln1, dLn, rows);
-            _lora.Backward(l, Lora.LoraSlot.K, dk, ln1, dLn, rows);
-            _lora.Backward(l, Lora.LoraSlot.V, dv, ln1, dLn, rows);
+            _lora.Backward(l, Lora.LoraSlot.Q, dq, ln1, dLn, rows, Precision);
+            _lora.Backward(l, Lora.LoraSlot.K, dk, ln1, dLn, rows, Precision);
+            _lora.Backward(l, Lora.LoraSlot.V, dv, ln1, dLn, rows, Precision);
         }
         Backend.RmsNormBackward(dx, G(p.AttnNorm), dLn, _residual[l], W(p.AttnNorm), a.Rstd1, new(rows, d), WriteMode.Accumulate);
     }
@@ -113,7 +113,7 @@ public sealed partial class MiniMindModel
         {
             var w = p.Shared[s];
             FeedForward.Backward(Backend, dLn, G(w.Gate), G(w.Down), G(w.Up), dy, ln2, W(w.Gate), W(w.Down), W(w.Up),
-                FeedForward.Rows(a.Shared[s], 0, rows, f), FfnScratchRows(rows), rows, d, f, s == 0 ? WriteMode.Overwrite : WriteMode.Accumulate);
+                FeedForward.Rows(a.Shared[s], 0, rows, f), FfnScratchRows(rows), rows, d, f, s == 0 ? WriteMode.Overwrite : WriteMode.Accumulate, Precision);
         }
         var dOut = Rows(_s.DExpertOut, nk, d);
         var dW = Rows(_s.DWeights, nk, 1);
@@ -128,7 +128,7 @@ public sealed partial class MiniMindModel
             var w = p.Experts[ex];
             FeedForward.Backward(Backend, dXs.Slice((long)off * d, (long)cnt * d), G(w.Gate), G(w.Down), G(w.Up),
                 dOut.Slice((long)off * d, (long)cnt * d), a.Xs.Slice((long)off * d, (long)cnt * d), W(w.Gate), W(w.Down), W(w.Up),
-                FeedForward.Rows(a.Experts, off, cnt, f), FfnScratchRows(cnt), cnt, d, f, WriteMode.Overwrite);
+                FeedForward.Rows(a.Experts, off, cnt, f), FfnScratchRows(cnt), cnt, d, f, WriteMode.Overwrite, Precision);
             off += cnt;
         }
         Backend.MoeGatherBackward(dLn, dXs, a.InvPerm, new(rows, k, d), p.Shared.Length == 0 ? WriteMode.Overwrite : WriteMode.Accumulate);
@@ -139,8 +139,8 @@ public sealed partial class MiniMindModel
             aux = Backend.MoeAuxLoss(dProbs, a.Probs, a.TopIdx, new(batch, seqLen, e, k), c.AuxAlpha, c.AuxKind, lossScale);
         var dRouter = Rows(_s.DRouter, rows, e);
         Backend.SoftmaxBackward(dRouter, dProbs, a.Probs, new(rows, e), WriteMode.Overwrite);
-        Backend.MatMulBackwardInput(dLn, dRouter, W(p.Router!), new(rows, e, d), WriteMode.Accumulate);
-        Backend.MatMulBackwardWeight(G(p.Router!), dRouter, ln2, new(rows, e, d), WriteMode.Accumulate);
+        Backend.MatMulBackwardInput(dLn, dRouter, W(p.Router!), new(rows, e, d, Precision), WriteMode.Accumulate);
+        Backend.MatMulBackwardWeight(G(p.Router!), dRouter, ln2, new(rows, e, d, Precision), WriteMode.Accumulate);
         return aux;
     }
 }

@@ -61,7 +61,7 @@ public sealed partial class MiniMindModel
         {
             // the head only for the last row of each sequence
             long row = (long)b * newTokens + newTokens - 1;
-            Backend.MatMul(_logits.Slice(0, v), _lnF.Slice(row * d, d), W(_layout.Head), new(1, v, d));
+            Backend.MatMul(_logits.Slice(0, v), _lnF.Slice(row * d, d), W(_layout.Head), new(1, v, d, Precision));
             Backend.Download(_logits.Slice(0, v), one);
             one.CopyTo(result.AsSpan(b * v, v));
         }

@@ -25,8 +25,8 @@ public sealed partial class MiniMindModel
         var x = Rows(_residual[l], rows, d);
         Backend.RmsNorm(a.Ln1, a.Rstd1, x, W(p.AttnNorm), new(rows, d), c.NormEps);
         AttentionForward(l, batch, seqLen, pos, useCache);
-        Backend.MatMul(Rows(_tmp, rows, d), a.Att, W(p.Wo), new(rows, d, c.NHeads * c.HeadDim));
-        _lora?.Forward(l, Lora.LoraSlot.O, Rows(_tmp, rows, d), a.Att, rows);
+        Backend.MatMul(Rows(_tmp, rows, d), a.Att, W(p.Wo), new(rows, d, c.NHeads * c.HeadDim, Precision));
+        _lora?.Forward(l, Lora.LoraSlot.O, Rows(_tmp, rows, d), a.Att, rows, Precision);
         Backend.Add(Rows(a.XMid, rows, d), x, Rows(_tmp, rows, d));
         Backend.RmsNorm(a.Ln2, a.Rstd2, a.XMid, W(p.FfnNorm), new(rows, d), c.NormEps);
         if (c.UseMoe) MoeForward(l, rows);
@@ -34,7 +34,7 @@ public sealed partial class MiniMindModel
         {
             var ffn = p.Ffn!.Value;
             FeedForward.Forward(Backend, Rows(_tmp, rows, d), Rows(a.Ln2, rows, d), W(ffn.Gate), W(ffn.Down), W(ffn.Up),
-                FeedForward.Rows(a.Dense, 0, rows, c.EffectiveHiddenDim), rows, d, c.EffectiveHiddenDim, accumulate: false);
+                FeedForward.Rows(a.Dense, 0, rows, c.EffectiveHiddenDim), rows, d, c.EffectiveHiddenDim, accumulate: false, Precision);
         }
         Backend.Add(Rows(_residual[l + 1], rows, d), Rows(a.XMid, rows, d), Rows(_tmp, rows, d));
     }
@@ -48,14 +48,14 @@ public sealed partial class MiniMindModel
         int rows = batch * seqLen, d = c.Dim, hd = c.HeadDim, hq = c.NHeads * hd, hk = c.NKvHeads * hd;
         var q = c.QkNorm ? a.QRaw : a.Q;
         var k = c.QkNorm ? a.KRaw : a.K;
-        Backend.MatMul(q, a.Ln1, W(p.Wq), new(rows, hq, d));
-        Backend.MatMul(k, a.Ln1, W(p.Wk), new(rows, hk, d));
-        Backend.MatMul(a.V, a.Ln1, W(p.Wv), new(rows, hk, d));
+        Backend.MatMul(q, a.Ln1, W(p.Wq), new(rows, hq, d, Precision));
+        Backend.MatMul(k, a.Ln1, W(p.Wk), new(rows, hk, d, Precision));
+        Backend.MatMul(a.V, a.Ln1, W(p.Wv), new(rows, hk, d, Precision));
         if (_lora is not null)
         {
-            _lora.Forward(l, Lora.LoraSlot.Q, q, a.Ln1, rows);
-            _lora.Forward(l, Lora.LoraSlot.K, k, a.Ln1, rows);
-            _lora.Forward(l, Lora.LoraSlot.V, a.V, a.Ln1, rows);
+            _lora.Forward(l, Lora.LoraSlot.Q, q, a.Ln1, rows, Precision);
+            _lora.Forward(l, Lora.LoraSlot.K, k, a.Ln1, rows, Precision);
+            _lora.Forward(l, Lora.LoraSlot.V, a.V, a.Ln1, rows, Precision);
         }
         if (c.QkNorm)
         {
@@ -67,10 +67,10 @@ public sealed partial class MiniMindModel
         if (useCache)
         {
             var (kc, vc) = _cache![l];
-            Backend.KvCacheAppend(kc, vc, a.K, a.V, new(batch, seqLen, pos, MaxSeqLen, c.NKvHeads, c.NKvHeads, hd));
-            Backend.AttentionDecode(a.Att, a.Q, kc, vc, new(batch, seqLen, pos, MaxSeqLen, c.NHeads, c.NKvHeads, hd));
+            Backend.KvCacheAppend(kc, vc, a.K, a.V, new(batch, seqLen, pos, MaxSeqLen, c.NKvHeads, c.NKvHeads, hd, Precision));
+            Backend.AttentionDecode(a.Att, a.Q, kc, vc, new(batch, seqLen, pos, MaxSeqLen, c.NHeads, c.NKvHeads, hd, Precision));
         }
-        else Backend.Attention(a.Att, a.Lse, a.Q, a.K, a.V, new(batch, seqLen, c.NHeads, c.NKvHeads, hd));
+        else Backend.Attention(a.Att, a.Lse, a.Q, a.K, a.V, new(batch, seqLen, c.NHeads, c.NKvHeads, hd, Precision));
     }
 
     // Router softmax → top-k → group tokens by expert → per-expert SwiGLU → weighted combine, + shared experts.
@@ -83,7 +83,7 @@ public sealed partial class MiniMindModel
         int d = c.Dim, f = c.EffectiveHiddenDim, e = c.NExperts, k = c.TopK;
         var ln2 = Rows(a.Ln2, rows, d);
         var routerLogits = _s.DRouter; // scratch: the logits are not needed by the backward
-        Backend.MatMul(routerLogits, ln2, W(p.Router!), new(rows, e, d));
+        Backend.MatMul(routerLogits, ln2, W(p.Router!), new(rows, e, d, Precision));
         Backend.Softmax(a.Probs, routerLogits, new(rows, e));
         Backend.TopK(a.TopW, a.TopIdx, a.Probs, new(rows, e, k), c.RenormalizeTopK);
         a.Counts = Backend.MoeRoute(a.Perm, a.InvPerm, a.TopIdx, new(rows * k, e));
@@ -95,7 +95,7 @@ public sealed partial class MiniMindModel
             if (cnt == 0) continue;
             var w = p.Experts[ex];
             FeedForward.Forward(Backend, a.ExpertOut.Slice((long)off * d, (long)cnt * d), a.Xs.Slice((long)off * d, (long)cnt * d),
-                W(w.Gate), W(w.Down), W(w.Up), FeedForward.Rows(a.Experts, off, cnt, f), cnt, d, f, accumulate: false);
+                W(w.Gate), W(w.Down), W(w.Up), FeedForward.Rows(a.Experts, off, cnt, f), cnt, d, f, accumulate: false, Precision);
             off += cnt;
         }
         var y = Rows(_tmp, rows, d);
@@ -104,7 +104,7 @@ public sealed partial class MiniMindModel
         {
             var w = p.Shared[s];
             FeedForward.Forward(Backend, y, ln2, W(w.Gate), W(w.Down), W(w.Up), FeedForward.Rows(a.Shared[s], 0, rows, f),
-                rows, d, f, accumulate: true);
+                rows, d, f, accumulate: true, Precision);
         }
     }
 }

@@ -41,6 +41,18 @@ public sealed partial class MiniMindModel : ILanguageModel, Training.IAuxLossSou
     public int MaxBatch { get; }
     /// <summary>Longest sequence a forward accepts (also the RoPE table and KV cache capacity).</summary>
     public int MaxSeqLen { get; }
+    /// <summary>Autocast precision of every matmul and attention (forward and backward); weights, norms, softmax and the
+    /// loss stay float32. Setting bf16/fp16 on a backend without <see cref="BackendLimits.ReducedPrecision"/> throws.</summary>
+    public Precision Precision
+    {
+        get => _precision;
+        set
+        {
+            OpContract.Precision(nameof(Precision), value, Backend.Limits);
+            _precision = value;
+        }
+    }
+    private Precision _precision = Precision.Fp32;
 
     /// <summary>Gradient scratch reused by every block's backward.</summary>
     private sealed class Scratch
@@ -231,7 +243,7 @@ public sealed partial class MiniMindModel : ILanguageModel, Training.IAuxLossSou
         Backend.Upload(_ids, inputs);
         Forward(batch, seqLen, 0, useCache: false);
         int rows = batch * seqLen, v = Config.VocabSize;
-        Backend.MatMul(Rows(_logits, rows, v), Rows(_lnF, rows, Config.Dim), W(_layout.Head), new(rows, v, Config.Dim));
+        Backend.MatMul(Rows(_logits, rows, v), Rows(_lnF, rows, Config.Dim), W(_layout.Head), new(rows, v, Config.Dim, Precision));
         var host = new float[(long)rows * v];
         Backend.Download(Rows(_logits, rows, v), host);
         return host;
@@ -276,7 +288,7 @@ public sealed partial class MiniMindModel : ILanguageModel, Training.IAuxLossSou
     private float HeadLoss(int rows, double sumW, float[] w)
     {
         int v = Config.VocabSize;
-        Backend.MatMul(Rows(_logits, rows, v), Rows(_lnF, rows, Config.Dim), W(_layout.Head), new(rows, v, Config.Dim));
+        Backend.MatMul(Rows(_logits, rows, v), Rows(_lnF, rows, Config.Dim), W(_layout.Head), new(rows, v, Config.Dim, Precision));
         Backend.CrossEntropy(_losses, _logits, _targets, new(rows, v), Batch.IgnoreIndex);
         var l = new float[rows];
         Backend.Download(Rows(_losses, rows, 1), l);

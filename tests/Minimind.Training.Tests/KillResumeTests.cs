@@ -12,16 +12,16 @@ public class KillResumeTests
 {
     private const int Steps = 14;
 
-    private static string[] Args(string outDir) => new[]
+    private static string[] Args(string outDir, string dtype = "fp32") => new[]
     {
-        "train", "--device", "cpu", "--max-seq-len", "32", "--batch-size", "4", "--accumulation-steps", "2",
+        "train", "--device", "cpu", "--dtype", dtype, "--max-seq-len", "32", "--batch-size", "4", "--accumulation-steps", "2",
         "--max-steps", Steps.ToString(), "--save-interval", "1", "--log-interval", "1", "--keep-last", "2",
         "--save-dtype", "f32", "--seed", "5", "--out-dir", outDir,
     };
 
     private static readonly string[] StateFiles = { "model.f32", "adam_m.f32", "adam_v.f32", "state.msgpack" };
 
-    private static Process Start(string outDir, bool resume) => Start(Args(outDir), resume);
+    private static Process Start(string outDir, bool resume, string dtype = "fp32") => Start(Args(outDir, dtype), resume);
 
     /// <summary>Starts <c>minimind ARGS [--resume]</c> in a child process, collecting its output.</summary>
     internal static Process Start(IEnumerable<string> args, bool resume)
@@ -156,6 +156,24 @@ public class KillResumeTests
             AssertSame(expected, FinalState(d.Path), $"trial {trial} ({kills} kills)");
             if (o.Contains("resumed from") && !o.Contains("nothing to do")) Assert.Contains("resume check:", o);
         }
+    }
+
+    /// <summary>Exact resume per autocast dtype: the rounded operands and (fp16) the GradScaler state survive a SIGKILL.</summary>
+    [Theory]
+    [InlineData("bf16", 11)]
+    [InlineData("fp16", 12)]
+    public void SigkillThenResumeIsBitExact_PerDtype(string dtype, int seed)
+    {
+        Dictionary<string, byte[]> expected;
+        using (var r = new TempDir()) { Finish(Start(r.Path, false, dtype)); expected = FinalState(r.Path); }
+        // The dtype changes the numbers: the fp32 reference must differ, or this test would not see the rounding.
+        Assert.False(expected["model.f32"].AsSpan().SequenceEqual(Reference.Value["model.f32"]), $"{dtype} run equals the fp32 run");
+        using var d = new TempDir();
+        var rng = new Random(seed);
+        var p = Start(d.Path, resume: true, dtype);
+        if (!p.WaitForExit(rng.Next(400, 2500))) KillNow(p);
+        Finish(Start(d.Path, resume: true, dtype));
+        AssertSame(expected, FinalState(d.Path), $"{dtype} after a SIGKILL");
     }
 
     [Fact]

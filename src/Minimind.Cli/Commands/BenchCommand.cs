@@ -39,6 +39,8 @@ public sealed class BenchCommand : ICommand
         "also time one full save (PyTorch .pth + resume-state folder with checksums), the resume from it (verify + load), and the save overhead per 1000 steps");
     /// <summary><c>--device</c>.</summary>
     public static readonly CliOption<string> Device = CommonOptions.Device("auto");
+    /// <summary><c>--dtype</c>.</summary>
+    public static readonly CliOption<string> Dtype = CommonOptions.Dtype("fp32");
     /// <summary><c>--stage</c>: which objective's step is timed.</summary>
     public static readonly CliOption<string> Stage = Opt.Choice("stage", "pretrain",
         "pretrain: every target counts; sft: targets only on the last --assistant-fraction of each row (as SFT masks prompts); lora: sft with rank-16 adapters, base frozen",
@@ -61,7 +63,7 @@ public sealed class BenchCommand : ICommand
         """,
         new[]
         {
-            new OptionGroup("Options", BatchSize, MaxSeqLen, Steps, Accumulation, Device, Threads, Checkpoint, Stage, AssistantFraction),
+            new OptionGroup("Options", BatchSize, MaxSeqLen, Steps, Accumulation, Device, Dtype, Threads, Checkpoint, Stage, AssistantFraction),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
         },
         new[]
@@ -85,7 +87,7 @@ public sealed class BenchCommand : ICommand
 
     /// <summary>What one <c>minimind bench train</c> command line asks for.</summary>
     public sealed record Settings(int Batch, int Steps, int MaxSeqLen, int Threads, bool Checkpoint, string Device, ModelConfig Config, string Stage,
-        double AssistantFraction, int Accumulation = 1);
+        double AssistantFraction, int Accumulation = 1, Precision Dtype = Precision.Fp32);
 
     /// <summary>Binds and validates a command line.</summary>
     public static Settings Bind(ArgParser args)
@@ -97,7 +99,8 @@ public sealed class BenchCommand : ICommand
         var config = ModelOptions.Parse(args, null, out _, v1);
         config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, maxSeqLen) };
         var s = new Settings(args.Get(BatchSize), args.Get(Steps), maxSeqLen, args.Get(Threads), args.Get(Checkpoint), args.Get(Device), config,
-            args.Get(Stage), args.Get(AssistantFraction), args.Get(Accumulation));
+            args.Get(Stage), args.Get(AssistantFraction), args.Get(Accumulation),
+            PrecisionRounding.Parse(args.Get(Dtype)));
         if (s.Stage == "pretrain" && args.Has(AssistantFraction)) throw new UsageException("--assistant-fraction applies to --stage sft and lora");
         args.EnsureAllUsed();
         return s;
@@ -106,7 +109,7 @@ public sealed class BenchCommand : ICommand
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var (batch, steps, maxSeqLen, threads, checkpoint, device, config, stageName, assistantFraction, accumulation) = Bind(args);
+        var (batch, steps, maxSeqLen, threads, checkpoint, device, config, stageName, assistantFraction, accumulation, dtype) = Bind(args);
 
         using var comm = MpiCommunicator.FromEnvironment(TimeSpan.FromSeconds(300));
         var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
@@ -126,12 +129,14 @@ public sealed class BenchCommand : ICommand
         using var backend = BackendFactory.Create(device, threads);
         log.WriteLine(BackendFactory.Describe(backend));
         using var model = MiniMindModel.Create(config, backend, batch, data.SeqLen);
+        model.Precision = dtype;
+        log.WriteLine($"dtype: {dtype.Name()}");
         model.InitRandom(42);
         using var lora = stageName == "lora" ? new LoraAdapters(model) : null;
         lora?.InitRandom(42);
         ITrainingStage stage = lora is not null ? new LoraStage(model, lora, data) : new LanguageModelStage(stageName, model, data);
         string outDir = Path.Combine(Path.GetTempPath(), "minimind-bench-" + Guid.NewGuid().ToString("N")[..8]);
-        var opts = new TrainOptions { BatchSize = batch, AccumulationSteps = accumulation, OutDir = outDir, MaxSteps = steps + 1, KeepLast = 1 };
+        var opts = new TrainOptions { BatchSize = batch, AccumulationSteps = accumulation, OutDir = outDir, MaxSteps = steps + 1, KeepLast = 1, Dtype = dtype };
         try
         {
             using var trainer = new Trainer(stage, opts, TextWriter.Null, "random tokens", comm);
@@ -174,6 +179,7 @@ public sealed class BenchCommand : ICommand
                 double saveS = sw.Elapsed.TotalSeconds;
                 long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length) + new FileInfo(trainer.Paths.WeightsPath).Length;
                 using var model2 = MiniMindModel.Create(config, backend, batch, data.SeqLen);
+                model2.Precision = dtype;
                 using var lora2 = lora is not null ? new LoraAdapters(model2) : null;
                 ITrainingStage stage2 = lora2 is not null ? new LoraStage(model2, lora2, data) : new LanguageModelStage(stageName, model2, data);
                 using var trainer2 = new Trainer(stage2, opts, TextWriter.Null, "random tokens");

@@ -31,6 +31,8 @@ public sealed class EvalCommand : ICommand
     public static readonly CliOption<long?> MaxSamples = Opt.LongOrNull("max-samples", "N", "evaluate only the first N rows").AtLeast(1).DefaultIs("all");
     /// <summary><c>--device</c>.</summary>
     public static readonly CliOption<string> Device = CommonOptions.Device("cpu");
+    /// <summary><c>--dtype</c>.</summary>
+    public static readonly CliOption<string> Dtype = CommonOptions.Dtype("fp32");
 
     /// <summary>Everything <c>minimind eval</c> accepts.</summary>
     public static readonly OptionTable Table = new("eval",
@@ -42,7 +44,7 @@ public sealed class EvalCommand : ICommand
         """,
         new[]
         {
-            new OptionGroup("Options", Weights, Data, Tokenizer, MaxSeqLen, BatchSize, MaxSamples, Device),
+            new OptionGroup("Options", Weights, Data, Tokenizer, MaxSeqLen, BatchSize, MaxSamples, Device, Dtype),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
         },
         new[] { "eval --weights out/pretrain_512.pth --tokenizer model/ --data pretrain_hq.jsonl --max-samples 1000" });
@@ -51,7 +53,8 @@ public sealed class EvalCommand : ICommand
     public OptionTable Options => Table;
 
     /// <summary>What one <c>minimind eval</c> command line asks for (the model config read from --weights).</summary>
-    public sealed record Settings(string Weights, string Data, string? TokSpec, int MaxLen, int BatchSize, long MaxSamples, string Device, ModelConfig Config);
+    public sealed record Settings(string Weights, string Data, string? TokSpec, int MaxLen, int BatchSize, long MaxSamples, string Device, ModelConfig Config,
+        Precision Dtype = Precision.Fp32);
 
     /// <summary>Binds and validates a command line; reads the checkpoint for its shapes.</summary>
     public static Settings Bind(ArgParser args, out Minimind.Checkpoint.StateDict? stateDict)
@@ -63,18 +66,19 @@ public sealed class EvalCommand : ICommand
         int batchSize = args.Get(BatchSize);
         long maxSamples = args.Get(MaxSamples) ?? long.MaxValue;
         string device = args.Get(Device);
+        var dtype = PrecisionRounding.Parse(args.Get(Dtype));
         var config = ModelOptions.Parse(args, weights, out stateDict);
         args.EnsureAllUsed();
         // A given row length also sets the context, as in train.
         if (seqOpt is { } given) config = config with { MaxSeqLen = given };
         int maxLen = seqOpt ?? Math.Min(512, config.MaxSeqLen + 1);
-        return new Settings(weights, data, tokSpec, maxLen, batchSize, maxSamples, device, config);
+        return new Settings(weights, data, tokSpec, maxLen, batchSize, maxSamples, device, config, dtype);
     }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var (weights, data, tokSpec, maxLen, batchSize, maxSamples, device, config) = Bind(args, out var sd);
+        var (weights, data, tokSpec, maxLen, batchSize, maxSamples, device, config, dtype) = Bind(args, out var sd);
         if (tokSpec is null)
         {
             var beside = Path.Combine(Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
@@ -94,6 +98,7 @@ public sealed class EvalCommand : ICommand
         Console.Error.WriteLine($"model: {ModelOptions.Describe(config)}");
         using var model = MiniMindModel.Create(config, backend, batchSize, seq);
         model.LoadStateDict(sd!);
+        model.Precision = dtype;
 
         double lossSum = 0;
         long tokens = 0;

@@ -36,6 +36,8 @@ public sealed class GenerateCommand : ICommand
     public static readonly CliOption<bool> PrintIds = Opt.Flag("print-ids", "print the generated ids space-separated as the last line of stdout");
     /// <summary><c>--device</c>.</summary>
     public static readonly CliOption<string> Device = CommonOptions.Device("cpu");
+    /// <summary><c>--dtype</c>.</summary>
+    public static readonly CliOption<string> Dtype = CommonOptions.Dtype("fp32");
     /// <summary><c>--chat</c>: one chat turn (see <see cref="ChatCommand"/>).</summary>
     public static readonly CliOption<bool> Chat = Opt.Flag("chat", "render --prompt as one user turn with the tokenizer's chat template and its generation prompt, and stop at the end of the reply (as minimind chat)");
 
@@ -52,7 +54,7 @@ public sealed class GenerateCommand : ICommand
         {
             new OptionGroup("Input", Weights, Tokenizer, Prompt, PromptIds, NoBos, Chat, ChatCommand.System, ChatCommand.OpenThinking),
             new OptionGroup("Sampling (MiniMind-3's)", new CliOption[] { MaxNewTokens }.Concat(Sampling.All).Append(EosId).ToArray()),
-            new OptionGroup("Output and device", PrintIds, Device),
+            new OptionGroup("Output and device", PrintIds, Device, Dtype),
             // --top-k here is the sampling top-k.
             ModelOptions.Architecture.Without(ModelOptions.TopK),
         },
@@ -68,7 +70,8 @@ public sealed class GenerateCommand : ICommand
 
     /// <summary>What one <c>minimind generate</c> command line asks for (the model config read from --weights).</summary>
     public sealed record Settings(string Weights, string? Prompt, string? PromptIds, string? TokSpec, bool NoBos, int MaxNew,
-        SamplingOptions Sampling, int? EosId, bool PrintIds, string Device, ModelConfig Config, bool Chat = false, string? System = null, bool OpenThinking = false);
+        SamplingOptions Sampling, int? EosId, bool PrintIds, string Device, ModelConfig Config, bool Chat = false, string? System = null, bool OpenThinking = false,
+        Precision Dtype = Precision.Fp32);
 
     /// <summary>Binds and validates a command line; reads the checkpoint for its shapes.</summary>
     public static Settings Bind(ArgParser args, out Minimind.Checkpoint.StateDict? stateDict)
@@ -79,7 +82,7 @@ public sealed class GenerateCommand : ICommand
         var sampling = Sampling.Bind(args);
         var s = new Settings(weights, prompt, promptIds, args.Get(Tokenizer), args.Get(NoBos), args.Get(MaxNewTokens), sampling,
             args.Get(EosId), args.Get(PrintIds), args.Get(Device), ModelOptions.Parse(args, weights, out stateDict),
-            args.Get(Chat), args.Get(ChatCommand.System), args.Get(ChatCommand.OpenThinking));
+            args.Get(Chat), args.Get(ChatCommand.System), args.Get(ChatCommand.OpenThinking), PrecisionRounding.Parse(args.Get(Dtype)));
         args.EnsureAllUsed();
         if ((prompt is null) == (promptIds is null)) throw new UsageException("give exactly one of --prompt and --prompt-ids");
         if (s.Chat && prompt is null) throw new UsageException("--chat needs --prompt (the text of the user turn)");
@@ -91,7 +94,7 @@ public sealed class GenerateCommand : ICommand
     {
         var settings = Bind(args, out var sd);
         if (settings.Chat) return RunChat(settings, sd!);
-        var (weights, prompt, promptIds, tokSpec, noBos, maxNew, sampling, eosOpt, printIds, device, config, _, _, _) = settings;
+        var (weights, prompt, promptIds, tokSpec, noBos, maxNew, sampling, eosOpt, printIds, device, config, _, _, _, dtype) = settings;
 
         if (tokSpec is null)
         {
@@ -120,6 +123,7 @@ public sealed class GenerateCommand : ICommand
         Console.Error.WriteLine($"model: {ModelOptions.Describe(config)}");
         using var model = MiniMindModel.Create(config, backend, 1, context);
         model.LoadStateDict(sd!);
+        model.Precision = dtype;
 
         var decoder = tok is null ? null : new StreamingDecoder(tok);
         var outIds = new List<int>();
@@ -149,6 +153,7 @@ public sealed class GenerateCommand : ICommand
         Console.Error.WriteLine($"model: {ModelOptions.Describe(s.Config)}");
         using var model = MiniMindModel.Create(s.Config, backend, 1, s.Config.MaxSeqLen);
         model.LoadStateDict(sd);
+        model.Precision = s.Dtype;
         var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, MaxNewTokens = s.MaxNew };
         ChatCommand.StreamReply(session, format.Tokenizer, s.Prompt!, showSpeed: true);
         return 0;

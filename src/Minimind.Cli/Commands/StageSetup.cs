@@ -42,6 +42,7 @@ internal sealed class StageSetup : IDisposable
                         throw new FileNotFoundException($"--teacher-weight {s.TeacherWeight}: {path} not found (give the teacher's .pth)", path);
                     var cfg = ModelOptions.Parse(new ArgParser(s.TeacherArch is null ? Array.Empty<string>() : new[] { "--arch", s.TeacherArch }), path, out var sd);
                     if (cfg.MaxSeqLen < data.SeqLen) cfg = cfg with { MaxSeqLen = data.SeqLen };
+                    // The teacher stays fp32 whatever --dtype: MiniMind runs it outside the autocast context.
                     var teacher = MiniMindModel.Create(cfg, backend, o.BatchSize, data.SeqLen);
                     try
                     {

@@ -55,6 +55,8 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<long> Seed = Opt.Long("seed", "N", 42, "seed of the initialisation and the data order");
     /// <summary><c>--device</c>.</summary>
     public static readonly CliOption<string> Device = CommonOptions.Device("auto");
+    /// <summary><c>--dtype</c>.</summary>
+    public static readonly CliOption<string> Dtype = CommonOptions.Dtype("fp32");
     /// <summary><c>--out-dir</c>.</summary>
     public static readonly CliOption<string?> OutDir = Opt.String("out-dir", "DIR", "out", "where weights and checkpoints go");
     /// <summary><c>--save-weight</c>.</summary>
@@ -129,7 +131,7 @@ public sealed class TrainCommand : ICommand
         {
             new OptionGroup("Data", Data, Tokenizer, MaxSeqLen, FromWeight),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
-            new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device),
+            new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device, Dtype),
             new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, KeepEvery, SaveDtype, ExportMinimindResume, MinimindRoot, Plot, TensorBoard, NoSpaceCheck),
             new OptionGroup("Divergence guard", MaxBadSteps, LossSpike),
             new OptionGroup("Resuming", Resume, ResumeFrom),
@@ -202,6 +204,7 @@ public sealed class TrainCommand : ICommand
             SaveDtype = TorchDTypes.ParseShort(args.Get(SaveDtype)),
             ExportMinimindResume = args.Get(ExportMinimindResume),
             Plot = args.Get(Plot),
+            Dtype = PrecisionRounding.Parse(args.Get(Dtype)),
             KeepEvery = args.Get(KeepEvery),
             MaxBadSteps = args.Get(MaxBadSteps),
             LossSpike = args.Get(LossSpike),
@@ -301,6 +304,7 @@ public sealed class TrainCommand : ICommand
         using var backend = comm.LocalSize > 1 && cuda ? Minimind.Kernels.Ilgpu.IlgpuBackend.CreateCuda(comm.LocalRank) : BackendFactory.Create(device, threads);
         log.WriteLine(BackendFactory.Describe(backend) + (comm.LocalSize > 1 && backend.Name == "cpu" ? $", {threads} thread(s) per rank for {comm.LocalSize} ranks on this machine" : ""));
         using var model = MiniMindModel.Create(config, backend, options.BatchSize, data.SeqLen);
+        model.Precision = options.Dtype;
         model.InitRandom(checked((int)options.Seed));
         using var frozen = StageSetup.Create(recipe, stageOptions, model, data, options, backend, log);
         using var trainer = new Trainer(frozen.Stage, options, log, dataDesc, comm);

@@ -18,6 +18,11 @@ public static class CommonOptions
         Opt.String("tokenizer", "SPEC", null, "tokenizer.json, a folder holding one, or 'byte' (UTF-8 bytes); bos/eos/pad from tokenizer_config.json beside it")
            .Sample("model/");
 
+    /// <summary><c>--dtype</c>: autocast precision of matmuls and attention (MiniMind's flag; its spellings bfloat16/float16 work too).</summary>
+    public static CliOption<string> Dtype(string def) => Opt.Choice("dtype", def,
+        "autocast precision: matmul and attention inputs rounded to bf16/fp16 with float32 accumulation; weights, optimizer, norms, softmax and loss stay float32 (fp32 = none)",
+        new[] { "fp32", "bf16", "fp16", "float32", "bfloat16", "float16" });
+
     /// <summary><c>--threads</c>: CPU worker threads.</summary>
     public static CliOption<int> Threads(string what) => Opt.Int("threads", "N", 0, what + " (0 = all cores)").AtLeast(0);
 

@@ -39,7 +39,12 @@ public sealed partial class CpuBackend
     public void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, AttnShape shape)
     {
         OpContract.Attention(output, lse, q, k, v, shape, Limits);
-        var (oa, oo) = Arr(output); var (la, lo) = Arr(lse); var (qa, qo) = Arr(q); var (ka, ko) = Arr(k); var (va, vo) = Arr(v);
+        var (qn, kn, _) = OpContract.AttnSizes(shape);
+        using var qr = RoundedOperand.Of(_work, q, qn, shape.Precision);
+        using var kr = RoundedOperand.Of(_work, k, kn, shape.Precision);
+        using var vr = RoundedOperand.Of(_work, v, kn, shape.Precision);
+        var (oa, oo) = Arr(output); var (la, lo) = Arr(lse);
+        var (qa, qo) = (qr.Data, qr.Offset); var (ka, ko) = (kr.Data, kr.Offset); var (va, vo) = (vr.Data, vr.Offset);
         CpuAttentionForward.Run(_work, new AttentionBlocks(shape), oa, oo, la, lo, qa, qo, ka, ko, va, vo);
     }
 
@@ -49,8 +54,15 @@ public sealed partial class CpuBackend
     {
         OpContract.AttentionBackward(dq, dk, dv, dOutput, q, k, v, output, lse, shape, mode, Limits);
         bool overwrite = mode == WriteMode.Overwrite;
-        var (dqa, dqo) = Arr(dq); var (dka, dko) = Arr(dk); var (dva, dvo) = Arr(dv); var (ga, go) = Arr(dOutput);
-        var (qa, qo) = Arr(q); var (ka, ko) = Arr(k); var (va, vo) = Arr(v); var (oa, oo) = Arr(output); var (la, lo) = Arr(lse);
+        // The forward's rounded operands and the rounded incoming grad; output and lse are float32 as the forward wrote them.
+        var (qn, kn, _) = OpContract.AttnSizes(shape);
+        using var gr = RoundedOperand.Of(_work, dOutput, qn, shape.Precision);
+        using var qr = RoundedOperand.Of(_work, q, qn, shape.Precision);
+        using var kr = RoundedOperand.Of(_work, k, kn, shape.Precision);
+        using var vr = RoundedOperand.Of(_work, v, kn, shape.Precision);
+        var (dqa, dqo) = Arr(dq); var (dka, dko) = Arr(dk); var (dva, dvo) = Arr(dv); var (ga, go) = (gr.Data, gr.Offset);
+        var (qa, qo) = (qr.Data, qr.Offset); var (ka, ko) = (kr.Data, kr.Offset); var (va, vo) = (vr.Data, vr.Offset);
+        var (oa, oo) = Arr(output); var (la, lo) = Arr(lse);
         CpuAttentionBackward.Run(_work, new AttentionBlocks(shape),
             dqa, dqo, dka, dko, dva, dvo, ga, go, qa, qo, ka, ko, va, vo, oa, oo, la, lo, overwrite);
     }
@@ -61,7 +73,9 @@ public sealed partial class CpuBackend
         OpContract.AttentionDecode(output, q, kCache, vCache, shape, Limits);
         int batch = shape.Batch, newTokens = shape.NewTokens, pastLen = shape.PastLen, capacity = shape.Capacity;
         int heads = shape.Heads, kvHeads = shape.KvHeads, headDim = shape.HeadDim;
-        var (oa, oo) = Arr(output); var (qa, qo) = Arr(q); var (ka, ko) = Arr(kCache); var (va, vo) = Arr(vCache);
+        // The caches already hold rounded rows (KvCacheAppend rounds at the same precision); only q is rounded here.
+        using var qr = RoundedOperand.Of(_work, q, (long)batch * newTokens * heads * headDim, shape.Precision);
+        var (oa, oo) = Arr(output); var (qa, qo) = (qr.Data, qr.Offset); var (ka, ko) = Arr(kCache); var (va, vo) = Arr(vCache);
         int rep = heads / kvHeads, hd = headDim, H = heads, stride = kvHeads * headDim;
         float scale = 1f / MathF.Sqrt(hd);
         _work.ForEach(batch * newTokens * H, item =>
@@ -86,8 +100,8 @@ public sealed partial class CpuBackend
         for (int b = 0; b < batch; b++)
         {
             int src = b * newTokens * rowLen, dst = (b * capacity + pastLen) * rowLen, len = newTokens * rowLen;
-            ks.Slice(src, len).CopyTo(kc.Slice(dst, len));
-            vs.Slice(src, len).CopyTo(vc.Slice(dst, len));
+            PrecisionRounding.Round(ks.Slice(src, len), kc.Slice(dst, len), shape.Precision);
+            PrecisionRounding.Round(vs.Slice(src, len), vc.Slice(dst, len), shape.Precision);
         }
     }
 }

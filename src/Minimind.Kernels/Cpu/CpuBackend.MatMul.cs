@@ -8,10 +8,12 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void MatMul(Tensor y, Tensor x, Tensor w, GemmShape s, WriteMode mode = WriteMode.Overwrite)
     {
-        OpContract.MatMul(y, x, w, s, mode);
+        OpContract.MatMul(y, x, w, s, mode, Limits);
         int m = s.M, n = s.N, k = s.K;
         bool accumulate = mode == WriteMode.Accumulate;
-        var (ya, yo) = Arr(y); var (xa, xo) = Arr(x); var (wa, wo) = Arr(w);
+        using var xr = RoundedOperand.Of(_work, x, (long)m * k, s.Precision);
+        using var wr = RoundedOperand.Of(_work, w, (long)n * k, s.Precision);
+        var (ya, yo) = Arr(y); var (xa, xo) = (xr.Data, xr.Offset); var (wa, wo) = (wr.Data, wr.Offset);
         if (m <= GemvRows)
         {
             // Decode-sized: one dot product per output streams w once; packing w would cost as much as the math.
@@ -19,10 +21,10 @@ public sealed partial class CpuBackend
             {
                 for (int i = 0; i < m; i++)
                 {
-                    var xr = xa.AsSpan(xo + i * k, k);
+                    var xrow = xa.AsSpan(xo + i * k, k);
                     for (long j = s0; j < e; j++)
                     {
-                        float d = System.Numerics.Tensors.TensorPrimitives.Dot(xr, wa.AsSpan(wo + (int)j * k, k));
+                        float d = System.Numerics.Tensors.TensorPrimitives.Dot(xrow, wa.AsSpan(wo + (int)j * k, k));
                         int at = yo + i * n + (int)j;
                         ya[at] = accumulate ? ya[at] + d : d;
                     }
@@ -37,9 +39,12 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void MatMulBackwardInput(Tensor dx, Tensor dy, Tensor w, GemmShape s, WriteMode mode)
     {
-        OpContract.MatMulBackwardInput(dx, dy, w, s, mode);
+        OpContract.MatMulBackwardInput(dx, dy, w, s, mode, Limits);
         int m = s.M, n = s.N, k = s.K;
-        var (da, dof) = Arr(dx); var (ga, go) = Arr(dy); var (wa, wo) = Arr(w);
+        // Autocast's backward multiplies the bf16 grad by the bf16 weight it saved.
+        using var gr = RoundedOperand.Of(_work, dy, (long)m * n, s.Precision);
+        using var wr = RoundedOperand.Of(_work, w, (long)n * k, s.Precision);
+        var (da, dof) = Arr(dx); var (ga, go) = (gr.Data, gr.Offset); var (wa, wo) = (wr.Data, wr.Offset);
         // C = dx [m, k], A = dy [m, n], B = w [n, k].
         Sgemm.Run(_work, m, k, n, ga, go, n, 1, wa, wo, k, 1, da, dof, k, accumulate: mode == WriteMode.Accumulate);
     }
@@ -47,9 +52,11 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void MatMulBackwardWeight(Tensor dw, Tensor dy, Tensor x, GemmShape s, WriteMode mode)
     {
-        OpContract.MatMulBackwardWeight(dw, dy, x, s, mode);
+        OpContract.MatMulBackwardWeight(dw, dy, x, s, mode, Limits);
         int m = s.M, n = s.N, k = s.K;
-        var (da, dof) = Arr(dw); var (ga, go) = Arr(dy); var (xa, xo) = Arr(x);
+        using var gr = RoundedOperand.Of(_work, dy, (long)m * n, s.Precision);
+        using var xr = RoundedOperand.Of(_work, x, (long)m * k, s.Precision);
+        var (da, dof) = Arr(dw); var (ga, go) = (gr.Data, gr.Offset); var (xa, xo) = (xr.Data, xr.Offset);
         // C = dw [n, k], A(i, p) = dy[p, i], B = x [m, k].
         Sgemm.Run(_work, n, k, m, ga, go, 1, n, xa, xo, k, 1, da, dof, k, accumulate: mode == WriteMode.Accumulate);
     }

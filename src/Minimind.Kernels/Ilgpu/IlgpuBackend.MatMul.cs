@@ -26,21 +26,21 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void MatMul(Tensor y, Tensor x, Tensor w, GemmShape s, WriteMode mode = WriteMode.Overwrite)
     {
-        OpContract.MatMul(y, x, w, s, mode);
+        OpContract.MatMul(y, x, w, s, mode, Limits);
         Gemm(V(y, (long)s.M * s.N), V(x, (long)s.M * s.K), V(w, (long)s.N * s.K), GemmArgs.Forward(s, mode));
     }
 
     /// <inheritdoc/>
     public void MatMulBackwardInput(Tensor dx, Tensor dy, Tensor w, GemmShape s, WriteMode mode)
     {
-        OpContract.MatMulBackwardInput(dx, dy, w, s, mode);
+        OpContract.MatMulBackwardInput(dx, dy, w, s, mode, Limits);
         Gemm(V(dx, (long)s.M * s.K), V(dy, (long)s.M * s.N), V(w, (long)s.N * s.K), GemmArgs.BackwardInput(s, mode));
     }
 
     /// <inheritdoc/>
     public void MatMulBackwardWeight(Tensor dw, Tensor dy, Tensor x, GemmShape s, WriteMode mode)
     {
-        OpContract.MatMulBackwardWeight(dw, dy, x, s, mode);
+        OpContract.MatMulBackwardWeight(dw, dy, x, s, mode, Limits);
         Gemm(V(dw, (long)s.N * s.K), V(dy, (long)s.M * s.N), V(x, (long)s.M * s.K), GemmArgs.BackwardWeight(s, mode));
     }
 }

@@ -16,27 +16,27 @@ public static class FeedForward
         new(a.Gate.Slice((long)row0 * hidden, (long)rows * hidden), a.Up.Slice((long)row0 * hidden, (long)rows * hidden),
             a.H.Slice((long)row0 * hidden, (long)rows * hidden));
 
-    /// <summary>y[rows, dim] = FFN(x) (or y += FFN(x) when <paramref name="accumulate"/>).</summary>
+    /// <summary>y[rows, dim] = FFN(x) (or y += FFN(x) when <paramref name="accumulate"/>); matmul operands at <paramref name="p"/>.</summary>
     public static void Forward(IBackend be, Tensor y, Tensor x, Tensor w1, Tensor w2, Tensor w3, FfnActs acts,
-        int rows, int dim, int hidden, bool accumulate)
+        int rows, int dim, int hidden, bool accumulate, Precision p = Precision.Fp32)
     {
-        be.MatMul(acts.Gate, x, w1, new(rows, hidden, dim));
-        be.MatMul(acts.Up, x, w3, new(rows, hidden, dim));
+        be.MatMul(acts.Gate, x, w1, new(rows, hidden, dim, p));
+        be.MatMul(acts.Up, x, w3, new(rows, hidden, dim, p));
         be.SwiGlu(acts.H, acts.Gate, acts.Up);
-        be.MatMul(y, acts.H, w2, new(rows, dim, hidden), accumulate ? WriteMode.Accumulate : WriteMode.Overwrite);
+        be.MatMul(y, acts.H, w2, new(rows, dim, hidden, p), accumulate ? WriteMode.Accumulate : WriteMode.Overwrite);
     }
 
     /// <summary>dx = or += ∂/∂x (<paramref name="dxMode"/>), dW1/dW2/dW3 += their gradients, given dy and the saved
-    /// activations. Scratch contents are overwritten (never read first, so never zeroed).</summary>
+    /// activations (matmul operands at <paramref name="p"/>). Scratch contents are overwritten (never read first, so never zeroed).</summary>
     public static void Backward(IBackend be, Tensor dx, Tensor dw1, Tensor dw2, Tensor dw3, Tensor dy, Tensor x,
-        Tensor w1, Tensor w2, Tensor w3, FfnActs acts, FfnScratch s, int rows, int dim, int hidden, WriteMode dxMode)
+        Tensor w1, Tensor w2, Tensor w3, FfnActs acts, FfnScratch s, int rows, int dim, int hidden, WriteMode dxMode, Precision p = Precision.Fp32)
     {
-        be.MatMulBackwardInput(s.DH, dy, w2, new(rows, dim, hidden), WriteMode.Overwrite);
-        be.MatMulBackwardWeight(dw2, dy, acts.H, new(rows, dim, hidden), WriteMode.Accumulate);
+        be.MatMulBackwardInput(s.DH, dy, w2, new(rows, dim, hidden, p), WriteMode.Overwrite);
+        be.MatMulBackwardWeight(dw2, dy, acts.H, new(rows, dim, hidden, p), WriteMode.Accumulate);
         be.SwiGluBackward(s.DGate, s.DUp, s.DH, acts.Gate, acts.Up, WriteMode.Overwrite);
-        be.MatMulBackwardInput(dx, s.DGate, w1, new(rows, hidden, dim), dxMode);
-        be.MatMulBackwardWeight(dw1, s.DGate, x, new(rows, hidden, dim), WriteMode.Accumulate);
-        be.MatMulBackwardInput(dx, s.DUp, w3, new(rows, hidden, dim), WriteMode.Accumulate);
-        be.MatMulBackwardWeight(dw3, s.DUp, x, new(rows, hidden, dim), WriteMode.Accumulate);
+        be.MatMulBackwardInput(dx, s.DGate, w1, new(rows, hidden, dim, p), dxMode);
+        be.MatMulBackwardWeight(dw1, s.DGate, x, new(rows, hidden, dim, p), WriteMode.Accumulate);
+        be.MatMulBackwardInput(dx, s.DUp, w3, new(rows, hidden, dim, p), WriteMode.Accumulate);
+        be.MatMulBackwardWeight(dw3, s.DUp, x, new(rows, hidden, dim, p), WriteMode.Accumulate);
     }
 }

@@ -123,27 +123,28 @@ public sealed class LoraAdapters : IDisposable
     private Tensor W(ParameterEntry e) => Weights.Slice(e.Offset, e.Numel);
     private Tensor G(ParameterEntry e) => Gradients.Slice(e.Offset, e.Numel);
 
-    /// <summary>y += B·(A·x) for the adapter at (<paramref name="layer"/>, <paramref name="slot"/>), if any; keeps A·x for the backward.</summary>
-    internal void Forward(int layer, LoraSlot slot, Tensor y, Tensor x, int rows)
+    /// <summary>y += B·(A·x) for the adapter at (<paramref name="layer"/>, <paramref name="slot"/>), if any; keeps A·x for the backward.
+    /// <paramref name="precision"/> is the base projection's, as autocast rounds every matmul of the block alike.</summary>
+    internal void Forward(int layer, LoraSlot slot, Tensor y, Tensor x, int rows, Precision precision)
     {
         var ad = _at[layer, (int)slot];
         if (ad is null) return;
         var u = ad.U.Slice(0, (long)rows * Rank);
-        _backend.MatMul(u, x, W(ad.A), new(rows, Rank, ad.In));
-        _backend.MatMul(y, u, W(ad.B), new(rows, ad.Out, Rank), WriteMode.Accumulate);
+        _backend.MatMul(u, x, W(ad.A), new(rows, Rank, ad.In, precision));
+        _backend.MatMul(y, u, W(ad.B), new(rows, ad.Out, Rank, precision), WriteMode.Accumulate);
     }
 
     /// <summary>Adds the adapter's share of ∂/∂x into <paramref name="dx"/> and its weight gradients (dB += dyᵀ·u, dA += duᵀ·x).</summary>
-    internal void Backward(int layer, LoraSlot slot, Tensor dy, Tensor x, Tensor dx, int rows)
+    internal void Backward(int layer, LoraSlot slot, Tensor dy, Tensor x, Tensor dx, int rows, Precision precision)
     {
         var ad = _at[layer, (int)slot];
         if (ad is null) return;
         var u = ad.U.Slice(0, (long)rows * Rank);
         var du = _du.Slice(0, (long)rows * Rank);
-        _backend.MatMulBackwardWeight(G(ad.B), dy, u, new(rows, ad.Out, Rank), WriteMode.Accumulate);
-        _backend.MatMulBackwardInput(du, dy, W(ad.B), new(rows, ad.Out, Rank), WriteMode.Overwrite);
-        _backend.MatMulBackwardWeight(G(ad.A), du, x, new(rows, Rank, ad.In), WriteMode.Accumulate);
-        _backend.MatMulBackwardInput(dx, du, W(ad.A), new(rows, Rank, ad.In), WriteMode.Accumulate);
+        _backend.MatMulBackwardWeight(G(ad.B), dy, u, new(rows, ad.Out, Rank, precision), WriteMode.Accumulate);
+        _backend.MatMulBackwardInput(du, dy, W(ad.B), new(rows, ad.Out, Rank, precision), WriteMode.Overwrite);
+        _backend.MatMulBackwardWeight(G(ad.A), du, x, new(rows, Rank, ad.In, precision), WriteMode.Accumulate);
+        _backend.MatMulBackwardInput(dx, du, W(ad.A), new(rows, Rank, ad.In, precision), WriteMode.Accumulate);
     }
 
     /// <inheritdoc/>

@@ -12,8 +12,9 @@ namespace Minimind.Model.Training;
 /// produced it are already damaged.</item>
 /// </list>
 /// While the last step was skipped no checkpoint is written (the loop postpones the save), and a stop never
-/// saves, so the newest checkpoint on disk is the last good one. The model is float32 throughout: there is no
-/// fp16 loss scaling whose own overflow handling this would duplicate.
+/// saves, so the newest checkpoint on disk is the last good one. Under --dtype fp16 the <see cref="GradScaler"/>
+/// handles its own overflow: a step it skips for inf/NaN scaled gradients with a finite loss never reaches the guard;
+/// a non-finite loss (the forward is unscaled) still does.
 /// </summary>
 public sealed class DivergenceGuard
 {

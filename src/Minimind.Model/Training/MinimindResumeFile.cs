@@ -13,11 +13,13 @@ public static class MinimindResumeFile
 {
     /// <summary>What a MiniMind resume file holds, as flat buffers in the model's layout.</summary>
     public sealed record Contents(float[] Weights, float[] M, float[] V, long AdamStep, int Epoch, long Step, int WorldSize,
-        float Beta1, float Beta2, float Eps, float WeightDecay);
+        float Beta1, float Beta2, float Eps, float WeightDecay, PickleDict? Scaler = null);
 
-    /// <summary>Writes the file atomically; weights stored as <paramref name="modelDtype"/> (MiniMind uses float16).</summary>
+    /// <summary>Writes the file atomically; weights stored as <paramref name="modelDtype"/> (MiniMind uses float16);
+    /// 'scaler' is <paramref name="scaler"/>'s state_dict (empty when absent or disabled, as a bf16 run's);
+    /// <paramref name="extras"/> are extra archive records (the architecture record).</summary>
     public static void Write(string path, ParameterTable table, float[] weights, float[] m, float[] v, AdamWState adam, TrainingState s,
-        TorchDType modelDtype, double currentLr, IEnumerable<KeyValuePair<string, byte[]>>? extras = null)
+        TorchDType modelDtype, double currentLr, GradScaler? scaler = null, IEnumerable<KeyValuePair<string, byte[]>>? extras = null)
     {
         var state = new PickleDict();
         var ids = new List<object?>();
@@ -48,8 +50,8 @@ public static class MinimindResumeFile
             ["step"] = s.MicroStepInEpoch / Math.Max(1, s.WorldSize), // MiniMind's step is per rank
             ["world_size"] = (long)s.WorldSize,
             ["wandb_id"] = null,
-            // A disabled GradScaler (bf16/CPU runs) saves an empty dict, which its load_state_dict accepts.
-            ["scaler"] = new PickleDict(),
+            // A disabled GradScaler (bf16/fp32 runs) saves an empty dict.
+            ["scaler"] = scaler?.ToStateDict() ?? new PickleDict(),
         };
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
@@ -102,7 +104,8 @@ public static class MinimindResumeFile
         var betas = groups.TryGetValue("betas", out var bo) && bo is object?[] { Length: 2 } bt ? (Num(bt[0]), Num(bt[1])) : (0.9, 0.999);
         double eps = groups.TryGetValue("eps", out var eo) ? Num(eo) : 1e-8, wd = groups.TryGetValue("weight_decay", out var wo) ? Num(wo) : 0.01;
         return new Contents(weights, m, v, Math.Max(0, adamStep), (int)Num(root["epoch"]), (long)Num(root["step"]),
-            root.TryGetValue("world_size", out var ws) && ws is long w ? (int)w : 1, (float)betas.Item1, (float)betas.Item2, (float)eps, (float)wd);
+            root.TryGetValue("world_size", out var ws) && ws is long w ? (int)w : 1, (float)betas.Item1, (float)betas.Item2, (float)eps, (float)wd,
+            root.TryGetValue("scaler", out var sc) && sc is PickleDict scd ? scd : null);
     }
 
     private static TorchTensor Tensor(PickleDict ps, string key, string path, int i, ParameterEntry e)

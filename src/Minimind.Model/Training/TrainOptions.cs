@@ -1,4 +1,5 @@
 using Minimind.Checkpoint;
+using Minimind.Kernels;
 
 namespace Minimind.Model.Training;
 
@@ -38,6 +39,8 @@ public sealed record TrainOptions
     public bool ExportMinimindResume { get; init; }
     /// <summary>Write a loss-curve PNG at every save.</summary>
     public bool Plot { get; init; }
+    /// <summary>Autocast precision of matmuls and attention (--dtype); fp16 also turns on <see cref="GradScaler"/>.</summary>
+    public Precision Dtype { get; init; } = Precision.Fp32;
     /// <summary>Step folders whose step is a multiple of this are never pruned (0 = none pinned).</summary>
     public int KeepEvery { get; init; }
     /// <summary>Consecutive skipped (non-finite) updates that stop the run.</summary>

@@ -59,6 +59,11 @@ public sealed class Trainer : IDisposable
     public long StepsPerEpoch { get; private set; }
     /// <summary>The ranks this run is spread over (world size 1 without mpirun).</summary>
     public DataParallel Parallel => _dp;
+    /// <summary>fp16 dynamic loss scaling (disabled for fp32/bf16 runs).</summary>
+    public GradScaler Scaler { get; }
+    /// <summary>True when the last step found inf/NaN gradients and skipped AdamW (fp16 only; the same on every rank,
+    /// since the gradients are summed over the ranks first).</summary>
+    public bool LastStepSkipped { get; private set; }
     /// <summary>Invoked after each optimizer step with the step number (tests use it to kill at chosen moments).</summary>
     public Action<long>? AfterStep { get; set; }
     /// <summary>The divergence guard of the current <see cref="Run"/> (null outside one: <see cref="TrainStep"/> then always updates).</summary>
@@ -89,6 +94,7 @@ public sealed class Trainer : IDisposable
         long total = StepsPerEpoch * options.Epochs;
         if (options.MaxSteps is { } ms) total = Math.Min(total, ms);
         Adam = new AdamWState(_backend, stage.Parameters.TotalElements) { WeightDecay = options.WeightDecay };
+        Scaler = new GradScaler(options.Dtype == Precision.Fp16);
         State = new TrainingState
         {
             Arch = Signature(), TotalSteps = total, Epochs = options.Epochs, Seed = options.Seed,
@@ -96,6 +102,7 @@ public sealed class Trainer : IDisposable
             LearningRate = options.LearningRate, GradClip = options.GradClip, DataCount = stage.Count,
             DataDescription = dataDescription, Device = _backend.Name, Beta1 = Adam.Beta1, Beta2 = Adam.Beta2,
             Eps = Adam.Eps, WeightDecay = Adam.WeightDecay, WorldSize = _dp.WorldSize, MicroBatchesPerStep = _dp.MicroBatchesPerStep,
+            Dtype = options.Dtype.Name(), ScalerScale = Scaler.Scale,
         };
     }
 
@@ -141,9 +148,12 @@ public sealed class Trainer : IDisposable
     private readonly List<Batch> _micro = new();
 
     // The step's gradient over every rank (this rank's micro-batches from myBatch), then the same clip and AdamW on each rank.
+    // With fp16 loss scaling the backward runs on loss·scale; non-finite gradients skip AdamW (norm +∞, LastStepSkipped)
+    // and halve the scale, finite ones are unscaled before clipping.
     private (float Loss, double GradNorm, bool Stop) Step(int available, Func<int, Batch> myBatch, double lr, bool stopRequested)
     {
-        float scale = 1f / _dp.MicroBatchesPerStep;
+        // MiniMind: scaler.scale(loss / accumulation_steps).backward(); the scale is 1 when scaling is off.
+        float scale = Scaler.Scale / _dp.MicroBatchesPerStep;
         double auxSum = 0;
         int computed = 0;
         var (loss, stop) = _dp.Step(available, i =>
@@ -155,12 +165,26 @@ public sealed class Trainer : IDisposable
         }, stopRequested);
         _lastAux = computed > 0 ? (float)(auxSum / computed) : 0f; // over this rank's micro-batches (rank 0 logs its own)
         double sumSq = _backend.SumOfSquares(_stage.Gradients);
+        LastStepSkipped = Scaler.Enabled && !double.IsFinite(sumSq);
+        if (LastStepSkipped)
+        {
+            Scaler.Update(foundInf: true);
+            // fp16 loss scaling handles its own overflow: an inf/NaN scaled gradient is no bad step for the guard. A
+            // non-finite loss is (the forward is unscaled), so the guard still counts it and may stop the run.
+            if (!float.IsFinite(loss) && Guard?.Check(State.OptimizerStep + 1, loss, double.PositiveInfinity, out var bad) == false && bad is not null)
+                _log.WriteLine(bad);
+            return (loss, double.PositiveInfinity, stop);
+        }
+        // unscale_ before clip_grad_norm_: ×1/scale is exact for the power-of-two scales GradScaler produces.
+        float inv = 1f / Scaler.Scale;
+        sumSq *= (double)inv * inv;
         double norm = Math.Sqrt(sumSq);
         // The guard sees the step before the weights do: a non-finite or spiking step never reaches them. Loss and
         // norm are the all-reduced ones, identical on every rank, so every rank takes the same decision.
         if (Guard is null || Guard.Check(State.OptimizerStep + 1, loss, norm, out var why))
-            Adam.Apply(_stage.Weights, _stage.Gradients, (float)lr, GradClip.Coefficient(sumSq, _opt.GradClip));
+            Adam.Apply(_stage.Weights, _stage.Gradients, (float)lr, GradClip.Coefficient(sumSq, _opt.GradClip) * inv);
         else if (why is not null) _log.WriteLine(why);
+        Scaler.Update(foundInf: false);
         return (loss, norm, stop);
     }
 
@@ -197,6 +221,9 @@ public sealed class Trainer : IDisposable
             var (loss, norm, stopping) = TrainStepAt(State.Epoch, State.MicroStepInEpoch, lr, stop?.StopRequested == true);
             State.OptimizerStep = step;
             State.AdamStep = Adam.Step;
+            if (LastStepSkipped) State.SkippedSteps++;
+            State.ScalerScale = Scaler.Scale;
+            State.ScalerGrowthTracker = Scaler.GrowthTracker;
             State.MicroStepInEpoch += available;
             State.TokensSeen += (long)available * _opt.BatchSize * _stage.SeqLen;
             State.Losses.Add(loss);
@@ -283,7 +310,7 @@ public sealed class Trainer : IDisposable
         if (_opt.ExportMinimindResume || _opt.MinimindRoot is not null)
         {
             MinimindResumeFile.Write(MinimindResumePath, _stage.Parameters, w, m, v, Adam, State, _opt.SaveDtype,
-                LrSchedule.At(Math.Max(1, State.OptimizerStep), State.TotalSteps, _opt.LearningRate), weights.Extras);
+                LrSchedule.At(Math.Max(1, State.OptimizerStep), State.TotalSteps, _opt.LearningRate), Scaler, weights.Extras);
             // MiniMind's scripts read --from_weight from <root>/out, and lm_checkpoint keeps a copy beside the resume file.
             if (_opt.MinimindRoot is { } mr)
                 foreach (var folder in new[] { "out", "checkpoints" })
@@ -333,6 +360,10 @@ public sealed class Trainer : IDisposable
         ResumeStateFolder.ReadFloats(dir, ResumeStateFolder.MomentFile, buf); _backend.Upload(Adam.M, buf);
         ResumeStateFolder.ReadFloats(dir, ResumeStateFolder.SecondMomentFile, buf); _backend.Upload(Adam.V, buf);
         Adam.Step = s.AdamStep;
+        if (s.Dtype != _opt.Dtype.Name())
+            _log.WriteLine($"note: checkpoint trained with --dtype {s.Dtype}, continuing with {_opt.Dtype.Name()}: no longer bit-identical to an uninterrupted run");
+        if (Scaler.Enabled && s.Dtype == Precision.Fp16.Name()) Scaler.Restore(s.ScalerScale, s.ScalerGrowthTracker);
+        s.Dtype = _opt.Dtype.Name(); s.ScalerScale = Scaler.Scale; s.ScalerGrowthTracker = Scaler.GrowthTracker;
         // The learning rate, clip and epochs of the resumed run are the ones it started with (the schedule is fixed).
         s.Epochs = s.Epochs > 0 ? s.Epochs : _opt.Epochs;
         if (_opt.MaxSteps is { } ms && ms > s.TotalSteps)
@@ -351,6 +382,8 @@ public sealed class Trainer : IDisposable
         _backend.Upload(Adam.M, r.M);
         _backend.Upload(Adam.V, r.V);
         Adam.Step = r.AdamStep;
+        if (r.Scaler is { } sc) Scaler.LoadStateDict(sc, path);
+        State.ScalerScale = Scaler.Scale; State.ScalerGrowthTracker = Scaler.GrowthTracker;
         long step = r.Step;
         if (r.WorldSize != worldSize)
         {

@@ -66,12 +66,21 @@ public sealed class TrainingState
     /// <summary>Loss of the next micro-batch under the saved weights (the resume check); NaN when the run had ended.</summary>
     public float NextBatchLoss { get; set; } = float.NaN;
 
+    /// <summary>Autocast precision of the run ("fp32", "bf16", "fp16"); a resume with another one is refused.</summary>
+    public string Dtype { get; set; } = "fp32";
+    /// <summary>fp16 loss scale (<see cref="GradScaler.Scale"/>; 1 when scaling is off).</summary>
+    public float ScalerScale { get; set; } = 1f;
+    /// <summary>fp16 good steps since the scale last changed (<see cref="GradScaler.GrowthTracker"/>).</summary>
+    public int ScalerGrowthTracker { get; set; }
+    /// <summary>Optimizer steps skipped because the fp16 gradients overflowed.</summary>
+    public long SkippedSteps { get; set; }
+
     /// <summary>Encodes the state as a MessagePack map.</summary>
     public byte[] Serialize()
     {
         var buf = new ArrayBufferWriter<byte>();
         var w = new MessagePackWriter(buf);
-        w.WriteMapHeader(26);
+        w.WriteMapHeader(30);
         w.Write("format_version"); w.Write(CurrentFormatVersion);
         w.Write("arch"); w.WriteMapHeader(Arch.Count);
         foreach (var kv in Arch) { w.Write(kv.Key); w.Write(kv.Value); }
@@ -100,6 +109,10 @@ public sealed class TrainingState
         w.Write("losses"); w.WriteArrayHeader(Losses.Count);
         foreach (var l in Losses) w.Write(l);
         w.Write("next_batch_loss"); w.Write(NextBatchLoss);
+        w.Write("dtype"); w.Write(Dtype);
+        w.Write("scaler_scale"); w.Write(ScalerScale);
+        w.Write("scaler_growth_tracker"); w.Write(ScalerGrowthTracker);
+        w.Write("skipped_steps"); w.Write(SkippedSteps);
         w.Flush();
         return buf.WrittenSpan.ToArray();
     }
@@ -156,6 +169,10 @@ public sealed class TrainingState
                             break;
                         }
                     case "next_batch_loss": s.NextBatchLoss = r.ReadSingle(); break;
+                    case "dtype": s.Dtype = r.ReadString() ?? "fp32"; break;
+                    case "scaler_scale": s.ScalerScale = r.ReadSingle(); break;
+                    case "scaler_growth_tracker": s.ScalerGrowthTracker = r.ReadInt32(); break;
+                    case "skipped_steps": s.SkippedSteps = r.ReadInt64(); break;
                     default: r.Skip(); break;
                 }
             }
