@@ -65,4 +65,23 @@ if [ -z "${MINIMIND_NCCL_LIB:-}" ] && ! ldconfig -p 2>/dev/null | grep -q libncc
   export MINIMIND_NCCL_LIB
 fi
 section "NCCL all-reduce through the binding (W=1, ${MINIMIND_NCCL_LIB:-system libnccl.so.2})" 60 "$MM" kernels nccl --mb 256
+# Training through NCCL at W=1 vs the plain path: the same 8 CUDA steps must give the same bits (at W=1 nothing is
+# exchanged, so this checks that the NCCL selection, ncclCommInitRank and the start-up send/recv ring leave training alone).
+# Without mpirun on the device, OMPI_COMM_WORLD_SIZE=1 marks a one-rank job exactly as `mpirun -np 1` does.
+TA=(train --device cuda --max-seq-len 32 --batch-size 4 --accumulation-steps 2 --max-steps 8 --save-interval 8 --log-interval 1 --save-dtype f32 --seed 5)
+TD="${TMPDIR:-/tmp}/mm_gpu_train"; rm -rf "$TD"
+section "train on cuda, plain path (no mpirun)" 150 "$MM" "${TA[@]}" --out-dir "$TD/plain"
+if command -v mpirun >/dev/null; then L=(mpirun --allow-run-as-root -np 1 "$MM"); else L=(env OMPI_COMM_WORLD_SIZE=1 "$MM"); fi
+section "train on cuda through NCCL (W=1: ${L[0]})" 150 "${L[@]}" "${TA[@]}" --out-dir "$TD/nccl"
+{
+  echo; echo "## NCCL training path vs plain path (W=1, 8 steps)"; echo
+  grep -h "gradient exchange" "$OUT/run.log" | tail -1 | sed 's/^/    /'
+  ok=1
+  for f in model.f32 adam_m.f32 adam_v.f32; do
+    a=$(ls -d "$TD"/plain/checkpoints/*/step_* 2>/dev/null | tail -1)/$f; b=$(ls -d "$TD"/nccl/checkpoints/*/step_* 2>/dev/null | tail -1)/$f
+    if [ -f "$a" ] && [ -f "$b" ] && cmp -s "$a" "$b"; then echo "- $f: bit-identical"; else echo "- $f: **DIFFERS or missing** ($a vs $b)"; ok=0; fi
+  done
+  grep -q "gradient exchange: NCCL" "$OUT/run.log" || { echo "- **the NCCL run did not report the NCCL path**"; ok=0; }
+  [ $ok = 1 ] && echo "PASS" || echo "FAIL"
+} >> "$R"
 log "done: $R"

@@ -28,6 +28,10 @@ public sealed unsafe class NcclLibrary
     internal readonly delegate* unmanaged<nint*, int, NcclUniqueId, int, int> CommInitRank;
     internal readonly delegate* unmanaged<nint, nint, nuint, int, int, nint, nint, int> AllReduce;
     internal readonly delegate* unmanaged<nint, int> CommDestroy;
+    internal readonly delegate* unmanaged<nint, nuint, int, int, nint, nint, int> Send;
+    internal readonly delegate* unmanaged<nint, nuint, int, int, nint, nint, int> Recv;
+    internal readonly delegate* unmanaged<int> GroupStart;
+    internal readonly delegate* unmanaged<int> GroupEnd;
     private readonly delegate* unmanaged<int, byte*> _errorString;
 
     /// <summary>The file that was loaded.</summary>
@@ -42,6 +46,10 @@ public sealed unsafe class NcclLibrary
         CommInitRank = (delegate* unmanaged<nint*, int, NcclUniqueId, int, int>)Sym("ncclCommInitRank");
         AllReduce = (delegate* unmanaged<nint, nint, nuint, int, int, nint, nint, int>)Sym("ncclAllReduce");
         CommDestroy = (delegate* unmanaged<nint, int>)Sym("ncclCommDestroy");
+        Send = (delegate* unmanaged<nint, nuint, int, int, nint, nint, int>)Sym("ncclSend");
+        Recv = (delegate* unmanaged<nint, nuint, int, int, nint, nint, int>)Sym("ncclRecv");
+        GroupStart = (delegate* unmanaged<int>)Sym("ncclGroupStart");
+        GroupEnd = (delegate* unmanaged<int>)Sym("ncclGroupEnd");
         _errorString = (delegate* unmanaged<int, byte*>)Sym("ncclGetErrorString");
     }
 

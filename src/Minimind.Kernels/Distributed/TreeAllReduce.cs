@@ -35,66 +35,25 @@ public sealed class TreeAllReduce
 
     /// <summary>
     /// Replaces <paramref name="data"/> (the same length on every rank) with the sum over ranks
-    /// 0..<paramref name="presentRanks"/>−1 of their data, on every rank.
+    /// 0..<paramref name="presentRanks"/>−1 of their data, on every rank (the schedule of <see cref="TreeSchedule"/>, over MPI).
     /// </summary>
-    public void Run(Span<float> data, int presentRanks)
+    public unsafe void Run(Span<float> data, int presentRanks)
     {
         BytesSent = 0;
-        int w = _c.Size, r = _c.Rank;
-        if (w == 1) return;
-        int p = 1;
-        while (p * 2 <= w) p *= 2;
+        if (_c.Size == 1) return;
         if (_scratch.Length < data.Length) _scratch = new float[data.Length];
-        var scratch = _scratch.AsSpan(0, data.Length);
-        if (r >= p)
-        {
-            // An extra rank: hand my vector to my core partner, get the sum back.
-            Send(data, r - p, scratch[..0], r - p);
-            Send(ReadOnlySpan<float>.Empty, r - p, data, r - p);
-            return;
-        }
-        if (r + p < w)
-        {
-            Send(ReadOnlySpan<float>.Empty, r + p, scratch, r + p);
-            if (r + p < presentRanks) Add(data, scratch, data);     // lower (mine) + higher (the extra's)
-        }
-        // A core rank's subtree is present when its lowest original rank (itself) is.
-        int len = data.Length, lo = 0, hi = len;
-        Span<int> los = stackalloc int[32], his = stackalloc int[32];
-        int depth = 0;
-        for (int d = 1; d < p; d <<= 1, depth++)
-        {
-            int partner = r ^ d, mid = lo + (hi - lo) / 2;
-            bool lower = (r & d) == 0;
-            int baseRank = r & ~(2 * d - 1);
-            bool higherPresent = baseRank + d < presentRanks;
-            int kLo = lower ? lo : mid, kHi = lower ? mid : hi;
-            int gLo = lower ? mid : lo, gHi = lower ? hi : mid;
-            var recv = scratch.Slice(kLo, kHi - kLo);
-            Send(data.Slice(gLo, gHi - gLo), partner, recv, partner);
-            var keep = data.Slice(kLo, kHi - kLo);
-            if (lower) { if (higherPresent) Add(keep, recv, keep); }           // mine is the lower subtree
-            else if (!higherPresent) recv.CopyTo(keep);                         // mine is absent
-            else Add(recv, keep, keep);                                         // theirs (lower) + mine (higher)
-            los[depth] = lo; his[depth] = hi;
-            lo = kLo; hi = kHi;
-        }
-        for (int d = p >> 1; d >= 1; d >>= 1)
-        {
-            depth--;
-            int partner = r ^ d, plo = los[depth], phi = his[depth];
-            // The partner holds the other half of [plo, phi): send mine, receive theirs in place.
-            int oLo = lo == plo ? hi : plo, oHi = lo == plo ? phi : lo;
-            Send(data.Slice(lo, hi - lo), partner, data.Slice(oLo, oHi - oLo), partner);
-            lo = plo; hi = phi;
-        }
-        if (r + p < w) Send(data, r + p, scratch[..0], r + p);
+        fixed (float* d = data) fixed (float* s = _scratch)
+            BytesSent = TreeSchedule.Run(new HostTransport(_c, d, s), _c.Rank, _c.Size, data.Length, presentRanks);
     }
 
-    private void Send(ReadOnlySpan<float> send, int dest, Span<float> recv, int source)
+    // Host memory: the exchange is the communicator's SendRecv, the add a CPU loop. Valid while Run pins both vectors.
+    private sealed unsafe class HostTransport(ICommunicator c, float* data, float* scratch) : ITreeTransport
     {
-        _c.SendRecv(MemoryMarshal.AsBytes(send), dest, MemoryMarshal.AsBytes(recv), source);
-        BytesSent += (long)send.Length * sizeof(float);
+        private Span<float> At(TreeRegion g) => new((g.Scratch ? scratch : data) + g.Offset, checked((int)g.Length));
+        public void Exchange(TreeRegion send, int dest, TreeRegion recv, int source) =>
+            c.SendRecv(MemoryMarshal.AsBytes((ReadOnlySpan<float>)At(send)), dest, MemoryMarshal.AsBytes(At(recv)), source);
+        public void Add(TreeRegion y, TreeRegion a, TreeRegion b) => TreeAllReduce.Add(At(a), At(b), At(y));
+        public void Copy(TreeRegion dst, TreeRegion src) => At(src).CopyTo(At(dst));
     }
 
     // y = a + b elementwise: the operand order is written out even though IEEE addition commutes.

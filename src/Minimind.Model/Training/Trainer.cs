@@ -413,9 +413,7 @@ public sealed class Trainer : IDisposable
         if (g / w != _dp.PerRank)
         {
             _log.WriteLine($"note: keeping the checkpoint's G = {g} micro-batches per step: --accumulation-steps becomes {g / w} on {w} rank(s) (saved: {s.AccumulationSteps} on {s.WorldSize})");
-            var comm = _dp.Comm;
-            _dp.Dispose();
-            _dp = new DataParallel(comm, _backend, _stage.Gradients, g / w);
+            _dp = _dp.WithPerRank(g / w);
             StepsPerEpoch = (MicroBatchesPerEpoch + g - 1) / g;
         }
         s.AccumulationSteps = g / w;

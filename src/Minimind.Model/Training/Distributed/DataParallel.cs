@@ -22,6 +22,10 @@ public sealed class DataParallel : IDisposable
     private readonly TreeAllReduce _reduce;
     private readonly float[] _losses;
     private float[]? _host;
+    private readonly NcclCommunicator? _nccl;
+    private readonly string _transport;
+    private Tensor _scratch;
+    private bool _ownsNccl = true;
 
     /// <summary>The job's ranks.</summary>
     public ICommunicator Comm { get; }
@@ -42,22 +46,40 @@ public sealed class DataParallel : IDisposable
     private readonly Stopwatch _comm = new();
 
     /// <summary>Sums into <paramref name="gradients"/> (a buffer of <paramref name="backend"/>) over <paramref name="comm"/>.</summary>
+    /// <remarks>Picks the gradient transport with <see cref="GradientTransport.Select"/> (collective under mpirun).</remarks>
     public DataParallel(ICommunicator comm, IBackend backend, Tensor gradients, int perRank)
+        : this(comm, backend, gradients, perRank, GradientTransport.Select(comm, backend)) { }
+
+    private DataParallel(ICommunicator comm, IBackend backend, Tensor gradients, int perRank, (NcclCommunicator? Nccl, string Note) transport)
     {
         if (perRank < 1) throw new ArgumentOutOfRangeException(nameof(perRank), "--accumulation-steps must be at least 1");
         Comm = comm; _backend = backend; _gradients = gradients; PerRank = perRank;
         _tree = new GradientTree(backend, gradients.Length);
         _reduce = new TreeAllReduce(comm);
         _losses = new float[perRank + 1];
+        (_nccl, _transport) = transport;
     }
 
+    /// <summary>The same job with <paramref name="perRank"/> micro-batches per rank (a resume keeping G); this instance is disposed and hands over its NCCL communicator.</summary>
+    public DataParallel WithPerRank(int perRank)
+    {
+        var next = new DataParallel(Comm, _backend, _gradients, perRank, (_nccl, _transport));
+        _ownsNccl = false;
+        Dispose();
+        return next;
+    }
+
+    /// <summary>True when gradients travel device to device through NCCL send/recv (still in the fixed tree order).</summary>
+    public bool UsesNccl => _nccl is not null;
+
     /// <summary>A sentence for start-up: world size, per-rank share, and whether results equal every other world size's.</summary>
-    public string Describe() => WorldSize == 1
+    public string Describe() => (WorldSize == 1
         ? $"world size 1: {PerRank} micro-batch(es) per step, pairwise-summed"
         : $"data parallel: world size {WorldSize}, rank {Rank} (local {Comm.LocalRank}/{Comm.LocalSize}); G = {MicroBatchesPerStep} micro-batches per step, {PerRank} per rank; " +
           (TreeAllReduce.IsExactAcrossWorldSizes(WorldSize)
               ? "gradients combined in the pairwise tree order: bit-identical to any power-of-two world size with the same G on this device type"
-              : $"NOTE: {WorldSize} is not a power of two, so the cross-rank sum order differs from other world sizes: runs are deterministic at W={WorldSize} but not bit-identical to W=1 or 2");
+              : $"NOTE: {WorldSize} is not a power of two, so the cross-rank sum order differs from other world sizes: runs are deterministic at W={WorldSize} but not bit-identical to W=1 or 2")) +
+        (_transport.Length > 0 ? "\n" + _transport : "");
 
     /// <summary>Global index of this rank's first micro-batch and how many of its <see cref="PerRank"/> exist when the step has <paramref name="available"/>.</summary>
     public (int First, int Count) MyMicroBatches(int available) =>
@@ -79,12 +101,21 @@ public sealed class DataParallel : IDisposable
         if (WorldSize > 1)
         {
             _comm.Start();
-            Span<float> g;
-            if (_backend is CpuBackend) g = CpuBackend.Span(_gradients);
-            else { _host ??= new float[_gradients.Length]; _backend.Download(_gradients, _host); g = _host; }
-            _reduce.Run(g, (available + PerRank - 1) / PerRank);
-            BytesSent += _reduce.BytesSent;
-            if (_backend is not CpuBackend) _backend.Upload(_gradients, _host);
+            int present = (available + PerRank - 1) / PerRank;
+            if (_nccl is not null)
+            {
+                if (_scratch.IsEmpty) _scratch = _backend.Alloc(_gradients.Length);
+                BytesSent += _nccl.TreeAllReduceSum(_gradients, _scratch, present);
+            }
+            else
+            {
+                Span<float> g;
+                if (_backend is CpuBackend) g = CpuBackend.Span(_gradients);
+                else { _host ??= new float[_gradients.Length]; _backend.Download(_gradients, _host); g = _host; }
+                _reduce.Run(g, present);
+                BytesSent += _reduce.BytesSent;
+                if (_backend is not CpuBackend) _backend.Upload(_gradients, _host);
+            }
             all = Collectives.AllGather(Comm, _losses);
             _comm.Stop();
         }
@@ -109,5 +140,11 @@ public sealed class DataParallel : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _tree.Dispose();
+    public void Dispose()
+    {
+        _tree.Dispose();
+        if (!_scratch.IsEmpty) { _scratch.Buffer.Dispose(); _scratch = default; }
+        if (_ownsNccl) _nccl?.Dispose();
+        _ownsNccl = false;
+    }
 }
