@@ -18,6 +18,18 @@ public class CpuAttentionTests
     [InlineData(1, 129, 8, 2, 96, 63, WriteMode.Overwrite)]   // GQA 4, hd 96, three key blocks
     [InlineData(1, 65, 8, 1, 128, 64, WriteMode.Overwrite)]   // GQA 8, hd 128 (the ILGPU limit)
     [InlineData(3, 1, 4, 1, 96, 65, WriteMode.Overwrite)]     // T = 1
+    // Lengths and shapes the blocked kernel (48×48 blocks through the SGEMM micro-kernel) must get right:
+    [InlineData(1, 1, 2, 1, 16, 101)]      // one row, ratio 2
+    [InlineData(2, 7, 8, 8, 64, 102)]      // odd T inside one block, ratio 1
+    [InlineData(1, 49, 8, 2, 128, 103)]    // one row past a block, ratio 4
+    [InlineData(1, 257, 4, 2, 96, 104)]    // odd T over six blocks, head size 96 (not a multiple of 16·2)
+    [InlineData(1, 257, 8, 1, 128, 105)]   // ratio 8, head size 128
+    [InlineData(1, 1025, 4, 1, 64, 106)]   // ratio 4, T = 1025
+    [InlineData(1, 1025, 8, 1, 16, 107)]   // ratio 8, head size 16
+    [InlineData(1, 2048, 2, 1, 64, 108)]   // T = 2048
+    [InlineData(1, 96, 2, 2, 20, 109)]     // head size off the 8- and 16-lane grids, T two full blocks
+    [InlineData(1, 1025, 8, 2, 96, 110, WriteMode.Overwrite)]  // overwrite mode at length
+    [InlineData(2, 257, 8, 4, 128, 111, WriteMode.Overwrite)]
     public void ForwardAndBackward_MatchFloat64(int batch, int T, int H, int Hkv, int hd, int seed, WriteMode mode = WriteMode.Accumulate)
     {
         using var h = new CpuHarness();
