@@ -63,15 +63,22 @@ public class MixedPrecisionTrainingTests
 
     private static TrainOptions Options(string dir, Precision p) => TrainerResumeTests.Options(dir) with { Dtype = p, AccumulationSteps = 1, MaxSteps = 6 };
 
+    // The tests' model: the tiny config, seed 7, rounding at precision p.
+    private static MiniMindModel TinyModel(CpuBackend backend, Minimind.Model.Data.IPretrainSource data, Precision p)
+    {
+        var model = MiniMindModel.Create(TrainerResumeTests.Tiny(), backend, 4, data.SeqLen);
+        model.InitRandom(7);
+        model.Precision = p;
+        return model;
+    }
+
     [Fact]
     public void Fp16_InjectedOverflow_SkipsExactlyThatStepAndHalvesTheScale()
     {
         using var d = new TempDir();
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();
-        using var model = MiniMindModel.Create(TrainerResumeTests.Tiny(), backend, 4, data.SeqLen);
-        model.InitRandom(7);
-        model.Precision = Precision.Fp16;
+        using var model = TinyModel(backend, data, Precision.Fp16);
         var opt = Options(d.Path, Precision.Fp16);
         using var t = new Trainer(new OverflowAt(new LanguageModelStage("pretrain", model, data), 1, 3), opt, TextWriter.Null, "test");
         var before = new float[model.Parameters.TotalElements];
@@ -113,10 +120,8 @@ public class MixedPrecisionTrainingTests
         using var d = new TempDir();
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();
-        using var model = MiniMindModel.Create(TrainerResumeTests.Tiny(), backend, 4, data.SeqLen);
-        model.InitRandom(7);
         var p = PrecisionRounding.Parse(dtype);
-        model.Precision = p;
+        using var model = TinyModel(backend, data, p);
         var opt = Options(d.Path, p) with { MaxBadSteps = 1 };
         using var t = new Trainer(new OverflowAt(new LanguageModelStage("pretrain", model, data), 1, 2, 3) { LossToo = nanLoss }, opt, TextWriter.Null, "test");
         Assert.Equal(want, t.Run(null, false));
@@ -145,9 +150,7 @@ public class MixedPrecisionTrainingTests
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();
         var cfg = TrainerResumeTests.Tiny();
-        using var model = MiniMindModel.Create(cfg, backend, 4, data.SeqLen);
-        model.InitRandom(7);
-        model.Precision = Precision.Fp16;
+        using var model = TinyModel(backend, data, Precision.Fp16);
         var opt = Options(d.Path, Precision.Fp16) with { MaxSteps = 4, ExportMinimindResume = true };
         using var t = new Trainer(new OverflowAt(new LanguageModelStage("pretrain", model, data), 1, 2), opt, TextWriter.Null, "test");
         t.Run(null, false);
@@ -192,9 +195,7 @@ public class MixedPrecisionTrainingTests
         using var d = new TempDir();
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();
-        using var model = MiniMindModel.Create(TrainerResumeTests.Tiny(), backend, 4, data.SeqLen);
-        model.InitRandom(7);
-        model.Precision = Precision.Fp16;
+        using var model = TinyModel(backend, data, Precision.Fp16);
         var opt = Options(d.Path, Precision.Fp16) with { MaxSteps = 3, ExportMinimindResume = true };
         using var t = new Trainer(new OverflowAt(new LanguageModelStage("pretrain", model, data), 1, 1), opt, TextWriter.Null, "test");
         t.Run(null, false);
