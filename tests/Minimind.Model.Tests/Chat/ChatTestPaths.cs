@@ -12,14 +12,8 @@ internal static class ChatTestPaths
     public static string Fixtures { get; } = TestEnvironment.Fixtures("chat");
 
     /// <summary>shared/minimind/<paramref name="version"/> (skips the test when absent).</summary>
-    public static string RequireTokenizerFolder(string version)
-    {
-        var shared = TestEnvironment.FindUp(Path.Combine("shared", "minimind"));
-        Skip.If(shared is null, "shared/minimind (MiniMind's tokenizer files) not found above " + AppContext.BaseDirectory + "; chat-template reference test skipped");
-        var dir = Path.Combine(shared!, version);
-        Skip.IfNot(File.Exists(Path.Combine(dir, "tokenizer_config.json")), dir + "/tokenizer_config.json not found; test skipped");
-        return dir;
-    }
+    public static string RequireTokenizerFolder(string version) =>
+        Path.GetDirectoryName(Tokenizer.TokenizerTestPaths.RequireShared(version, "tokenizer_config.json", "chat-template reference test"))!;
 
     private static readonly Dictionary<string, ChatFormat> _formats = new();
 

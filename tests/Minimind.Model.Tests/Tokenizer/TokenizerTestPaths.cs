@@ -14,11 +14,14 @@ internal static class TokenizerTestPaths
     public static string? SharedMinimind { get; } = TestEnvironment.FindUp(Path.Combine("shared", "minimind"));
 
     /// <summary>Skips the test with a visible reason when shared/minimind is absent; returns the tokenizer.json path.</summary>
-    public static string RequireTokenizerJson(string version)
+    public static string RequireTokenizerJson(string version) => RequireShared(version, "tokenizer.json", "tokenizer reference test");
+
+    /// <summary>shared/minimind/<paramref name="version"/>/<paramref name="file"/>; skips <paramref name="test"/>, saying why, when it is absent.</summary>
+    public static string RequireShared(string version, string file, string test)
     {
-        Skip.If(SharedMinimind is null, "shared/minimind (MiniMind's tokenizer.json files) not found above " + AppContext.BaseDirectory + "; tokenizer reference test skipped");
-        var p = Path.Combine(SharedMinimind!, version, "tokenizer.json");
-        Skip.IfNot(File.Exists(p), p + " not found; tokenizer reference test skipped");
+        Skip.If(SharedMinimind is null, "shared/minimind (MiniMind's tokenizer files) not found above " + AppContext.BaseDirectory + "; " + test + " skipped");
+        var p = Path.Combine(SharedMinimind!, version, file);
+        Skip.IfNot(File.Exists(p), p + " not found; " + test + " skipped");
         return p;
     }
 
