@@ -100,7 +100,7 @@ public sealed partial class IlgpuBackend : IBackend
 
     /// <inheritdoc/>
     /// <remarks>Attention head dims up to the attention tiles' shared-memory rows (128).</remarks>
-    public BackendLimits Limits { get; } = new(Math.Min(default(AttnTile32).MaxHd, default(AttnTile4).MaxHd));
+    public BackendLimits Limits { get; } = new(Math.Min(default(AttnTile32).MaxHd, default(AttnTile4).MaxHd), ReducedPrecision: true);
 
     /// <inheritdoc/>
     public string DeviceName => IsCuda
