@@ -19,8 +19,18 @@ public sealed partial class IlgpuBackend
         var (nq, nk, nl) = OpContract.AttnSizes(shape);
         if (nq == 0) return;
         var s = new AttnArgs(shape);
-        var cfg = AttnConfig((long)shape.Batch * shape.Heads * ((shape.SeqLen + AttnRows - 1) / AttnRows));
         var (ov, lv, qv, kv, vv) = (V(output, nq), V(lse, nl), V(q, nq), V(k, nk), V(v, nk));
+        if (shape.Precision != Precision.Fp32 && TensorCores)
+        {
+            // Tensor cores: 16 queries per warp, 2 warps per group on CUDA (1 on the simulator, where each costs ~1 ms per shuffle).
+            int warps = CudaShapes ? default(FlashTile2).Warps : default(FlashTile1).Warps;
+            long groups = (long)shape.Batch * shape.Heads * ((shape.SeqLen + 16 * warps - 1) / (16 * warps));
+            var fc = new KernelConfig((int)Math.Max(1, Math.Min(groups, IsCuda ? _acc.NumMultiprocessors * 32L : _launch.MaxGroups)), 32 * warps);
+            if (CudaShapes) Launch(IlgpuKernels.FlashAttentionForward<FlashTile2>, fc, ov, lv, qv, kv, vv, s);
+            else Launch(IlgpuKernels.FlashAttentionForward<FlashTile1>, fc, ov, lv, qv, kv, vv, s);
+            return;
+        }
+        var cfg = AttnConfig((long)shape.Batch * shape.Heads * ((shape.SeqLen + AttnRows - 1) / AttnRows));
         if (CudaShapes) Launch(IlgpuKernels.AttentionForward<AttnTile32>, cfg, ov, lv, qv, kv, vv, s);
         else Launch(IlgpuKernels.AttentionForward<AttnTile4>, cfg, ov, lv, qv, kv, vv, s);
     }

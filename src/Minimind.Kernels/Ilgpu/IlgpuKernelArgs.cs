@@ -45,7 +45,7 @@ public readonly struct AttnArgs
     public readonly float Scale;
     /// <summary>1: the backward kernels add into dq/dk/dv, 0: they overwrite them.</summary>
     public readonly int Accumulate;
-    /// <summary>The shape's <see cref="Kernels.Precision"/> as int (<see cref="IlgpuRounding.Round"/>): q, k, v, dO are read rounded to it.</summary>
+    /// <summary>The shape's <see cref="Kernels.Precision"/> as int (<see cref="Mma.DeviceRounding.Round"/>): q, k, v, dO are read rounded to it.</summary>
     public readonly int Rounding;
 
     /// <summary>Creates the arguments.</summary>

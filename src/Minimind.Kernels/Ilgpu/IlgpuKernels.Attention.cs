@@ -1,11 +1,12 @@
 using ILGPU;
+using Minimind.Kernels.Ilgpu.Mma;
 
 namespace Minimind.Kernels.Ilgpu;
 
 public static partial class IlgpuKernels
 {
     // An attention operand as autocast feeds it (identity at fp32).
-    private static float Rd(float x, int rounding) => IlgpuRounding.Round(x, rounding);
+    private static float Rd(float x, int rounding) => DeviceRounding.Round(x, rounding);
 
     /// <summary>
     /// Flash-style causal GQA attention forward. A group owns Rows consecutive queries of one (b, h); every
