@@ -13,7 +13,7 @@ public sealed partial class IlgpuBackend
         new((int)Math.Max(1, Math.Min(blocks, IsCuda ? _acc.NumMultiprocessors * 32L : _launch.MaxGroups)), AttnRows);
 
     /// <summary>bf16/fp16 attention runs on tensor cores (the FlashAttention* kernels) where the backend has them.</summary>
-    private bool UseFlash(AttnShape shape) => shape.Precision != Precision.Fp32 && TensorCores;
+    private bool UseFlash(AttnShape shape) => shape.Precision != Precision.Fp32 && TensorCoreAttention;
 
     /// <summary>Groups of <paramref name="warps"/> warps, each owning 16 rows (queries or keys) of one of <paramref name="heads"/> heads.
     /// CUDA: 2 warps for the query kernels, 1 for the key/value kernel (shared memory ≤ 48 KiB); the simulator: 1.</summary>

@@ -6,8 +6,8 @@ namespace Minimind.Kernels.Tests.Ilgpu;
 /// one warp per attention group, and CUDA's launch shapes (2 warps per group).</summary>
 public sealed class TensorCoreFixture : IDisposable
 {
-    public readonly IlgpuBackend Warp1 = IlgpuBackend.CreateCpuSimulator(warp: 32, warps: 1, tensorCores: true);
-    public readonly IlgpuBackend Cuda = IlgpuBackend.CreateCpuSimulator(warp: 32, warps: 8, cudaShapes: true, tensorCores: true);
+    public readonly IlgpuBackend Warp1 = IlgpuBackend.CreateCpuSimulator(warp: 32, warps: 1, mmaAttention: true);
+    public readonly IlgpuBackend Cuda = IlgpuBackend.CreateCpuSimulator(warp: 32, warps: 8, cudaShapes: true, mmaAttention: true);
     public void Dispose() { Warp1.Dispose(); Cuda.Dispose(); }
 }
 
@@ -30,7 +30,7 @@ public sealed class IlgpuFlashAttentionTests(TensorCoreFixture f) : IClassFixtur
     [InlineData(Precision.Bf16, 2, 17, 2, 1, 24, 95)]   // batch 2, GQA 2, hd 24 padded to 32
     public void ForwardBackward_OnTensorCores_MatchesCpu(Precision p, int batch, int T, int H, int Hkv, int hd, int seed)
     {
-        Assert.True(f.Warp1.TensorCores);
+        Assert.True(f.Warp1.TensorCoreAttention);
         IlgpuAttentionPrecisionTests.CheckAttention(f.Warp1, new AttnShape(batch, T, H, Hkv, hd, p), seed);
     }
 
