@@ -223,8 +223,9 @@ public static partial class IlgpuKernels
     // along-the-head-dim tiles (m16n8k16's A row-major, B ".col": B[k][n] = Bt[n][k]).
     private static void TileProduct(ArrayView<uint> a, int a0, ArrayView<uint> bt, int b0, int hp2, int t4, int p, ref MmaAcc c0, ref MmaAcc c1)
     {
-        for (int c = t4; c < hp2; c += 8)
+        for (int c0p = 0; c0p < hp2; c0p += 8)   // a lane-independent trip count keeps the warp converged at the mma
         {
+            int c = c0p + t4;
             var fa = new MmaA { R0 = a[a0 * hp2 + c], R1 = a[(a0 + 8) * hp2 + c], R2 = a[a0 * hp2 + c + 4], R3 = a[(a0 + 8) * hp2 + c + 4] };
             c0 = MmaM16n8k16.Run(fa, new MmaB { R0 = bt[b0 * hp2 + c], R1 = bt[b0 * hp2 + c + 4] }, c0, p);
             c1 = MmaM16n8k16.Run(fa, new MmaB { R0 = bt[(b0 + 8) * hp2 + c], R1 = bt[(b0 + 8) * hp2 + c + 4] }, c1, p);

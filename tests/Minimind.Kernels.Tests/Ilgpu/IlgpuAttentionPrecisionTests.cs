@@ -77,15 +77,15 @@ public sealed class IlgpuAttentionPrecisionTests(IlgpuFixture f, CudaShapeFixtur
 
     // Forward on both backends, then the backward on both from the CPU's output/lse (so it is checked on its own),
     // and the CPU results with each operand left unrounded in turn.
-    internal static void CheckAttention(IlgpuBackend g, AttnShape s, int seed)
+    internal static void CheckAttention(IlgpuBackend g, AttnShape s, int seed, WriteMode mode = WriteMode.Overwrite)
     {
         int qn = s.Batch * s.SeqLen * s.Heads * s.HeadDim, kn = s.Batch * s.SeqLen * s.KvHeads * s.HeadDim;
         float[][] ops = { Floats(seed, qn, 2), Floats(seed + 1, kn, 2), Floats(seed + 2, kn, 1), Floats(seed + 3, qn, 1) };   // q, k, v, dO
         string[] names = { "q", "k", "v", "dO" };
         using var cpu = new CpuBackend(1);
 
-        var want = Run(cpu, ops, s, null);
-        var got = Run(g, ops, s, (want[0], want[1]));
+        var want = Run(cpu, ops, s, null, mode, seed);
+        var got = Run(g, ops, s, (want[0], want[1]), mode, seed);
         string[] outs = { "output", "lse", "dq", "dk", "dv" };
         for (int i = 0; i < outs.Length; i++)
         {
@@ -96,7 +96,7 @@ public sealed class IlgpuAttentionPrecisionTests(IlgpuFixture f, CudaShapeFixtur
         {
             // The CPU at fp32 on operands rounded on the host, except operand x; its backward also reads the saved output.
             var pre = ops.Select((a, i) => i == x ? a : a.Select(v => PrecisionRounding.Round(v, s.Precision)).ToArray()).ToArray();
-            var miss = Run(cpu, pre, s with { Precision = Precision.Fp32 }, (want[0], want[1]));
+            var miss = Run(cpu, pre, s with { Precision = Precision.Fp32 }, (want[0], want[1]), mode, seed);
             for (int pass = x == 3 ? 1 : 0; pass < 2; pass++)
             {
                 double moved = 0;
@@ -108,17 +108,20 @@ public sealed class IlgpuAttentionPrecisionTests(IlgpuFixture f, CudaShapeFixtur
         }
     }
 
-    // output, lse, dq, dk, dv; the backward reads saved (o, lse) when given, else the forward's own.
-    private static float[][] Run(IBackend b, float[][] ops, AttnShape s, (float[] O, float[] Lse)? saved)
+    // output, lse, dq, dk, dv; the backward reads saved (o, lse) when given, else the forward's own; Accumulate adds onto
+    // seeded random gradients.
+    private static float[][] Run(IBackend b, float[][] ops, AttnShape s, (float[] O, float[] Lse)? saved, WriteMode mode, int seed)
     {
         int qn = ops[0].Length, kn = ops[1].Length, ln = s.Batch * s.Heads * s.SeqLen;
         Tensor q = Up(b, ops[0]), k = Up(b, ops[1]), v = Up(b, ops[2]), dO = Up(b, ops[3]);
-        Tensor o = b.Alloc(qn), lse = b.Alloc(ln);
+        Tensor o = b.Poisoned(qn), lse = b.Poisoned(ln);
         b.Attention(o, lse, q, k, v, s);
         var fo = b.Get(o); var fl = b.Get(lse);
         Tensor so = saved is { } sv ? Up(b, sv.O) : o, sl = saved is { } sv2 ? Up(b, sv2.Lse) : lse;
-        Tensor dq = b.Alloc(qn), dk = b.Alloc(kn), dv = b.Alloc(kn);
-        b.AttentionBackward(dq, dk, dv, dO, q, k, v, so, sl, s, WriteMode.Overwrite);
+        bool acc = mode == WriteMode.Accumulate;
+        Tensor dq = acc ? Up(b, Floats(seed + 5, qn, 1)) : b.Poisoned(qn), dk = acc ? Up(b, Floats(seed + 6, kn, 1)) : b.Poisoned(kn);
+        Tensor dv = acc ? Up(b, Floats(seed + 7, kn, 1)) : b.Poisoned(kn);
+        b.AttentionBackward(dq, dk, dv, dO, q, k, v, so, sl, s, mode);
         return new[] { fo, fl, b.Get(dq), b.Get(dk), b.Get(dv) };
     }
 

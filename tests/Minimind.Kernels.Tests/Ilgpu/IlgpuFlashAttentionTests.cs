@@ -35,6 +35,10 @@ public sealed class IlgpuFlashAttentionTests(TensorCoreFixture f) : IClassFixtur
     }
 
     [Fact]
+    public void Backward_OnTensorCores_Accumulates() =>
+        IlgpuAttentionPrecisionTests.CheckAttention(f.Warp1, new AttnShape(1, 17, 2, 1, 16, Precision.Fp16), 97, WriteMode.Accumulate);
+
+    [Fact]
     public void ForwardBackward_OnTensorCores_CudaShapes_MatchesCpu() =>
         IlgpuAttentionPrecisionTests.CheckAttention(f.Cuda, new AttnShape(1, 33, 2, 1, 16, Precision.Bf16), 96);
 
