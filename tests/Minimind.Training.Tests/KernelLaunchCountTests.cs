@@ -1,0 +1,66 @@
+using Minimind.Kernels;
+using Minimind.Kernels.Ilgpu;
+using Minimind.Model;
+using Minimind.Model.Training;
+
+namespace Minimind.Training.Tests;
+
+/// <summary>
+/// Kernel launches of one training step (forward + backward + clip + AdamW) on the ILGPU simulator, counted by
+/// <see cref="ILaunchCounter"/>, against a count derived by hand from the model's structure below.
+/// </summary>
+public class KernelLaunchCountTests
+{
+    // ---- launches per op call on IlgpuBackend (read off its op methods) ----
+    // One kernel each: Fill, Add, Embedding, RmsNorm, MatMul and both matmul backwards (one GEMM kernel at fp32),
+    // Rope, RopeBackward, Attention, SwiGlu, SwiGluBackward, CrossEntropy, CrossEntropyBackward, SumOfSquares, AdamW.
+    private const int RmsNormBackward = 3;    // dx rows, dWeight row-chunk partials, the chunks summed in order
+    private const int EmbeddingBackward = 2;  // per-token links of equal ids, then the ordered scatter-add
+    private const int AttentionBackward = 3;  // rowdot(dO, O), dq blocks, dk/dv blocks
+
+    // ---- one dense block (no MoE, no LoRA) ----
+    // forward: attention_norm, q/k/v, [q_norm, k_norm], rope q, rope k, attention, wo, residual add,
+    //          ffn_norm, gate, up, swiglu, down, residual add
+    private static int BlockForward(bool qkNorm) => 1 + 3 + (qkNorm ? 2 : 0) + 2 + 1 + 1 + 1 + 1 + 4 + 1;
+    // backward: FFN (down: 2 GEMMs, swiglu, gate: 2, up: 2), ffn_norm, wo (2 GEMMs), attention, rope q, rope k,
+    //           [q_norm, k_norm], q/k/v (2 GEMMs each), attention_norm
+    private static int BlockBackward(bool qkNorm) =>
+        (2 + 1 + 2 + 2) + RmsNormBackward + 2 + AttentionBackward + 2 + (qkNorm ? 2 * RmsNormBackward : 0) + 6 + RmsNormBackward;
+
+    // ---- outside the blocks ----
+    // forward: embedding, final norm, head GEMM, cross-entropy; backward: cross-entropy backward, head (2 GEMMs),
+    // final norm, embedding; step: zero the gradient (Fill), SumOfSquares for clip_grad_norm_, AdamW.
+    private const int HeadForward = 1 + 1 + 1 + 1;
+    private const int HeadBackward = 1 + 2 + RmsNormBackward + EmbeddingBackward;
+    private const int Optimizer = 1 + 1 + 1;
+
+    private static long Expected(ModelConfig c) =>
+        (long)c.NLayers * (BlockForward(c.QkNorm) + BlockBackward(c.QkNorm)) + HeadForward + HeadBackward + Optimizer;
+
+    [Theory]
+    [InlineData("minimind-v1", 2, 97)]   // 2·(15 + 26) + 4 + 8 + 3
+    [InlineData("minimind3", 2, 113)]    // 2·(17 + 32) + 4 + 8 + 3
+    [InlineData("minimind-v1", 3, 138)]
+    public void OneTrainingStep_LaunchesWhatTheModelStructureImplies(string arch, int layers, long total)
+    {
+        var tiny = TrainerResumeTests.Tiny();
+        var cfg = ModelConfig.Preset(arch) with
+        {
+            Dim = tiny.Dim, NLayers = layers, NHeads = tiny.NHeads, NKvHeads = tiny.NKvHeads, VocabSize = tiny.VocabSize, MaxSeqLen = tiny.MaxSeqLen,
+        };
+        Assert.Equal(total, Expected(cfg));
+        using var d = new TempDir();
+        using var backend = IlgpuBackend.CreateCpuSimulator();
+        var data = TrainerResumeTests.Data();
+        using var model = MiniMindModel.Create(cfg, backend, 2, data.SeqLen);
+        model.InitRandom(7);
+        var opts = TrainerResumeTests.Options(d.Path) with { BatchSize = 2, AccumulationSteps = 1 };
+        using var trainer = new Trainer(model, data, opts, TextWriter.Null, "launch count");
+        for (int step = 0; step < 2; step++)
+        {
+            long before = backend.KernelLaunches;
+            trainer.TrainStepAt(0, step, 1e-3);
+            Assert.Equal(Expected(cfg), backend.KernelLaunches - before);
+        }
+    }
+}
