@@ -153,6 +153,16 @@ public static class OpContract
         Need(x, n, op, nameof(x)); Need(weight, s.Dim, op, nameof(weight)); Need(rstd, s.Rows, op, nameof(rstd));
     }
 
+    /// <summary><see cref="IBackend.AddRmsNorm"/>: h, y, x, branch [Rows, Dim], rstd [Rows], weight [Dim].</summary>
+    public static void AddRmsNorm(Tensor h, Tensor y, Tensor rstd, Tensor x, Tensor branch, Tensor weight, RowShape s)
+    {
+        const string op = nameof(AddRmsNorm);
+        Rows(op, s);
+        long n = (long)s.Rows * s.Dim;
+        Need(h, n, op, nameof(h)); Need(y, n, op, nameof(y)); Need(rstd, s.Rows, op, nameof(rstd));
+        Need(x, n, op, nameof(x)); Need(branch, n, op, nameof(branch)); Need(weight, s.Dim, op, nameof(weight));
+    }
+
     // ---- rotary embedding -----------------------------------------------------------------------
 
     /// <summary><see cref="IBackend.Rope"/> and <see cref="IBackend.RopeBackward"/> (<paramref name="op"/> names which).</summary>
@@ -271,6 +281,16 @@ public static class OpContract
         NonNegative(s.Rows, op, "rows"); Positive(s.Dim, op, "vocab");
         long n = (long)s.Rows * s.Dim;
         Need(dLogits, n, op, nameof(dLogits)); Need(logits, n, op, nameof(logits));
+        Need(targets, s.Rows, op, nameof(targets)); Need(rowScale, s.Rows, op, nameof(rowScale));
+    }
+
+    /// <summary><see cref="IBackend.CrossEntropyForwardBackward"/>: losses, targets, rowScale [Rows]; dLogits, logits [Rows, vocab].</summary>
+    public static void CrossEntropyForwardBackward(Tensor losses, Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape s)
+    {
+        const string op = nameof(CrossEntropyForwardBackward);
+        NonNegative(s.Rows, op, "rows"); Positive(s.Dim, op, "vocab");
+        long n = (long)s.Rows * s.Dim;
+        Need(losses, s.Rows, op, nameof(losses)); Need(dLogits, n, op, nameof(dLogits)); Need(logits, n, op, nameof(logits));
         Need(targets, s.Rows, op, nameof(targets)); Need(rowScale, s.Rows, op, nameof(rowScale));
     }
 

@@ -38,6 +38,16 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
+    public void AddRmsNorm(Tensor h, Tensor y, Tensor rstd, Tensor x, Tensor branch, Tensor weight, RowShape s, float eps)
+    {
+        OpContract.AddRmsNorm(h, y, rstd, x, branch, weight, s);
+        if (s.Rows == 0) return;
+        long n = (long)s.Rows * s.Dim;
+        Launch(IlgpuKernels.AddRmsNorm, _launch.Rows(s.Rows), V(h, n), V(y, n), V(rstd, s.Rows), V(x, n), V(branch, n), V(weight, s.Dim),
+            s.Rows, s.Dim, eps);
+    }
+
+    /// <inheritdoc/>
     public void RmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, RowShape s, WriteMode mode)
     {
         OpContract.RmsNormBackward(dx, dWeight, dy, x, weight, rstd, s, mode);

@@ -16,10 +16,31 @@ public static partial class IlgpuKernels
             int bas = r * dim;
             float ss = 0f;
             for (int c = tid; c < dim; c += Group.DimX) { float xv = x[bas + c]; ss += xv * xv; }
-            float tot = GroupSum(sh, ss);
-            float rs = 1f / MathF.Sqrt(tot / dim + eps);
+            float rs = Rstd(sh, ss, dim, eps);
             if (tid == 0) rstd[r] = rs;
             for (int c = tid; c < dim; c += Group.DimX) y[bas + c] = x[bas + c] * rs * w[c];
+        }
+    }
+
+    // 1/sqrt(mean of squares + eps) from every thread's partial sum of squares (the same tree for both norm kernels).
+    private static float Rstd(ArrayView<float> sh, float sumSq, int dim, float eps) => 1f / MathF.Sqrt(GroupSum(sh, sumSq) / dim + eps);
+
+    /// <summary>Residual add + RMSNorm: h = x + b, then <see cref="RmsNorm"/> of h, one group per row. Each thread reads back only
+    /// the h it wrote, so h may alias x or b; the sums run in RmsNorm's order (same bits as Add then RmsNorm).</summary>
+    [Kernel]
+    public static void AddRmsNorm(ArrayView<float> h, ArrayView<float> y, ArrayView<float> rstd, ArrayView<float> x, ArrayView<float> b,
+        ArrayView<float> w, int rows, int dim, float eps)
+    {
+        var sh = SharedMemory.Allocate<float>(MaxRowGroup);
+        int tid = Group.IdxX;
+        for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
+        {
+            int bas = r * dim;
+            float ss = 0f;
+            for (int c = tid; c < dim; c += Group.DimX) { float hv = x[bas + c] + b[bas + c]; h[bas + c] = hv; ss += hv * hv; }
+            float rs = Rstd(sh, ss, dim, eps);
+            if (tid == 0) rstd[r] = rs;
+            for (int c = tid; c < dim; c += Group.DimX) y[bas + c] = h[bas + c] * rs * w[c];
         }
     }
 
@@ -132,6 +153,36 @@ public static partial class IlgpuKernels
             var ms = RowMaxSumExp(sh, logits, bas, vocab);
             float scale = rowScale[r];
             float f = tg >= 0 && tg < vocab ? scale / ms.SumExp : float.NaN;
+            for (int c = tid; c < vocab; c += Group.DimX)
+                dLogits[bas + c] = MathF.Exp(logits[bas + c] - ms.Max) * f - (c == tg ? scale : 0f);
+        }
+    }
+
+    /// <summary><see cref="CrossEntropy"/> and <see cref="CrossEntropyBackward"/> in one pass (one max and Σexp per row, same
+    /// expressions, so the same bits). dLogits may alias logits: the reductions end on a barrier before any write, and the
+    /// thread that owns the target's column reads the target logit (for the loss) before it overwrites it.</summary>
+    [Kernel]
+    public static void CrossEntropyForwardBackward(ArrayView<float> losses, ArrayView<float> dLogits, ArrayView<float> logits, ArrayView<int> targets,
+        ArrayView<float> rowScale, int rows, int vocab, int ignoreIndex)
+    {
+        var sh = SharedMemory.Allocate<float>(MaxRowGroup);
+        int tid = Group.IdxX;
+        for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
+        {
+            int tg = targets[r];
+            long bas = (long)r * vocab;
+            if (tg == ignoreIndex)
+            {
+                if (tid == 0) losses[r] = 0f;
+                for (int c = tid; c < vocab; c += Group.DimX) dLogits[bas + c] = 0f;
+                continue;
+            }
+            var ms = RowMaxSumExp(sh, logits, bas, vocab);
+            bool valid = tg >= 0 && tg < vocab;
+            if (valid ? tg % Group.DimX == tid : tid == 0)
+                losses[r] = valid ? ms.Max + MathF.Log(ms.SumExp) - logits[bas + tg] : float.NaN;
+            float scale = rowScale[r];
+            float f = valid ? scale / ms.SumExp : float.NaN;
             for (int c = tid; c < vocab; c += Group.DimX)
                 dLogits[bas + c] = MathF.Exp(logits[bas + c] - ms.Max) * f - (c == tg ? scale : 0f);
         }
