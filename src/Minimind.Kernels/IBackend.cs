@@ -101,6 +101,11 @@ public interface IBackend : IDisposable
     void Rope(Tensor x, Tensor cos, Tensor sin, RopeShape s);
     /// <summary>The gradient of <see cref="Rope"/>: rotates dx in place by the inverse angle.</summary>
     void RopeBackward(Tensor dx, Tensor cos, Tensor sin, RopeShape s);
+    /// <summary>Fused per-head RMSNorm + RoPE (minimind-3's q_norm/k_norm then the rotation; one launch): for every row
+    /// (b, t, head) of x [B, T, heads, headDim], rstd[row] and y = Rope(x·rstd·weight) with s's positions, the same bits as
+    /// <see cref="RmsNorm"/> over rows of headDim then <see cref="Rope"/> on y. y must not alias x. The backward stays
+    /// <see cref="RopeBackward"/> then <see cref="RmsNormBackward"/> (y is what attention saw; x and rstd what the norm needs).</summary>
+    void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s, float eps);
 
     // ---- attention (causal, grouped-query, scale 1/sqrt(headDim)) ------------------------------
     /// <summary>out [B,T,H,hd] = softmax(q·kᵀ/√hd, causal)·v with query head h reading kv head h/(H/Hkv);

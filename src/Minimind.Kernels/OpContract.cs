@@ -168,6 +168,13 @@ public static class OpContract
     /// <summary><see cref="IBackend.Rope"/> and <see cref="IBackend.RopeBackward"/> (<paramref name="op"/> names which).</summary>
     public static void Rope(string op, Tensor x, Tensor cos, Tensor sin, RopeShape s)
     {
+        RopeTables(op, cos, sin, s);
+        Need(x, (long)s.Batch * s.SeqLen * s.Heads * s.HeadDim, op, op == nameof(IBackend.RopeBackward) ? "dx" : "x");
+    }
+
+    // The RopeShape's sizes and the cos/sin rows it reads.
+    private static void RopeTables(string op, Tensor cos, Tensor sin, RopeShape s)
+    {
         NonNegative(s.Batch, op, "batch"); NonNegative(s.SeqLen, op, "seqLen"); NonNegative(s.Heads, op, "heads");
         NonNegative(s.PosOffset, op, "posOffset");
         if (s.HeadDim <= 0 || s.HeadDim % 2 != 0)
@@ -175,7 +182,16 @@ public static class OpContract
         if (s.Layout is not (RopeLayout.Interleaved or RopeLayout.RotateHalf))
             throw new ArgumentOutOfRangeException("layout", $"{op}: layout {(int)s.Layout} is not a RopeLayout");
         long table = (long)(s.PosOffset + s.SeqLen) * (s.HeadDim / 2);
-        Need(x, (long)s.Batch * s.SeqLen * s.Heads * s.HeadDim, op, op == nameof(IBackend.RopeBackward) ? "dx" : "x"); Need(cos, table, op, nameof(cos)); Need(sin, table, op, nameof(sin));
+        Need(cos, table, op, nameof(cos)); Need(sin, table, op, nameof(sin));
+    }
+
+    /// <summary><see cref="IBackend.RmsNormRope"/>: y, x [B, T, heads, headDim], rstd [B·T·heads], weight [headDim], cos/sin as <see cref="Rope"/>.</summary>
+    public static void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s)
+    {
+        const string op = nameof(RmsNormRope);
+        RopeTables(op, cos, sin, s);
+        long rows = (long)s.Batch * s.SeqLen * s.Heads, n = rows * s.HeadDim;
+        Need(y, n, op, nameof(y)); Need(rstd, rows, op, nameof(rstd)); Need(x, n, op, nameof(x)); Need(weight, s.HeadDim, op, nameof(weight));
     }
 
     // ---- attention ------------------------------------------------------------------------------

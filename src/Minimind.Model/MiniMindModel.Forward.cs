@@ -64,13 +64,18 @@ public sealed partial class MiniMindModel
             _lora.Forward(l, Lora.LoraSlot.K, k, a.Ln1, rows, Precision);
             _lora.Forward(l, Lora.LoraSlot.V, a.V, a.Ln1, rows, Precision);
         }
+        RopeShape qs = new(batch, seqLen, c.NHeads, hd, pos, c.Rope), ks = new(batch, seqLen, c.NKvHeads, hd, pos, c.Rope);
         if (c.QkNorm)
         {
-            Backend.RmsNorm(a.Q, a.RstdQ, a.QRaw, W(p.QNorm!), new(rows * c.NHeads, hd), c.NormEps);
-            Backend.RmsNorm(a.K, a.RstdK, a.KRaw, W(p.KNorm!), new(rows * c.NKvHeads, hd), c.NormEps);
+            // q_norm/k_norm over each head, then RoPE, one fused launch each.
+            Backend.RmsNormRope(a.Q, a.RstdQ, a.QRaw, W(p.QNorm!), _cos, _sin, qs, c.NormEps);
+            Backend.RmsNormRope(a.K, a.RstdK, a.KRaw, W(p.KNorm!), _cos, _sin, ks, c.NormEps);
         }
-        Backend.Rope(a.Q, _cos, _sin, new(batch, seqLen, c.NHeads, hd, pos, c.Rope));
-        Backend.Rope(a.K, _cos, _sin, new(batch, seqLen, c.NKvHeads, hd, pos, c.Rope));
+        else
+        {
+            Backend.Rope(a.Q, _cos, _sin, qs);
+            Backend.Rope(a.K, _cos, _sin, ks);
+        }
         if (useCache)
         {
             var (kc, vc) = _cache![l];

@@ -79,6 +79,17 @@ public sealed partial class IlgpuBackend
     public void RopeBackward(Tensor dx, Tensor cos, Tensor sin, RopeShape s) => RopeCore(nameof(RopeBackward), dx, cos, sin, s, -1);
 
     /// <inheritdoc/>
+    public void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s, float eps)
+    {
+        OpContract.RmsNormRope(y, rstd, x, weight, cos, sin, s);
+        int rows = s.Batch * s.SeqLen * s.Heads;
+        if (rows == 0) return;
+        long n = (long)rows * s.HeadDim, table = (long)(s.PosOffset + s.SeqLen) * (s.HeadDim / 2);
+        Launch(IlgpuKernels.RmsNormRope, _launch.Rows(rows), V(y, n), V(rstd, rows), V(x, n), V(weight, s.HeadDim), V(cos, table), V(sin, table),
+            new RopeArgs(s, +1), eps);
+    }
+
+    /// <inheritdoc/>
     public void SwiGlu(Tensor h, Tensor gate, Tensor up)
     {
         OpContract.SwiGlu(h, gate, up);

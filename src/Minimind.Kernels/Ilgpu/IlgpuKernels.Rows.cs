@@ -14,16 +14,22 @@ public static partial class IlgpuKernels
         for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
         {
             int bas = r * dim;
-            float ss = 0f;
-            for (int c = tid; c < dim; c += Group.DimX) { float xv = x[bas + c]; ss += xv * xv; }
-            float rs = Rstd(sh, ss, dim, eps);
+            float rs = RowRstd(sh, x, bas, dim, eps);
             if (tid == 0) rstd[r] = rs;
             for (int c = tid; c < dim; c += Group.DimX) y[bas + c] = x[bas + c] * rs * w[c];
         }
     }
 
-    // 1/sqrt(mean of squares + eps) from every thread's partial sum of squares (the same tree for both norm kernels).
+    // 1/sqrt(mean of squares + eps) from every thread's partial sum of squares (the same tree for every norm kernel).
     private static float Rstd(ArrayView<float> sh, float sumSq, int dim, float eps) => 1f / MathF.Sqrt(GroupSum(sh, sumSq) / dim + eps);
+
+    // Rstd of the row x[bas .. bas + dim), each thread summing the columns tid, tid + group, ...
+    private static float RowRstd(ArrayView<float> sh, ArrayView<float> x, int bas, int dim, float eps)
+    {
+        float ss = 0f;
+        for (int c = Group.IdxX; c < dim; c += Group.DimX) { float xv = x[bas + c]; ss += xv * xv; }
+        return Rstd(sh, ss, dim, eps);
+    }
 
     /// <summary>Residual add + RMSNorm: h = x + b, then <see cref="RmsNorm"/> of h, one group per row. Each thread reads back only
     /// the h it wrote, so h may alias x or b; the sums run in RmsNorm's order (same bits as Add then RmsNorm).</summary>
@@ -41,6 +47,33 @@ public static partial class IlgpuKernels
             float rs = Rstd(sh, ss, dim, eps);
             if (tid == 0) rstd[r] = rs;
             for (int c = tid; c < dim; c += Group.DimX) y[bas + c] = h[bas + c] * rs * w[c];
+        }
+    }
+
+    /// <summary>Per-head RMSNorm then RoPE (q/k norm of minimind-3): one group per (b, t, head) row, the sum of squares in
+    /// RmsNorm's order, then each thread normalises and rotates whole pairs (so it reads only x: no barrier before the
+    /// writes). The expressions of RmsNorm and Rope on the same values, so the same bits as the two kernels.</summary>
+    [Kernel]
+    public static void RmsNormRope(ArrayView<float> y, ArrayView<float> rstd, ArrayView<float> x, ArrayView<float> w,
+        ArrayView<float> cos, ArrayView<float> sin, RopeArgs s, float eps)
+    {
+        var sh = SharedMemory.Allocate<float>(MaxRowGroup);
+        int tid = Group.IdxX, hd = s.Hd, half = hd / 2, rows = s.B * s.T * s.H;
+        for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
+        {
+            int bas = r * hd;
+            float rs = RowRstd(sh, x, bas, hd, eps);
+            if (tid == 0) rstd[r] = rs;
+            int tab = (s.PosOffset + (r / s.H) % s.T) * half;
+            for (int i = tid; i < half; i += Group.DimX)
+            {
+                int j0 = s.Interleaved != 0 ? 2 * i : i;
+                int j1 = s.Interleaved != 0 ? j0 + 1 : j0 + half;
+                float c = cos[tab + i], sn = s.Sign * sin[tab + i];
+                float y0 = x[bas + j0] * rs * w[j0], y1 = x[bas + j1] * rs * w[j1];
+                y[bas + j0] = y0 * c - y1 * sn;
+                y[bas + j1] = y1 * c + y0 * sn;
+            }
         }
     }
 

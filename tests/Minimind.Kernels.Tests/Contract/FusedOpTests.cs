@@ -6,8 +6,8 @@ using Minimind.Kernels.Tests.Reference;
 namespace Minimind.Kernels.Tests.Contract;
 
 /// <summary>
-/// The fused ops on the CPU backend and the ILGPU simulator: <see cref="IBackend.AddRmsNorm"/> and
-/// <see cref="IBackend.CrossEntropyForwardBackward"/> vs the float64 reference (the unfused reference ops composed), and
+/// The fused ops on the CPU backend and the ILGPU simulator: <see cref="IBackend.AddRmsNorm"/>, <see cref="IBackend.RmsNormRope"/>
+/// and <see cref="IBackend.CrossEntropyForwardBackward"/> vs the float64 reference (the unfused reference ops composed), and
 /// bit for bit vs the unfused ops on the same backend (the contract promises the same bits), aliasing included.
 /// </summary>
 [Collection(IlgpuCollection.Name)]
@@ -49,6 +49,36 @@ public sealed class FusedOpTests(IlgpuFixture f)
             IlgpuHarness.SameBits(b.Get(h), b.Get(h2), $"{name} h vs Add");
             IlgpuHarness.SameBits(b.Get(y), b.Get(y2), $"{name} y vs Add + RmsNorm");
             IlgpuHarness.SameBits(b.Get(rstd), b.Get(rstd2), $"{name} rstd vs Add + RmsNorm");
+        }
+    }
+
+    [Theory]
+    [InlineData(RopeLayout.Interleaved, 1, 1, 1, 2, 0)]
+    [InlineData(RopeLayout.RotateHalf, 2, 5, 3, 8, 3)]   // minimind-3's layout, a decode-style position offset
+    [InlineData(RopeLayout.Interleaved, 1, 3, 2, 16, 1)]
+    public void RmsNormRope_MatchesReference_AndRmsNormThenRopeBitForBit(RopeLayout layout, int batch, int T, int heads, int hd, int pos)
+    {
+        using var cpu = new CpuBackend(2);
+        int rows = batch * T * heads, n = rows * hd;
+        var x = TestData.Uniform(n + 1, n, -3, 3); var w = TestData.Uniform(hd, hd, 0.5, 1.5);
+        var (cos, sin) = Reference64.RopeTables(pos + T, hd, 1e6);
+        var yr = new double[n]; var rr = new double[rows];
+        Reference64.RmsNorm(yr, rr, x, w, rows, hd, 1e-6);
+        Reference64.Rope(yr, cos, sin, batch, T, heads, hd, pos, layout);
+        RopeShape s = new(batch, T, heads, hd, pos, layout);
+        foreach (var (b, tol, name) in Backends(cpu))
+        {
+            Tensor xt = b.Up(x), wt = b.Up(w), ct = b.Up(cos), st = b.Up(sin);
+            var y = b.Poisoned(n); var rstd = b.Poisoned(rows);
+            b.RmsNormRope(y, rstd, xt, wt, ct, st, s, 1e-6f);
+            b.Close(y, yr, $"{name} y", tol);
+            b.Close(rstd, rr, $"{name} rstd", tol);
+
+            var y2 = b.Poisoned(n); var rstd2 = b.Poisoned(rows);
+            b.RmsNorm(y2, rstd2, xt, wt, new(rows, hd), 1e-6f);
+            b.Rope(y2, ct, st, s);
+            IlgpuHarness.SameBits(b.Get(y), b.Get(y2), $"{name} y vs RmsNorm + Rope");
+            IlgpuHarness.SameBits(b.Get(rstd), b.Get(rstd2), $"{name} rstd vs RmsNorm");
         }
     }
 
