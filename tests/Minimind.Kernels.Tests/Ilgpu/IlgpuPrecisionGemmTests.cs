@@ -129,6 +129,19 @@ public sealed class IlgpuMmaGemmTests(MmaSimulatorFixture f, CudaShapeFixture cu
         }
     }
 
+    [SkippableFact]
+    public void GemmMmaSass_RunsOnTensorCores_WithoutTheFallback()
+    {
+        // On CUDA CudaAsm.IsSupported folds to true, so the shuffle fallback must be gone; each of the 4 fragment products
+        // per slice is issued twice through CudaAsm.Emit (one .b64 output each) and ptxas must merge them into one HMMA.
+        var ptx = IlgpuPtx.Compile(IlgpuKernels.All.Single(e => e.Name == "GemmMma<GemmMmaTile64>"), CudaArchitecture.SM_90);
+        string sass = PtxasGate.SassOrSkip(ptx, "sm_90");
+        int Count(string op) => sass.Split('\n').Count(l => l.Contains(op));
+        Assert.Equal(4, Count("HMMA.16816.F32.BF16 "));
+        Assert.Equal(8, Count("HMMA.16816.F32"));   // 4 bf16 + 4 fp16 (the format is a kernel argument)
+        Assert.Equal(0, Count("SHFL"));
+    }
+
     [Fact]
     public void SimulatorWithoutA32LaneWarp_RefusesTheMmaFlag()
     {

@@ -20,22 +20,11 @@ internal static class PtxasGate
     }
 
     /// <summary>Assembles <paramref name="ptx"/> for <paramref name="sm"/>; null when ptxas accepts it, else its message.</summary>
-    public static string? Assemble(string ptxas, string ptx, string sm)
+    public static string? Assemble(string ptxas, string ptx, string sm) => InTemp(ptx, file =>
     {
-        var dir = Directory.CreateTempSubdirectory("mm-ptx-");
-        try
-        {
-            string file = Path.Combine(dir.FullName, $"k_{sm}.ptx");
-            File.WriteAllText(file, ptx);
-            var psi = new System.Diagnostics.ProcessStartInfo(ptxas, $"-arch={sm} \"{file}\" -o \"{file}.cubin\"")
-            { RedirectStandardError = true, RedirectStandardOutput = true };
-            using var proc = System.Diagnostics.Process.Start(psi)!;
-            string err = proc.StandardError.ReadToEnd() + proc.StandardOutput.ReadToEnd();
-            proc.WaitForExit();
-            return proc.ExitCode == 0 ? null : err.Trim();
-        }
-        finally { dir.Delete(recursive: true); }
-    }
+        string err = Run(ptxas, $"-arch={sm} \"{file}\" -o \"{file}.cubin\"", out string stdout);
+        return err.Length == 0 ? null : err + " " + stdout.Trim();
+    });
 
     /// <summary>Asserts that ptxas accepts <paramref name="ptx"/>; skips (with the reason) when ptxas is absent.</summary>
     public static void AssembleOrSkip(string ptx, string sm)
@@ -44,5 +33,44 @@ internal static class PtxasGate
         Skip.If(ptxas is null, Missing);
         string? err = Assemble(ptxas!, ptx, sm);
         Assert.True(err is null, $"ptxas -arch={sm} rejected: {err}");
+    }
+
+    /// <summary>The SASS of <paramref name="ptx"/> assembled for <paramref name="sm"/> (ptxas, then cuobjdump -sass from the same
+    /// toolkit folder); skips when either tool is absent, fails when ptxas rejects the PTX.</summary>
+    public static string SassOrSkip(string ptx, string sm)
+    {
+        string? ptxas = Find();
+        Skip.If(ptxas is null, Missing);
+        string cuobjdump = Path.Combine(Path.GetDirectoryName(ptxas!)!, "cuobjdump");
+        Skip.If(!File.Exists(cuobjdump), $"cuobjdump not found next to {ptxas}; SASS not checked");
+        return InTemp(ptx, file =>
+        {
+            Assert.Equal("", Run(ptxas!, $"-arch={sm} \"{file}\" -o \"{file}.cubin\"", out _));
+            Assert.Equal("", Run(cuobjdump, $"-sass \"{file}.cubin\"", out string sass));
+            return sass;
+        });
+    }
+
+    private static T InTemp<T>(string ptx, Func<string, T> body)
+    {
+        var dir = Directory.CreateTempSubdirectory("mm-ptx-");
+        try
+        {
+            string file = Path.Combine(dir.FullName, "k.ptx");
+            File.WriteAllText(file, ptx);
+            return body(file);
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    // Runs a tool; returns "" on success, else its exit code and stderr; stdout comes out separately.
+    private static string Run(string exe, string args, out string stdout)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(exe, args) { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var proc = System.Diagnostics.Process.Start(psi)!;
+        var err = proc.StandardError.ReadToEndAsync();
+        stdout = proc.StandardOutput.ReadToEnd();
+        proc.WaitForExit();
+        return proc.ExitCode == 0 ? "" : $"exit {proc.ExitCode}: {err.Result.Trim()}";
     }
 }

@@ -43,20 +43,33 @@ public static class MmaM16n8k16
         return Shuffled(a, b, c, precision);
     }
 
-    // The instruction string must be a literal for ILGPU, so one per operand type.
+    // Emit (not EmitRef, whose operands go through local memory) has one output, so the instruction runs twice, once
+    // returning d0d1 and once d2d3 as a .b64 pair; ptxas sees two identical mma and keeps one. C comes in as two .b64 pairs.
+    // The instruction string must be a literal for ILGPU, so one per operand type and half.
     private static MmaAcc Ptx(MmaA a, MmaB b, MmaAcc c, int precision)
     {
-        Output<float> d0 = default, d1 = default, d2 = default, d3 = default;
-        Input<uint> a0 = a.R0, a1 = a.R1, a2 = a.R2, a3 = a.R3, b0 = b.R0, b1 = b.R1;
-        Input<float> c0 = c.D0, c1 = c.D1, c2 = c.D2, c3 = c.D3;
+        ulong c01 = Pair(c.D0, c.D1), c23 = Pair(c.D2, c.D3), d01, d23;
         if (precision == 1)
-            CudaAsm.EmitRef("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%11,%12,%13};",
-                ref d0, ref d1, ref d2, ref d3, ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref c0, ref c1, ref c2, ref c3);
+        {
+            CudaAsm.Emit("{ .reg .f32 mmd<4>; .reg .f32 mmc<4>; mov.b64 {mmc0,mmc1}, %7; mov.b64 {mmc2,mmc3}, %8; mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {mmd0,mmd1,mmd2,mmd3}, {%1,%2,%3,%4}, {%5,%6}, {mmc0,mmc1,mmc2,mmc3}; mov.b64 %0, {mmd0,mmd1}; }",
+                out d01, a.R0, a.R1, a.R2, a.R3, b.R0, b.R1, c01, c23);
+            CudaAsm.Emit("{ .reg .f32 mmd<4>; .reg .f32 mmc<4>; mov.b64 {mmc0,mmc1}, %7; mov.b64 {mmc2,mmc3}, %8; mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {mmd0,mmd1,mmd2,mmd3}, {%1,%2,%3,%4}, {%5,%6}, {mmc0,mmc1,mmc2,mmc3}; mov.b64 %0, {mmd2,mmd3}; }",
+                out d23, a.R0, a.R1, a.R2, a.R3, b.R0, b.R1, c01, c23);
+        }
         else
-            CudaAsm.EmitRef("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%11,%12,%13};",
-                ref d0, ref d1, ref d2, ref d3, ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref c0, ref c1, ref c2, ref c3);
-        return new MmaAcc { D0 = d0.Value, D1 = d1.Value, D2 = d2.Value, D3 = d3.Value };
+        {
+            CudaAsm.Emit("{ .reg .f32 mmd<4>; .reg .f32 mmc<4>; mov.b64 {mmc0,mmc1}, %7; mov.b64 {mmc2,mmc3}, %8; mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {mmd0,mmd1,mmd2,mmd3}, {%1,%2,%3,%4}, {%5,%6}, {mmc0,mmc1,mmc2,mmc3}; mov.b64 %0, {mmd0,mmd1}; }",
+                out d01, a.R0, a.R1, a.R2, a.R3, b.R0, b.R1, c01, c23);
+            CudaAsm.Emit("{ .reg .f32 mmd<4>; .reg .f32 mmc<4>; mov.b64 {mmc0,mmc1}, %7; mov.b64 {mmc2,mmc3}, %8; mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {mmd0,mmd1,mmd2,mmd3}, {%1,%2,%3,%4}, {%5,%6}, {mmc0,mmc1,mmc2,mmc3}; mov.b64 %0, {mmd2,mmd3}; }",
+                out d23, a.R0, a.R1, a.R2, a.R3, b.R0, b.R1, c01, c23);
+        }
+        return new MmaAcc { D0 = Lo(d01), D1 = Hi(d01), D2 = Lo(d23), D3 = Hi(d23) };
     }
+
+    // Two floats as one .b64 (mov.b64 {lo, hi}) and back.
+    private static ulong Pair(float lo, float hi) => Interop.FloatAsInt(lo) | ((ulong)Interop.FloatAsInt(hi) << 32);
+    private static float Lo(ulong v) => Interop.IntAsFloat((uint)v);
+    private static float Hi(ulong v) => Interop.IntAsFloat((uint)(v >> 32));
 
     // Lane (g, t) needs rows g and g+8 of A (held by lanes 4g..4g+3) and columns 2t, 2t+1 of B (lanes 8t..8t+3 and
     // 8t+4..8t+7). Lane 4x+q holds k = 2q, 2q+1 in its first registers and k = 2q+8, 2q+9 in its last ones.
