@@ -11,6 +11,8 @@ public interface ICommand
     OptionTable? Options => null;
     /// <summary>Full <c>--help</c> text: usage, every option with its default, examples.</summary>
     string Help => Options?.RenderHelp() ?? "";
+    /// <summary>A --help page that depends on the other arguments (e.g. <c>train --stage sft --help</c>), or null for <see cref="Help"/>.</summary>
+    string? HelpFor(IReadOnlyList<string> args) => null;
     /// <summary>Runs the command; returns the process exit code.</summary>
     int Run(ArgParser args);
 }

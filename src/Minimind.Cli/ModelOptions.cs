@@ -135,6 +135,15 @@ public static class ModelOptions
     /// <summary>The tokenizer recorded in a weight file this project wrote (<c>byte</c> or a tokenizer path), or null.</summary>
     public static string? RecordedTokenizer(StateDict? sd) => sd is null ? null : ArchitectureRecord.Read(sd)?.Tokenizer;
 
+    /// <summary>The tokenizer to use for <paramref name="weights"/>: <paramref name="tokSpec"/> when given, else the
+    /// tokenizer.json beside the weights (or inside an HF folder), else the one recorded in the file; null when none is known.</summary>
+    public static string? TokenizerFor(string? tokSpec, string weights, StateDict? sd)
+    {
+        if (tokSpec is not null) return tokSpec;
+        var beside = Path.Combine(Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
+        return File.Exists(beside) ? beside : RecordedTokenizer(sd);
+    }
+
     private static bool Declares(ArgParser a, CliOption o) => a.Table is null || a.Table.Contains(o);
 
     private static ModelConfig Override(ArgParser a, ModelConfig c, HashSet<string> pinned)

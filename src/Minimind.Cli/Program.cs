@@ -39,7 +39,7 @@ public static class Program
             // A sub-command (kernels check, bench train) has its own table.
             var table = cmd.Options;
             if (args.Length > 1 && table?.Sub(args[1]) is { } sub) table = sub;
-            if (args.Skip(1).Any(a => a is "--help" or "-h")) { Console.Out.WriteLine(table?.RenderHelp() ?? cmd.Help); return 0; }
+            if (args.Skip(1).Any(a => a is "--help" or "-h")) { Console.Out.WriteLine((ReferenceEquals(table, cmd.Options) ? cmd.HelpFor(args.Skip(1).ToArray()) : null) ?? table?.RenderHelp() ?? cmd.Help); return 0; }
             var parser = new ArgParser(args.Skip(1), table);
             return cmd.Run(parser);
         }

@@ -89,6 +89,11 @@ public interface IBackend : IDisposable
     /// <summary>dx (+)= ∂/∂x per <paramref name="mode"/>; dWeight += ∂/∂weight (rows summed in a fixed order; always
     /// accumulates), given the saved rstd.</summary>
     void RmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, RowShape s, WriteMode mode);
+    /// <summary>Fused residual add + RMSNorm (one pass, one launch): h = x + branch, then y, rstd = <see cref="RmsNorm"/> of h.
+    /// The same bits as <see cref="Add"/> then <see cref="RmsNorm"/> (same float32 operations in the same order). h may alias x
+    /// or branch. Its backward is <see cref="RmsNormBackward"/> accumulating into the residual stream's gradient: the add
+    /// passes the gradient through unchanged, so the backward has no add to fuse.</summary>
+    void AddRmsNorm(Tensor h, Tensor y, Tensor rstd, Tensor x, Tensor branch, Tensor weight, RowShape s, float eps);
 
     // ---- rotary embedding -----------------------------------------------------------------------
     /// <summary>Rotates x [B, T, heads, headDim] in place; token t of every sequence is at position
@@ -96,6 +101,11 @@ public interface IBackend : IDisposable
     void Rope(Tensor x, Tensor cos, Tensor sin, RopeShape s);
     /// <summary>The gradient of <see cref="Rope"/>: rotates dx in place by the inverse angle.</summary>
     void RopeBackward(Tensor dx, Tensor cos, Tensor sin, RopeShape s);
+    /// <summary>Fused per-head RMSNorm + RoPE (minimind-3's q_norm/k_norm then the rotation; one launch): for every row
+    /// (b, t, head) of x [B, T, heads, headDim], rstd[row] and y = Rope(x·rstd·weight) with s's positions, the same bits as
+    /// <see cref="RmsNorm"/> over rows of headDim then <see cref="Rope"/> on y. y must not alias x. The backward stays
+    /// <see cref="RopeBackward"/> then <see cref="RmsNormBackward"/> (y is what attention saw; x and rstd what the norm needs).</summary>
+    void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s, float eps);
 
     // ---- attention (causal, grouped-query, scale 1/sqrt(headDim)) ------------------------------
     /// <summary>out [B,T,H,hd] = softmax(q·kᵀ/√hd, causal)·v with query head h reading kv head h/(H/Hkv);
@@ -125,6 +135,10 @@ public interface IBackend : IDisposable
     /// <summary>dLogits[r] = rowScale[r]·(softmax(logits[r]) − onehot(targets[r])), 0 for ignored rows.
     /// OVERWRITES dLogits, which may alias logits (saves one [rows, vocab] buffer).</summary>
     void CrossEntropyBackward(Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape s, int ignoreIndex);
+    /// <summary>Fused loss for training: losses as <see cref="CrossEntropy"/> and dLogits as <see cref="CrossEntropyBackward"/> in one
+    /// pass over the logits (each row's max and Σexp computed once instead of twice), with the same bits as the two ops.
+    /// OVERWRITES dLogits, which may alias logits (each row's target logit is read before the row is overwritten).</summary>
+    void CrossEntropyForwardBackward(Tensor losses, Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape s, int ignoreIndex);
 
     // ---- MoE routing ----------------------------------------------------------------------------
     /// <summary>y[r] = softmax(x[r]) over cols (the gate scores).</summary>

@@ -153,10 +153,27 @@ public static class OpContract
         Need(x, n, op, nameof(x)); Need(weight, s.Dim, op, nameof(weight)); Need(rstd, s.Rows, op, nameof(rstd));
     }
 
+    /// <summary><see cref="IBackend.AddRmsNorm"/>: h, y, x, branch [Rows, Dim], rstd [Rows], weight [Dim].</summary>
+    public static void AddRmsNorm(Tensor h, Tensor y, Tensor rstd, Tensor x, Tensor branch, Tensor weight, RowShape s)
+    {
+        const string op = nameof(AddRmsNorm);
+        Rows(op, s);
+        long n = (long)s.Rows * s.Dim;
+        Need(h, n, op, nameof(h)); Need(y, n, op, nameof(y)); Need(rstd, s.Rows, op, nameof(rstd));
+        Need(x, n, op, nameof(x)); Need(branch, n, op, nameof(branch)); Need(weight, s.Dim, op, nameof(weight));
+    }
+
     // ---- rotary embedding -----------------------------------------------------------------------
 
     /// <summary><see cref="IBackend.Rope"/> and <see cref="IBackend.RopeBackward"/> (<paramref name="op"/> names which).</summary>
     public static void Rope(string op, Tensor x, Tensor cos, Tensor sin, RopeShape s)
+    {
+        RopeTables(op, cos, sin, s);
+        Need(x, (long)s.Batch * s.SeqLen * s.Heads * s.HeadDim, op, op == nameof(IBackend.RopeBackward) ? "dx" : "x");
+    }
+
+    // The RopeShape's sizes and the cos/sin rows it reads.
+    private static void RopeTables(string op, Tensor cos, Tensor sin, RopeShape s)
     {
         NonNegative(s.Batch, op, "batch"); NonNegative(s.SeqLen, op, "seqLen"); NonNegative(s.Heads, op, "heads");
         NonNegative(s.PosOffset, op, "posOffset");
@@ -165,7 +182,16 @@ public static class OpContract
         if (s.Layout is not (RopeLayout.Interleaved or RopeLayout.RotateHalf))
             throw new ArgumentOutOfRangeException("layout", $"{op}: layout {(int)s.Layout} is not a RopeLayout");
         long table = (long)(s.PosOffset + s.SeqLen) * (s.HeadDim / 2);
-        Need(x, (long)s.Batch * s.SeqLen * s.Heads * s.HeadDim, op, op == nameof(IBackend.RopeBackward) ? "dx" : "x"); Need(cos, table, op, nameof(cos)); Need(sin, table, op, nameof(sin));
+        Need(cos, table, op, nameof(cos)); Need(sin, table, op, nameof(sin));
+    }
+
+    /// <summary><see cref="IBackend.RmsNormRope"/>: y, x [B, T, heads, headDim], rstd [B·T·heads], weight [headDim], cos/sin as <see cref="Rope"/>.</summary>
+    public static void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s)
+    {
+        const string op = nameof(RmsNormRope);
+        RopeTables(op, cos, sin, s);
+        long rows = (long)s.Batch * s.SeqLen * s.Heads, n = rows * s.HeadDim;
+        Need(y, n, op, nameof(y)); Need(rstd, rows, op, nameof(rstd)); Need(x, n, op, nameof(x)); Need(weight, s.HeadDim, op, nameof(weight));
     }
 
     // ---- attention ------------------------------------------------------------------------------
@@ -271,6 +297,16 @@ public static class OpContract
         NonNegative(s.Rows, op, "rows"); Positive(s.Dim, op, "vocab");
         long n = (long)s.Rows * s.Dim;
         Need(dLogits, n, op, nameof(dLogits)); Need(logits, n, op, nameof(logits));
+        Need(targets, s.Rows, op, nameof(targets)); Need(rowScale, s.Rows, op, nameof(rowScale));
+    }
+
+    /// <summary><see cref="IBackend.CrossEntropyForwardBackward"/>: losses, targets, rowScale [Rows]; dLogits, logits [Rows, vocab].</summary>
+    public static void CrossEntropyForwardBackward(Tensor losses, Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape s)
+    {
+        const string op = nameof(CrossEntropyForwardBackward);
+        NonNegative(s.Rows, op, "rows"); Positive(s.Dim, op, "vocab");
+        long n = (long)s.Rows * s.Dim;
+        Need(losses, s.Rows, op, nameof(losses)); Need(dLogits, n, op, nameof(dLogits)); Need(logits, n, op, nameof(logits));
         Need(targets, s.Rows, op, nameof(targets)); Need(rowScale, s.Rows, op, nameof(rowScale));
     }
 

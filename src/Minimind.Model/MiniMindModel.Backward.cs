@@ -6,8 +6,8 @@ namespace Minimind.Model;
 public sealed partial class MiniMindModel
 {
     // Backward of the whole model after Forward + HeadLoss (logits hold the forward's logits and
-    // _rowScale the per-row loss weights), or, with logitsAreGradient, after the caller replaced the
-    // logits by ∂loss/∂logits. Adds into Gradients; returns the summed MoE aux loss.
+    // _rowScale the per-row loss weights), or, with logitsAreGradient, after the logits were replaced by
+    // ∂loss/∂logits (by ForwardBackward's fused loss, or by the caller). Adds into Gradients; returns the summed MoE aux loss.
     // Activation gradients are overwritten by their first writer and accumulated only where several
     // branches meet (residual adds, q/k/v into dLn, experts into dLn), so no buffer needs a zeroing pass.
     private float Backward(int batch, int seqLen, float lossScale, bool logitsAreGradient = false)

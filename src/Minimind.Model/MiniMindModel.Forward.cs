@@ -7,14 +7,21 @@ public sealed partial class MiniMindModel
 {
     // Embedding → blocks → final norm, over the ids already in _ids. Positions start at posOffset;
     // with useCache the blocks append k/v to the KV cache and attend over it (decode path).
+    // Each residual add is fused with the norm that reads its sum (AddRmsNorm), so only the first norm runs alone.
     private void Forward(int batch, int seqLen, int posOffset, bool useCache)
     {
         var c = Config;
         int rows = batch * seqLen;
         Backend.Embedding(_residual[0], _ids, W(_layout.Embedding), new(rows, c.Dim));
+        var (y, rstd, w) = NormAfter(-1);
+        Backend.RmsNorm(y, rstd, _residual[0], w, new(rows, c.Dim), c.NormEps);
         for (int l = 0; l < c.NLayers; l++) BlockForward(l, batch, seqLen, posOffset, useCache);
-        Backend.RmsNorm(_lnF, _rstdF, _residual[c.NLayers], W(_layout.FinalNorm), new(rows, c.Dim), c.NormEps);
     }
+
+    // The norm that reads block l's output (the next block's attention_norm, or the final norm after the last block).
+    private (Tensor Y, Tensor Rstd, Tensor Weight) NormAfter(int l) => l + 1 < Config.NLayers
+        ? (_acts[l + 1].Ln1, _acts[l + 1].Rstd1, W(_layout.Layers[l + 1].AttnNorm))
+        : (_lnF, _rstdF, W(_layout.FinalNorm));
 
     private void BlockForward(int l, int batch, int seqLen, int pos, bool useCache)
     {
@@ -23,12 +30,11 @@ public sealed partial class MiniMindModel
         var p = _layout.Layers[l];
         int rows = batch * seqLen, d = c.Dim;
         var x = Rows(_residual[l], rows, d);
-        Backend.RmsNorm(a.Ln1, a.Rstd1, x, W(p.AttnNorm), new(rows, d), c.NormEps);
+        // a.Ln1 = attention_norm(x) was written by the previous block's last AddRmsNorm (or by Forward for block 0).
         AttentionForward(l, batch, seqLen, pos, useCache);
         Backend.MatMul(Rows(_tmp, rows, d), a.Att, W(p.Wo), new(rows, d, c.NHeads * c.HeadDim, Precision));
         _lora?.Forward(l, Lora.LoraSlot.O, Rows(_tmp, rows, d), a.Att, rows, Precision);
-        Backend.Add(Rows(a.XMid, rows, d), x, Rows(_tmp, rows, d));
-        Backend.RmsNorm(a.Ln2, a.Rstd2, a.XMid, W(p.FfnNorm), new(rows, d), c.NormEps);
+        Backend.AddRmsNorm(a.XMid, a.Ln2, a.Rstd2, x, Rows(_tmp, rows, d), W(p.FfnNorm), new(rows, d), c.NormEps);
         if (c.UseMoe) MoeForward(l, rows);
         else
         {
@@ -36,7 +42,8 @@ public sealed partial class MiniMindModel
             FeedForward.Forward(Backend, Rows(_tmp, rows, d), Rows(a.Ln2, rows, d), W(ffn.Gate), W(ffn.Down), W(ffn.Up),
                 FeedForward.Rows(a.Dense, 0, rows, c.EffectiveHiddenDim), rows, d, c.EffectiveHiddenDim, accumulate: false, Precision);
         }
-        Backend.Add(Rows(_residual[l + 1], rows, d), Rows(a.XMid, rows, d), Rows(_tmp, rows, d));
+        var (y, rstd, w) = NormAfter(l);
+        Backend.AddRmsNorm(_residual[l + 1], y, rstd, a.XMid, Rows(_tmp, rows, d), w, new(rows, d), c.NormEps);
     }
 
     // q/k/v projections, optional per-head q/k RMSNorm (minimind-3), RoPE, causal GQA attention.
@@ -57,13 +64,18 @@ public sealed partial class MiniMindModel
             _lora.Forward(l, Lora.LoraSlot.K, k, a.Ln1, rows, Precision);
             _lora.Forward(l, Lora.LoraSlot.V, a.V, a.Ln1, rows, Precision);
         }
+        RopeShape qs = new(batch, seqLen, c.NHeads, hd, pos, c.Rope), ks = new(batch, seqLen, c.NKvHeads, hd, pos, c.Rope);
         if (c.QkNorm)
         {
-            Backend.RmsNorm(a.Q, a.RstdQ, a.QRaw, W(p.QNorm!), new(rows * c.NHeads, hd), c.NormEps);
-            Backend.RmsNorm(a.K, a.RstdK, a.KRaw, W(p.KNorm!), new(rows * c.NKvHeads, hd), c.NormEps);
+            // q_norm/k_norm over each head, then RoPE, one fused launch each.
+            Backend.RmsNormRope(a.Q, a.RstdQ, a.QRaw, W(p.QNorm!), _cos, _sin, qs, c.NormEps);
+            Backend.RmsNormRope(a.K, a.RstdK, a.KRaw, W(p.KNorm!), _cos, _sin, ks, c.NormEps);
         }
-        Backend.Rope(a.Q, _cos, _sin, new(batch, seqLen, c.NHeads, hd, pos, c.Rope));
-        Backend.Rope(a.K, _cos, _sin, new(batch, seqLen, c.NKvHeads, hd, pos, c.Rope));
+        else
+        {
+            Backend.Rope(a.Q, _cos, _sin, qs);
+            Backend.Rope(a.K, _cos, _sin, ks);
+        }
         if (useCache)
         {
             var (kc, vc) = _cache![l];

@@ -203,14 +203,14 @@ public sealed partial class MiniMindModel : ILanguageModel, Training.IAuxLossSou
     public float ForwardBackward(Batch batch, float lossScale)
     {
         var (sumW, weights) = Prepare(batch);
-        Forward(batch.BatchSize, batch.SeqLen, 0, useCache: false);
         int rows = batch.BatchSize * batch.SeqLen;
-        float main = HeadLoss(rows, sumW, weights);
-        // rowScale = lossScale·w/Σw: CrossEntropyBackward turns logits into dLogits in place
+        // rowScale = lossScale·w/Σw: the fused loss turns logits into dLogits in place, in the pass that computes the losses
         var scale = new float[rows];
         if (sumW > 0) for (int r = 0; r < rows; r++) scale[r] = (float)(lossScale * weights[r] / sumW);
         Backend.Upload(_rowScale, scale);
-        float aux = Backward(batch.BatchSize, batch.SeqLen, lossScale);
+        Forward(batch.BatchSize, batch.SeqLen, 0, useCache: false);
+        float main = HeadLoss(rows, sumW, weights, withGradient: true);
+        float aux = Backward(batch.BatchSize, batch.SeqLen, lossScale, logitsAreGradient: true);
         LastAuxLoss = aux;
         return main + aux;
     }
@@ -284,12 +284,14 @@ public sealed partial class MiniMindModel : ILanguageModel, Training.IAuxLossSou
         return (sum, w);
     }
 
-    // logits = head(lnF); losses = CE; returns Σ w·CE / Σ w (float64 on the host, fixed order).
-    private float HeadLoss(int rows, double sumW, float[] w)
+    // logits = head(lnF); losses = CE; returns Σ w·CE / Σ w (float64 on the host, fixed order). withGradient: the logits
+    // become dLogits (from _rowScale, uploaded before) in the same pass, for Backward(logitsAreGradient: true).
+    private float HeadLoss(int rows, double sumW, float[] w, bool withGradient = false)
     {
         int v = Config.VocabSize;
         Backend.MatMul(Rows(_logits, rows, v), Rows(_lnF, rows, Config.Dim), W(_layout.Head), new(rows, v, Config.Dim, Precision));
-        Backend.CrossEntropy(_losses, _logits, _targets, new(rows, v), Batch.IgnoreIndex);
+        if (withGradient) Backend.CrossEntropyForwardBackward(_losses, _logits, _logits, _targets, _rowScale, new(rows, v), Batch.IgnoreIndex);
+        else Backend.CrossEntropy(_losses, _logits, _targets, new(rows, v), Batch.IgnoreIndex);
         var l = new float[rows];
         Backend.Download(Rows(_losses, rows, 1), l);
         if (sumW <= 0) return 0f;

@@ -71,26 +71,28 @@ public class StageKillResumeTests
         KillResumeTests.AssertSame(expected, KillResumeTests.FinalState(Root(stage, d.Path), Steps), $"{stage} after {kills} kills");
     }
 
-    // The DPO reference is reloaded from --from-weight on every start (it is not in the checkpoint): a resume
-    // whose --from-weight file now holds other weights must be refused, naming the reference.
-    [Fact]
-    public void DpoResumeRefusesAChangedReferenceFile()
+    // The DPO reference and the distillation teacher are reloaded from their files on every start (they are not in the
+    // checkpoint): a resume whose file now holds other weights must be refused, naming the frozen model.
+    [Theory]
+    [InlineData("dpo", "--from-weight", "reference", "dpo_64.pth")]
+    [InlineData("distill", "--teacher-weight", "teacher", "full_dist_64.pth")]
+    public void ResumeRefusesAChangedFrozenModelFile(string stage, string flag, string role, string output)
     {
         using var d = new TempDir();
         string start = Path.Combine(d.Path, "start.pth");
         File.Copy(Base.Value, start);
-        var args = Args("dpo", d.Path).Select(a => a == Base.Value ? start : a).ToArray();
-        int maxSteps = Array.IndexOf(args, "--max-steps") + 1;
-        args[maxSteps] = "2";
+        var args = Args(stage, d.Path);
+        args[Array.IndexOf(args, flag) + 1] = start;
+        args[Array.IndexOf(args, "--max-steps") + 1] = "2";
         var (code, o) = CliProcess.Run(args);
         Assert.True(code == 0, o);
         Assert.Contains("saved step 2", o);
-        // Same shapes, other values: the run's own DPO output.
-        File.Copy(Path.Combine(d.Path, "dpo_64.pth"), start, overwrite: true);
+        // Same shapes, other values: the run's own output.
+        File.Copy(Path.Combine(d.Path, output), start, overwrite: true);
         var more = args.Append("--resume").ToArray();
         (code, o) = CliProcess.Run(more);
         Assert.True(code == 1, o);
-        Assert.Contains("reference", o);
+        Assert.Contains(role, o);
         Assert.Contains("refusing to resume", o);
         // Put the original back: the checkpoint is accepted again (the run is complete).
         File.Copy(Base.Value, start, overwrite: true);

@@ -29,6 +29,40 @@ public class TrainStageCliTests
         Assert.Null(Bind("--stage", "sft", "--from-weight", "none").FromWeight);
     }
 
+    // The option's line on a help page, joined with its wrapped continuation lines.
+    private static string HelpLine(string page, string option)
+    {
+        var lines = page.Split('\n');
+        int i = Array.FindIndex(lines, l => l.StartsWith("  " + option + " ", StringComparison.Ordinal));
+        Assert.True(i >= 0, option + " is not on the page:\n" + page);
+        var parts = new List<string> { lines[i].Trim() };
+        while (i + 1 < lines.Length && lines[i + 1].StartsWith(new string(' ', 20), StringComparison.Ordinal)) parts.Add(lines[++i].Trim());
+        return string.Join(' ', parts);
+    }
+
+    [Fact]
+    public void StageHelpPageShowsThatStagesDefaultsAndOnlyItsOptions()
+    {
+        var cmd = new TrainCommand();
+        Assert.Null(cmd.HelpFor(new[] { "--help" })); // no --stage: the full page, every stage's options
+        var sft = cmd.HelpFor(new[] { "--stage", "sft", "--help" })!;
+        Assert.StartsWith("--stage sft (trainer/train_full_sft.py)", sft);
+        // train_full_sft.py: epochs 2, batch 16, lr 1e-5, accumulation 1, max_seq_len 768, from_weight pretrain, save_weight full_sft
+        Assert.EndsWith("(default: 2; built-in run: 3)", HelpLine(sft, "--epochs N"));
+        Assert.EndsWith("(default: 16)", HelpLine(sft, "--batch-size N"));
+        Assert.EndsWith("(default: 1E-05; built-in run: 0.001)", HelpLine(sft, "--learning-rate X"));
+        Assert.EndsWith("(default: 1)", HelpLine(sft, "--accumulation-steps N"));
+        Assert.EndsWith("(default: 768; built-in run: 128)", HelpLine(sft, "--max-seq-len N"));
+        Assert.EndsWith("(default: pretrain)", HelpLine(sft, "--from-weight NAME|PATH"));
+        Assert.EndsWith("(default: full_sft)", HelpLine(sft, "--save-weight NAME"));
+        foreach (var other in new[] { "--beta", "--alpha", "--lora-rank", "--teacher-weight" }) Assert.DoesNotContain("  " + other + " ", sft);
+        var dpo = cmd.HelpFor(new[] { "--stage=dpo", "--help" })!;
+        Assert.EndsWith("(default: 0.15)", HelpLine(dpo, "--beta X"));
+        Assert.EndsWith("(default: 4E-08; built-in run: 1E-05)", HelpLine(dpo, "--learning-rate X"));
+        Assert.DoesNotContain("  --alpha ", dpo);
+        Assert.Throws<UsageException>(() => cmd.HelpFor(new[] { "--stage", "rlhf", "--help" }));
+    }
+
     [Fact]
     public void StageOnlyOptionsAreRefusedForOtherStages()
     {

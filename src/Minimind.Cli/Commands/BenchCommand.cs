@@ -56,7 +56,8 @@ public sealed class BenchCommand : ICommand
         Builds the model (the architecture options of 'minimind train'; default minimind-v1), runs one
         warm-up optimizer step, then --steps timed steps on seeded random tokens: forward + backward +
         clip_grad_norm_ + AdamW, --accumulation-steps micro-batches each (summed pairwise). Prints seconds per
-        step and, as its LAST line, "tokens/s: <number>".
+        step and, as its LAST line, "tokens/s: <number>". On a backend that launches kernels (cuda, ilgpu-cpu)
+        also "kernel launches per step: N", counted exactly over the whole step.
         Under 'mpirun -np W' a step takes W x accumulation micro-batches (each rank its block, combined in the
         pairwise tree); rank 0 prints tokens/s over all ranks, per rank, and the share of step time spent
         communicating (gradient all-reduce, loss gather) with the bytes sent per step.
@@ -151,20 +152,25 @@ public sealed class BenchCommand : ICommand
             var total = Stopwatch.StartNew();
             var comm0 = trainer.Parallel.CommTime;
             long bytes0 = trainer.Parallel.BytesSent;
+            var counter = backend as ILaunchCounter;
+            var launches = new List<long>();
             for (int s = 1; s <= steps; s++)
             {
                 sw.Restart();
                 for (int i = 0; i < g; i++)
                     foreach (var y in trainer.MakeBatch(0, (long)s * g + i).Targets) if (y != Batch.IgnoreIndex) labelled++;
+                long before = counter?.KernelLaunches ?? 0;
                 var (loss, _, _) = trainer.TrainStepAt(0, (long)s * g, opts.LearningRate);
                 backend.Synchronize();
                 times.Add(sw.Elapsed.TotalSeconds);
+                if (counter is not null) launches.Add(counter.KernelLaunches - before);
                 log.WriteLine($"step {s}/{steps}: {times[^1]:F3} s, loss {loss:F4}");
             }
             double secs = total.Elapsed.TotalSeconds;
             double stepS = secs / steps;
             times.Sort();
             log.WriteLine($"step time: mean {stepS:F3} s, median {times[times.Count / 2]:F3} s, min {times[0]:F3} s");
+            if (launches.Count > 0) log.WriteLine(LaunchesLine(launches));
             if (comm.Size > 1)
             {
                 double commS = (trainer.Parallel.CommTime - comm0).TotalSeconds;
@@ -202,6 +208,14 @@ public sealed class BenchCommand : ICommand
         {
             try { if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>"kernel launches per step: N (...)" from the per-step counts (MoE routing can vary them: then min..max and the mean).</summary>
+    internal static string LaunchesLine(IReadOnlyList<long> perStep)
+    {
+        long min = perStep.Min(), max = perStep.Max();
+        string n = min == max ? $"{min}" : string.Create(CultureInfo.InvariantCulture, $"{min}..{max} (mean {perStep.Average():F1})");
+        return $"kernel launches per step: {n} (forward + backward + optimizer, every kernel the backend queued)";
     }
 }
 

@@ -23,7 +23,7 @@ public sealed class ChatCommand : ICommand
     /// <summary><c>--weights</c>.</summary>
     public static readonly CliOption<string?> Weights = CommonOptions.Weights();
     /// <summary><c>--tokenizer</c>.</summary>
-    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("tokenizer.json beside the weights");
+    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("tokenizer.json beside the weights, else the one recorded in a file this project wrote");
     /// <summary><c>--system</c>.</summary>
     public static readonly CliOption<string?> System = Opt.String("system", "TEXT", null, "system prompt put before every conversation").Sample("You are minimind.");
     /// <summary><c>--open-thinking</c>.</summary>
@@ -59,7 +59,7 @@ public sealed class ChatCommand : ICommand
         new[]
         {
             "chat --weights out/full_sft_512.pth --tokenizer ../shared/minimind/v3",
-            "chat --weights out/full_sft_64.pth --tokenizer byte --arch minimind-v1 --dim 64 ...   (the README's built-in demo)",
+            "chat --weights out/full_sft_64.pth   (the README's built-in demo: the .pth records its architecture and tokenizer)",
             "printf 'hi\\nwhat is 2 + 3?\\n' | minimind chat --weights W.pth --greedy",
         });
 
@@ -80,23 +80,16 @@ public sealed class ChatCommand : ICommand
         return s;
     }
 
-    /// <summary>The chat format for <paramref name="tokSpec"/>, or the tokenizer beside the weights.</summary>
-    public static ChatFormat LoadFormat(string? tokSpec, string weights)
-    {
-        if (tokSpec is null)
-        {
-            var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
-            if (!File.Exists(beside)) throw new UsageException("chat needs a tokenizer: pass --tokenizer DIR (or 'byte'); there is no tokenizer.json beside the weights");
-            tokSpec = beside;
-        }
-        return ChatFormat.Load(tokSpec);
-    }
+    /// <summary>The chat format of <paramref name="tokSpec"/>, else of the tokenizer beside or recorded in the weights.</summary>
+    public static ChatFormat LoadFormat(string? tokSpec, string weights, Minimind.Checkpoint.StateDict? sd) =>
+        ChatFormat.Load(ModelOptions.TokenizerFor(tokSpec, weights, sd) ?? throw new UsageException(
+            $"chat needs a tokenizer: pass --tokenizer DIR (or 'byte'); there is no tokenizer.json beside {weights} and the file records none"));
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
         var s = Bind(args, out var sd);
-        var format = LoadFormat(s.TokSpec, s.Weights);
+        var format = LoadFormat(s.TokSpec, s.Weights, sd);
         using var backend = BackendFactory.Create(s.Device);
         Console.Error.WriteLine(BackendFactory.Describe(backend));
         Console.Error.WriteLine($"model: {ModelOptions.Describe(s.Config)}");

@@ -96,11 +96,7 @@ public sealed class GenerateCommand : ICommand
         if (settings.Chat) return RunChat(settings, sd!);
         var (weights, prompt, promptIds, tokSpec, noBos, maxNew, sampling, eosOpt, printIds, device, config, _, _, _, dtype) = settings;
 
-        if (tokSpec is null)
-        {
-            var beside = Path.Combine(Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
-            tokSpec = File.Exists(beside) ? beside : ModelOptions.RecordedTokenizer(sd);
-        }
+        tokSpec = ModelOptions.TokenizerFor(tokSpec, weights, sd);
         ITokenizer? tok = tokSpec is null ? null : TokenizerLoader.Load(tokSpec);
         int[] ids;
         if (promptIds is not null)
@@ -147,7 +143,7 @@ public sealed class GenerateCommand : ICommand
     // One chat turn: the same session as `minimind chat`, fed one message.
     private static int RunChat(Settings s, Minimind.Checkpoint.StateDict sd)
     {
-        var format = ChatCommand.LoadFormat(s.TokSpec, s.Weights);
+        var format = ChatCommand.LoadFormat(s.TokSpec, s.Weights, sd);
         using var backend = BackendFactory.Create(s.Device);
         Console.Error.WriteLine(BackendFactory.Describe(backend));
         Console.Error.WriteLine($"model: {ModelOptions.Describe(s.Config)}");

@@ -49,7 +49,7 @@ internal sealed class StageSetup : IDisposable
                             if (!File.Exists(path) && !Directory.Exists(path))
                                 throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found (the DPO reference model and starting point; train --stage sft first or give a .pth)", path);
                             var report = reference.LoadStateDict(StateDict.Read(path), strict: false);
-                            id = "sha256:" + FileHashes.Sha256(path);
+                            id = FrozenModelId(path);
                             log.WriteLine($"reference: {path} (frozen, {id[..19]}...): {report}");
                         }
                         else log.WriteLine("warning: --stage dpo with --from-weight none: policy and reference start from the same random weights");
@@ -75,8 +75,9 @@ internal sealed class StageSetup : IDisposable
                     try
                     {
                         var report = teacher.LoadStateDict(sd!, strict: true);
-                        log.WriteLine($"teacher: {path}: {cfg.Arch} dim {cfg.Dim}, {cfg.NLayers} layers, vocab {cfg.VocabSize}: {teacher.Parameters.TotalElements:N0} parameters ({report})");
-                        return new StageSetup(new DistillStage(model, teacher, data, s.Alpha, s.Temperature), null, teacher);
+                        string id = FrozenModelId(path);
+                        log.WriteLine($"teacher: {path} (frozen, {id[..19]}...): {cfg.Arch} dim {cfg.Dim}, {cfg.NLayers} layers, vocab {cfg.VocabSize}: {teacher.Parameters.TotalElements:N0} parameters ({report})");
+                        return new StageSetup(new DistillStage(model, teacher, data, s.Alpha, s.Temperature, id), null, teacher);
                     }
                     catch { teacher.Dispose(); throw; }
                 }
@@ -87,6 +88,10 @@ internal sealed class StageSetup : IDisposable
 
     /// <summary>Model rows per sample: 2 for DPO (chosen and rejected in one batch, as torch.cat in train_dpo.py), else 1.</summary>
     public static int RowsPerSample(StageRecipe recipe) => recipe.Name == "dpo" ? 2 : 1;
+
+    // A frozen model (DPO reference, distillation teacher) is reloaded from its file on every start, never checkpointed:
+    // its file's hash joins the run's signature, so a resume against a changed file is refused.
+    private static string FrozenModelId(string path) => "sha256:" + FileHashes.Sha256(path);
 
     /// <inheritdoc/>
     public void Dispose()

@@ -102,7 +102,8 @@ public sealed class TrainCommand : ICommand
         new[] { "train [--stage pretrain|sft|lora|dpo|distill] [--data FILE.jsonl|FILE.bin] [options]" },
         """
         One training loop for every MiniMind stage (--stage; each stage's defaults are those of MiniMind's
-        script for it, listed at the end; the defaults shown per option are pretraining's).
+        script for it, listed at the end; the defaults shown per option are pretraining's, and
+        'minimind train --stage S --help' shows stage S's instead).
         The recipe (trainer/train_pretrain.py and the others): seeded shuffle per epoch, AdamW
         (betas 0.9/0.999, eps 1e-8, weight decay 0.01), cosine schedule lr·(0.1 + 0.45·(1 + cos(π·step/total))),
         gradient accumulation and clip_grad_norm_. "Step" means an optimizer step everywhere.
@@ -163,7 +164,7 @@ public sealed class TrainCommand : ICommand
         rank reached it. --resume works at any W dividing G (accumulation becomes G/W, printed). CPU ranks
         on one machine split its cores. Ranks started with different arguments or data are refused before
         the first step, naming the field; a rank that stops answering is named after --dist-timeout.
-        """ + TrainStages.Describe());
+        """ + "\n\n" + TrainStages.Describe());
 
     /// <inheritdoc/>
     public OptionTable Options => Table;
@@ -178,25 +179,58 @@ public sealed class TrainCommand : ICommand
     public sealed record Settings(string? DataPath, int MaxSeqLen, string TokSpec, TrainOptions Options, ModelConfig Config,
         bool Resume, string? ResumeFrom, string? FromWeight, string Device, StageRecipe Stage, StageSettings StageOptions, double DistTimeout = 300);
 
+    // The options whose defaults are the stage's (TrainStages), read by Bind and by the per-stage --help.
+    private static readonly StageDefault<int> StageMaxSeqLen = new(MaxSeqLen, r => r.MaxSeqLen);
+    private static readonly StageDefault<string?> StageFromWeight = new(FromWeight, r => r.FromWeight, r => r.FromWeight);
+    private static readonly StageDefault<int> StageEpochs = new(Epochs, r => r.Epochs, r => r.DemoEpochs);
+    private static readonly StageDefault<int> StageBatchSize = new(BatchSize, r => r.BatchSize, r => r.DemoBatchSize);
+    private static readonly StageDefault<double> StageLearningRate = new(LearningRate, r => r.LearningRate, r => r.DemoLearningRate);
+    private static readonly StageDefault<int> StageAccumulationSteps = new(AccumulationSteps, r => r.AccumulationSteps);
+    private static readonly StageDefault<int> StageLogInterval = new(LogInterval, r => r.LogInterval);
+    private static readonly StageDefault<int> StageSaveInterval = new(SaveInterval, r => r.SaveInterval);
+    private static readonly StageDefault<string?> StageSaveWeight = new(SaveWeight, r => r.SaveWeight, r => r.SaveWeight);
+    private static readonly IStageDefault[] StageDefaults =
+    {
+        StageMaxSeqLen, StageFromWeight, StageEpochs, StageBatchSize, StageLearningRate, StageAccumulationSteps, StageLogInterval, StageSaveInterval, StageSaveWeight,
+    };
+
+    /// <summary><c>train --stage S --help</c>: the page for that stage alone, its defaults beside each option and no other
+    /// stage's options; null (the full page) without --stage.</summary>
+    public string? HelpFor(IReadOnlyList<string> args)
+    {
+        string? name = null;
+        for (int i = 0; i < args.Count; i++)
+        {
+            if (args[i] == "--stage" && i + 1 < args.Count) name = args[i + 1];
+            else if (args[i].StartsWith("--stage=", StringComparison.Ordinal)) name = args[i]["--stage=".Length..];
+        }
+        if (name is null) return null;
+        var stage = TrainStages.Get(TrainStages.Stage.Parse(name));
+        return $"--stage {stage.Name} (trainer/{stage.Script}): {stage.Summary}; its defaults are shown. 'minimind train --help' lists every stage.\n\n" +
+            Table.RenderHelp(o => TrainStages.OwnerOf(o) is not { } owner || owner == stage.Name,
+                o => StageDefaults.FirstOrDefault(d => ReferenceEquals(d.Option, o))?.Shown(stage)
+                     ?? (ReferenceEquals(o, TrainStages.Stage) ? stage.Name : null));
+    }
+
     /// <summary>Binds and validates a command line (reads only a --from-weight file's shapes; opens no data).</summary>
     public static Settings Bind(ArgParser args)
     {
         string? dataPath = args.Get(Data);
         bool builtin = dataPath is null;
         var (stage, stageOptions) = TrainStages.Bind(args);
-        int maxSeqLen = TrainStages.Pick(args, MaxSeqLen, stage.MaxSeqLen, MaxSeqLen.DefaultIn(Demo), builtin);
+        int maxSeqLen = StageMaxSeqLen.Pick(args, stage, builtin);
         string[] mode = builtin ? Demo : Array.Empty<string>();
         string tokSpec = args.Get(Tokenizer, mode)
             ?? (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "" : throw new UsageException("--tokenizer is needed to read a jsonl --data file (a tokenizer.json, a folder holding one, or 'byte')"));
         var options = new TrainOptions
         {
-            Epochs = TrainStages.Pick(args, Epochs, stage.Epochs, stage.DemoEpochs, builtin),
-            BatchSize = TrainStages.Pick(args, BatchSize, stage.BatchSize, stage.DemoBatchSize, builtin),
-            LearningRate = TrainStages.Pick(args, LearningRate, stage.LearningRate, stage.DemoLearningRate, builtin),
-            AccumulationSteps = TrainStages.Pick(args, AccumulationSteps, stage.AccumulationSteps, AccumulationSteps.DefaultIn(Demo), builtin),
+            Epochs = StageEpochs.Pick(args, stage, builtin),
+            BatchSize = StageBatchSize.Pick(args, stage, builtin),
+            LearningRate = StageLearningRate.Pick(args, stage, builtin),
+            AccumulationSteps = StageAccumulationSteps.Pick(args, stage, builtin),
             GradClip = args.Get(GradClip),
-            LogInterval = TrainStages.Pick(args, LogInterval, stage.LogInterval, LogInterval.DefaultIn(Demo), builtin),
-            SaveInterval = TrainStages.Pick(args, SaveInterval, stage.SaveInterval, SaveInterval.DefaultIn(Demo), builtin),
+            LogInterval = StageLogInterval.Pick(args, stage, builtin),
+            SaveInterval = StageSaveInterval.Pick(args, stage, builtin),
             MaxSteps = args.Get(MaxSteps),
             OutDir = args.Get(OutDir)!,
             SaveWeight = TrainStages.SaveWeight(args, stage, SaveWeight),
@@ -216,7 +250,7 @@ public sealed class TrainCommand : ICommand
         };
         bool resume = args.Get(Resume);
         string? resumeFrom = args.Get(ResumeFrom);
-        string? fromWeight = args.Has(FromWeight) ? args.Get(FromWeight) : stage.FromWeight;
+        string? fromWeight = StageFromWeight.Pick(args, stage, builtin);
         if (fromWeight == "none") fromWeight = null;
         string device = args.Get(Device);
         // A --from-weight given as a file or folder, or a MiniMind *_resume.pth to continue, also fixes the shapes (read from it).

@@ -100,10 +100,6 @@ public static class TrainStages
     public static string SaveWeight(ArgParser args, StageRecipe stage, CliOption<string?> saveWeight) =>
         (args.Has(saveWeight) ? args.Get(saveWeight) : null) ?? (stage.Name == "lora" ? args.Get(LoraName) : null) ?? stage.SaveWeight;
 
-    /// <summary>An option's value: given, else the stage's default (<paramref name="demo"/> in the built-in run).</summary>
-    public static T Pick<T>(ArgParser args, CliOption<T> option, T stageDefault, T demo, bool builtin) =>
-        args.Has(option) ? args.Get(option) : builtin ? demo : stageDefault;
-
     /// <summary>The stages' defaults for --help.</summary>
     public static string Describe() => "Stages (each one's defaults, as MiniMind's script for it; the built-in run: batch, lr, epochs shown after '|'):\n" +
         string.Join("\n", All.Select(s =>

@@ -62,8 +62,9 @@ public sealed class OptionTable
 
     private const int Col = 28, Width = 110;
 
-    /// <summary>The full --help text.</summary>
-    public string RenderHelp()
+    /// <summary>The full --help text; <paramref name="visible"/> hides options (a mode's page), <paramref name="shownDefault"/>
+    /// replaces an option's shown default when it returns text.</summary>
+    public string RenderHelp(Func<CliOption, bool>? visible = null, Func<CliOption, string?>? shownDefault = null)
     {
         var sb = new StringBuilder();
         for (int i = 0; i < Usage.Count; i++) sb.Append(i == 0 ? "Usage: " : "       ").Append("minimind ").AppendLine(Usage[i]);
@@ -75,11 +76,12 @@ public sealed class OptionTable
         }
         foreach (var g in Groups)
         {
-            if (g.Options.Count == 0) continue;
+            var shown = g.Options.Where(o => visible?.Invoke(o) ?? true).ToList();
+            if (shown.Count == 0) continue;
             sb.AppendLine().Append(g.Title).AppendLine(":");
-            foreach (var o in g.Options)
+            foreach (var o in shown)
             {
-                var d = ShownDefault(o);
+                var d = shownDefault?.Invoke(o) ?? ShownDefault(o);
                 Wrap(sb, "  " + o.Syntax, o.Help + (o.RequiredText is { } r ? $" ({r})" : "") + (d is null ? "" : $" (default: {d})"));
             }
             if (g.Note is not null) foreach (var line in g.Note.TrimEnd().Split('\n')) sb.Append("  ").AppendLine(line.TrimEnd());
@@ -88,7 +90,8 @@ public sealed class OptionTable
         if (Examples.Count > 0)
         {
             sb.AppendLine().AppendLine(Examples.Count == 1 ? "Example:" : "Examples:");
-            foreach (var e in Examples) sb.Append("  minimind ").AppendLine(e);
+            // "mpirun -np 2 minimind train", "printf ... | minimind chat": already a whole command line
+            foreach (var e in Examples) sb.Append(e.Contains("minimind ", StringComparison.Ordinal) ? "  " : "  minimind ").AppendLine(e);
         }
         return sb.ToString().TrimEnd();
     }

@@ -25,6 +25,17 @@ public sealed partial class CpuBackend
         return (max, sum);
     }
 
+    // logsumexp(row) − row[t] from the row's max and Σexp.
+    private static float RowLoss(float max, double sum, float target) => (float)(max + Math.Log(sum) - target);
+
+    // drow = scale·(exp(x − max)/Σ − onehot(t)), from tmp = exp(x − max) (drow may be the logits row itself).
+    private static void RowGradient(ReadOnlySpan<float> tmp, double sum, float scale, Span<float> drow, int t)
+    {
+        float f = (float)(scale / sum);
+        TensorPrimitives.Multiply(tmp, f, drow);
+        drow[t] -= scale;
+    }
+
     /// <inheritdoc/>
     public void CrossEntropy(Tensor losses, Tensor logits, IntTensor targets, RowShape shape, int ignoreIndex)
     {
@@ -42,7 +53,7 @@ public sealed partial class CpuBackend
                 if (t == ignoreIndex) { la[lo + r] = 0f; continue; }
                 var row = xa.AsSpan(xo + (int)(r * vocab), vocab);
                 var (max, sum) = RowExpSum(row, tmp);
-                la[lo + r] = (float)(max + Math.Log(sum) - row[t]);
+                la[lo + r] = RowLoss(max, sum, row[t]);
             }
         });
     }
@@ -65,10 +76,31 @@ public sealed partial class CpuBackend
                 if (t == ignoreIndex) { drow.Clear(); continue; }
                 // tmp holds exp(x − max) before dLogits (which may alias logits) is written.
                 var (_, sum) = RowExpSum(xa.AsSpan(xo + (int)(r * vocab), vocab), tmp);
-                float scale = sa[so + r];
-                float f = (float)(scale / sum);
-                TensorPrimitives.Multiply(tmp, f, drow);
-                drow[t] -= scale;
+                RowGradient(tmp, sum, sa[so + r], drow, t);
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    public void CrossEntropyForwardBackward(Tensor losses, Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape shape, int ignoreIndex)
+    {
+        const string op = nameof(CrossEntropyForwardBackward);
+        OpContract.CrossEntropyForwardBackward(losses, dLogits, logits, targets, rowScale, shape);
+        int rows = shape.Rows, vocab = shape.Dim;
+        var (la, lo) = Arr(losses); var (da, dof) = Arr(dLogits); var (xa, xo) = Arr(logits); var (ta, to) = Arr(targets); var (sa, so) = Arr(rowScale);
+        CheckTargets(op, ta, to, rows, vocab, ignoreIndex);
+        _work.For(rows, 4, (s, e) =>
+        {
+            var tmp = new float[vocab];
+            for (long r = s; r < e; r++)
+            {
+                int t = ta[to + r];
+                var drow = da.AsSpan(dof + (int)(r * vocab), vocab);
+                if (t == ignoreIndex) { la[lo + r] = 0f; drow.Clear(); continue; }
+                var row = xa.AsSpan(xo + (int)(r * vocab), vocab);
+                var (max, sum) = RowExpSum(row, tmp);
+                la[lo + r] = RowLoss(max, sum, row[t]);   // before drow (which may be row) is written
+                RowGradient(tmp, sum, sa[so + r], drow, t);
             }
         });
     }

@@ -14,15 +14,36 @@ public sealed partial class CpuBackend
         {
             var w = wa.AsSpan(wo, dim);
             for (long r = s; r < e; r++)
+                ra[ro + r] = NormRow(xa.AsSpan(xo + (int)r * dim, dim), w, ya.AsSpan(yo + (int)r * dim, dim), eps);
+        });
+    }
+
+    // y = x·rstd·w for one row; returns rstd.
+    private static float NormRow(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, float eps)
+    {
+        float ms = TensorPrimitives.SumOfSquares(x) / x.Length;
+        float rs = 1f / MathF.Sqrt(ms + eps);
+        // (x·rstd)·weight in this order, as PyTorch's weight * _norm(x).
+        TensorPrimitives.Multiply(x, rs, y);
+        TensorPrimitives.Multiply(y, w, y);
+        return rs;
+    }
+
+    /// <inheritdoc/>
+    public void AddRmsNorm(Tensor h, Tensor y, Tensor rstd, Tensor x, Tensor branch, Tensor weight, RowShape shape, float eps)
+    {
+        OpContract.AddRmsNorm(h, y, rstd, x, branch, weight, shape);
+        int rows = shape.Rows, dim = shape.Dim;
+        var (ha, ho) = Arr(h); var (ya, yo) = Arr(y); var (ra, ro) = Arr(rstd);
+        var (xa, xo) = Arr(x); var (ba, bo) = Arr(branch); var (wa, wo) = Arr(weight);
+        _work.For(rows, 16, (s, e) =>
+        {
+            var w = wa.AsSpan(wo, dim);
+            for (long r = s; r < e; r++)
             {
-                var xr = xa.AsSpan(xo + (int)r * dim, dim);
-                var yr = ya.AsSpan(yo + (int)r * dim, dim);
-                float ms = TensorPrimitives.SumOfSquares(xr) / dim;
-                float rs = 1f / MathF.Sqrt(ms + eps);
-                ra[ro + r] = rs;
-                // (x·rstd)·weight in this order, as PyTorch's weight * _norm(x).
-                TensorPrimitives.Multiply(xr, rs, yr);
-                TensorPrimitives.Multiply(yr, w, yr);
+                var hr = ha.AsSpan(ho + (int)r * dim, dim);
+                TensorPrimitives.Add(xa.AsSpan(xo + (int)r * dim, dim), ba.AsSpan(bo + (int)r * dim, dim), hr);
+                ra[ro + r] = NormRow(hr, w, ya.AsSpan(yo + (int)r * dim, dim), eps);
             }
         });
     }

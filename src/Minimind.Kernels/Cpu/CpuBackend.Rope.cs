@@ -26,18 +26,46 @@ public sealed partial class CpuBackend
                 int t = (int)(r % seqLen);
                 int tab = (posOffset + t) * half;
                 for (int h = 0; h < heads; h++)
+                    RotateHead(xa, xo + (int)((r * heads + h) * headDim), ca, co + tab, sa, so + tab, half, layout, direction);
+            }
+        });
+    }
+
+    // Rotates the pairs of the head row at xa[b..] by the angles at ca[c..], sa[s..] (one table row).
+    private static void RotateHead(float[] xa, int b, float[] ca, int c0, float[] sa, int s0, int half, RopeLayout layout, float direction)
+    {
+        for (int i = 0; i < half; i++)
+        {
+            float c = ca[c0 + i], sn = direction * sa[s0 + i];
+            int i0, i1;
+            if (layout == RopeLayout.Interleaved) { i0 = b + 2 * i; i1 = i0 + 1; }
+            else { i0 = b + i; i1 = i0 + half; }
+            float x0 = xa[i0], x1 = xa[i1];
+            xa[i0] = x0 * c - x1 * sn;
+            xa[i1] = x1 * c + x0 * sn;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape shape, float eps)
+    {
+        OpContract.RmsNormRope(y, rstd, x, weight, cos, sin, shape);
+        int seqLen = shape.SeqLen, heads = shape.Heads, hd = shape.HeadDim, half = hd / 2, posOffset = shape.PosOffset;
+        var layout = shape.Layout;
+        var (ya, yo) = Arr(y); var (ra, ro) = Arr(rstd); var (xa, xo) = Arr(x); var (wa, wo) = Arr(weight);
+        var (ca, co) = Arr(cos); var (sa, so) = Arr(sin);
+        _work.For(shape.Batch * seqLen, 8, (s, e) =>
+        {
+            var w = wa.AsSpan(wo, hd);
+            for (long r = s; r < e; r++)
+            {
+                int tab = (posOffset + (int)(r % seqLen)) * half;
+                for (int h = 0; h < heads; h++)
                 {
-                    int b = xo + (int)((r * heads + h) * headDim);
-                    for (int i = 0; i < half; i++)
-                    {
-                        float c = ca[co + tab + i], sn = direction * sa[so + tab + i];
-                        int i0, i1;
-                        if (layout == RopeLayout.Interleaved) { i0 = b + 2 * i; i1 = i0 + 1; }
-                        else { i0 = b + i; i1 = i0 + half; }
-                        float x0 = xa[i0], x1 = xa[i1];
-                        xa[i0] = x0 * c - x1 * sn;
-                        xa[i1] = x1 * c + x0 * sn;
-                    }
+                    long row = r * heads + h;
+                    int b = (int)(row * hd);
+                    ra[ro + row] = NormRow(xa.AsSpan(xo + b, hd), w, ya.AsSpan(yo + b, hd), eps);
+                    RotateHead(ya, yo + b, ca, co + tab, sa, so + tab, half, layout, 1f);
                 }
             }
         });

@@ -7,12 +7,18 @@ namespace Minimind.Kernels.Ilgpu;
 // Kernel launching from the kernel method alone: Launch(IlgpuKernels.X, config, args...) infers the parameter types
 // from the arguments, loads the kernel on first use and caches the launcher by method. No per-kernel field or type
 // list exists, and a kernel without [Kernel] (so outside the PTX gate) cannot be launched. One overload per arity.
-public sealed partial class IlgpuBackend
+// Every overload passes through Cached once per launch, which is where launches are counted.
+public sealed partial class IlgpuBackend : ILaunchCounter
 {
     private readonly Dictionary<MethodInfo, Delegate> _launchers = new();
+    private long _launches;
+
+    /// <inheritdoc/>
+    public long KernelLaunches => _launches;
 
     private TLauncher? Cached<TLauncher>(MethodInfo kernel) where TLauncher : Delegate
     {
+        _launches++;
         if (_launchers.TryGetValue(kernel, out var d)) return (TLauncher)d;
         if (!IlgpuKernels.IsListed(kernel))
             throw new InvalidOperationException($"kernel {kernel.Name} is not marked [Kernel], so the PTX gate never compiles it; mark it in IlgpuKernels");

@@ -38,6 +38,16 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
+    public void AddRmsNorm(Tensor h, Tensor y, Tensor rstd, Tensor x, Tensor branch, Tensor weight, RowShape s, float eps)
+    {
+        OpContract.AddRmsNorm(h, y, rstd, x, branch, weight, s);
+        if (s.Rows == 0) return;
+        long n = (long)s.Rows * s.Dim;
+        Launch(IlgpuKernels.AddRmsNorm, _launch.Rows(s.Rows), V(h, n), V(y, n), V(rstd, s.Rows), V(x, n), V(branch, n), V(weight, s.Dim),
+            s.Rows, s.Dim, eps);
+    }
+
+    /// <inheritdoc/>
     public void RmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, RowShape s, WriteMode mode)
     {
         OpContract.RmsNormBackward(dx, dWeight, dy, x, weight, rstd, s, mode);
@@ -67,6 +77,17 @@ public sealed partial class IlgpuBackend
 
     /// <inheritdoc/>
     public void RopeBackward(Tensor dx, Tensor cos, Tensor sin, RopeShape s) => RopeCore(nameof(RopeBackward), dx, cos, sin, s, -1);
+
+    /// <inheritdoc/>
+    public void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s, float eps)
+    {
+        OpContract.RmsNormRope(y, rstd, x, weight, cos, sin, s);
+        int rows = s.Batch * s.SeqLen * s.Heads;
+        if (rows == 0) return;
+        long n = (long)rows * s.HeadDim, table = (long)(s.PosOffset + s.SeqLen) * (s.HeadDim / 2);
+        Launch(IlgpuKernels.RmsNormRope, _launch.Rows(rows), V(y, n), V(rstd, rows), V(x, n), V(weight, s.HeadDim), V(cos, table), V(sin, table),
+            new RopeArgs(s, +1), eps);
+    }
 
     /// <inheritdoc/>
     public void SwiGlu(Tensor h, Tensor gate, Tensor up)

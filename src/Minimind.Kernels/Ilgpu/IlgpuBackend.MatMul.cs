@@ -5,22 +5,28 @@ namespace Minimind.Kernels.Ilgpu;
 
 public sealed partial class IlgpuBackend
 {
-    /// <summary>Runs one strided GEMM with the path chosen for this accelerator: the tiled kernel (64×64 tiles on
-    /// CUDA, 8×8 on the simulator when asked for) or one thread per output element.</summary>
+    /// <summary>Runs one strided GEMM with the path chosen for this accelerator: bf16/fp16 on tensor cores where
+    /// <see cref="TensorCoreMatMul"/> (64×64 blocks of 8 warps with CUDA's shapes, 32×32 blocks of 2 warps on a simulator
+    /// asking for it), else the tiled kernel (64×64 tiles on CUDA, 8×8 on the simulator when asked for) or one thread per
+    /// output element; the SIMT paths round bf16/fp16 operands as they load them.</summary>
     private void Gemm(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmArgs s)
     {
         if (s.M == 0 || s.N == 0) return;
-        if (CudaShapes)
+        if (s.Precision != 0 && TensorCoreMatMul)
         {
-            int tiles = ((s.M + 63) / 64) * ((s.N + 63) / 64);
-            Launch(IlgpuKernels.GemmTiled<GemmTile64>, new KernelConfig(Math.Min(tiles, IsCuda ? _acc.NumMultiprocessors * 16 : _launch.MaxGroups), 256), c, a, b, s);
+            if (CudaShapes) Launch(IlgpuKernels.GemmMma<GemmMmaTile64>, Blocks(s, 64, 64, 256), c, a, b, s);
+            else Launch(IlgpuKernels.GemmMma<GemmMmaTile32>, Blocks(s, 32, 32, 64), c, a, b, s);
         }
-        else if (_tiled)
-        {
-            int tiles = ((s.M + 7) / 8) * ((s.N + 7) / 8);
-            Launch(IlgpuKernels.GemmTiled<GemmTile8>, new KernelConfig(Math.Min(tiles, _launch.MaxGroups), 4), c, a, b, s);
-        }
+        else if (CudaShapes) Launch(IlgpuKernels.GemmTiled<GemmTile64>, Blocks(s, 64, 64, 256), c, a, b, s);
+        else if (_tiled) Launch(IlgpuKernels.GemmTiled<GemmTile8>, Blocks(s, 8, 8, 4), c, a, b, s);
         else Launch(IlgpuKernels.GemmSimple, _launch.Items((long)s.M * s.N), c, a, b, s);
+    }
+
+    // One group per bm×bn block of C, at most 16 per SM on CUDA (the kernels stride over the rest).
+    private KernelConfig Blocks(GemmArgs s, int bm, int bn, int threads)
+    {
+        int tiles = ((s.M + bm - 1) / bm) * ((s.N + bn - 1) / bn);
+        return new KernelConfig(Math.Min(tiles, IsCuda ? _acc.NumMultiprocessors * 16 : _launch.MaxGroups), threads);
     }
 
     /// <inheritdoc/>

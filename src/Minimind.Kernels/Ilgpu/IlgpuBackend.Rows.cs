@@ -25,6 +25,16 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
+    public void CrossEntropyForwardBackward(Tensor losses, Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape s, int ignoreIndex)
+    {
+        OpContract.CrossEntropyForwardBackward(losses, dLogits, logits, targets, rowScale, s);
+        if (s.Rows == 0) return;
+        long n = (long)s.Rows * s.Dim;
+        Launch(IlgpuKernels.CrossEntropyForwardBackward, _launch.Rows(s.Rows), V(losses, s.Rows), V(dLogits, n), V(logits, n), V(targets, s.Rows),
+            V(rowScale, s.Rows), s.Rows, s.Dim, ignoreIndex);
+    }
+
+    /// <inheritdoc/>
     public void Softmax(Tensor y, Tensor x, RowShape s)
     {
         OpContract.Softmax(y, x, s);

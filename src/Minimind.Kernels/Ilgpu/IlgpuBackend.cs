@@ -18,13 +18,19 @@ public sealed partial class IlgpuBackend : IBackend
     private readonly IlgpuLaunch _launch;
     private readonly bool _tiled;
 
-    private IlgpuBackend(Context ctx, Accelerator acc, bool tiledMatMul, bool cudaShapes)
+    private IlgpuBackend(Context ctx, Accelerator acc, bool tiledMatMul, bool cudaShapes, bool mmaMatMul = false)
     {
         _ctx = ctx; _acc = acc;
         CudaShapes = cudaShapes || acc.AcceleratorType == AcceleratorType.Cuda;
         _launch = new IlgpuLaunch(acc, CudaShapes);
         _tiled = tiledMatMul || CudaShapes;
+        // mma.sync with bf16 needs sm_80; a simulator runs the kernel's shuffle fallback on its 32-lane warps.
+        TensorCoreMatMul = acc is CudaAccelerator cuda ? cuda.Architecture >= CudaArchitecture.SM_80 : (mmaMatMul || cudaShapes) && acc.WarpSize == 32;
     }
+
+    /// <summary>True when bf16/fp16 matmuls run on the tensor-core kernel (mma.sync m16n8k16): on CUDA from sm_80, and on a
+    /// simulator with 32-lane warps created with <c>mmaMatMul</c> or <c>cudaShapes</c> (there the mma's warp-shuffle fallback runs).</summary>
+    public bool TensorCoreMatMul { get; }
 
     /// <summary>True when the kernels run with CUDA's tiles and group sizes (64×64 GEMM tiles, 32-row attention
     /// blocks, 256-thread row groups): always on CUDA, and on a simulator created with <c>cudaShapes</c>.</summary>
@@ -71,8 +77,9 @@ public sealed partial class IlgpuBackend : IBackend
     /// simulated thread is an OS thread, so keep it tiny. <paramref name="tiledMatMul"/> runs the shared-memory
     /// GEMM (with a small tile) instead of the one-thread-per-element path, so tests exercise the CUDA kernel's logic.
     /// <paramref name="cudaShapes"/> runs the exact CUDA configurations instead (needs a device of 256 threads per
-    /// group, e.g. warp 32 × 8 warps; very slow: only for tests at tiny sizes).</summary>
-    public static IlgpuBackend CreateCpuSimulator(int warp = 2, int warps = 2, bool tiledMatMul = false, bool cudaShapes = false)
+    /// group, e.g. warp 32 × 8 warps; very slow: only for tests at tiny sizes). <paramref name="mmaMatMul"/> runs bf16/fp16
+    /// matmuls on the tensor-core kernel with its 2-warp simulator block (needs warp 32 and 64 threads per group).</summary>
+    public static IlgpuBackend CreateCpuSimulator(int warp = 2, int warps = 2, bool tiledMatMul = false, bool cudaShapes = false, bool mmaMatMul = false)
     {
         var ctx = Context.Create(b => b.CPU(new CPUDevice(warp, warps, 1)).EnableAlgorithms().Optimize(OptimizationLevel.O1));
         try
@@ -80,7 +87,9 @@ public sealed partial class IlgpuBackend : IBackend
             var acc = ctx.CreateCPUAccelerator(0);
             if (cudaShapes && acc.MaxNumThreadsPerGroup < 256)
                 throw new ArgumentException($"cudaShapes needs 256 threads per group; the simulated device has {acc.MaxNumThreadsPerGroup}");
-            return new IlgpuBackend(ctx, acc, tiledMatMul, cudaShapes);
+            if (mmaMatMul && (warp != 32 || acc.MaxNumThreadsPerGroup < 64))
+                throw new ArgumentException($"mmaMatMul needs warps of 32 and 64 threads per group; the simulated device has warp {warp}, {acc.MaxNumThreadsPerGroup} threads");
+            return new IlgpuBackend(ctx, acc, tiledMatMul, cudaShapes, mmaMatMul);
         }
         catch
         {
@@ -100,7 +109,7 @@ public sealed partial class IlgpuBackend : IBackend
 
     /// <inheritdoc/>
     /// <remarks>Attention head dims up to the attention tiles' shared-memory rows (128).</remarks>
-    public BackendLimits Limits { get; } = new(Math.Min(default(AttnTile32).MaxHd, default(AttnTile4).MaxHd));
+    public BackendLimits Limits { get; } = new(Math.Min(default(AttnTile32).MaxHd, default(AttnTile4).MaxHd), ReducedPrecision: true);
 
     /// <inheritdoc/>
     public string DeviceName => IsCuda

@@ -21,19 +21,22 @@ public readonly struct GemmArgs
     public readonly int Sbp, Sbj;
     /// <summary>1: C += A·B, 0: C = A·B.</summary>
     public readonly int Accumulate;
+    /// <summary>The <see cref="Kernels.Precision"/> both operands are rounded to as they are loaded (0 fp32, 1 bf16, 2 fp16).</summary>
+    public readonly int Precision;
 
     /// <summary>Creates the arguments.</summary>
-    public GemmArgs(int m, int n, int k, int sai, int sap, int sbp, int sbj, WriteMode mode)
+    public GemmArgs(int m, int n, int k, int sai, int sap, int sbp, int sbj, WriteMode mode, Precision precision = Kernels.Precision.Fp32)
     {
         M = m; N = n; K = k; Sai = sai; Sap = sap; Sbp = sbp; Sbj = sbj; Accumulate = mode == WriteMode.Accumulate ? 1 : 0;
+        Precision = (int)precision;
     }
 
     /// <summary>Y[M,N] (+)= X[M,K]·W[N,K]ᵀ.</summary>
-    public static GemmArgs Forward(GemmShape s, WriteMode mode) => new(s.M, s.N, s.K, s.K, 1, 1, s.K, mode);
+    public static GemmArgs Forward(GemmShape s, WriteMode mode) => new(s.M, s.N, s.K, s.K, 1, 1, s.K, mode, s.Precision);
     /// <summary>dX[M,K] (+)= dY[M,N]·W[N,K].</summary>
-    public static GemmArgs BackwardInput(GemmShape s, WriteMode mode) => new(s.M, s.K, s.N, s.N, 1, s.K, 1, mode);
+    public static GemmArgs BackwardInput(GemmShape s, WriteMode mode) => new(s.M, s.K, s.N, s.N, 1, s.K, 1, mode, s.Precision);
     /// <summary>dW[N,K] (+)= dY[M,N]ᵀ·X[M,K].</summary>
-    public static GemmArgs BackwardWeight(GemmShape s, WriteMode mode) => new(s.N, s.K, s.M, 1, s.N, s.K, 1, mode);
+    public static GemmArgs BackwardWeight(GemmShape s, WriteMode mode) => new(s.N, s.K, s.M, 1, s.N, s.K, 1, mode, s.Precision);
 }
 
 /// <summary><see cref="AttnShape"/> as the attention kernels take it.</summary>

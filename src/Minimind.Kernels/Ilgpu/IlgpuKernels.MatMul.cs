@@ -1,10 +1,11 @@
 using ILGPU;
+using Minimind.Kernels.Ilgpu.Mma;
 
 namespace Minimind.Kernels.Ilgpu;
 
 public static partial class IlgpuKernels
 {
-    /// <summary>One thread per C element, inner loop in ascending p (the CPU-simulator path).</summary>
+    /// <summary>One thread per C element, inner loop in ascending p (the CPU-simulator path); operands rounded to s.Precision as read.</summary>
     [Kernel]
     public static void GemmSimple(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmArgs s)
     {
@@ -14,7 +15,7 @@ public static partial class IlgpuKernels
             int i = e / s.N, j = e - i * s.N;
             int ai = i * s.Sai, bj = j * s.Sbj;
             float acc = 0f;
-            for (int p = 0; p < s.K; p++) acc += a[ai + p * s.Sap] * b[p * s.Sbp + bj];
+            for (int p = 0; p < s.K; p++) acc += DeviceRounding.Round(a[ai + p * s.Sap], s.Precision) * DeviceRounding.Round(b[p * s.Sbp + bj], s.Precision);
             c[e] = s.Accumulate != 0 ? c[e] + acc : acc;
         }
     }
@@ -22,7 +23,8 @@ public static partial class IlgpuKernels
     /// <summary>
     /// Shared-memory tiled GEMM: a group owns a BM×BN block of C, stages BK-deep slices of A and B in shared
     /// memory, and each thread accumulates a 4×4 register block (rows ty + r·BM/4, columns tx + c·BN/4, so
-    /// neighbouring threads read neighbouring shared words). Unrolled by hand: ILGPU does not unroll loops.
+    /// neighbouring threads read neighbouring shared words). Operands are rounded to s.Precision while staged.
+    /// Unrolled by hand: ILGPU does not unroll loops.
     /// </summary>
     [Kernel(typeof(GemmTile64), typeof(GemmTile8))]
     public static void GemmTiled<TTile>(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmArgs s)
@@ -49,14 +51,14 @@ public static partial class IlgpuKernels
                     int r, kk;
                     if (aAlongP) { r = e / bk; kk = e - r * bk; } else { kk = e / bm; r = e - kk * bm; }
                     int gi = i0 + r, gk = k0 + kk;
-                    As[kk * bm + r] = gi < s.M && gk < s.K ? a[gi * s.Sai + gk * s.Sap] : 0f;
+                    As[kk * bm + r] = gi < s.M && gk < s.K ? DeviceRounding.Round(a[gi * s.Sai + gk * s.Sap], s.Precision) : 0f;
                 }
                 for (int e = tid; e < bn * bk; e += nThreads)
                 {
                     int col, kk;
                     if (bAlongP) { col = e / bk; kk = e - col * bk; } else { kk = e / bn; col = e - kk * bn; }
                     int gj = j0 + col, gk = k0 + kk;
-                    Bs[kk * bn + col] = gj < s.N && gk < s.K ? b[gk * s.Sbp + gj * s.Sbj] : 0f;
+                    Bs[kk * bn + col] = gj < s.N && gk < s.K ? DeviceRounding.Round(b[gk * s.Sbp + gj * s.Sbj], s.Precision) : 0f;
                 }
                 Group.Barrier();
                 for (int kk = 0; kk < bk; kk++)

@@ -14,12 +14,66 @@ public static partial class IlgpuKernels
         for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
         {
             int bas = r * dim;
-            float ss = 0f;
-            for (int c = tid; c < dim; c += Group.DimX) { float xv = x[bas + c]; ss += xv * xv; }
-            float tot = GroupSum(sh, ss);
-            float rs = 1f / MathF.Sqrt(tot / dim + eps);
+            float rs = RowRstd(sh, x, bas, dim, eps);
             if (tid == 0) rstd[r] = rs;
             for (int c = tid; c < dim; c += Group.DimX) y[bas + c] = x[bas + c] * rs * w[c];
+        }
+    }
+
+    // 1/sqrt(mean of squares + eps) from every thread's partial sum of squares (the same tree for every norm kernel).
+    private static float Rstd(ArrayView<float> sh, float sumSq, int dim, float eps) => 1f / MathF.Sqrt(GroupSum(sh, sumSq) / dim + eps);
+
+    // Rstd of the row x[bas .. bas + dim), each thread summing the columns tid, tid + group, ...
+    private static float RowRstd(ArrayView<float> sh, ArrayView<float> x, int bas, int dim, float eps)
+    {
+        float ss = 0f;
+        for (int c = Group.IdxX; c < dim; c += Group.DimX) { float xv = x[bas + c]; ss += xv * xv; }
+        return Rstd(sh, ss, dim, eps);
+    }
+
+    /// <summary>Residual add + RMSNorm: h = x + b, then <see cref="RmsNorm"/> of h, one group per row. Each thread reads back only
+    /// the h it wrote, so h may alias x or b; the sums run in RmsNorm's order (same bits as Add then RmsNorm).</summary>
+    [Kernel]
+    public static void AddRmsNorm(ArrayView<float> h, ArrayView<float> y, ArrayView<float> rstd, ArrayView<float> x, ArrayView<float> b,
+        ArrayView<float> w, int rows, int dim, float eps)
+    {
+        var sh = SharedMemory.Allocate<float>(MaxRowGroup);
+        int tid = Group.IdxX;
+        for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
+        {
+            int bas = r * dim;
+            float ss = 0f;
+            for (int c = tid; c < dim; c += Group.DimX) { float hv = x[bas + c] + b[bas + c]; h[bas + c] = hv; ss += hv * hv; }
+            float rs = Rstd(sh, ss, dim, eps);
+            if (tid == 0) rstd[r] = rs;
+            for (int c = tid; c < dim; c += Group.DimX) y[bas + c] = h[bas + c] * rs * w[c];
+        }
+    }
+
+    /// <summary>Per-head RMSNorm then RoPE (q/k norm of minimind-3): one group per (b, t, head) row, the sum of squares in
+    /// RmsNorm's order, then each thread normalises and rotates whole pairs (so it reads only x: no barrier before the
+    /// writes). The expressions of RmsNorm and Rope on the same values, so the same bits as the two kernels.</summary>
+    [Kernel]
+    public static void RmsNormRope(ArrayView<float> y, ArrayView<float> rstd, ArrayView<float> x, ArrayView<float> w,
+        ArrayView<float> cos, ArrayView<float> sin, RopeArgs s, float eps)
+    {
+        var sh = SharedMemory.Allocate<float>(MaxRowGroup);
+        int tid = Group.IdxX, hd = s.Hd, half = hd / 2, rows = s.B * s.T * s.H;
+        for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
+        {
+            int bas = r * hd;
+            float rs = RowRstd(sh, x, bas, hd, eps);
+            if (tid == 0) rstd[r] = rs;
+            int tab = (s.PosOffset + (r / s.H) % s.T) * half;
+            for (int i = tid; i < half; i += Group.DimX)
+            {
+                int j0 = s.Interleaved != 0 ? 2 * i : i;
+                int j1 = s.Interleaved != 0 ? j0 + 1 : j0 + half;
+                float c = cos[tab + i], sn = s.Sign * sin[tab + i];
+                float y0 = x[bas + j0] * rs * w[j0], y1 = x[bas + j1] * rs * w[j1];
+                y[bas + j0] = y0 * c - y1 * sn;
+                y[bas + j1] = y1 * c + y0 * sn;
+            }
         }
     }
 
@@ -132,6 +186,36 @@ public static partial class IlgpuKernels
             var ms = RowMaxSumExp(sh, logits, bas, vocab);
             float scale = rowScale[r];
             float f = tg >= 0 && tg < vocab ? scale / ms.SumExp : float.NaN;
+            for (int c = tid; c < vocab; c += Group.DimX)
+                dLogits[bas + c] = MathF.Exp(logits[bas + c] - ms.Max) * f - (c == tg ? scale : 0f);
+        }
+    }
+
+    /// <summary><see cref="CrossEntropy"/> and <see cref="CrossEntropyBackward"/> in one pass (one max and Σexp per row, same
+    /// expressions, so the same bits). dLogits may alias logits: the reductions end on a barrier before any write, and the
+    /// thread that owns the target's column reads the target logit (for the loss) before it overwrites it.</summary>
+    [Kernel]
+    public static void CrossEntropyForwardBackward(ArrayView<float> losses, ArrayView<float> dLogits, ArrayView<float> logits, ArrayView<int> targets,
+        ArrayView<float> rowScale, int rows, int vocab, int ignoreIndex)
+    {
+        var sh = SharedMemory.Allocate<float>(MaxRowGroup);
+        int tid = Group.IdxX;
+        for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
+        {
+            int tg = targets[r];
+            long bas = (long)r * vocab;
+            if (tg == ignoreIndex)
+            {
+                if (tid == 0) losses[r] = 0f;
+                for (int c = tid; c < vocab; c += Group.DimX) dLogits[bas + c] = 0f;
+                continue;
+            }
+            var ms = RowMaxSumExp(sh, logits, bas, vocab);
+            bool valid = tg >= 0 && tg < vocab;
+            if (valid ? tg % Group.DimX == tid : tid == 0)
+                losses[r] = valid ? ms.Max + MathF.Log(ms.SumExp) - logits[bas + tg] : float.NaN;
+            float scale = rowScale[r];
+            float f = valid ? scale / ms.SumExp : float.NaN;
             for (int c = tid; c < vocab; c += Group.DimX)
                 dLogits[bas + c] = MathF.Exp(logits[bas + c] - ms.Max) * f - (c == tg ? scale : 0f);
         }

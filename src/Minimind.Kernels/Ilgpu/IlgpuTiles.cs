@@ -47,6 +47,60 @@ public struct GemmTile8 : IGemmTile
     public int BSize => 32;
 }
 
+/// <summary>Block shape of the tensor-core GEMM (<see cref="IlgpuKernels.GemmMma{TTile}"/>): a grid of
+/// <see cref="WarpRows"/>×<see cref="WarpCols"/> warps of 32, each owning 32×16 outputs (2×2 m16n8 fragments), so a block is
+/// (32·WarpRows)×(16·WarpCols) with 16-deep k-slices. Shared rows hold 8 packed k-pairs plus 4 words of padding (12 words:
+/// the 8 rows × 4 pairs one fragment load touches fall in distinct banks); two buffers of each operand.</summary>
+public interface IGemmMmaTile
+{
+    /// <summary>Warps along M.</summary>
+    int WarpRows { get; }
+    /// <summary>Warps along N.</summary>
+    int WarpCols { get; }
+    /// <summary>2 buffers × (32·WarpRows) rows × 12 words.</summary>
+    int ASize { get; }
+    /// <summary>2 buffers × (16·WarpCols) columns × 12 words.</summary>
+    int BSize { get; }
+    /// <summary>k-pairs of A each thread stages per slice: (32·WarpRows)·8 / threads (1..4).</summary>
+    int PairsA { get; }
+    /// <summary>k-pairs of B each thread stages per slice: (16·WarpCols)·8 / threads (1..4).</summary>
+    int PairsB { get; }
+}
+
+/// <summary>CUDA tensor-core tile: 2×4 warps (256 threads), 64×64 outputs.</summary>
+public struct GemmMmaTile64 : IGemmMmaTile
+{
+    /// <inheritdoc/>
+    public int WarpRows => 2;
+    /// <inheritdoc/>
+    public int WarpCols => 4;
+    /// <inheritdoc/>
+    public int ASize => 1536;
+    /// <inheritdoc/>
+    public int BSize => 1536;
+    /// <inheritdoc/>
+    public int PairsA => 2;
+    /// <inheritdoc/>
+    public int PairsB => 2;
+}
+
+/// <summary>Simulator tensor-core tile: 1×2 warps (64 threads), 32×32 outputs (the fallback's shuffles cost ~1 ms each there).</summary>
+public struct GemmMmaTile32 : IGemmMmaTile
+{
+    /// <inheritdoc/>
+    public int WarpRows => 1;
+    /// <inheritdoc/>
+    public int WarpCols => 2;
+    /// <inheritdoc/>
+    public int ASize => 768;
+    /// <inheritdoc/>
+    public int BSize => 768;
+    /// <inheritdoc/>
+    public int PairsA => 4;
+    /// <inheritdoc/>
+    public int PairsB => 4;
+}
+
 /// <summary>Attention block sizes: a group handles <see cref="Rows"/> consecutive queries of one head and
 /// streams keys through shared memory in blocks of the same size; head dims up to <see cref="MaxHd"/>.</summary>
 public interface IAttnTile

@@ -101,40 +101,13 @@ public sealed class PtxCompileTests
     [SkippableFact]
     public void EveryKernelAssemblesWithPtxas()
     {
-        string? ptxas = FindPtxas();
-        Skip.If(ptxas is null, "ptxas not found (set MM_PTXAS or put CUDA 11.8's ptxas on PATH); PTX assembly not checked");
-        var dir = Directory.CreateTempSubdirectory("mm-ptx-");
+        string? ptxas = PtxasGate.Find();
+        Skip.If(ptxas is null, PtxasGate.Missing);
         var failures = new List<string>();
-        try
-        {
-            foreach (var entry in IlgpuKernels.All)
-                foreach (var (arch, sm) in new[] { (CudaArchitecture.SM_80, "sm_80"), (CudaArchitecture.SM_90, "sm_90") })
-                {
-                    string file = Path.Combine(dir.FullName, $"k{IlgpuKernels.All.ToList().IndexOf(entry)}_{sm}.ptx");
-                    File.WriteAllText(file, Compile(entry, arch));
-                    var psi = new System.Diagnostics.ProcessStartInfo(ptxas!, $"-arch={sm} \"{file}\" -o \"{file}.cubin\"")
-                    { RedirectStandardError = true, RedirectStandardOutput = true };
-                    using var proc = System.Diagnostics.Process.Start(psi)!;
-                    string err = proc.StandardError.ReadToEnd() + proc.StandardOutput.ReadToEnd();
-                    proc.WaitForExit();
-                    if (proc.ExitCode != 0) failures.Add($"{entry.Name} {sm}: {err.Trim()}");
-                }
-        }
-        finally { dir.Delete(recursive: true); }
+        foreach (var entry in IlgpuKernels.All)
+            foreach (var (arch, sm) in new[] { (CudaArchitecture.SM_80, "sm_80"), (CudaArchitecture.SM_90, "sm_90") })
+                if (PtxasGate.Assemble(ptxas!, Compile(entry, arch), sm) is string err) failures.Add($"{entry.Name} {sm}: {err}");
         Assert.True(failures.Count == 0, "ptxas rejected:\n" + string.Join("\n", failures));
-    }
-
-    private static string? FindPtxas()
-    {
-        var env = Environment.GetEnvironmentVariable("MM_PTXAS");
-        if (!string.IsNullOrEmpty(env) && File.Exists(env)) return env;
-        foreach (var d in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
-        {
-            if (d.Length == 0) continue;
-            var p = Path.Combine(d, "ptxas");
-            if (File.Exists(p)) return p;
-        }
-        return null;
     }
 
     /// <summary>Compiles one kernel to PTX text (fresh context each time).</summary>

@@ -98,6 +98,16 @@ public sealed class ChatSessionTests
             var one = Cli("", new[] { "generate", "--weights", weights, "--tokenizer", "byte", "--greedy", "--max-new-tokens", "10", "--chat", "--prompt", "hi" }.Concat(arch).ToArray());
             Assert.True(one.Code == 0, one.Stderr);
             Assert.Equal(lines[0] + "\n", one.Stdout);
+
+            // a file that records its architecture and tokenizer (as the trainer writes) needs neither --tokenizer nor the shape flags
+            var described = Path.Combine(dir, "described.pth");
+            PthWriter.WriteStateDict(described, ArchitectureRecord.Attach(model.ExportStateDict(), model.Config, "byte"));
+            var bare = Cli("hi\n\nwhat is 2 + 3?\n", "chat", "--weights", described, "--greedy", "--max-new-tokens", "10");
+            Assert.True(bare.Code == 0, bare.Stderr);
+            Assert.Equal(stdout, bare.Stdout);
+            var none = Cli("hi\n", new[] { "chat", "--weights", weights, "--greedy", "--max-new-tokens", "10" }.Concat(arch).ToArray());
+            Assert.NotEqual(0, none.Code);
+            Assert.Contains("--tokenizer", none.Stderr);
         }
         finally { Directory.Delete(dir, true); }
     }

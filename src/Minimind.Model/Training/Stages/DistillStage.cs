@@ -24,8 +24,11 @@ public sealed class DistillStage : ModelStage
     /// <summary>Distillation temperature T.</summary>
     public double Temperature { get; }
 
-    /// <summary>Distils <paramref name="teacher"/> into <paramref name="student"/> on <paramref name="data"/>.</summary>
-    public DistillStage(MiniMindModel student, MiniMindModel teacher, IPretrainSource data, double alpha = DefaultAlpha, double temperature = DefaultTemperature)
+    /// <summary>Distils <paramref name="teacher"/> into <paramref name="student"/> on <paramref name="data"/>.
+    /// <paramref name="teacherId"/> (e.g. the SHA-256 of the teacher's file) joins the <see cref="Signature"/>, so a resume
+    /// with another teacher is refused.</summary>
+    public DistillStage(MiniMindModel student, MiniMindModel teacher, IPretrainSource data, double alpha = DefaultAlpha, double temperature = DefaultTemperature,
+        string? teacherId = null)
         : base(student, data)
     {
         if (!(alpha >= 0 && alpha <= 1)) throw new ArgumentException($"--alpha must lie in [0, 1], got {alpha}");
@@ -33,11 +36,13 @@ public sealed class DistillStage : ModelStage
         if (teacher.Config.VocabSize < student.Config.VocabSize)
             throw new ArgumentException($"the teacher's vocabulary ({teacher.Config.VocabSize}) is smaller than the student's ({student.Config.VocabSize})");
         _student = student; _teacher = teacher; Alpha = alpha; Temperature = temperature;
-        Signature = new KeyValuePair<string, string>[]
+        var signature = new List<KeyValuePair<string, string>>
         {
             new("stage", "distill"), new("alpha", alpha.ToString("R", CultureInfo.InvariantCulture)),
             new("temperature", temperature.ToString("R", CultureInfo.InvariantCulture)),
         };
+        if (teacherId is not null) signature.Add(new("teacher", teacherId));
+        Signature = signature;
     }
 
     /// <inheritdoc/>
