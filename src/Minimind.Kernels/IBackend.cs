@@ -106,6 +106,11 @@ public interface IBackend : IDisposable
     /// <see cref="RmsNorm"/> over rows of headDim then <see cref="Rope"/> on y. y must not alias x. The backward stays
     /// <see cref="RopeBackward"/> then <see cref="RmsNormBackward"/> (y is what attention saw; x and rstd what the norm needs).</summary>
     void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s, float eps);
+    /// <summary>The backward of <see cref="RmsNormRope"/>: rotates dy back in place (as <see cref="RopeBackward"/>), then
+    /// <see cref="RmsNormBackward"/> over the rows of headDim (dx per <paramref name="mode"/>, dWeight accumulates), in one
+    /// launch fewer and with the same bits as the two ops. dy holds the rotated-back gradient afterwards.</summary>
+    void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
+        RopeShape s, WriteMode mode);
 
     // ---- attention (causal, grouped-query, scale 1/sqrt(headDim)) ------------------------------
     /// <summary>out [B,T,H,hd] = softmax(q·kᵀ/√hd, causal)·v with query head h reading kv head h/(H/Hkv);

@@ -194,6 +194,18 @@ public static class OpContract
         Need(y, n, op, nameof(y)); Need(rstd, rows, op, nameof(rstd)); Need(x, n, op, nameof(x)); Need(weight, s.HeadDim, op, nameof(weight));
     }
 
+    /// <summary><see cref="IBackend.RopeRmsNormBackward"/>: dx, dy, x [B, T, heads, headDim], dWeight and weight [headDim],
+    /// rstd [B·T·heads], cos/sin as <see cref="Rope"/>.</summary>
+    public static void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
+        RopeShape s, WriteMode mode)
+    {
+        const string op = nameof(RopeRmsNormBackward);
+        RopeTables(op, cos, sin, s); Mode(mode, op);
+        long rows = (long)s.Batch * s.SeqLen * s.Heads, n = rows * s.HeadDim;
+        Need(dx, n, op, nameof(dx)); Need(dWeight, s.HeadDim, op, nameof(dWeight)); Need(dy, n, op, nameof(dy));
+        Need(x, n, op, nameof(x)); Need(weight, s.HeadDim, op, nameof(weight)); Need(rstd, rows, op, nameof(rstd));
+    }
+
     // ---- attention ------------------------------------------------------------------------------
 
     private static void Heads(string op, int heads, int kvHeads, int headDim, BackendLimits limits)

@@ -72,15 +72,20 @@ public sealed partial class MiniMindModel
         var dk = Rows(_s.DK, rows, hk);
         var dv = Rows(_s.DV, rows, hk);
         Backend.AttentionBackward(dq, dk, dv, dAtt, a.Q, a.K, a.V, a.Att, a.Lse, new(batch, seqLen, c.NHeads, c.NKvHeads, hd, Precision), WriteMode.Overwrite);
-        Backend.RopeBackward(dq, _cos, _sin, new(batch, seqLen, c.NHeads, hd, 0, c.Rope));
-        Backend.RopeBackward(dk, _cos, _sin, new(batch, seqLen, c.NKvHeads, hd, 0, c.Rope));
+        RopeShape qs = new(batch, seqLen, c.NHeads, hd, 0, c.Rope), ks = new(batch, seqLen, c.NKvHeads, hd, 0, c.Rope);
         if (c.QkNorm)
         {
+            // RoPE backward then q_norm/k_norm backward, fused (RmsNormRope's backward).
             var dqRaw = Rows(_s.DQRaw, rows, hq);
             var dkRaw = Rows(_s.DKRaw, rows, hk);
-            Backend.RmsNormBackward(dqRaw, G(p.QNorm!), dq, a.QRaw, W(p.QNorm!), a.RstdQ, new(rows * c.NHeads, hd), WriteMode.Overwrite);
-            Backend.RmsNormBackward(dkRaw, G(p.KNorm!), dk, a.KRaw, W(p.KNorm!), a.RstdK, new(rows * c.NKvHeads, hd), WriteMode.Overwrite);
+            Backend.RopeRmsNormBackward(dqRaw, G(p.QNorm!), dq, a.QRaw, W(p.QNorm!), a.RstdQ, _cos, _sin, qs, WriteMode.Overwrite);
+            Backend.RopeRmsNormBackward(dkRaw, G(p.KNorm!), dk, a.KRaw, W(p.KNorm!), a.RstdK, _cos, _sin, ks, WriteMode.Overwrite);
             dq = dqRaw; dk = dkRaw;
+        }
+        else
+        {
+            Backend.RopeBackward(dq, _cos, _sin, qs);
+            Backend.RopeBackward(dk, _cos, _sin, ks);
         }
         var dLn = Rows(_s.DLn, rows, d);
         var ln1 = Rows(a.Ln1, rows, d);

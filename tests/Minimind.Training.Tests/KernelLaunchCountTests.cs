@@ -12,22 +12,24 @@ namespace Minimind.Training.Tests;
 public class KernelLaunchCountTests
 {
     // ---- launches per op call on IlgpuBackend (read off its op methods) ----
-    // One kernel each: Fill, Embedding, RmsNorm, AddRmsNorm (residual add + norm), RmsNormRope (q/k norm + rope), MatMul
+    // One kernel each: Fill, Embedding, RmsNorm, AddRmsNorm (residual add + norm), RmsNormRope (q/k norm + RoPE), MatMul
     // and both matmul backwards (one GEMM kernel at fp32), Rope, RopeBackward, Attention, SwiGlu, SwiGluBackward,
     // CrossEntropyForwardBackward (losses and dLogits together), SumOfSquares, AdamW.
     private const int RmsNormBackward = 3;    // dx rows, dWeight row-chunk partials, the chunks summed in order
     private const int EmbeddingBackward = 2;  // per-token links of equal ids, then the ordered scatter-add
     private const int AttentionBackward = 3;  // rowdot(dO, O), dq blocks, dk/dv blocks
+    private const int RopeRmsNormBackward = 3; // rope backward + dx rows, dWeight partials, the chunks summed in order
 
     // ---- one dense block (no MoE, no LoRA) ----
     // forward: q/k/v, rope q, rope k (with q/k norm: q_norm + rope q, k_norm + rope k, fused), attention, wo,
     //          residual add + ffn_norm, gate, up, swiglu, down,
     //          residual add + the next norm (the next block's attention_norm, or the final norm after the last block)
     private static int BlockForward(bool qkNorm) => 3 + 2 + 1 + 1 + 1 + 4 + 1;
-    // backward: FFN (down: 2 GEMMs, swiglu, gate: 2, up: 2), ffn_norm, wo (2 GEMMs), attention, rope q, rope k,
-    //           [q_norm, k_norm], q/k/v (2 GEMMs each), attention_norm (the residual adds pass gradients through: no launch)
+    // backward: FFN (down: 2 GEMMs, swiglu, gate: 2, up: 2), ffn_norm, wo (2 GEMMs), attention, rope q, rope k (with q/k
+    //           norm: rope + q_norm and rope + k_norm, fused), q/k/v (2 GEMMs each), attention_norm
+    //           (the residual adds pass gradients through: no launch)
     private static int BlockBackward(bool qkNorm) =>
-        (2 + 1 + 2 + 2) + RmsNormBackward + 2 + AttentionBackward + 2 + (qkNorm ? 2 * RmsNormBackward : 0) + 6 + RmsNormBackward;
+        (2 + 1 + 2 + 2) + RmsNormBackward + 2 + AttentionBackward + (qkNorm ? 2 * RopeRmsNormBackward : 2) + 6 + RmsNormBackward;
 
     // ---- outside the blocks ----
     // forward: embedding, block 0's attention_norm, head GEMM, the fused loss; backward: head (2 GEMMs), final norm,
@@ -40,10 +42,10 @@ public class KernelLaunchCountTests
         (long)c.NLayers * (BlockForward(c.QkNorm) + BlockBackward(c.QkNorm)) + HeadForward + HeadBackward + Optimizer;
 
     // Before the fused ops (separate residual Add and RmsNorm, q/k RmsNorm and Rope, CrossEntropy then CrossEntropyBackward)
-    // the same steps took 97, 113 and 138 launches: 2 fewer per block (4 with q/k norm) and 1 fewer outside.
+    // the same steps took 97, 113 and 138 launches: 2 fewer per block (6 with q/k norm) and 1 fewer outside.
     [Theory]
     [InlineData("minimind-v1", 2, 92)]   // 2·(13 + 26) + 4 + 7 + 3
-    [InlineData("minimind3", 2, 104)]    // 2·(13 + 32) + 4 + 7 + 3
+    [InlineData("minimind3", 2, 100)]    // 2·(13 + 30) + 4 + 7 + 3
     [InlineData("minimind-v1", 3, 131)]
     public void OneTrainingStep_LaunchesWhatTheModelStructureImplies(string arch, int layers, long total)
     {
@@ -66,5 +68,19 @@ public class KernelLaunchCountTests
             trainer.TrainStepAt(0, step, 1e-3);
             Assert.Equal(Expected(cfg), backend.KernelLaunches - before);
         }
+    }
+
+    [Fact]
+    public void BenchTrain_PrintsTheStepsLaunches_OnlyWhereTheBackendCountsThem()
+    {
+        string[] shape = { "bench", "train", "--arch", "minimind3", "--dim", "32", "--n-layers", "2", "--n-heads", "4", "--n-kv-heads", "2",
+            "--vocab-size", "64", "--batch-size", "1", "--max-seq-len", "10", "--steps", "2" };
+        var cfg = ModelConfig.Preset("minimind3") with { NLayers = 2 };
+        var (code, o) = CliProcess.Run([.. shape, "--device", "ilgpu-cpu"]);
+        Assert.True(code == 0, o);
+        Assert.Contains($"kernel launches per step: {Expected(cfg)} (forward + backward + optimizer", o);
+        var (cpuCode, cpu) = CliProcess.Run([.. shape, "--device", "cpu"]);
+        Assert.True(cpuCode == 0, cpu);
+        Assert.DoesNotContain("kernel launches", cpu);
     }
 }

@@ -52,6 +52,12 @@ public sealed partial class CpuBackend
     public void RmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, RowShape shape, WriteMode mode)
     {
         OpContract.RmsNormBackward(dx, dWeight, dy, x, weight, rstd, shape, mode);
+        NormBackward(dx, dWeight, dy, x, weight, rstd, shape, mode);
+    }
+
+    // RmsNormBackward's work (arguments already checked).
+    private void NormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, RowShape shape, WriteMode mode)
+    {
         int rows = shape.Rows, dim = shape.Dim;
         bool overwrite = mode == WriteMode.Overwrite;
         var (dxa, dxo) = Arr(dx); var (dwa, dwo) = Arr(dWeight); var (dya, dyo) = Arr(dy);

@@ -14,6 +14,21 @@ public sealed partial class CpuBackend
     private void Rotate(string op, Tensor x, Tensor cos, Tensor sin, RopeShape shape, float direction)
     {
         OpContract.Rope(op, x, cos, sin, shape);
+        RotateAll(x, cos, sin, shape, direction);
+    }
+
+    /// <inheritdoc/>
+    public void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
+        RopeShape s, WriteMode mode)
+    {
+        OpContract.RopeRmsNormBackward(dx, dWeight, dy, x, weight, rstd, cos, sin, s, mode);
+        RotateAll(dy, cos, sin, s, -1f);
+        NormBackward(dx, dWeight, dy, x, weight, rstd, new(s.Batch * s.SeqLen * s.Heads, s.HeadDim), mode);
+    }
+
+    // Rope's work (arguments already checked).
+    private void RotateAll(Tensor x, Tensor cos, Tensor sin, RopeShape shape, float direction)
+    {
         int batch = shape.Batch, seqLen = shape.SeqLen, heads = shape.Heads, headDim = shape.HeadDim, posOffset = shape.PosOffset;
         var layout = shape.Layout;
         int half = headDim / 2;

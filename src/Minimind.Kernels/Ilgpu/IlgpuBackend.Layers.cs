@@ -56,11 +56,30 @@ public sealed partial class IlgpuBackend
         long n = (long)rows * dim;
         var dyv = V(dy, n); var xv = V(x, n); var rv = V(rstd, rows);
         Launch(IlgpuKernels.RmsNormBackwardInput, _launch.Rows(rows), V(dx, n), dyv, xv, V(weight, dim), rv, rows, dim, Acc(mode));
-        // dWeight: fixed row chunks, then the chunks added in order (deterministic, no atomics).
+        NormWeightGradient(V(dWeight, dim), dyv, xv, rv, rows, dim);
+    }
+
+    // dWeight += Σ_rows dy·x·rstd: fixed row chunks, then the chunks added in order (deterministic, no atomics).
+    private void NormWeightGradient(ArrayView<float> dWeight, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> rstd, int rows, int dim)
+    {
         int chunks = Math.Min(_launch.ReduceChunks, rows);
         var partial = Scratch(ref _scratchF, (long)chunks * dim);
-        Launch(IlgpuKernels.RmsNormWeightPartials, _launch.Items((long)chunks * dim), partial, dyv, xv, rv, rows, dim, chunks);
-        Launch(IlgpuKernels.ReduceChunksInto, _launch.Items(dim), V(dWeight, dim), partial, dim, chunks);
+        Launch(IlgpuKernels.RmsNormWeightPartials, _launch.Items((long)chunks * dim), partial, dy, x, rstd, rows, dim, chunks);
+        Launch(IlgpuKernels.ReduceChunksInto, _launch.Items(dim), dWeight, partial, dim, chunks);
+    }
+
+    /// <inheritdoc/>
+    public void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
+        RopeShape s, WriteMode mode)
+    {
+        OpContract.RopeRmsNormBackward(dx, dWeight, dy, x, weight, rstd, cos, sin, s, mode);
+        int rows = s.Batch * s.SeqLen * s.Heads, hd = s.HeadDim;
+        if (rows == 0) return;
+        long n = (long)rows * hd, table = (long)(s.PosOffset + s.SeqLen) * (hd / 2);
+        var dyv = V(dy, n); var xv = V(x, n); var rv = V(rstd, rows);
+        Launch(IlgpuKernels.RopeRmsNormBackwardInput, _launch.Rows(rows), V(dx, n), dyv, xv, V(weight, hd), rv, V(cos, table), V(sin, table),
+            new RopeArgs(s, -1), Acc(mode));
+        NormWeightGradient(V(dWeight, hd), dyv, xv, rv, rows, hd);
     }
 
     private void RopeCore(string op, Tensor x, Tensor cos, Tensor sin, RopeShape s, int sign)

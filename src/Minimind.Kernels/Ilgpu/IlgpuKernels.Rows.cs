@@ -83,20 +83,49 @@ public static partial class IlgpuKernels
         ArrayView<float> rstd, int rows, int dim, int accumulate)
     {
         var sh = SharedMemory.Allocate<float>(MaxRowGroup);
-        int tid = Group.IdxX;
+        for (int r = Grid.IdxX; r < rows; r += Grid.DimX) NormInputRow(sh, dx, dy, x, w, rstd, r, dim, accumulate);
+    }
+
+    // dx (+)= the RMSNorm input gradient of row r (the group's fixed tree for Σ dy·w·x).
+    private static void NormInputRow(ArrayView<float> sh, ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> w,
+        ArrayView<float> rstd, int r, int dim, int accumulate)
+    {
+        int tid = Group.IdxX, bas = r * dim;
+        float dot = 0f;
+        for (int c = tid; c < dim; c += Group.DimX) dot += dy[bas + c] * w[c] * x[bas + c];
+        float tot = GroupSum(sh, dot);
+        float rs = rstd[r];
+        float coef = rs * rs * rs * tot / dim;
+        for (int c = tid; c < dim; c += Group.DimX)
+        {
+            float g = rs * w[c] * dy[bas + c] - x[bas + c] * coef;
+            dx[bas + c] = accumulate != 0 ? dx[bas + c] + g : g;
+        }
+    }
+
+    /// <summary>The backward of <see cref="RmsNormRope"/>, input part: per (b, t, head) row, dy rotated back in place
+    /// (<see cref="Rope"/>'s expressions with sign −1), a group barrier, then <see cref="RmsNormBackwardInput"/>'s row, so the
+    /// same bits as the two kernels; the dWeight kernels then read the rotated-back dy.</summary>
+    [Kernel]
+    public static void RopeRmsNormBackwardInput(ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> w,
+        ArrayView<float> rstd, ArrayView<float> cos, ArrayView<float> sin, RopeArgs s, int accumulate)
+    {
+        var sh = SharedMemory.Allocate<float>(MaxRowGroup);
+        int tid = Group.IdxX, hd = s.Hd, half = hd / 2, rows = s.B * s.T * s.H;
         for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
         {
-            int bas = r * dim;
-            float dot = 0f;
-            for (int c = tid; c < dim; c += Group.DimX) dot += dy[bas + c] * w[c] * x[bas + c];
-            float tot = GroupSum(sh, dot);
-            float rs = rstd[r];
-            float coef = rs * rs * rs * tot / dim;
-            for (int c = tid; c < dim; c += Group.DimX)
+            int bas = r * hd, tab = (s.PosOffset + (r / s.H) % s.T) * half;
+            for (int i = tid; i < half; i += Group.DimX)
             {
-                float g = rs * w[c] * dy[bas + c] - x[bas + c] * coef;
-                dx[bas + c] = accumulate != 0 ? dx[bas + c] + g : g;
+                int i0 = s.Interleaved != 0 ? bas + 2 * i : bas + i;
+                int i1 = s.Interleaved != 0 ? i0 + 1 : i0 + half;
+                float c = cos[tab + i], sn = s.Sign * sin[tab + i];
+                float x0 = dy[i0], x1 = dy[i1];
+                dy[i0] = x0 * c - x1 * sn;
+                dy[i1] = x1 * c + x0 * sn;
             }
+            Group.Barrier();
+            NormInputRow(sh, dx, dy, x, w, rstd, r, hd, accumulate);
         }
     }
 

@@ -6,8 +6,8 @@ using Minimind.Kernels.Tests.Reference;
 namespace Minimind.Kernels.Tests.Contract;
 
 /// <summary>
-/// The fused ops on the CPU backend and the ILGPU simulator: <see cref="IBackend.AddRmsNorm"/>, <see cref="IBackend.RmsNormRope"/>
-/// and <see cref="IBackend.CrossEntropyForwardBackward"/> vs the float64 reference (the unfused reference ops composed), and
+/// The fused ops on the CPU backend and the ILGPU simulator: <see cref="IBackend.AddRmsNorm"/>, <see cref="IBackend.RmsNormRope"/>,
+/// <see cref="IBackend.RopeRmsNormBackward"/> and <see cref="IBackend.CrossEntropyForwardBackward"/> vs the float64 reference (the unfused reference ops composed), and
 /// bit for bit vs the unfused ops on the same backend (the contract promises the same bits), aliasing included.
 /// </summary>
 [Collection(IlgpuCollection.Name)]
@@ -79,6 +79,45 @@ public sealed class FusedOpTests(IlgpuFixture f)
             b.Rope(y2, ct, st, s);
             IlgpuHarness.SameBits(b.Get(y), b.Get(y2), $"{name} y vs RmsNorm + Rope");
             IlgpuHarness.SameBits(b.Get(rstd), b.Get(rstd2), $"{name} rstd vs RmsNorm");
+        }
+    }
+
+    [Theory]
+    [InlineData(RopeLayout.Interleaved, 1, 1, 1, 2, WriteMode.Overwrite)]
+    [InlineData(RopeLayout.RotateHalf, 2, 5, 3, 8, WriteMode.Accumulate)]
+    [InlineData(RopeLayout.RotateHalf, 1, 3, 2, 16, WriteMode.Overwrite)]
+    public void RopeRmsNormBackward_MatchesReference_AndRopeBackwardThenRmsNormBackwardBitForBit(RopeLayout layout, int batch, int T, int heads,
+        int hd, WriteMode mode)
+    {
+        using var cpu = new CpuBackend(2);
+        int rows = batch * T * heads, n = rows * hd;
+        var x = TestData.Uniform(n + 2, n, -3, 3); var w = TestData.Uniform(hd + 1, hd, 0.5, 1.5);
+        var dy = TestData.Uniform(n + 3, n);
+        var dx0 = mode == WriteMode.Accumulate ? TestData.Uniform(n + 4, n) : new double[n];
+        var dw0 = TestData.Uniform(hd + 5, hd);
+        var (cos, sin) = Reference64.RopeTables(T, hd, 1e6);
+        var yr = new double[n]; var rr = new double[rows];
+        Reference64.RmsNorm(yr, rr, x, w, rows, hd, 1e-6);
+        var dyr = (double[])dy.Clone(); var dxr = (double[])dx0.Clone(); var dwr = (double[])dw0.Clone();
+        Reference64.RopeBackward(dyr, cos, sin, batch, T, heads, hd, 0, layout);
+        Reference64.RmsNormBackward(dxr, dwr, dyr, x, w, rr, rows, hd);
+        RopeShape s = new(batch, T, heads, hd, 0, layout);
+        foreach (var (b, tol, name) in Backends(cpu))
+        {
+            Tensor xt = b.Up(x), wt = b.Up(w), ct = b.Up(cos), st = b.Up(sin);
+            var rstd = b.Alloc(rows);
+            b.RmsNorm(b.Alloc(n), rstd, xt, wt, new(rows, hd), 1e-6f);
+            Tensor dyt = b.Up(dy), dx = mode == WriteMode.Accumulate ? b.Up(dx0) : b.Poisoned(n), dw = b.Up(dw0);
+            b.RopeRmsNormBackward(dx, dw, dyt, xt, wt, rstd, ct, st, s, mode);
+            b.Close(dyt, dyr, $"{name} dy rotated back", tol);
+            b.Close(dx, dxr, $"{name} dx", tol);
+            b.Close(dw, dwr, $"{name} dWeight", tol);
+
+            Tensor dy2 = b.Up(dy), dx2 = mode == WriteMode.Accumulate ? b.Up(dx0) : b.Poisoned(n), dw2 = b.Up(dw0);
+            b.RopeBackward(dy2, ct, st, s);
+            b.RmsNormBackward(dx2, dw2, dy2, xt, wt, rstd, new(rows, hd), mode);
+            IlgpuHarness.SameBits(b.Get(dx), b.Get(dx2), $"{name} dx vs RopeBackward + RmsNormBackward");
+            IlgpuHarness.SameBits(b.Get(dw), b.Get(dw2), $"{name} dWeight vs RopeBackward + RmsNormBackward");
         }
     }
 

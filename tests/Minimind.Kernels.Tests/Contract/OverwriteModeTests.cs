@@ -53,6 +53,15 @@ public sealed class OverwriteModeTests(IlgpuFixture f)
             b.RmsNorm(y, rstd, x, w, new(6, 10), 1e-5f);
             b.RmsNormBackward(o[0], b.Alloc(10), b.Up(TestData.Uniform(9, 60)), x, w, rstd, new(6, 10), m);
         }),
+        new("RopeRmsNormBackward", new[] { 2 * 3 * 2 * 8 }, (b, o, m) =>
+        {
+            RopeShape s = new(2, 3, 2, 8, 0, RopeLayout.RotateHalf);
+            var x = b.Up(TestData.Uniform(34, 96, -2, 2)); var w = b.Up(TestData.Uniform(35, 8, 0.5, 1.5));
+            var (cos, sin) = Reference64.RopeTables(3, 8, 1e6);
+            var rstd = b.Alloc(12);
+            b.RmsNormRope(b.Alloc(96), rstd, x, w, b.Up(cos), b.Up(sin), s, 1e-6f);
+            b.RopeRmsNormBackward(o[0], b.Alloc(8), b.Up(TestData.Uniform(36, 96)), x, w, rstd, b.Up(cos), b.Up(sin), s, m);
+        }),
         new("AttentionBackward", new[] { 2 * 9 * 4 * 8, 2 * 9 * 2 * 8, 2 * 9 * 2 * 8 }, (b, o, m) =>
         {
             AttnShape s = new(2, 9, 4, 2, 8);
