@@ -110,14 +110,16 @@ class Attention(nn.Module):
         k = k.repeat_interleave(rep, dim=2)
         v = v.repeat_interleave(rep, dim=2)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
-        if self.cfg.get("sdpa"):  # MiniMind's flash path (torch >= 2.0), used by the benchmarks only
-            o = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, -1)
-            return wo(o)
+        return wo(self.attend(q, k, v).transpose(1, 2).reshape(B, T, -1))
+
+    def attend(self, q, k, v):
+        """Causal softmax(q·kᵀ/√hd)·v over [B, H, T, hd] (kv heads already repeated); tools may override it."""
+        if self.cfg.get("sdpa"):  # MiniMind's flash path (torch >= 2.0), used by the benchmarks and autocast runs
+            return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        T = q.shape[2]
         s = (q @ k.transpose(-2, -1)) / math.sqrt(self.hd)
-        mask = torch.full((T, T), float("-inf")).triu(1)
-        p = torch.softmax(s + mask, dim=-1)
-        o = (p @ v).transpose(1, 2).reshape(B, T, -1)
-        return wo(o)
+        mask = torch.full((T, T), float("-inf"), device=q.device).triu(1)
+        return torch.softmax(s + mask, dim=-1) @ v
 
 
 class MoE(nn.Module):

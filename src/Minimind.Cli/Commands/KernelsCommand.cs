@@ -20,7 +20,7 @@ public sealed class KernelsCommand : ICommand
     private static CliOption<string> DeviceOpt() => CommonOptions.Device("auto",
         "device: cuda, ilgpu-cpu (ILGPU's CPU simulator: slow, use --sizes small), cpu (bench only makes sense), auto (cuda when ILGPU finds a GPU, else ilgpu-cpu)");
     private static CliOption<string?> SizesOpt() => Opt.ChoiceOrNull("sizes",
-        "v1: dim 512, 16 heads, 8 kv heads, T 512, batch 16, FFN 1408, vocab 6400; small: tiny shapes", "small", "v1")
+        "v1: dim 512, 16 heads, 8 kv heads, T 512, batch 16, FFN 1408, vocab 6400; m3 (minimind3): dim 768, 8/4 heads (head dim 96), T 1024, batch 16, FFN 2432; small: tiny shapes", "small", "v1", "m3")
         .DefaultIs("small on ilgpu-cpu, else v1").Sample("small");
     private static CliOption<string?> OpOpt() => Opt.String("op", "NAME", null, "only the ops whose name contains NAME").DefaultIs("all").Sample("Matmul");
 
@@ -30,10 +30,20 @@ public sealed class KernelsCommand : ICommand
     public static readonly CliOption<string?> CheckSizes = SizesOpt(), BenchSizes = SizesOpt();
     /// <summary><c>--op</c>.</summary>
     public static readonly CliOption<string?> CheckOp = OpOpt(), BenchOp = OpOpt(), PtxOp = OpOpt();
+    /// <summary><c>--dtype</c>: the precision of the matmul and attention ops (the others are float32 at any dtype).</summary>
+    public static readonly CliOption<string> CheckDtype = CommonOptions.Dtype("fp32"), BenchDtype = CommonOptions.Dtype("fp32");
     /// <summary><c>--threads</c>.</summary>
     public static readonly CliOption<int> CheckThreads = CommonOptions.Threads("CPU backend threads"), BenchThreads = CommonOptions.Threads("CPU backend threads");
     /// <summary><c>check --tol</c>.</summary>
-    public static readonly CliOption<double> Tol = Opt.Double("tol", "X", 1e-4, "largest accepted max relative error").Positive();
+    public static readonly CliOption<double?> Tol = Opt.DoubleOrNull("tol", "X", "largest accepted max relative error").Positive()
+        .DefaultIs("1e-4; 2e-5 at --dtype fp16").Sample("1e-3");
+
+    /// <summary>
+    /// The default --tol: both backends round the same operands bit-alike, so only float32 accumulation order differs
+    /// (measured ≤ 3e-7 on the simulator) at any dtype; 1e-4 as before, but 2e-5 at fp16, whose rounding moves outputs
+    /// by only ~7e-5 to 5e-4, so that a device skipping the fp16 rounding still fails.
+    /// </summary>
+    public static double DefaultTol(Precision p) => p == Precision.Fp16 ? 2e-5 : 1e-4;
     /// <summary><c>bench --seconds</c>.</summary>
     public static readonly CliOption<double> Seconds = Opt.Double("seconds", "X", 0.5, "minimum timed seconds per op").Positive();
     /// <summary><c>ptx --out</c>.</summary>
@@ -47,23 +57,27 @@ public sealed class KernelsCommand : ICommand
         """;
 
     /// <summary><c>minimind kernels check</c>.</summary>
-    public static readonly OptionTable CheckTable = new("kernels check", new[] { "kernels check [--device D] [--sizes small|v1] [--tol 1e-4]" },
+    public static readonly OptionTable CheckTable = new("kernels check", new[] { "kernels check [--device D] [--sizes small|v1|m3] [--dtype fp32|bf16|fp16] [--tol X]" },
         """
         Builds every IBackend op with seeded inputs on the device and on the CPU backend, runs each once on
         both, and prints the max relative error (max|a-b| / max|b|) of every output with PASS/FAIL; exit
-        code 1 when any output fails.
+        code 1 when any output fails. With --dtype bf16/fp16 the matmul and attention ops round their
+        operands on both backends alike (the CPU backend is the reference of the rounding), so only
+        float32 summation order differs; the default tolerance is 1e-4, 2e-5 at fp16 (whose rounding
+        moves outputs by less, so a device that skipped it must still fail).
         """,
-        new[] { new OptionGroup("Options", CheckDevice, CheckSizes, Tol, CheckOp, CheckThreads) },
-        new[] { "kernels check --device ilgpu-cpu", "kernels check --device cuda --sizes v1" });
+        new[] { new OptionGroup("Options", CheckDevice, CheckSizes, CheckDtype, Tol, CheckOp, CheckThreads) },
+        new[] { "kernels check --device ilgpu-cpu", "kernels check --device cuda --sizes v1 --dtype bf16" });
 
     /// <summary><c>minimind kernels bench</c>.</summary>
-    public static readonly OptionTable BenchTable = new("kernels bench", new[] { "kernels bench [--device D] [--sizes small|v1] [--seconds 0.5] [--op NAME]" },
+    public static readonly OptionTable BenchTable = new("kernels bench", new[] { "kernels bench [--device D] [--sizes small|v1|m3] [--dtype fp32|bf16|fp16] [--seconds 0.5] [--op NAME]" },
         """
-        Times every op on the device (after warm-up, synchronised) and prints ms per call and GFLOP/s
-        (matmul, attention) or GB/s (memory-bound ops: minimum bytes moved).
+        Times every op on the device (after warm-up, synchronised) and prints its shape, ms per call and
+        TFLOP/s (matmul in every nn.Linear shape of the model and layout, attention) or GB/s (memory-bound
+        ops: minimum bytes moved). --dtype sets the precision of the matmul and attention ops.
         """,
-        new[] { new OptionGroup("Options", BenchDevice, BenchSizes, Seconds, BenchOp, BenchThreads) },
-        new[] { "kernels bench --device cuda" });
+        new[] { new OptionGroup("Options", BenchDevice, BenchSizes, BenchDtype, Seconds, BenchOp, BenchThreads) },
+        new[] { "kernels bench --device cuda", "kernels bench --device cuda --dtype bf16 --op MatMul" });
 
     /// <summary><c>minimind kernels ptx</c>.</summary>
     public static readonly OptionTable PtxTable = new("kernels ptx", new[] { "kernels ptx --out DIR [--arch sm_80|sm_86|sm_89|sm_90] [--op NAME]" },
@@ -108,7 +122,7 @@ public sealed class KernelsCommand : ICommand
 
     /// <summary>What one <c>minimind kernels</c> command line asks for (the options of other modes keep their defaults).</summary>
     public sealed record Settings(string Mode, string Device, string? Sizes, double Tol, double Seconds, string? Op, int Threads, string? PtxOut, string PtxArch,
-        double NcclMb = 256, int NcclIters = 10);
+        double NcclMb = 256, int NcclIters = 10, Precision Dtype = Precision.Fp32);
 
     /// <summary>Binds and validates a command line.</summary>
     public static Settings Bind(ArgParser args)
@@ -116,15 +130,23 @@ public sealed class KernelsCommand : ICommand
         string mode = args.Positional("check, bench, ptx or nccl");
         var s = mode switch
         {
-            "check" => new Settings(mode, args.Get(CheckDevice), args.Get(CheckSizes), args.Get(Tol), Seconds.Default, args.Get(CheckOp), args.Get(CheckThreads), null, PtxArch.Default),
-            "bench" => new Settings(mode, args.Get(BenchDevice), args.Get(BenchSizes), Tol.Default, args.Get(Seconds), args.Get(BenchOp), args.Get(BenchThreads), null, PtxArch.Default),
-            "ptx" => new Settings(mode, CheckDevice.Default, null, Tol.Default, Seconds.Default, args.Get(PtxOp), 0,
+            "check" => CheckSettings(args),
+            "bench" => new Settings(mode, args.Get(BenchDevice), args.Get(BenchSizes), DefaultTol(Precision.Fp32), args.Get(Seconds), args.Get(BenchOp), args.Get(BenchThreads), null, PtxArch.Default,
+                Dtype: PrecisionRounding.Parse(args.Get(BenchDtype))),
+            "ptx" => new Settings(mode, CheckDevice.Default, null, DefaultTol(Precision.Fp32), Seconds.Default, args.Get(PtxOp), 0,
                 args.Require(PtxOut), args.Get(PtxArch)),
-            "nccl" => new Settings(mode, "cuda", null, Tol.Default, Seconds.Default, null, 0, null, PtxArch.Default, args.Get(NcclMb), args.Get(NcclIters)),
+            "nccl" => new Settings(mode, "cuda", null, DefaultTol(Precision.Fp32), Seconds.Default, null, 0, null, PtxArch.Default, args.Get(NcclMb), args.Get(NcclIters)),
             _ => throw new UsageException($"unknown mode '{mode}': expected check, bench, ptx or nccl{Suggest.Nearest(mode, new[] { "check", "bench", "ptx", "nccl" }, " (did you mean '{0}'?)")}"),
         };
         args.EnsureAllUsed();
         return s;
+    }
+
+    private static Settings CheckSettings(ArgParser args)
+    {
+        var dtype = PrecisionRounding.Parse(args.Get(CheckDtype));
+        return new Settings("check", args.Get(CheckDevice), args.Get(CheckSizes), args.Get(Tol) ?? DefaultTol(dtype), Seconds.Default, args.Get(CheckOp),
+            args.Get(CheckThreads), null, PtxArch.Default, Dtype: dtype);
     }
 
     /// <inheritdoc/>
@@ -132,15 +154,19 @@ public sealed class KernelsCommand : ICommand
     {
         var settings = Bind(args);
         if (settings.Mode == "nccl") return NcclCheck.Run(settings.NcclMb, settings.NcclIters);
-        var (mode, device, sizesName, tol, seconds, only, threads, ptxOut, ptxArch, _, _) = settings;
+        var (mode, device, sizesName, tol, seconds, only, threads, ptxOut, ptxArch, _, _, dtype) = settings;
         if (mode == "ptx") return WritePtx(ptxOut!, IlgpuPtx.ParseArch(ptxArch), only);
         if (device == "auto") device = IlgpuBackend.CudaAvailable() ? "cuda" : "ilgpu-cpu";
         var sizes = KernelSizes.Parse(sizesName ?? (device == "ilgpu-cpu" ? "small" : "v1"));
         using var backend = BackendFactory.Create(device, threads);
         Console.WriteLine(BackendFactory.Describe(backend));
+        if (dtype != Precision.Fp32 && !backend.Limits.ReducedPrecision)
+            throw new NotSupportedException($"kernels {mode} --dtype {dtype.Name()}: the {backend.Name} backend does not run bf16/fp16 matmul and attention yet " +
+                "(BackendLimits.ReducedPrecision is false); use --dtype fp32 there, or --device cpu");
         Console.WriteLine($"sizes: {sizes.Name} (batch {sizes.Batch}, T {sizes.SeqLen}, dim {sizes.Dim}, heads {sizes.Heads}/{sizes.KvHeads} kv, " +
-            $"head dim {sizes.HeadDim}, FFN {sizes.Hidden}, vocab {sizes.Vocab}, experts {sizes.Experts} top-{sizes.TopK})");
-        return mode == "check" ? Check(backend, sizes, tol, only, threads) : Bench(backend, sizes, seconds, only);
+            $"head dim {sizes.HeadDim}, FFN {sizes.Hidden}, vocab {sizes.Vocab}, experts {sizes.Experts} top-{sizes.TopK}); dtype {dtype.Name()} " +
+            "(matmul and attention operands; every other op float32)");
+        return mode == "check" ? Check(backend, sizes, dtype, tol, only, threads) : Bench(backend, sizes, dtype, seconds, only);
     }
 
     private static int WritePtx(string outDir, ILGPU.Runtime.Cuda.CudaArchitecture arch, string? only)
@@ -163,12 +189,12 @@ public sealed class KernelsCommand : ICommand
 
     private static bool Selected(string name, string? only) => only is null || name.Contains(only, StringComparison.OrdinalIgnoreCase);
 
-    private static int Check(IBackend backend, KernelSizes sizes, double tol, string? only, int threads)
+    private static int Check(IBackend backend, KernelSizes sizes, Precision dtype, double tol, string? only, int threads)
     {
         using var cpu = new CpuBackend(threads);
         Console.Error.WriteLine("setting up inputs on both backends...");
-        var dev = KernelSuite.Build(backend, sizes);
-        var refs = KernelSuite.Build(cpu, sizes);
+        var dev = KernelSuite.Build(backend, sizes, precision: dtype);
+        var refs = KernelSuite.Build(cpu, sizes, precision: dtype);
         Console.WriteLine();
         Console.WriteLine($"| op | output | max rel err vs cpu | result (tol {tol.ToString("G3", CultureInfo.InvariantCulture)}) |");
         Console.WriteLine("|---|---|---:|---|");
@@ -188,23 +214,23 @@ public sealed class KernelsCommand : ICommand
             }
         }
         Console.WriteLine();
-        Console.WriteLine(failures == 0 ? "kernels check: all outputs PASS" : $"kernels check: {failures} output(s) FAIL");
+        Console.WriteLine(failures == 0 ? $"kernels check ({dtype.Name()}): all outputs PASS" : $"kernels check ({dtype.Name()}): {failures} output(s) FAIL");
         return failures == 0 ? 0 : 1;
     }
 
-    private static int Bench(IBackend backend, KernelSizes sizes, double seconds, string? only)
+    private static int Bench(IBackend backend, KernelSizes sizes, Precision dtype, double seconds, string? only)
     {
         Console.Error.WriteLine("setting up inputs...");
-        var cases = KernelSuite.Build(backend, sizes);
+        var cases = KernelSuite.Build(backend, sizes, precision: dtype);
         Console.WriteLine();
-        Console.WriteLine("| op | ms/call | throughput |");
-        Console.WriteLine("|---|---:|---:|");
+        Console.WriteLine("| op | shape | dtype | ms/call | throughput |");
+        Console.WriteLine("|---|---|---|---:|---:|");
         foreach (var c in cases)
         {
             if (!Selected(c.Name, only)) continue;
             double t = KernelSuite.Time(backend, c, warmup: 2, minSeconds: seconds, maxIterations: 1000);
-            string tp = c.Flops > 0 ? $"{c.Flops / t / 1e9:0.###} GFLOP/s" : $"{c.Bytes / t / 1e9:0.###} GB/s";
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {t * 1e3:F3} | {tp} |"));
+            string tp = c.Flops > 0 ? $"{c.Flops / t / 1e12:0.####} TFLOP/s" : $"{c.Bytes / t / 1e9:0.###} GB/s";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {c.Shape ?? ""} | {c.Precision.Name()} | {t * 1e3:F3} | {tp} |"));
         }
         return 0;
     }

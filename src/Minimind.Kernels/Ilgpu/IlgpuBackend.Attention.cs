@@ -12,6 +12,17 @@ public sealed partial class IlgpuBackend
     private KernelConfig AttnConfig(long blocks) =>
         new((int)Math.Max(1, Math.Min(blocks, IsCuda ? _acc.NumMultiprocessors * 32L : _launch.MaxGroups)), AttnRows);
 
+    /// <summary>bf16/fp16 attention runs on tensor cores (the FlashAttention* kernels) where the backend has them.</summary>
+    private bool UseFlash(AttnShape shape) => shape.Precision != Precision.Fp32 && TensorCoreAttention;
+
+    /// <summary>Groups of <paramref name="warps"/> warps, each owning 16 rows (queries or keys) of one of <paramref name="heads"/> heads.
+    /// CUDA: 2 warps for the query kernels, 1 for the key/value kernel (shared memory ≤ 48 KiB); the simulator: 1.</summary>
+    private KernelConfig FlashConfig(AttnShape shape, int heads, int warps)
+    {
+        long groups = (long)shape.Batch * heads * ((shape.SeqLen + 16 * warps - 1) / (16 * warps));
+        return new((int)Math.Max(1, Math.Min(groups, IsCuda ? _acc.NumMultiprocessors * 32L : _launch.MaxGroups)), 32 * warps);
+    }
+
     /// <inheritdoc/>
     public void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, AttnShape shape)
     {
@@ -19,8 +30,14 @@ public sealed partial class IlgpuBackend
         var (nq, nk, nl) = OpContract.AttnSizes(shape);
         if (nq == 0) return;
         var s = new AttnArgs(shape);
-        var cfg = AttnConfig((long)shape.Batch * shape.Heads * ((shape.SeqLen + AttnRows - 1) / AttnRows));
         var (ov, lv, qv, kv, vv) = (V(output, nq), V(lse, nl), V(q, nq), V(k, nk), V(v, nk));
+        if (UseFlash(shape))
+        {
+            if (CudaShapes) Launch(IlgpuKernels.FlashAttentionForward<FlashTile2>, FlashConfig(shape, shape.Heads, 2), ov, lv, qv, kv, vv, s);
+            else Launch(IlgpuKernels.FlashAttentionForward<FlashTile1>, FlashConfig(shape, shape.Heads, 1), ov, lv, qv, kv, vv, s);
+            return;
+        }
+        var cfg = AttnConfig((long)shape.Batch * shape.Heads * ((shape.SeqLen + AttnRows - 1) / AttnRows));
         if (CudaShapes) Launch(IlgpuKernels.AttentionForward<AttnTile32>, cfg, ov, lv, qv, kv, vv, s);
         else Launch(IlgpuKernels.AttentionForward<AttnTile4>, cfg, ov, lv, qv, kv, vv, s);
     }
@@ -40,7 +57,13 @@ public sealed partial class IlgpuBackend
         var qCfg = AttnConfig((long)shape.Batch * shape.Heads * blocks);
         var kvCfg = AttnConfig((long)shape.Batch * shape.KvHeads * blocks);
         Launch(IlgpuKernels.AttentionRowDot, _launch.Items(nl), dDot, dO, V(output, nq), s);
-        if (CudaShapes)
+        if (UseFlash(shape))
+        {
+            if (CudaShapes) Launch(IlgpuKernels.FlashAttentionBackwardQuery<FlashTile2>, FlashConfig(shape, shape.Heads, 2), dqv, dO, qv, kv, vv, lv, dDot, s);
+            else Launch(IlgpuKernels.FlashAttentionBackwardQuery<FlashTile1>, FlashConfig(shape, shape.Heads, 1), dqv, dO, qv, kv, vv, lv, dDot, s);
+            Launch(IlgpuKernels.FlashAttentionBackwardKeyValue<FlashTile1>, FlashConfig(shape, shape.KvHeads, 1), dkv, dvv, dO, qv, kv, vv, lv, dDot, s);
+        }
+        else if (CudaShapes)
         {
             Launch(IlgpuKernels.AttentionBackwardQuery<AttnTile32>, qCfg, dqv, dO, qv, kv, vv, lv, dDot, s);
             Launch(IlgpuKernels.AttentionBackwardKeyValue<AttnTile32>, kvCfg, dkv, dvv, dO, qv, kv, vv, lv, dDot, s);

@@ -18,7 +18,7 @@ public sealed partial class IlgpuBackend : IBackend
     private readonly IlgpuLaunch _launch;
     private readonly bool _tiled;
 
-    private IlgpuBackend(Context ctx, Accelerator acc, bool tiledMatMul, bool cudaShapes, bool mmaMatMul = false)
+    private IlgpuBackend(Context ctx, Accelerator acc, bool tiledMatMul, bool cudaShapes, bool mmaMatMul = false, bool mmaAttention = false)
     {
         _ctx = ctx; _acc = acc;
         CudaShapes = cudaShapes || acc.AcceleratorType == AcceleratorType.Cuda;
@@ -26,6 +26,7 @@ public sealed partial class IlgpuBackend : IBackend
         _tiled = tiledMatMul || CudaShapes;
         // mma.sync with bf16 needs sm_80; a simulator runs the kernel's shuffle fallback on its 32-lane warps.
         TensorCoreMatMul = acc is CudaAccelerator cuda ? cuda.Architecture >= CudaArchitecture.SM_80 : (mmaMatMul || cudaShapes) && acc.WarpSize == 32;
+        TensorCoreAttention = acc is CudaAccelerator cu ? cu.Architecture >= CudaArchitecture.SM_80 : mmaAttention && acc.WarpSize == 32;
     }
 
     /// <summary>True when bf16/fp16 matmuls run on the tensor-core kernel (mma.sync m16n8k16): on CUDA from sm_80, and on a
@@ -35,6 +36,10 @@ public sealed partial class IlgpuBackend : IBackend
     /// <summary>True when the kernels run with CUDA's tiles and group sizes (64×64 GEMM tiles, 32-row attention
     /// blocks, 256-thread row groups): always on CUDA, and on a simulator created with <c>cudaShapes</c>.</summary>
     public bool CudaShapes { get; }
+
+    /// <summary>True when bf16/fp16 attention runs on the tensor-core flash kernels (FlashAttention*, mma.sync m16n8k16): on
+    /// CUDA from sm_80, and on a simulator with 32-lane warps created with <c>mmaAttention</c> (the shuffle fallback runs).</summary>
+    public bool TensorCoreAttention { get; }
 
     /// <summary>The CUDA backend on device <paramref name="deviceIndex"/>; throws naming the cause when ILGPU finds no CUDA device.</summary>
     public static IlgpuBackend CreateCuda(int deviceIndex = 0)
@@ -78,9 +83,12 @@ public sealed partial class IlgpuBackend : IBackend
     /// GEMM (with a small tile) instead of the one-thread-per-element path, so tests exercise the CUDA kernel's logic.
     /// <paramref name="cudaShapes"/> runs the exact CUDA configurations instead (needs a device of 256 threads per
     /// group, e.g. warp 32 × 8 warps; very slow: only for tests at tiny sizes). <paramref name="mmaMatMul"/> runs bf16/fp16
-    /// matmuls on the tensor-core kernel with its 2-warp simulator block (needs warp 32 and 64 threads per group).</summary>
-    public static IlgpuBackend CreateCpuSimulator(int warp = 2, int warps = 2, bool tiledMatMul = false, bool cudaShapes = false, bool mmaMatMul = false)
+    /// matmuls on the tensor-core kernel with its 2-warp simulator block (needs warp 32 and 64 threads per group).
+    /// <paramref name="mmaAttention"/> runs bf16/fp16 attention on the tensor-core flash kernels (needs warp 32).</summary>
+    public static IlgpuBackend CreateCpuSimulator(int warp = 2, int warps = 2, bool tiledMatMul = false, bool cudaShapes = false, bool mmaMatMul = false,
+        bool mmaAttention = false)
     {
+        if (mmaAttention && warp != 32) throw new ArgumentException($"mmaAttention needs warps of 32 lanes (the mma fragments span 32), got {warp}");
         var ctx = Context.Create(b => b.CPU(new CPUDevice(warp, warps, 1)).EnableAlgorithms().Optimize(OptimizationLevel.O1));
         try
         {
@@ -89,7 +97,7 @@ public sealed partial class IlgpuBackend : IBackend
                 throw new ArgumentException($"cudaShapes needs 256 threads per group; the simulated device has {acc.MaxNumThreadsPerGroup}");
             if (mmaMatMul && (warp != 32 || acc.MaxNumThreadsPerGroup < 64))
                 throw new ArgumentException($"mmaMatMul needs warps of 32 and 64 threads per group; the simulated device has warp {warp}, {acc.MaxNumThreadsPerGroup} threads");
-            return new IlgpuBackend(ctx, acc, tiledMatMul, cudaShapes, mmaMatMul);
+            return new IlgpuBackend(ctx, acc, tiledMatMul, cudaShapes, mmaMatMul, mmaAttention);
         }
         catch
         {

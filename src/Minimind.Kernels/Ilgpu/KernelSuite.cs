@@ -12,16 +12,34 @@ public sealed record KernelSizes(string Name, int Batch, int SeqLen, int Dim, in
 
     /// <summary>minimind-v1-like training step: dim 512, 16 heads, 8 kv heads, T 512, batch 16, FFN 1408, vocab 6400.</summary>
     public static KernelSizes V1 { get; } = new("v1", 16, 512, 512, 16, 8, 1408, 6400, 4, 2);
+    /// <summary>minimind3-like training step: dim 768, 8 heads, 4 kv heads (head dim 96), T 1024, batch 16, FFN 2432, vocab 6400.</summary>
+    public static KernelSizes M3 { get; } = new("m3", 16, 1024, 768, 8, 4, 2432, 6400, 4, 1);
     /// <summary>Tiny sizes for ILGPU's CPU simulator.</summary>
     public static KernelSizes Small { get; } = new("small", 2, 16, 64, 4, 2, 96, 128, 4, 2);
 
-    /// <summary>Looks a size set up by name ("small" or "v1").</summary>
+    /// <summary>Looks a size set up by name ("small", "v1" or "m3").</summary>
     public static KernelSizes Parse(string name) => name switch
     {
         "v1" => V1,
+        "m3" => M3,
         "small" => Small,
-        _ => throw new ArgumentException($"--sizes '{name}' is not one of: small, v1"),
+        _ => throw new ArgumentException($"--sizes '{name}' is not one of: small, v1, m3"),
     };
+
+    /// <summary>
+    /// The distinct nn.Linear shapes of one transformer step at these sizes, as (name, N = out features, K = in
+    /// features) with M = <see cref="Rows"/>: q/o projections, k/v projections, FFN gate/up, FFN down, LM head.
+    /// Shapes that coincide (q and o when heads·head dim = dim) are listed once under a joined name.
+    /// </summary>
+    public IReadOnlyList<(string Name, int N, int K)> Linears()
+    {
+        var all = new (string Name, int N, int K)[]
+        {
+            ("q", Heads * HeadDim, Dim), ("k/v", KvHeads * HeadDim, Dim), ("o", Dim, Heads * HeadDim),
+            ("gate/up", Hidden, Dim), ("down", Dim, Hidden), ("lm_head", Vocab, Dim),
+        };
+        return all.GroupBy(l => (l.N, l.K)).Select(g => (string.Join("/", g.Select(l => l.Name)), g.Key.N, g.Key.K)).ToList();
+    }
 }
 
 /// <summary>One op of the suite, set up on one backend: run it, read its outputs, and how much work one run is.</summary>
@@ -37,17 +55,23 @@ public sealed class KernelCase
     public double Flops { get; init; }
     /// <summary>Bytes moved per run (the minimum: every input read and every output written once).</summary>
     public double Bytes { get; init; }
+    /// <summary>Problem shape for the tables (GEMMs: "MxNxK"), or null.</summary>
+    public string? Shape { get; init; }
+    /// <summary>The op's operand precision: the suite's for matmul/attention/decode/KV append, float32 for the rest.</summary>
+    public Precision Precision { get; init; }
 }
 
 /// <summary>
 /// Every <see cref="IBackend"/> op at one size set, with inputs drawn from a seed so that two backends given the
 /// same seed compute the same problem (<c>minimind kernels check</c> compares them; <c>bench</c> times them).
 /// Inputs that decide control flow (top-k indices, routing) are computed on the host, so both backends route alike.
+/// The ops whose shapes carry a <see cref="Precision"/> (matmul, attention, decode, KV-cache append) run at
+/// <c>precision</c>; every other op is float32 whatever the precision, as in the model.
 /// </summary>
 public static class KernelSuite
 {
-    /// <summary>Builds the cases on <paramref name="b"/> (allocates and uploads all inputs).</summary>
-    public static List<KernelCase> Build(IBackend b, KernelSizes s, int seed = 1234)
+    /// <summary>Builds the cases on <paramref name="b"/> at <paramref name="precision"/> (allocates and uploads all inputs).</summary>
+    public static List<KernelCase> Build(IBackend b, KernelSizes s, int seed = 1234, Precision precision = Precision.Fp32)
     {
         var rng = new Random(seed);
         float[] Rand(long n, float lo = -1, float hi = 1)
@@ -65,8 +89,9 @@ public static class KernelSuite
         int E = s.Experts, K = s.TopK;
         long qn = (long)R * H * hd, kn = (long)R * Hk * hd;
         var cases = new List<KernelCase>();
-        void Add(string name, Action run, Func<IReadOnlyList<(string, float[])>> read, double flops = 0, double bytes = 0) =>
-            cases.Add(new KernelCase { Name = name, Run = run, Read = read, Flops = flops, Bytes = bytes });
+        void Add(string name, Action run, Func<IReadOnlyList<(string, float[])>> read, double flops = 0, double bytes = 0, string? shape = null,
+            Precision prec = Precision.Fp32) =>
+            cases.Add(new KernelCase { Name = name, Run = run, Read = read, Flops = flops, Bytes = bytes, Shape = shape, Precision = prec });
 
         // ---- elementwise ----
         Tensor ea = Up(Rand((long)R * D)), eb = Up(Rand((long)R * D)), ey = b.Alloc((long)R * D), ez = Up(Rand((long)R * D));
@@ -79,16 +104,18 @@ public static class KernelSuite
         Tensor ef = b.Alloc((long)R * D);
         Add("Fill", () => b.Fill(ef, 0.5f), () => new[] { ("t", Get(ef)) }, bytes: 4.0 * R * D);
 
-        // ---- matmul: the FFN up projection and its two backward layouts ----
-        Tensor mx = Up(Rand((long)R * D)), mw = Up(Rand((long)F * D, -0.05f, 0.05f)), my = b.Alloc((long)R * F);
-        Tensor mdy = Up(Rand((long)R * F)), mdx = Up(Rand((long)R * D)), mdw = Up(Rand((long)F * D));
-        double mmFlops = 2.0 * R * F * D;
-        Add("MatMul", () => b.MatMul(my, mx, mw, new(R, F, D)), () => new[] { ("y", Get(my)) }, mmFlops);
-        Add("MatMulBackwardInput", () => b.MatMulBackwardInput(mdx, mdy, mw, new(R, F, D), WriteMode.Accumulate), () => new[] { ("dx", Get(mdx)) }, mmFlops);
-        Add("MatMulBackwardWeight", () => b.MatMulBackwardWeight(mdw, mdy, mx, new(R, F, D), WriteMode.Accumulate), () => new[] { ("dw", Get(mdw)) }, mmFlops);
-        // The LM head (the largest matmul of a step).
-        Tensor lw = Up(Rand((long)V * D, -0.05f, 0.05f)), ly = b.Alloc((long)R * V);
-        Add("MatMul(lm_head)", () => b.MatMul(ly, mx, lw, new(R, V, D)), () => new[] { ("logits", Get(ly)) }, 2.0 * R * V * D);
+        // ---- matmul: every distinct nn.Linear shape of the model in its three layouts (forward, dx, dW) ----
+        foreach (var (lin, N, Kin) in s.Linears())
+        {
+            Tensor mx = Up(Rand((long)R * Kin)), mw = Up(Rand((long)N * Kin, -0.05f, 0.05f)), my = b.Alloc((long)R * N);
+            Tensor mdy = Up(Rand((long)R * N)), mdx = Up(Rand((long)R * Kin)), mdw = Up(Rand((long)N * Kin));
+            var g = new GemmShape(R, N, Kin, precision);
+            double mmFlops = 2.0 * R * N * Kin;
+            string shape = $"{R}x{N}x{Kin}";
+            Add($"MatMul({lin})", () => b.MatMul(my, mx, mw, g), () => new[] { ("y", Get(my)) }, mmFlops, shape: shape, prec: precision);
+            Add($"MatMulBackwardInput({lin})", () => b.MatMulBackwardInput(mdx, mdy, mw, g, WriteMode.Accumulate), () => new[] { ("dx", Get(mdx)) }, mmFlops, shape: shape, prec: precision);
+            Add($"MatMulBackwardWeight({lin})", () => b.MatMulBackwardWeight(mdw, mdy, mx, g, WriteMode.Accumulate), () => new[] { ("dw", Get(mdw)) }, mmFlops, shape: shape, prec: precision);
+        }
 
         // ---- embedding ----
         var idsHost = new int[R];
@@ -122,20 +149,22 @@ public static class KernelSuite
         // ---- attention ----
         Tensor aq = Up(Rand(qn, -2, 2)), ak = Up(Rand(kn, -2, 2)), av = Up(Rand(kn)), ao = b.Alloc(qn), alse = b.Alloc((long)B * H * T);
         double attnFlops = 4.0 * B * H * T * (T + 1) / 2.0 * hd;
-        Add("Attention", () => b.Attention(ao, alse, aq, ak, av, new(B, T, H, Hk, hd)), () => new[] { ("output", Get(ao)), ("lse", Get(alse)) }, attnFlops);
-        b.Attention(ao, alse, aq, ak, av, new(B, T, H, Hk, hd));
+        var at = new AttnShape(B, T, H, Hk, hd, precision);
+        string attnShape = $"B{B} T{T} H{H}/{Hk} hd{hd}";
+        Add("Attention", () => b.Attention(ao, alse, aq, ak, av, at), () => new[] { ("output", Get(ao)), ("lse", Get(alse)) }, attnFlops, shape: attnShape, prec: precision);
+        b.Attention(ao, alse, aq, ak, av, at);
         Tensor adO = Up(Rand(qn)), adq = Up(Rand(qn)), adk = Up(Rand(kn)), adv = Up(Rand(kn));
-        Add("AttentionBackward", () => b.AttentionBackward(adq, adk, adv, adO, aq, ak, av, ao, alse, new(B, T, H, Hk, hd), WriteMode.Accumulate),
-            () => new[] { ("dq", Get(adq)), ("dk", Get(adk)), ("dv", Get(adv)) }, 2.5 * attnFlops);
+        Add("AttentionBackward", () => b.AttentionBackward(adq, adk, adv, adO, aq, ak, av, ao, alse, at, WriteMode.Accumulate),
+            () => new[] { ("dq", Get(adq)), ("dk", Get(adk)), ("dv", Get(adv)) }, 2.5 * attnFlops, shape: attnShape, prec: precision);
         // Decode: one new token per sequence after T-1 cached ones.
         int cap = T;
         Tensor kc = Up(Rand((long)B * cap * Hk * hd, -2, 2)), vc = Up(Rand((long)B * cap * Hk * hd)), dq1 = Up(Rand((long)B * H * hd, -2, 2));
         Tensor dout = b.Alloc((long)B * H * hd);
-        Add("AttentionDecode", () => b.AttentionDecode(dout, dq1, kc, vc, new(B, 1, T - 1, cap, H, Hk, hd)), () => new[] { ("output", Get(dout)) },
-            bytes: 4.0 * 2 * B * cap * Hk * hd);
+        Add("AttentionDecode", () => b.AttentionDecode(dout, dq1, kc, vc, new(B, 1, T - 1, cap, H, Hk, hd, precision)), () => new[] { ("output", Get(dout)) },
+            bytes: 4.0 * 2 * B * cap * Hk * hd, prec: precision);
         Tensor nk = Up(Rand((long)B * Hk * hd)), nv = Up(Rand((long)B * Hk * hd));
-        Add("KvCacheAppend", () => b.KvCacheAppend(kc, vc, nk, nv, new(B, 1, T - 1, cap, Hk, Hk, hd)), () => new[] { ("kCache", Get(kc)), ("vCache", Get(vc)) },
-            bytes: 16.0 * B * Hk * hd);
+        Add("KvCacheAppend", () => b.KvCacheAppend(kc, vc, nk, nv, new(B, 1, T - 1, cap, Hk, Hk, hd, precision)), () => new[] { ("kCache", Get(kc)), ("vCache", Get(vc)) },
+            bytes: 16.0 * B * Hk * hd, prec: precision);
 
         // ---- SwiGLU ----
         long fn = (long)R * F;
@@ -193,8 +222,8 @@ public static class KernelSuite
         Add("MoeAuxLoss", () => auxLoss = b.MoeAuxLoss(auxD, probs, picks, new(B, T, E, K), 0.1f, AuxLossKind.SequenceLevel, 1f),
             () => new[] { ("loss", new[] { auxLoss }), ("dProbs", Get(auxD)) }, bytes: 8.0 * R * E);
 
-        // ---- optimizer: a v1-sized parameter vector (~26M) on v1, small otherwise ----
-        long pn = s.Name == "v1" ? 25_830_000 : 10_007;
+        // ---- optimizer: a v1-sized parameter vector (~26M), small on the simulator sizes ----
+        long pn = s.Name == "small" ? 10_007 : 25_830_000;
         Tensor op = Up(Rand(pn)), og = Up(Rand(pn)), om = Up(Rand(pn, -0.01f, 0.01f)), ov = Up(Rand(pn, 0, 1e-4f));
         double sumSq = 0;
         Add("SumOfSquares", () => sumSq = b.SumOfSquares(og), () => new[] { ("sum", new[] { (float)sumSq }) }, bytes: 4.0 * pn);

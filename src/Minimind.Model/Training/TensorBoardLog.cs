@@ -156,11 +156,12 @@ public sealed class TensorBoardLog : IDisposable
         if (scalars is not null)
         {
             var summary = new MemoryStream();
+            Span<byte> f = stackalloc byte[4];
             foreach (var (tag, v) in scalars)
             {
                 var val = new MemoryStream();
                 Bytes(val, 1, Encoding.UTF8.GetBytes(tag));
-                val.WriteByte(0x15); Span<byte> f = stackalloc byte[4]; BinaryPrimitives.WriteSingleLittleEndian(f, v); val.Write(f);
+                val.WriteByte(0x15); BinaryPrimitives.WriteSingleLittleEndian(f, v); val.Write(f);
                 Bytes(summary, 1, val.ToArray());
             }
             Bytes(ms, 5, summary.ToArray());
