@@ -5,6 +5,12 @@ namespace Minimind.Model;
 
 public sealed partial class MiniMindModel
 {
+    // dW += dyᵀ·x for a base weight, skipped when the base is frozen (its gradient would never be applied).
+    private void WeightGradient(Tensor dw, Tensor dy, Tensor x, GemmShape s)
+    {
+        if (!FrozenWeights) Backend.MatMulBackwardWeight(dw, dy, x, s, WriteMode.Accumulate);
+    }
+
     // Backward of the whole model after Forward + HeadLoss (logits hold the forward's logits and
     // _rowScale the per-row loss weights), or, with logitsAreGradient, after the logits were replaced by
     // ∂loss/∂logits (by ForwardBackward's fused loss, or by the caller). Adds into Gradients; returns the summed MoE aux loss.
@@ -19,11 +25,11 @@ public sealed partial class MiniMindModel
         var dLn = Rows(_s.DLn, rows, d);
         var dx = Rows(_s.DX, rows, d);
         Backend.MatMulBackwardInput(dLn, dLogits, W(_layout.Head), new(rows, v, d, Precision), WriteMode.Overwrite);
-        Backend.MatMulBackwardWeight(G(_layout.Head), dLogits, Rows(_lnF, rows, d), new(rows, v, d, Precision), WriteMode.Accumulate);
+        WeightGradient(G(_layout.Head), dLogits, Rows(_lnF, rows, d), new(rows, v, d, Precision));
         Backend.RmsNormBackward(dx, G(_layout.FinalNorm), dLn, _residual[c.NLayers], W(_layout.FinalNorm), _rstdF, new(rows, d), WriteMode.Overwrite);
         float aux = 0;
         for (int l = c.NLayers - 1; l >= 0; l--) aux += BlockBackward(l, batch, seqLen, lossScale);
-        Backend.EmbeddingBackward(G(_layout.Embedding), dx, _ids, new(rows, d));
+        if (!FrozenWeights) Backend.EmbeddingBackward(G(_layout.Embedding), dx, _ids, new(rows, d));
         return aux;
     }
 
@@ -43,7 +49,7 @@ public sealed partial class MiniMindModel
         {
             var w = p.Ffn!.Value;
             FeedForward.Backward(Backend, dLn, G(w.Gate), G(w.Down), G(w.Up), dx, Rows(a.Ln2, rows, d), W(w.Gate), W(w.Down), W(w.Up),
-                FeedForward.Rows(a.Dense, 0, rows, f), FfnScratchRows(rows), rows, d, f, WriteMode.Overwrite, Precision);
+                FeedForward.Rows(a.Dense, 0, rows, f), FfnScratchRows(rows), rows, d, f, WriteMode.Overwrite, Precision, !FrozenWeights);
         }
         Backend.RmsNormBackward(dx, G(p.FfnNorm), dLn, a.XMid, W(p.FfnNorm), a.Rstd2, new(rows, d), WriteMode.Accumulate);
         // xMid = x + wo(attention(attention_norm(x)))
@@ -66,7 +72,7 @@ public sealed partial class MiniMindModel
         var dx = Rows(_s.DX, rows, d);
         var dAtt = Rows(_s.DAtt, rows, hq);
         Backend.MatMulBackwardInput(dAtt, dx, W(p.Wo), new(rows, d, hq, Precision), WriteMode.Overwrite);
-        Backend.MatMulBackwardWeight(G(p.Wo), dx, a.Att, new(rows, d, hq, Precision), WriteMode.Accumulate);
+        WeightGradient(G(p.Wo), dx, a.Att, new(rows, d, hq, Precision));
         _lora?.Backward(l, Lora.LoraSlot.O, dx, a.Att, dAtt, rows, Precision);
         var dq = Rows(_s.DQ, rows, hq);
         var dk = Rows(_s.DK, rows, hk);
@@ -90,11 +96,11 @@ public sealed partial class MiniMindModel
         var dLn = Rows(_s.DLn, rows, d);
         var ln1 = Rows(a.Ln1, rows, d);
         Backend.MatMulBackwardInput(dLn, dq, W(p.Wq), new(rows, hq, d, Precision), WriteMode.Overwrite);
-        Backend.MatMulBackwardWeight(G(p.Wq), dq, ln1, new(rows, hq, d, Precision), WriteMode.Accumulate);
+        WeightGradient(G(p.Wq), dq, ln1, new(rows, hq, d, Precision));
         Backend.MatMulBackwardInput(dLn, dk, W(p.Wk), new(rows, hk, d, Precision), WriteMode.Accumulate);
-        Backend.MatMulBackwardWeight(G(p.Wk), dk, ln1, new(rows, hk, d, Precision), WriteMode.Accumulate);
+        WeightGradient(G(p.Wk), dk, ln1, new(rows, hk, d, Precision));
         Backend.MatMulBackwardInput(dLn, dv, W(p.Wv), new(rows, hk, d, Precision), WriteMode.Accumulate);
-        Backend.MatMulBackwardWeight(G(p.Wv), dv, ln1, new(rows, hk, d, Precision), WriteMode.Accumulate);
+        WeightGradient(G(p.Wv), dv, ln1, new(rows, hk, d, Precision));
         if (_lora is not null)
         {
             _lora.Backward(l, Lora.LoraSlot.Q, dq, ln1, dLn, rows, Precision);
@@ -118,7 +124,7 @@ public sealed partial class MiniMindModel
         {
             var w = p.Shared[s];
             FeedForward.Backward(Backend, dLn, G(w.Gate), G(w.Down), G(w.Up), dy, ln2, W(w.Gate), W(w.Down), W(w.Up),
-                FeedForward.Rows(a.Shared[s], 0, rows, f), FfnScratchRows(rows), rows, d, f, s == 0 ? WriteMode.Overwrite : WriteMode.Accumulate, Precision);
+                FeedForward.Rows(a.Shared[s], 0, rows, f), FfnScratchRows(rows), rows, d, f, s == 0 ? WriteMode.Overwrite : WriteMode.Accumulate, Precision, !FrozenWeights);
         }
         var dOut = Rows(_s.DExpertOut, nk, d);
         var dW = Rows(_s.DWeights, nk, 1);
@@ -133,7 +139,7 @@ public sealed partial class MiniMindModel
             var w = p.Experts[ex];
             FeedForward.Backward(Backend, dXs.Slice((long)off * d, (long)cnt * d), G(w.Gate), G(w.Down), G(w.Up),
                 dOut.Slice((long)off * d, (long)cnt * d), a.Xs.Slice((long)off * d, (long)cnt * d), W(w.Gate), W(w.Down), W(w.Up),
-                FeedForward.Rows(a.Experts, off, cnt, f), FfnScratchRows(cnt), cnt, d, f, WriteMode.Overwrite, Precision);
+                FeedForward.Rows(a.Experts, off, cnt, f), FfnScratchRows(cnt), cnt, d, f, WriteMode.Overwrite, Precision, !FrozenWeights);
             off += cnt;
         }
         Backend.MoeGatherBackward(dLn, dXs, a.InvPerm, new(rows, k, d), p.Shared.Length == 0 ? WriteMode.Overwrite : WriteMode.Accumulate);
@@ -145,7 +151,7 @@ public sealed partial class MiniMindModel
         var dRouter = Rows(_s.DRouter, rows, e);
         Backend.SoftmaxBackward(dRouter, dProbs, a.Probs, new(rows, e), WriteMode.Overwrite);
         Backend.MatMulBackwardInput(dLn, dRouter, W(p.Router!), new(rows, e, d, Precision), WriteMode.Accumulate);
-        Backend.MatMulBackwardWeight(G(p.Router!), dRouter, ln2, new(rows, e, d, Precision), WriteMode.Accumulate);
+        WeightGradient(G(p.Router!), dRouter, ln2, new(rows, e, d, Precision));
         return aux;
     }
 }

@@ -54,6 +54,12 @@ public sealed partial class MiniMindModel : ILanguageModel, Training.IAuxLossSou
     }
     private Precision _precision = Precision.Fp32;
 
+    /// <summary>When set, the backward computes only what flows to the inputs (and to attached LoRA adapters): no matmul
+    /// weight gradient, no embedding gradient, so a frozen base (LoRA) costs about a third less backward work. The norm
+    /// weights' gradients, which come with their dx in one op, still accumulate; callers that freeze the base ignore
+    /// <see cref="Gradients"/>.</summary>
+    public bool FrozenWeights { get; set; }
+
     /// <summary>Gradient scratch reused by every block's backward.</summary>
     private sealed class Scratch
     {

@@ -27,16 +27,18 @@ public static class FeedForward
     }
 
     /// <summary>dx = or += ∂/∂x (<paramref name="dxMode"/>), dW1/dW2/dW3 += their gradients, given dy and the saved
-    /// activations (matmul operands at <paramref name="p"/>). Scratch contents are overwritten (never read first, so never zeroed).</summary>
+    /// activations (matmul operands at <paramref name="p"/>; without <paramref name="weightGradients"/> the weights are frozen
+    /// and dW is not computed). Scratch contents are overwritten (never read first, so never zeroed).</summary>
     public static void Backward(IBackend be, Tensor dx, Tensor dw1, Tensor dw2, Tensor dw3, Tensor dy, Tensor x,
-        Tensor w1, Tensor w2, Tensor w3, FfnActs acts, FfnScratch s, int rows, int dim, int hidden, WriteMode dxMode, Precision p = Precision.Fp32)
+        Tensor w1, Tensor w2, Tensor w3, FfnActs acts, FfnScratch s, int rows, int dim, int hidden, WriteMode dxMode, Precision p = Precision.Fp32,
+        bool weightGradients = true)
     {
         be.MatMulBackwardInput(s.DH, dy, w2, new(rows, dim, hidden, p), WriteMode.Overwrite);
-        be.MatMulBackwardWeight(dw2, dy, acts.H, new(rows, dim, hidden, p), WriteMode.Accumulate);
+        if (weightGradients) be.MatMulBackwardWeight(dw2, dy, acts.H, new(rows, dim, hidden, p), WriteMode.Accumulate);
         be.SwiGluBackward(s.DGate, s.DUp, s.DH, acts.Gate, acts.Up, WriteMode.Overwrite);
         be.MatMulBackwardInput(dx, s.DGate, w1, new(rows, hidden, dim, p), dxMode);
-        be.MatMulBackwardWeight(dw1, s.DGate, x, new(rows, hidden, dim, p), WriteMode.Accumulate);
+        if (weightGradients) be.MatMulBackwardWeight(dw1, s.DGate, x, new(rows, hidden, dim, p), WriteMode.Accumulate);
         be.MatMulBackwardInput(dx, s.DUp, w3, new(rows, hidden, dim, p), WriteMode.Accumulate);
-        be.MatMulBackwardWeight(dw3, s.DUp, x, new(rows, hidden, dim, p), WriteMode.Accumulate);
+        if (weightGradients) be.MatMulBackwardWeight(dw3, s.DUp, x, new(rows, hidden, dim, p), WriteMode.Accumulate);
     }
 }

@@ -19,6 +19,7 @@ public sealed class LoraStage : ModelStage
     public LoraStage(MiniMindModel model, LoraAdapters lora, IPretrainSource data) : base(model, data)
     {
         _lora = lora;
+        model.FrozenWeights = true;   // train_lora.py sets requires_grad = False on every base parameter
         Signature = new KeyValuePair<string, string>[] { new("stage", "lora"), new("lora-rank", lora.Rank.ToString(CultureInfo.InvariantCulture)) };
     }
 
@@ -36,7 +37,7 @@ public sealed class LoraStage : ModelStage
     /// <inheritdoc/>
     public override float ForwardBackward(Batch batch, float lossScale)
     {
-        // The base model's own gradients are never applied; zeroed so they never grow without bound.
+        // The base model's own gradients are never applied (only its norms' still accumulate); zeroed so they never grow without bound.
         Backend.Fill(Model.Gradients, 0f);
         return Model.ForwardBackward(batch, lossScale);
     }
