@@ -10,7 +10,7 @@
 set -u
 OUT="${OUT:-./gpu_out}"
 mkdir -p "$OUT"
-MM=./publish/minimind
+MM="${MM_BIN:-./publish/minimind}"  # MM_BIN: another binary (benchmarks/gpu/dry_run.sh points it at a CPU shim)
 R="$OUT/gpu_results.md"
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$OUT/run.log" >&2; }
 

@@ -148,7 +148,8 @@ def train(a):
         except Exception as e:  # one failing mode (e.g. no compiler for torch.compile) leaves the others
             traceback.print_exc(file=sys.stderr)
             lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-            res[mode] = f"failed: {type(e).__name__}" + (f": {lines[-1][:100]}" if lines else "")
+            why = next((ln for ln in lines if "Error" in ln), lines[0] if lines else "")  # the inner error of a wrapped one
+            res[mode] = f"failed: {type(e).__name__}" + (f": {why[:100]}" if why else "")
         finally:
             signal.alarm(0)
             if dev.type == "cuda":

@@ -103,8 +103,8 @@ public interface IBackend : IDisposable
     void RopeBackward(Tensor dx, Tensor cos, Tensor sin, RopeShape s);
     /// <summary>Fused per-head RMSNorm + RoPE (minimind-3's q_norm/k_norm then the rotation; one launch): for every row
     /// (b, t, head) of x [B, T, heads, headDim], rstd[row] and y = Rope(x·rstd·weight) with s's positions, the same bits as
-    /// <see cref="RmsNorm"/> over rows of headDim then <see cref="Rope"/> on y. y must not alias x. The backward stays
-    /// <see cref="RopeBackward"/> then <see cref="RmsNormBackward"/> (y is what attention saw; x and rstd what the norm needs).</summary>
+    /// <see cref="RmsNorm"/> over rows of headDim then <see cref="Rope"/> on y. y must not alias x. Its backward is
+    /// <see cref="RopeRmsNormBackward"/> (y is what attention saw; x and rstd are what the norm's backward needs).</summary>
     void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s, float eps);
     /// <summary>The backward of <see cref="RmsNormRope"/>: rotates dy back in place (as <see cref="RopeBackward"/>), then
     /// <see cref="RmsNormBackward"/> over the rows of headDim (dx per <paramref name="mode"/>, dWeight accumulates), in one

@@ -210,11 +210,11 @@ public sealed class BenchCommand : ICommand
         }
     }
 
-    /// <summary>"kernel launches per step: N (...)" from the per-step counts (MoE routing can vary them: then min..max and the mean).</summary>
+    /// <summary>"kernel launches per step: N (...)" from the per-step counts (MoE routing varies them: then "min..max, mean M").</summary>
     internal static string LaunchesLine(IReadOnlyList<long> perStep)
     {
         long min = perStep.Min(), max = perStep.Max();
-        string n = min == max ? $"{min}" : string.Create(CultureInfo.InvariantCulture, $"{min}..{max} (mean {perStep.Average():F1})");
+        string n = min == max ? $"{min}" : string.Create(CultureInfo.InvariantCulture, $"{min}..{max}, mean {perStep.Average():F1}");
         return $"kernel launches per step: {n} (forward + backward + optimizer, every kernel the backend queued)";
     }
 }

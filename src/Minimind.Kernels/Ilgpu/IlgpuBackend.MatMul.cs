@@ -6,7 +6,7 @@ namespace Minimind.Kernels.Ilgpu;
 public sealed partial class IlgpuBackend
 {
     /// <summary>Runs one strided GEMM with the path chosen for this accelerator: bf16/fp16 on tensor cores where
-    /// <see cref="TensorCoreMatMul"/> (64×64 blocks of 8 warps with CUDA's shapes, 32×32 blocks of 2 warps on a simulator
+    /// <see cref="TensorCoreMatMul"/> (<c>GemmMmaBf16</c>/<c>GemmMmaFp16</c>: 64×64 blocks of 8 warps with CUDA's shapes, 32×32 blocks of 2 warps on a simulator
     /// asking for it), else the tiled kernel (64×64 tiles on CUDA, 8×8 on the simulator when asked for) or one thread per
     /// output element; the SIMT paths round bf16/fp16 operands as they load them.</summary>
     private void Gemm(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmArgs s)
@@ -14,8 +14,9 @@ public sealed partial class IlgpuBackend
         if (s.M == 0 || s.N == 0) return;
         if (s.Precision != 0 && TensorCoreMatMul)
         {
-            if (CudaShapes) Launch(IlgpuKernels.GemmMma<GemmMmaTile64>, Blocks(s, 64, 64, 256), c, a, b, s);
-            else Launch(IlgpuKernels.GemmMma<GemmMmaTile32>, Blocks(s, 32, 32, 64), c, a, b, s);
+            bool bf16 = s.Precision == (int)Precision.Bf16;
+            if (CudaShapes) Launch(bf16 ? IlgpuKernels.GemmMmaBf16<GemmMmaTile64> : IlgpuKernels.GemmMmaFp16<GemmMmaTile64>, Blocks(s, 64, 64, 256), c, a, b, s);
+            else Launch(bf16 ? IlgpuKernels.GemmMmaBf16<GemmMmaTile32> : IlgpuKernels.GemmMmaFp16<GemmMmaTile32>, Blocks(s, 32, 32, 64), c, a, b, s);
         }
         else if (CudaShapes) Launch(IlgpuKernels.GemmTiled<GemmTile64>, Blocks(s, 64, 64, 256), c, a, b, s);
         else if (_tiled) Launch(IlgpuKernels.GemmTiled<GemmTile8>, Blocks(s, 8, 8, 4), c, a, b, s);

@@ -9,22 +9,31 @@ public static partial class IlgpuKernels
     private const int MmaRow = 12;
 
     /// <summary>
-    /// Tensor-core GEMM for bf16/fp16 operands (s.Precision 1 or 2), float32 accumulation and output, on a warp of 32:
+    /// Tensor-core GEMM for bf16 operands (fp16: <see cref="GemmMmaFp16{TTile}"/>), float32 accumulation and output, on a warp of 32:
     /// a group owns a (32·WarpRows)×(16·WarpCols) block of C and each warp 2×2 m16n8 fragments of it. Operands are
     /// rounded and packed two per word while staged into shared memory, rows = M (A) or N (B) with k-pairs along the
     /// row, which is the register format of the mma fragments. Double-buffered: slice k+1 is read from global memory
     /// into registers before slice k is multiplied from shared memory, then stored to the other buffer, so one barrier
     /// per slice suffices. Edges are zero-padded (zero rounds to zero); C is written only inside M×N.
+    /// One kernel per format, so the format is a constant in each and the mma has one instruction string.
     /// </summary>
     [Kernel(typeof(GemmMmaTile64), typeof(GemmMmaTile32))]
-    public static void GemmMma<TTile>(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmArgs s)
+    public static void GemmMmaBf16<TTile>(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmArgs s)
+        where TTile : struct, IGemmMmaTile => GemmMma<TTile>(c, a, b, s, 1);
+
+    /// <summary><see cref="GemmMmaBf16{TTile}"/> with fp16 operands.</summary>
+    [Kernel(typeof(GemmMmaTile64), typeof(GemmMmaTile32))]
+    public static void GemmMmaFp16<TTile>(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmArgs s)
+        where TTile : struct, IGemmMmaTile => GemmMma<TTile>(c, a, b, s, 2);
+
+    private static void GemmMma<TTile>(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmArgs s, int p)
         where TTile : struct, IGemmMmaTile
     {
         int wc = default(TTile).WarpCols, bm = 32 * default(TTile).WarpRows, bn = 16 * wc;
         int pa = default(TTile).PairsA, pb = default(TTile).PairsB;
         var As = SharedMemory.Allocate<uint>(default(TTile).ASize);   // [2][bm][MmaRow]
         var Bs = SharedMemory.Allocate<uint>(default(TTile).BSize);   // [2][bn][MmaRow]
-        int tid = Group.IdxX, n = Group.DimX, p = s.Precision;
+        int tid = Group.IdxX, n = Group.DimX;
         int warp = tid / 32, lane = tid % 32, g = lane >> 2, t = lane & 3;
         int wm0 = (warp / wc) * 32, wn0 = (warp % wc) * 16;
         int tilesM = (s.M + bm - 1) / bm, tilesN = (s.N + bn - 1) / bn, slices = (s.K + 15) / 16;

@@ -47,7 +47,7 @@ public struct GemmTile8 : IGemmTile
     public int BSize => 32;
 }
 
-/// <summary>Block shape of the tensor-core GEMM (<see cref="IlgpuKernels.GemmMma{TTile}"/>): a grid of
+/// <summary>Block shape of the tensor-core GEMM (<see cref="IlgpuKernels.GemmMmaBf16{TTile}"/>, <see cref="IlgpuKernels.GemmMmaFp16{TTile}"/>): a grid of
 /// <see cref="WarpRows"/>×<see cref="WarpCols"/> warps of 32, each owning 32×16 outputs (2×2 m16n8 fragments), so a block is
 /// (32·WarpRows)×(16·WarpCols) with 16-deep k-slices. Shared rows hold 8 packed k-pairs plus 4 words of padding (12 words:
 /// the 8 rows × 4 pairs one fragment load touches fall in distinct banks); two buffers of each operand.</summary>

@@ -117,29 +117,23 @@ public sealed class IlgpuMmaGemmTests(MmaSimulatorFixture f, CudaShapeFixture cu
         IlgpuHarness.SameBits(Run(), Run(), "dW");
     }
 
-    [Theory]
-    [InlineData("bf16")]
-    [InlineData("f16")]
-    public void GemmMmaPtx_ContainsTheMmaInstruction(string type)
+    [SkippableTheory]
+    [InlineData("GemmMmaBf16", "bf16", "HMMA.16816.F32.BF16 ")]
+    [InlineData("GemmMmaFp16", "f16", "HMMA.16816.F32 ")]
+    public void GemmMma_RunsOnTensorCores_WithoutTheFallback(string kernel, string type, string hmma)
     {
-        foreach (var name in new[] { "GemmMma<GemmMmaTile64>", "GemmMma<GemmMmaTile32>" })
+        foreach (var tile in new[] { "GemmMmaTile64", "GemmMmaTile32" })
         {
-            var ptx = IlgpuPtx.Compile(IlgpuKernels.All.Single(e => e.Name == name), CudaArchitecture.SM_80);
+            var ptx = IlgpuPtx.Compile(IlgpuKernels.All.Single(e => e.Name == $"{kernel}<{tile}>"), CudaArchitecture.SM_90);
             Assert.Contains($"mma.sync.aligned.m16n8k16.row.col.f32.{type}.{type}.f32", ptx);
+            // CudaAsm.IsSupported folds to true on CUDA, so the shuffle fallback must be gone; each of the 4 fragment
+            // products per slice is issued twice through CudaAsm.Emit (one .b64 output each) and ptxas must keep one HMMA.
+            string sass = PtxasGate.SassOrSkip(ptx, "sm_90");
+            int Count(string op) => sass.Split('\n').Count(l => l.Contains(op));
+            Assert.Equal(4, Count(hmma));
+            Assert.Equal(4, Count("HMMA"));
+            Assert.Equal(0, Count("SHFL"));
         }
-    }
-
-    [SkippableFact]
-    public void GemmMmaSass_RunsOnTensorCores_WithoutTheFallback()
-    {
-        // On CUDA CudaAsm.IsSupported folds to true, so the shuffle fallback must be gone; each of the 4 fragment products
-        // per slice is issued twice through CudaAsm.Emit (one .b64 output each) and ptxas must merge them into one HMMA.
-        var ptx = IlgpuPtx.Compile(IlgpuKernels.All.Single(e => e.Name == "GemmMma<GemmMmaTile64>"), CudaArchitecture.SM_90);
-        string sass = PtxasGate.SassOrSkip(ptx, "sm_90");
-        int Count(string op) => sass.Split('\n').Count(l => l.Contains(op));
-        Assert.Equal(4, Count("HMMA.16816.F32.BF16 "));
-        Assert.Equal(8, Count("HMMA.16816.F32"));   // 4 bf16 + 4 fp16 (the format is a kernel argument)
-        Assert.Equal(0, Count("SHFL"));
     }
 
     [Fact]
