@@ -61,9 +61,24 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void CrossEntropyBackward(Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape shape, int ignoreIndex)
     {
-        const string op = nameof(CrossEntropyBackward);
         OpContract.CrossEntropyBackward(dLogits, logits, targets, rowScale, shape);
+        CrossEntropyGradientRows(nameof(CrossEntropyBackward), null, dLogits, logits, targets, rowScale, shape, ignoreIndex);
+    }
+
+    /// <inheritdoc/>
+    public void CrossEntropyForwardBackward(Tensor losses, Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape shape, int ignoreIndex)
+    {
+        OpContract.CrossEntropyForwardBackward(losses, dLogits, logits, targets, rowScale, shape);
+        CrossEntropyGradientRows(nameof(CrossEntropyForwardBackward), losses, dLogits, logits, targets, rowScale, shape, ignoreIndex);
+    }
+
+    // dLogits of every row, and its loss too when losses is given: one max and Σexp per row, so the fused op has the
+    // bits of CrossEntropy then CrossEntropyBackward.
+    private void CrossEntropyGradientRows(string op, Tensor? losses, Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale,
+        RowShape shape, int ignoreIndex)
+    {
         int rows = shape.Rows, vocab = shape.Dim;
+        (float[]? la, int lo) = losses is { } l ? Arr(l) : (null, 0);
         var (da, dof) = Arr(dLogits); var (xa, xo) = Arr(logits); var (ta, to) = Arr(targets); var (sa, so) = Arr(rowScale);
         CheckTargets(op, ta, to, rows, vocab, ignoreIndex);
         _work.For(rows, 4, (s, e) =>
@@ -73,33 +88,16 @@ public sealed partial class CpuBackend
             {
                 int t = ta[to + r];
                 var drow = da.AsSpan(dof + (int)(r * vocab), vocab);
-                if (t == ignoreIndex) { drow.Clear(); continue; }
-                // tmp holds exp(x − max) before dLogits (which may alias logits) is written.
-                var (_, sum) = RowExpSum(xa.AsSpan(xo + (int)(r * vocab), vocab), tmp);
-                RowGradient(tmp, sum, sa[so + r], drow, t);
-            }
-        });
-    }
-
-    /// <inheritdoc/>
-    public void CrossEntropyForwardBackward(Tensor losses, Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape shape, int ignoreIndex)
-    {
-        const string op = nameof(CrossEntropyForwardBackward);
-        OpContract.CrossEntropyForwardBackward(losses, dLogits, logits, targets, rowScale, shape);
-        int rows = shape.Rows, vocab = shape.Dim;
-        var (la, lo) = Arr(losses); var (da, dof) = Arr(dLogits); var (xa, xo) = Arr(logits); var (ta, to) = Arr(targets); var (sa, so) = Arr(rowScale);
-        CheckTargets(op, ta, to, rows, vocab, ignoreIndex);
-        _work.For(rows, 4, (s, e) =>
-        {
-            var tmp = new float[vocab];
-            for (long r = s; r < e; r++)
-            {
-                int t = ta[to + r];
-                var drow = da.AsSpan(dof + (int)(r * vocab), vocab);
-                if (t == ignoreIndex) { la[lo + r] = 0f; drow.Clear(); continue; }
+                if (t == ignoreIndex)
+                {
+                    if (la is not null) la[lo + r] = 0f;
+                    drow.Clear();
+                    continue;
+                }
+                // tmp holds exp(x − max), and the loss reads the target logit, before dLogits (which may alias logits) is written.
                 var row = xa.AsSpan(xo + (int)(r * vocab), vocab);
                 var (max, sum) = RowExpSum(row, tmp);
-                la[lo + r] = RowLoss(max, sum, row[t]);   // before drow (which may be row) is written
+                if (la is not null) la[lo + r] = RowLoss(max, sum, row[t]);
                 RowGradient(tmp, sum, sa[so + r], drow, t);
             }
         });
