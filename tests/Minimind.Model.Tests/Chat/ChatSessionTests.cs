@@ -1,9 +1,9 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Minimind.Checkpoint;
 using Minimind.Kernels.Cpu;
 using Minimind.Model.Chat;
 using Minimind.Model.Generation;
+using Minimind.Model.Tests.Model;
 
 namespace Minimind.Model.Tests.Chat;
 
@@ -53,20 +53,6 @@ public sealed class ChatSessionTests
         Assert.EndsWith("<|im_start|>assistant\n<think>\n", v3.Tokenizer.Decode(s.PromptIds("hi")));
     }
 
-    private static (int Code, string Stdout, string Stderr) Cli(string stdin, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "minimind.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var so = p.StandardOutput.ReadToEndAsync();
-        var se = p.StandardError.ReadToEndAsync();
-        p.StandardInput.Write(stdin);
-        p.StandardInput.Close();
-        if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException("minimind " + string.Join(' ', args)); }
-        return (p.ExitCode, so.Result, se.Result);
-    }
-
     [Fact]
     public void Chat_command_answers_each_stdin_line_and_reuses_the_cache()
     {
@@ -79,7 +65,7 @@ public sealed class ChatSessionTests
             var weights = Path.Combine(dir, "w.pth");
             PthWriter.WriteStateDict(weights, model.ExportStateDict());
             string[] arch = { "--arch", "minimind2", "--n-heads", "4", "--n-kv-heads", "2", "--max-seq-len", "160" };
-            var (code, stdout, stderr) = Cli("hi\n\nwhat is 2 + 3?\n", new[] { "chat", "--weights", weights, "--tokenizer", "byte", "--greedy", "--max-new-tokens", "10", "--show-speed" }.Concat(arch).ToArray());
+            var (code, stdout, stderr) = CliEvalGenerateTests.CliWithInput("hi\n\nwhat is 2 + 3?\n", new[] { "chat", "--weights", weights, "--tokenizer", "byte", "--greedy", "--max-new-tokens", "10", "--show-speed" }.Concat(arch).ToArray());
             Assert.True(code == 0, stderr);
             var lines = stdout.Split('\n');
             Assert.Equal(3, lines.Length); // two replies, each ending in a newline
@@ -95,19 +81,19 @@ public sealed class ChatSessionTests
             Assert.Equal(tok.Decode(session.Reply("what is 2 + 3?").ToArray(), skipSpecialTokens: true), lines[1]);
 
             // generate --chat: the first turn alone
-            var one = Cli("", new[] { "generate", "--weights", weights, "--tokenizer", "byte", "--greedy", "--max-new-tokens", "10", "--chat", "--prompt", "hi" }.Concat(arch).ToArray());
-            Assert.True(one.Code == 0, one.Stderr);
-            Assert.Equal(lines[0] + "\n", one.Stdout);
+            var one = CliEvalGenerateTests.CliWithInput("", new[] { "generate", "--weights", weights, "--tokenizer", "byte", "--greedy", "--max-new-tokens", "10", "--chat", "--prompt", "hi" }.Concat(arch).ToArray());
+            Assert.True(one.code == 0, one.stderr);
+            Assert.Equal(lines[0] + "\n", one.stdout);
 
             // a file that records its architecture and tokenizer (as the trainer writes) needs neither --tokenizer nor the shape flags
             var described = Path.Combine(dir, "described.pth");
             PthWriter.WriteStateDict(described, ArchitectureRecord.Attach(model.ExportStateDict(), model.Config, "byte"));
-            var bare = Cli("hi\n\nwhat is 2 + 3?\n", "chat", "--weights", described, "--greedy", "--max-new-tokens", "10");
-            Assert.True(bare.Code == 0, bare.Stderr);
-            Assert.Equal(stdout, bare.Stdout);
-            var none = Cli("hi\n", new[] { "chat", "--weights", weights, "--greedy", "--max-new-tokens", "10" }.Concat(arch).ToArray());
-            Assert.NotEqual(0, none.Code);
-            Assert.Contains("--tokenizer", none.Stderr);
+            var bare = CliEvalGenerateTests.CliWithInput("hi\n\nwhat is 2 + 3?\n", "chat", "--weights", described, "--greedy", "--max-new-tokens", "10");
+            Assert.True(bare.code == 0, bare.stderr);
+            Assert.Equal(stdout, bare.stdout);
+            var none = CliEvalGenerateTests.CliWithInput("hi\n", new[] { "chat", "--weights", weights, "--greedy", "--max-new-tokens", "10" }.Concat(arch).ToArray());
+            Assert.NotEqual(0, none.code);
+            Assert.Contains("--tokenizer", none.stderr);
         }
         finally { Directory.Delete(dir, true); }
     }

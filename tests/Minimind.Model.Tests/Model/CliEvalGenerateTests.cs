@@ -14,14 +14,26 @@ public sealed class CliEvalGenerateTests
     private static ModelConfig Small => ModelConfig.Preset("minimind2") with { Dim = 32, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 259, MaxSeqLen = 64 };
 
     /// <summary>Runs the built `minimind` with <paramref name="args"/> (two minutes at most).</summary>
-    internal static (int code, string stdout, string stderr) Cli(params string[] args)
+    internal static (int code, string stdout, string stderr) Cli(params string[] args) => CliWithInput(null, args);
+
+    /// <summary>As <see cref="Cli"/>; when <paramref name="stdin"/> is not null it is written to the process's standard
+    /// input, which is then closed.</summary>
+    internal static (int code, string stdout, string stderr) CliWithInput(string? stdin, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false,
+        };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "minimind.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var so = p.StandardOutput.ReadToEndAsync();
         var se = p.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            p.StandardInput.Write(stdin);
+            p.StandardInput.Close();
+        }
         if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException("minimind " + string.Join(' ', args)); }
         return (p.ExitCode, so.Result, se.Result);
     }
