@@ -24,9 +24,10 @@ public sealed partial class IlgpuBackend : IBackend
         CudaShapes = cudaShapes || acc.AcceleratorType == AcceleratorType.Cuda;
         _launch = new IlgpuLaunch(acc, CudaShapes);
         _tiled = tiledMatMul || CudaShapes;
-        // mma.sync with bf16 needs sm_80; a simulator runs the kernel's shuffle fallback on its 32-lane warps.
-        TensorCoreMatMul = acc is CudaAccelerator cuda ? cuda.Architecture >= CudaArchitecture.SM_80 : (mmaMatMul || cudaShapes) && acc.WarpSize == 32;
-        TensorCoreAttention = acc is CudaAccelerator cu ? cu.Architecture >= CudaArchitecture.SM_80 : mmaAttention && acc.WarpSize == 32;
+        // mma.sync with bf16 needs sm_80; a simulator runs the kernels' shuffle fallback on its 32-lane warps when asked to.
+        bool warp32 = acc.WarpSize == 32;
+        TensorCoreMatMul = acc is CudaAccelerator cuda ? cuda.Architecture >= CudaArchitecture.SM_80 : (mmaMatMul || cudaShapes) && warp32;
+        TensorCoreAttention = acc is CudaAccelerator ? TensorCoreMatMul : mmaAttention && warp32;
     }
 
     /// <summary>True when bf16/fp16 matmuls run on the tensor-core kernel (mma.sync m16n8k16): on CUDA from sm_80, and on a

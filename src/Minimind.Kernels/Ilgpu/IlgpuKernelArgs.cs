@@ -49,14 +49,14 @@ public readonly struct AttnArgs
     /// <summary>1: the backward kernels add into dq/dk/dv, 0: they overwrite them.</summary>
     public readonly int Accumulate;
     /// <summary>The shape's <see cref="Kernels.Precision"/> as int (<see cref="Mma.DeviceRounding.Round"/>): q, k, v, dO are read rounded to it.</summary>
-    public readonly int Rounding;
+    public readonly int Precision;
 
     /// <summary>Creates the arguments.</summary>
     public AttnArgs(AttnShape s, WriteMode mode = WriteMode.Overwrite)
     {
         B = s.Batch; T = s.SeqLen; H = s.Heads; Hkv = s.KvHeads; Hd = s.HeadDim; Scale = (float)(1.0 / Math.Sqrt(Hd));
         Accumulate = mode == WriteMode.Accumulate ? 1 : 0;
-        Rounding = (int)s.Precision;
+        Precision = (int)s.Precision;
     }
 }
 
@@ -68,14 +68,14 @@ public readonly struct DecodeArgs
     /// <summary>1/sqrt(headDim).</summary>
     public readonly float Scale;
     /// <summary>The shape's <see cref="Kernels.Precision"/> as int: appended rows and the decode queries are rounded to it.</summary>
-    public readonly int Rounding;
+    public readonly int Precision;
 
     /// <summary>Creates the arguments.</summary>
     public DecodeArgs(DecodeShape s)
     {
         B = s.Batch; NewTokens = s.NewTokens; PastLen = s.PastLen; Capacity = s.Capacity; H = s.Heads; Hkv = s.KvHeads; Hd = s.HeadDim;
         Scale = (float)(1.0 / Math.Sqrt(Hd));
-        Rounding = (int)s.Precision;
+        Precision = (int)s.Precision;
     }
 }
 

@@ -40,7 +40,7 @@ public static partial class IlgpuKernels
                 if (j < s.T)
                 {
                     int ki = ((b * s.T + j) * s.Hkv + kvh) * hd;
-                    for (int d = 0; d < hd; d++) { Ks[tid * hd + d] = Rd(k[ki + d], s.Rounding); Vs[tid * hd + d] = Rd(v[ki + d], s.Rounding); }
+                    for (int d = 0; d < hd; d++) { Ks[tid * hd + d] = Rd(k[ki + d], s.Precision); Vs[tid * hd + d] = Rd(v[ki + d], s.Precision); }
                 }
                 Group.Barrier();
                 int jn = active ? Min(R, t - k0 + 1) : 0;
@@ -50,7 +50,7 @@ public static partial class IlgpuKernels
                     for (int jj = 0; jj < jn; jj++)
                     {
                         float dot = 0f;
-                        for (int d = 0; d < hd; d++) dot += Rd(q[qi + d], s.Rounding) * Ks[jj * hd + d];
+                        for (int d = 0; d < hd; d++) dot += Rd(q[qi + d], s.Precision) * Ks[jj * hd + d];
                         dot *= s.Scale;
                         Ps[tid * R + jj] = dot;
                         bm = Max(bm, dot);
@@ -91,7 +91,7 @@ public static partial class IlgpuKernels
         {
             int h = r % s.H, bt = r / s.H, t = bt % s.T, b = bt / s.T;
             float acc = 0f;
-            for (int d = 0; d < s.Hd; d++) acc += Rd(dO[r * s.Hd + d], s.Rounding) * o[r * s.Hd + d];
+            for (int d = 0; d < s.Hd; d++) acc += Rd(dO[r * s.Hd + d], s.Precision) * o[r * s.Hd + d];
             dDot[(b * s.H + h) * s.T + t] = acc;
         }
     }
@@ -100,7 +100,7 @@ public static partial class IlgpuKernels
     /// dq (+)= Σ_j ds_j·k_j (overwritten when s.Accumulate is 0: the first key block starts from 0), flash-style like the forward: a group owns Rows queries of one (b, h), K/V blocks stream
     /// through shared memory, probabilities are recomputed from the saved lse (p = exp(q·k·scale − lse)),
     /// ds = p·(dO·v − D)·scale, and each thread adds its block's terms to its own dq row in ascending key order.
-    /// q, k, v and dO are read rounded to s.Rounding, as in the forward.
+    /// q, k, v and dO are read rounded to s.Precision, as in the forward.
     /// </summary>
     [Kernel(typeof(AttnTile32), typeof(AttnTile4))]
     public static void AttentionBackwardQuery<TTile>(ArrayView<float> dq, ArrayView<float> dO, ArrayView<float> q, ArrayView<float> k,
@@ -126,14 +126,14 @@ public static partial class IlgpuKernels
                 if (j < s.T)
                 {
                     int ki = ((b * s.T + j) * s.Hkv + kvh) * hd;
-                    for (int d = 0; d < hd; d++) { Ks[tid * hd + d] = Rd(k[ki + d], s.Rounding); Vs[tid * hd + d] = Rd(v[ki + d], s.Rounding); }
+                    for (int d = 0; d < hd; d++) { Ks[tid * hd + d] = Rd(k[ki + d], s.Precision); Vs[tid * hd + d] = Rd(v[ki + d], s.Precision); }
                 }
                 Group.Barrier();
                 int jn = active ? Min(R, t - k0 + 1) : 0;
                 for (int jj = 0; jj < jn; jj++)
                 {
                     float sc = 0f, dp = 0f;
-                    for (int d = 0; d < hd; d++) { sc += Rd(q[qi + d], s.Rounding) * Ks[jj * hd + d]; dp += Rd(dO[qi + d], s.Rounding) * Vs[jj * hd + d]; }
+                    for (int d = 0; d < hd; d++) { sc += Rd(q[qi + d], s.Precision) * Ks[jj * hd + d]; dp += Rd(dO[qi + d], s.Precision) * Vs[jj * hd + d]; }
                     float p = MathF.Exp(sc * s.Scale - rowLse);
                     Ps[tid * R + jj] = p * (dp - rowD) * s.Scale;
                 }
@@ -153,7 +153,7 @@ public static partial class IlgpuKernels
     /// dk, dv (+)= gradients (overwritten when s.Accumulate is 0), flash-style: a group owns Rows keys of one (b, kv head); for each query head of the group
     /// in ascending order, query/dO blocks (with their lse and D) stream through shared memory and each thread adds
     /// the terms of queries t ≥ j in ascending t to its own dk/dv rows — a fixed order, no atomics. q, k, v and dO are
-    /// read rounded to s.Rounding (Q/dO as they are staged).
+    /// read rounded to s.Precision (Q/dO as they are staged).
     /// </summary>
     [Kernel(typeof(AttnTile32), typeof(AttnTile4))]
     public static void AttentionBackwardKeyValue<TTile>(ArrayView<float> dk, ArrayView<float> dv, ArrayView<float> dO, ArrayView<float> q,
@@ -183,7 +183,7 @@ public static partial class IlgpuKernels
                     if (t < s.T)
                     {
                         int qi = ((b * s.T + t) * s.H + h) * hd, li = (b * s.H + h) * s.T + t;
-                        for (int d = 0; d < hd; d++) { Qs[tid * hd + d] = Rd(q[qi + d], s.Rounding); Os[tid * hd + d] = Rd(dO[qi + d], s.Rounding); }
+                        for (int d = 0; d < hd; d++) { Qs[tid * hd + d] = Rd(q[qi + d], s.Precision); Os[tid * hd + d] = Rd(dO[qi + d], s.Precision); }
                         Ls[tid] = lse[li];
                         Dd[tid] = dDot[li];
                     }
@@ -192,7 +192,7 @@ public static partial class IlgpuKernels
                     for (int tt = tStart; tt < tn; tt++)
                     {
                         float sc = 0f, dp = 0f;
-                        for (int d = 0; d < hd; d++) { sc += Qs[tt * hd + d] * Rd(k[ki + d], s.Rounding); dp += Os[tt * hd + d] * Rd(v[ki + d], s.Rounding); }
+                        for (int d = 0; d < hd; d++) { sc += Qs[tt * hd + d] * Rd(k[ki + d], s.Precision); dp += Os[tt * hd + d] * Rd(v[ki + d], s.Precision); }
                         float p = MathF.Exp(sc * s.Scale - Ls[tt]);
                         Ps[tid * R + tt] = p;
                         Ds[tid * R + tt] = p * (dp - Dd[tt]) * s.Scale;
@@ -232,7 +232,7 @@ public static partial class IlgpuKernels
             {
                 int ki = ((b * s.Capacity + j) * s.Hkv + kvh) * hd;
                 float sc = 0f;
-                for (int d = 0; d < hd; d++) sc += Rd(q[qi + d], s.Rounding) * kCache[ki + d];
+                for (int d = 0; d < hd; d++) sc += Rd(q[qi + d], s.Precision) * kCache[ki + d];
                 sc *= s.Scale;
                 float mNew = Max(m, sc);
                 float corr = MathF.Exp(m - mNew), p = MathF.Exp(sc - mNew);
@@ -245,7 +245,7 @@ public static partial class IlgpuKernels
         }
     }
 
-    /// <summary>Copies k/v [B,newTokens,Hkv,hd] into cache rows PastLen.. of [B,Capacity,Hkv,hd], rounded to s.Rounding.</summary>
+    /// <summary>Copies k/v [B,newTokens,Hkv,hd] into cache rows PastLen.. of [B,Capacity,Hkv,hd], rounded to s.Precision.</summary>
     [Kernel]
     public static void KvCacheAppend(ArrayView<float> kCache, ArrayView<float> vCache, ArrayView<float> k, ArrayView<float> v, DecodeArgs s)
     {
@@ -254,8 +254,8 @@ public static partial class IlgpuKernels
         {
             int r = e / row, c = e - r * row, i = r % s.NewTokens, b = r / s.NewTokens;
             int dst = (b * s.Capacity + s.PastLen + i) * row + c;
-            kCache[dst] = Rd(k[e], s.Rounding);
-            vCache[dst] = Rd(v[e], s.Rounding);
+            kCache[dst] = Rd(k[e], s.Precision);
+            vCache[dst] = Rd(v[e], s.Precision);
         }
     }
 }

@@ -26,7 +26,7 @@ public static partial class IlgpuKernels
         var Ks = SharedMemory.Allocate<uint>(default(TTile).KSize);
         var Vt = SharedMemory.Allocate<uint>(default(TTile).VSize);
         var Os = SharedMemory.Allocate<float>(default(TTile).OSize);
-        int qr = 16 * default(TTile).Warps, lane = Group.IdxX & 31, g = lane >> 2, t4 = lane & 3, p = s.Rounding;
+        int qr = 16 * default(TTile).Warps, lane = Group.IdxX & 31, g = lane >> 2, t4 = lane & 3, p = s.Precision;
         int hd = s.Hd, hp = (hd + 15) & ~15, hp2 = hp >> 1, T = s.T, qs = s.H * hd, ks = s.Hkv * hd;
         int w0 = 16 * (Group.IdxX >> 5) + g, w1 = w0 + 8;   // this lane's two rows in the group's tile
         int tiles = (T + qr - 1) / qr, total = s.B * s.H * tiles;
@@ -87,7 +87,7 @@ public static partial class IlgpuKernels
         var Vs = SharedMemory.Allocate<uint>(default(TTile).KSize);
         var Kt = SharedMemory.Allocate<uint>(default(TTile).VSize);
         var Acc = SharedMemory.Allocate<float>(default(TTile).OSize);
-        int qr = 16 * default(TTile).Warps, lane = Group.IdxX & 31, g = lane >> 2, t4 = lane & 3, p = s.Rounding;
+        int qr = 16 * default(TTile).Warps, lane = Group.IdxX & 31, g = lane >> 2, t4 = lane & 3, p = s.Precision;
         int hd = s.Hd, hp = (hd + 15) & ~15, hp2 = hp >> 1, T = s.T, qs = s.H * hd, ks = s.Hkv * hd;
         int w0 = 16 * (Group.IdxX >> 5) + g, w1 = w0 + 8;
         int tiles = (T + qr - 1) / qr, total = s.B * s.H * tiles;
@@ -144,7 +144,7 @@ public static partial class IlgpuKernels
         var dVs = SharedMemory.Allocate<float>(default(TTile).OSize);
         var Ls = SharedMemory.Allocate<float>(16);
         var Ds = SharedMemory.Allocate<float>(16);
-        int kr = 16 * default(TTile).Warps, tid = Group.IdxX, lane = tid & 31, g = lane >> 2, t4 = lane & 3, p = s.Rounding;
+        int kr = 16 * default(TTile).Warps, tid = Group.IdxX, lane = tid & 31, g = lane >> 2, t4 = lane & 3, p = s.Precision;
         int hd = s.Hd, hp = (hd + 15) & ~15, hp2 = hp >> 1, T = s.T, qs = s.H * hd, ks = s.Hkv * hd, rep = s.H / s.Hkv;
         int w0 = 16 * (tid >> 5) + g, w1 = w0 + 8;
         int tiles = (T + kr - 1) / kr, total = s.B * s.Hkv * tiles;
