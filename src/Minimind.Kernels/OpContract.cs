@@ -303,22 +303,20 @@ public static class OpContract
     }
 
     /// <summary><see cref="IBackend.CrossEntropyBackward"/>.</summary>
-    public static void CrossEntropyBackward(Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape s)
-    {
-        const string op = nameof(CrossEntropyBackward);
-        NonNegative(s.Rows, op, "rows"); Positive(s.Dim, op, "vocab");
-        long n = (long)s.Rows * s.Dim;
-        Need(dLogits, n, op, nameof(dLogits)); Need(logits, n, op, nameof(logits));
-        Need(targets, s.Rows, op, nameof(targets)); Need(rowScale, s.Rows, op, nameof(rowScale));
-    }
+    public static void CrossEntropyBackward(Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape s) =>
+        CrossEntropyGradient(nameof(CrossEntropyBackward), null, dLogits, logits, targets, rowScale, s);
 
     /// <summary><see cref="IBackend.CrossEntropyForwardBackward"/>: losses, targets, rowScale [Rows]; dLogits, logits [Rows, vocab].</summary>
-    public static void CrossEntropyForwardBackward(Tensor losses, Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape s)
+    public static void CrossEntropyForwardBackward(Tensor losses, Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape s) =>
+        CrossEntropyGradient(nameof(CrossEntropyForwardBackward), losses, dLogits, logits, targets, rowScale, s);
+
+    // The two ops that write dLogits (the fused one also losses).
+    private static void CrossEntropyGradient(string op, Tensor? losses, Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape s)
     {
-        const string op = nameof(CrossEntropyForwardBackward);
         NonNegative(s.Rows, op, "rows"); Positive(s.Dim, op, "vocab");
         long n = (long)s.Rows * s.Dim;
-        Need(losses, s.Rows, op, nameof(losses)); Need(dLogits, n, op, nameof(dLogits)); Need(logits, n, op, nameof(logits));
+        if (losses is { } l) Need(l, s.Rows, op, nameof(losses));
+        Need(dLogits, n, op, nameof(dLogits)); Need(logits, n, op, nameof(logits));
         Need(targets, s.Rows, op, nameof(targets)); Need(rowScale, s.Rows, op, nameof(rowScale));
     }
 
