@@ -132,6 +132,10 @@ public static class KernelSuite
         b.RmsNorm(ny, nr, nx, nw, new(R, D), 1e-5f);
         Add("RmsNormBackward", () => b.RmsNormBackward(ndx, ndw, ndy, nx, nw, nr, new(R, D), WriteMode.Accumulate), () => new[] { ("dx", Get(ndx)), ("dWeight", Get(ndw)) },
             bytes: 16.0 * R * D);
+        // The residual add fused with the norm that reads it (every block's forward).
+        Tensor fb = Up(Rand((long)R * D)), fh = b.Alloc((long)R * D), fy = b.Alloc((long)R * D), fr = b.Alloc(R);
+        Add("AddRmsNorm", () => b.AddRmsNorm(fh, fy, fr, nx, fb, nw, new(R, D), 1e-5f), () => new[] { ("h", Get(fh)), ("y", Get(fy)), ("rstd", Get(fr)) },
+            bytes: 16.0 * R * D);
 
         // ---- RoPE ----
         int half = hd / 2;
@@ -145,6 +149,14 @@ public static class KernelSuite
         Tensor cos = Up(cosH), sin = Up(sinH), rq = Up(Rand(qn)), rdq = Up(Rand(qn));
         Add("Rope", () => b.Rope(rq, cos, sin, new(B, T, H, hd, 0, RopeLayout.RotateHalf)), () => new[] { ("x", Get(rq)) }, bytes: 8.0 * qn);
         Add("RopeBackward", () => b.RopeBackward(rdq, cos, sin, new(B, T, H, hd, 0, RopeLayout.Interleaved)), () => new[] { ("dx", Get(rdq)) }, bytes: 8.0 * qn);
+        // minimind3's per-head q/k norm fused with RoPE, and its backward (dy is rotated back in place).
+        var qs = new RopeShape(B, T, H, hd, 0, RopeLayout.RotateHalf);
+        Tensor qx = Up(Rand(qn, -2, 2)), qw = Up(Rand(hd, 0.5f, 1.5f)), qy = b.Alloc(qn), qr = b.Alloc((long)R * H);
+        Add("RmsNormRope", () => b.RmsNormRope(qy, qr, qx, qw, cos, sin, qs, 1e-5f), () => new[] { ("y", Get(qy)), ("rstd", Get(qr)) }, bytes: 8.0 * qn);
+        b.RmsNormRope(qy, qr, qx, qw, cos, sin, qs, 1e-5f);
+        Tensor qdy = Up(Rand(qn)), qdx = Up(Rand(qn)), qdw = Up(Rand(hd));
+        Add("RopeRmsNormBackward", () => b.RopeRmsNormBackward(qdx, qdw, qdy, qx, qw, qr, cos, sin, qs, WriteMode.Accumulate),
+            () => new[] { ("dx", Get(qdx)), ("dWeight", Get(qdw)), ("dy", Get(qdy)) }, bytes: 16.0 * qn);
 
         // ---- attention ----
         Tensor aq = Up(Rand(qn, -2, 2)), ak = Up(Rand(kn, -2, 2)), av = Up(Rand(kn)), ao = b.Alloc(qn), alse = b.Alloc((long)B * H * T);
@@ -180,6 +192,10 @@ public static class KernelSuite
         Add("CrossEntropy", () => b.CrossEntropy(losses, logits, tg, new(R, V), -100), () => new[] { ("losses", Get(losses)) }, bytes: 4.0 * R * V);
         Add("CrossEntropyBackward", () => b.CrossEntropyBackward(dLogits, logits, tg, rowScale, new(R, V), -100), () => new[] { ("dLogits", Get(dLogits)) },
             bytes: 8.0 * R * V);
+        // Both in one pass over the logits (the training loss).
+        Tensor fLosses = b.Alloc(R), fdLogits = b.Alloc((long)R * V);
+        Add("CrossEntropyForwardBackward", () => b.CrossEntropyForwardBackward(fLosses, fdLogits, logits, tg, rowScale, new(R, V), -100),
+            () => new[] { ("losses", Get(fLosses)), ("dLogits", Get(fdLogits)) }, bytes: 8.0 * R * V);
 
         // ---- MoE routing (probs and top-k picks made on the host so both backends route identically) ----
         var gl = Rand((long)R * E, -3, 3);

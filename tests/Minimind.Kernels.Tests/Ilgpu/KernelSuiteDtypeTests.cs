@@ -91,4 +91,19 @@ public sealed class KernelSuiteDtypeTests
         Assert.Contains($"kernels check ({dtype}): all outputs PASS", text);
         Assert.DoesNotContain("FAIL", text);
     }
+
+    /// <summary>The suite is what the GPU script checks on CUDA, so every compute op of <see cref="IBackend"/> must be in
+    /// it (a new op, e.g. a fused one, that is missing would run untested on the GPU). Memory, copy-to-host and
+    /// synchronisation members are not ops.</summary>
+    [Fact]
+    public void Suite_HasACaseForEveryBackendOp()
+    {
+        var notOps = new HashSet<string> { "Alloc", "AllocInt", "Upload", "Download", "Synchronize", "Dispose" };
+        var ops = typeof(IBackend).GetMethods().Where(m => !m.IsSpecialName).Select(m => m.Name).Where(n => !notOps.Contains(n)).Distinct().ToList();
+        Assert.Contains("CrossEntropyForwardBackward", ops);
+        using var cpu = new CpuBackend(1);
+        var names = KernelSuite.Build(cpu, KernelSizes.Small).Select(c => c.Name.Split('(')[0]).ToHashSet();
+        var missing = ops.Where(o => !names.Contains(o)).ToList();
+        Assert.True(missing.Count == 0, "ops without a kernels check case: " + string.Join(", ", missing));
+    }
 }
