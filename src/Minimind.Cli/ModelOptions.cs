@@ -89,59 +89,103 @@ public static class ModelOptions
     /// <summary>Parses the architecture for a model that will load <paramref name="weightsPath"/> (or a new one when null).</summary>
     public static ModelConfig Parse(ArgParser args, string? weightsPath) => Parse(args, weightsPath, out _);
 
-    /// <summary>As <see cref="Parse(ArgParser, string?)"/>; also returns the checkpoint's state dict when one was read.</summary>
-    public static ModelConfig Parse(ArgParser args, string? weightsPath, out StateDict? stateDict) => Parse(args, weightsPath, out stateDict, null);
+    /// <summary>As <see cref="Parse(ArgParser, string?)"/>; also returns the checkpoint's state dict (normalised keys) when one was read.</summary>
+    public static ModelConfig Parse(ArgParser args, string? weightsPath, out StateDict? stateDict)
+    {
+        var source = weightsPath is null ? null : Open(weightsPath);
+        stateDict = source?.Weights;
+        return Resolve(args, source);
+    }
+
+    /// <summary>Opens <c>--weights</c> (a .pth, .safetensors or HuggingFace folder), naming the flag when it does not exist.</summary>
+    public static CheckpointSource Open(string weightsPath) =>
+        File.Exists(weightsPath) || Directory.Exists(weightsPath) ? CheckpointSource.Open(weightsPath)
+            : throw new FileNotFoundException($"--weights '{weightsPath}' does not exist", weightsPath);
 
     /// <summary>
-    /// As above; <paramref name="fallback"/> is the new model's base when neither <c>--arch</c> nor a checkpoint says
-    /// (default: the minimind3 preset). Only the overrides in the parser's table apply (generate's <c>--top-k</c> is sampling).
+    /// The architecture of a model that will load <paramref name="source"/> (or a new one when null). A file's
+    /// architecture record is believed as is; otherwise config.json, the checkpoint's shapes and the flags are combined,
+    /// and what none of them determines (the generation of 2024/minimind2 key names, the query heads of every layout
+    /// but minimind3's) is refused with the flags to add, never guessed. <paramref name="fallback"/> is a new model's
+    /// base when neither <c>--arch</c> nor a checkpoint says (default: the minimind3 preset). Only the overrides in the
+    /// parser's table apply (generate's <c>--top-k</c> is sampling).
     /// </summary>
-    public static ModelConfig Parse(ArgParser args, string? weightsPath, out StateDict? stateDict, ModelConfig? fallback)
+    public static ModelConfig Resolve(ArgParser args, CheckpointSource? source, ModelConfig? fallback = null)
     {
-        stateDict = null;
         string? arch = Declares(args, Arch) ? args.Get(Arch) : null;
+        bool archGiven = arch is not null;
         var pinned = new HashSet<string>(StringComparer.Ordinal);
         ModelConfig? fromJson = null;
         ArchitectureRecord.Contents? record = null;
-        if (weightsPath is not null)
+        IReadOnlyList<string> generations = Array.Empty<string>();
+        if (source is not null)
         {
-            bool folder = Directory.Exists(weightsPath); // a HuggingFace folder: its own config.json
-            if (!folder && !File.Exists(weightsPath)) throw new FileNotFoundException($"--weights '{weightsPath}' does not exist");
-            stateDict = StateDict.Read(weightsPath);
             // A file this project wrote describes itself exactly; an explicit --arch asks for the foreign-file path instead.
-            record = arch is null ? ArchitectureRecord.Read(stateDict) : null;
-            var json = Path.Combine(folder ? weightsPath : Path.GetDirectoryName(Path.GetFullPath(weightsPath))!, "config.json");
-            arch ??= CheckpointShapes.DetectArch(stateDict);
-            if (record is null && File.Exists(json)) fromJson = ModelConfigJson.Load(json, arch, pinned);
+            record = arch is null ? ArchitectureRecord.Read(source.Weights) : null;
+            generations = CheckpointShapes.Generations(source.Weights);
+            if (record is null)
+            {
+                if (arch is null && generations.Count == 1) arch = generations[0];
+                if (source.ConfigJsonPath is { } json) fromJson = ModelConfigJson.Load(json, arch, pinned);
+            }
         }
         var c = record?.Config ?? fromJson ?? (arch is null && fallback is { } f ? f : ModelConfig.Preset(arch ?? "minimind3"));
         // command-line overrides are pinned too: the checkpoint must agree with them
         c = Override(args, c, pinned);
-        if (stateDict is not null && record is null)
+        if (source is not null && record is null)
         {
-            c = CheckpointShapes.Infer(c, stateDict, pinned);
+            if (generations.Count > 1 && !archGiven && fromJson is null) throw Undetermined(source, c, generation: true, heads: !pinned.Contains(nameof(ModelConfig.NHeads)));
+            c = CheckpointShapes.Infer(c, source.Weights, pinned, out var read);
             c = Override(args, c, pinned);
+            // Heads are a guess unless given, in config.json, or read off a q_norm (only when the file uses this layout's keys at all).
+            if (read.Count > 0 && !pinned.Contains(nameof(ModelConfig.NHeads)) && !read.Contains(nameof(ModelConfig.NHeads)))
+                throw Undetermined(source, c, generation: false, heads: true);
         }
         try { c.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
-        if (stateDict is not null)
-        {
-            CheckpointShapes.CheckAgainst(c, stateDict, weightsPath!);
-            if (CheckpointShapes.TiedCopiesNote(c, stateDict) is { } note) Console.Error.WriteLine("note: " + note);
-        }
+        if (source is not null) CheckpointShapes.CheckAgainst(c, source.Weights, source.Path);
         return c;
     }
 
-    /// <summary>The tokenizer recorded in a weight file this project wrote (<c>byte</c> or a tokenizer path), or null.</summary>
-    public static string? RecordedTokenizer(StateDict? sd) => sd is null ? null : ArchitectureRecord.Read(sd)?.Tokenizer;
+    /// <summary>True when the command line sets any architecture option (so <c>convert</c> writes a record from them).</summary>
+    public static bool AnyGiven(ArgParser args) => Architecture.Options.Any(o => Declares(args, o) && args.Has(o));
 
-    /// <summary>The tokenizer to use for <paramref name="weights"/>: <paramref name="tokSpec"/> when given, else the
+    // The refusal of a file whose architecture is not known: what is open and the exact flags that close it.
+    private static UsageException Undetermined(CheckpointSource source, ModelConfig c, bool generation, bool heads)
+    {
+        var open = new List<string>();
+        var flags = new List<string>();
+        if (generation)
+        {
+            open.Add("the generation (2024 and minimind2 files share every key name)");
+            flags.Add("--arch minimind-v1|minimind2");
+        }
+        if (heads)
+        {
+            var wk = KeyTable.Of(c.Generation)[ParameterRole.Wk];
+            string rows = source.Weights.TryGetValue(wk, out var t) && t.Rank == 2 ? $"; '{wk}' holds {t.Shape[0]} rows = kv heads × head size" : "";
+            open.Add($"the number of query heads (dim {c.Dim}{rows})");
+            flags.Add("--n-heads N");
+        }
+        string examples = generation
+            ? "MiniMind's own: --arch minimind2 --n-heads 8, or --arch minimind-v1 --n-heads 16"
+            : $"{c.Arch}'s default: --n-heads {ModelConfig.Preset(c.Arch).NHeads}";
+        string where = source.Format == CheckpointFormat.HfFolder ? "no config.json" : "no config.json beside it";
+        return new UsageException(
+            $"{source.Path} does not say which model it is: it has no architecture record (files this program writes carry one) and {where}, " +
+            $"and its keys and shapes leave open {string.Join(" and ", open)}. Add {string.Join(" ", flags)} ({examples}), or put the model's config.json beside it");
+    }
+
+    /// <summary>The tokenizer recorded in a weight file this project wrote (<c>byte</c> or a tokenizer path), or null.</summary>
+    public static string? RecordedTokenizer(CheckpointSource? source) => source is null ? null : ArchitectureRecord.Read(source.Weights)?.Tokenizer;
+
+    /// <summary>The tokenizer to use for <paramref name="source"/>: <paramref name="tokSpec"/> when given, else the
     /// tokenizer.json beside the weights (or inside an HF folder), else the one recorded in the file; null when none is known.</summary>
-    public static string? TokenizerFor(string? tokSpec, string weights, StateDict? sd)
+    public static string? TokenizerFor(string? tokSpec, CheckpointSource source)
     {
         if (tokSpec is not null) return tokSpec;
-        var beside = Path.Combine(Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
-        return File.Exists(beside) ? beside : RecordedTokenizer(sd);
+        var beside = Path.Combine(Directory.Exists(source.Path) ? source.Path : Path.GetDirectoryName(Path.GetFullPath(source.Path))!, "tokenizer.json");
+        return File.Exists(beside) ? beside : RecordedTokenizer(source);
     }
 
     private static bool Declares(ArgParser a, CliOption o) => a.Table is null || a.Table.Contains(o);

@@ -1,80 +1,78 @@
-using System.Text.RegularExpressions;
 using Minimind.Checkpoint;
 
 namespace Minimind.Model;
 
 /// <summary>
-/// Reads a MiniMind architecture off a state dict's keys and shapes: the generation from the key names,
-/// vocabulary/width/depth/FFN width/experts/kv heads from the shapes, where that is unambiguous.
+/// Reads a MiniMind architecture off a state dict's keys and shapes (<see cref="KeyTable"/> names, keys normalised
+/// once by <see cref="CheckpointSource"/>): the candidate generations from the key names, vocabulary/width/depth/FFN
+/// width/experts from the shapes, and the query heads where a q_norm gives them (kv heads then follow).
 /// </summary>
-public static partial class CheckpointShapes
+public static class CheckpointShapes
 {
-    [GeneratedRegex(@"(?:^|\.)layers\.(\d+)\.")]
-    private static partial Regex LayerIndex();
-    [GeneratedRegex(@"\.experts\.(\d+)\.")]
-    private static partial Regex ExpertIndex();
-    [GeneratedRegex(@"\.shared_experts\.(\d+)\.")]
-    private static partial Regex SharedIndex();
-
-    /// <summary>The preset whose key layout the state dict uses, or null when it is not a MiniMind state dict.
-    /// 2024 and minimind2 share every key: <c>minimind2</c> is returned (pass <c>--arch minimind-v1</c> for 2024 files).</summary>
-    public static string? DetectArch(StateDict sd)
+    /// <summary>
+    /// The presets whose key layout the state dict (normalised keys) uses: one for HF keys (<c>minimind3</c> when
+    /// layer 0 has a q_norm, else <c>minimind2-hf</c>), two for the 2024/minimind2 keys, which the generations share
+    /// (<c>minimind-v1</c>, <c>minimind2</c>: the file alone cannot tell them apart), none for other state dicts.
+    /// </summary>
+    public static IReadOnlyList<string> Generations(StateDict sd)
     {
-        var keys = sd.Keys.Select(StateDictLoader.NormalizeKey).ToList();
-        if (keys.Contains("model.embed_tokens.weight"))
-            return keys.Any(k => k.EndsWith(".self_attn.q_norm.weight", StringComparison.Ordinal)) ? "minimind3" : "minimind2-hf";
-        if (keys.Contains("tok_embeddings.weight")) return "minimind2";
-        return null;
+        if (sd.ContainsKey(KeyTable.Hf[ParameterRole.Embedding]))
+            return new[] { sd.ContainsKey(KeyTable.Hf[ParameterRole.QNorm]) ? "minimind3" : "minimind2-hf" };
+        if (sd.ContainsKey(KeyTable.Legacy[ParameterRole.Embedding])) return new[] { "minimind-v1", "minimind2" };
+        return Array.Empty<string>();
     }
 
     /// <summary>
-    /// Fills the fields of <paramref name="c"/> that the checkpoint determines, except those named in
-    /// <paramref name="pinned"/> (set explicitly by the user or config.json; <see cref="CheckAgainst"/> then
-    /// reports any disagreement). Field names are ModelConfig property names.
+    /// Fills the fields of <paramref name="c"/> that the checkpoint (normalised keys) determines, except those named
+    /// in <paramref name="pinned"/> (set explicitly by the user or config.json; <see cref="CheckAgainst"/> then
+    /// reports any disagreement). Field names are ModelConfig property names; <paramref name="read"/> gets those the
+    /// shapes gave (empty when the file does not use <paramref name="c"/>'s key names at all).
     /// </summary>
-    public static ModelConfig Infer(ModelConfig c, StateDict sd, IReadOnlySet<string> pinned)
+    public static ModelConfig Infer(ModelConfig c, StateDict sd, IReadOnlySet<string> pinned, out IReadOnlySet<string> read)
     {
-        var shapes = new Dictionary<string, TorchTensor>(StringComparer.Ordinal);
-        foreach (var k in sd.Keys) shapes[StateDictLoader.NormalizeKey(k)] = sd[k];
-        bool hf = c.HfKeys;
-        string root = hf ? "model." : "";
+        var got = new HashSet<string>(StringComparer.Ordinal);
+        read = got;
+        var k = KeyTable.Of(c.Generation);
         bool Free(string f) => !pinned.Contains(f);
-        if (shapes.TryGetValue(hf ? "model.embed_tokens.weight" : "tok_embeddings.weight", out var emb) && emb.Rank == 2)
+        ModelConfig Set(string field, ModelConfig value) { got.Add(field); return Free(field) ? value : c; }
+        if (!sd.TryGetValue(k[ParameterRole.Embedding], out var emb) || emb.Rank != 2) return c;
+        c = Set(nameof(ModelConfig.VocabSize), c with { VocabSize = emb.Shape[0] });
+        c = Set(nameof(ModelConfig.Dim), c with { Dim = emb.Shape[1] });
+        int layers = MaxIndex(sd, k.Pattern(ParameterRole.AttnNorm), "l") + 1;
+        if (layers > 0) c = Set(nameof(ModelConfig.NLayers), c with { NLayers = layers });
+        if (sd.TryGetValue(k[ParameterRole.QNorm], out var qn) && qn.Rank == 1 && qn.Shape[0] > 0 && c.Dim % qn.Shape[0] == 0)
+            c = Set(nameof(ModelConfig.NHeads), c with { NHeads = c.Dim / qn.Shape[0] });
+        if (sd.TryGetValue(k[ParameterRole.Wk], out var wk) && wk.Rank == 2 && c.NHeads > 0 && c.Dim % c.NHeads == 0
+            && wk.Shape[0] % (c.Dim / c.NHeads) == 0)
+            c = Set(nameof(ModelConfig.NKvHeads), c with { NKvHeads = wk.Shape[0] / (c.Dim / c.NHeads) });
+        int experts = MaxIndex(sd, k.Pattern(ParameterRole.FfnGate, FfnSite.Expert), "i") + 1;
+        bool moe = experts > 0;
+        bool anyFfn = moe || sd.ContainsKey(k[ParameterRole.FfnGate]);
+        if (anyFfn) c = Set(nameof(ModelConfig.UseMoe), c with { UseMoe = moe });
+        if (moe)
         {
-            if (Free(nameof(ModelConfig.VocabSize))) c = c with { VocabSize = emb.Shape[0] };
-            if (Free(nameof(ModelConfig.Dim))) c = c with { Dim = emb.Shape[1] };
+            c = Set(nameof(ModelConfig.NExperts), c with { NExperts = experts });
+            int shared = k.NumbersSharedExperts
+                ? MaxIndex(sd, k.Pattern(ParameterRole.FfnGate, FfnSite.Shared), "i") + 1
+                : sd.ContainsKey(k[ParameterRole.FfnGate, 0, FfnSite.Shared]) ? 1 : 0;
+            c = Set(nameof(ModelConfig.NSharedExperts), c with { NSharedExperts = shared });
         }
-        var layers = shapes.Keys.Select(k => LayerIndex().Match(k)).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value)).ToList();
-        if (layers.Count > 0 && Free(nameof(ModelConfig.NLayers))) c = c with { NLayers = layers.Max() + 1 };
-        string att = $"{root}layers.0.{(hf ? "self_attn." : "attention.")}";
-        if (shapes.TryGetValue(att + "q_norm.weight", out var qn) && qn.Rank == 1 && qn.Shape[0] > 0 && c.Dim % qn.Shape[0] == 0
-            && Free(nameof(ModelConfig.NHeads)))
-            c = c with { NHeads = c.Dim / qn.Shape[0] };
-        if (shapes.TryGetValue(att + (hf ? "k_proj.weight" : "wk.weight"), out var wk) && wk.Rank == 2 && c.NHeads > 0 && c.Dim % c.NHeads == 0
-            && wk.Shape[0] % (c.Dim / c.NHeads) == 0 && Free(nameof(ModelConfig.NKvHeads)))
-            c = c with { NKvHeads = wk.Shape[0] / (c.Dim / c.NHeads) };
-        string ff = $"{root}layers.0.{(hf ? "mlp" : "feed_forward")}";
-        string gateName = hf ? "gate_proj" : "w1";
-        var experts = shapes.Keys.Where(k => k.StartsWith(ff + ".experts.", StringComparison.Ordinal))
-            .Select(k => ExpertIndex().Match(k)).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value)).Distinct().ToList();
-        bool moe = experts.Count > 0;
-        if (Free(nameof(ModelConfig.UseMoe)) && shapes.Keys.Any(k => k.StartsWith(ff + ".", StringComparison.Ordinal))) c = c with { UseMoe = moe };
-        if (moe && Free(nameof(ModelConfig.NExperts))) c = c with { NExperts = experts.Max() + 1 };
-        if (moe && Free(nameof(ModelConfig.NSharedExperts)))
-        {
-            int shared = shapes.ContainsKey($"{ff}.shared_experts.{gateName}.weight") ? 1
-                : shapes.Keys.Where(k => k.StartsWith(ff + ".shared_experts.", StringComparison.Ordinal))
-                    .Select(k => SharedIndex().Match(k)).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value) + 1).DefaultIfEmpty(0).Max();
-            c = c with { NSharedExperts = shared };
-        }
-        string ffnKey = moe ? $"{ff}.experts.0.{gateName}.weight" : $"{ff}.{gateName}.weight";
-        if (shapes.TryGetValue(ffnKey, out var w1) && w1.Rank == 2 && Free(nameof(ModelConfig.HiddenDim)))
-            c = c with { HiddenDim = w1.Shape[0] };
+        if (sd.TryGetValue(k[ParameterRole.FfnGate, 0, moe ? FfnSite.Expert : FfnSite.Dense], out var w1) && w1.Rank == 2)
+            c = Set(nameof(ModelConfig.HiddenDim), c with { HiddenDim = w1.Shape[0] });
         // Every MiniMind generation ties the head to the embedding, and MiniMind saves {k: v.half()}, which gives the
         // two keys separate (equal) storages: so the file's storage sharing says nothing, and the model stays tied
         // unless config.json (tie_word_embeddings) or --tie-embeddings says otherwise. TiedCopiesNote reports files
         // whose two copies differ.
         return c;
+    }
+
+    // The largest value of the pattern's group over the keys, or -1.
+    private static int MaxIndex(StateDict sd, System.Text.RegularExpressions.Regex pattern, string group)
+    {
+        int max = -1;
+        foreach (var key in sd.Keys)
+            if (pattern.Match(key) is { Success: true } m) max = Math.Max(max, int.Parse(m.Groups[group].Value, System.Globalization.CultureInfo.InvariantCulture));
+        return max;
     }
 
     /// <summary>
@@ -85,13 +83,11 @@ public static partial class CheckpointShapes
     public static string? TiedCopiesNote(ModelConfig c, StateDict sd)
     {
         if (!c.TiedEmbeddings) return null;
-        string embKey = c.HfKeys ? "model.embed_tokens.weight" : "tok_embeddings.weight", headKey = c.HfKeys ? "lm_head.weight" : "output.weight";
-        TorchTensor? emb = null, head = null;
-        foreach (var k in sd.Keys)
-        {
-            var n = StateDictLoader.NormalizeKey(k);
-            if (n == embKey) emb = sd[k]; else if (n == headKey) head = sd[k];
-        }
+        var k = KeyTable.Of(c.Generation);
+        string embKey = k[ParameterRole.Embedding], headKey = k[ParameterRole.Head];
+        var n = sd.WithNormalizedKeys();
+        n.TryGetValue(embKey, out var emb);
+        n.TryGetValue(headKey, out var head);
         if (emb is null || head is null || !emb.Shape.AsSpan().SequenceEqual(head.Shape)) return null;
         if (ReferenceEquals(emb.Storage, head.Storage) && emb.StorageOffset == head.StorageOffset) return null;
         var a = new float[emb.Numel]; var b = new float[head.Numel];
@@ -110,14 +106,14 @@ public static partial class CheckpointShapes
     public static void CheckAgainst(ModelConfig c, StateDict sd, string source)
     {
         var layout = new ParameterLayout(c);
-        foreach (var k in sd.Keys)
+        var n = sd.WithNormalizedKeys();
+        foreach (var k in n.Keys)
         {
-            var n = StateDictLoader.NormalizeKey(k);
-            if (!layout.Table.TryGet(n, out var e)) continue;
-            var t = sd[k];
+            if (!layout.Table.TryGet(k, out var e)) continue;
+            var t = n[k];
             if (!t.Shape.AsSpan().SequenceEqual(e.Shape))
                 throw new InvalidDataException(
-                    $"{source}: '{k}' has shape {t.ShapeText} in the checkpoint but the config ({Describe(c)}) expects {e.ShapeText}");
+                    $"{source}: '{n.FileKey(k)}' has shape {t.ShapeText} in the checkpoint but the config ({Describe(c)}) expects {e.ShapeText}");
         }
     }
 

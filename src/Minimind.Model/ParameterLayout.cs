@@ -52,48 +52,42 @@ public sealed class ParameterLayout
     /// <summary>Output head [V, D]; the embedding's storage when tied.</summary>
     public ParameterEntry Head { get; }
 
-    /// <summary>Lays the parameters of <paramref name="c"/> out.</summary>
+    /// <summary>Lays the parameters of <paramref name="c"/> out, named by the generation's <see cref="KeyTable"/>.</summary>
     public ParameterLayout(ModelConfig c)
     {
         c.Validate();
         int d = c.Dim, hd = c.HeadDim, f = c.EffectiveHiddenDim;
-        bool hf = c.HfKeys;
-        string root = hf ? "model." : "";
-        Embedding = Table.Add(hf ? "model.embed_tokens.weight" : "tok_embeddings.weight", c.VocabSize, d);
+        var k = KeyTable.Of(c.Generation);
+        Embedding = Table.Add(k[ParameterRole.Embedding], c.VocabSize, d);
         Layers = new LayerParams[c.NLayers];
-        string[] ffnNames = hf ? new[] { "gate_proj", "down_proj", "up_proj" } : new[] { "w1", "w2", "w3" };
-        FfnParams AddFfn(string prefix) => new(
-            Table.Add($"{prefix}.{ffnNames[0]}.weight", f, d),
-            Table.Add($"{prefix}.{ffnNames[1]}.weight", d, f),
-            Table.Add($"{prefix}.{ffnNames[2]}.weight", f, d));
         for (int l = 0; l < c.NLayers; l++)
         {
-            string p = $"{root}layers.{l}.";
-            string att = p + (hf ? "self_attn." : "attention.");
-            var wq = Table.Add(att + (hf ? "q_proj" : "wq") + ".weight", c.NHeads * hd, d);
-            var wk = Table.Add(att + (hf ? "k_proj" : "wk") + ".weight", c.NKvHeads * hd, d);
-            var wv = Table.Add(att + (hf ? "v_proj" : "wv") + ".weight", c.NKvHeads * hd, d);
-            var wo = Table.Add(att + (hf ? "o_proj" : "wo") + ".weight", d, c.NHeads * hd);
+            FfnParams AddFfn(FfnSite site, int i) => new(
+                Table.Add(k[ParameterRole.FfnGate, l, site, i], f, d),
+                Table.Add(k[ParameterRole.FfnDown, l, site, i], d, f),
+                Table.Add(k[ParameterRole.FfnUp, l, site, i], f, d));
+            var wq = Table.Add(k[ParameterRole.Wq, l], c.NHeads * hd, d);
+            var wk = Table.Add(k[ParameterRole.Wk, l], c.NKvHeads * hd, d);
+            var wv = Table.Add(k[ParameterRole.Wv, l], c.NKvHeads * hd, d);
+            var wo = Table.Add(k[ParameterRole.Wo, l], d, c.NHeads * hd);
             ParameterEntry? qn = null, kn = null;
-            if (c.QkNorm) { qn = Table.Add(att + "q_norm.weight", hd); kn = Table.Add(att + "k_norm.weight", hd); }
-            var n1 = Table.Add(p + (hf ? "input_layernorm" : "attention_norm") + ".weight", d);
-            var n2 = Table.Add(p + (hf ? "post_attention_layernorm" : "ffn_norm") + ".weight", d);
-            string ff = p + (hf ? "mlp" : "feed_forward");
+            if (c.QkNorm) { qn = Table.Add(k[ParameterRole.QNorm, l], hd); kn = Table.Add(k[ParameterRole.KNorm, l], hd); }
+            var n1 = Table.Add(k[ParameterRole.AttnNorm, l], d);
+            var n2 = Table.Add(k[ParameterRole.FfnNorm, l], d);
             FfnParams? dense = null;
             ParameterEntry? router = null;
             var experts = Array.Empty<FfnParams>();
             var shared = Array.Empty<FfnParams>();
-            if (!c.UseMoe) dense = AddFfn(ff);
+            if (!c.UseMoe) dense = AddFfn(FfnSite.Dense, 0);
             else
             {
                 // minimind-3 registers the router before the experts; earlier generations after them
-                if (c.Generation == ModelGeneration.MiniMind3) router = Table.Add(ff + ".gate.weight", c.NExperts, d);
+                if (c.Generation == ModelGeneration.MiniMind3) router = Table.Add(k[ParameterRole.Router, l], c.NExperts, d);
                 experts = new FfnParams[c.NExperts];
-                for (int e = 0; e < c.NExperts; e++) experts[e] = AddFfn($"{ff}.experts.{e}");
-                if (c.Generation != ModelGeneration.MiniMind3) router = Table.Add(ff + ".gate.weight", c.NExperts, d);
+                for (int e = 0; e < c.NExperts; e++) experts[e] = AddFfn(FfnSite.Expert, e);
+                if (c.Generation != ModelGeneration.MiniMind3) router = Table.Add(k[ParameterRole.Router, l], c.NExperts, d);
                 shared = new FfnParams[c.NSharedExperts];
-                for (int s = 0; s < c.NSharedExperts; s++)
-                    shared[s] = AddFfn(c.Generation == ModelGeneration.MiniMind2Hf ? $"{ff}.shared_experts.{s}" : $"{ff}.shared_experts");
+                for (int s = 0; s < c.NSharedExperts; s++) shared[s] = AddFfn(FfnSite.Shared, s);
             }
             Layers[l] = new LayerParams
             {
@@ -101,8 +95,7 @@ public sealed class ParameterLayout
                 Ffn = dense, Router = router, Experts = experts, Shared = shared,
             };
         }
-        FinalNorm = Table.Add(root + "norm.weight", d);
-        string head = hf ? "lm_head.weight" : "output.weight";
-        Head = c.TiedEmbeddings ? Table.AddTied(head, Embedding.Name) : Table.Add(head, c.VocabSize, d);
+        FinalNorm = Table.Add(k[ParameterRole.FinalNorm], d);
+        Head = c.TiedEmbeddings ? Table.AddTied(k[ParameterRole.Head], Embedding.Name) : Table.Add(k[ParameterRole.Head], c.VocabSize, d);
     }
 }

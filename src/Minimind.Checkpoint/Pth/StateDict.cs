@@ -59,15 +59,63 @@ public sealed class StateDict : IEnumerable<KeyValuePair<string, TorchTensor>>
     }
 
     /// <summary>Reads <paramref name="path"/> and finds its state dict (see <see cref="FromRoot"/>): a .pth (with its
-    /// extra records), a <c>.safetensors</c> file, or a HuggingFace folder (<see cref="HfFolderReader"/>).</summary>
-    public static StateDict Read(string path)
+    /// extra records), a <c>.safetensors</c> file (its <c>__metadata__</c> records as extras), or a HuggingFace folder
+    /// (<see cref="HfFolderReader"/>). The format is told by content (<see cref="CheckpointFormats.Detect"/>); a GGUF
+    /// file is refused saying what it is.</summary>
+    public static StateDict Read(string path) => Read(path, CheckpointFormats.Detect(path));
+
+    /// <summary>As <see cref="Read(string)"/> for a file whose format is known.</summary>
+    public static StateDict Read(string path, CheckpointFormat format)
     {
-        if (Directory.Exists(path)) return HfFolderReader.Read(path);
-        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SafetensorsFile.Read(path).ToStateDict();
-        var f = PthReader.Read(path);
-        var sd = FromRoot(f.Root, path);
+        switch (format)
+        {
+            case CheckpointFormat.HfFolder: return HfFolderReader.Read(path);
+            case CheckpointFormat.Safetensors: return SafetensorsFile.Read(path).ToStateDict();
+            case CheckpointFormat.Gguf: throw new InvalidDataException(CheckpointFormats.GgufIsNotACheckpoint(path));
+        }
+        return FromPth(PthReader.Read(path));
+    }
+
+    /// <summary>The state dict of a read .pth (<see cref="FromRoot"/>) with the file's extra records.</summary>
+    public static StateDict FromPth(PthFile f)
+    {
+        var sd = FromRoot(f.Root, f.Path);
         foreach (var kv in f.Extras) sd.Extras[kv.Key] = kv.Value;
         return sd;
+    }
+
+    /// <summary>True when the keys have been normalised (<see cref="WithNormalizedKeys"/>).</summary>
+    public bool KeysNormalized { get; private init; }
+
+    /// <summary>For a normalised dict: each key whose name changed, as (key in the file, normalised key).</summary>
+    public IReadOnlyList<(string From, string To)> Renamed { get; private init; } = Array.Empty<(string, string)>();
+
+    private IReadOnlyDictionary<string, string>? _fileKeys;
+
+    /// <summary>The key as the file spells it (differs from <paramref name="key"/> only in a normalised dict).</summary>
+    public string FileKey(string key) => _fileKeys is not null && _fileKeys.TryGetValue(key, out var k) ? k : key;
+
+    /// <summary>
+    /// The same tensors under normalised keys (<see cref="StateDictLoader.NormalizeKey"/>: torch.compile/DDP prefixes
+    /// stripped), in the same order, with the same extras; this dict itself when already normalised. Throws a
+    /// <see cref="PthFormatException"/> when two keys become one.
+    /// </summary>
+    public StateDict WithNormalizedKeys()
+    {
+        if (KeysNormalized) return this;
+        var renamed = new List<(string, string)>();
+        var fileKeys = new Dictionary<string, string>(StringComparer.Ordinal);
+        var n = new StateDict { SourcePath = SourcePath, Extras = Extras, KeysNormalized = true, Renamed = renamed, _fileKeys = fileKeys };
+        foreach (var key in _keys)
+        {
+            var k = StateDictLoader.NormalizeKey(key);
+            if (fileKeys.TryGetValue(k, out var other))
+                throw new PthFormatException($"{SourcePath ?? "state dict"}: keys '{other}' and '{key}' both name parameter '{k}'");
+            fileKeys[k] = key;
+            if (k != key) renamed.Add((key, k));
+            n.Add(k, _map[key]);
+        }
+        return n;
     }
 
     /// <summary>

@@ -32,16 +32,7 @@ public static class StateDictLoader
     {
         if (dest.Length < table.TotalElements)
             throw new ArgumentException($"destination holds {dest.Length} floats but the parameter table needs {table.TotalElements}", nameof(dest));
-        var byName = new Dictionary<string, string>(StringComparer.Ordinal); // normalised -> original
-        var renamed = new List<(string, string)>();
-        foreach (var key in sd.Keys)
-        {
-            var n = NormalizeKey(key);
-            if (byName.TryGetValue(n, out var other))
-                throw new PthFormatException($"{sd.SourcePath ?? "state dict"}: keys '{other}' and '{key}' both name parameter '{n}'");
-            byName[n] = key;
-            if (n != key) renamed.Add((key, n));
-        }
+        var normalized = sd.WithNormalizedKeys();
         var loaded = new List<string>();
         var missing = new List<string>();
         var mismatched = new List<ShapeMismatch>();
@@ -49,14 +40,13 @@ public static class StateDictLoader
         var used = new HashSet<string>(StringComparer.Ordinal);
         foreach (var e in table.Entries)
         {
-            if (!byName.TryGetValue(e.Name, out var orig)) { missing.Add(e.Name); continue; }
+            if (!normalized.TryGetValue(e.Name, out var t)) { missing.Add(e.Name); continue; }
             used.Add(e.Name);
-            var t = sd[orig];
             if (!t.Shape.AsSpan().SequenceEqual(e.Shape)) { mismatched.Add(new ShapeMismatch(e.Name, t.Shape, e.Shape)); continue; }
             plan.Add((e, t));
         }
-        var unexpected = byName.Where(kv => !used.Contains(kv.Key)).Select(kv => kv.Value).ToList();
-        var report = new LoadReport { Loaded = loaded, Missing = missing, Unexpected = unexpected, Mismatched = mismatched, Renamed = renamed };
+        var unexpected = normalized.Keys.Where(k => !used.Contains(k)).Select(normalized.FileKey).ToList();
+        var report = new LoadReport { Loaded = loaded, Missing = missing, Unexpected = unexpected, Mismatched = mismatched, Renamed = normalized.Renamed };
         if (strict && !report.IsComplete) throw new StateDictLoadException(report.ErrorText(sd.SourcePath), report);
         // Tied keys name one offset. Copied one after another, the last tensor for an offset is what stays there,
         // so only that one is read (a tied pair that shares its storage is read once).

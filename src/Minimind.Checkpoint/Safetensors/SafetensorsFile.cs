@@ -180,11 +180,15 @@ public sealed class SafetensorsFile
 
     /// <summary>
     /// The tensors as a state dict in header order of their offsets, each on its own storage over the file's bytes
-    /// (safetensors has no shared storages; nothing is read until a tensor is materialised).
+    /// (safetensors has no shared storages; nothing is read until a tensor is materialised). <c>__metadata__</c> entries named
+    /// <c>*.json</c> become the dict's <see cref="StateDict.Extras"/>, as <see cref="SafetensorsWriter.Metadata"/> wrote them.
     /// </summary>
     public StateDict ToStateDict()
     {
         var sd = new StateDict { SourcePath = Path };
+        // text records (the architecture record) travel in __metadata__ under their record name
+        foreach (var (k, v) in Metadata)
+            if (k.EndsWith(SafetensorsWriter.RecordSuffix, StringComparison.Ordinal)) sd.Extras[k] = Encoding.UTF8.GetBytes(v);
         foreach (var e in Entries)
         {
             var st = new TorchStorage(e.Name, e.DType, e.End - e.Begin, Data.Slice(e.Begin, e.End - e.Begin));

@@ -33,6 +33,26 @@ public static class SafetensorsWriter
         }, total);
     }
 
+    /// <summary>Extra records carried in <c>__metadata__</c>: those whose names end in this (JSON text, e.g. the architecture record).</summary>
+    public const string RecordSuffix = ".json";
+
+    /// <summary>
+    /// The <c>__metadata__</c> of a file written from a state dict: <c>format: pt</c> (what transformers expects of a
+    /// PyTorch-origin file) and each of its text records (<see cref="RecordSuffix"/>) under its own name; other extras
+    /// have no place in the format and are refused with their name.
+    /// </summary>
+    public static Dictionary<string, string> Metadata(IEnumerable<KeyValuePair<string, byte[]>> extras)
+    {
+        var m = new Dictionary<string, string>(StringComparer.Ordinal) { ["format"] = "pt" };
+        foreach (var (name, bytes) in extras)
+        {
+            if (!name.EndsWith(RecordSuffix, StringComparison.Ordinal))
+                throw new ArgumentException($"extra record '{name}' is not a JSON text record; safetensors' __metadata__ holds only strings", nameof(extras));
+            m[name] = new System.Text.UTF8Encoding(false, true).GetString(bytes);
+        }
+        return m;
+    }
+
     /// <summary>The header bytes for <paramref name="tensors"/>, space-padded to a multiple of 8.</summary>
     internal static byte[] Header(IReadOnlyList<KeyValuePair<string, TorchTensor>> tensors, IReadOnlyDictionary<string, string>? metadata)
     {

@@ -97,7 +97,7 @@ public sealed class BenchCommand : ICommand
         if (what != "train") throw new UsageException($"unknown benchmark '{what}'; available: train");
         int maxSeqLen = args.Get(MaxSeqLen);
         var v1 = ModelConfig.Preset("minimind-v1") with { MaxSeqLen = Math.Max(512, maxSeqLen) };
-        var config = ModelOptions.Parse(args, null, out _, v1);
+        var config = ModelOptions.Resolve(args, null, v1);
         config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, maxSeqLen) };
         var s = new Settings(args.Get(BatchSize), args.Get(Steps), maxSeqLen, args.Get(Threads), args.Get(Checkpoint), args.Get(Device), config,
             args.Get(Stage), args.Get(AssistantFraction), args.Get(Accumulation),

@@ -71,31 +71,32 @@ public sealed class ChatCommand : ICommand
         SamplingOptions Sampling, bool ShowSpeed, string Device, ModelConfig Config);
 
     /// <summary>Binds and validates a command line; reads the checkpoint for its shapes.</summary>
-    public static Settings Bind(ArgParser args, out Minimind.Checkpoint.StateDict? stateDict)
+    public static Settings Bind(ArgParser args, out Minimind.Checkpoint.CheckpointSource source)
     {
         string weights = args.Require(Weights);
+        source = ModelOptions.Open(weights);
         var s = new Settings(weights, args.Get(Tokenizer), args.Get(System), args.Get(OpenThinking), args.Get(History), args.Get(MaxNewTokens),
-            Sampling.Bind(args), args.Get(ShowSpeed), args.Get(Device), ModelOptions.Parse(args, weights, out stateDict));
+            Sampling.Bind(args), args.Get(ShowSpeed), args.Get(Device), ModelOptions.Resolve(args, source));
         args.EnsureAllUsed();
         return s;
     }
 
     /// <summary>The chat format of <paramref name="tokSpec"/>, else of the tokenizer beside or recorded in the weights.</summary>
-    public static ChatFormat LoadFormat(string? tokSpec, string weights, Minimind.Checkpoint.StateDict? sd) =>
-        ChatFormat.Load(ModelOptions.TokenizerFor(tokSpec, weights, sd) ?? throw new UsageException(
-            $"chat needs a tokenizer: pass --tokenizer DIR (or 'byte'); there is no tokenizer.json beside {weights} and the file records none"));
+    public static ChatFormat LoadFormat(string? tokSpec, Minimind.Checkpoint.CheckpointSource source) =>
+        ChatFormat.Load(ModelOptions.TokenizerFor(tokSpec, source) ?? throw new UsageException(
+            $"chat needs a tokenizer: pass --tokenizer DIR (or 'byte'); there is no tokenizer.json beside {source.Path} and the file records none"));
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var s = Bind(args, out var sd);
-        var format = LoadFormat(s.TokSpec, s.Weights, sd);
+        var s = Bind(args, out var source);
+        var format = LoadFormat(s.TokSpec, source);
         using var backend = BackendFactory.Create(s.Device);
         Console.Error.WriteLine(BackendFactory.Describe(backend));
         Console.Error.WriteLine($"model: {ModelOptions.Describe(s.Config)}");
         Console.Error.WriteLine($"chat template: {format.Template.Source}");
         using var model = MiniMindModel.Create(s.Config, backend, 1, s.Config.MaxSeqLen);
-        model.LoadStateDict(sd!);
+        CheckpointLoader.Load(model, source, Console.Error);
         var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, HistoryLimit = s.History, MaxNewTokens = s.MaxNew };
 
         bool interactive = !Console.IsInputRedirected;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Minimind.Checkpoint;
+using Minimind.Model;
 
 namespace Minimind.Cli.Commands;
 
@@ -72,8 +73,12 @@ public sealed class ConvertCommand : ICommand
     public sealed record Settings(string Input, string Output, TorchDType? DType, bool Strip, string To = "pth", string? Tokenizer = null,
         Minimind.Model.ModelConfig? Config = null, string? MergeLora = null);
 
-    /// <summary>Binds and validates a command line; for hf/gguf also reads IN (<paramref name="sd"/>) for its architecture.</summary>
-    public static Settings Bind(ArgParser args, out StateDict? sd)
+    /// <summary>
+    /// Binds and validates a command line. For hf/gguf, for architecture options, and for an IN that a config.json
+    /// describes, also opens IN (<paramref name="source"/>) and resolves its architecture (<see cref="Settings.Config"/>),
+    /// which OUT then records; otherwise IN's own record (if any) is carried over as is.
+    /// </summary>
+    public static Settings Bind(ArgParser args, out CheckpointSource? source)
     {
         string input = args.Positional("IN");
         string output = args.Positional("OUT");
@@ -82,37 +87,88 @@ public sealed class ConvertCommand : ICommand
         string to = args.Get(To) ?? ConvertExport.FromName(output);
         string? tok = args.Get(Tokenizer);
         Minimind.Model.ModelConfig? config = null;
-        sd = null;
-        // hf and gguf need the architecture: config.json beside IN, the checkpoint's shapes, the options
-        if (to is "hf" or "gguf") config = ModelOptions.Parse(args, input, out sd);
+        source = null;
+        if (to is "hf" or "gguf" || ModelOptions.AnyGiven(args) || CheckpointSource.ConfigJsonFor(input) is not null)
+        {
+            source = ModelOptions.Open(input);
+            config = ModelOptions.Resolve(args, source);
+        }
         string? mergeLora = args.Get(MergeLora);
         if (mergeLora is not null && to != "pth") throw new UsageException("--merge-lora writes a .pth; merge first, then convert the merged file --to " + to);
         args.EnsureAllUsed();
         return new Settings(input, output, dtype, strip, to, tok, config, mergeLora);
     }
 
+    /// <summary>Binds a command line (see <see cref="Bind(ArgParser, out CheckpointSource?)"/>).</summary>
+    public static Settings Bind(ArgParser args) => Bind(args, out _);
+
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var settings = Bind(args, out var sd);
+        var settings = Bind(args, out var source);
+        if (settings.To is "hf" or "gguf") return ConvertExport.Run(settings, source!);
         var (input, output, dtype, strip, mergeLora) = (settings.Input, settings.Output, settings.DType, settings.Strip, settings.MergeLora);
-        if (settings.To != "pth") return ConvertExport.Run(settings, sd);
         // IN == OUT is safe: the new file is written beside it and renamed over it only when complete.
         var sw = Stopwatch.StartNew();
-        var pth = PthReader.Read(input);
-        long inBytes = new FileInfo(input).Length;
-        var root = pth.Root ?? throw new InvalidDataException($"{input}: the checkpoint holds None");
+        var format = source?.Format ?? CheckpointFormats.Detect(input);
+        if (format == CheckpointFormat.Gguf) throw new InvalidDataException(CheckpointFormats.GgufIsNotACheckpoint(input));
+        var pth = source?.Pth ?? (format == CheckpointFormat.Pth ? PthReader.Read(input) : null);
+        object root;
+        Dictionary<string, byte[]> extras;
+        if (pth is not null)
+        {
+            root = pth.Root ?? throw new InvalidDataException($"{input}: the checkpoint holds None");
+            extras = new(pth.Extras, StringComparer.Ordinal);
+        }
+        else
+        {
+            var sd = source is null ? StateDict.Read(input, format) : FileKeys(source.Weights);
+            root = sd.ToRoot();
+            extras = new(sd.Extras, StringComparer.Ordinal);
+        }
+        long inBytes = Directory.Exists(input) ? 0 : new FileInfo(input).Length;
+        string? recordedTokenizer = extras.TryGetValue(ArchitectureRecord.RecordName, out var inRecord) ? ArchitectureRecord.Decode(inRecord, input).Tokenizer : null;
         if (mergeLora is not null)
         {
-            var merged = Minimind.Model.Lora.LoraMerge.Merge(StateDict.FromRoot(root, input), StateDict.Read(mergeLora), out int n);
+            var lora = StateDict.Read(mergeLora);
+            var merged = Minimind.Model.Lora.LoraMerge.Merge(StateDict.FromRoot(root, input), lora, out int n);
             Console.Out.WriteLine($"merged {n} LoRA adapters of {mergeLora} into {input}");
             root = merged.ToRoot();
+            // The adapters' file records the model they were trained on: the base's own record wins, the LoRA's fills in.
+            if (inRecord is null && lora.Extras.TryGetValue(ArchitectureRecord.RecordName, out var loraRecord))
+            {
+                extras[ArchitectureRecord.RecordName] = loraRecord;
+                recordedTokenizer = ArchitectureRecord.Decode(loraRecord, mergeLora).Tokenizer;
+            }
         }
+        if (settings.Config is { } config)
+            extras[ArchitectureRecord.RecordName] = ArchitectureRecord.Encode(config, settings.Tokenizer ?? recordedTokenizer ?? ConvertExport.TokenizerBeside(input));
         var converted = Convert(root, dtype, strip, input, out int tensors);
-        PthWriter.Write(output, converted);
+        bool described = extras.ContainsKey(ArchitectureRecord.RecordName);
+        if (settings.To == "safetensors")
+        {
+            var records = extras.Where(kv => kv.Key.EndsWith(SafetensorsWriter.RecordSuffix, StringComparison.Ordinal)).ToList();
+            foreach (var other in extras.Keys.Except(records.Select(r => r.Key)))
+                Console.Error.WriteLine($"note: {input}'s extra record '{other}' is not text and has no place in a safetensors file; it is not copied");
+            SafetensorsWriter.Write(output, StateDict.FromRoot(converted, input), SafetensorsWriter.Metadata(records));
+        }
+        else PthWriter.Write(output, converted, extras);
         long outBytes = new FileInfo(output).Length;
-        Console.Out.WriteLine($"converted {input} ({(pth.Format == PthFormat.Zip ? "zip" : "legacy")}, {tensors} state-dict tensors) -> {output} (zip{(dtype is { } d ? ", " + d.ShortName() : "")}{(strip ? ", prefixes stripped" : "")}): {inBytes:N0} -> {outBytes:N0} bytes in {sw.Elapsed.TotalSeconds:F2} s");
+        string inFormat = pth is null ? format.Describe() : pth.Format == PthFormat.Zip ? "zip" : "legacy";
+        string outFormat = settings.To == "safetensors" ? "safetensors" : "zip";
+        Console.Out.WriteLine($"converted {input} ({inFormat}, {tensors} state-dict tensors) -> {output} ({outFormat}{(dtype is { } d ? ", " + d.ShortName() : "")}{(strip ? ", prefixes stripped" : "")}{(described ? ", architecture recorded" : "")}): {inBytes:N0} -> {outBytes:N0} bytes in {sw.Elapsed.TotalSeconds:F2} s");
+        if (!described && CheckpointShapes.Generations(StateDict.FromRoot(converted, input).WithNormalizedKeys()).Count > 0)
+            Console.Error.WriteLine($"note: {input} does not record its architecture, so {output} does not either: loading it will need the architecture options " +
+                "(give them to this command, e.g. --arch minimind2 --n-heads 8, to write the record)");
         return 0;
+    }
+
+    // The state dict under the keys the file spells (a source's keys are normalised): convert strips prefixes only when asked.
+    private static StateDict FileKeys(StateDict normalized)
+    {
+        var sd = new StateDict { SourcePath = normalized.SourcePath, Extras = normalized.Extras };
+        foreach (var k in normalized.Keys) sd.Add(normalized.FileKey(k), normalized[k]);
+        return sd;
     }
 
     /// <summary>The converted object tree (the state dict itself, or a resume dict whose 'model' is converted).</summary>

@@ -57,9 +57,10 @@ public sealed class EvalCommand : ICommand
         Precision Dtype = Precision.Fp32);
 
     /// <summary>Binds and validates a command line; reads the checkpoint for its shapes.</summary>
-    public static Settings Bind(ArgParser args, out Minimind.Checkpoint.StateDict? stateDict)
+    public static Settings Bind(ArgParser args, out Minimind.Checkpoint.CheckpointSource source)
     {
         string weights = args.Require(Weights);
+        source = ModelOptions.Open(weights);
         string data = args.Require(Data);
         string? tokSpec = args.Get(Tokenizer);
         int? seqOpt = args.Get(MaxSeqLen);
@@ -67,7 +68,7 @@ public sealed class EvalCommand : ICommand
         long maxSamples = args.Get(MaxSamples) ?? long.MaxValue;
         string device = args.Get(Device);
         var dtype = PrecisionRounding.Parse(args.Get(Dtype));
-        var config = ModelOptions.Parse(args, weights, out stateDict);
+        var config = ModelOptions.Resolve(args, source);
         args.EnsureAllUsed();
         // A given row length also sets the context, as in train.
         if (seqOpt is { } given) config = config with { MaxSeqLen = given };
@@ -78,13 +79,9 @@ public sealed class EvalCommand : ICommand
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var (weights, data, tokSpec, maxLen, batchSize, maxSamples, device, config, dtype) = Bind(args, out var sd);
-        if (tokSpec is null)
-        {
-            var beside = Path.Combine(Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!, "tokenizer.json");
-            tokSpec = File.Exists(beside) ? beside : ModelOptions.RecordedTokenizer(sd)
-                ?? throw new UsageException("--tokenizer is required (no tokenizer.json beside the weights, none recorded in the file)");
-        }
+        var (weights, data, tokSpec, maxLen, batchSize, maxSamples, device, config, dtype) = Bind(args, out var weightsSource);
+        tokSpec = ModelOptions.TokenizerFor(tokSpec, weightsSource)
+            ?? throw new UsageException("--tokenizer is required (no tokenizer.json beside the weights, none recorded in the file)");
         var tok = TokenizerLoader.Load(tokSpec);
         if (tok.VocabSize > config.VocabSize)
             throw new UsageException($"the tokenizer has {tok.VocabSize} ids but the model's vocabulary is {config.VocabSize}");
@@ -97,7 +94,7 @@ public sealed class EvalCommand : ICommand
         Console.Error.WriteLine(BackendFactory.Describe(backend));
         Console.Error.WriteLine($"model: {ModelOptions.Describe(config)}");
         using var model = MiniMindModel.Create(config, backend, batchSize, seq);
-        model.LoadStateDict(sd!);
+        CheckpointLoader.Load(model, weightsSource, Console.Error);
         model.Precision = dtype;
 
         double lossSum = 0;

@@ -74,14 +74,15 @@ public sealed class GenerateCommand : ICommand
         Precision Dtype = Precision.Fp32);
 
     /// <summary>Binds and validates a command line; reads the checkpoint for its shapes.</summary>
-    public static Settings Bind(ArgParser args, out Minimind.Checkpoint.StateDict? stateDict)
+    public static Settings Bind(ArgParser args, out Minimind.Checkpoint.CheckpointSource source)
     {
         string weights = args.Require(Weights);
+        source = ModelOptions.Open(weights);
         string? prompt = args.Get(Prompt);
         string? promptIds = args.Get(PromptIds);
         var sampling = Sampling.Bind(args);
         var s = new Settings(weights, prompt, promptIds, args.Get(Tokenizer), args.Get(NoBos), args.Get(MaxNewTokens), sampling,
-            args.Get(EosId), args.Get(PrintIds), args.Get(Device), ModelOptions.Parse(args, weights, out stateDict),
+            args.Get(EosId), args.Get(PrintIds), args.Get(Device), ModelOptions.Resolve(args, source),
             args.Get(Chat), args.Get(ChatCommand.System), args.Get(ChatCommand.OpenThinking), PrecisionRounding.Parse(args.Get(Dtype)));
         args.EnsureAllUsed();
         if ((prompt is null) == (promptIds is null)) throw new UsageException("give exactly one of --prompt and --prompt-ids");
@@ -92,11 +93,11 @@ public sealed class GenerateCommand : ICommand
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var settings = Bind(args, out var sd);
-        if (settings.Chat) return RunChat(settings, sd!);
+        var settings = Bind(args, out var source);
+        if (settings.Chat) return RunChat(settings, source);
         var (weights, prompt, promptIds, tokSpec, noBos, maxNew, sampling, eosOpt, printIds, device, config, _, _, _, dtype) = settings;
 
-        tokSpec = ModelOptions.TokenizerFor(tokSpec, weights, sd);
+        tokSpec = ModelOptions.TokenizerFor(tokSpec, source);
         ITokenizer? tok = tokSpec is null ? null : TokenizerLoader.Load(tokSpec);
         int[] ids;
         if (promptIds is not null)
@@ -118,7 +119,7 @@ public sealed class GenerateCommand : ICommand
         Console.Error.WriteLine(BackendFactory.Describe(backend));
         Console.Error.WriteLine($"model: {ModelOptions.Describe(config)}");
         using var model = MiniMindModel.Create(config, backend, 1, context);
-        model.LoadStateDict(sd!);
+        CheckpointLoader.Load(model, source, Console.Error);
         model.Precision = dtype;
 
         var decoder = tok is null ? null : new StreamingDecoder(tok);
@@ -141,14 +142,14 @@ public sealed class GenerateCommand : ICommand
     }
 
     // One chat turn: the same session as `minimind chat`, fed one message.
-    private static int RunChat(Settings s, Minimind.Checkpoint.StateDict sd)
+    private static int RunChat(Settings s, Minimind.Checkpoint.CheckpointSource source)
     {
-        var format = ChatCommand.LoadFormat(s.TokSpec, s.Weights, sd);
+        var format = ChatCommand.LoadFormat(s.TokSpec, source);
         using var backend = BackendFactory.Create(s.Device);
         Console.Error.WriteLine(BackendFactory.Describe(backend));
         Console.Error.WriteLine($"model: {ModelOptions.Describe(s.Config)}");
         using var model = MiniMindModel.Create(s.Config, backend, 1, s.Config.MaxSeqLen);
-        model.LoadStateDict(sd);
+        CheckpointLoader.Load(model, source, Console.Error);
         model.Precision = s.Dtype;
         var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, MaxNewTokens = s.MaxNew };
         ChatCommand.StreamReply(session, format.Tokenizer, s.Prompt!, showSpeed: true);

@@ -27,7 +27,7 @@ internal sealed class StageSetup : IDisposable
 
     /// <summary>The stage of <paramref name="recipe"/> over <paramref name="model"/> and <paramref name="data"/>.</summary>
     public static StageSetup Create(StageRecipe recipe, StageSettings s, MiniMindModel model, IPretrainSource data, TrainOptions o, IBackend backend, TextWriter log,
-        string? fromWeight = null)
+        InitialWeights? fromWeight = null)
     {
         switch (recipe.Name)
         {
@@ -45,12 +45,10 @@ internal sealed class StageSetup : IDisposable
                         string id = "none (random init, seed " + o.Seed + ")";
                         if (fromWeight is not null)
                         {
-                            string path = TrainCommand.FromWeightPath(fromWeight, o, model.Config);
-                            if (!File.Exists(path) && !Directory.Exists(path))
-                                throw new FileNotFoundException($"--from-weight {fromWeight}: {path} not found (the DPO reference model and starting point; train --stage sft first or give a .pth)", path);
-                            var report = reference.LoadStateDict(StateDict.Read(path), strict: false);
-                            id = FrozenModelId(path);
-                            log.WriteLine($"reference: {path} (frozen, {id[..19]}...): {report}");
+                            // the same file as the policy's start, opened once
+                            fromWeight.Source(o);
+                            id = FrozenModelId(fromWeight.Path);
+                            fromWeight.LoadInto(reference, o, log, $"reference (frozen, {id[..19]}...):");
                         }
                         else log.WriteLine("warning: --stage dpo with --from-weight none: policy and reference start from the same random weights");
                         return new StageSetup(new DpoStage(model, reference, chosen, rejected, s.Beta, id), null, reference);
@@ -65,16 +63,17 @@ internal sealed class StageSetup : IDisposable
                 }
             case "distill":
                 {
-                    string path = TrainCommand.FromWeightPath(s.TeacherWeight!, o, model.Config);
+                    string path = InitialWeights.PathOf(s.TeacherWeight!, o, model.Config);
                     if (!File.Exists(path))
                         throw new FileNotFoundException($"--teacher-weight {s.TeacherWeight}: {path} not found (give the teacher's .pth)", path);
-                    var cfg = ModelOptions.Parse(new ArgParser(s.TeacherArch is null ? Array.Empty<string>() : new[] { "--arch", s.TeacherArch }), path, out var sd);
+                    var source = ModelOptions.Open(path);
+                    var cfg = ModelOptions.Resolve(new ArgParser(s.TeacherArch is null ? Array.Empty<string>() : new[] { "--arch", s.TeacherArch }), source);
                     if (cfg.MaxSeqLen < data.SeqLen) cfg = cfg with { MaxSeqLen = data.SeqLen };
                     // The teacher stays fp32 whatever --dtype: MiniMind runs it outside the autocast context.
                     var teacher = MiniMindModel.Create(cfg, backend, o.BatchSize, data.SeqLen);
                     try
                     {
-                        var report = teacher.LoadStateDict(sd!, strict: true);
+                        var report = CheckpointLoader.Load(teacher, source, log);
                         string id = FrozenModelId(path);
                         log.WriteLine($"teacher: {path} (frozen, {id[..19]}...): {cfg.Arch} dim {cfg.Dim}, {cfg.NLayers} layers, vocab {cfg.VocabSize}: {teacher.Parameters.TotalElements:N0} parameters ({report})");
                         return new StageSetup(new DistillStage(model, teacher, data, s.Alpha, s.Temperature, id), null, teacher);

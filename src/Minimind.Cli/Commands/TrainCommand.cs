@@ -39,6 +39,9 @@ public sealed class TrainCommand : ICommand
     /// <summary><c>--from-weight</c>.</summary>
     public static readonly CliOption<string?> FromWeight = Opt.String("from-weight", "NAME|PATH", null,
         "start from <out-dir>/NAME_<dim>[_moe].pth, a .pth/.safetensors file or a HuggingFace folder (any generation's key names, prefixes stripped; lists what did not load); 'none': random weights").DefaultIs("the stage's: none for pretrain, pretrain for sft, full_sft for lora/dpo/distill (dpo: also its frozen reference)").Sample("pretrain");
+    /// <summary><c>--allow-partial-load</c>.</summary>
+    public static readonly CliOption<bool> AllowPartialLoad = Opt.Flag("allow-partial-load",
+        "let --from-weight fill only the parameters it has (MiniMind's strict=False): the rest stay at random initialisation and unused file keys are listed; without it any mismatch is refused, naming the keys");
     /// <summary><c>--epochs</c>.</summary>
     public static readonly CliOption<int> Epochs = Opt.Int("epochs", "N", P.Epochs, "passes over the data").Or(P.DemoEpochs, BuiltinRun).AtLeast(1).Sample("5");
     /// <summary><c>--batch-size</c>.</summary>
@@ -130,7 +133,7 @@ public sealed class TrainCommand : ICommand
         """,
         new[]
         {
-            new OptionGroup("Data", Data, Tokenizer, MaxSeqLen, FromWeight),
+            new OptionGroup("Data", Data, Tokenizer, MaxSeqLen, FromWeight, AllowPartialLoad),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
             new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device, Dtype),
             new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, KeepEvery, SaveDtype, ExportMinimindResume, MinimindRoot, Plot, TensorBoard, NoSpaceCheck),
@@ -177,7 +180,8 @@ public sealed class TrainCommand : ICommand
 
     /// <summary>What one <c>minimind train</c> command line asks for, bound from <see cref="Table"/> and validated.</summary>
     public sealed record Settings(string? DataPath, int MaxSeqLen, string TokSpec, TrainOptions Options, ModelConfig Config,
-        bool Resume, string? ResumeFrom, string? FromWeight, string Device, StageRecipe Stage, StageSettings StageOptions, double DistTimeout = 300);
+        bool Resume, string? ResumeFrom, string? FromWeight, string Device, StageRecipe Stage, StageSettings StageOptions, double DistTimeout = 300,
+        bool AllowPartialLoad = false);
 
     // The options whose defaults are the stage's (TrainStages), read by Bind and by the per-stage --help.
     private static readonly StageDefault<int> StageMaxSeqLen = new(MaxSeqLen, r => r.MaxSeqLen);
@@ -213,7 +217,11 @@ public sealed class TrainCommand : ICommand
     }
 
     /// <summary>Binds and validates a command line (reads only a --from-weight file's shapes; opens no data).</summary>
-    public static Settings Bind(ArgParser args)
+    public static Settings Bind(ArgParser args) => Bind(args, out _);
+
+    /// <summary>As <see cref="Bind(ArgParser)"/>; <paramref name="fromWeightSource"/> is the --from-weight file when it was
+    /// opened for its architecture (so the run does not read it again).</summary>
+    public static Settings Bind(ArgParser args, out Minimind.Checkpoint.CheckpointSource? fromWeightSource)
     {
         string? dataPath = args.Get(Data);
         bool builtin = dataPath is null;
@@ -258,22 +266,25 @@ public sealed class TrainCommand : ICommand
             : fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight : null;
         // The built-in run keeps its toy size unless --arch names a preset; every override still applies.
         var tiny = builtin ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : (ModelConfig?)null;
-        var config = ModelOptions.Parse(args, fromWeightFile, out _, tiny);
+        var fileSource = fromWeightFile is null ? null : ModelOptions.Open(fromWeightFile);
+        fromWeightSource = fromWeightFile == fromWeight ? fileSource : null;
+        var config = ModelOptions.Resolve(args, fileSource, tiny);
+        bool allowPartial = args.Get(AllowPartialLoad);
         if (args.Has(MaxSeqLen)) config = config with { MaxSeqLen = maxSeqLen };
         double distTimeout = args.Get(DistTimeout);
         args.EnsureAllUsed();
         try { options.Validate(); config.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
-        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, stage, stageOptions, distTimeout);
+        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, stage, stageOptions, distTimeout, allowPartial);
     }
 
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var settings = Bind(args);
+        var settings = Bind(args, out var fromWeightSource);
         using var comm = MpiCommunicator.FromEnvironment(TimeSpan.FromSeconds(settings.DistTimeout));
-        try { return Train(args, settings, comm); }
+        try { return Train(args, settings, comm, fromWeightSource); }
         catch (MpiException e) when (comm.Size > 1)
         {
             // One rank's failure ends every rank (otherwise the others would wait out their own timeouts).
@@ -283,11 +294,11 @@ public sealed class TrainCommand : ICommand
         }
     }
 
-    private static int Train(ArgParser args, Settings settings, ICommunicator comm)
+    private static int Train(ArgParser args, Settings settings, ICommunicator comm, Minimind.Checkpoint.CheckpointSource? fromWeightSource)
     {
         // Rank 0 speaks for the job; the other ranks' errors still reach stderr.
         var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
-        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, recipe, stageOptions, _) = settings;
+        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, recipe, stageOptions, _, allowPartial) = settings;
         bool builtin = dataPath is null;
 
         // ---- data ------------------------------------------------------------------------------
@@ -351,7 +362,8 @@ public sealed class TrainCommand : ICommand
         using var model = MiniMindModel.Create(config, backend, StageSetup.RowsPerSample(recipe) * options.BatchSize, data.SeqLen);
         model.Precision = options.Dtype;
         model.InitRandom(checked((int)options.Seed));
-        using var frozen = StageSetup.Create(recipe, stageOptions, model, data, options, backend, log, fromWeight);
+        var init = InitialWeights.For(fromWeight, args.Has(FromWeight), allowPartial, options, config, fromWeightSource);
+        using var frozen = StageSetup.Create(recipe, stageOptions, model, data, options, backend, log, init);
         using var trainer = new Trainer(frozen.Stage, options, log, dataDesc, comm);
         // One run per checkpoint folder (rank 0 holds it for the job); the OS drops the lock when the process dies,
         // so a killed run never blocks --resume.
@@ -378,10 +390,9 @@ public sealed class TrainCommand : ICommand
             if (existing.Count > 0 && !resume)
                 throw new IOException($"{trainer.Paths.CheckpointRoot} already holds checkpoints of a run (up to step {existing[0].Step}). " +
                     "Continue it with --resume, or pick another --out-dir or --save-weight, or delete that folder to start over.");
-            if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log, args.Has(FromWeight));
+            init?.LoadInto(model, options, log);
         }
-        else if (frozen.Lora is not null && fromWeight is not null)
-            LoadFromWeight(model, fromWeight, options, config, log, args.Has(FromWeight)); // the frozen base is not in the checkpoint
+        else if (frozen.Lora is not null && init is not null) init.LoadInto(model, options, log); // the frozen base is not in the checkpoint
         else if (fromWeight is not null) log.WriteLine("note: --from-weight is ignored when resuming (the checkpoint holds the weights)");
         if (frozen.Lora is { } lora)
         {
@@ -428,7 +439,7 @@ public sealed class TrainCommand : ICommand
         if (frozen.Lora is not null)
         {
             string merged = Path.Combine(options.OutDir, RunPaths.RunNameOf(options.SaveWeight + "_merged", config) + ".pth");
-            log.WriteLine($"merge it:   minimind convert {(fromWeight is null ? "BASE.pth" : FromWeightPath(fromWeight, options, config))} {merged} --merge-lora {trainer.Paths.WeightsPath}");
+            log.WriteLine($"merge it:   minimind convert {init?.Path ?? "BASE.pth"} {merged} --merge-lora {trainer.Paths.WeightsPath}");
             log.WriteLine($"try it:     minimind generate --weights {merged} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
         }
         // The .pth records its architecture and tokenizer, so the weights are all generate needs.
@@ -436,23 +447,6 @@ public sealed class TrainCommand : ICommand
         log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
         return 0;
     }
-
-    private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log, bool given)
-    {
-        string path = FromWeightPath(fromWeight, o, c);
-        if (!File.Exists(path) && !Directory.Exists(path))
-            throw new FileNotFoundException($"--from-weight {fromWeight}{(given ? "" : " (this stage's default)")}: {path} not found. " +
-                $"Train that stage first (minimind train --stage ... --out-dir {o.OutDir}), give a .pth path, or --from-weight none to start from random weights", path);
-        var sd = StateDict.Read(path);
-        var report = model.LoadStateDict(sd, strict: false);
-        log.WriteLine($"initialised from {path}: {report}");
-        if (CheckpointShapes.TiedCopiesNote(c, sd) is { } note) log.WriteLine("note: " + note);
-    }
-
-    /// <summary>--from-weight NAME means &lt;out-dir&gt;/NAME_&lt;dim&gt;[_moe].pth, as MiniMind's init_model; a path is taken as is.</summary>
-    internal static string FromWeightPath(string fromWeight, TrainOptions o, ModelConfig c) =>
-        fromWeight.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || File.Exists(fromWeight) || Directory.Exists(fromWeight)
-            ? fromWeight : Path.Combine(o.OutDir, RunPaths.RunNameOf(fromWeight, c) + ".pth");
 
     /// <summary>Exit code of a run the divergence guard stopped (1 = an error such as a full disk, 2 = bad usage).</summary>
     public const int DivergedExitCode = 3;

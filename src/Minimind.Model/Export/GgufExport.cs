@@ -1,31 +1,28 @@
-using System.Text.Json;
 using Minimind.Checkpoint;
-using Minimind.Kernels;
-using Minimind.Model.Tokenizer;
 
 namespace Minimind.Model.Export;
 
 /// <summary>
 /// Writes a MiniMind model as GGUF for llama.cpp (measured mapping: shared/notes/gguf.md): minimind3 dense as
-/// <c>qwen3</c>, minimind3 MoE as <c>qwen3moe</c>, minimind-v1 / minimind2 / minimind2-hf dense as <c>llama</c>
-/// (legacy interleaved-RoPE q/k as stored; minimind2-hf's rotate-half rows permuted back to llama.cpp's interleaved
-/// order), with the BPE tokenizer (<c>gpt2</c> / <c>gpt-2</c>), its special tokens and chat template in the metadata.
-/// Norms and the router stay float32 (as llama.cpp's own converter keeps 1-D tensors); matrices use the chosen type.
+/// <c>qwen3</c>, minimind3 MoE as <c>qwen3moe</c>, minimind-v1 / minimind2 / minimind2-hf dense as <c>llama</c>, and their
+/// MoE (routed experts, a shared expert, softmax top-k renormalised) as <c>bailingmoe</c>; legacy interleaved-RoPE q/k
+/// as stored, minimind2-hf's rotate-half rows permuted back to llama.cpp's interleaved order. The tokenizer
+/// (<see cref="ExportTokenizer"/>: MiniMind's BPE, or the built-in byte tokenizer), its special tokens and chat template
+/// go in the metadata; tensor names come from <see cref="KeyTable.Gguf"/>. Norms and the router stay float32 (as
+/// llama.cpp's own converter keeps 1-D tensors); matrices use the chosen type. The metadata is the file's architecture
+/// record for llama.cpp: every key whose absence would change its output (θ, eps, top-k normalisation) is written.
 /// </summary>
 public static class GgufExport
 {
-    /// <summary>Why <paramref name="c"/> cannot be written, or null.</summary>
-    public static string? Unsupported(ModelConfig c) =>
-        c.UseMoe && c.Generation != ModelGeneration.MiniMind3
-            ? $"{c.Arch} MoE (routed experts, a shared expert, top-{c.TopK} routing) is not supported: llama.cpp's llama/qwen3moe have no shared expert, and its deepseek architecture does not renormalise the top-k weights as MiniMind does, so the model would run with different outputs; convert a dense or a minimind3 model"
-            : null;
+    /// <summary>Why <paramref name="c"/> cannot be written, or null (every MiniMind generation can).</summary>
+    public static string? Unsupported(ModelConfig c) => null;
 
     /// <summary>The llama.cpp architecture <paramref name="c"/> is written as.</summary>
-    public static string Architecture(ModelConfig c) => c.Generation == ModelGeneration.MiniMind3 ? (c.UseMoe ? "qwen3moe" : "qwen3") : "llama";
+    public static string Architecture(ModelConfig c) =>
+        c.Generation == ModelGeneration.MiniMind3 ? (c.UseMoe ? "qwen3moe" : "qwen3") : c.UseMoe ? "bailingmoe" : "llama";
 
-    /// <summary>Writes <paramref name="path"/>; <paramref name="tokenizerJson"/> is MiniMind's tokenizer.json (its
-    /// tokenizer_config.json beside it supplies the chat template).</summary>
-    public static void Write(ExportWeights w, string path, GgmlType type, string tokenizerJson, string name)
+    /// <summary>Writes <paramref name="path"/> with <paramref name="tokenizer"/> in its metadata.</summary>
+    public static void Write(ExportWeights w, string path, GgmlType type, ExportTokenizer tokenizer, string name)
     {
         var c = w.Config;
         if (Unsupported(c) is { } why) throw new NotSupportedException(why);
@@ -56,101 +53,105 @@ public static class GgufExport
             g.Add($"{a}.expert_feed_forward_length", GgufValue.U32(c.EffectiveHiddenDim));
             g.Add($"{a}.expert_weights_norm", GgufValue.Bool(c.RenormalizeTopK));
         }
-        AddTokenizer(g, tokenizerJson, c.VocabSize);
-        AddTensors(g, w, type);
+        if (a == "bailingmoe")
+        {
+            // llama.cpp always builds the shared FFN; without a shared expert it is a zero one (adds exactly 0)
+            g.Add($"{a}.expert_shared_count", GgufValue.U32(Math.Max(1, c.NSharedExperts)));
+            g.Add($"{a}.expert_weights_scale", GgufValue.F32(1.0));
+            g.Add($"{a}.leading_dense_block_count", GgufValue.U32(0));
+        }
+        AddTokenizer(g, tokenizer.Gguf(c.VocabSize));
+        AddTensors(g, w, type, a);
         g.Write(path);
     }
 
-    private static void AddTensors(GgufWriter g, ExportWeights w, GgmlType type)
+    private static void AddTensors(GgufWriter g, ExportWeights w, GgmlType type, string arch)
     {
         var c = w.Config;
         var L = w.Layout;
+        var k = KeyTable.Gguf;
         void M(string n, ParameterEntry e) => g.AddTensor(n, w.Of(e), e.Shape, type);
         void V(string n, ParameterEntry e) => g.AddTensor(n, w.Of(e), e.Shape, GgmlType.F32);
-        // llama.cpp's llama arch rotates interleaved pairs; minimind2-hf stores rotate-half rows
+        // llama.cpp's llama/bailingmoe rotate interleaved pairs; minimind2-hf stores rotate-half rows
         bool permute = c.Generation == ModelGeneration.MiniMind2Hf;
         void Qk(string n, ParameterEntry e, int heads)
         {
             if (permute) g.AddTensor(n, w.PermuteRope(e, heads, toRotateHalf: false), e.Shape, type); else M(n, e);
         }
-        M("token_embd.weight", L.Embedding);
+        M(k[ParameterRole.Embedding], L.Embedding);
         for (int l = 0; l < c.NLayers; l++)
         {
             var p = L.Layers[l];
-            string b = $"blk.{l}.";
-            V(b + "attn_norm.weight", p.AttnNorm);
-            Qk(b + "attn_q.weight", p.Wq, c.NHeads);
-            Qk(b + "attn_k.weight", p.Wk, c.NKvHeads);
-            M(b + "attn_v.weight", p.Wv);
-            M(b + "attn_output.weight", p.Wo);
-            if (p.QNorm is { } qn) V(b + "attn_q_norm.weight", qn);
-            if (p.KNorm is { } kn) V(b + "attn_k_norm.weight", kn);
-            V(b + "ffn_norm.weight", p.FfnNorm);
+            V(k[ParameterRole.AttnNorm, l], p.AttnNorm);
+            Qk(k[ParameterRole.Wq, l], p.Wq, c.NHeads);
+            Qk(k[ParameterRole.Wk, l], p.Wk, c.NKvHeads);
+            M(k[ParameterRole.Wv, l], p.Wv);
+            M(k[ParameterRole.Wo, l], p.Wo);
+            if (p.QNorm is { } qn) V(k[ParameterRole.QNorm, l], qn);
+            if (p.KNorm is { } kn) V(k[ParameterRole.KNorm, l], kn);
+            V(k[ParameterRole.FfnNorm, l], p.FfnNorm);
             if (p.Ffn is { } f)
             {
-                M(b + "ffn_gate.weight", f.Gate);
-                M(b + "ffn_up.weight", f.Up);
-                M(b + "ffn_down.weight", f.Down);
+                M(k[ParameterRole.FfnGate, l], f.Gate);
+                M(k[ParameterRole.FfnUp, l], f.Up);
+                M(k[ParameterRole.FfnDown, l], f.Down);
                 continue;
             }
-            V(b + "ffn_gate_inp.weight", p.Router!);
+            V(k[ParameterRole.Router, l], p.Router!);
             // experts stacked [E, out, in] in PyTorch order (ggml: [in, out, E])
-            void Stack(string n, Func<FfnParams, ParameterEntry> pick)
+            void Stack(ParameterRole role, Func<FfnParams, ParameterEntry> pick)
             {
                 var first = pick(p.Experts[0]);
                 var all = new float[first.Numel * c.NExperts];
                 for (int x = 0; x < c.NExperts; x++) w.Of(pick(p.Experts[x])).CopyTo(all.AsSpan((int)(x * first.Numel)));
-                g.AddTensor(n, all, new[] { c.NExperts, first.Shape[0], first.Shape[1] }, type);
+                g.AddTensor(k[role, l, FfnSite.Expert], all, new[] { c.NExperts, first.Shape[0], first.Shape[1] }, type);
             }
-            Stack(b + "ffn_gate_exps.weight", e => e.Gate);
-            Stack(b + "ffn_up_exps.weight", e => e.Up);
-            Stack(b + "ffn_down_exps.weight", e => e.Down);
+            Stack(ParameterRole.FfnGate, e => e.Gate);
+            Stack(ParameterRole.FfnUp, e => e.Up);
+            Stack(ParameterRole.FfnDown, e => e.Down);
+            if (arch == "bailingmoe") AddSharedExperts(g, w, p, l, type);
         }
-        V("output_norm.weight", L.FinalNorm);
-        if (!c.TiedEmbeddings) M("output.weight", L.Head);
+        V(k[ParameterRole.FinalNorm], L.FinalNorm);
+        // bailingmoe has no tied head: it always reads output.weight
+        if (!c.TiedEmbeddings || arch == "bailingmoe") M(k[ParameterRole.Head], L.Head);
     }
 
-    private static void AddTokenizer(GgufWriter g, string tokenizerJson, int vocabSize)
+    // The shared experts as one FFN whose hidden units are theirs side by side (n FFNs summed on the same input are one FFN
+    // of n·F units: gate/up rows and down columns concatenated); none → one FFN of zeros, which adds exactly 0.
+    private static void AddSharedExperts(GgufWriter g, ExportWeights w, LayerParams p, int l, GgmlType type)
     {
-        var tok = BpeTokenizer.FromFile(tokenizerJson);
-        if (tok.VocabSize > vocabSize)
-            throw new InvalidDataException($"{tokenizerJson}: the tokenizer has {tok.VocabSize} tokens but the model's vocabulary is {vocabSize}");
-        var tokens = new string[vocabSize];
-        var types = new int[vocabSize];
-        for (int i = 0; i < vocabSize; i++)
+        var c = w.Config;
+        var k = KeyTable.Gguf;
+        int f = c.EffectiveHiddenDim, d = c.Dim, n = p.Shared.Length;
+        int units = Math.Max(1, n) * f;
+        var gate = new float[(long)units * d];
+        var up = new float[(long)units * d];
+        var down = new float[(long)d * units];
+        for (int s = 0; s < n; s++)
         {
-            // ids past the tokenizer (a padded embedding) become unused placeholders, as llama.cpp's converter does
-            var t = i < tok.VocabSize ? tok.IdToToken(i) : null;
-            tokens[i] = t ?? $"[PAD{i}]";
-            types[i] = t is null ? 5 : tok.IsSpecial(i) ? 3 : 1; // 1 normal, 3 control, 5 unused
+            w.Of(p.Shared[s].Gate).CopyTo(gate.AsSpan(s * f * d));
+            w.Of(p.Shared[s].Up).CopyTo(up.AsSpan(s * f * d));
+            var dn = w.Of(p.Shared[s].Down); // [D, F]: row r holds F columns
+            for (int r = 0; r < d; r++) dn.Slice(r * f, f).CopyTo(down.AsSpan(r * units + s * f));
         }
+        g.AddTensor(k[ParameterRole.FfnGate, l, FfnSite.Shared], gate, new[] { units, d }, type);
+        g.AddTensor(k[ParameterRole.FfnUp, l, FfnSite.Shared], up, new[] { units, d }, type);
+        g.AddTensor(k[ParameterRole.FfnDown, l, FfnSite.Shared], down, new[] { d, units }, type);
+    }
+
+    private static void AddTokenizer(GgufWriter g, GgufVocabulary v)
+    {
         g.Add("tokenizer.ggml.model", GgufValue.Of("gpt2"));
         g.Add("tokenizer.ggml.pre", GgufValue.Of("gpt-2"));
-        g.Add("tokenizer.ggml.tokens", GgufValue.Strings(tokens));
-        g.Add("tokenizer.ggml.token_type", GgufValue.I32s(types));
-        g.Add("tokenizer.ggml.merges", GgufValue.Strings(Merges(tokenizerJson)));
-        g.Add("tokenizer.ggml.bos_token_id", GgufValue.U32(tok.BosId));
-        g.Add("tokenizer.ggml.eos_token_id", GgufValue.U32(tok.EosId));
-        g.Add("tokenizer.ggml.padding_token_id", GgufValue.U32(tok.PadId));
+        g.Add("tokenizer.ggml.tokens", GgufValue.Strings(v.Tokens));
+        g.Add("tokenizer.ggml.token_type", GgufValue.I32s(v.Types));
+        g.Add("tokenizer.ggml.merges", GgufValue.Strings(v.Merges));
+        g.Add("tokenizer.ggml.bos_token_id", GgufValue.U32(v.Bos));
+        g.Add("tokenizer.ggml.eos_token_id", GgufValue.U32(v.Eos));
+        g.Add("tokenizer.ggml.padding_token_id", GgufValue.U32(v.Pad));
         // MiniMind's tokenizer_config.json: add_bos_token false; the prompt's bos is the caller's
         g.Add("tokenizer.ggml.add_bos_token", GgufValue.Bool(false));
         g.Add("tokenizer.ggml.add_eos_token", GgufValue.Bool(false));
-        var cfg = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerJson))!, "tokenizer_config.json");
-        if (File.Exists(cfg))
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(cfg));
-            if (doc.RootElement.TryGetProperty("chat_template", out var ct) && ct.ValueKind == JsonValueKind.String)
-                g.Add("tokenizer.chat_template", GgufValue.Of(ct.GetString()!));
-        }
-    }
-
-    // tokenizer.json merges are "a b" strings (older files) or ["a", "b"] pairs (tokenizers >= 0.20).
-    private static IEnumerable<string> Merges(string path)
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
-        var list = new List<string>();
-        foreach (var m in doc.RootElement.GetProperty("model").GetProperty("merges").EnumerateArray())
-            list.Add(m.ValueKind == JsonValueKind.String ? m.GetString()! : m[0].GetString() + " " + m[1].GetString());
-        return list;
+        if (v.ChatTemplate is { } t) g.Add("tokenizer.chat_template", GgufValue.Of(t));
     }
 }

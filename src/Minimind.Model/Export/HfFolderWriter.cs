@@ -16,9 +16,6 @@ namespace Minimind.Model.Export;
 /// </summary>
 public static class HfFolderWriter
 {
-    /// <summary>The tokenizer files copied when present.</summary>
-    public static readonly string[] TokenizerFiles = { "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja" };
-
     /// <summary>Why <paramref name="c"/> has no HF class, or null when it can be written.</summary>
     public static string? Unsupported(ModelConfig c) =>
         c.UseMoe && c.Generation != ModelGeneration.MiniMind3
@@ -28,9 +25,9 @@ public static class HfFolderWriter
     /// <summary>The model_type this config is written as (qwen3, qwen3_moe or llama).</summary>
     public static string ModelType(ModelConfig c) => c.Generation == ModelGeneration.MiniMind3 ? (c.UseMoe ? "qwen3_moe" : "qwen3") : "llama";
 
-    /// <summary>Writes the folder <paramref name="dir"/>; <paramref name="tokenizerDir"/> (may be null) supplies the tokenizer files.
-    /// Returns the tokenizer files copied.</summary>
-    public static IReadOnlyList<string> Write(ExportWeights w, string dir, TorchDType dtype, string? tokenizerDir)
+    /// <summary>Writes the folder <paramref name="dir"/>; <paramref name="tokenizer"/> (may be null) supplies the tokenizer files.
+    /// Returns the tokenizer files written.</summary>
+    public static IReadOnlyList<string> Write(ExportWeights w, string dir, TorchDType dtype, ExportTokenizer? tokenizer)
     {
         var c = w.Config;
         if (Unsupported(c) is { } why) throw new NotSupportedException(why);
@@ -48,15 +45,11 @@ public static class HfFolderWriter
         {
             SafetensorsWriter.Write(Path.Combine(tmp, "model.safetensors"), Tensors(w, dtype), new Dictionary<string, string> { ["format"] = "pt" });
             AtomicFile.Write(Path.Combine(tmp, "config.json"), s => { using var jw = new Utf8JsonWriter(s, new JsonWriterOptions { Indented = true }); Config(c, dtype).WriteTo(jw); });
-            if (tokenizerDir is not null)
-                foreach (var f in TokenizerFiles)
-                {
-                    var src = Path.Combine(tokenizerDir, f);
-                    if (!File.Exists(src)) continue;
-                    var bytes = f == "tokenizer_config.json" ? TokenizerConfig(src) : File.ReadAllBytes(src);
-                    AtomicFile.Write(Path.Combine(tmp, f), s => s.Write(bytes));
-                    copied.Add(f);
-                }
+            foreach (var (name, bytes) in tokenizer?.HfFolderFiles() ?? Array.Empty<(string, byte[])>())
+            {
+                AtomicFile.Write(Path.Combine(tmp, name), s => s.Write(bytes));
+                copied.Add(name);
+            }
             // swap in: the old folder (a previous export) is moved aside first and removed last
             string? old = null;
             if (Directory.Exists(full)) { old = Path.Combine(parent, $".{Path.GetFileName(full)}.{Environment.ProcessId}.old"); Directory.Move(full, old); }
@@ -71,45 +64,36 @@ public static class HfFolderWriter
         return copied;
     }
 
-    // MiniMind's script adds these two fields to the saved tokenizer_config.json.
-    private static byte[] TokenizerConfig(string path)
-    {
-        var node = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object");
-        node["tokenizer_class"] = "PreTrainedTokenizerFast";
-        node["extra_special_tokens"] = new JsonObject();
-        return JsonSerializer.SerializeToUtf8Bytes(node, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-    }
-
     /// <summary>The safetensors entries in HF names (state_dict order of the HF class).</summary>
     public static IEnumerable<KeyValuePair<string, TorchTensor>> Tensors(ExportWeights w, TorchDType dtype)
     {
         var c = w.Config;
         var L = w.Layout;
+        var k = KeyTable.Hf;
         bool permute = c.Rope == Kernels.RopeLayout.Interleaved;
         KeyValuePair<string, TorchTensor> T(string name, ParameterEntry e) => new(name, w.Tensor(e, dtype));
         KeyValuePair<string, TorchTensor> Rope(string name, ParameterEntry e, int heads) =>
             new(name, permute ? TorchTensor.FromFloat32(w.PermuteRope(e, heads, toRotateHalf: true), e.Shape, dtype) : w.Tensor(e, dtype));
-        yield return T("model.embed_tokens.weight", L.Embedding);
+        yield return T(k[ParameterRole.Embedding], L.Embedding);
         for (int l = 0; l < c.NLayers; l++)
         {
             var p = L.Layers[l];
-            string a = $"model.layers.{l}.self_attn.", m = $"model.layers.{l}.mlp.";
-            yield return Rope(a + "q_proj.weight", p.Wq, c.NHeads);
-            yield return Rope(a + "k_proj.weight", p.Wk, c.NKvHeads);
-            yield return T(a + "v_proj.weight", p.Wv);
-            yield return T(a + "o_proj.weight", p.Wo);
-            if (p.QNorm is { } qn) yield return T(a + "q_norm.weight", qn);
-            if (p.KNorm is { } kn) yield return T(a + "k_norm.weight", kn);
+            yield return Rope(k[ParameterRole.Wq, l], p.Wq, c.NHeads);
+            yield return Rope(k[ParameterRole.Wk, l], p.Wk, c.NKvHeads);
+            yield return T(k[ParameterRole.Wv, l], p.Wv);
+            yield return T(k[ParameterRole.Wo, l], p.Wo);
+            if (p.QNorm is { } qn) yield return T(k[ParameterRole.QNorm, l], qn);
+            if (p.KNorm is { } kn) yield return T(k[ParameterRole.KNorm, l], kn);
             if (p.Ffn is { } f)
             {
-                yield return T(m + "gate_proj.weight", f.Gate);
-                yield return T(m + "up_proj.weight", f.Up);
-                yield return T(m + "down_proj.weight", f.Down);
+                yield return T(k[ParameterRole.FfnGate, l], f.Gate);
+                yield return T(k[ParameterRole.FfnUp, l], f.Up);
+                yield return T(k[ParameterRole.FfnDown, l], f.Down);
             }
             else
             {
                 // transformers 5's Qwen3-MoE keeps the experts fused: gate_up_proj [E, 2I, D], down_proj [E, D, I]
-                yield return T(m + "gate.weight", p.Router!);
+                yield return T(k[ParameterRole.Router, l], p.Router!);
                 int e = c.NExperts, inter = c.EffectiveHiddenDim, d = c.Dim;
                 var gu = new float[(long)e * 2 * inter * d];
                 var dn = new float[(long)e * d * inter];
@@ -120,14 +104,14 @@ public static class HfFolderWriter
                     w.Of(ex.Up).CopyTo(gu.AsSpan(x * 2 * inter * d + inter * d));
                     w.Of(ex.Down).CopyTo(dn.AsSpan(x * d * inter));
                 }
-                yield return new(m + "experts.gate_up_proj", TorchTensor.FromFloat32(gu, new[] { e, 2 * inter, d }, dtype));
-                yield return new(m + "experts.down_proj", TorchTensor.FromFloat32(dn, new[] { e, d, inter }, dtype));
+                yield return new(KeyTable.AtLayer(KeyTable.HfFusedGateUp, l), TorchTensor.FromFloat32(gu, new[] { e, 2 * inter, d }, dtype));
+                yield return new(KeyTable.AtLayer(KeyTable.HfFusedDown, l), TorchTensor.FromFloat32(dn, new[] { e, d, inter }, dtype));
             }
-            yield return T($"model.layers.{l}.input_layernorm.weight", p.AttnNorm);
-            yield return T($"model.layers.{l}.post_attention_layernorm.weight", p.FfnNorm);
+            yield return T(k[ParameterRole.AttnNorm, l], p.AttnNorm);
+            yield return T(k[ParameterRole.FfnNorm, l], p.FfnNorm);
         }
-        yield return T("model.norm.weight", L.FinalNorm);
-        if (!c.TiedEmbeddings) yield return T("lm_head.weight", L.Head);
+        yield return T(k[ParameterRole.FinalNorm], L.FinalNorm);
+        if (!c.TiedEmbeddings) yield return T(k[ParameterRole.Head], L.Head);
     }
 
     private static double D(float f) => double.Parse(f.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);

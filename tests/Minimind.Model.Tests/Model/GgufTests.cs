@@ -27,6 +27,10 @@ public sealed class GgufTests
         { "minimind2-hf", false, "v1", "f32" },
         { "minimind-v1", false, "v1", "f32" },
         { "minimind3", false, "v3", "f16" },
+        // bailingmoe: routed experts, one shared expert, renormalised top-2 (2024: θ 1e4; minimind2: 1e6; minimind2-hf: rotate-half)
+        { "minimind2", true, "v1", "f32" },
+        { "minimind-v1", true, "v1", "f32" },
+        { "minimind2-hf", true, "v1", "f32" },
     };
 
     private static void RequireLlamaCpp()
@@ -111,7 +115,7 @@ public sealed class GgufTests
     }
 
     [Fact]
-    public void TheFileHoldsTheMetadataLlamaCppNeeds_AndGenerationsItCannotRunAreRefused()
+    public void TheFileHoldsTheMetadataLlamaCppNeeds()
     {
         var dir = ModelTestPaths.TempDir();
         try
@@ -141,11 +145,21 @@ public sealed class GgufTests
                 var bf = TorchTensor.FromFloat32(src, new[] { src.Length }, TorchDType.BF16).ToFloat32();
                 Assert.Equal(bf, all.AsSpan(src.Length, src.Length).ToArray());
             }
+            // minimind2 MoE (issue 19: no longer refused) is bailingmoe: the keys llama.cpp's loader requires of it, the shared
+            // expert as ffn_*_shexp, and output.weight although the model ties it (bailingmoe has no tied head)
             var moe2 = TinyModel(dir, "minimind2", true);
-            var (c2, _, e2) = CliEvalGenerateTests.Cli(new[] { "convert", moe2, Path.Combine(dir, "x.gguf"), "--tokenizer", shared ?? dir }.Concat(ArchArgs("minimind2", true)).ToArray());
-            Assert.NotEqual(0, c2);
-            if (shared is not null) Assert.Contains("shared expert", e2);
-            Assert.False(File.Exists(Path.Combine(dir, "x.gguf")));
+            var g2 = Path.Combine(dir, "x.gguf");
+            var (c2, o2, e2) = CliEvalGenerateTests.Cli(new[] { "convert", moe2, g2, "--tokenizer", shared ?? "byte", "--dtype", "f32" }.Concat(ArchArgs("minimind2", true)).ToArray());
+            Assert.True(c2 == 0, o2 + e2);
+            var b = GgufFile.Read(g2);
+            Assert.Equal("bailingmoe", b.Get("general.architecture")!.Value);
+            Assert.Equal(1L, b.Get("bailingmoe.expert_shared_count")!.Value);
+            Assert.Equal(true, b.Get("bailingmoe.expert_weights_norm")!.Value);
+            Assert.Equal(1.0, b.Get("bailingmoe.expert_weights_scale")!.Value);
+            Assert.Equal(0L, b.Get("bailingmoe.leading_dense_block_count")!.Value);
+            var moeSd = StateDict.Read(moe2);
+            Assert.Equal(moeSd["layers.1.feed_forward.shared_experts.w2.weight"].ToFloat32(), b.ReadFloat32(b.Tensors.Single(t => t.Name == "blk.1.ffn_down_shexp.weight")));
+            Assert.Equal(moeSd["tok_embeddings.weight"].ToFloat32(), b.ReadFloat32(b.Tensors.Single(t => t.Name == "output.weight")));
         }
         finally { Directory.Delete(dir, true); }
     }
