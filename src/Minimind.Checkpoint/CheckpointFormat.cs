@@ -33,7 +33,7 @@ public static class CheckpointFormats
         using (var fs = File.OpenRead(path)) { length = fs.Length; fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false); }
         if (GgufFile.LooksLike(head)) return CheckpointFormat.Gguf;
         if (SafetensorsFile.LooksLike(head, length)) return CheckpointFormat.Safetensors;
-        bool pthMagic = head[0] == (byte)'P' && head[1] == (byte)'K' || head[0] == 0x80;
+        bool pthMagic = head[0] == (byte)'P' && head[1] == (byte)'K' || head[0] == 0x80 && head[1] == 2 && head[2] == 0x8a; // zip, or a legacy pickle's magic
         // A .safetensors name with no recognisable magic: the safetensors reader says what is wrong with its header.
         if (!pthMagic && path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return CheckpointFormat.Safetensors;
         return CheckpointFormat.Pth;

@@ -27,6 +27,9 @@ public sealed class CheckpointSource
     /// <summary>The parsed .pth (its whole object tree, e.g. a resume dict's optimizer state) when the format is <see cref="CheckpointFormat.Pth"/>.</summary>
     public PthFile? Pth { get; }
 
+    /// <summary>Notes already said about this file (a file loaded into two models, as DPO's policy and reference, is described once).</summary>
+    public ISet<string> NotesSaid { get; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>A record of the file by name (e.g. the architecture record), or null.</summary>
     public byte[]? Record(string name) => Weights.Extras.TryGetValue(name, out var b) ? b : null;
 

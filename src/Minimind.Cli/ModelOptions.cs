@@ -160,6 +160,9 @@ public static class ModelOptions
             open.Add("the generation (2024 and minimind2 files share every key name)");
             flags.Add("--arch minimind-v1|minimind2");
         }
+        // the shapes as the file's own layout reads them (c is still the fallback when the generation is open)
+        var gens = CheckpointShapes.Generations(source.Weights);
+        if (generation && gens.Count > 0) c = CheckpointShapes.Infer(ModelConfig.Preset(gens[^1]), source.Weights, new HashSet<string>(), out _);
         if (heads)
         {
             var wk = KeyTable.Of(c.Generation)[ParameterRole.Wk];

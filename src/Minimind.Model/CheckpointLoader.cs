@@ -18,9 +18,9 @@ public static class CheckpointLoader
         return report;
     }
 
-    /// <summary>Writes the tied-copies note (<see cref="CheckpointShapes.TiedCopiesNote"/>) when there is one.</summary>
+    /// <summary>Writes the tied-copies note (<see cref="CheckpointShapes.TiedCopiesNote"/>) when there is one, once per source.</summary>
     public static void Note(ModelConfig config, CheckpointSource source, TextWriter notes)
     {
-        if (CheckpointShapes.TiedCopiesNote(config, source.Weights) is { } note) notes.WriteLine("note: " + note);
+        if (CheckpointShapes.TiedCopiesNote(config, source.Weights) is { } note && source.NotesSaid.Add(note)) notes.WriteLine("note: " + note);
     }
 }

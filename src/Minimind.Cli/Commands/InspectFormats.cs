@@ -6,36 +6,32 @@ namespace Minimind.Cli.Commands;
 /// <summary><c>minimind inspect</c> for the non-.pth formats: .safetensors files, HuggingFace folders and GGUF files.</summary>
 internal static class InspectFormats
 {
-    /// <summary>Prints <paramref name="path"/> when it is one of these formats (by content, not name); false otherwise.</summary>
+    /// <summary>Prints <paramref name="path"/> when it is one of these formats (told by <see cref="CheckpointFormats.Detect"/>,
+    /// the same reader every loading command uses, so a broken file gets the same message here); false for a .pth or a
+    /// folder without weights.</summary>
     public static bool TryRun(string path, bool json, TextWriter o)
     {
-        if (Directory.Exists(path))
+        if (Directory.Exists(path) && !HfFolderReader.IsHfFolder(path)) return false;
+        switch (CheckpointFormats.Detect(path))
         {
-            if (!HfFolderReader.IsHfFolder(path)) return false;
-            var files = HfFolderReader.WeightFiles(path);
-            if (!json) o.WriteLine($"{path}: HuggingFace folder ({string.Join(", ", new[] { "config.json" }.Where(f => File.Exists(Path.Combine(path, f))).Concat(files.Select(Path.GetFileName))!)})");
-            var sts = files.Where(f => f.EndsWith(".safetensors", StringComparison.Ordinal)).Select(SafetensorsFile.Read).ToList();
-            if (json) WriteSafetensorsJson(o, sts, path);
-            else foreach (var st in sts) WriteSafetensorsText(o, st);
-            return true;
+            case CheckpointFormat.HfFolder:
+                var files = HfFolderReader.WeightFiles(path);
+                if (!json) o.WriteLine($"{path}: HuggingFace folder ({string.Join(", ", new[] { "config.json" }.Where(f => File.Exists(Path.Combine(path, f))).Concat(files.Select(Path.GetFileName))!)})");
+                var sts = files.Where(f => f.EndsWith(".safetensors", StringComparison.Ordinal)).Select(SafetensorsFile.Read).ToList();
+                if (json) WriteSafetensorsJson(o, sts, path);
+                else foreach (var st in sts) WriteSafetensorsText(o, st);
+                return true;
+            case CheckpointFormat.Gguf:
+                var g = GgufFile.Read(path);
+                if (json) WriteGgufJson(o, g); else WriteGgufText(o, g);
+                return true;
+            case CheckpointFormat.Safetensors:
+                var one = SafetensorsFile.Read(path);
+                if (json) WriteSafetensorsJson(o, new[] { one }, path); else WriteSafetensorsText(o, one);
+                return true;
+            default:
+                return false;
         }
-        if (!File.Exists(path)) return false;
-        var head = new byte[16];
-        long len;
-        using (var fs = File.OpenRead(path)) { len = fs.Length; fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false); }
-        if (GgufFile.LooksLike(head))
-        {
-            var g = GgufFile.Read(path);
-            if (json) WriteGgufJson(o, g); else WriteGgufText(o, g);
-            return true;
-        }
-        if (SafetensorsFile.LooksLike(head, len))
-        {
-            var st = SafetensorsFile.Read(path);
-            if (json) WriteSafetensorsJson(o, new[] { st }, path); else WriteSafetensorsText(o, st);
-            return true;
-        }
-        return false;
     }
 
     private static string Shape(IEnumerable<long> s) => "[" + string.Join(", ", s) + "]";

@@ -18,7 +18,10 @@ public sealed class CliEvalGenerateTests
 
     /// <summary>As <see cref="Cli"/>; when <paramref name="stdin"/> is not null it is written to the process's standard
     /// input, which is then closed.</summary>
-    internal static (int code, string stdout, string stderr) CliWithInput(string? stdin, params string[] args)
+    internal static (int code, string stdout, string stderr) CliWithInput(string? stdin, params string[] args) => CliRun(stdin, 120, args);
+
+    /// <summary>As <see cref="CliWithInput"/>, waiting at most <paramref name="seconds"/> (a training run on a busy machine).</summary>
+    internal static (int code, string stdout, string stderr) CliRun(string? stdin, int seconds, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -34,7 +37,7 @@ public sealed class CliEvalGenerateTests
             p.StandardInput.Write(stdin);
             p.StandardInput.Close();
         }
-        if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException("minimind " + string.Join(' ', args)); }
+        if (!p.WaitForExit(seconds * 1000)) { p.Kill(true); throw new TimeoutException("minimind " + string.Join(' ', args)); }
         return (p.ExitCode, so.Result, se.Result);
     }
 

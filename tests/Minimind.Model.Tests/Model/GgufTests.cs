@@ -51,28 +51,9 @@ public sealed class GgufTests
         return (p.ExitCode, so.Result, se.Result);
     }
 
-    internal static string TinyModel(string dir, string arch, bool moe)
-    {
-        var c = ModelConfig.Preset(arch) with { Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 6400, MaxSeqLen = 128, UseMoe = moe, HiddenDim = 128 };
-        using var be = new CpuBackend();
-        using var m = MiniMindModel.Create(c, be, 1, 8);
-        m.InitRandom(11);
-        var sd = m.ExportStateDict();
-        var emb = c.HfKeys ? "model.embed_tokens.weight" : "tok_embeddings.weight";
-        // sharper attention (q, k ×4) and blocks that outweigh the embedding in the residual (o, down ×4): otherwise a tied
-        // head just repeats the last token, and the continuation must depend on positions for a wrong RoPE layout to show
-        static bool Any(string k, params string[] parts) => parts.Any(k.Contains);
-        static float Scale(string k, string emb) => k == emb ? 25f
-            : Any(k, "wq.", "wk.", "q_proj.", "k_proj.", "wo.", "o_proj.", "w2.", "down_proj.") ? 4f : 1f;
-        var res = new StateDict();
-        foreach (var (k, t) in sd)
-            res.Add(k, Scale(k, emb) == 1f ? t : TorchTensor.FromFloat32(t.ToFloat32().Select(x => x * Scale(k, emb)).ToArray(), t.Shape));
-        var head = c.HfKeys ? "lm_head.weight" : "output.weight";
-        res.Add(head, res[emb].Alias());
-        var pth = Path.Combine(dir, $"{arch}{(moe ? "_moe" : "")}.pth");
-        PthWriter.WriteStateDict(pth, res);
-        return pth;
-    }
+    internal static string TinyModel(string dir, string arch, bool moe) =>
+        TinyModels.Write(Path.Combine(dir, $"{arch}{(moe ? "_moe" : "")}.pth"),
+            ModelConfig.Preset(arch) with { Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 6400, MaxSeqLen = 128, UseMoe = moe, HiddenDim = 128 });
 
     internal static string[] ArchArgs(string arch, bool moe) =>
         new[] { "--arch", arch, "--n-heads", "4", "--hidden-dim", "128", "--max-seq-len", "128" }.Concat(moe ? new[] { "--use-moe" } : Array.Empty<string>()).ToArray();
