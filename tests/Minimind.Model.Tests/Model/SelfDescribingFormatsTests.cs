@@ -39,8 +39,8 @@ public sealed class SelfDescribingFormatsTests
             {
                 Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 259, MaxSeqLen = 128, HiddenDim = 128, UseMoe = name.EndsWith("-moe"),
             };
-        // minimind3's shapes give everything but θ and eps: non-default ones show a file that lost its record
-        if (c.Generation == ModelGeneration.MiniMind3) c = c with { RopeTheta = 5e4f, NormEps = 1e-5f };
+        // minimind3's shapes give everything but θ and eps: far-from-default ones show a file that lost its record
+        if (c.Generation == ModelGeneration.MiniMind3) c = c with { RopeTheta = 50f, NormEps = 1e-5f };
         var flags = new List<string>
         {
             "--arch", c.Arch, "--dim", "64", "--n-layers", "2", "--n-heads", "4", "--n-kv-heads", "2", "--vocab-size", "259",
