@@ -79,10 +79,12 @@ public static class ModelOptions
     public static readonly OptionGroup Architecture = new(
         "Model architecture (each unset field: config.json beside the weights, else the checkpoint's shapes, else the --arch preset)",
         """
-        Query heads cannot be read off 2024/minimind2/minimind2-hf shapes (minimind3's q_norm gives them):
-        without a config.json, give --n-heads when it differs from the preset.
-        Weight files this project writes carry their architecture (and tokenizer) inside (extra/minimind.json),
-        so they need none of these options; an explicit --arch sends such a file down the steps above instead.
+        What no source determines is refused, never guessed: 2024 and minimind2 files share every key name
+        (give --arch), and only minimind3's q_norm gives the number of query heads (give --n-heads); the
+        refusal names the flags to add. A known generation brings its MiniMind defaults (RoPE θ, eps, top-k).
+        Weight files this project writes carry their architecture (and tokenizer) inside (.pth: extra/minimind.json,
+        .safetensors: __metadata__, HF folders: config.json), so they need none of these options; an explicit
+        --arch sends such a file down the steps above instead.
         """,
         new[] { (CliOption)Arch }.Concat(Fields.Select(f => f.Option)).ToArray());
 

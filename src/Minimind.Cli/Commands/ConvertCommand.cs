@@ -27,16 +27,16 @@ public sealed class ConvertCommand : ICommand
     public static readonly CliOption<string?> To = Opt.ChoiceOrNull("to", "target format", ConvertExport.Targets)
         .DefaultIs("from OUT's extension (.gguf, .safetensors), else pth").Sample("hf");
     /// <summary><c>--tokenizer</c>: the files copied into an HF folder / embedded in a GGUF.</summary>
-    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("tokenizer.json beside IN (hf: copied; gguf: required)");
+    public static readonly CliOption<string?> Tokenizer = CommonOptions.Tokenizer("tokenizer.json beside IN, else the one IN records (hf: written into the folder; gguf: embedded)");
 
     /// <summary>Everything <c>minimind convert</c> accepts.</summary>
     public static readonly OptionTable Table = new("convert",
         new[]
         {
             "convert IN OUT [--dtype f32|f16|bf16] [--strip-prefix] [--merge-lora LORA.pth]",
-            "convert IN OUT.safetensors [--dtype ...] [--strip-prefix]",
-            "convert IN DIR --to hf [--tokenizer DIR] [--dtype ...] [architecture options]",
-            "convert IN OUT.gguf [--tokenizer DIR] [--dtype f32|f16|bf16] [architecture options]",
+            "convert IN OUT.safetensors [--dtype ...] [--strip-prefix] [architecture options]",
+            "convert IN DIR --to hf [--tokenizer DIR|byte] [--dtype ...] [architecture options]",
+            "convert IN OUT.gguf [--tokenizer DIR|byte] [--dtype f32|f16|bf16] [architecture options]",
         },
         """
         Reads IN (zip or legacy .pth) and writes OUT in the zip format of torch >= 1.6, loadable with
@@ -53,9 +53,15 @@ public sealed class ConvertCommand : ICommand
         model.safetensors (tied head left out) and the tokenizer files; default dtype f16, as the script.
         OUT.gguf is for llama.cpp/ollama: minimind3 as qwen3, minimind3 MoE as qwen3moe, minimind-v1/
         minimind2/minimind2-hf dense as llama; tokenizer, special tokens and chat template in the metadata;
-        default dtype f16 (norms stay f32). 2024/minimind2 MoE models are refused with the reason.
-        For hf/gguf the architecture comes from config.json beside IN, the checkpoint's shapes and the
-        architecture options.
+        default dtype f16 (norms stay f32); minimind-v1/minimind2/minimind2-hf MoE as bailingmoe.
+        The tokenizer: --tokenizer (a folder, a tokenizer.json, or 'byte' for the built-in model), else the
+        tokenizer.json beside IN, else the one IN records.
+        Every output describes its model: IN's architecture record is carried into a .pth or .safetensors
+        (and through --merge-lora); an HF folder's config.json and a GGUF file's metadata are written from it.
+        For hf/gguf, and for a .pth/.safetensors when architecture options are given or a config.json
+        describes IN (e.g. an HF folder converted back), the architecture is resolved as generate resolves it
+        (record, config.json, shapes, options; what none of them gives is refused with the flags to add) and
+        recorded in OUT. An IN without a record gives an OUT without one, and convert says so.
         """,
         new[] { new OptionGroup("Options", DType, StripPrefix, MergeLora, To, Tokenizer), ModelOptions.Architecture },
         new[]

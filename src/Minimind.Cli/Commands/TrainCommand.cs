@@ -38,7 +38,7 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<int> MaxSeqLen = Opt.Int("max-seq-len", "N", P.MaxSeqLen, "tokens per row incl. bos/eos; also the model's context").Or(128, BuiltinRun).AtLeast(3).Sample("96");
     /// <summary><c>--from-weight</c>.</summary>
     public static readonly CliOption<string?> FromWeight = Opt.String("from-weight", "NAME|PATH", null,
-        "start from <out-dir>/NAME_<dim>[_moe].pth, a .pth/.safetensors file or a HuggingFace folder (any generation's key names, prefixes stripped; lists what did not load); 'none': random weights").DefaultIs("the stage's: none for pretrain, pretrain for sft, full_sft for lora/dpo/distill (dpo: also its frozen reference)").Sample("pretrain");
+        "start from <out-dir>/NAME_<dim>[_moe].pth, a .pth/.safetensors file or a HuggingFace folder (any generation's key names, prefixes stripped; strict: a parameter it does not fill or a key the model does not use is refused, naming them); 'none': random weights").DefaultIs("the stage's: none for pretrain, pretrain for sft, full_sft for lora/dpo/distill (dpo: also its frozen reference)").Sample("pretrain");
     /// <summary><c>--allow-partial-load</c>.</summary>
     public static readonly CliOption<bool> AllowPartialLoad = Opt.Flag("allow-partial-load",
         "let --from-weight fill only the parameters it has (MiniMind's strict=False): the rest stay at random initialisation and unused file keys are listed; without it any mismatch is refused, naming the keys");
