@@ -75,6 +75,14 @@ public sealed class TrainingState
     /// <summary>Optimizer steps skipped because the fp16 gradients overflowed.</summary>
     public long SkippedSteps { get; set; }
 
+    /// <summary>A copy that the run's further steps do not change (the loss log copied too).</summary>
+    public TrainingState Clone()
+    {
+        var c = (TrainingState)MemberwiseClone();
+        c.Losses = new List<float>(Losses);
+        return c;
+    }
+
     /// <summary>Encodes the state as a MessagePack map.</summary>
     public byte[] Serialize()
     {

@@ -7,6 +7,7 @@ using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Lora;
 using Minimind.Training;
+using Minimind.Training.Checkpointing;
 using Minimind.Training.Stages;
 
 namespace Minimind.Cli.Commands;
@@ -181,7 +182,7 @@ public sealed class BenchCommand : ICommand
             if (checkpoint && comm.Size == 1)
             {
                 sw.Restart();
-                var dir = trainer.Save();
+                var dir = trainer.Checkpointer.Save();
                 double saveS = sw.Elapsed.TotalSeconds;
                 long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length) + new FileInfo(trainer.Paths.WeightsPath).Length;
                 using var model2 = MiniMindModel.Create(config, backend, batch, data.SeqLen);
@@ -190,7 +191,7 @@ public sealed class BenchCommand : ICommand
                 ITrainingStage stage2 = lora2 is not null ? new LoraStage(model2, lora2, data) : new LanguageModelStage(stageName, model2, data);
                 using var trainer2 = new Trainer(stage2, opts, TextWriter.Null, "random tokens");
                 sw.Restart();
-                trainer2.LoadResumeFolder(dir);
+                ResumeLoader.LoadFolder(trainer2, dir);
                 backend.Synchronize();
                 double loadS = sw.Elapsed.TotalSeconds;
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,

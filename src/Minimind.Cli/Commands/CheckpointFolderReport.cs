@@ -1,6 +1,7 @@
 using System.Globalization;
 using Minimind.Checkpoint.Resume;
 using Minimind.Training;
+using Minimind.Training.Checkpointing;
 
 namespace Minimind.Cli.Commands;
 

@@ -8,6 +8,7 @@ using Minimind.Model.Data;
 using Minimind.Model.Data.Sft;
 using Minimind.Model.Tokenizer;
 using Minimind.Training;
+using Minimind.Training.Checkpointing;
 using Minimind.Training.Stages;
 
 namespace Minimind.Cli.Commands;
@@ -359,19 +360,7 @@ public sealed class TrainCommand : ICommand
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
         log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
 
-        bool resumed = false;
-        if (resumeFrom is not null)
-        {
-            if (Directory.Exists(resumeFrom)) trainer.LoadResumeFolder(resumeFrom);
-            else if (File.Exists(resumeFrom)) trainer.LoadMinimindResume(resumeFrom);
-            else throw new FileNotFoundException($"--resume-from {resumeFrom}: no such folder or file", resumeFrom);
-            resumed = true;
-        }
-        else if (resume)
-        {
-            resumed = trainer.TryResumeLatest();
-            if (!resumed) log.WriteLine($"--resume: no complete checkpoint in {trainer.Paths.CheckpointRoot}; starting a fresh run");
-        }
+        bool resumed = ResumeLoader.Load(trainer, resume, resumeFrom);
         if (!resumed)
         {
             var existing = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.Paths.CheckpointRoot);

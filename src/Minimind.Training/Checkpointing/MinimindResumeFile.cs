@@ -1,6 +1,6 @@
 using Minimind.Checkpoint;
 
-namespace Minimind.Training;
+namespace Minimind.Training.Checkpointing;
 
 /// <summary>
 /// MiniMind's own resume file (trainer_utils.lm_checkpoint, <c>*_resume.pth</c>):
@@ -15,12 +15,13 @@ public static class MinimindResumeFile
     public sealed record Contents(float[] Weights, float[] M, float[] V, long AdamStep, int Epoch, long Step, int WorldSize,
         float Beta1, float Beta2, float Eps, float WeightDecay, PickleDict? Scaler = null);
 
-    /// <summary>Writes the file atomically; weights stored as <paramref name="modelDtype"/> (MiniMind uses float16);
-    /// 'scaler' is <paramref name="scaler"/>'s state_dict (empty when absent or disabled, as a bf16 run's);
-    /// <paramref name="extras"/> are extra archive records (the architecture record).</summary>
-    public static void Write(string path, ParameterTable table, float[] weights, float[] m, float[] v, AdamWState adam, TrainingState s,
-        TorchDType modelDtype, double currentLr, GradScaler? scaler = null, IEnumerable<KeyValuePair<string, byte[]>>? extras = null)
+    /// <summary>Writes the file atomically from the snapshot <paramref name="p"/> of the trained parameters; weights stored as
+    /// <paramref name="modelDtype"/> (MiniMind uses float16); 'scaler' is <paramref name="scaler"/> (a GradScaler state_dict:
+    /// empty for a disabled one, as a bf16 run's); <paramref name="extras"/> are extra archive records (the architecture record).</summary>
+    public static void Write(string path, ParametersSnapshot p, TrainingState s, TorchDType modelDtype, double currentLr, PickleDict scaler,
+        IEnumerable<KeyValuePair<string, byte[]>>? extras = null)
     {
+        var (table, weights, m, v, adam) = (p.Table, p.Weights, p.M, p.V, p.AdamW);
         var state = new PickleDict();
         var ids = new List<object?>();
         long i = 0;
@@ -29,7 +30,7 @@ public static class MinimindResumeFile
             int off = checked((int)e.Offset), len = checked((int)e.Numel);
             state[i] = new PickleDict
             {
-                ["step"] = TorchTensor.FromFloat32(new[] { (float)adam.Step }, Array.Empty<int>()),
+                ["step"] = TorchTensor.FromFloat32(new[] { (float)p.AdamStep }, Array.Empty<int>()),
                 ["exp_avg"] = TorchTensor.FromFloat32(m.AsSpan(off, len).ToArray(), e.Shape),
                 ["exp_avg_sq"] = TorchTensor.FromFloat32(v.AsSpan(off, len).ToArray(), e.Shape),
             };
@@ -51,7 +52,7 @@ public static class MinimindResumeFile
             ["world_size"] = (long)s.WorldSize,
             ["wandb_id"] = null,
             // A disabled GradScaler (bf16/fp32 runs) saves an empty dict.
-            ["scaler"] = scaler?.ToStateDict() ?? new PickleDict(),
+            ["scaler"] = scaler,
         };
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
