@@ -128,7 +128,7 @@ public sealed class BenchCommand : ICommand
         IPretrainSource data = new InMemoryPretrainSource(ids, offsets, maxSeqLen, 1, 2, 0);
         if (stageName != "pretrain") data = new PromptMaskedSource(data, assistantFraction);
 
-        using var backend = BackendFactory.Create(device, threads);
+        using var backend = BackendFactory.Create(device, threads, comm.LocalRank);
         log.WriteLine(BackendFactory.Describe(backend));
         using var model = MiniMindModel.Create(config, backend, batch, data.SeqLen);
         model.Precision = dtype;

@@ -156,9 +156,8 @@ public sealed class KernelsCommand : ICommand
         if (settings.Mode == "nccl") return NcclCheck.Run(settings.NcclMb, settings.NcclIters);
         var (mode, device, sizesName, tol, seconds, only, threads, ptxOut, ptxArch, _, _, dtype) = settings;
         if (mode == "ptx") return WritePtx(ptxOut!, IlgpuPtx.ParseArch(ptxArch), only);
-        if (device == "auto") device = IlgpuBackend.CudaAvailable() ? "cuda" : "ilgpu-cpu";
-        var sizes = KernelSizes.Parse(sizesName ?? (device == "ilgpu-cpu" ? "small" : "v1"));
-        using var backend = BackendFactory.Create(device, threads);
+        using var backend = BackendFactory.Create(device, threads, autoWithoutGpu: "ilgpu-cpu");
+        var sizes = KernelSizes.Parse(sizesName ?? (backend.Name == "ilgpu-cpu" ? "small" : "v1"));
         Console.WriteLine(BackendFactory.Describe(backend));
         if (dtype != Precision.Fp32 && !backend.Limits.ReducedPrecision)
             throw new NotSupportedException($"kernels {mode} --dtype {dtype.Name()}: the {backend.Name} backend does not run bf16/fp16 matmul and attention yet " +

@@ -346,8 +346,7 @@ public sealed class TrainCommand : ICommand
         // CPU ranks sharing a machine split its cores instead of oversubscribing them.
         int threads = comm.LocalSize > 1 ? Math.Max(1, Environment.ProcessorCount / comm.LocalSize) : 0;
         // GPU ranks on one machine take one device each (local rank r -> CUDA device r).
-        bool cuda = device == "cuda" || (device == "auto" && Minimind.Kernels.Ilgpu.IlgpuBackend.CudaAvailable());
-        using var backend = comm.LocalSize > 1 && cuda ? Minimind.Kernels.Ilgpu.IlgpuBackend.CreateCuda(comm.LocalRank) : BackendFactory.Create(device, threads);
+        using var backend = BackendFactory.Create(device, threads, comm.LocalRank);
         log.WriteLine(BackendFactory.Describe(backend) + (comm.LocalSize > 1 && backend.Name == "cpu" ? $", {threads} thread(s) per rank for {comm.LocalSize} ranks on this machine" : ""));
         using var model = MiniMindModel.Create(config, backend, StageSetup.RowsPerSample(recipe) * options.BatchSize, data.SeqLen);
         model.Precision = options.Dtype;
