@@ -1,15 +1,12 @@
-using System.Globalization;
 using Minimind.Checkpoint;
+using Minimind.Checkpoint.Resume;
+using Minimind.Cli.Stages;
 using Minimind.Kernels;
 using Minimind.Kernels.Distributed;
 using Minimind.Model;
-using Minimind.Model.Chat;
-using Minimind.Model.Data;
-using Minimind.Model.Data.Sft;
 using Minimind.Model.Tokenizer;
 using Minimind.Training;
 using Minimind.Training.Checkpointing;
-using Minimind.Training.Stages;
 
 namespace Minimind.Cli.Commands;
 
@@ -26,7 +23,7 @@ public sealed class TrainCommand : ICommand
     public string Summary => "Train a MiniMind model: pretrain, sft, lora, dpo, distill (crash-safe checkpoints, exact resume); no options = built-in demo run";
 
     private const string BuiltinRun = TrainStages.BuiltinRun;
-    private static readonly StageRecipe P = TrainStages.Pretrain;
+    private static readonly RecipeDefaults P = TrainStages.Pretrain.Defaults;
     private static readonly string[] Demo = { BuiltinRun };
 
     /// <summary><c>--data</c>.</summary>
@@ -181,15 +178,15 @@ public sealed class TrainCommand : ICommand
         bool Resume, string? ResumeFrom, string? FromWeight, string Device, StageRecipe Stage, StageSettings StageOptions, double DistTimeout = 300);
 
     // The options whose defaults are the stage's (TrainStages), read by Bind and by the per-stage --help.
-    private static readonly StageDefault<int> StageMaxSeqLen = new(MaxSeqLen, r => r.MaxSeqLen);
-    private static readonly StageDefault<string?> StageFromWeight = new(FromWeight, r => r.FromWeight, r => r.FromWeight);
-    private static readonly StageDefault<int> StageEpochs = new(Epochs, r => r.Epochs, r => r.DemoEpochs);
-    private static readonly StageDefault<int> StageBatchSize = new(BatchSize, r => r.BatchSize, r => r.DemoBatchSize);
-    private static readonly StageDefault<double> StageLearningRate = new(LearningRate, r => r.LearningRate, r => r.DemoLearningRate);
-    private static readonly StageDefault<int> StageAccumulationSteps = new(AccumulationSteps, r => r.AccumulationSteps);
-    private static readonly StageDefault<int> StageLogInterval = new(LogInterval, r => r.LogInterval);
-    private static readonly StageDefault<int> StageSaveInterval = new(SaveInterval, r => r.SaveInterval);
-    private static readonly StageDefault<string?> StageSaveWeight = new(SaveWeight, r => r.SaveWeight, r => r.SaveWeight);
+    private static readonly StageDefault<int> StageMaxSeqLen = new(MaxSeqLen, r => r.Defaults.MaxSeqLen);
+    private static readonly StageDefault<string?> StageFromWeight = new(FromWeight, r => r.Defaults.FromWeight, r => r.Defaults.FromWeight);
+    private static readonly StageDefault<int> StageEpochs = new(Epochs, r => r.Defaults.Epochs, r => r.Defaults.DemoEpochs);
+    private static readonly StageDefault<int> StageBatchSize = new(BatchSize, r => r.Defaults.BatchSize, r => r.Defaults.DemoBatchSize);
+    private static readonly StageDefault<double> StageLearningRate = new(LearningRate, r => r.Defaults.LearningRate, r => r.Defaults.DemoLearningRate);
+    private static readonly StageDefault<int> StageAccumulationSteps = new(AccumulationSteps, r => r.Defaults.AccumulationSteps);
+    private static readonly StageDefault<int> StageLogInterval = new(LogInterval, r => r.Defaults.LogInterval);
+    private static readonly StageDefault<int> StageSaveInterval = new(SaveInterval, r => r.Defaults.SaveInterval);
+    private static readonly StageDefault<string?> StageSaveWeight = new(SaveWeight, r => r.Defaults.SaveWeight, r => r.Defaults.SaveWeight);
     private static readonly IStageDefault[] StageDefaults =
     {
         StageMaxSeqLen, StageFromWeight, StageEpochs, StageBatchSize, StageLearningRate, StageAccumulationSteps, StageLogInterval, StageSaveInterval, StageSaveWeight,
@@ -208,7 +205,7 @@ public sealed class TrainCommand : ICommand
         if (name is null) return null;
         var stage = TrainStages.Get(TrainStages.Stage.Parse(name));
         return $"--stage {stage.Name} (trainer/{stage.Script}): {stage.Summary}; its defaults are shown. 'minimind train --help' lists every stage.\n\n" +
-            Table.RenderHelp(o => TrainStages.OwnerOf(o) is not { } owner || owner == stage.Name,
+            Table.RenderHelp(o => TrainStages.OwnerOf(o) is not { } owner || owner == stage,
                 o => StageDefaults.FirstOrDefault(d => ReferenceEquals(d.Option, o))?.Shown(stage)
                      ?? (ReferenceEquals(o, TrainStages.Stage) ? stage.Name : null));
     }
@@ -288,95 +285,26 @@ public sealed class TrainCommand : ICommand
     {
         // Rank 0 speaks for the job; the other ranks' errors still reach stderr.
         var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
-        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, recipe, stageOptions, _) = settings;
-        bool builtin = dataPath is null;
-
-        // ---- data ------------------------------------------------------------------------------
-        IPretrainSource data;
-        string dataDesc;
-        ITokenizer? tokenizer = tokSpec.Length > 0 ? TokenizerLoader.Load(tokSpec) : null;
-        // MiniMind's sft, lora and distillation scripts all read SFTDataset conversations; dpo reads DPODataset pairs.
-        bool chat = recipe.Name != "pretrain";
-        if (recipe.Name == "dpo")
-        {
-            if (dataPath is not null && dataPath.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
-                throw new UsageException($"--stage dpo reads a jsonl of {{\"chosen\": [...], \"rejected\": [...]}} pairs, not a token file ({dataPath})");
-            var format = ChatFormat.Load(tokSpec);
-            var sftOptions = new SftOptions { MaxSeqLen = maxSeqLen };
-            var pairs = builtin ? DpoPairSource.Builtin(format, sftOptions) : DpoPairSource.Open(dataPath!, format, sftOptions);
-            data = PreferenceSide.Split(pairs).Chosen;
-            dataDesc = builtin ? $"built-in preference pairs ({pairs.Count} pairs, {tokSpec} tokenizer; {pairs.Stats})" : $"preference pairs {dataPath} ({pairs.Stats})";
-        }
-        else if (builtin && chat)
-        {
-            var sft = SftSource.Builtin(ChatFormat.Load(tokSpec), new SftOptions { MaxSeqLen = maxSeqLen });
-            data = sft;
-            dataDesc = $"built-in conversations ({sft.Count} rows, {tokSpec} tokenizer; {sft.Stats})";
-        }
-        else if (builtin)
-        {
-            data = BuiltinCorpus.CreateSource(tokenizer!, maxSeqLen);
-            dataDesc = $"built-in corpus ({data.Count} documents, {tokSpec} tokenizer)";
-        }
-        else if (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
-        {
-            data = TokenFilePretrainSource.Open(dataPath);
-            dataDesc = $"token file {dataPath}";
-            if (data.SeqLen + 1 != maxSeqLen && args.Has(MaxSeqLen))
-                log.WriteLine($"note: {dataPath} holds rows of {data.SeqLen + 1} tokens; --max-seq-len {maxSeqLen} is ignored");
-        }
-        else if (chat)
-        {
-            var sft = SftSource.Open(dataPath, ChatFormat.Load(tokSpec), new SftOptions { MaxSeqLen = maxSeqLen }, log);
-            data = sft;
-            dataDesc = $"conversations {dataPath} ({sft.Stats})";
-        }
-        else
-        {
-            if (!File.Exists(dataPath)) throw new FileNotFoundException($"--data file not found: {dataPath}", dataPath);
-            data = JsonlPretrainSource.Open(dataPath, tokenizer!, maxSeqLen, log);
-            dataDesc = $"jsonl {dataPath}";
-        }
-        using var ownedData = data as IDisposable; // the token file is memory-mapped
+        var (recipe, options) = (settings.Stage, settings.Options);
+        ITokenizer? tokenizer = settings.TokSpec.Length > 0 ? TokenizerLoader.Load(settings.TokSpec) : null;
+        using var data = recipe.OpenData(new DataRequest(settings.DataPath, settings.TokSpec, tokenizer, settings.MaxSeqLen, args.Has(MaxSeqLen), log));
+        var config = settings.Config;
         if (tokenizer is not null && tokenizer.VocabSize > config.VocabSize)
             throw new UsageException($"the tokenizer has {tokenizer.VocabSize} ids but the model's --vocab-size is {config.VocabSize}");
-        if (config.MaxSeqLen < data.SeqLen) config = config with { MaxSeqLen = data.SeqLen };
+        if (config.MaxSeqLen < data.Data.SeqLen) config = config with { MaxSeqLen = data.Data.SeqLen };
 
-        // ---- model and trainer -----------------------------------------------------------------
-        // CPU ranks sharing a machine split its cores instead of oversubscribing them.
-        int threads = comm.LocalSize > 1 ? Math.Max(1, Environment.ProcessorCount / comm.LocalSize) : 0;
-        // GPU ranks on one machine take one device each (local rank r -> CUDA device r).
-        using var backend = BackendFactory.Create(device, threads, comm.LocalRank);
-        log.WriteLine(BackendFactory.Describe(backend) + (comm.LocalSize > 1 && backend.Name == "cpu" ? $", {threads} thread(s) per rank for {comm.LocalSize} ranks on this machine" : ""));
-        using var model = MiniMindModel.Create(config, backend, StageSetup.RowsPerSample(recipe) * options.BatchSize, data.SeqLen);
+        using var backend = CreateBackend(settings.Device, comm, log);
+        using var model = MiniMindModel.Create(config, backend, recipe.RowsPerSample * options.BatchSize, data.Data.SeqLen);
         model.Precision = options.Dtype;
         model.InitRandom(checked((int)options.Seed));
-        using var frozen = StageSetup.Create(recipe, stageOptions, model, data, options, backend, log, fromWeight);
-        using var trainer = new Trainer(frozen.Stage, options, log, dataDesc, comm);
+        using var setup = recipe.CreateStage(new StageContext(settings.StageOptions, model, data.Data, options, backend, log, settings.FromWeight));
+        using var trainer = new Trainer(setup.Stage, options, log, data.Description, comm);
         // One run per checkpoint folder (rank 0 holds it for the job); the OS drops the lock when the process dies,
         // so a killed run never blocks --resume.
-        using var runLock = comm.Rank == 0 ? Minimind.Checkpoint.Resume.RunLock.Acquire(trainer.Paths.CheckpointRoot, CommandLine()) : null;
+        using var runLock = comm.Rank == 0 ? RunLock.Acquire(trainer.Paths.CheckpointRoot, CommandLine()) : null;
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
-        log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
-
-        bool resumed = ResumeLoader.Load(trainer, resume, resumeFrom);
-        if (!resumed)
-        {
-            var existing = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.Paths.CheckpointRoot);
-            if (existing.Count > 0 && !resume)
-                throw new IOException($"{trainer.Paths.CheckpointRoot} already holds checkpoints of a run (up to step {existing[0].Step}). " +
-                    "Continue it with --resume, or pick another --out-dir or --save-weight, or delete that folder to start over.");
-            if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log, args.Has(FromWeight));
-        }
-        else if (frozen.Lora is not null && fromWeight is not null)
-            LoadFromWeight(model, fromWeight, options, config, log, args.Has(FromWeight)); // the frozen base is not in the checkpoint
-        else if (fromWeight is not null) log.WriteLine("note: --from-weight is ignored when resuming (the checkpoint holds the weights)");
-        if (frozen.Lora is { } lora)
-        {
-            if (fromWeight is null) log.WriteLine("warning: --stage lora with --from-weight none adapts a randomly initialised base model");
-            var keys = lora.AdaptedKeys.ToList();
-            log.WriteLine($"LoRA: rank {lora.Rank} on {keys.Count} square linears ({string.Join(", ", keys.Take(4))}{(keys.Count > 4 ? ", ..." : "")}): {lora.Table.TotalElements:N0} trainable parameters");
-        }
+        log.WriteLine($"data: {data.Description}: {data.Data.Count:N0} samples of {data.Data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
+        bool resumed = Start(trainer, setup, model, settings, args.Has(FromWeight), log);
 
         log.WriteLine(trainer.Parallel.Describe());
         trainer.CheckRanksAgree(new KeyValuePair<string, string>[] { new("--device", backend.Name) });
@@ -388,41 +316,41 @@ public sealed class TrainCommand : ICommand
         log.WriteLine($"training: {trainer.StopStep - trainer.State.OptimizerStep} optimizer steps (schedule total {trainer.State.TotalSteps}), batch {options.BatchSize} x {trainer.Parallel.PerRank} accumulation x {comm.Size} rank(s), lr {options.LearningRate}");
         TrainOutcome outcome;
         using (var stop = new StopSignal(log)) outcome = trainer.Run(stop, resumed);
-        string again = ResumeCommandLine();
-        if (outcome == TrainOutcome.Diverged)
+        return TrainReport.Print(outcome, trainer, settings, setup.Lora is not null, log);
+    }
+
+    // CPU ranks sharing a machine split its cores instead of oversubscribing them; GPU ranks take one device each (local rank r -> CUDA device r).
+    private static IBackend CreateBackend(string device, ICommunicator comm, TextWriter log)
+    {
+        int threads = comm.LocalSize > 1 ? Math.Max(1, Environment.ProcessorCount / comm.LocalSize) : 0;
+        var backend = BackendFactory.Create(device, threads, comm.LocalRank);
+        log.WriteLine(BackendFactory.Describe(backend) + (comm.LocalSize > 1 && backend.Name == "cpu" ? $", {threads} thread(s) per rank for {comm.LocalSize} ranks on this machine" : ""));
+        return backend;
+    }
+
+    // Resumes (--resume, --resume-from) or starts fresh, refusing a folder that already holds a run; --from-weight loads
+    // the starting weights, and a LoRA run's frozen base on every start. Returns true when resumed.
+    private static bool Start(Trainer trainer, StageSetup setup, MiniMindModel model, Settings s, bool fromWeightGiven, TextWriter log)
+    {
+        bool resumed = ResumeLoader.Load(trainer, s.Resume, s.ResumeFrom);
+        if (!resumed)
         {
-            var last = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.Paths.CheckpointRoot).FirstOrDefault();
-            log.WriteLine($"error: training diverged at step {trainer.State.OptimizerStep}: {trainer.DivergedReason}.");
-            log.WriteLine(last is null
-                ? "No checkpoint had been written yet; nothing on disk was touched."
-                : $"The newest checkpoint, {last.Path} (step {last.Step}), is the last good state and {trainer.Paths.WeightsPath} holds its weights; nothing after it was saved.");
-            log.WriteLine("Lower --learning-rate or enable --grad-clip (a resumed run keeps the schedule it started with, so start a new --out-dir or --save-weight for a new learning rate),");
-            log.WriteLine($"or continue from the last checkpoint with: {again}");
-            return DivergedExitCode;
+            var existing = ResumeStore.ListSteps(trainer.Paths.CheckpointRoot);
+            if (existing.Count > 0 && !s.Resume)
+                throw new IOException($"{trainer.Paths.CheckpointRoot} already holds checkpoints of a run (up to step {existing[0].Step}). " +
+                    "Continue it with --resume, or pick another --out-dir or --save-weight, or delete that folder to start over.");
+            if (s.FromWeight is not null) LoadFromWeight(model, s.FromWeight, s.Options, model.Config, log, fromWeightGiven);
         }
-        if (outcome == TrainOutcome.Stopped)
+        else if (setup.Lora is not null && s.FromWeight is not null)
+            LoadFromWeight(model, s.FromWeight, s.Options, model.Config, log, fromWeightGiven); // the frozen base is not in the checkpoint
+        else if (s.FromWeight is not null) log.WriteLine("note: --from-weight is ignored when resuming (the checkpoint holds the weights)");
+        if (setup.Lora is { } lora)
         {
-            log.WriteLine($"stopped at step {trainer.State.OptimizerStep}/{trainer.StopStep}; checkpoint in {trainer.Paths.CheckpointRoot}");
-            log.WriteLine($"resume with: {again}");
-            return 0;
+            if (s.FromWeight is null) log.WriteLine("warning: --stage lora with --from-weight none adapts a randomly initialised base model");
+            var keys = lora.AdaptedKeys.ToList();
+            log.WriteLine($"LoRA: rank {lora.Rank} on {keys.Count} square linears ({string.Join(", ", keys.Take(4))}{(keys.Count > 4 ? ", ..." : "")}): {lora.Table.TotalElements:N0} trainable parameters");
         }
-        log.WriteLine($"done: {trainer.State.OptimizerStep} steps, final loss {(trainer.State.Losses.Count > 0 ? trainer.State.Losses[^1] : float.NaN):F4}");
-        log.WriteLine($"weights:    {trainer.Paths.WeightsPath}");
-        log.WriteLine($"checkpoint: {trainer.Paths.CheckpointRoot}");
-        if (options.Plot) log.WriteLine($"loss plot:  {trainer.Paths.PlotPath}");
-        log.WriteLine($"metrics:    {trainer.Paths.MetricsPath}");
-        // The .pth alone does not say which generation wrote it (2024 and minimind2 share keys): spell the architecture out.
-        string tokHint = tokSpec.Length > 0 ? $" --tokenizer {tokSpec}" : "";
-        if (frozen.Lora is not null)
-        {
-            string merged = Path.Combine(options.OutDir, RunPaths.RunNameOf(options.SaveWeight + "_merged", config) + ".pth");
-            log.WriteLine($"merge it:   minimind convert {(fromWeight is null ? "BASE.pth" : FromWeightPath(fromWeight, options, config))} {merged} --merge-lora {trainer.Paths.WeightsPath}");
-            log.WriteLine($"try it:     minimind generate --weights {merged} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
-        }
-        // The .pth records its architecture and tokenizer, so the weights are all generate needs.
-        else log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath}{(tokSpec.Length > 0 ? "" : " --tokenizer TOKENIZER")} --prompt \"...\"");
-        log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
-        return 0;
+        return resumed;
     }
 
     private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log, bool given)
@@ -446,21 +374,4 @@ public sealed class TrainCommand : ICommand
     public const int DivergedExitCode = 3;
 
     private static string CommandLine() => string.Join(' ', Environment.GetCommandLineArgs().Select(a => a.Contains(' ') ? $"\"{a}\"" : a));
-
-    // The command line that continues this run: the same options with --resume.
-    private static string ResumeCommandLine()
-    {
-        var a = Environment.GetCommandLineArgs().Skip(1).ToList();
-        int i = a.IndexOf("train");
-        var opts = i >= 0 ? a.Skip(i + 1).ToList() : a;
-        var kept = new List<string>();
-        for (int k = 0; k < opts.Count; k++)
-        {
-            if (opts[k] == "--resume") continue;
-            if (opts[k] == "--resume-from") { k++; continue; }
-            if (opts[k].StartsWith("--resume-from=", StringComparison.Ordinal)) continue;
-            kept.Add(opts[k].Contains(' ') ? $"\"{opts[k]}\"" : opts[k]);
-        }
-        return "minimind train " + string.Join(' ', kept.Append("--resume")).Trim();
-    }
 }
