@@ -28,6 +28,9 @@ public static class TrainLoop
         using var progress = root ? new TrainProgress(run.Log, run.Paths.MetricsPath, o.LogInterval, resumed, state.OptimizerStep, state.TotalSteps,
             state.TokensSeen, run.Stage.Backend.Name, o.TensorBoardDir) : null;
         if (progress is not null && run.Parallel.WorldSize > 1) progress.Suffix = DistributedProgress.Suffix(run.Parallel);
+        if (run.DataChangedFrom is { } was)
+            progress?.Event("data_change", state.OptimizerStep, new("from_data", was.Description), new("from_data_hash", was.Hash),
+                new("data", state.DataDescription), new("data_hash", state.DataHash));
         if (resumed && root && !run.IsDone) ResumeLoader.CheckFirstBatch(run);
 
         while (!run.IsDone)

@@ -73,9 +73,9 @@ public sealed class TrainProgress : IDisposable
         if (_live) _log.Write("\r\u001b[K");
     }
 
-    /// <summary>Records a run event ("stop", "end") at <paramref name="step"/>.</summary>
-    public void Event(string name, long step) =>
-        _metrics.Write(new KeyValuePair<string, object?>[] { new("event", name), new("step", step) });
+    /// <summary>Records a run event ("stop", "end", "data_change") at <paramref name="step"/>, with its own <paramref name="fields"/>.</summary>
+    public void Event(string name, long step, params KeyValuePair<string, object?>[] fields) =>
+        _metrics.Write(new KeyValuePair<string, object?>[] { new("event", name), new("step", step) }.Concat(fields));
 
     private static string FormatTime(double s)
     {

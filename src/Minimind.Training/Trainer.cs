@@ -64,6 +64,8 @@ public sealed class Trainer : IDisposable
     public DivergenceGuard? Guard { get; internal set; }
     /// <summary>Why the run stopped as <see cref="TrainOutcome.Diverged"/>.</summary>
     public string? DivergedReason { get; internal set; }
+    /// <summary>Set when a resume continued on other data under --allow-data-change: the checkpoint's data (description and hash); the metrics log records it.</summary>
+    public (string Description, string Hash)? DataChangedFrom { get; internal set; }
 
     /// <summary>A pretraining run (every weight, next-token CE) of <paramref name="model"/> over <paramref name="data"/>.</summary>
     public Trainer(ILanguageModel model, IPretrainSource data, TrainOptions options, TextWriter log, string dataDescription, ICommunicator? comm = null)
@@ -87,12 +89,16 @@ public sealed class Trainer : IDisposable
         ModelState = new TrainedParametersState(_backend, stage.Parameters, stage.Weights, Adam);
         Scaler = new GradScaler(options.Dtype == Precision.Fp16);
         _micro = new MicroBatches(stage);
+        var (dataHash, maxId) = DataFingerprint.Of(stage);
+        if (maxId >= stage.Config.VocabSize)
+            throw new ArgumentException($"{dataDescription} holds token id {maxId}, but the model's vocabulary has {stage.Config.VocabSize} ids (--vocab-size, or the " +
+                $"architecture of the weights it starts from): the data was tokenized for a vocabulary of at least {maxId + 1}. Train with the tokenizer the model was built for, or a model with --vocab-size {maxId + 1} or more");
         State = new TrainingState
         {
             Arch = Signature(), TotalSteps = total, Epochs = options.Epochs, Seed = options.Seed,
             BatchSize = options.BatchSize, AccumulationSteps = options.AccumulationSteps, SeqLen = stage.SeqLen,
             LearningRate = options.LearningRate, GradClip = options.GradClip, DataCount = stage.Count,
-            DataDescription = dataDescription, Device = _backend.Name, Beta1 = Adam.Beta1, Beta2 = Adam.Beta2,
+            DataDescription = dataDescription, DataHash = dataHash, Device = _backend.Name, Beta1 = Adam.Beta1, Beta2 = Adam.Beta2,
             Eps = Adam.Eps, WeightDecay = Adam.WeightDecay, WorldSize = _dp.WorldSize, MicroBatchesPerStep = _dp.MicroBatchesPerStep,
             Dtype = options.Dtype.Name(), ScalerScale = Scaler.Scale,
         };
@@ -198,7 +204,8 @@ public sealed class Trainer : IDisposable
     /// <summary>The micro-batch at <paramref name="microStep"/> of <paramref name="epoch"/>.</summary>
     public Batch MakeBatch(int epoch, long microStep)
     {
-        if (_permEpoch != epoch) { _perm = DataOrder.Permutation(checked((int)Stage.Count), Options.Seed, epoch); _permEpoch = epoch; }
+        // The run's seed: a resumed run keeps its checkpoint's data order whatever --seed says.
+        if (_permEpoch != epoch) { _perm = DataOrder.Permutation(checked((int)Stage.Count), State.Seed, epoch); _permEpoch = epoch; }
         int b = Options.BatchSize;
         return Stage.CreateBatch(_perm.AsSpan(checked((int)(microStep * b)), b));
     }

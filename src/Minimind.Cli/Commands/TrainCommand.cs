@@ -90,6 +90,9 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<bool> Resume = Opt.Flag("resume", "continue from the newest checkpoint that verifies (a damaged newest one is reported and skipped); starts fresh when there is none");
     /// <summary><c>--resume-from</c>.</summary>
     public static readonly CliOption<string?> ResumeFrom = Opt.String("resume-from", "PATH", null, "a step_NNNNNN folder, or a MiniMind *_resume.pth written by PyTorch").Sample("out/checkpoints/x/step_000010");
+    /// <summary><c>--allow-data-change</c>.</summary>
+    public static readonly CliOption<bool> AllowDataChange = Opt.Flag("allow-data-change",
+        "resume on data whose rows (or their order) differ from the checkpoint's, deliberately: refused otherwise, naming both hashes; the metrics log records the change (a different sample count or row length is always refused)");
 
     /// <summary><c>--dist-timeout</c>.</summary>
     public static readonly CliOption<double> DistTimeout = Opt.Double("dist-timeout", "S", 300,
@@ -133,7 +136,7 @@ public sealed class TrainCommand : ICommand
             new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device, Dtype),
             new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, KeepEvery, SaveDtype, ExportMinimindResume, MinimindRoot, Plot, TensorBoard, NoSpaceCheck),
             new OptionGroup("Divergence guard", MaxBadSteps, LossSpike),
-            new OptionGroup("Resuming", Resume, ResumeFrom),
+            new OptionGroup("Resuming", Resume, ResumeFrom, AllowDataChange),
             new OptionGroup("Several processes (mpirun)", DistTimeout),
             TrainStages.Group,
         },
@@ -245,6 +248,7 @@ public sealed class TrainCommand : ICommand
             CheckFreeSpace = !args.Get(NoSpaceCheck),
             TokenizerSpec = tokSpec.Length == 0 ? null : tokSpec == "byte" ? tokSpec : Path.GetFullPath(tokSpec),
             TensorBoardDir = args.Get(TensorBoard),
+            AllowDataChange = args.Get(AllowDataChange),
         };
         bool resume = args.Get(Resume);
         string? resumeFrom = args.Get(ResumeFrom);
@@ -253,7 +257,8 @@ public sealed class TrainCommand : ICommand
         string device = args.Get(Device);
         // A --from-weight given as a file or folder, or a MiniMind *_resume.pth to continue, also fixes the shapes (read from it).
         string? fromWeightFile = resumeFrom is not null && File.Exists(resumeFrom) ? resumeFrom
-            : fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight : null;
+            : fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight
+            : fromWeight is not null ? EarlierStageFile(args, fromWeight, options.OutDir) : null;
         // The built-in run keeps its toy size unless --arch names a preset; every override still applies.
         var tiny = builtin ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : (ModelConfig?)null;
         var config = ModelOptions.Parse(args, fromWeightFile, out _, tiny);
@@ -264,6 +269,20 @@ public sealed class TrainCommand : ICommand
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
         return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, stage, stageOptions, distTimeout);
+    }
+
+    // --from-weight NAME without architecture flags: the one <out-dir>/NAME_<dim>[_moe].pth an earlier stage wrote, whose
+    // architecture record is believed (the stage needs no --dim again). With flags, the name is completed from them as before.
+    private static string? EarlierStageFile(ArgParser args, string name, string outDir)
+    {
+        if (name.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || !Directory.Exists(outDir)) return null;
+        if (ModelOptions.Architecture.Options.Any(o => !ReferenceEquals(o, ModelOptions.MaxSeqLen) && args.Has(o))) return null;
+        var found = Directory.EnumerateFiles(outDir, name + "_*.pth")
+            .Where(f => System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileNameWithoutExtension(f)[(name.Length + 1)..], @"^\d+(_moe)?$"))
+            .Order(StringComparer.Ordinal).ToList();
+        if (found.Count > 1)
+            throw new UsageException($"--from-weight {name}: {outDir} holds {string.Join(", ", found.Select(Path.GetFileName))}; give --dim (and --use-moe) to pick one, or --from-weight PATH");
+        return found.Count == 1 ? found[0] : null;
     }
 
     /// <inheritdoc/>
@@ -290,7 +309,9 @@ public sealed class TrainCommand : ICommand
         using var data = recipe.OpenData(new DataRequest(settings.DataPath, settings.TokSpec, tokenizer, settings.MaxSeqLen, args.Has(MaxSeqLen), log));
         var config = settings.Config;
         if (tokenizer is not null && tokenizer.VocabSize > config.VocabSize)
-            throw new UsageException($"the tokenizer has {tokenizer.VocabSize} ids but the model's --vocab-size is {config.VocabSize}");
+            throw new UsageException($"--tokenizer {settings.TokSpec} has {tokenizer.VocabSize} ids, but the model's vocabulary has {config.VocabSize} (--vocab-size, or the " +
+                $"architecture of the --from-weight file): {settings.DataPath ?? "the built-in data"} tokenized with it would hold ids the model has no embedding for. " +
+                "Use the tokenizer the model was built with, or a model with a vocabulary that large");
         if (config.MaxSeqLen < data.Data.SeqLen) config = config with { MaxSeqLen = data.Data.SeqLen };
 
         using var backend = CreateBackend(settings.Device, comm, log);
@@ -303,8 +324,10 @@ public sealed class TrainCommand : ICommand
         // so a killed run never blocks --resume.
         using var runLock = comm.Rank == 0 ? RunLock.Acquire(trainer.Paths.CheckpointRoot, CommandLine()) : null;
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
-        log.WriteLine($"data: {data.Description}: {data.Data.Count:N0} samples of {data.Data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
         bool resumed = Start(trainer, setup, model, settings, args.Has(FromWeight), log);
+        // After the resume: a checkpoint's G (micro-batches per step) decides the steps per epoch.
+        log.WriteLine($"data: {data.Description}: {data.Data.Count:N0} samples of {data.Data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, " +
+            $"{trainer.StepsPerEpoch} optimizer steps/epoch ({trainer.Parallel.MicroBatchesPerStep} micro-batch{(trainer.Parallel.MicroBatchesPerStep == 1 ? "" : "es")} per step)");
 
         log.WriteLine(trainer.Parallel.Describe());
         trainer.CheckRanksAgree(new KeyValuePair<string, string>[] { new("--device", backend.Name) });
