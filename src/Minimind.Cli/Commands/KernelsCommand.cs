@@ -201,7 +201,7 @@ public sealed class KernelsCommand : ICommand
         for (int i = 0; i < dev.Count; i++)
         {
             if (!Selected(dev[i].Name, only)) continue;
-            Console.Error.Write($"  {dev[i].Name}...\r");
+            if (!Console.IsErrorRedirected) Console.Error.Write($"  {dev[i].Name}...\r"); // a live line on a terminal only
             dev[i].Run(); refs[i].Run();
             var a = dev[i].Read(); var r = refs[i].Read();
             for (int j = 0; j < a.Count; j++)

@@ -18,8 +18,16 @@ internal static class TrainReport
             log.WriteLine(last is null
                 ? "No checkpoint had been written yet; nothing on disk was touched."
                 : $"The newest checkpoint, {last.Path} (step {last.Step}), is the last good state and {paths.WeightsPath} holds its weights; nothing after it was saved.");
-            log.WriteLine("Lower --learning-rate or enable --grad-clip (a resumed run keeps the schedule it started with, so start a new --out-dir or --save-weight for a new learning rate),");
-            log.WriteLine($"or continue from the last checkpoint with: {again}");
+            string remedy = options.GradClip > 0
+                ? $"Lower --learning-rate (gradients are already clipped at --grad-clip {options.GradClip:G})"
+                : "Lower --learning-rate or enable --grad-clip (e.g. --grad-clip 1)";
+            if (last is null)
+                log.WriteLine($"{remedy} and start again.");
+            else
+            {
+                log.WriteLine($"{remedy}: a resumed run keeps its schedule's length and takes a changed --learning-rate from its next step (printed as 'changed:'),");
+                log.WriteLine($"or continue from the last checkpoint with: {again}");
+            }
             return TrainCommand.DivergedExitCode;
         }
         if (outcome == TrainOutcome.Stopped)
