@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Minimind.Tests;
-using Minimind.Training.Tests.Distributed;
+using Minimind.Training.Tests;
 
-namespace Minimind.Training.Tests;
+namespace Minimind.Cli.Tests;
 
 /// <summary>
 /// Messages that say what happened and nothing misleading: a diverged run's advice, a stage started after another,

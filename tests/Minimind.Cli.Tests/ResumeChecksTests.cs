@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Minimind.Checkpoint.Resume;
+using Minimind.Training;
+using Minimind.Training.Tests;
 
-namespace Minimind.Training.Tests;
+namespace Minimind.Cli.Tests;
 
 /// <summary>
 /// A resume continues the run that was saved, or refuses and says why: other data (by content), another architecture,
