@@ -42,6 +42,7 @@ public sealed class CliOptionTableTests
         yield return new("kernels nccl", KernelsCommand.NcclTable, new[] { "nccl" }, KernelsCommand.Bind);
         yield return new("bench train", BenchCommand.TrainTable, new[] { "train" }, BenchCommand.Bind);
         yield return new("bench train --stage sft", BenchCommand.TrainTable, new[] { "train", "--stage", "sft" }, BenchCommand.Bind);
+        yield return new("bench eval", EvalBench.Table, new[] { "eval" }, EvalBench.Bind);
     }
 
 
