@@ -116,6 +116,18 @@ public sealed class EvalCliTests
     }
 
     [Fact]
+    public void BenchEval_RunsBothWays_AndTheyAgree()
+    {
+        var (code, stdout, stderr) = CliEvalGenerateTests.Cli("bench", "eval", "--dim", "32", "--n-layers", "1", "--n-heads", "4", "--n-kv-heads", "2",
+            "--vocab-size", "300", "--items", "2", "--choices", "3", "--context-tokens", "20", "--choice-tokens", "5", "--device", "cpu");
+        Assert.True(code == 0, stderr + stdout);
+        var lines = stdout.TrimEnd('\n').Split('\n');
+        Assert.Matches(@"^speedup: [0-9]+\.[0-9]{2}$", lines[^1]);
+        var diff = Regex.Match(stdout, @"between the two: ([0-9.E+-]+)");
+        Assert.True(diff.Success && double.Parse(diff.Groups[1].Value, CultureInfo.InvariantCulture) < 1e-5, stdout);
+    }
+
+    [Fact]
     public void Csv_ReadsQuotedFields_AndNamesTheLineOfABadRow()
     {
         var dir = ModelTestPaths.TempDir();
