@@ -115,6 +115,31 @@ public sealed class EvalCliTests
         Assert.Equal(shared.Score(q), shared.Score(q));
     }
 
+    /// <summary>Branching from the KV cache on the ILGPU kernels (CPU simulator): the cache copies and the branch forward give
+    /// the full sequences' scores there too, and the CPU backend's.</summary>
+    [Fact]
+    public void SharedContext_EqualsFullSequences_OnIlgpuSimulator()
+    {
+        using var be = Minimind.Kernels.Ilgpu.IlgpuBackend.CreateCpuSimulator();
+        using var model = MiniMindModel.Create(Byte with { MaxSeqLen = 24 }, be, 3, 24);
+        model.InitRandom(21);
+        using var cpuBe = new CpuBackend();
+        using var cpu = MiniMindModel.Create(Byte with { MaxSeqLen = 24 }, cpuBe, 3, 24);
+        cpu.InitRandom(21);
+        var rng = new Random(8);
+        int[] Ids(int n) => Enumerable.Range(0, n).Select(_ => rng.Next(3, 259)).ToArray();
+        var ctx = Ids(9);
+        var pairs = new[] { 3, 1, 5 }.Select(n => (ctx, Ids(n))).ToArray();
+        var a = new ChoiceScorer(model, shareContext: true).Score(pairs);
+        var b = new ChoiceScorer(model, shareContext: false).Score(pairs);
+        var c = new ChoiceScorer(cpu, shareContext: true).Score(pairs);
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            Assert.True(Math.Abs(a[i].LogLikelihood - b[i].LogLikelihood) < 1e-4, $"choice {i}: {a[i].LogLikelihood} vs {b[i].LogLikelihood}");
+            Assert.True(Math.Abs(a[i].LogLikelihood - c[i].LogLikelihood) < 1e-4, $"choice {i}: ilgpu {a[i].LogLikelihood} vs cpu {c[i].LogLikelihood}");
+        }
+    }
+
     [Fact]
     public void BenchEval_RunsBothWays_AndTheyAgree()
     {
