@@ -11,7 +11,7 @@ namespace Minimind.Model;
 /// by <see cref="Parameters"/> (the PyTorch state-dict keys); activations live in one arena sized
 /// for (maxBatch, maxSeqLen).
 /// </summary>
-public sealed partial class MiniMindModel : ILanguageModel, Training.IAuxLossSource
+public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
 {
     private readonly ParameterLayout _layout;
     private readonly ActivationArena _arena;

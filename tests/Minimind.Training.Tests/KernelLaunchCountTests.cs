@@ -1,7 +1,7 @@
 using Minimind.Kernels;
 using Minimind.Kernels.Ilgpu;
 using Minimind.Model;
-using Minimind.Model.Training;
+using Minimind.Training;
 
 namespace Minimind.Training.Tests;
 

@@ -2,8 +2,8 @@ using Minimind.Checkpoint;
 using Minimind.Kernels;
 using Minimind.Kernels.Cpu;
 using Minimind.Model;
-using Minimind.Model.Training;
-using Minimind.Model.Training.Stages;
+using Minimind.Training;
+using Minimind.Training.Stages;
 using Minimind.Tests;
 
 namespace Minimind.Training.Tests;

@@ -4,7 +4,7 @@ using Minimind.Kernels.Cpu;
 using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Tokenizer;
-using Minimind.Model.Training;
+using Minimind.Training;
 using Minimind.Tests;
 
 namespace Minimind.Training.Tests;

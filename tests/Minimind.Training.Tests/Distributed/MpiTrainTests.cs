@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Minimind.Checkpoint.Resume;
-using Minimind.Model.Training;
+using Minimind.Training;
 
 namespace Minimind.Training.Tests.Distributed;
 
