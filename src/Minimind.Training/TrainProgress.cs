@@ -77,7 +77,7 @@ public sealed class TrainProgress : IDisposable
     public void Event(string name, long step) =>
         _metrics.Write(new KeyValuePair<string, object?>[] { new("event", name), new("step", step) });
 
-    private static string FormatTime(double s) => Evaluation.EvalProgress.FormatTime(s);
+    private static string FormatTime(double s) => Model.Evaluation.EvalProgress.FormatTime(s);
 
     /// <inheritdoc/>
     public void Dispose()

@@ -146,7 +146,7 @@ public sealed class HeldOutEvaluationTests
         using var be = new CpuBackend();
         var rows = Rows();
         using var model = NewModel(be, 3, Config.MaxSeqLen);
-        var batch = Model.Training.Stages.StageBatches.Rows(rows, new[] { 4, 1, 6 });
+        var batch = Minimind.Training.Stages.StageBatches.Rows(rows, new[] { 4, 1, 6 });
         float[] Step()
         {
             model.ZeroGradients();

@@ -76,11 +76,14 @@ public sealed class HeldOutLoss
         return new HeldOutResult(count == 0 ? double.NaN : sum / count, count, Rows);
     }
 
+    // Rows start..start+n-1, in order.
     private Batch RowsBatch(long start, int n)
     {
-        var idx = new int[n];
-        for (int i = 0; i < n; i++) idx[i] = checked((int)(start + i));
-        return Training.Stages.StageBatches.Rows(_rows, idx);
+        int t = _rows.SeqLen;
+        var inputs = new int[n * t];
+        var targets = new int[n * t];
+        for (int r = 0; r < n; r++) _rows.Fill(start + r, inputs.AsSpan(r * t, t), targets.AsSpan(r * t, t));
+        return new Batch(n, t, inputs, targets);
     }
 
     // Every rank holds zeros for the rows it did not score; the owner of row r is the rank of its batch.
