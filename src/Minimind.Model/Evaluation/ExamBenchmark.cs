@@ -149,7 +149,7 @@ public sealed class ExamBenchmark
         for (int r = 0; r < t.Rows.Count; r++)
         {
             var row = t.Rows[r];
-            int label = Array.IndexOf(Letters.ToArray(), row[ans]);
+            int label = row[ans] switch { "A" => 0, "B" => 1, "C" => 2, "D" => 3, _ => -1 };
             if (label < 0)
                 throw new InvalidDataException($"{csvPath}:{t.RowLines[r]}: {AnswerColumn} is '{row[ans]}', expected one of A, B, C, D" +
                     (row[ans].Length == 0 ? $" (the {Name} test split has no public answers; score the {EvalSplit} split)" : ""));

@@ -15,8 +15,9 @@ public readonly record struct HeldOutResult(double Loss, long Tokens, long Rows)
 }
 
 /// <summary>
-/// Validation loss on a fixed set of rows (a pretraining jsonl or token file, SFT rows: any <see cref="IPretrainSource"/>,
-/// so every stage's data format), the same rows every time it runs. The rows are cut into fixed batches of
+/// Validation loss on a fixed set of rows, the same rows every time it runs: any <see cref="IPretrainSource"/>, so every
+/// stage's data format (<see cref="JsonlPretrainSource"/> or <see cref="TokenFilePretrainSource"/> for pretraining,
+/// <see cref="Data.Sft.SftSource"/> for SFT/LoRA/distillation, a <see cref="Data.Sft.PreferenceSide"/> of DPO pairs). The rows are cut into fixed batches of
 /// <see cref="BatchSize"/> consecutive rows; each row's Σ −log p is summed in float64 in position order, and the rows'
 /// sums in row order, so the result has the same bits whatever the batch-to-rank assignment: under mpirun each rank
 /// scores the batches b ≡ rank (mod world size), the per-row sums are all-gathered and every rank adds them up in row
