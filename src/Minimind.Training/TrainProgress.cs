@@ -80,12 +80,7 @@ public sealed class TrainProgress : IDisposable
     public void Event(string name, long step, params KeyValuePair<string, object?>[] fields) =>
         _metrics.Write(new KeyValuePair<string, object?>[] { new("event", name), new("step", step) }.Concat(fields));
 
-    private static string FormatTime(double s)
-    {
-        if (!double.IsFinite(s)) return "?";
-        var t = TimeSpan.FromSeconds(Math.Round(s));
-        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
-    }
+    private static string FormatTime(double s) => Model.Evaluation.EvalProgress.FormatTime(s);
 
     /// <inheritdoc/>
     public void Dispose()

@@ -22,7 +22,7 @@ public sealed class BenchCommand : ICommand
     public string Name => "bench";
 
     /// <inheritdoc/>
-    public string Summary => "Measure training throughput (tokens/s), checkpoint write time and resume latency";
+    public string Summary => "Measure training throughput (tokens/s), checkpoint write time, resume latency and eval items/s";
 
     /// <summary><c>--batch-size</c>.</summary>
     public static readonly CliOption<int> BatchSize = Opt.Int("batch-size", "N", 4, "rows per step").AtLeast(1);
@@ -78,11 +78,15 @@ public sealed class BenchCommand : ICommand
         });
 
     /// <summary>Everything <c>minimind bench</c> accepts.</summary>
-    public static readonly OptionTable Table = new("bench", new[] { "bench train [options]" },
+    public static readonly OptionTable Table = new("bench", new[] { "bench train [options]", "bench eval [options]" },
         "Measures training throughput (tokens/s), checkpoint write time and resume latency.", Array.Empty<OptionGroup>(),
         new[] { "bench train --arch minimind-v1 --batch-size 4 --max-seq-len 256 --steps 5 --device cpu" })
     {
-        Subcommands = new[] { ("train", "time full optimizer steps; tokens/s on the last line", TrainTable) },
+        Subcommands = new[]
+        {
+            ("train", "time full optimizer steps; tokens/s on the last line", TrainTable),
+            ("eval", "multiple-choice scoring items/s, shared prompt vs naive; speedup on the last line", EvalBench.Table),
+        },
     };
 
     /// <inheritdoc/>
@@ -96,7 +100,7 @@ public sealed class BenchCommand : ICommand
     public static Settings Bind(ArgParser args)
     {
         var what = args.Positional("what to benchmark ('train')");
-        if (what != "train") throw new UsageException($"unknown benchmark '{what}'; available: train");
+        if (what != "train") throw new UsageException($"unknown benchmark '{what}'; available: train, eval");
         int maxSeqLen = args.Get(MaxSeqLen);
         var v1 = ModelConfig.Preset("minimind-v1") with { MaxSeqLen = Math.Max(512, maxSeqLen) };
         var config = ModelOptions.Parse(args, null, out _, v1);
@@ -113,6 +117,7 @@ public sealed class BenchCommand : ICommand
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
+        if (ReferenceEquals(args.Table, EvalBench.Table)) return EvalBench.Run(args);
         var (batch, steps, maxSeqLen, threads, checkpoint, device, config, recipe, assistantFraction, accumulation, dtype) = Bind(args);
 
         using var comm = MpiCommunicator.FromEnvironment(TimeSpan.FromSeconds(300));
