@@ -31,7 +31,9 @@ public sealed class ChatCommandTests
             var (code, stdout, stderr) = CliProcess.Exec("hi\n\nwhat is 2 + 3?\n", new[] { "chat", "--weights", weights, "--tokenizer", "byte", "--greedy", "--max-new-tokens", "10", "--show-speed" }.Concat(arch).ToArray());
             Assert.True(code == 0, stderr);
             var lines = stdout.Split('\n');
-            Assert.Equal(3, lines.Length); // two replies, each ending in a newline
+            Assert.Equal(4, lines.Length); // one stdout line per input line (the empty one gets an empty reply), each ending in a newline
+            Assert.Equal("", lines[1]);
+            Assert.Contains("line 2: empty message", stderr);
             var speed = Regex.Matches(stderr, @"prompt: (\d+) tokens from the cache, (\d+) fed");
             Assert.Equal(2, speed.Count);
             Assert.Equal("0", speed[0].Groups[1].Value);
@@ -41,7 +43,7 @@ public sealed class ChatCommandTests
             var session = new ChatSession(model, ChatFormat.Load("byte"), Greedy) { MaxNewTokens = 10 };
             var tok = ChatFormat.Load("byte").Tokenizer;
             Assert.Equal(tok.Decode(session.Reply("hi").ToArray(), skipSpecialTokens: true), lines[0]);
-            Assert.Equal(tok.Decode(session.Reply("what is 2 + 3?").ToArray(), skipSpecialTokens: true), lines[1]);
+            Assert.Equal(tok.Decode(session.Reply("what is 2 + 3?").ToArray(), skipSpecialTokens: true), lines[2]);
 
             // generate --chat: the first turn alone
             var one = CliProcess.Exec("", new[] { "generate", "--weights", weights, "--tokenizer", "byte", "--greedy", "--max-new-tokens", "10", "--chat", "--prompt", "hi" }.Concat(arch).ToArray());
