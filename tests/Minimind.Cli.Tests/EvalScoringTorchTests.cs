@@ -3,11 +3,14 @@ using System.Text.Json;
 using Minimind.Checkpoint;
 using Minimind.Kernels.Cpu;
 using Minimind.Model.Evaluation;
+using Minimind.Model;
+using Minimind.Model.Tests.Evaluation;
+using Minimind.Model.Tests;
 using Minimind.Model.Tests.Model;
 using Minimind.Model.Tests.Tokenizer;
 using Minimind.Tests;
 
-namespace Minimind.Model.Tests.Evaluation;
+namespace Minimind.Cli.Tests;
 
 /// <summary>
 /// `minimind eval --task mc|hellaswag|ceval|cmmlu` on a small minimind3 model with MiniMind's v3 tokenizer against
@@ -17,7 +20,7 @@ namespace Minimind.Model.Tests.Evaluation;
 /// prompt with branches from the KV cache, and every choice's full sequence), with and without bos, and a context short
 /// enough that few-shot prompts are cut from the left.
 /// </summary>
-public sealed class McScoringTorchTests
+public sealed class EvalScoringTorchTests
 {
     // minimind3 layout at toy size; the vocabulary is the v3 tokenizer's.
     private static ModelConfig Small => ModelConfig.Preset("minimind3") with { Dim = 32, NLayers = 2, NHeads = 4, NKvHeads = 2, HiddenDim = 64, MaxSeqLen = 256 };
@@ -69,7 +72,7 @@ public sealed class McScoringTorchTests
             var args = new[] { "eval" }.Concat(c.Args).Concat(new[] { "--weights", weights, "--json", "--log-items", items, "--share-context", shareContext ? "true" : "false" }).ToList();
             if (addBos) args.Add("--add-bos");
             if (context > 0) args.AddRange(new[] { "--max-seq-len", context.ToString(CultureInfo.InvariantCulture) });
-            var (code, stdout, stderr) = CliEvalGenerateTests.Cli(args.ToArray());
+            var (code, stdout, stderr) = CliProcess.Exec(null, args.ToArray());
             Assert.True(code == 0, stderr + stdout);
             var ours = File.ReadAllLines(items).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
             Assert.Equal(c.Items.Length, ours.Length);
@@ -138,7 +141,7 @@ public sealed class McScoringTorchTests
         try
         {
             var items = Path.Combine(dir, "items.jsonl");
-            var (code, stdout, stderr) = CliEvalGenerateTests.Cli(new[] { "eval" }.Concat(c.Args).Concat(new[] { "--weights", WriteWeights(dir, tokJson, Small), "--log-items", items }).ToArray());
+            var (code, stdout, stderr) = CliProcess.Exec(null, new[] { "eval" }.Concat(c.Args).Concat(new[] { "--weights", WriteWeights(dir, tokJson, Small), "--log-items", items }).ToArray());
             Assert.True(code == 0, stderr + stdout);
             var rows = File.ReadAllLines(items).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
             int differ = rows.Count(r => r.GetProperty("acc_norm").GetDouble() != r.GetProperty("acc_bytes").GetDouble());

@@ -6,12 +6,14 @@ using Minimind.Cli;
 using Minimind.Cli.Commands;
 using Minimind.Kernels.Cpu;
 using Minimind.Model.Evaluation;
+using Minimind.Model;
+using Minimind.Model.Tests;
 using Minimind.Model.Tests.Model;
 
-namespace Minimind.Model.Tests.Evaluation;
+namespace Minimind.Cli.Tests;
 
 /// <summary>`minimind eval`'s behaviour around the scores: progress and output, option rules, the two scoring paths, input errors.</summary>
-public sealed class EvalCliTests
+public sealed class EvalCommandTests
 {
     private static ModelConfig Byte => ModelConfig.Preset("minimind2") with { Dim = 32, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 259, MaxSeqLen = 64 };
 
@@ -33,7 +35,7 @@ public sealed class EvalCliTests
         {
             var data = Path.Combine(dir, "q.jsonl");
             File.WriteAllLines(data, Enumerable.Range(0, 5).Select(i => JsonSerializer.Serialize(new { context = $"Q{i}: pick", choices = new[] { "a", "bb", "ccc" }, label = i % 3 })));
-            var (code, stdout, stderr) = CliEvalGenerateTests.Cli("eval", "--task", "mc", "--weights", ByteWeights(dir), "--data", data, "--limit", "4", "--json");
+            var (code, stdout, stderr) = CliProcess.Exec(null, "eval", "--task", "mc", "--weights", ByteWeights(dir), "--data", data, "--limit", "4", "--json");
             Assert.True(code == 0, stderr);
             Assert.DoesNotContain('\r', stderr);
             Assert.DoesNotContain('\u001b', stderr);
@@ -58,7 +60,7 @@ public sealed class EvalCliTests
         {
             var data = Path.Combine(dir, "d.jsonl");
             File.WriteAllLines(data, new[] { "{\"text\": \"hello world\"}", "{\"text\": \"abc\"}" });
-            var (code, stdout, stderr) = CliEvalGenerateTests.Cli("eval", "--weights", ByteWeights(dir), "--data", data, "--max-seq-len", "16", "--json");
+            var (code, stdout, stderr) = CliProcess.Exec(null, "eval", "--weights", ByteWeights(dir), "--data", data, "--max-seq-len", "16", "--json");
             Assert.True(code == 0, stderr);
             var lines = stdout.TrimEnd('\n').Split('\n');
             var m = Regex.Match(lines[0], @"^loss ([0-9.]+) perplexity ([0-9.]+) \((\d+) tokens, 2 rows, ");
@@ -143,7 +145,7 @@ public sealed class EvalCliTests
     [Fact]
     public void BenchEval_RunsBothWays_AndTheyAgree()
     {
-        var (code, stdout, stderr) = CliEvalGenerateTests.Cli("bench", "eval", "--dim", "32", "--n-layers", "1", "--n-heads", "4", "--n-kv-heads", "2",
+        var (code, stdout, stderr) = CliProcess.Exec(null, "bench", "eval", "--dim", "32", "--n-layers", "1", "--n-heads", "4", "--n-kv-heads", "2",
             "--vocab-size", "300", "--items", "2", "--choices", "3", "--context-tokens", "20", "--choice-tokens", "5", "--device", "cpu");
         Assert.True(code == 0, stderr + stdout);
         var lines = stdout.TrimEnd('\n').Split('\n');
