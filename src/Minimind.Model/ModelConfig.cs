@@ -32,6 +32,8 @@ public readonly record struct ModelConfig
     public float NormEps { get; init; }
     /// <summary>How RoPE pairs elements.</summary>
     public RopeLayout Rope { get; init; }
+    /// <summary>YaRN context extension of the RoPE frequencies (MiniMind's <c>inference_rope_scaling</c>), or null for none.</summary>
+    public RopeScaling? RopeScaling { get; init; }
     /// <summary>Per-head RMSNorm on q and k before RoPE (minimind-3).</summary>
     public bool QkNorm { get; init; }
     /// <summary>Output head shares the embedding matrix.</summary>
@@ -116,6 +118,7 @@ public readonly record struct ModelConfig
         Need(Dim % NHeads == 0, $"--dim {Dim} is not divisible by --n-heads {NHeads}");
         Need(NHeads % NKvHeads == 0, $"--n-heads {NHeads} is not divisible by --n-kv-heads {NKvHeads}");
         Need(HeadDim % 2 == 0, $"head dim {HeadDim} (dim/n-heads) must be even for RoPE");
+        RopeScaling?.Validate();
         if (UseMoe)
         {
             Need(NExperts > 0, "--n-experts must be positive with --use-moe");

@@ -53,7 +53,7 @@ public sealed class TrainTokenizerCommand : ICommand
         The corpus is streamed: memory holds the distinct words and their counts, not the texts.
         Writes DIR/tokenizer.json, vocab.json, merges.txt and tokenizer_config.json (bos <|im_start|>, eos <|im_end|>,
         pad/unk <|endoftext|>, MiniMind's chat template) byte for byte as the script does; `tokenize`, `train
-        --tokenizer DIR` and HF tokenizers/transformers load the folder.
+        --tokenizer DIR` and HF tokenizers load the folder.
         MiniMind's note applies: its checkpoints only work with its own tokenizer; a new one needs a new model.
         """,
         new[] { new OptionGroup("Options", Data, VocabSize, Out, MaxLines, Format, MinFrequency, SpecialTokens, Threads) },

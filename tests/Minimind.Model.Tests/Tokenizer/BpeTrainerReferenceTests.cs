@@ -159,4 +159,20 @@ public sealed class BpeTrainerReferenceTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void ManyDistinctWords_SameResultOnOneAndTwoThreads()
+    {
+        // 40k distinct 8-letter words over 5 letters: the first pairs occur in over 4096 words each, so their merges
+        // take the parallel path (words merged on both threads, changes applied in position order)
+        var rng = new Random(7);
+        var words = new Dictionary<string, long>();
+        while (words.Count < 40000)
+            words.TryAdd("Ġ" + new string(Enumerable.Range(0, 8).Select(_ => (char)('a' + rng.Next(5))).ToArray()), 1 + rng.Next(50));
+        var one = BpeTrainer.Train(words, new BpeTrainerOptions { VocabSize = 3000, Threads = 1 });
+        var two = BpeTrainer.Train(words, new BpeTrainerOptions { VocabSize = 3000, Threads = 2 });
+        Assert.Equal(3000, one.Vocab.Count);
+        Assert.Equal(one.Vocab, two.Vocab);
+        Assert.Equal(one.Merges, two.Merges);
+    }
 }
