@@ -19,8 +19,8 @@ public sealed class ProgressBar
     private readonly bool _live;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private TimeSpan? _last;
-    private string? _stage;
-    private TimeSpan _stageStart;
+    private string? _stage, _finished;
+    private TimeSpan _stageStart, _lastEnd;
 
     /// <summary>A bar writing to <paramref name="w"/>; <paramref name="live"/> null decides from the console (both streams a terminal).</summary>
     public ProgressBar(TextWriter w, bool? live = null)
@@ -33,11 +33,12 @@ public sealed class ProgressBar
     /// formats the numbers (e.g. "MB" from bytes); a new stage name ends the previous one.</summary>
     public void Report(string stage, long done, long total, Func<long, string>? unit = null)
     {
+        if (_stage != stage && _finished == stage && done >= total) return; // already shown complete
         if (_stage != stage)
         {
             End();
             _stage = stage;
-            _stageStart = _clock.Elapsed;
+            _stageStart = _lastEnd; // a stage reported only when done still shows its time
             _last = null;
         }
         var now = _clock.Elapsed;
@@ -46,7 +47,7 @@ public sealed class ProgressBar
         string line = Line(stage, done, total, unit, now - _stageStart);
         if (_live) _w.Write("\r\u001b[K" + line);
         else _w.WriteLine(line);
-        if (done >= total) End();
+        if (done >= total) { End(); _finished = stage; }
     }
 
     /// <summary>Ends the current stage (its last line stays on screen).</summary>
@@ -55,6 +56,7 @@ public sealed class ProgressBar
         if (_stage is null) return;
         if (_live) _w.WriteLine();
         _stage = null;
+        _lastEnd = _clock.Elapsed;
     }
 
     private static string Line(string stage, long done, long total, Func<long, string>? unit, TimeSpan elapsed)

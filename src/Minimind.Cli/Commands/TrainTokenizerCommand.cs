@@ -92,11 +92,11 @@ public sealed class TrainTokenizerCommand : ICommand
 
         var stats = new TokenizerCorpus.Stats();
         var counter = new WordCounter(s.Threads);
-        foreach (var text in TokenizerCorpus.Read(s.Data, s.Format, s.MaxLines, stats))
+        TokenizerCorpus.Read(s.Data, s.Format, s.MaxLines, stats, text =>
         {
             counter.Add(text);
             if ((stats.Texts & 1023) == 0) bar.Report("Read texts", stats.BytesRead, fileBytes, Mb);
-        }
+        }, s.Threads);
         bar.Report("Read texts", fileBytes, fileBytes, Mb);
         if (stats.Texts == 0)
             throw new InvalidDataException($"{s.Data}: no text in the first {stats.Lines} lines ({stats.NotJson} not JSON; --format {(s.Format == TokenizerCorpus.CorpusFormat.Text ? "text" : "conversations")})");

@@ -36,8 +36,12 @@ public static class TokenizerCorpus
         public long BytesRead { get; internal set; }
     }
 
-    /// <summary>Enumerates the texts of <paramref name="path"/>; <paramref name="maxLines"/> 0 reads every line.</summary>
-    public static IEnumerable<string> Read(string path, CorpusFormat format, long maxLines, Stats stats)
+    /// <summary>
+    /// Hands the texts of <paramref name="path"/> to <paramref name="onText"/> in file order; <paramref name="maxLines"/>
+    /// 0 reads every line. Lines are parsed on <paramref name="threads"/> threads (0 = all cores); an error names the
+    /// first bad line in file order, as a sequential read would.
+    /// </summary>
+    public static void Read(string path, CorpusFormat format, long maxLines, Stats stats, Action<string> onText, int threads = 1)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"--data {path} does not exist", path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
@@ -45,24 +49,31 @@ public static class TokenizerCorpus
         var utf8 = (Encoding)new UTF8Encoding(false).Clone(); // Clone: a writable copy (no preamble, so the BOM is kept)
         utf8.DecoderFallback = new DecoderReplacementFallback("");
         using var reader = new StreamReader(stream, utf8, detectEncodingFromByteOrderMarks: false, 1 << 16);
-        string? line;
-        while ((maxLines == 0 || stats.Lines < maxLines) && (line = reader.ReadLine()) is not null)
+        IEnumerable<string> Lines()
         {
-            stats.Lines++;
-            stats.BytesRead = stream.Position;
-            string? text = Parse(path, stats.Lines, line, format, stats);
-            if (text is null) continue;
-            stats.Texts++;
-            yield return text;
+            string? line;
+            while ((maxLines == 0 || stats.Lines < maxLines) && (line = reader.ReadLine()) is not null)
+            {
+                stats.Lines++;
+                yield return line;
+            }
         }
+        Minimind.Model.Data.ParallelChunks.Run(Lines(), threads, (line, index) => Parse(path, index + 1, line, format), r =>
+        {
+            stats.BytesRead = stream.Position;
+            if (r.NotJson) stats.NotJson++;
+            if (r.Text is null) return;
+            stats.Texts++;
+            onText(r.Text);
+        });
         stats.BytesRead = stream.Position;
     }
 
-    private static string? Parse(string path, long lineNo, string line, CorpusFormat format, Stats stats)
+    private static (string? Text, bool NotJson) Parse(string path, long lineNo, string line, CorpusFormat format)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(line); }
-        catch (JsonException) { stats.NotJson++; return null; }
+        catch (JsonException) { return (null, true); }
         using (doc)
         {
             var root = doc.RootElement;
@@ -72,9 +83,9 @@ public static class TokenizerCorpus
             {
                 if (!root.TryGetProperty("text", out var t)) throw new InvalidDataException($"{where}: no \"text\" field (--format text)");
                 if (t.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{where}: \"text\" is {t.ValueKind}, expected a string");
-                return t.GetString();
+                return (t.GetString(), false);
             }
-            if (!root.TryGetProperty("conversations", out var conv)) return null;
+            if (!root.TryGetProperty("conversations", out var conv)) return (null, false);
             if (conv.ValueKind != JsonValueKind.Array) throw new InvalidDataException($"{where}: \"conversations\" is {conv.ValueKind}, expected a list of messages");
             var contents = new List<string>();
             int k = 0;
@@ -89,7 +100,7 @@ public static class TokenizerCorpus
                 }
                 k++;
             }
-            return contents.Count == 0 ? null : string.Join('\n', contents);
+            return (contents.Count == 0 ? null : string.Join('\n', contents), false);
         }
     }
 

@@ -23,15 +23,23 @@ public sealed class TrainTokenizerFilesTests
         return doc.RootElement.GetProperty("texts").EnumerateArray().Select(e => e.GetString()!).ToArray();
     }
 
+    private static string[] Read(string path, long maxLines, TokenizerCorpus.Stats stats, int threads)
+    {
+        var texts = new List<string>();
+        TokenizerCorpus.Read(path, TokenizerCorpus.CorpusFormat.Conversations, maxLines, stats, texts.Add, threads);
+        return texts.ToArray();
+    }
+
     [Fact]
     public void CorpusTexts_EqualMiniMindsGetTexts()
     {
         var stats = new TokenizerCorpus.Stats();
-        var ours = TokenizerCorpus.Read(CorpusPath, TokenizerCorpus.CorpusFormat.Conversations, 10000, stats).ToArray();
+        var ours = Read(CorpusPath, 10000, stats, threads: 2);
+        Assert.Equal(ours, Read(CorpusPath, 10000, new TokenizerCorpus.Stats(), threads: 1));
         Assert.Equal(MiniMindTexts(), ours);
         Assert.Equal(10000, stats.Lines);
         // --max-lines 0 reads on: the two lines after the limit
-        var all = TokenizerCorpus.Read(CorpusPath, TokenizerCorpus.CorpusFormat.Conversations, 0, new TokenizerCorpus.Stats()).ToArray();
+        var all = Read(CorpusPath, 0, new TokenizerCorpus.Stats(), threads: 2);
         Assert.Equal(ours.Length + 2, all.Length);
     }
 
@@ -51,7 +59,7 @@ public sealed class TrainTokenizerFilesTests
             {
                 var f = Path.Combine(dir, "c.jsonl");
                 File.WriteAllText(f, "{\"conversations\": [{\"content\": \"ok\"}]}\n" + line + "\n");
-                var e = Assert.Throws<InvalidDataException>(() => TokenizerCorpus.Read(f, TokenizerCorpus.CorpusFormat.Conversations, 0, new TokenizerCorpus.Stats()).ToArray());
+                var e = Assert.Throws<InvalidDataException>(() => Read(f, 0, new TokenizerCorpus.Stats(), threads: 2));
                 Assert.Contains(f + ":2:", e.Message);
                 Assert.Contains(expect, e.Message);
             }
