@@ -109,7 +109,8 @@ public sealed class TrainTokenizerCommand : ICommand
 
         double secs = clock.Elapsed.TotalSeconds;
         int mergedTokens = bpe.Vocab.Count - bpe.SpecialTokens.Count - bpe.AlphabetSize;
-        string early = bpe.Vocab.Count < s.VocabSize ? $" (no pair left before {s.VocabSize})" : "";
+        string early = bpe.Vocab.Count < s.VocabSize ? $" (no pair left before {s.VocabSize})"
+            : bpe.Vocab.Count > s.VocabSize ? $" (the special tokens and the alphabet alone exceed --vocab-size {s.VocabSize}, as in HF)" : "";
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"wrote {Path.Combine(s.Out, "tokenizer.json")} (+ vocab.json, merges.txt, tokenizer_config.json): vocab {bpe.Vocab.Count} = {bpe.SpecialTokens.Count} special + {bpe.AlphabetSize} alphabet + {mergedTokens} merged ({bpe.Merges.Count} merges){early}"));
         string skipped = stats.NotJson > 0 ? $" ({stats.NotJson} not JSON, skipped)" : "";
