@@ -10,6 +10,7 @@ public static class Program
         new Commands.InspectCommand(),
         new Commands.ConvertCommand(),
         new Commands.TokenizeCommand(),
+        new Commands.TrainTokenizerCommand(),
         new Commands.KernelsCommand(),
         new Commands.TrainCommand(),
         new Commands.BenchCommand(),

@@ -39,6 +39,7 @@ public sealed class CliOptionTableTests
         yield return new("convert --to gguf", ConvertCommand.Table, new[] { Weights, "m.gguf" }, a => ConvertCommand.Bind(a, out _));
         yield return new("tokenize", TokenizeCommand.Table, new[] { "--tokenizer", "byte", "--data", "a.jsonl", "--out", "a.bin" }, TokenizeCommand.Bind);
         yield return new("tokenize --text", TokenizeCommand.Table, new[] { "--tokenizer", "byte", "--text", "a b" }, TokenizeCommand.Bind);
+        yield return new("train-tokenizer", TrainTokenizerCommand.Table, new[] { "--data", "corpus.jsonl" }, TrainTokenizerCommand.Bind);
         yield return new("kernels check", KernelsCommand.CheckTable, new[] { "check" }, KernelsCommand.Bind);
         yield return new("kernels bench", KernelsCommand.BenchTable, new[] { "bench" }, KernelsCommand.Bind);
         yield return new("kernels ptx", KernelsCommand.PtxTable, new[] { "ptx", "--out", "d" }, KernelsCommand.Bind);
