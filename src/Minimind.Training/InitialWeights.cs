@@ -34,10 +34,11 @@ public sealed class InitialWeights
 
     /// <summary>
     /// The weights <paramref name="fromWeight"/> names for model <paramref name="c"/> (null: none, random weights).
-    /// <paramref name="opened"/> is the file when it was already opened (for its architecture), so it is not read again.
+    /// <paramref name="opened"/> is the file when it was already opened (for its architecture: a path, or the one
+    /// <c>NAME_*.pth</c> an earlier stage wrote), so it is not read again.
     /// </summary>
     public static InitialWeights? For(string? fromWeight, bool given, bool allowPartial, TrainOptions o, ModelConfig c, CheckpointSource? opened = null) =>
-        fromWeight is null ? null : new InitialWeights(fromWeight, PathOf(fromWeight, o, c), given, allowPartial, opened);
+        fromWeight is null ? null : new InitialWeights(fromWeight, opened?.Path ?? PathOf(fromWeight, o, c), given, allowPartial, opened);
 
     /// <summary>--from-weight NAME means &lt;out-dir&gt;/NAME_&lt;dim&gt;[_moe].pth, as MiniMind's init_model; a path is taken as is.</summary>
     public static string PathOf(string fromWeight, TrainOptions o, ModelConfig c) =>
