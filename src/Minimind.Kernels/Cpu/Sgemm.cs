@@ -7,10 +7,10 @@ namespace Minimind.Kernels.Cpu;
 /// <summary>
 /// Packed, cache-blocked SGEMM: C[M,N] (+)= A[M,K]·B[K,N] with A and B addressed through row/column
 /// strides, so one routine serves all three nn.Linear layouts. BLIS-style loops: K is walked in KC slices;
-/// per slice A is packed into MR-row panels and B into NR-column panels (8×8 transposes where B is
-/// k-contiguous), rounded to the matmul's precision on the way, then fixed MC×NC output tiles are handed to
-/// threads, and the micro-kernel of the CPU path (<see cref="IGemmKernel"/>) computes each MR×NR block (B
-/// micro-panel in L1, A block in L2). Every C element sums its K products with FMAs in ascending order within a
+/// per slice B is packed once into NR-column panels (8×8 transposes where B is k-contiguous) shared by all
+/// threads, then each work item (MC rows, split by columns only when there are too few row blocks) packs its own
+/// A rows into MR-row panels (L2-resident) and the micro-kernel of the CPU path (<see cref="IGemmKernel"/>)
+/// computes each MR×NR block (B micro-panel in L1); operands are rounded to the matmul's precision as they are packed. Every C element sums its K products with FMAs in ascending order within a
 /// slice, then adds the slices in ascending order: the result never depends on the thread count, the scheduling,
 /// the kernel's block shape, the instruction set, or where the row sits among the M rows. Hot methods are marked
 /// AggressiveOptimization: tier-0 code of the packing routines was measured 3-4× slower and would otherwise run
@@ -20,8 +20,8 @@ internal static unsafe class Sgemm
 {
     /// <summary>K slice length. Part of every element's summation order: changing it changes the bits.</summary>
     internal const int KC = 256;
-    // Output tile: multiples of every kernel's MR (6, 12) and NR (16, 32).
-    private const int MC = 96, NC = 256;
+    // Rows per work item: a multiple of every kernel's MR (6, 12); MC·KC floats (96 KB) of packed A stay in L2.
+    private const int MC = 96;
     /// <summary>At most this many rows take <see cref="RunSkinny{TK}"/> (B packed one panel at a time, per thread).</summary>
     internal const int SkinnyRows = 48;
 
@@ -53,53 +53,55 @@ internal static unsafe class Sgemm
         }
         if (M <= SkinnyRows) { RunSkinny<TK>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision); return; }
         int MR = TK.MR, NR = TK.NR;
-        // K is walked in KC slices. Per slice, A and B are packed once (in parallel, no tile re-packs what another
-        // tile packed), then the MC×NC output tiles are computed in parallel. The packed A slice holds its MR-row
-        // panels of kc columns back to back; the packed B slice its NR-column panels.
-        int mPad = (M + MR - 1) / MR * MR, nPad = (N + NR - 1) / NR * NR;
-        int mPanels = mPad / MR, nPanels = nPad / NR;
-        // Smaller tiles when there are too few for the workers. Tiling never changes any element's summation order.
-        int tm = MC, tn = NC;
-        while ((long)((M + tm - 1) / tm) * ((N + tn - 1) / tn) < 3L * work.Threads && (tn > 2 * NR || tm > 4 * MR))
-        {
-            if (tn > 2 * NR) tn /= 2; else tm /= 2;
-        }
-        int mt = (M + tm - 1) / tm, nt = (N + tn - 1) / tn;
-        var pack = PackPool.Rent(checked((mPad + nPad) * KC));
+        // K is walked in KC slices. Per slice, B is packed once into NR-column panels (in parallel, shared by every
+        // work item; it stays in L3), then the work items run in parallel: an item is a block of MC rows (all of N when
+        // there are enough row blocks for the workers, else N is split too); it packs its A rows into MR-row panels in
+        // a buffer of its own (MC·KC floats, L2-resident) and sweeps B's panels over them.
+        int nPad = (N + NR - 1) / NR * NR, nPanels = nPad / NR;
+        int mBlocks = (M + MC - 1) / MC;
+        // Column chunks (multiples of NR) only when the row blocks alone cannot feed the workers. Splitting never
+        // changes any element's summation order.
+        int nChunks = Math.Max(1, Math.Min(nPanels, (3 * work.Threads + mBlocks - 1) / mBlocks));
+        int chunkPanels = (nPanels + nChunks - 1) / nChunks;
+        nChunks = (nPanels + chunkPanels - 1) / chunkPanels;
+        var bPack = PackPool.Rent(checked(nPad * KC));
         try
         {
             for (int p0 = 0; p0 < K; p0 += KC)
             {
                 int kc = Math.Min(KC, K - p0);
                 int slice = p0;
-                work.For(mPanels + nPanels, 8, (s, e) =>
+                work.For(nPanels, 4, (s, e) =>
                 {
-                    fixed (float* pa = a, pb = b, buf = pack)
-                        for (long item = s; item < e; item++)
+                    fixed (float* pb = b, buf = bPack)
+                        for (long panel = s; panel < e; panel++)
                         {
-                            if (item < mPanels)
-                            {
-                                int i0 = (int)item * MR;
-                                PackA<TK>(buf + (long)i0 * kc, pa + aOff + (long)slice * aCs + (long)i0 * aRs, aRs, aCs, Math.Min(MR, M - i0), kc, precision);
-                            }
-                            else
-                            {
-                                int j0 = (int)(item - mPanels) * NR;
-                                PackB<TK>(buf + (long)mPad * kc + (long)j0 * kc, pb + bOff + (long)slice * bRs + (long)j0 * bCs, bRs, bCs, Math.Min(NR, N - j0), kc, precision);
-                            }
+                            int j0 = (int)panel * NR;
+                            PackB<TK>(buf + (long)j0 * kc, pb + bOff + (long)slice * bRs + (long)j0 * bCs, bRs, bCs, Math.Min(NR, N - j0), kc, precision);
                         }
                 });
                 bool overwrite = p0 == 0 && !accumulate;
-                work.ForEach(mt * nt, tile =>
+                work.ForEach(mBlocks * nChunks, item =>
                 {
-                    int i0 = tile / nt * tm, j0 = tile % nt * tn;
-                    Tile<TK>(i0, Math.Min(tm, M - i0), j0, Math.Min(tn, N - j0), kc, mPad, pack, c, cOff, ldc, overwrite);
+                    int i0 = item / nChunks * MC, mc = Math.Min(MC, M - i0);
+                    int j0 = item % nChunks * chunkPanels * NR, nc = Math.Min(chunkPanels * NR, N - j0);
+                    var aPack = PackPool.Rent(MC * KC + MR * NR);
+                    try
+                    {
+                        fixed (float* pa = a, ab = aPack, bb = bPack, pc = c)
+                        {
+                            for (int ir = 0; ir < mc; ir += MR)
+                                PackA<TK>(ab + (long)ir * kc, pa + aOff + (long)slice * aCs + (long)(i0 + ir) * aRs, aRs, aCs, Math.Min(MR, mc - ir), kc, precision);
+                            Tile<TK>(ab, mc, bb + (long)j0 * kc, nc, kc, pc + cOff + (long)i0 * ldc + j0, ldc, overwrite, ab + MC * KC);
+                        }
+                    }
+                    finally { PackPool.Return(aPack); }
                 });
             }
         }
         finally
         {
-            PackPool.Return(pack);
+            PackPool.Return(bPack);
         }
     }
 
@@ -164,26 +166,38 @@ internal static unsafe class Sgemm
         }
     }
 
-    // One output tile for one K slice: B micro-panels (L1) in the outer loop, A micro-panels (L2) inside.
+    // One item's rows for one K slice: C[mc, nc] (+)= A·B from packed panels (A: mc rows from aPanels, B: nc columns
+    // from bPanels). B micro-panels (L1) in the outer loop, A micro-panels (L2) inside; each C block's lines are
+    // requested before its kernel runs.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TK>(int i0, int mc, int j0, int nc, int kc, int mPad, float[] pack, float[] c, int cOff, int ldc, bool overwrite)
+    private static void Tile<TK>(float* aPanels, int mc, float* bPanels, int nc, int kc, float* c, int ldc, bool overwrite, float* block)
         where TK : struct, IGemmKernel
     {
         int MR = TK.MR, NR = TK.NR;
-        float* block = stackalloc float[MR * NR];
-        fixed (float* buf = pack, pc = c)
+        for (int jr = 0; jr < nc; jr += NR)
         {
-            float* aSlice = buf, bSlice = buf + (long)mPad * kc;
-            for (int jr = j0; jr < j0 + nc; jr += NR)
+            int nr = Math.Min(NR, nc - jr);
+            for (int ir = 0; ir < mc; ir += MR)
             {
-                int nr = Math.Min(NR, j0 + nc - jr);
-                for (int ir = i0; ir < i0 + mc; ir += MR)
-                {
-                    int mr = Math.Min(MR, i0 + mc - ir);
-                    TK.Block(kc, aSlice + (long)ir * kc, bSlice + (long)jr * kc, block);
-                    Merge<TK>(block, pc + cOff + (long)ir * ldc + jr, ldc, mr, nr, overwrite);
-                }
+                int mr = Math.Min(MR, mc - ir);
+                float* cb = c + (long)ir * ldc + jr;
+                Prefetch(cb, ldc, mr, nr);
+                TK.Block(kc, aPanels + (long)ir * kc, bPanels + (long)jr * kc, block);
+                Merge<TK>(block, cb, ldc, mr, nr, overwrite);
             }
+        }
+    }
+
+    // Asks for the C block's cache lines before the kernel runs (its kc FMAs hide the misses the merge would stall on).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(float* c, int ldc, int mr, int nr)
+    {
+        if (!Sse.IsSupported) return;
+        for (int i = 0; i < mr; i++)
+        {
+            float* row = c + (long)i * ldc;
+            for (int j = 0; j < nr; j += 16) Sse.Prefetch0(row + j);
+            Sse.Prefetch0(row + nr - 1);
         }
     }
 
