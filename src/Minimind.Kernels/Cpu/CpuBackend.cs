@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Minimind.Kernels.Distributed;
 
 namespace Minimind.Kernels.Cpu;
 
@@ -9,7 +10,7 @@ namespace Minimind.Kernels.Cpu;
 /// depend neither on the thread count nor on the path (each output element is reduced in a fixed order inside one
 /// work item, with the same roundings on every path).
 /// </summary>
-public sealed partial class CpuBackend : IBackend
+public sealed partial class CpuBackend : IBackend, IRankTransport
 {
     private readonly WorkPartition _work;
 
@@ -62,6 +63,14 @@ public sealed partial class CpuBackend : IBackend
             return kernels + why + ")";
         }
     }
+
+    /// <inheritdoc/>
+    /// <remarks>Buffers are host memory: MPI exchanges them in place; no NCCL.</remarks>
+    public IRankTransport Transport => this;
+
+    bool IRankTransport.TryHostView(Tensor t, out Span<float> view) { view = Span(t); return true; }
+    string? IRankTransport.NcclUnavailable => $"{Name} backend";
+    NcclCommunicator IRankTransport.OpenNccl(ICommunicator mpi, NcclLibrary library) => throw new NotSupportedException("NCCL needs the CUDA backend (--device cuda)");
 
     // ---- host views ---------------------------------------------------------------------------
 
