@@ -179,7 +179,7 @@ public sealed class BenchCommand : ICommand
             double stepS = secs / steps;
             times.Sort();
             log.WriteLine($"step time: mean {stepS:F3} s, median {times[times.Count / 2]:F3} s, min {times[0]:F3} s");
-            log.WriteLine(FlopsLine(backend, config, data.SeqLen, lora is not null ? stage.Parameters.TotalElements : -1, (double)g * batch * data.SeqLen / stepS, comm.Size == 1));
+            log.WriteLine(FlopsLine(backend, config, data.SeqLen, recipe is LoraRecipe ? stage.Parameters.TotalElements : -1, (double)g * batch * data.SeqLen / stepS, comm.Size == 1));
             if (launches.Count > 0) log.WriteLine(LaunchesLine(launches));
             if (comm.Size > 1)
             {
