@@ -5,6 +5,12 @@ namespace Minimind.Benchmarks;
 /// <summary>BenchmarkDotNet entry point: <c>dotnet run -c Release --project benchmarks/Minimind.Benchmarks -- --filter '*'</c>.</summary>
 public static class Program
 {
-    /// <summary>Runs the benchmarks selected on the command line.</summary>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <summary>Runs the benchmarks selected on the command line; <c>sgemm-vs-openblas LIB [v1|m3] [reps]</c> runs
+    /// <see cref="SgemmVsOpenBlas"/> instead.</summary>
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "sgemm-vs-openblas") return SgemmVsOpenBlas.Run(args[1..]);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

@@ -33,12 +33,16 @@ internal sealed class CliProcess : IDisposable
     /// (null: no input stream), and returns the exit code, stdout and stderr apart, byte for byte (control characters
     /// such as \r included, which the line-based <see cref="Run"/> would split on).
     /// </summary>
-    public static (int code, string stdout, string stderr) Exec(string? stdin, params string[] args)
+    public static (int code, string stdout, string stderr) Exec(string? stdin, params string[] args) => ExecWithEnv(null, stdin, args);
+
+    /// <summary><see cref="Exec"/> with the variables of <paramref name="env"/> set in the child's environment.</summary>
+    public static (int code, string stdout, string stderr) ExecWithEnv(IReadOnlyDictionary<string, string>? env, string? stdin, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false,
         };
+        if (env is not null) foreach (var kv in env) psi.Environment[kv.Key] = kv.Value;
         psi.ArgumentList.Add(TestPaths.CliDll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;

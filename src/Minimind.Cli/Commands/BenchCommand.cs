@@ -58,7 +58,9 @@ public sealed class BenchCommand : ICommand
         Builds the model (the architecture options of 'minimind train'; default minimind-v1), runs one
         warm-up optimizer step, then --steps timed steps on seeded random tokens: forward + backward +
         clip_grad_norm_ + AdamW, --accumulation-steps micro-batches each (summed pairwise). Prints seconds per
-        step and, as its LAST line, "tokens/s: <number>". On a backend that launches kernels (cuda, ilgpu-cpu)
+        step, the model FLOPs achieved (6 per trained matmul weight per token + 12*layers*dim*T attention, PaLM's
+        estimate; on --device cpu also as a share of the SGEMM peak measured on the spot) and, as its LAST line,
+        "tokens/s: <number>". On a backend that launches kernels (cuda, ilgpu-cpu)
         also "kernel launches per step: N", counted exactly over the whole step.
         Under 'mpirun -np W' a step takes W x accumulation micro-batches (each rank its block, combined in the
         pairwise tree); rank 0 prints tokens/s over all ranks, per rank, and the share of step time spent
@@ -177,6 +179,7 @@ public sealed class BenchCommand : ICommand
             double stepS = secs / steps;
             times.Sort();
             log.WriteLine($"step time: mean {stepS:F3} s, median {times[times.Count / 2]:F3} s, min {times[0]:F3} s");
+            log.WriteLine(FlopsLine(backend, config, data.SeqLen, recipe is LoraRecipe ? stage.Parameters.TotalElements : -1, (double)g * batch * data.SeqLen / stepS, comm.Size == 1));
             if (launches.Count > 0) log.WriteLine(LaunchesLine(launches));
             if (comm.Size > 1)
             {
@@ -214,6 +217,22 @@ public sealed class BenchCommand : ICommand
         {
             try { if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>
+    /// "model FLOPs: ..." — achieved GFLOP/s (<see cref="ModelFlops.TrainingPerToken"/> × tokens/s) and, on the CPU backend,
+    /// its share of the SGEMM peak measured now (<see cref="SgemmPeak"/>; single process only). adapterWeights &lt; 0: every weight is trained.
+    /// </summary>
+    private static string FlopsLine(IBackend backend, ModelConfig config, int seqLen, long adapterWeights, double tokensPerSecond, bool measurePeak)
+    {
+        double perToken = ModelFlops.TrainingPerToken(config, seqLen, frozenBase: adapterWeights >= 0, Math.Max(0, adapterWeights));
+        double achieved = perToken * tokensPerSecond / 1e9;
+        string line = string.Create(CultureInfo.InvariantCulture,
+            $"model FLOPs: {perToken / 1e6:F1} MFLOP/token ({(adapterWeights >= 0 ? "4" : "6")}·{ModelFlops.MatmulWeightsPerToken(config):N0} matmul weights + 12·layers·dim·T attention), achieved {achieved:F1} GFLOP/s");
+        if (backend.Name != "cpu" || !measurePeak) return line;
+        double peak = SgemmPeak.Measure(backend);
+        return line + string.Create(CultureInfo.InvariantCulture,
+            $"; SGEMM peak measured now (2048×2048×1024, best of 3): {peak:F1} GFLOP/s, so {100 * achieved / peak:F0}% of it");
     }
 
     /// <summary>"kernel launches per step: N (...)" from the per-step counts (MoE routing varies them: then "min..max, mean M").</summary>

@@ -5,22 +5,23 @@ namespace Minimind.Kernels.Cpu;
 /// <summary>
 /// Sizes and packing shared by the blocked CPU attention forward and backward: q/o/dq are [B, T, H, hd],
 /// k/v [B, T, Hkv, hd]; a query block of <see cref="QBlock"/> rows meets key blocks of <see cref="KBlock"/> keys,
-/// and every block product runs through <see cref="Sgemm"/>'s packed 6×16 micro-kernel.
+/// and every block product runs through the CPU path's packed SGEMM micro-kernel (the methods are generic over it).
 /// </summary>
 internal readonly struct AttentionBlocks
 {
-    /// <summary>Query rows per block (a multiple of MR) and keys per block (a multiple of MR and NR): equal, so a
-    /// block on the diagonal always holds key t0 and no processed row is fully masked.</summary>
+    /// <summary>Query rows per block (a multiple of every kernel's MR) and keys per block: equal, so a block on the
+    /// diagonal always holds key t0 and no processed row is fully masked. Both are part of the summation order (the
+    /// online softmax rescales per key block; dK/dV add one query block's sum at a time): changing them changes bits.</summary>
     public const int QBlock = 48, KBlock = 48;
-    public const int MR = Sgemm.MR, NR = Sgemm.NR;
 
     public readonly int Batch, T, H, Hkv, Hd, Rep, HdPad, QStride, KStride;
     public readonly float Scale;
 
-    public AttentionBlocks(AttnShape s)
+    /// <summary>The sizes of <paramref name="s"/> for a kernel of <paramref name="nr"/> columns (head rows padded to it).</summary>
+    public AttentionBlocks(AttnShape s, int nr)
     {
         Batch = s.Batch; T = s.SeqLen; H = s.Heads; Hkv = s.KvHeads; Hd = s.HeadDim; Rep = s.Heads / s.KvHeads;
-        HdPad = RoundUp(Hd, NR); QStride = H * Hd; KStride = Hkv * Hd;
+        HdPad = RoundUp(Hd, nr); QStride = H * Hd; KStride = Hkv * Hd;
         Scale = 1f / MathF.Sqrt(Hd);
     }
 
@@ -37,51 +38,58 @@ internal readonly struct AttentionBlocks
     public static int RoundUp(int x, int m) => (x + m - 1) / m * m;
 
     /// <summary>Rows src + i·rs (i &lt; n, hd floats each) as MR-row A panels with kc = hd (rows past n zero).</summary>
-    public static unsafe void PackRowsA(float* dst, float* src, long rs, int n, int hd)
+    public static unsafe void PackRowsA<TK>(float* dst, float* src, long rs, int n, int hd) where TK : struct, IGemmKernel
     {
+        int MR = TK.MR;
         for (int i0 = 0; i0 < n; i0 += MR)
-            Sgemm.PackA(dst + (long)i0 * hd, src + i0 * rs, checked((int)rs), 1, Math.Min(MR, n - i0), hd);
+            Sgemm.PackA<TK>(dst + (long)i0 * hd, src + i0 * rs, checked((int)rs), 1, Math.Min(MR, n - i0), hd, Precision.Fp32);
     }
 
     /// <summary>Rows src + j·rs (j &lt; n) as the transposed B operand: B(p, j) = row j[p], NR-column panels with
     /// kc = hd, for products against the rows (S = Q·Kᵀ).</summary>
-    public static unsafe void PackRowsBt(float* dst, float* src, long rs, int n, int hd)
+    public static unsafe void PackRowsBt<TK>(float* dst, float* src, long rs, int n, int hd) where TK : struct, IGemmKernel
     {
+        int NR = TK.NR;
         for (int j0 = 0; j0 < n; j0 += NR)
-            Sgemm.PackB(dst + (long)j0 * hd, src + j0 * rs, 1, checked((int)rs), Math.Min(NR, n - j0), hd);
+            Sgemm.PackB<TK>(dst + (long)j0 * hd, src + j0 * rs, 1, checked((int)rs), Math.Min(NR, n - j0), hd, Precision.Fp32);
     }
 
     /// <summary>Rows src + p·rs (p &lt; n) as the B operand: B(p, d) = row p[d], hdPad/NR panels with kc = n
     /// (O = P·V, dQ = dS·K, dV = Pᵀ·dO).</summary>
-    public static unsafe void PackRowsB(float* dst, float* src, long rs, int n, int hd)
+    public static unsafe void PackRowsB<TK>(float* dst, float* src, long rs, int n, int hd) where TK : struct, IGemmKernel
     {
+        int NR = TK.NR;
         for (int c0 = 0; c0 < hd; c0 += NR)
-            Sgemm.PackB(dst + (long)c0 * n, src + c0, checked((int)rs), 1, Math.Min(NR, hd - c0), n);
+            Sgemm.PackB<TK>(dst + (long)c0 * n, src + c0, checked((int)rs), 1, Math.Min(NR, hd - c0), n, Precision.Fp32);
     }
 
     /// <summary>C[rows, cols] (+)= A·B over packed panels: A has rows/MR panels of MR·kc, B cols/NR panels of NR·kc;
     /// C is row-major with leading dimension ldc. block is MR·NR scratch.</summary>
-    public static unsafe void Product(float* a, float* b, int kc, int rows, int cols, float* c, int ldc, bool overwrite, float* block)
+    public static unsafe void Product<TK>(float* a, float* b, int kc, int rows, int cols, float* c, int ldc, bool overwrite, float* block)
+        where TK : struct, IGemmKernel
     {
+        int MR = TK.MR, NR = TK.NR;
         for (int i0 = 0; i0 < rows; i0 += MR)
             for (int j0 = 0; j0 < cols; j0 += NR)
             {
-                Sgemm.Kernel6x16(kc, a + (long)i0 * kc, b + (long)j0 * kc, block);
-                Sgemm.Merge(block, c + (long)i0 * ldc + j0, ldc, Math.Min(MR, rows - i0), Math.Min(NR, cols - j0), overwrite);
+                TK.Block(kc, a + (long)i0 * kc, b + (long)j0 * kc, block);
+                Sgemm.Merge<TK>(block, c + (long)i0 * ldc + j0, ldc, Math.Min(MR, rows - i0), Math.Min(NR, cols - j0), overwrite);
             }
     }
 
     /// <summary>Causal scores: C = A·B (overwrite) for query rows at positions t0 + i (i &lt; rows) and keys at
     /// j0 + j (j &lt; cols); an MR×NR block whose keys all lie after its last row is skipped (left unwritten).</summary>
-    public static unsafe void CausalProduct(float* a, float* b, int kc, int rows, int cols, int t0, int j0, float* c, int ldc, float* block)
+    public static unsafe void CausalProduct<TK>(float* a, float* b, int kc, int rows, int cols, int t0, int j0, float* c, int ldc, float* block)
+        where TK : struct, IGemmKernel
     {
+        int MR = TK.MR, NR = TK.NR;
         for (int ir = 0; ir < rows; ir += MR)
         {
             int tLast = t0 + Math.Min(ir + MR, rows) - 1;
             for (int jr = 0; jr < cols && j0 + jr <= tLast; jr += NR)
             {
-                Sgemm.Kernel6x16(kc, a + (long)ir * kc, b + (long)jr * kc, block);
-                Sgemm.Merge(block, c + (long)ir * ldc + jr, ldc, Math.Min(MR, rows - ir), Math.Min(NR, cols - jr), true);
+                TK.Block(kc, a + (long)ir * kc, b + (long)jr * kc, block);
+                Sgemm.Merge<TK>(block, c + (long)ir * ldc + jr, ldc, Math.Min(MR, rows - ir), Math.Min(NR, cols - jr), true);
             }
         }
     }

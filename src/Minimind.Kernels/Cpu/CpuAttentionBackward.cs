@@ -14,10 +14,24 @@ internal static unsafe class CpuAttentionBackward
 {
     /// <summary>dq, dk, dv (+)= gradients of <see cref="CpuAttentionForward.Run"/> given dOutput, the output and lse:
     /// overwritten when <paramref name="overwrite"/>, else accumulated.</summary>
-    public static void Run(WorkPartition work, AttentionBlocks d, float[] dq, int dqo, float[] dk, int dko, float[] dv, int dvo,
+    public static void Run(WorkPartition work, CpuIsa isa, AttnShape shape, float[] dq, int dqo, float[] dk, int dko, float[] dv, int dvo,
         float[] dO, int go, float[] q, int qo, float[] k, int ko, float[] v, int vo, float[] o, int oo, float[] lse, int lo, bool overwrite)
     {
-        const int MR = AttentionBlocks.MR, NR = AttentionBlocks.NR, QB = AttentionBlocks.QBlock, KB = AttentionBlocks.KBlock;
+        switch (isa)
+        {
+            case CpuIsa.Avx512: Run<GemmKernelAvx512>(work, shape, dq, dqo, dk, dko, dv, dvo, dO, go, q, qo, k, ko, v, vo, o, oo, lse, lo, overwrite); break;
+            case CpuIsa.Avx2: Run<GemmKernelAvx2>(work, shape, dq, dqo, dk, dko, dv, dvo, dO, go, q, qo, k, ko, v, vo, o, oo, lse, lo, overwrite); break;
+            default: Run<GemmKernelPortable>(work, shape, dq, dqo, dk, dko, dv, dvo, dO, go, q, qo, k, ko, v, vo, o, oo, lse, lo, overwrite); break;
+        }
+    }
+
+    private static void Run<TK>(WorkPartition work, AttnShape shape, float[] dq, int dqo, float[] dk, int dko, float[] dv, int dvo,
+        float[] dO, int go, float[] q, int qo, float[] k, int ko, float[] v, int vo, float[] o, int oo, float[] lse, int lo, bool overwrite)
+        where TK : struct, IGemmKernel
+    {
+        const int QB = AttentionBlocks.QBlock, KB = AttentionBlocks.KBlock;
+        int MR = TK.MR, NR = TK.NR;
+        var d = new AttentionBlocks(shape, NR);
         int hd = d.Hd, T = d.T, H = d.H;
         long rowsQ = (long)d.Batch * T * H;
         // D[b,h,t] = dO·O, the softmax-backward row term, then per-head dK/dV partials [B, H, T, hd].
@@ -30,11 +44,11 @@ internal static unsafe class CpuAttentionBackward
                 for (long r = s; r < e; r++)
                 {
                     int h = (int)(r % H), bt = (int)(r / H), b = bt / T, t = bt % T;
-                    dRow[((long)b * H + h) * T + t] = TensorPrimitives.Dot(dO.AsSpan(go + (int)(r * hd), hd), o.AsSpan(oo + (int)(r * hd), hd));
+                    dRow[((long)b * H + h) * T + t] = LaneSum.Dot(TK.Isa, dO.AsSpan(go + (int)(r * hd), hd), o.AsSpan(oo + (int)(r * hd), hd));
                 }
             });
 
-            int tPadN = AttentionBlocks.RoundUp(T, NR), tPadK = d.Blocks * KB;
+            int tPadN = d.Blocks * AttentionBlocks.RoundUp(KB, NR), tPadK = d.Blocks * KB;
             int qbPad = AttentionBlocks.RoundUp(QB, MR), kbPad = AttentionBlocks.RoundUp(KB, MR);
             // Scratch per head: K and V as Bᵀ panels, K as B panels per key block; per query block Q, dO as A and as
             // B panels; scores, dP, P and dS in the three panel orders; the dQ accumulator; one register block.
@@ -52,7 +66,7 @@ internal static unsafe class CpuAttentionBackward
                         float* kt = pb, vt = kt + ktLen, kb = vt + ktLen, qa = kb + kbLen, ga = qa + qaLen, qbm = ga + qaLen, gbm = qbm + qbLen;
                         float* s = gbm + qbLen, dp = s + sLen, dsA = dp + sLen, pT = dsA + sLen, dsT = pT + tLen, dqAcc = dsT + tLen, block = dqAcc + dqLen;
                         var sc = new Scratch { Kt = kt, Vt = vt, Kb = kb, Qa = qa, Ga = ga, Qb = qbm, Gb = gbm, S = s, Dp = dp, DsA = dsA, PT = pT, DsT = dsT, DqAcc = dqAcc, Block = block };
-                        Head(d, bh / H, bh % H, sc, overwrite, pdq + dqo, pg + go, pq + qo, pk + ko, pv + vo, pl + lo + (long)bh * T, pd + (long)bh * T,
+                        Head<TK>(d, bh / H, bh % H, sc, overwrite, pdq + dqo, pg + go, pq + qo, pk + ko, pv + vo, pl + lo + (long)bh * T, pd + (long)bh * T,
                             pp + bh * headLen, pp + dvBase + bh * headLen);
                     }
                 }
@@ -97,32 +111,38 @@ internal static unsafe class CpuAttentionBackward
 
     // One query head: lse and D point at its T rows; dkH/dvH are its [T, hd] partials (overwritten).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Head(AttentionBlocks d, int b, int h, Scratch w, bool overwrite, float* dq, float* dO, float* q, float* k, float* v,
-        float* lse, float* dRow, float* dkH, float* dvH)
+    private static void Head<TK>(AttentionBlocks d, int b, int h, Scratch w, bool overwrite, float* dq, float* dO, float* q, float* k, float* v,
+        float* lse, float* dRow, float* dkH, float* dvH) where TK : struct, IGemmKernel
     {
-        const int MR = AttentionBlocks.MR, QB = AttentionBlocks.QBlock, KB = AttentionBlocks.KBlock;
+        const int QB = AttentionBlocks.QBlock, KB = AttentionBlocks.KBlock;
+        int MR = TK.MR;
         int hd = d.Hd, hdPad = d.HdPad, T = d.T, g = h / d.Rep;
         new Span<float>(dkH, T * hd).Clear();
         new Span<float>(dvH, T * hd).Clear();
-        AttentionBlocks.PackRowsBt(w.Kt, k + d.KRow(b, 0, g), d.KStride, T, hd);
-        AttentionBlocks.PackRowsBt(w.Vt, v + d.KRow(b, 0, g), d.KStride, T, hd);
+        // K and V as Bᵀ panels per key block, each block's keys padded to NR, so a block starts on a panel.
+        int kbN = AttentionBlocks.RoundUp(KB, TK.NR);
         for (int j0 = 0; j0 < T; j0 += KB)
-            AttentionBlocks.PackRowsB(w.Kb + (long)j0 * hdPad, k + d.KRow(b, j0, g), d.KStride, Math.Min(KB, T - j0), hd);
+        {
+            AttentionBlocks.PackRowsBt<TK>(w.Kt + (long)(j0 / KB) * kbN * hd, k + d.KRow(b, j0, g), d.KStride, Math.Min(KB, T - j0), hd);
+            AttentionBlocks.PackRowsBt<TK>(w.Vt + (long)(j0 / KB) * kbN * hd, v + d.KRow(b, j0, g), d.KStride, Math.Min(KB, T - j0), hd);
+        }
+        for (int j0 = 0; j0 < T; j0 += KB)
+            AttentionBlocks.PackRowsB<TK>(w.Kb + (long)j0 * hdPad, k + d.KRow(b, j0, g), d.KStride, Math.Min(KB, T - j0), hd);
 
         for (int t0 = 0; t0 < T; t0 += QB)
         {
             int nq = Math.Min(QB, T - t0), nqPad = AttentionBlocks.RoundUp(nq, MR);
-            AttentionBlocks.PackRowsA(w.Qa, q + d.QRow(b, t0, h), d.QStride, nq, hd);
-            AttentionBlocks.PackRowsA(w.Ga, dO + d.QRow(b, t0, h), d.QStride, nq, hd);
-            AttentionBlocks.PackRowsB(w.Qb, q + d.QRow(b, t0, h), d.QStride, nq, hd);
-            AttentionBlocks.PackRowsB(w.Gb, dO + d.QRow(b, t0, h), d.QStride, nq, hd);
+            AttentionBlocks.PackRowsA<TK>(w.Qa, q + d.QRow(b, t0, h), d.QStride, nq, hd);
+            AttentionBlocks.PackRowsA<TK>(w.Ga, dO + d.QRow(b, t0, h), d.QStride, nq, hd);
+            AttentionBlocks.PackRowsB<TK>(w.Qb, q + d.QRow(b, t0, h), d.QStride, nq, hd);
+            AttentionBlocks.PackRowsB<TK>(w.Gb, dO + d.QRow(b, t0, h), d.QStride, nq, hd);
             new Span<float>(w.DqAcc, nqPad * hdPad).Clear();
 
             for (int j0 = 0; j0 < t0 + nq; j0 += KB)
             {
                 int nk = Math.Min(KB, t0 + nq - j0), nkPad = AttentionBlocks.RoundUp(nk, MR);
-                AttentionBlocks.CausalProduct(w.Qa, w.Kt + (long)j0 * hd, hd, nqPad, nk, t0, j0, w.S, KB, w.Block);
-                AttentionBlocks.CausalProduct(w.Ga, w.Vt + (long)j0 * hd, hd, nqPad, nk, t0, j0, w.Dp, KB, w.Block);
+                AttentionBlocks.CausalProduct<TK>(w.Qa, w.Kt + (long)(j0 / KB) * kbN * hd, hd, nqPad, nk, t0, j0, w.S, KB, w.Block);
+                AttentionBlocks.CausalProduct<TK>(w.Ga, w.Vt + (long)(j0 / KB) * kbN * hd, hd, nqPad, nk, t0, j0, w.Dp, KB, w.Block);
                 // Pad lanes of the transposed panels (keys nk..nkPad) and pad rows of dS stay zero.
                 new Span<float>(w.PT, nkPad * nq).Clear();
                 new Span<float>(w.DsT, nkPad * nq).Clear();
@@ -142,9 +162,9 @@ internal static unsafe class CpuAttentionBackward
                         for (int x = 0, c = Math.Min(MR, valid - p0); x < c; x++) { w.PT[at + x] = sr[p0 + x]; w.DsT[at + x] = dr[p0 + x]; }
                     }
                 }
-                AttentionBlocks.Product(w.PT, w.Gb, nq, nk, hd, dvH + (long)j0 * hd, hd, false, w.Block);
-                AttentionBlocks.Product(w.DsT, w.Qb, nq, nk, hd, dkH + (long)j0 * hd, hd, false, w.Block);
-                AttentionBlocks.Product(w.DsA, w.Kb + (long)j0 * hdPad, nk, nqPad, hd, w.DqAcc, hdPad, false, w.Block);
+                AttentionBlocks.Product<TK>(w.PT, w.Gb, nq, nk, hd, dvH + (long)j0 * hd, hd, false, w.Block);
+                AttentionBlocks.Product<TK>(w.DsT, w.Qb, nq, nk, hd, dkH + (long)j0 * hd, hd, false, w.Block);
+                AttentionBlocks.Product<TK>(w.DsA, w.Kb + (long)j0 * hdPad, nk, nqPad, hd, w.DqAcc, hdPad, false, w.Block);
             }
             for (int i = 0; i < nq; i++)
             {

@@ -6,20 +6,33 @@ namespace Minimind.Kernels.Cpu;
 /// <summary>
 /// Causal attention forward on blocks (flash-attention style): one work item is a query block of every query head of
 /// one kv head, so those heads share each packed K/V block. Per key block, S = Q·Kᵀ and O += P·V run through the
-/// SGEMM micro-kernel; the online softmax rescales O between blocks; key blocks after the query block are skipped.
+/// SGEMM micro-kernel of the CPU path; the online softmax rescales O between blocks; key blocks after the query block are skipped.
 /// Work items are independent and each sums in a fixed order, so the bits never depend on the thread count.
 /// </summary>
 internal static unsafe class CpuAttentionForward
 {
     /// <summary>output = softmax(scale·QKᵀ, causal)·V; lse [B, H, T] = log-sum-exp of the scaled scores per row.</summary>
-    public static void Run(WorkPartition work, AttentionBlocks d, float[] o, int oo, float[] lse, int lo,
+    public static void Run(WorkPartition work, CpuIsa isa, AttnShape shape, float[] o, int oo, float[] lse, int lo,
         float[] q, int qo, float[] k, int ko, float[] v, int vo)
     {
-        const int MR = AttentionBlocks.MR, QB = AttentionBlocks.QBlock, KB = AttentionBlocks.KBlock;
+        switch (isa)
+        {
+            case CpuIsa.Avx512: Run<GemmKernelAvx512>(work, shape, o, oo, lse, lo, q, qo, k, ko, v, vo); break;
+            case CpuIsa.Avx2: Run<GemmKernelAvx2>(work, shape, o, oo, lse, lo, q, qo, k, ko, v, vo); break;
+            default: Run<GemmKernelPortable>(work, shape, o, oo, lse, lo, q, qo, k, ko, v, vo); break;
+        }
+    }
+
+    private static void Run<TK>(WorkPartition work, AttnShape shape, float[] o, int oo, float[] lse, int lo,
+        float[] q, int qo, float[] k, int ko, float[] v, int vo) where TK : struct, IGemmKernel
+    {
+        const int QB = AttentionBlocks.QBlock, KB = AttentionBlocks.KBlock;
+        int MR = TK.MR, NR = TK.NR;
+        var d = new AttentionBlocks(shape, NR);
         int qbPad = AttentionBlocks.RoundUp(QB, MR), mMax = d.Rep * qbPad;
-        // Scratch per item: packed Q, K, V, P; scores; the O accumulator; running max and sum; one register block.
-        int qLen = mMax * d.Hd, kLen = KB * d.Hd, vLen = KB * d.HdPad, sLen = mMax * KB, oLen = mMax * d.HdPad;
-        int scratch = qLen + kLen + vLen + 2 * sLen + oLen + 2 * mMax + MR * AttentionBlocks.NR;
+        // Scratch per item: packed Q, K (keys padded to NR), V, P; scores; the O accumulator; running max and sum; one register block.
+        int qLen = mMax * d.Hd, kLen = AttentionBlocks.RoundUp(KB, NR) * d.Hd, vLen = KB * d.HdPad, sLen = mMax * KB, oLen = mMax * d.HdPad;
+        int scratch = qLen + kLen + vLen + 2 * sLen + oLen + 2 * mMax + MR * NR;
         int blocks = d.Blocks;
         work.ForEach(d.Batch * d.Hkv * blocks, item =>
         {
@@ -30,7 +43,7 @@ internal static unsafe class CpuAttentionForward
                 {
                     float* qP = pb, kP = qP + qLen, vP = kP + kLen, s = vP + vLen, pP = s + sLen, acc = pP + sLen;
                     float* m = acc + oLen, l = m + mMax, block = l + mMax;
-                    Block(d, item / blocks / d.Hkv, item / blocks % d.Hkv, item % blocks * QB,
+                    Block<TK>(d, item / blocks / d.Hkv, item / blocks % d.Hkv, item % blocks * QB,
                         po + oo, pl + lo, pq + qo, pk + ko, pv + vo, qP, kP, vP, s, pP, acc, m, l, block);
                 }
             }
@@ -40,14 +53,15 @@ internal static unsafe class CpuAttentionForward
 
     // Query rows t0.. of the Rep heads of kv head g: head r's rows are scratch rows r·nqPad + i.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block(AttentionBlocks d, int b, int g, int t0, float* o, float* lse, float* q, float* k, float* v,
-        float* qP, float* kP, float* vP, float* s, float* pP, float* acc, float* m, float* l, float* block)
+    private static void Block<TK>(AttentionBlocks d, int b, int g, int t0, float* o, float* lse, float* q, float* k, float* v,
+        float* qP, float* kP, float* vP, float* s, float* pP, float* acc, float* m, float* l, float* block) where TK : struct, IGemmKernel
     {
-        const int MR = AttentionBlocks.MR, KB = AttentionBlocks.KBlock;
+        const int KB = AttentionBlocks.KBlock;
+        int MR = TK.MR;
         int hd = d.Hd, hdPad = d.HdPad, rep = d.Rep;
         int nq = Math.Min(AttentionBlocks.QBlock, d.T - t0), nqPad = AttentionBlocks.RoundUp(nq, MR), rows = rep * nqPad;
         for (int r = 0; r < rep; r++)
-            AttentionBlocks.PackRowsA(qP + (long)r * nqPad * hd, q + d.QRow(b, t0, g * rep + r), d.QStride, nq, hd);
+            AttentionBlocks.PackRowsA<TK>(qP + (long)r * nqPad * hd, q + d.QRow(b, t0, g * rep + r), d.QStride, nq, hd);
         new Span<float>(acc, rows * hdPad).Clear();
         new Span<float>(m, rows).Fill(float.NegativeInfinity);
         new Span<float>(l, rows).Clear();
@@ -55,10 +69,10 @@ internal static unsafe class CpuAttentionForward
         for (int j0 = 0; j0 < t0 + nq; j0 += KB)
         {
             int nk = Math.Min(KB, t0 + nq - j0);
-            AttentionBlocks.PackRowsBt(kP, k + d.KRow(b, j0, g), d.KStride, nk, hd);
-            AttentionBlocks.PackRowsB(vP, v + d.KRow(b, j0, g), d.KStride, nk, hd);
+            AttentionBlocks.PackRowsBt<TK>(kP, k + d.KRow(b, j0, g), d.KStride, nk, hd);
+            AttentionBlocks.PackRowsB<TK>(vP, v + d.KRow(b, j0, g), d.KStride, nk, hd);
             for (int r = 0; r < rep; r++)
-                AttentionBlocks.CausalProduct(qP + (long)r * nqPad * hd, kP, hd, nqPad, nk, t0, j0, s + (long)r * nqPad * KB, KB, block);
+                AttentionBlocks.CausalProduct<TK>(qP + (long)r * nqPad * hd, kP, hd, nqPad, nk, t0, j0, s + (long)r * nqPad * KB, KB, block);
 
             // Online softmax per row; P goes straight into A-panel order (panel R/MR, element p·MR + R%MR).
             for (int R = 0; R < rows; R++)
@@ -81,7 +95,7 @@ internal static unsafe class CpuAttentionForward
                 for (; pi < valid; pi++) pPanel[pi * MR] = sr[pi];
                 for (; pi < nk; pi++) pPanel[pi * MR] = 0f;
             }
-            AttentionBlocks.Product(pP, vP, nk, rows, hd, acc, hdPad, false, block);
+            AttentionBlocks.Product<TK>(pP, vP, nk, rows, hd, acc, hdPad, false, block);
         }
 
         for (int r = 0; r < rep; r++)

@@ -45,7 +45,7 @@ public sealed partial class CpuBackend
         using var vr = RoundedOperand.Of(_work, v, kn, shape.Precision);
         var (oa, oo) = Arr(output); var (la, lo) = Arr(lse);
         var (qa, qo) = (qr.Data, qr.Offset); var (ka, ko) = (kr.Data, kr.Offset); var (va, vo) = (vr.Data, vr.Offset);
-        CpuAttentionForward.Run(_work, new AttentionBlocks(shape), oa, oo, la, lo, qa, qo, ka, ko, va, vo);
+        CpuAttentionForward.Run(_work, Isa, shape, oa, oo, la, lo, qa, qo, ka, ko, va, vo);
     }
 
     /// <inheritdoc/>
@@ -63,7 +63,7 @@ public sealed partial class CpuBackend
         var (dqa, dqo) = Arr(dq); var (dka, dko) = Arr(dk); var (dva, dvo) = Arr(dv); var (ga, go) = (gr.Data, gr.Offset);
         var (qa, qo) = (qr.Data, qr.Offset); var (ka, ko) = (kr.Data, kr.Offset); var (va, vo) = (vr.Data, vr.Offset);
         var (oa, oo) = Arr(output); var (la, lo) = Arr(lse);
-        CpuAttentionBackward.Run(_work, new AttentionBlocks(shape),
+        CpuAttentionBackward.Run(_work, Isa, shape,
             dqa, dqo, dka, dko, dva, dvo, ga, go, qa, qo, ka, ko, va, vo, oa, oo, la, lo, overwrite);
     }
 

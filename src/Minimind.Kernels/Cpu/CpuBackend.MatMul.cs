@@ -2,38 +2,18 @@ namespace Minimind.Kernels.Cpu;
 
 public sealed partial class CpuBackend
 {
-    // MatMul with at most this many rows takes the dot-product (GEMV) path instead of the packed SGEMM.
-    private const int GemvRows = 4;
+    // Every layout goes through Sgemm, whatever M (few rows take its skinny loop order, same per-element sums), so a
+    // row's result does not depend on how many rows are computed with it. Operands are rounded to the matmul's
+    // precision as they are packed: no rounded copy of x or w is made first.
 
     /// <inheritdoc/>
     public void MatMul(Tensor y, Tensor x, Tensor w, GemmShape s, WriteMode mode = WriteMode.Overwrite)
     {
         OpContract.MatMul(y, x, w, s, mode, Limits);
-        int m = s.M, n = s.N, k = s.K;
-        bool accumulate = mode == WriteMode.Accumulate;
-        using var xr = RoundedOperand.Of(_work, x, (long)m * k, s.Precision);
-        using var wr = RoundedOperand.Of(_work, w, (long)n * k, s.Precision);
-        var (ya, yo) = Arr(y); var (xa, xo) = (xr.Data, xr.Offset); var (wa, wo) = (wr.Data, wr.Offset);
-        if (m <= GemvRows)
-        {
-            // Decode-sized: one dot product per output streams w once; packing w would cost as much as the math.
-            _work.For(n, 64, (s0, e) =>
-            {
-                for (int i = 0; i < m; i++)
-                {
-                    var xrow = xa.AsSpan(xo + i * k, k);
-                    for (long j = s0; j < e; j++)
-                    {
-                        float d = System.Numerics.Tensors.TensorPrimitives.Dot(xrow, wa.AsSpan(wo + (int)j * k, k));
-                        int at = yo + i * n + (int)j;
-                        ya[at] = accumulate ? ya[at] + d : d;
-                    }
-                }
-            });
-            return;
-        }
+        var (ya, yo) = Arr(y); var (xa, xo) = Arr(x); var (wa, wo) = Arr(w);
+        int k = s.K;
         // A = x (row stride k), B(p, j) = w[j, p].
-        Sgemm.Run(_work, m, n, k, xa, xo, k, 1, wa, wo, 1, k, ya, yo, n, accumulate);
+        Sgemm.Run(_work, Isa, s.M, s.N, k, xa, xo, k, 1, wa, wo, 1, k, ya, yo, s.N, mode == WriteMode.Accumulate, s.Precision);
     }
 
     /// <inheritdoc/>
@@ -41,12 +21,10 @@ public sealed partial class CpuBackend
     {
         OpContract.MatMulBackwardInput(dx, dy, w, s, mode, Limits);
         int m = s.M, n = s.N, k = s.K;
-        // Autocast's backward multiplies the bf16 grad by the bf16 weight it saved.
-        using var gr = RoundedOperand.Of(_work, dy, (long)m * n, s.Precision);
-        using var wr = RoundedOperand.Of(_work, w, (long)n * k, s.Precision);
-        var (da, dof) = Arr(dx); var (ga, go) = (gr.Data, gr.Offset); var (wa, wo) = (wr.Data, wr.Offset);
+        // Autocast's backward multiplies the bf16 grad by the bf16 weight it saved: both round as they are packed.
+        var (da, dof) = Arr(dx); var (ga, go) = Arr(dy); var (wa, wo) = Arr(w);
         // C = dx [m, k], A = dy [m, n], B = w [n, k].
-        Sgemm.Run(_work, m, k, n, ga, go, n, 1, wa, wo, k, 1, da, dof, k, accumulate: mode == WriteMode.Accumulate);
+        Sgemm.Run(_work, Isa, m, k, n, ga, go, n, 1, wa, wo, k, 1, da, dof, k, mode == WriteMode.Accumulate, s.Precision);
     }
 
     /// <inheritdoc/>
@@ -54,10 +32,8 @@ public sealed partial class CpuBackend
     {
         OpContract.MatMulBackwardWeight(dw, dy, x, s, mode, Limits);
         int m = s.M, n = s.N, k = s.K;
-        using var gr = RoundedOperand.Of(_work, dy, (long)m * n, s.Precision);
-        using var xr = RoundedOperand.Of(_work, x, (long)m * k, s.Precision);
-        var (da, dof) = Arr(dw); var (ga, go) = (gr.Data, gr.Offset); var (xa, xo) = (xr.Data, xr.Offset);
+        var (da, dof) = Arr(dw); var (ga, go) = Arr(dy); var (xa, xo) = Arr(x);
         // C = dw [n, k], A(i, p) = dy[p, i], B = x [m, k].
-        Sgemm.Run(_work, n, k, m, ga, go, 1, n, xa, xo, k, 1, da, dof, k, accumulate: mode == WriteMode.Accumulate);
+        Sgemm.Run(_work, Isa, n, k, m, ga, go, 1, n, xa, xo, k, 1, da, dof, k, mode == WriteMode.Accumulate, s.Precision);
     }
 }

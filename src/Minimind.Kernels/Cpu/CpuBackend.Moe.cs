@@ -182,7 +182,7 @@ public sealed partial class CpuBackend
                 int j = qa[qo + a];
                 var dyr = dya.AsSpan(dyo + (int)(a / k) * dim, dim);
                 var dst = dea.AsSpan(deo + j * dim, dim);
-                float dot = TensorPrimitives.Dot(dyr, ea.AsSpan(eo + j * dim, dim));
+                float dot = LaneSum.Dot(Isa, dyr, ea.AsSpan(eo + j * dim, dim));
                 if (overwrite) { TensorPrimitives.Multiply(dyr, wa[wo + a], dst); dwa[dwo + a] = dot; }
                 else { TensorPrimitives.MultiplyAdd(dyr, wa[wo + a], dst, dst); dwa[dwo + a] += dot; }
             }

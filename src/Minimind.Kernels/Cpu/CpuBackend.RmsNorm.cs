@@ -14,14 +14,14 @@ public sealed partial class CpuBackend
         {
             var w = wa.AsSpan(wo, dim);
             for (long r = s; r < e; r++)
-                ra[ro + r] = NormRow(xa.AsSpan(xo + (int)r * dim, dim), w, ya.AsSpan(yo + (int)r * dim, dim), eps);
+                ra[ro + r] = NormRow(Isa, xa.AsSpan(xo + (int)r * dim, dim), w, ya.AsSpan(yo + (int)r * dim, dim), eps);
         });
     }
 
     // y = x·rstd·w for one row; returns rstd.
-    private static float NormRow(ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, float eps)
+    private static float NormRow(CpuIsa isa, ReadOnlySpan<float> x, ReadOnlySpan<float> w, Span<float> y, float eps)
     {
-        float ms = TensorPrimitives.SumOfSquares(x) / x.Length;
+        float ms = LaneSum.SumOfSquares(isa, x) / x.Length;
         float rs = 1f / MathF.Sqrt(ms + eps);
         // (x·rstd)·weight in this order, as PyTorch's weight * _norm(x).
         TensorPrimitives.Multiply(x, rs, y);
@@ -43,7 +43,7 @@ public sealed partial class CpuBackend
             {
                 var hr = ha.AsSpan(ho + (int)r * dim, dim);
                 TensorPrimitives.Add(xa.AsSpan(xo + (int)r * dim, dim), ba.AsSpan(bo + (int)r * dim, dim), hr);
-                ra[ro + r] = NormRow(hr, w, ya.AsSpan(yo + (int)r * dim, dim), eps);
+                ra[ro + r] = NormRow(Isa, hr, w, ya.AsSpan(yo + (int)r * dim, dim), eps);
             }
         });
     }
@@ -74,7 +74,7 @@ public sealed partial class CpuBackend
                 var dxr = dxa.AsSpan(dxo + (int)r * dim, dim);
                 float rs = ra[ro + r];
                 TensorPrimitives.Multiply(dyr, w, tmp);                 // g = dy·w
-                float dot = TensorPrimitives.Dot(tmp, xr);
+                float dot = LaneSum.Dot(Isa, tmp, xr);
                 float c = -dot * rs * rs * rs / dim;
                 if (overwrite) TensorPrimitives.Multiply(tmp, rs, dxr);  // dx = r·g
                 else TensorPrimitives.MultiplyAdd(tmp, rs, dxr, dxr);   // dx += r·g

@@ -79,7 +79,7 @@ public sealed partial class CpuBackend
                 {
                     long row = r * heads + h;
                     int b = (int)(row * hd);
-                    ra[ro + row] = NormRow(xa.AsSpan(xo + b, hd), w, ya.AsSpan(yo + b, hd), eps);
+                    ra[ro + row] = NormRow(Isa, xa.AsSpan(xo + b, hd), w, ya.AsSpan(yo + b, hd), eps);
                     RotateHead(ya, yo + b, ca, co + tab, sa, so + tab, half, layout, 1f);
                 }
             }

@@ -4,24 +4,33 @@ using Minimind.Kernels.Distributed;
 namespace Minimind.Kernels.Cpu;
 
 /// <summary>
-/// The reference-speed CPU backend: managed arrays, SIMD through <see cref="TensorPrimitives"/> and
-/// <see cref="System.Runtime.Intrinsics.Vector256"/>, a packed SGEMM, and multi-threading over fixed
-/// partitions of output elements. Every op is synchronous, and its result bits do not depend on the
-/// thread count (each output element is reduced in a fixed order inside one work item).
+/// The reference-speed CPU backend: managed arrays, SIMD kernels chosen at run time from the CPU's features
+/// (<see cref="CpuIsa"/>: AVX-512, AVX2+FMA or portable <see cref="System.Runtime.Intrinsics.Vector128"/>), a packed
+/// SGEMM, and multi-threading over fixed partitions of output elements. Every op is synchronous, and its result bits
+/// depend neither on the thread count nor on the path (each output element is reduced in a fixed order inside one
+/// work item, with the same roundings on every path).
 /// </summary>
 public sealed partial class CpuBackend : IBackend, IRankTransport
 {
     private readonly WorkPartition _work;
 
-    /// <summary>Creates the backend with <paramref name="threads"/> workers (0 = <see cref="Environment.ProcessorCount"/>).</summary>
-    public CpuBackend(int threads = 0)
+    /// <summary>Creates the backend with <paramref name="threads"/> workers (0 = <see cref="Environment.ProcessorCount"/>)
+    /// on the kernel path <paramref name="isa"/> (null = <see cref="CpuIsas.Default"/>, the best this CPU runs).</summary>
+    public CpuBackend(int threads = 0, CpuIsa? isa = null)
     {
         if (threads < 0) throw new ArgumentOutOfRangeException(nameof(threads), $"threads must be >= 0 (0 = all cores), got {threads}");
+        var path = isa ?? CpuIsas.Default;
+        if (!CpuIsas.IsSupported(path))
+            throw new PlatformNotSupportedException($"CPU path {path.Name()} needs instructions this CPU or runtime lacks (best available: {CpuIsas.Hardware.Name()})");
         _work = new WorkPartition(threads);
+        Isa = path;
     }
 
     /// <summary>Worker threads used by the ops.</summary>
     public int Threads => _work.Threads;
+
+    /// <summary>The kernel path the ops run on.</summary>
+    public CpuIsa Isa { get; }
 
     /// <inheritdoc/>
     public string Name => "cpu";
@@ -35,7 +44,25 @@ public sealed partial class CpuBackend : IBackend, IRankTransport
 
     /// <inheritdoc/>
     public string DeviceName =>
-        $"CPU ({_work.Threads} threads, {(System.Runtime.Intrinsics.X86.Fma.IsSupported ? "AVX2+FMA" : "portable SIMD")}, {Environment.ProcessorCount} logical cores)";
+        $"CPU ({_work.Threads} threads, {PathName}, {Environment.ProcessorCount} logical cores)";
+
+    /// <summary>The kernel path in words, e.g. "AVX-512 kernels (12×32 SGEMM)" or "AVX2+FMA kernels (6×16 SGEMM; capped by DOTNET_EnableAVX512F=0)".</summary>
+    public string PathName
+    {
+        get
+        {
+            string kernels = Isa switch
+            {
+                CpuIsa.Avx512 => $"AVX-512 kernels ({GemmKernelAvx512.MR}×{GemmKernelAvx512.NR} SGEMM",
+                CpuIsa.Avx2 => $"AVX2+FMA kernels ({GemmKernelAvx2.MR}×{GemmKernelAvx2.NR} SGEMM",
+                _ => $"portable Vector128 kernels ({GemmKernelPortable.MR}×{GemmKernelPortable.NR} SGEMM",
+            };
+            string why = Isa < CpuIsas.Hardware
+                ? Isa == CpuIsas.Default && CpuIsas.DefaultReason is { } r ? $"; capped by {r}" : $"; this CPU also runs {CpuIsas.Hardware.Name()}"
+                : "";
+            return kernels + why + ")";
+        }
+    }
 
     /// <inheritdoc/>
     /// <remarks>Buffers are host memory: MPI exchanges them in place; no NCCL.</remarks>

@@ -7,23 +7,43 @@ namespace Minimind.Kernels.Cpu;
 /// <summary>
 /// Packed, cache-blocked SGEMM: C[M,N] (+)= A[M,K]·B[K,N] with A and B addressed through row/column
 /// strides, so one routine serves all three nn.Linear layouts. BLIS-style loops: K is walked in KC slices;
-/// per slice A is packed into MR-row panels and B into NR-column panels (8×8 AVX transposes where B is
-/// k-contiguous), then fixed MC×NC output tiles are handed to threads, and a 6×16 register-blocked FMA
-/// kernel computes each MR×NR block (B micro-panel in L1, A block in L2). Every C element sums its K
-/// products in ascending order within a slice and the slices in ascending order, so results never depend
-/// on the thread count or scheduling. Hot methods are marked AggressiveOptimization: tier-0 code of the
-/// packing routines was measured 3-4× slower and would otherwise run for the first calls of every process.
+/// per slice B is packed once into NR-column panels (8×8 transposes where B is k-contiguous) shared by all
+/// threads, then each work item (MC rows, split by columns only when there are too few row blocks) packs its own
+/// A rows into MR-row panels (L2-resident) and the micro-kernel of the CPU path (<see cref="IGemmKernel"/>)
+/// computes each MR×NR block (B micro-panel in L1); operands are rounded to the matmul's precision as they are packed. Every C element sums its K products with FMAs in ascending order within a
+/// slice, then adds the slices in ascending order: the result never depends on the thread count, the scheduling,
+/// the kernel's block shape, the instruction set, or where the row sits among the M rows. Hot methods are marked
+/// AggressiveOptimization: tier-0 code of the packing routines was measured 3-4× slower and would otherwise run
+/// for the first calls of every process.
 /// </summary>
 internal static unsafe class Sgemm
 {
-    internal const int MR = 6, NR = 16;
-    internal const int MC = 96, KC = 256, NC = 256;
+    /// <summary>K slice length. Part of every element's summation order: changing it changes the bits.</summary>
+    internal const int KC = 256;
+    // Rows per work item: a multiple of every kernel's MR (6, 12); MC·KC floats (96 KB) of packed A stay in L2.
+    private const int MC = 96;
+    /// <summary>At most this many rows take <see cref="RunSkinny{TK}"/> (B packed one panel at a time, per thread).</summary>
+    internal const int SkinnyRows = 48;
 
-    /// <summary>C (+)= A·B. Element (i,p) of A is a[aOff + i·aRs + p·aCs]; (p,j) of B is b[bOff + p·bRs + j·bCs].</summary>
-    public static void Run(WorkPartition work, int M, int N, int K,
+    /// <summary>C (+)= A·B on the <paramref name="isa"/> path. Element (i,p) of A is a[aOff + i·aRs + p·aCs]; (p,j) of B is
+    /// b[bOff + p·bRs + j·bCs]; both are rounded to <paramref name="precision"/> as they are packed.</summary>
+    public static void Run(WorkPartition work, CpuIsa isa, int M, int N, int K,
         float[] a, int aOff, int aRs, int aCs,
         float[] b, int bOff, int bRs, int bCs,
-        float[] c, int cOff, int ldc, bool accumulate)
+        float[] c, int cOff, int ldc, bool accumulate, Precision precision = Precision.Fp32)
+    {
+        switch (isa)
+        {
+            case CpuIsa.Avx512: Run<GemmKernelAvx512>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision); break;
+            case CpuIsa.Avx2: Run<GemmKernelAvx2>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision); break;
+            default: Run<GemmKernelPortable>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision); break;
+        }
+    }
+
+    private static void Run<TK>(WorkPartition work, int M, int N, int K,
+        float[] a, int aOff, int aRs, int aCs,
+        float[] b, int bOff, int bRs, int bCs,
+        float[] c, int cOff, int ldc, bool accumulate, Precision precision) where TK : struct, IGemmKernel
     {
         if (M <= 0 || N <= 0) return;
         if (K <= 0)
@@ -31,154 +51,231 @@ internal static unsafe class Sgemm
             if (!accumulate) for (int i = 0; i < M; i++) c.AsSpan(cOff + i * ldc, N).Clear();
             return;
         }
-        // K is walked in KC slices. Per slice, A and B are packed once (in parallel, no tile re-packs what another
-        // tile packed), then the MC×NC output tiles are computed in parallel. The packed A slice holds its MR-row
-        // panels of kc columns back to back; the packed B slice its NR-column panels.
-        int mPad = (M + MR - 1) / MR * MR, nPad = (N + NR - 1) / NR * NR;
-        int mPanels = mPad / MR, nPanels = nPad / NR;
-        // Smaller tiles when there are too few for the workers. Tiling never changes any element's summation order.
-        int tm = MC, tn = NC;
-        while ((long)((M + tm - 1) / tm) * ((N + tn - 1) / tn) < 3L * work.Threads && (tn > 64 || tm > 4 * MR))
-        {
-            if (tn > 64) tn /= 2; else tm /= 2;
-        }
-        int mt = (M + tm - 1) / tm, nt = (N + tn - 1) / tn;
-        var pack = PackPool.Rent(checked((mPad + nPad) * KC));
+        if (M <= SkinnyRows) { RunSkinny<TK>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision); return; }
+        int MR = TK.MR, NR = TK.NR;
+        // K is walked in KC slices. Per slice, B is packed once into NR-column panels (in parallel, shared by every
+        // work item; it stays in L3), then the work items run in parallel: an item is a block of MC rows (all of N when
+        // there are enough row blocks for the workers, else N is split too); it packs its A rows into MR-row panels in
+        // a buffer of its own (MC·KC floats, L2-resident) and sweeps B's panels over them.
+        int nPad = (N + NR - 1) / NR * NR, nPanels = nPad / NR;
+        int mBlocks = (M + MC - 1) / MC;
+        // Column chunks (multiples of NR) only when the row blocks alone cannot feed the workers. Splitting never
+        // changes any element's summation order.
+        int nChunks = Math.Max(1, Math.Min(nPanels, (3 * work.Threads + mBlocks - 1) / mBlocks));
+        int chunkPanels = (nPanels + nChunks - 1) / nChunks;
+        nChunks = (nPanels + chunkPanels - 1) / chunkPanels;
+        var bPack = PackPool.Rent(checked(nPad * KC));
         try
         {
             for (int p0 = 0; p0 < K; p0 += KC)
             {
                 int kc = Math.Min(KC, K - p0);
                 int slice = p0;
-                work.For(mPanels + nPanels, 8, (s, e) =>
+                work.For(nPanels, 4, (s, e) =>
                 {
-                    fixed (float* pa = a, pb = b, buf = pack)
-                        for (long item = s; item < e; item++)
+                    fixed (float* pb = b, buf = bPack)
+                        for (long panel = s; panel < e; panel++)
                         {
-                            if (item < mPanels)
-                            {
-                                int i0 = (int)item * MR;
-                                PackA(buf + (long)i0 * kc, pa + aOff + (long)slice * aCs + (long)i0 * aRs, aRs, aCs, Math.Min(MR, M - i0), kc);
-                            }
-                            else
-                            {
-                                int j0 = (int)(item - mPanels) * NR;
-                                PackB(buf + (long)mPad * kc + (long)j0 * kc, pb + bOff + (long)slice * bRs + (long)j0 * bCs, bRs, bCs, Math.Min(NR, N - j0), kc);
-                            }
+                            int j0 = (int)panel * NR;
+                            PackB<TK>(buf + (long)j0 * kc, pb + bOff + (long)slice * bRs + (long)j0 * bCs, bRs, bCs, Math.Min(NR, N - j0), kc, precision);
                         }
                 });
                 bool overwrite = p0 == 0 && !accumulate;
-                work.ForEach(mt * nt, tile =>
+                work.ForEach(mBlocks * nChunks, item =>
                 {
-                    int i0 = tile / nt * tm, j0 = tile % nt * tn;
-                    Tile(i0, Math.Min(tm, M - i0), j0, Math.Min(tn, N - j0), kc, mPad, pack, c, cOff, ldc, overwrite);
+                    int i0 = item / nChunks * MC, mc = Math.Min(MC, M - i0);
+                    int j0 = item % nChunks * chunkPanels * NR, nc = Math.Min(chunkPanels * NR, N - j0);
+                    var aPack = PackPool.Rent(MC * KC + MR * NR);
+                    try
+                    {
+                        fixed (float* pa = a, ab = aPack, bb = bPack, pc = c)
+                        {
+                            for (int ir = 0; ir < mc; ir += MR)
+                                PackA<TK>(ab + (long)ir * kc, pa + aOff + (long)slice * aCs + (long)(i0 + ir) * aRs, aRs, aCs, Math.Min(MR, mc - ir), kc, precision);
+                            Tile<TK>(ab, mc, bb + (long)j0 * kc, nc, kc, pc + cOff + (long)i0 * ldc + j0, ldc, overwrite, ab + MC * KC);
+                        }
+                    }
+                    finally { PackPool.Return(aPack); }
                 });
             }
         }
         finally
         {
-            PackPool.Return(pack);
+            PackPool.Return(bPack);
         }
     }
 
-    // One output tile for one K slice: B micro-panels (L1) in the outer loop, A micro-panels (L2) inside.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile(int i0, int mc, int j0, int nc, int kc, int mPad, float[] pack, float[] c, int cOff, int ldc, bool overwrite)
+    /// <summary>
+    /// Few rows (decode, small batches): A is packed whole once (it is small); threads take B's NR-column panels, and
+    /// each packs its panel one K slice at a time into a buffer that stays in L1/L2, runs the kernel over every A panel
+    /// and merges, slices ascending. B is read once and never written back as a packed copy, which is what a few rows
+    /// cannot amortise. Same kernel, same per-element order as the tiled path: the bits do not depend on M.
+    /// </summary>
+    private static void RunSkinny<TK>(WorkPartition work, int M, int N, int K,
+        float[] a, int aOff, int aRs, int aCs,
+        float[] b, int bOff, int bRs, int bCs,
+        float[] c, int cOff, int ldc, bool accumulate, Precision precision) where TK : struct, IGemmKernel
     {
-        float* block = stackalloc float[MR * NR];
-        fixed (float* buf = pack, pc = c)
+        int MR = TK.MR, NR = TK.NR;
+        int mPad = (M + MR - 1) / MR * MR, nPanels = (N + NR - 1) / NR;
+        var aPack = PackPool.Rent(checked(mPad * K));
+        try
         {
-            float* aSlice = buf, bSlice = buf + (long)mPad * kc;
-            for (int jr = j0; jr < j0 + nc; jr += NR)
-            {
-                int nr = Math.Min(NR, j0 + nc - jr);
-                for (int ir = i0; ir < i0 + mc; ir += MR)
+            // Slice s of A at aPack + mPad·s·KC, panel i0 of it at + i0·kc.
+            fixed (float* pa = a, buf = aPack)
+                for (int p0 = 0; p0 < K; p0 += KC)
                 {
-                    int mr = Math.Min(MR, i0 + mc - ir);
-                    Kernel6x16(kc, aSlice + (long)ir * kc, bSlice + (long)jr * kc, block);
-                    Merge(block, pc + cOff + (long)ir * ldc + jr, ldc, mr, nr, overwrite);
+                    int kc = Math.Min(KC, K - p0);
+                    for (int i0 = 0; i0 < M; i0 += MR)
+                        PackA<TK>(buf + (long)mPad * p0 + (long)i0 * kc, pa + aOff + (long)p0 * aCs + (long)i0 * aRs, aRs, aCs, Math.Min(MR, M - i0), kc, precision);
                 }
+            // Grain: enough panels per chunk that a chunk's work outweighs its start-up, never fewer chunks than threads allow.
+            work.For(nPanels, Math.Max(1, 2048 / Math.Max(1, M * K / KC + 1)), (s, e) =>
+            {
+                var bPanel = PackPool.Rent(NR * KC + MR * NR);
+                try
+                {
+                    fixed (float* pa = aPack, pb = b, pc = c, bp = bPanel)
+                    {
+                        float* block = bp + NR * KC;
+                        for (long panel = s; panel < e; panel++)
+                        {
+                            int j0 = (int)panel * NR, nr = Math.Min(NR, N - j0);
+                            for (int p0 = 0; p0 < K; p0 += KC)
+                            {
+                                int kc = Math.Min(KC, K - p0);
+                                PackB<TK>(bp, pb + bOff + (long)p0 * bRs + (long)j0 * bCs, bRs, bCs, nr, kc, precision);
+                                bool overwrite = p0 == 0 && !accumulate;
+                                for (int i0 = 0; i0 < M; i0 += MR)
+                                {
+                                    int mr = Math.Min(MR, M - i0);
+                                    float* ap = pa + (long)mPad * p0 + (long)i0 * kc;
+                                    if (mr <= 4) TK.Block4(kc, ap, bp, block); else TK.Block(kc, ap, bp, block);
+                                    Merge<TK>(block, pc + cOff + (long)i0 * ldc + j0, ldc, mr, nr, overwrite);
+                                }
+                            }
+                        }
+                    }
+                }
+                finally { PackPool.Return(bPanel); }
+            });
+        }
+        finally
+        {
+            PackPool.Return(aPack);
+        }
+    }
+
+    // One item's rows for one K slice: C[mc, nc] (+)= A·B from packed panels (A: mc rows from aPanels, B: nc columns
+    // from bPanels). B micro-panels (L1) in the outer loop, A micro-panels (L2) inside; each C block's lines are
+    // requested before its kernel runs.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile<TK>(float* aPanels, int mc, float* bPanels, int nc, int kc, float* c, int ldc, bool overwrite, float* block)
+        where TK : struct, IGemmKernel
+    {
+        int MR = TK.MR, NR = TK.NR;
+        for (int jr = 0; jr < nc; jr += NR)
+        {
+            int nr = Math.Min(NR, nc - jr);
+            for (int ir = 0; ir < mc; ir += MR)
+            {
+                int mr = Math.Min(MR, mc - ir);
+                float* cb = c + (long)ir * ldc + jr;
+                Prefetch(cb, ldc, mr, nr);
+                TK.Block(kc, aPanels + (long)ir * kc, bPanels + (long)jr * kc, block);
+                Merge<TK>(block, cb, ldc, mr, nr, overwrite);
             }
         }
     }
 
-    // One panel of MR rows: panel[p·MR + i] = A(i, p); rows past mr are zero.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void PackA(float* panel, float* s0, int rs, int cs, int mr, int kc)
+    // Asks for the C block's cache lines before the kernel runs (its kc FMAs hide the misses the merge would stall on).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(float* c, int ldc, int mr, int nr)
     {
-        if (cs == 1 && mr == MR)
+        if (!Sse.IsSupported) return;
+        for (int i = 0; i < mr; i++)
         {
-            // Six row streams read in step, the panel written contiguously.
-            float* r0 = s0, r1 = s0 + rs, r2 = s0 + 2L * rs, r3 = s0 + 3L * rs, r4 = s0 + 4L * rs, r5 = s0 + 5L * rs;
-            for (int p = 0; p < kc; p++)
-            {
-                float* d = panel + p * MR;
-                d[0] = r0[p]; d[1] = r1[p]; d[2] = r2[p]; d[3] = r3[p]; d[4] = r4[p]; d[5] = r5[p];
-            }
-        }
-        else
-        {
-            for (int p = 0; p < kc; p++)
-            {
-                float* col = s0 + (long)p * cs;
-                float* d = panel + p * MR;
-                int i = 0;
-                for (; i < mr; i++) d[i] = col[(long)i * rs];
-                for (; i < MR; i++) d[i] = 0f;
-            }
+            float* row = c + (long)i * ldc;
+            for (int j = 0; j < nr; j += 16) Sse.Prefetch0(row + j);
+            Sse.Prefetch0(row + nr - 1);
         }
     }
 
-    // One panel of NR columns: panel[p·NR + j] = B(p, j); columns past nr are zero.
+    /// <summary>One panel of MR rows: panel[p·MR + i] = round(A(i, p)); rows past mr are zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void PackB(float* panel, float* s0, int rs, int cs, int nr, int kc)
+    internal static void PackA<TK>(float* panel, float* s0, int rs, int cs, int mr, int kc, Precision precision) where TK : struct, IGemmKernel
     {
+        int MR = TK.MR;
+        int p = 0;
+        if (cs == 1 && mr == MR && MR % 4 == 0 && Avx.IsSupported)
+        {
+            // Rows in groups of four, eight k at a time: a 4×8 transpose writes four rows' values for one k contiguously.
+            for (; p + 8 <= kc; p += 8)
+                for (int r0 = 0; r0 < MR; r0 += 4)
+                    Transpose4x8(s0 + (long)r0 * rs + p, rs, panel + (long)p * MR + r0, MR, precision);
+        }
+        else if (rs == 1 && mr == MR)
+        {
+            // Columns are contiguous: each k's MR values are one copy.
+            for (; p < kc; p++) CopyRounded(s0 + (long)p * cs, panel + (long)p * MR, MR, precision);
+            return;
+        }
+        for (; p < kc; p++)
+        {
+            float* col = s0 + (long)p * cs;
+            float* d = panel + (long)p * MR;
+            int i = 0;
+            for (; i < mr; i++) d[i] = PrecisionRounding.Round(col[(long)i * rs], precision);
+            for (; i < MR; i++) d[i] = 0f;
+        }
+    }
+
+    /// <summary>One panel of NR columns: panel[p·NR + j] = round(B(p, j)); columns past nr are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void PackB<TK>(float* panel, float* s0, int rs, int cs, int nr, int kc, Precision precision) where TK : struct, IGemmKernel
+    {
+        int NR = TK.NR;
         if (cs == 1)
         {
             for (int p = 0; p < kc; p++)
             {
-                float* row = s0 + (long)p * rs;
-                float* d = panel + p * NR;
-                if (nr == NR)
-                {
-                    Vector256.Store(Vector256.Load(row), d);
-                    Vector256.Store(Vector256.Load(row + 8), d + 8);
-                }
-                else
-                {
-                    int j = 0;
-                    for (; j < nr; j++) d[j] = row[j];
-                    for (; j < NR; j++) d[j] = 0f;
-                }
+                float* d = panel + (long)p * NR;
+                CopyRounded(s0 + (long)p * rs, d, nr, precision);
+                for (int j = nr; j < NR; j++) d[j] = 0f;
             }
+            return;
         }
-        else
+        int p0 = 0;
+        if (Avx.IsSupported && nr == NR && rs == 1)
+            for (; p0 + 8 <= kc; p0 += 8)
+                for (int j0 = 0; j0 < NR; j0 += 8)
+                    Transpose8x8(s0 + (long)j0 * cs + p0, cs, panel + (long)p0 * NR + j0, NR, precision);
+        for (int j = 0; j < nr; j++)
         {
-            int p0 = 0;
-            if (Avx.IsSupported && nr == NR)
-                for (; p0 + 8 <= kc; p0 += 8)
-                {
-                    Transpose8x8(s0 + (long)p0 * rs, cs, panel + p0 * NR);
-                    Transpose8x8(s0 + 8L * cs + (long)p0 * rs, cs, panel + p0 * NR + 8);
-                }
-            for (int j = 0; j < nr; j++)
-            {
-                float* col = s0 + (long)j * cs;
-                for (int p = p0; p < kc; p++) panel[p * NR + j] = col[(long)p * rs];
-            }
-            for (int j = nr; j < NR; j++)
-                for (int p = p0; p < kc; p++) panel[p * NR + j] = 0f;
+            float* col = s0 + (long)j * cs;
+            for (int p = p0; p < kc; p++) panel[(long)p * NR + j] = PrecisionRounding.Round(col[(long)p * rs], precision);
         }
+        for (int j = nr; j < NR; j++)
+            for (int p = p0; p < kc; p++) panel[(long)p * NR + j] = 0f;
     }
 
-    // Rows src + r·ld (r < 8), 8 contiguous floats each, written transposed: dst[p·NR + r] = src[r·ld + p].
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Transpose8x8(float* src, int ld, float* dst)
+    // dst[i] = round(src[i]) for i < n.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRounded(float* src, float* dst, int n, Precision precision)
     {
-        var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + ld);
-        var r2 = Avx.LoadVector256(src + 2L * ld); var r3 = Avx.LoadVector256(src + 3L * ld);
-        var r4 = Avx.LoadVector256(src + 4L * ld); var r5 = Avx.LoadVector256(src + 5L * ld);
-        var r6 = Avx.LoadVector256(src + 6L * ld); var r7 = Avx.LoadVector256(src + 7L * ld);
+        int i = 0;
+        for (; i + 8 <= n; i += 8) OperandRounding.Round(Vector256.Load(src + i), precision).Store(dst + i);
+        for (; i < n; i++) dst[i] = PrecisionRounding.Round(src[i], precision);
+    }
+
+    // Rows src + r·ld (r < 8), 8 contiguous floats each, rounded and written transposed: dst[p·stride + r] = src[r·ld + p].
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose8x8(float* src, int ld, float* dst, int stride, Precision precision)
+    {
+        var r0 = OperandRounding.Round(Avx.LoadVector256(src), precision); var r1 = OperandRounding.Round(Avx.LoadVector256(src + ld), precision);
+        var r2 = OperandRounding.Round(Avx.LoadVector256(src + 2L * ld), precision); var r3 = OperandRounding.Round(Avx.LoadVector256(src + 3L * ld), precision);
+        var r4 = OperandRounding.Round(Avx.LoadVector256(src + 4L * ld), precision); var r5 = OperandRounding.Round(Avx.LoadVector256(src + 5L * ld), precision);
+        var r6 = OperandRounding.Round(Avx.LoadVector256(src + 6L * ld), precision); var r7 = OperandRounding.Round(Avx.LoadVector256(src + 7L * ld), precision);
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
@@ -188,58 +285,41 @@ internal static unsafe class Sgemm
         var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
         var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
         Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.Store(dst + NR, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(dst + 2 * NR, Avx.Permute2x128(u2, u6, 0x20));
-        Avx.Store(dst + 3 * NR, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(dst + 4 * NR, Avx.Permute2x128(u0, u4, 0x31));
-        Avx.Store(dst + 5 * NR, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(dst + 6 * NR, Avx.Permute2x128(u2, u6, 0x31));
-        Avx.Store(dst + 7 * NR, Avx.Permute2x128(u3, u7, 0x31));
+        Avx.Store(dst + stride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * stride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * stride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * stride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * stride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * stride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * stride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Fmadd(Vector256<float> a, Vector256<float> b, Vector256<float> c)
-        => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
-
-    // The MR×NR register block: 12 accumulators, per k two B loads, six broadcasts, twelve FMAs. The block is
-    // written to t[MR·NR] (the caller merges it into C): a loop with one plain exit keeps the JIT from spilling.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    internal static void Kernel6x16(int kc, float* a, float* b, float* t)
-    {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            var x = Vector256.Create(a[0]); c00 = Fmadd(x, b0, c00); c01 = Fmadd(x, b1, c01);
-            x = Vector256.Create(a[1]); c10 = Fmadd(x, b0, c10); c11 = Fmadd(x, b1, c11);
-            x = Vector256.Create(a[2]); c20 = Fmadd(x, b0, c20); c21 = Fmadd(x, b1, c21);
-            x = Vector256.Create(a[3]); c30 = Fmadd(x, b0, c30); c31 = Fmadd(x, b1, c31);
-            x = Vector256.Create(a[4]); c40 = Fmadd(x, b0, c40); c41 = Fmadd(x, b1, c41);
-            x = Vector256.Create(a[5]); c50 = Fmadd(x, b0, c50); c51 = Fmadd(x, b1, c51);
-            a += MR; b += NR;
-        }
-        Vector256.Store(c00, t); Vector256.Store(c01, t + 8); Vector256.Store(c10, t + 16); Vector256.Store(c11, t + 24);
-        Vector256.Store(c20, t + 32); Vector256.Store(c21, t + 40); Vector256.Store(c30, t + 48); Vector256.Store(c31, t + 56);
-        Vector256.Store(c40, t + 64); Vector256.Store(c41, t + 72); Vector256.Store(c50, t + 80); Vector256.Store(c51, t + 88);
-    }
-
-    // C[mr, nr] (+)= t: the register block merged into the output.
+    // Rows src + r·ld (r < 4), 8 contiguous floats each, rounded and written transposed: dst[p·stride + r] = src[r·ld + p].
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Merge(float* t, float* c, int ldc, int mr, int nr, bool overwrite)
+    private static void Transpose4x8(float* src, int ld, float* dst, int stride, Precision precision)
     {
+        var r0 = OperandRounding.Round(Avx.LoadVector256(src), precision); var r1 = OperandRounding.Round(Avx.LoadVector256(src + ld), precision);
+        var r2 = OperandRounding.Round(Avx.LoadVector256(src + 2L * ld), precision); var r3 = OperandRounding.Round(Avx.LoadVector256(src + 3L * ld), precision);
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        u0.GetLower().Store(dst); u1.GetLower().Store(dst + stride); u2.GetLower().Store(dst + 2 * stride); u3.GetLower().Store(dst + 3 * stride);
+        u0.GetUpper().Store(dst + 4 * stride); u1.GetUpper().Store(dst + 5 * stride); u2.GetUpper().Store(dst + 6 * stride); u3.GetUpper().Store(dst + 7 * stride);
+    }
+
+    /// <summary>C[mr, nr] (+)= t: the register block merged into the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Merge<TK>(float* t, float* c, int ldc, int mr, int nr, bool overwrite) where TK : struct, IGemmKernel
+    {
+        int NR = TK.NR;
         if (nr == NR)
         {
             for (int i = 0; i < mr; i++)
             {
-                float* row = c + (long)i * ldc;
-                if (overwrite) { Vector256.Store(Vector256.Load(t + i * NR), row); Vector256.Store(Vector256.Load(t + i * NR + 8), row + 8); }
-                else
-                {
-                    Vector256.Store(Vector256.Load(row) + Vector256.Load(t + i * NR), row);
-                    Vector256.Store(Vector256.Load(row + 8) + Vector256.Load(t + i * NR + 8), row + 8);
-                }
+                float* row = c + (long)i * ldc, ti = t + i * NR;
+                if (overwrite) for (int j = 0; j < NR; j += 8) Vector256.Load(ti + j).Store(row + j);
+                else for (int j = 0; j < NR; j += 8) (Vector256.Load(row + j) + Vector256.Load(ti + j)).Store(row + j);
             }
             return;
         }

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Minimind.Kernels;
+using Minimind.Kernels.Cpu;
+
+namespace Minimind.Benchmarks;
+
+/// <summary>
+/// The CPU backend's SGEMM side by side with OpenBLAS's <c>cblas_sgemm</c> in one process, calls interleaved
+/// (ours on each CPU path, then OpenBLAS, per repetition), so a shared machine's drifting load hits both alike.
+/// Shapes are the model matmuls of <c>kernels bench --sizes v1|m3</c> (M tokens × N outputs × K inputs) in the three
+/// nn.Linear layouts: fwd Y = X·Wᵀ, bwdIn dX += dY·W, bwdW dW += dYᵀ·X. Prints best-of GFLOP/s and the median of the
+/// per-repetition ratios. OpenBLAS is loaded from the path given (Debian's libopenblas0-pthread, unpacked, not
+/// installed); its threads and kernel follow OPENBLAS_NUM_THREADS and OPENBLAS_CORETYPE as usual.
+/// Run: <c>OPENBLAS_NUM_THREADS=2 dotnet run -c Release --project benchmarks/Minimind.Benchmarks -- sgemm-vs-openblas LIB [v1|m3] [reps]</c>
+/// </summary>
+public static unsafe class SgemmVsOpenBlas
+{
+    private const int RowMajor = 101, NoTrans = 111, Trans = 112;
+
+    /// <summary>Runs the comparison; args: the libopenblas.so path, the size set (v1 default) and repetitions (5).</summary>
+    public static int Run(string[] args)
+    {
+        if (args.Length < 1) { Console.Error.WriteLine("usage: sgemm-vs-openblas LIBOPENBLAS.so [v1|m3] [reps]"); return 2; }
+        var lib = NativeLibrary.Load(args[0]);
+        var sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)NativeLibrary.GetExport(lib, "cblas_sgemm");
+        var corename = (delegate* unmanaged<IntPtr>)NativeLibrary.GetExport(lib, "openblas_get_corename");
+        var nthreads = (delegate* unmanaged<int>)NativeLibrary.GetExport(lib, "openblas_get_num_threads");
+        string sizes = args.Length > 1 ? args[1] : "v1";
+        int reps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5;
+        var (tokens, dim, kvDim, hidden, vocab) = sizes == "m3" ? (16 * 1024, 768, 384, 2432, 6400) : (16 * 512, 512, 256, 1408, 6400);
+        var paths = Enum.GetValues<CpuIsa>().Where(CpuIsas.IsSupported).OrderDescending().ToArray();
+        var backends = paths.Select(p => new CpuBackend(2, p)).ToArray();
+        Console.WriteLine($"OpenBLAS core {Marshal.PtrToStringAnsi(corename())}, {nthreads()} threads; ours 2 threads on {string.Join(", ", paths.Select(p => p.Name()))}; " +
+            $"sizes {sizes}, best of {reps} (ratio: median of per-repetition ratios); {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        Console.WriteLine();
+        Console.WriteLine("| shape M×N×K | layout | " + string.Join(" | ", paths.Select(p => $"ours {p.Name()} GFLOP/s")) + " | OpenBLAS GFLOP/s | " +
+            string.Join(" | ", paths.Select(p => $"{p.Name()}/OpenBLAS")) + " |");
+        Console.WriteLine("|---|---|" + string.Concat(Enumerable.Repeat("---:|", 1 + 2 * paths.Length)));
+        foreach (var (name, n, k) in new[] { ("q/o", dim, dim), ("k/v", kvDim, dim), ("gate/up", hidden, dim), ("down", dim, hidden), ("lm_head", vocab, dim) })
+        {
+            int m = tokens;
+            // Tensors of the first backend (every CpuBackend reads any CPU tensor); OpenBLAS gets pointers to the same memory.
+            var x = Filled(backends[0], 1, (long)m * k); var w = Filled(backends[0], 2, (long)n * k); var dy = Filled(backends[0], 3, (long)m * n);
+            var outs = new[] { Filled(backends[0], 4, (long)m * n), Filled(backends[0], 5, (long)m * k), Filled(backends[0], 6, (long)n * k) };
+            for (int layout = 0; layout < 3; layout++)
+            {
+                var tOurs = paths.Select(_ => new List<double>()).ToArray();
+                var tBlas = new List<double>();
+                var o = outs[layout];
+                for (int r = -1; r < reps; r++)
+                {
+                    for (int p = 0; p < paths.Length; p++)
+                    {
+                        var b = backends[p];
+                        double t = Time(() =>
+                        {
+                            var s = new GemmShape(m, n, k);
+                            if (layout == 0) b.MatMul(o, x, w, s);
+                            else if (layout == 1) b.MatMulBackwardInput(o, dy, w, s, WriteMode.Accumulate);
+                            else b.MatMulBackwardWeight(o, dy, x, s, WriteMode.Accumulate);
+                        });
+                        if (r >= 0) tOurs[p].Add(t);
+                    }
+                    double tb = Time(() =>
+                    {
+                        fixed (float* px = CpuBackend.Span(x), pw = CpuBackend.Span(w), pdy = CpuBackend.Span(dy), po = CpuBackend.Span(o))
+                        {
+                            if (layout == 0) sgemm(RowMajor, NoTrans, Trans, m, n, k, 1f, px, k, pw, k, 0f, po, n);
+                            else if (layout == 1) sgemm(RowMajor, NoTrans, NoTrans, m, k, n, 1f, pdy, n, pw, k, 1f, po, k);
+                            else sgemm(RowMajor, Trans, NoTrans, n, k, m, 1f, pdy, n, px, k, 1f, po, k);
+                        }
+                    });
+                    // OpenBLAS's workers spin for a while after a call: let them go to sleep before our next call.
+                    Thread.Sleep(300);
+                    if (r >= 0) tBlas.Add(tb);
+                }
+                double flops = 2.0 * m * n * k;
+                string Gf(List<double> t) => (flops / t.Min() / 1e9).ToString("F0", CultureInfo.InvariantCulture);
+                string Ratio(List<double> t)
+                {
+                    var q = t.Zip(tBlas, (a, b) => b / a).Order().ToList();
+                    return q[q.Count / 2].ToString("F2", CultureInfo.InvariantCulture);
+                }
+                Console.WriteLine($"| {m}×{n}×{k} ({name}) | {(layout == 0 ? "fwd" : layout == 1 ? "bwdIn" : "bwdW")} | " +
+                    string.Join(" | ", tOurs.Select(Gf)) + $" | {Gf(tBlas)} | " + string.Join(" | ", tOurs.Select(Ratio)) + " |");
+            }
+        }
+        foreach (var b in backends) b.Dispose();
+        return 0;
+    }
+
+    private static double Time(Action a)
+    {
+        var sw = Stopwatch.StartNew();
+        a();
+        return sw.Elapsed.TotalSeconds;
+    }
+
+    private static Tensor Filled(CpuBackend b, int seed, long n)
+    {
+        var t = b.Alloc(n);
+        var s = CpuBackend.Span(t);
+        var rng = new Random(seed);
+        for (int i = 0; i < s.Length; i++) s[i] = (float)rng.NextDouble() - 0.5f;
+        return t;
+    }
+}

@@ -1,0 +1,96 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Minimind.Kernels.Cpu;
+
+/// <summary>
+/// The instruction-set path of the CPU backend's kernels. Every path computes every output element in the same
+/// order with the same roundings (FMA where the kernels fuse, fixed 16-lane partial sums in row reductions), so a run
+/// gives the same bits on each; the paths differ only in speed.
+/// </summary>
+public enum CpuIsa
+{
+    /// <summary><see cref="Vector128"/> code with <see cref="Vector128.FusedMultiplyAdd(Vector128{float}, Vector128{float}, Vector128{float})"/>
+    /// (hardware FMA where there is one, an exact software FMA otherwise): any CPU .NET runs on.</summary>
+    Portable = 0,
+    /// <summary>AVX2 + FMA3 (Haswell and later, Zen 1 and later): 256-bit kernels.</summary>
+    Avx2 = 1,
+    /// <summary>AVX-512 F/BW/DQ/VL (Skylake-SP and later, Zen 4 and later): 512-bit kernels.</summary>
+    Avx512 = 2,
+}
+
+/// <summary>Which <see cref="CpuIsa"/> this process can run and which one it uses unless told otherwise.</summary>
+public static class CpuIsas
+{
+    /// <summary>Environment variable that caps the default path: <c>avx512</c>, <c>avx2</c> or <c>portable</c>.</summary>
+    public const string OverrideVariable = "MINIMIND_CPU_ISA";
+
+    /// <summary>The best path the hardware and the runtime allow (before any cap).</summary>
+    public static CpuIsa Hardware { get; } = DetectHardware();
+
+    /// <summary>The default path: <see cref="Hardware"/>, lowered by <c>MINIMIND_CPU_ISA</c> or <c>DOTNET_EnableAVX512F=0</c>.</summary>
+    public static CpuIsa Default { get; } = Cap(Hardware, Environment.GetEnvironmentVariable(OverrideVariable),
+        Environment.GetEnvironmentVariable("DOTNET_EnableAVX512F"), out _);
+
+    /// <summary>Why <see cref="Default"/> is below <see cref="Hardware"/> (null when it is not).</summary>
+    public static string? DefaultReason { get; } = DefaultCapReason();
+
+    /// <summary>Whether this process can run <paramref name="isa"/>.</summary>
+    public static bool IsSupported(CpuIsa isa) => isa <= Hardware;
+
+    /// <summary>The short name used on the command line and in logs: avx512, avx2, portable.</summary>
+    public static string Name(this CpuIsa isa) => isa switch { CpuIsa.Avx512 => "avx512", CpuIsa.Avx2 => "avx2", _ => "portable" };
+
+    /// <summary>Parses avx512, avx2 or portable (case-insensitive).</summary>
+    public static CpuIsa Parse(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "avx512" or "avx-512" => CpuIsa.Avx512,
+        "avx2" => CpuIsa.Avx2,
+        "portable" => CpuIsa.Portable,
+        _ => throw new ArgumentException($"CPU path '{text}' is not one of: avx512, avx2, portable"),
+    };
+
+    // AVX-512 needs F (the 512-bit FMA), BW and VL (16-bit element and masked 256-bit forms used by the packing) and DQ.
+    // .NET 10 reports all of them off under DOTNET_EnableAVX512=0; AVX2 needs FMA3 too (every AVX2 CPU has it).
+    private static CpuIsa DetectHardware()
+    {
+        if (Avx512F.IsSupported && Avx512BW.IsSupported && Avx512DQ.IsSupported && Avx512F.VL.IsSupported && Vector512.IsHardwareAccelerated)
+            return CpuIsa.Avx512;
+        if (Avx2.IsSupported && Fma.IsSupported) return CpuIsa.Avx2;
+        return CpuIsa.Portable;
+    }
+
+    /// <summary>
+    /// <paramref name="hardware"/> lowered by the <c>MINIMIND_CPU_ISA</c> value (a cap, never a raise) and by
+    /// <c>DOTNET_EnableAVX512F=0</c>: .NET 8/9's switch for AVX-512, which .NET 10 no longer reads (its switch is
+    /// <c>DOTNET_EnableAVX512</c>), honoured here so the documented fallback test keeps working.
+    /// </summary>
+    internal static CpuIsa Cap(CpuIsa hardware, string? overrideValue, string? enableAvx512F, out string? reason)
+    {
+        reason = null;
+        var isa = hardware;
+        if (enableAvx512F?.Trim() == "0" && isa > CpuIsa.Avx2)
+        {
+            isa = CpuIsa.Avx2;
+            reason = "DOTNET_EnableAVX512F=0";
+        }
+        if (!string.IsNullOrWhiteSpace(overrideValue))
+        {
+            CpuIsa asked;
+            try { asked = Parse(overrideValue); }
+            catch (ArgumentException e) { throw new ArgumentException($"{OverrideVariable}={overrideValue}: {e.Message}"); }
+            if (asked < isa)
+            {
+                isa = asked;
+                reason = $"{OverrideVariable}={overrideValue}";
+            }
+        }
+        return isa;
+    }
+
+    private static string? DefaultCapReason()
+    {
+        Cap(Hardware, Environment.GetEnvironmentVariable(OverrideVariable), Environment.GetEnvironmentVariable("DOTNET_EnableAVX512F"), out var reason);
+        return reason;
+    }
+}

@@ -1,0 +1,26 @@
+namespace Minimind.Kernels.Cpu;
+
+/// <summary>
+/// One register-blocked SGEMM micro-kernel and the panel geometry it reads. <see cref="Sgemm"/> and the blocked
+/// attention are generic over it, so <see cref="MR"/> and <see cref="NR"/> are constants in each specialisation.
+/// Every kernel computes the same thing in the same order: each output element is an FMA chain over p = 0..kc-1 in
+/// ascending order that starts from +0, so the kernels differ in speed, never in bits.
+/// </summary>
+internal unsafe interface IGemmKernel
+{
+    /// <summary>Rows of the register block (A panels hold MR rows).</summary>
+    static abstract int MR { get; }
+
+    /// <summary>Columns of the register block (B panels hold NR columns; a multiple of 8).</summary>
+    static abstract int NR { get; }
+
+    /// <summary>The instruction-set path this kernel belongs to.</summary>
+    static abstract CpuIsa Isa { get; }
+
+    /// <summary>t[i·NR + j] = Σ_{p &lt; kc} a[p·MR + i]·b[p·NR + j], one FMA per term, p ascending, from +0.</summary>
+    static abstract void Block(int kc, float* a, float* b, float* t);
+
+    /// <summary>Rows 0..3 of <see cref="Block"/> (same panels, same order; t rows 4.. are left as they were): the
+    /// decode-sized product, where computing all MR rows would multiply the work by MR/4 for nothing.</summary>
+    static abstract void Block4(int kc, float* a, float* b, float* t);
+}

@@ -1,0 +1,50 @@
+using Minimind.Kernels.Cpu;
+using Minimind.Tests;
+
+namespace Minimind.Cli.Tests;
+
+/// <summary>
+/// The same training run on every CPU kernel path writes the same .pth, byte for byte: the default path (AVX-512 on
+/// this project's machines), <c>DOTNET_EnableAVX512F=0</c> (AVX2+FMA kernels), <c>DOTNET_EnableAVX512=0</c> (.NET 10's
+/// own switch: the runtime then has no 512-bit vectors at all, TensorPrimitives included) and
+/// <c>MINIMIND_CPU_ISA=portable</c>. Each run's device line must name the path it ran, so a switch that was silently
+/// ignored cannot pass as "the same bits".
+/// </summary>
+public class CpuIsaTrainTests
+{
+    private static string Label(CpuIsa isa) => isa switch { CpuIsa.Avx512 => "AVX-512 kernels", CpuIsa.Avx2 => "AVX2+FMA kernels", _ => "portable Vector128 kernels" };
+
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("bf16")]
+    public void TrainingWritesTheSamePthOnEveryKernelPath(string dtype)
+    {
+        var avx2OrBelow = CpuIsas.Default < CpuIsa.Avx2 ? CpuIsas.Default : CpuIsa.Avx2;
+        var runs = new (string Name, Dictionary<string, string> Env, CpuIsa Expected)[]
+        {
+            ("default", new(), CpuIsas.Default),
+            ("DOTNET_EnableAVX512F=0", new() { ["DOTNET_EnableAVX512F"] = "0" }, avx2OrBelow),
+            ("DOTNET_EnableAVX512=0", new() { ["DOTNET_EnableAVX512"] = "0" }, avx2OrBelow),
+            ("MINIMIND_CPU_ISA=portable", new() { [CpuIsas.OverrideVariable] = "portable" }, CpuIsa.Portable),
+        };
+        var dir = TestEnvironment.NewTempDir("mm-isa");
+        try
+        {
+            byte[]? first = null;
+            foreach (var (name, env, expected) in runs)
+            {
+                var outDir = Path.Combine(dir, name.Replace('=', '-'));
+                // T = 100 crosses the 48-row attention blocks; 3×100 rows take the tiled SGEMM, the K of 64/172 a partial slice.
+                var (code, stdout, stderr) = CliProcess.ExecWithEnv(env, null, "train", "--device", "cpu", "--dtype", dtype,
+                    "--max-seq-len", "100", "--batch-size", "3", "--max-steps", "4", "--log-interval", "1", "--seed", "7", "--out-dir", outDir);
+                Assert.True(code == 0, $"{name}: exit {code}\n{stdout}\n{stderr}");
+                string device = (stdout + stderr).Split('\n').First(l => l.StartsWith("device:", StringComparison.Ordinal));
+                Assert.Contains(Label(expected), device);
+                var pth = File.ReadAllBytes(Path.Combine(outDir, "pretrain_64.pth"));
+                if (first is null) first = pth;
+                else Assert.True(first.AsSpan().SequenceEqual(pth), $"--dtype {dtype}: the .pth written with {name} differs from the default path's ({runs[0].Expected.Name()})");
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
