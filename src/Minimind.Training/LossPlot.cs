@@ -2,8 +2,8 @@ namespace Minimind.Training;
 
 /// <summary>
 /// Draws the loss curve (one point per optimizer step) into an RGB raster and saves it as PNG:
-/// light grid, axes, the raw loss in light blue and a moving average in dark blue. No text: the
-/// y range is printed by the trainer beside the file name.
+/// light grid, axes, the raw loss in light blue, a moving average in dark blue and the validation losses (--eval-data)
+/// as orange dots joined by a line. No text: the y range is printed by the trainer beside the file name.
 /// </summary>
 public sealed class LossPlot
 {
@@ -27,9 +27,10 @@ public sealed class LossPlot
         Array.Fill(Pixels, (byte)255);
     }
 
-    /// <summary>Renders <paramref name="losses"/> (non-finite values skipped).</summary>
-    public LossPlot Draw(IReadOnlyList<float> losses)
+    /// <summary>Renders <paramref name="losses"/> (non-finite values skipped) and the validation losses <paramref name="val"/> at their steps.</summary>
+    public LossPlot Draw(IReadOnlyList<float> losses, IReadOnlyList<(long Step, double Loss)>? val = null)
     {
+        val ??= Array.Empty<(long, double)>();
         int x0 = Margin, x1 = Width - Margin, y0 = Margin, y1 = Height - Margin;
         for (int i = 1; i < 5; i++)
         {
@@ -41,6 +42,7 @@ public sealed class LossPlot
         Line(x0, y0, x0, y1, 0, 0, 0);
         float min = float.PositiveInfinity, max = float.NegativeInfinity;
         foreach (var l in losses) if (float.IsFinite(l)) { min = Math.Min(min, l); max = Math.Max(max, l); }
+        foreach (var (_, l) in val) if (double.IsFinite(l)) { min = Math.Min(min, (float)l); max = Math.Max(max, (float)l); }
         if (!float.IsFinite(min)) return this;
         if (max - min < 1e-6f) { max += 0.5f; min -= 0.5f; }
         YRange = (min, max);
@@ -60,6 +62,12 @@ public sealed class LossPlot
             smooth[i] = cnt > 0 ? (float)(sum / cnt) : float.NaN;
         }
         Polyline(smooth, Px, Py, 20, 60, 160);
+        // Validation points at their steps (step s is index s − 1 of the loss log), joined, each a 5x5 dot.
+        var points = val.Where(v => double.IsFinite(v.Loss) && v.Step >= 1 && v.Step <= n).Select(v => (X: Px((int)v.Step - 1), Y: Py((float)v.Loss))).ToList();
+        for (int i = 1; i < points.Count; i++) Line(points[i - 1].X, points[i - 1].Y, points[i].X, points[i].Y, 240, 140, 30);
+        foreach (var (x, y) in points)
+            for (int dy = -2; dy <= 2; dy++)
+                for (int dx = -2; dx <= 2; dx++) Set(x + dx, y + dy, 230, 110, 0);
         return this;
     }
 

@@ -24,31 +24,38 @@ public sealed class MetricsLog : IDisposable
         _w = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true };
     }
 
-    /// <summary>Appends one line holding <paramref name="fields"/> (numbers, strings, bools).</summary>
+    /// <summary>Appends one line holding <paramref name="fields"/> (numbers, strings, bools, and lists of them or of field dictionaries).</summary>
     public void Write(IEnumerable<KeyValuePair<string, object?>> fields)
     {
         using var ms = new MemoryStream();
-        using (var j = new Utf8JsonWriter(ms))
-        {
-            j.WriteStartObject();
-            foreach (var (k, v) in fields)
-            {
-                switch (v)
-                {
-                    case null: j.WriteNull(k); break;
-                    case string s: j.WriteString(k, s); break;
-                    case bool b: j.WriteBoolean(k, b); break;
-                    case int i: j.WriteNumber(k, i); break;
-                    case long l: j.WriteNumber(k, l); break;
-                    case float f when float.IsFinite(f): j.WriteNumber(k, f); break;
-                    case double d when double.IsFinite(d): j.WriteNumber(k, d); break;
-                    case float or double: j.WriteString(k, Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)); break;
-                    default: j.WriteString(k, v.ToString()); break;
-                }
-            }
-            j.WriteEndObject();
-        }
+        using (var j = new Utf8JsonWriter(ms)) Value(j, fields);
         _w.WriteLine(Encoding.UTF8.GetString(ms.ToArray()));
+    }
+
+    private static void Value(Utf8JsonWriter j, object? v)
+    {
+        switch (v)
+        {
+            case null: j.WriteNullValue(); break;
+            case string s: j.WriteStringValue(s); break;
+            case bool b: j.WriteBooleanValue(b); break;
+            case int i: j.WriteNumberValue(i); break;
+            case long l: j.WriteNumberValue(l); break;
+            case float f when float.IsFinite(f): j.WriteNumberValue(f); break;
+            case double d when double.IsFinite(d): j.WriteNumberValue(d); break;
+            case float or double: j.WriteStringValue(Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)); break;
+            case IEnumerable<KeyValuePair<string, object?>> fields:
+                j.WriteStartObject();
+                foreach (var (k, x) in fields) { j.WritePropertyName(k); Value(j, x); }
+                j.WriteEndObject();
+                break;
+            case System.Collections.IEnumerable list:
+                j.WriteStartArray();
+                foreach (var x in list) Value(j, x);
+                j.WriteEndArray();
+                break;
+            default: j.WriteStringValue(v.ToString()); break;
+        }
     }
 
     private static void TruncateAfter(string path, long keep)

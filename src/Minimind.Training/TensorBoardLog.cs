@@ -5,17 +5,17 @@ using System.Text;
 namespace Minimind.Training;
 
 /// <summary>
-/// TensorBoard scalars (<c>events.out.tfevents.*</c>): TFRecord framing (length, masked CRC-32C of the length,
+/// TensorBoard scalars and text (<c>events.out.tfevents.*</c>): TFRecord framing (length, masked CRC-32C of the length,
 /// the record, masked CRC-32C of the record) around hand-encoded <c>Event</c> protobufs — a
-/// <c>file_version</c> record first, then one Event per logged step whose Summary holds that step's scalars.
-/// A resumed run keeps appending to its file: a record cut short by a kill is cut off first, and steps the file
-/// already holds (logged after the last save, before the kill; recomputed bit for bit after the resume) are not
-/// written again, so every step appears exactly once.
+/// <c>file_version</c> record first, then one Event per logged step and group (the tags' prefix: train/, val/, samples/)
+/// whose Summary holds that step's values. A resumed run keeps appending to its file: a record cut short by a kill is cut
+/// off first, and steps the file already holds for a group (logged after the last save, before the kill; recomputed bit
+/// for bit after the resume) are not written again, so every step appears exactly once per group.
 /// </summary>
 public sealed class TensorBoardLog : IDisposable
 {
     private readonly FileStream _fs;
-    private long _lastStep;
+    private readonly Dictionary<string, long> _lastStep; // per group (tag prefix)
 
     /// <summary>The event file.</summary>
     public string Path { get; }
@@ -28,12 +28,12 @@ public sealed class TensorBoardLog : IDisposable
         var existing = resumed
             ? new DirectoryInfo(dir).GetFiles("events.out.tfevents.*").OrderBy(f => f.LastWriteTimeUtc).LastOrDefault()
             : null;
-        _lastStep = long.MinValue;
+        _lastStep = new Dictionary<string, long>(StringComparer.Ordinal);
         if (existing is not null)
         {
             Path = existing.FullName;
-            var (validEnd, lastStep) = Scan(File.ReadAllBytes(Path));
-            _lastStep = lastStep;
+            var (validEnd, lastSteps) = Scan(File.ReadAllBytes(Path));
+            _lastStep = lastSteps;
             _fs = new FileStream(Path, FileMode.Open, FileAccess.Write, FileShare.Read);
             if (_fs.Length != validEnd) { _fs.SetLength(validEnd); _fs.Flush(true); } // drop a record a kill cut short
             _fs.Position = validEnd;
@@ -45,12 +45,28 @@ public sealed class TensorBoardLog : IDisposable
         WriteRecord(Event(Wall(), 0, fileVersion: "brain.Event:2", scalars: null));
     }
 
-    /// <summary>Writes the scalars of <paramref name="step"/> unless the file already holds that step.</summary>
+    /// <summary>Writes the scalars of <paramref name="step"/> unless the file already holds that step for their group (the first tag's prefix).</summary>
     public void Scalars(long step, IEnumerable<KeyValuePair<string, float>> scalars)
     {
-        if (step <= _lastStep) return;
-        WriteRecord(Event(Wall(), step, null, scalars.ToList()));
-        _lastStep = step;
+        var values = scalars.Select(s => (s.Key, (object)s.Value)).ToList();
+        if (values.Count > 0 && Claim(step, values[0].Key)) WriteRecord(Event(Wall(), step, null, values));
+    }
+
+    /// <summary>Writes text summaries (TensorBoard's text plugin) of <paramref name="step"/> unless the file already holds that step for their group.</summary>
+    public void Texts(long step, IEnumerable<KeyValuePair<string, string>> texts)
+    {
+        var values = texts.Select(s => (s.Key, (object)s.Value)).ToList();
+        if (values.Count > 0 && Claim(step, values[0].Key)) WriteRecord(Event(Wall(), step, null, values));
+    }
+
+    private static string GroupOf(string tag) => tag.IndexOf('/') is int i and >= 0 ? tag[..i] : tag;
+
+    private bool Claim(long step, string tag)
+    {
+        string g = GroupOf(tag);
+        if (_lastStep.TryGetValue(g, out long last) && step <= last) return false;
+        _lastStep[g] = step;
+        return true;
     }
 
     private static double Wall() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
@@ -81,10 +97,11 @@ public sealed class TensorBoardLog : IDisposable
         return ((c >> 15) | (c << 17)) + 0xa282ead8u;
     }
 
-    // Walks the records; returns where the last complete, checksummed one ends and the largest step among them.
-    private static (long validEnd, long lastStep) Scan(byte[] b)
+    // Walks the records; returns where the last complete, checksummed one ends and the largest step of each group among them.
+    private static (long validEnd, Dictionary<string, long> lastSteps) Scan(byte[] b)
     {
-        long at = 0, last = long.MinValue;
+        long at = 0;
+        var last = new Dictionary<string, long>(StringComparer.Ordinal);
         while (at + 12 <= b.Length)
         {
             ulong len = BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan((int)at));
@@ -92,7 +109,11 @@ public sealed class TensorBoardLog : IDisposable
             if (len > (ulong)(b.Length - at - 16)) break;
             var data = b.AsSpan((int)at + 12, (int)len);
             if (BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan((int)(at + 12 + (long)len))) != MaskedCrc(data)) break;
-            if (StepOf(data) is { } s && HasSummary(data)) last = Math.Max(last, s);
+            if (StepOf(data) is { } s && FirstTag(data.ToArray()) is { } tag)
+            {
+                string g = GroupOf(tag);
+                last[g] = last.TryGetValue(g, out long l) ? Math.Max(l, s) : s;
+            }
             at += 16 + (long)len;
         }
         return (at, last);
@@ -102,18 +123,29 @@ public sealed class TensorBoardLog : IDisposable
     private static long? StepOf(ReadOnlySpan<byte> e)
     {
         long? step = null;
-        ForEachField(e, (field, wire, value, _) => { if (field == 2 && wire == 0) step = (long)value; });
+        ForEachField(e, (field, wire, value, _, _) => { if (field == 2 && wire == 0) step = (long)value; });
         return step;
     }
 
-    private static bool HasSummary(ReadOnlySpan<byte> e)
+    // The tag of the first Value of an Event's Summary (field 5 → Value 1 → tag 1); null without a summary.
+    private static string? FirstTag(byte[] e)
     {
-        bool has = false;
-        ForEachField(e, (field, wire, _, _) => { if (field == 5 && wire == 2) has = true; });
-        return has;
+        string? tag = null;
+        ForEachField(e, (field, wire, _, start, length) =>
+        {
+            if (field != 5 || wire != 2 || tag is not null) return;
+            var summary = e.AsSpan(start, length).ToArray();
+            ForEachField(summary, (f, w, _, vs, vl) =>
+            {
+                if (f != 1 || w != 2 || tag is not null) return;
+                var value = summary.AsSpan(vs, vl).ToArray();
+                ForEachField(value, (tf, tw, _, ts, tl) => { if (tf == 1 && tw == 2 && tag is null) tag = Encoding.UTF8.GetString(value, ts, tl); });
+            });
+        });
+        return tag;
     }
 
-    private delegate void FieldHandler(int field, int wire, ulong value, int length);
+    private delegate void FieldHandler(int field, int wire, ulong value, int start, int length);
 
     private static void ForEachField(ReadOnlySpan<byte> e, FieldHandler h)
     {
@@ -124,10 +156,10 @@ public sealed class TensorBoardLog : IDisposable
             int field = (int)(key >> 3), wire = (int)(key & 7);
             switch (wire)
             {
-                case 0: h(field, wire, Varint(e, ref i), 0); break;
-                case 1: i += 8; h(field, wire, 0, 8); break;
-                case 5: i += 4; h(field, wire, 0, 4); break;
-                case 2: { int n = (int)Varint(e, ref i); h(field, wire, 0, n); i += n; break; }
+                case 0: h(field, wire, Varint(e, ref i), i, 0); break;
+                case 1: i += 8; h(field, wire, 0, i - 8, 8); break;
+                case 5: i += 4; h(field, wire, 0, i - 4, 4); break;
+                case 2: { int n = (int)Varint(e, ref i); if (n < 0 || n > e.Length - i) return; h(field, wire, 0, i, n); i += n; break; }
                 default: return;
             }
         }
@@ -146,8 +178,10 @@ public sealed class TensorBoardLog : IDisposable
     }
 
     // Event { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5; }
-    // Summary { repeated Value value = 1; }  Value { string tag = 1; float simple_value = 2; }
-    private static byte[] Event(double wall, long step, string? fileVersion, List<KeyValuePair<string, float>>? scalars)
+    // Summary { repeated Value value = 1; }  Value { string tag = 1; float simple_value = 2; TensorProto tensor = 8; SummaryMetadata metadata = 9; }
+    // A text value, as TensorBoard's text plugin reads it: metadata { plugin_data { plugin_name: "text" } },
+    // tensor { dtype: DT_STRING (7), tensor_shape { dim { size: 1 } }, string_val: [UTF-8 text] }.
+    private static byte[] Event(double wall, long step, string? fileVersion, List<(string Tag, object Value)>? scalars)
     {
         var ms = new MemoryStream();
         ms.WriteByte(0x09); Span<byte> d = stackalloc byte[8]; BinaryPrimitives.WriteDoubleLittleEndian(d, wall); ms.Write(d);
@@ -161,7 +195,20 @@ public sealed class TensorBoardLog : IDisposable
             {
                 var val = new MemoryStream();
                 Bytes(val, 1, Encoding.UTF8.GetBytes(tag));
-                val.WriteByte(0x15); BinaryPrimitives.WriteSingleLittleEndian(f, v); val.Write(f);
+                if (v is string text)
+                {
+                    var tensor = new MemoryStream();
+                    tensor.WriteByte(0x08); WriteVarint(tensor, 7);                       // dtype DT_STRING
+                    Bytes(tensor, 2, new byte[] { 0x12, 0x02, 0x08, 0x01 });              // tensor_shape { dim { size: 1 } }
+                    Bytes(tensor, 8, Encoding.UTF8.GetBytes(text));                     // string_val
+                    Bytes(val, 8, tensor.ToArray());
+                    var plugin = new MemoryStream();
+                    Bytes(plugin, 1, Encoding.UTF8.GetBytes("text"));
+                    var meta = new MemoryStream();
+                    Bytes(meta, 1, plugin.ToArray());
+                    Bytes(val, 9, meta.ToArray());
+                }
+                else { val.WriteByte(0x15); BinaryPrimitives.WriteSingleLittleEndian(f, (float)v); val.Write(f); }
                 Bytes(summary, 1, val.ToArray());
             }
             Bytes(ms, 5, summary.ToArray());

@@ -7,7 +7,7 @@ namespace Minimind.Training;
 /// The training loop of every stage, read top to bottom as nanoGPT's train.py: the schedule gives the step's learning
 /// rate, the step takes its micro-batches (<see cref="Trainer.TrainStepAt"/>: forward/backward, gradients over the
 /// ranks, the guard's verdict, clip, AdamW), the counters and the progress line follow, the guard may end the run,
-/// and the <see cref="Checkpointer"/> saves when a save is due.
+/// the held-out loss and samples are taken when due (<see cref="TrainingEvaluation"/>), and the <see cref="Checkpointer"/> saves when a save is due.
 /// </summary>
 public static class TrainLoop
 {
@@ -48,6 +48,9 @@ public static class TrainLoop
             // The guard: a skipped update is recorded; a stop leaves the newest checkpoint as the last good one.
             if (!guard.LastAccepted) progress?.Event("skipped", step);
             if (guard.StopReason is { } reason) return Diverged(run, progress, step, reason);
+
+            // Validation and samples when due: forwards only, after the update, so the trained bits are unchanged.
+            run.Evaluation?.AfterStep(state, step, run.IsDone, run.Parallel.Comm, root, progress);
 
             // Maybe save: every --save-interval steps, at the end, on a stop, or after a postponed save.
             if (checkpointer.IsDue(step, run.IsDone, r.StopAny))

@@ -57,6 +57,9 @@ public sealed record TrainOptions
     public string? TensorBoardDir { get; init; }
     /// <summary>Continue a resumed run on data other than its checkpoint's (same sample count and row length), deliberately.</summary>
     public bool AllowDataChange { get; init; }
+    /// <summary>Settings that shape the rows (SFT overflow and augmentation ratios): they join the run's signature, so a resume
+    /// with other values is refused naming them.</summary>
+    public SignatureFields DataSignature { get; init; } = SignatureFields.None;
     /// <summary>AdamW weight decay (torch default).</summary>
     public float WeightDecay { get; init; } = 0.01f;
 

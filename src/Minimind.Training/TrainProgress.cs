@@ -70,6 +70,33 @@ public sealed class TrainProgress : IDisposable
         else if (_live) _log.Write("\r\u001b[K" + line);
     }
 
+    /// <summary>Reports the held-out loss after step <paramref name="step"/>: a log line, a metrics line (<c>val_loss</c>, <c>val_perplexity</c>),
+    /// TensorBoard scalars <c>val/loss</c> and <c>val/perplexity</c>.</summary>
+    public void Validation(long step, Model.Evaluation.HeldOutResult r)
+    {
+        ClearLine();
+        _log.WriteLine($"step {step}: val_loss {r.Loss:F4} perplexity {r.Perplexity:F3} ({r.Rows} rows, {r.Tokens} targets)");
+        _metrics.Write(new KeyValuePair<string, object?>[]
+        {
+            new("step", step), new("val_loss", r.Loss), new("val_perplexity", r.Perplexity), new("val_tokens", r.Tokens), new("val_rows", r.Rows),
+        });
+        _tb?.Scalars(step, new KeyValuePair<string, float>[] { new("val/loss", (float)r.Loss), new("val/perplexity", (float)r.Perplexity) });
+    }
+
+    /// <summary>Reports the greedy samples after step <paramref name="step"/>: log lines, one metrics line (<c>samples</c>: prompt, text, tokens),
+    /// TensorBoard text <c>samples/i</c>.</summary>
+    public void Samples(long step, IReadOnlyList<Model.Evaluation.Sample> samples)
+    {
+        ClearLine();
+        foreach (var s in samples) _log.WriteLine($"step {step} sample: {s.Prompt} → {s.Text}");
+        _metrics.Write(new KeyValuePair<string, object?>[]
+        {
+            new("step", step), new("event", "samples"),
+            new("samples", samples.Select(s => (IEnumerable<KeyValuePair<string, object?>>)new KeyValuePair<string, object?>[] { new("prompt", s.Prompt), new("text", s.Text), new("tokens", s.Tokens) }).ToList()),
+        });
+        _tb?.Texts(step, samples.Select((s, i) => new KeyValuePair<string, string>($"samples/{i}", s.Prompt + " → " + s.Text)));
+    }
+
     /// <summary>Clears a live progress line before other output.</summary>
     public void ClearLine()
     {

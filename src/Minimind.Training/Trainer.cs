@@ -58,6 +58,8 @@ public sealed class Trainer : IDisposable
     /// <summary>True when the last step found inf/NaN gradients and skipped AdamW (fp16 only; the same on every rank,
     /// since the gradients are summed over the ranks first).</summary>
     public bool LastStepSkipped { get; private set; }
+    /// <summary>Validation loss and samples while training (--eval-data, --sample-prompts), or null.</summary>
+    public TrainingEvaluation? Evaluation { get; set; }
     /// <summary>Invoked after each optimizer step with the step number (tests use it to kill at chosen moments).</summary>
     public Action<long>? AfterStep { get; set; }
     /// <summary>The divergence guard of the current <see cref="Run"/> (null outside one: <see cref="TrainStep"/> then always updates).</summary>
@@ -114,8 +116,8 @@ public sealed class Trainer : IDisposable
     /// <summary>Trains until the schedule ends or <paramref name="stop"/> fires (see <see cref="TrainLoop"/>).</summary>
     public TrainOutcome Run(StopSignal? stop, bool resumed) => TrainLoop.Run(this, stop, resumed);
 
-    /// <summary>The fields a resume compares: the architecture, then the stage's own (adapter rank, ...).</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> Signature() => ArchSignature.Of(Stage.Config).Concat(Stage.Signature).ToList();
+    /// <summary>The fields a resume compares: the architecture, then the stage's own (adapter rank, ...), then the row-shaping ones (--sft-overflow, ...).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Signature() => ArchSignature.Of(Stage.Config).Concat(Stage.Signature).Concat(Options.DataSignature.Fields).ToList();
 
     // ---- one optimizer step ---------------------------------------------------------------------
 

@@ -66,6 +66,8 @@ public sealed class TrainingState
     public long AdamStep { get; set; }
     /// <summary>Loss of every optimizer step so far (mean over its micro-batches), index = step − 1.</summary>
     public List<float> Losses { get; set; } = new();
+    /// <summary>Validation losses so far (--eval-data), by step, for the loss plot; empty without validation (and then not stored).</summary>
+    public List<(long Step, double Loss)> ValLosses { get; set; } = new();
     /// <summary>Loss of the next micro-batch under the saved weights (the resume check); NaN when the run had ended.</summary>
     public float NextBatchLoss { get; set; } = float.NaN;
 
@@ -83,6 +85,7 @@ public sealed class TrainingState
     {
         var c = (TrainingState)MemberwiseClone();
         c.Losses = new List<float>(Losses);
+        c.ValLosses = new List<(long, double)>(ValLosses);
         return c;
     }
 
@@ -91,7 +94,7 @@ public sealed class TrainingState
     {
         var buf = new ArrayBufferWriter<byte>();
         var w = new MessagePackWriter(buf);
-        w.WriteMapHeader(31);
+        w.WriteMapHeader(ValLosses.Count > 0 ? 32 : 31);
         w.Write("format_version"); w.Write(CurrentFormatVersion);
         w.Write("arch"); w.WriteMapHeader(Arch.Count);
         foreach (var kv in Arch) { w.Write(kv.Key); w.Write(kv.Value); }
@@ -125,6 +128,11 @@ public sealed class TrainingState
         w.Write("scaler_scale"); w.Write(ScalerScale);
         w.Write("scaler_growth_tracker"); w.Write(ScalerGrowthTracker);
         w.Write("skipped_steps"); w.Write(SkippedSteps);
+        if (ValLosses.Count > 0)
+        {
+            w.Write("val_losses"); w.WriteArrayHeader(ValLosses.Count);
+            foreach (var (step, loss) in ValLosses) { w.WriteArrayHeader(2); w.Write(step); w.Write(loss); }
+        }
         w.Flush();
         return buf.WrittenSpan.ToArray();
     }
@@ -186,6 +194,16 @@ public sealed class TrainingState
                     case "scaler_scale": s.ScalerScale = r.ReadSingle(); break;
                     case "scaler_growth_tracker": s.ScalerGrowthTracker = r.ReadInt32(); break;
                     case "skipped_steps": s.SkippedSteps = r.ReadInt64(); break;
+                    case "val_losses":
+                        {
+                            int m = r.ReadArrayHeader();
+                            for (int j = 0; j < m; j++)
+                            {
+                                if (r.ReadArrayHeader() != 2) throw new InvalidDataException($"{source}: val_losses entry {j} is not a [step, loss] pair");
+                                s.ValLosses.Add((r.ReadInt64(), r.ReadDouble()));
+                            }
+                            break;
+                        }
                     default: r.Skip(); break;
                 }
             }

@@ -25,6 +25,7 @@ public sealed class CliOptionTableTests
     {
         yield return new("train (built-in run)", TrainCommand.Table, Array.Empty<string>(), TrainCommand.Bind);
         yield return new("train --data", TrainCommand.Table, new[] { "--data", "corpus.jsonl", "--tokenizer", "byte" }, TrainCommand.Bind);
+        yield return new("train --eval-data --sample-prompts", TrainCommand.Table, new[] { "--eval-data", "valid.jsonl", "--sample-prompts", "prompts.txt" }, TrainCommand.Bind);
         yield return new("train --stage lora", TrainCommand.Table, new[] { "--stage", "lora" }, TrainCommand.Bind);
         yield return new("train --stage distill", TrainCommand.Table, new[] { "--stage", "distill" }, TrainCommand.Bind);
         yield return new("train --stage dpo", TrainCommand.Table, new[] { "--stage", "dpo" }, TrainCommand.Bind);

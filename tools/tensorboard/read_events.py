@@ -2,7 +2,8 @@
 """An independent TensorBoard event-file reader (no tensorflow/tensorboard packages): TFRecord framing with both
 masked CRC-32C checks, and the Event / Summary / Summary.Value protobufs decoded by hand.
 
-  read_events.py FILE...   print {"files": {FILE: {"file_version": ..., "events": [{"step", "wall_time", "scalars"}]}}}
+  read_events.py FILE...   print {"files": {FILE: {"file_version": ..., "events": [{"step", "wall_time", "scalars", "texts"?}]}}}
+  (a text value is TensorBoard's text plugin's: metadata plugin_name "text", a DT_STRING tensor's string_val)
 Exits 1 naming the offset on a bad CRC, a truncated record or a malformed protobuf.
 """
 import json, struct, sys
@@ -73,13 +74,26 @@ def event(buf):
             for sf, sw, sv in fields(v):
                 if sf != 1 or sw != 2:
                     continue
-                tag, val = None, None
+                tag, val, text, plugin = None, None, None, None
                 for vf, vw, vv in fields(sv):
                     if vf == 1 and vw == 2:
                         tag = vv.decode("utf-8")
                     elif vf == 2 and vw == 5:
                         val = struct.unpack("<f", vv)[0]
-                e["scalars"][tag] = val
+                    elif vf == 8 and vw == 2:  # TensorProto: dtype 1, string_val 8
+                        for tf, tw, tv in fields(vv):
+                            if tf == 1 and tw == 0 and tv != 7:
+                                raise ValueError(f"tensor dtype {tv}, expected DT_STRING (7)")
+                            if tf == 8 and tw == 2:
+                                text = tv.decode("utf-8")
+                    elif vf == 9 and vw == 2:  # SummaryMetadata.plugin_data(1).plugin_name(1)
+                        for mf, mw, mv in fields(vv):
+                            if mf == 1 and mw == 2:
+                                plugin = next((pv.decode("utf-8") for pf, pw, pv in fields(mv) if pf == 1 and pw == 2), None)
+                if plugin == "text":
+                    e.setdefault("texts", {})[tag] = text
+                else:
+                    e["scalars"][tag] = val
     return e
 
 

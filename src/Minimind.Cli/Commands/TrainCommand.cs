@@ -4,6 +4,8 @@ using Minimind.Cli.Stages;
 using Minimind.Kernels;
 using Minimind.Kernels.Distributed;
 using Minimind.Model;
+using Minimind.Model.Chat;
+using Minimind.Model.Evaluation;
 using Minimind.Model.Tokenizer;
 using Minimind.Training;
 using Minimind.Training.Checkpointing;
@@ -97,6 +99,25 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<bool> AllowDataChange = Opt.Flag("allow-data-change",
         "resume on data whose rows (or their order) differ from the checkpoint's, deliberately: refused otherwise, naming both hashes; the metrics log records the change (a different sample count or row length is always refused)");
 
+    /// <summary><c>--eval-data</c>.</summary>
+    public static readonly CliOption<string?> EvalData = Opt.String("eval-data", "PATH", null,
+        "held-out rows in the stage's --data format (jsonl or token file): their loss and perplexity every --eval-interval steps and at the end, " +
+        "into the log, the metrics jsonl (val_loss, val_perplexity), TensorBoard (val/loss) and the --plot; never changes the trained weights").Sample("valid.jsonl");
+    /// <summary><c>--eval-interval</c>.</summary>
+    public static readonly CliOption<int?> EvalInterval = Opt.IntOrNull("eval-interval", "N", "optimizer steps between validations (needs --eval-data)")
+        .AtLeast(1).DefaultIs("the --save-interval");
+    /// <summary><c>--eval-batches</c>.</summary>
+    public static readonly CliOption<int> EvalBatches = Opt.Int("eval-batches", "K", 0,
+        "validate on the first K x --batch-size rows of --eval-data, the same rows every time (0 = every row; needs --eval-data)").AtLeast(0).Sample("4");
+    /// <summary><c>--sample-prompts</c>.</summary>
+    public static readonly CliOption<string?> SamplePrompts = Opt.String("sample-prompts", "FILE", null,
+        "prompts (one per line, or a .jsonl of {\"prompt\": ...}): greedy continuations (chat replies for sft/lora/dpo/distill) every --sample-interval steps and at the end, into the log, the metrics jsonl and TensorBoard text").Sample("prompts.txt");
+    /// <summary><c>--sample-interval</c>.</summary>
+    public static readonly CliOption<int?> SampleInterval = Opt.IntOrNull("sample-interval", "N", "optimizer steps between samples (needs --sample-prompts)")
+        .AtLeast(1).DefaultIs("the --eval-interval, else the --save-interval");
+    /// <summary><c>--sample-tokens</c>.</summary>
+    public static readonly CliOption<int> SampleTokens = Opt.Int("sample-tokens", "N", 64, "tokens generated per sample at most (needs --sample-prompts)").AtLeast(1);
+
     /// <summary><c>--dist-timeout</c>.</summary>
     public static readonly CliOption<double> DistTimeout = Opt.Double("dist-timeout", "S", 300,
         "under mpirun: seconds a rank waits for another before failing, naming it (raise it when rank 0's checkpoint writes take longer)").Positive();
@@ -134,11 +155,12 @@ public sealed class TrainCommand : ICommand
         """,
         new[]
         {
-            new OptionGroup("Data", Data, Tokenizer, MaxSeqLen, FromWeight, AllowPartialLoad),
+            new OptionGroup("Data", new CliOption[] { Data, Tokenizer, MaxSeqLen, FromWeight, AllowPartialLoad }.Concat(SftRowOptions.Options).ToArray()),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
             new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device, Dtype),
             new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, KeepEvery, SaveDtype, ExportMinimindResume, MinimindRoot, Plot, TensorBoard, NoSpaceCheck),
             new OptionGroup("Divergence guard", MaxBadSteps, LossSpike),
+            new OptionGroup("Evaluation while training", EvalData, EvalInterval, EvalBatches, SamplePrompts, SampleInterval, SampleTokens),
             new OptionGroup("Resuming", Resume, ResumeFrom, AllowDataChange),
             new OptionGroup("Several processes (mpirun)", DistTimeout),
             TrainStages.Group,
@@ -182,7 +204,20 @@ public sealed class TrainCommand : ICommand
     /// <summary>What one <c>minimind train</c> command line asks for, bound from <see cref="Table"/> and validated.</summary>
     public sealed record Settings(string? DataPath, int MaxSeqLen, string TokSpec, TrainOptions Options, ModelConfig Config,
         bool Resume, string? ResumeFrom, string? FromWeight, string Device, StageRecipe Stage, StageSettings StageOptions, double DistTimeout = 300,
-        bool AllowPartialLoad = false);
+        bool AllowPartialLoad = false)
+    {
+        /// <summary>How conversation rows are built (--sft-overflow, --add-system-ratio, --empty-think-ratio).</summary>
+        public SftRowOptions Rows { get; init; } = new(Model.Data.Sft.SftOverflow.Truncate, 0.2, 0.2);
+        /// <summary>Validation and samples while training.</summary>
+        public EvalWhileTraining Eval { get; init; } = EvalWhileTraining.None;
+    }
+
+    /// <summary>What --eval-data/--eval-interval/--eval-batches and --sample-prompts/--sample-interval/--sample-tokens ask for.</summary>
+    public sealed record EvalWhileTraining(string? Data, int EvalInterval, int EvalBatches, string? Prompts, int SampleInterval, int SampleTokens)
+    {
+        /// <summary>Nothing evaluated.</summary>
+        public static EvalWhileTraining None { get; } = new(null, 0, 0, null, 0, 0);
+    }
 
     // The options whose defaults are the stage's (TrainStages), read by Bind and by the per-stage --help.
     private static readonly StageDefault<int> StageMaxSeqLen = new(MaxSeqLen, r => r.Defaults.MaxSeqLen);
@@ -227,6 +262,7 @@ public sealed class TrainCommand : ICommand
         string? dataPath = args.Get(Data);
         bool builtin = dataPath is null;
         var (stage, stageOptions) = TrainStages.Bind(args);
+        var rows = SftRowOptions.Bind(args, stage, dataPath);
         int maxSeqLen = StageMaxSeqLen.Pick(args, stage, builtin);
         string[] mode = builtin ? Demo : Array.Empty<string>();
         string tokSpec = args.Get(Tokenizer, mode)
@@ -257,6 +293,7 @@ public sealed class TrainCommand : ICommand
             TokenizerSpec = tokSpec.Length == 0 ? null : tokSpec == "byte" ? tokSpec : Path.GetFullPath(tokSpec),
             TensorBoardDir = args.Get(TensorBoard),
             AllowDataChange = args.Get(AllowDataChange),
+            DataSignature = rows.Signature(stage),
         };
         bool resume = args.Get(Resume);
         string? resumeFrom = args.Get(ResumeFrom);
@@ -275,11 +312,25 @@ public sealed class TrainCommand : ICommand
         bool allowPartial = args.Get(AllowPartialLoad);
         if (args.Has(MaxSeqLen)) config = config with { MaxSeqLen = maxSeqLen };
         double distTimeout = args.Get(DistTimeout);
+        var eval = BindEval(args, options.SaveInterval);
         args.EnsureAllUsed();
         try { options.Validate(); config.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
-        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, stage, stageOptions, distTimeout, allowPartial);
+        return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, stage, stageOptions, distTimeout, allowPartial) { Rows = rows, Eval = eval };
+    }
+
+    // The evaluation flags; an interval or count given without the file it applies to is refused rather than ignored.
+    private static EvalWhileTraining BindEval(ArgParser args, int saveInterval)
+    {
+        string? data = args.Get(EvalData), prompts = args.Get(SamplePrompts);
+        foreach (var o in new CliOption[] { EvalInterval, EvalBatches })
+            if (data is null && args.Has(o)) throw new UsageException($"--{o.Name} applies to the validation rows: give --eval-data FILE");
+        foreach (var o in new CliOption[] { SampleInterval, SampleTokens })
+            if (prompts is null && args.Has(o)) throw new UsageException($"--{o.Name} applies to the samples: give --sample-prompts FILE");
+        int evalInterval = args.Get(EvalInterval) ?? saveInterval;
+        int sampleInterval = args.Get(SampleInterval) ?? (data is not null ? evalInterval : saveInterval);
+        return new EvalWhileTraining(data, data is null ? 0 : evalInterval, args.Get(EvalBatches), prompts, prompts is null ? 0 : sampleInterval, args.Get(SampleTokens));
     }
 
     // --from-weight NAME without architecture flags: the one <out-dir>/NAME_<dim>[_moe].pth an earlier stage wrote, whose
@@ -317,7 +368,7 @@ public sealed class TrainCommand : ICommand
         var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
         var (recipe, options) = (settings.Stage, settings.Options);
         ITokenizer? tokenizer = settings.TokSpec.Length > 0 ? TokenizerLoader.Load(settings.TokSpec) : null;
-        using var data = recipe.OpenData(new DataRequest(settings.DataPath, settings.TokSpec, tokenizer, settings.MaxSeqLen, args.Has(MaxSeqLen), log));
+        using var data = recipe.OpenData(new DataRequest(settings.DataPath, settings.TokSpec, tokenizer, settings.MaxSeqLen, args.Has(MaxSeqLen), log, settings.Rows));
         var config = settings.Config;
         if (tokenizer is not null && tokenizer.VocabSize > config.VocabSize)
             throw new UsageException($"--tokenizer {settings.TokSpec} has {tokenizer.VocabSize} ids, but the model's vocabulary has {config.VocabSize} (--vocab-size, or the " +
@@ -332,6 +383,7 @@ public sealed class TrainCommand : ICommand
         var init = InitialWeights.For(settings.FromWeight, args.Has(FromWeight), settings.AllowPartialLoad, options, config, fromWeightSource);
         using var setup = recipe.CreateStage(new StageContext(settings.StageOptions, model, data.Data, options, backend, log, init));
         using var trainer = new Trainer(setup.Stage, options, log, data.Description, comm);
+        using var evalData = OpenEvaluation(trainer, model, settings, recipe, tokenizer, data.Data.SeqLen, log);
         // One run per checkpoint folder (rank 0 holds it for the job); the OS drops the lock when the process dies,
         // so a killed run never blocks --resume.
         using var runLock = comm.Rank == 0 ? RunLock.Acquire(trainer.Paths.CheckpointRoot, CommandLine()) : null;
@@ -352,6 +404,41 @@ public sealed class TrainCommand : ICommand
         TrainOutcome outcome;
         using (var stop = new StopSignal(log)) outcome = trainer.Run(stop, resumed);
         return TrainReport.Print(outcome, trainer, settings, setup.Lora is not null, log);
+    }
+
+    // --eval-data and --sample-prompts: the held-out rows opened as the stage opens its --data (same tokenizer, row length and
+    // row options), scored in batches of --batch-size rows; the prompts answered through the chat template for chat stages.
+    private static StageData? OpenEvaluation(Trainer trainer, MiniMindModel model, Settings s, StageRecipe recipe, ITokenizer? tokenizer, int seqLen, TextWriter log)
+    {
+        var e = s.Eval;
+        if (e.Data is null && e.Prompts is null) return null;
+        StageData? held = null;
+        HeldOutLoss? loss = null;
+        try
+        {
+            if (e.Data is not null)
+            {
+                if (!File.Exists(e.Data)) throw new FileNotFoundException($"--eval-data {e.Data}: file not found", e.Data);
+                held = recipe.OpenData(new DataRequest(e.Data, s.TokSpec, tokenizer, s.MaxSeqLen, true, TextWriter.Null, s.Rows));
+                if (held.Data.SeqLen > seqLen)
+                    throw new UsageException($"--eval-data {e.Data} holds rows of {held.Data.SeqLen + 1} tokens, longer than the training rows ({seqLen + 1}): tokenize it with the same --max-seq-len");
+                int batch = s.Options.BatchSize;
+                loss = new HeldOutLoss(held.Data, batch, e.EvalBatches == 0 ? null : (long)e.EvalBatches * batch);
+                log.WriteLine($"validation: {held.Description}: {loss.Rows:N0} rows every {e.EvalInterval} steps and at the end");
+            }
+            SampleSet? samples = null;
+            if (e.Prompts is not null)
+            {
+                var prompts = GreedySamples.ReadPrompts(e.Prompts);
+                var tok = tokenizer ?? throw new UsageException("--sample-prompts needs --tokenizer to encode the prompts (the --data is a token file)");
+                var chat = recipe.TrainsOnReplies && recipe.ReadsConversations ? ChatFormat.Load(s.TokSpec) : null;
+                samples = new SampleSet(prompts, tok, chat, e.SampleTokens);
+                log.WriteLine($"samples: {prompts.Count} prompt(s) from {e.Prompts}, greedy, {(chat is null ? "continuations" : "chat replies")} of at most {e.SampleTokens} tokens every {e.SampleInterval} steps and at the end");
+            }
+            trainer.Evaluation = new TrainingEvaluation(model, loss, e.EvalInterval, samples, e.SampleInterval);
+            return held;
+        }
+        catch { held?.Dispose(); throw; }
     }
 
     // CPU ranks sharing a machine split its cores instead of oversubscribing them; GPU ranks take one device each (local rank r -> CUDA device r).

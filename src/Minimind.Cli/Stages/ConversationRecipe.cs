@@ -10,16 +10,22 @@ namespace Minimind.Cli.Stages;
 public abstract class ConversationRecipe(string name, string script, string summary, RecipeDefaults defaults) : StageRecipe(name, script, summary, defaults)
 {
     /// <inheritdoc/>
+    public override bool ReadsConversations => true;
+
+    /// <inheritdoc/>
+    public override bool AddsSystemPrompts => true;
+
+    /// <inheritdoc/>
     protected override StageData OpenBuiltin(DataRequest r)
     {
-        var sft = SftSource.Builtin(ChatFormat.Load(r.TokSpec), new SftOptions { MaxSeqLen = r.MaxSeqLen });
+        var sft = SftSource.FromConversations(SftSource.BuiltinOrigin, BuiltinConversations.Create(), ChatFormat.Load(r.TokSpec), r.SftOptions);
         return new StageData(sft, $"built-in conversations ({sft.Count} rows, {r.TokSpec} tokenizer; {sft.Stats})");
     }
 
     /// <inheritdoc/>
     protected override StageData OpenJsonl(string path, DataRequest r)
     {
-        var sft = SftSource.Open(path, ChatFormat.Load(r.TokSpec), new SftOptions { MaxSeqLen = r.MaxSeqLen }, r.Log);
+        var sft = SftSource.Open(path, ChatFormat.Load(r.TokSpec), r.SftOptions, r.Log);
         return new StageData(sft, $"conversations {path} ({sft.Stats})");
     }
 }

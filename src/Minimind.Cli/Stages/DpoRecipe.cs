@@ -26,16 +26,19 @@ public sealed class DpoRecipe() : StageRecipe("dpo", "train_dpo.py", "direct pre
     public override int RowsPerSample => 2;
 
     /// <inheritdoc/>
+    public override bool ReadsConversations => true;
+
+    /// <inheritdoc/>
     protected override StageData OpenBuiltin(DataRequest r)
     {
-        var pairs = DpoPairSource.Builtin(ChatFormat.Load(r.TokSpec), new SftOptions { MaxSeqLen = r.MaxSeqLen });
+        var pairs = DpoPairSource.Builtin(ChatFormat.Load(r.TokSpec), r.SftOptions);
         return new StageData(PreferenceSide.Split(pairs).Chosen, $"built-in preference pairs ({pairs.Count} pairs, {r.TokSpec} tokenizer; {pairs.Stats})");
     }
 
     /// <inheritdoc/>
     protected override StageData OpenJsonl(string path, DataRequest r)
     {
-        var pairs = DpoPairSource.Open(path, ChatFormat.Load(r.TokSpec), new SftOptions { MaxSeqLen = r.MaxSeqLen });
+        var pairs = DpoPairSource.Open(path, ChatFormat.Load(r.TokSpec), r.SftOptions);
         return new StageData(PreferenceSide.Split(pairs).Chosen, $"preference pairs {path} ({pairs.Stats})");
     }
 

@@ -34,6 +34,12 @@ public abstract class StageRecipe
     /// <summary>The options only this stage takes (another stage refuses them, naming this one).</summary>
     public virtual IReadOnlyList<CliOption> Options => Array.Empty<CliOption>();
 
+    /// <summary>True when the stage's jsonl holds conversations rendered with the chat template (<see cref="SftRowOptions"/> apply).</summary>
+    public virtual bool ReadsConversations => false;
+
+    /// <summary>True when MiniMind's <c>pre_processing_chat</c> adds system prompts to the stage's rows (SFTDataset; not DPODataset).</summary>
+    public virtual bool AddsSystemPrompts => false;
+
     /// <summary>True when only the assistant spans of a row carry targets (SFT's conversations).</summary>
     public virtual bool TrainsOnReplies => true;
 
@@ -77,8 +83,13 @@ public sealed record RecipeDefaults(string SaveWeight, string FromWeight,
     int DemoEpochs, int DemoBatchSize, double DemoLearningRate);
 
 /// <summary>What a stage's data is opened with: the --data path (null: the built-in set), the tokenizer (<paramref name="TokSpec"/> as given,
-/// <paramref name="Tokenizer"/> loaded; none for a token file), the row length and whether --max-seq-len was given.</summary>
-public sealed record DataRequest(string? Path, string TokSpec, ITokenizer? Tokenizer, int MaxSeqLen, bool MaxSeqLenGiven, TextWriter Log);
+/// <paramref name="Tokenizer"/> loaded; none for a token file), the row length and whether --max-seq-len was given, and how
+/// conversation rows are built (<paramref name="Rows"/>; null: MiniMind's defaults).</summary>
+public sealed record DataRequest(string? Path, string TokSpec, ITokenizer? Tokenizer, int MaxSeqLen, bool MaxSeqLenGiven, TextWriter Log, SftRowOptions? Rows = null)
+{
+    /// <summary>The model layer's options for conversation rows of this request.</summary>
+    public Model.Data.Sft.SftOptions SftOptions => Rows?.ToSftOptions(MaxSeqLen) ?? new Model.Data.Sft.SftOptions { MaxSeqLen = MaxSeqLen };
+}
 
 /// <summary>A stage's opened data and the sentence that describes it (stored in the checkpoints, printed at start).</summary>
 public sealed record StageData(IPretrainSource Data, string Description) : IDisposable

@@ -109,7 +109,7 @@ public sealed class Checkpointer
         PthWriter.WriteStateDict(Paths.WeightsPath, weights);
         ResumeStore.Prune(Paths.CheckpointRoot, _o.KeepLast, _o.KeepEvery, knownGood: dir);
         foreach (var export in _exports) export.Write(snapshot, weights);
-        if (_o.Plot) new LossPlot().Draw(snapshot.State.Losses).Save(Paths.PlotPath);
+        if (_o.Plot) new LossPlot().Draw(snapshot.State.Losses, snapshot.State.ValLosses).Save(Paths.PlotPath);
         _lastSaveBytes = SaveSpace.BytesOf(_o, Paths, dir, _exports);
         return dir;
     }

@@ -19,7 +19,7 @@ public sealed class SftInputTests : IDisposable
     }
 
     private static readonly ChatFormat Byte = ChatFormat.Load("byte");
-    private static readonly SftOptions Opts = new() { MaxSeqLen = 96, Augmentation = null };
+    private static readonly SftOptions Opts = new() { MaxSeqLen = 96, Augmentation = null, Overflow = SftOverflow.Skip };
     private const string Good = """{"conversations": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}""";
 
     [Theory]

@@ -45,6 +45,31 @@ public sealed class SftRowsReferenceTests
         Assert.True(src.Stats.Truncated >= 2);
     }
 
+    // MiniMind's defaults with its two ratios at their neutral values (random() < 0 never adds a system prompt, random() > 1
+    // never removes an empty think block): the default overflow (truncate) gives MiniMind's rows, the truncated ones included.
+    [SkippableFact]
+    public void Default_options_with_neutral_ratios_equal_minimind_truncated_rows_included()
+    {
+        var f = ChatTestPaths.Format("v3");
+        var src = SftSource.Open(Rows("sft_rows.jsonl"), f, new SftOptions { MaxSeqLen = MaxLen, Augmentation = new SftAugmentation(42, AddSystemRatio: 0, KeepEmptyThinkRatio: 1) });
+        var expected = Ref.GetProperty("sft").EnumerateArray().Where(r => r.GetProperty("augment").ValueKind == JsonValueKind.Null).ToList();
+        Assert.Equal(expected.Count, src.Count);
+        var x = new int[src.SeqLen];
+        var y = new int[src.SeqLen];
+        int full = 0;
+        foreach (var r in expected)
+        {
+            int i = r.GetProperty("row").GetInt32();
+            src.Fill(i, x, y);
+            Assert.Equal(Ints(r.GetProperty("x")), x);
+            Assert.Equal(Ints(r.GetProperty("y")), y);
+            if (Ints(r.GetProperty("input_ids"))[^1] != f.Tokenizer.PadId) full++;
+        }
+        Assert.True(full >= 2, $"the fixture holds {full} rows MiniMind truncated");
+        Assert.Equal(full, src.Stats.Truncated);
+        Assert.Equal(SftOverflow.Truncate, new SftOptions().Overflow);
+    }
+
     [SkippableFact]
     public void Augmented_rows_equal_minimind_with_the_same_choices()
     {
@@ -71,10 +96,10 @@ public sealed class SftRowsReferenceTests
     }
 
     [SkippableFact]
-    public void Default_options_skip_overlong_and_unlabelled_rows_and_count_them()
+    public void Skip_overflow_leaves_out_overlong_and_unlabelled_rows_and_counts_them()
     {
         var f = ChatTestPaths.Format("v3");
-        var src = SftSource.Open(Rows("sft_rows.jsonl"), f, new SftOptions { MaxSeqLen = MaxLen, Augmentation = null });
+        var src = SftSource.Open(Rows("sft_rows.jsonl"), f, new SftOptions { MaxSeqLen = MaxLen, Augmentation = null, Overflow = SftOverflow.Skip });
         // MiniMind's rows that filled max_length are the over-long ones (their ids reach the end, no padding)
         var plain = Ref.GetProperty("sft").EnumerateArray().Where(r => r.GetProperty("augment").ValueKind == JsonValueKind.Null).ToList();
         int full = plain.Count(r => Ints(r.GetProperty("input_ids"))[^1] != f.Tokenizer.PadId);

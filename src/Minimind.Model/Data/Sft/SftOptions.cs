@@ -3,10 +3,10 @@ namespace Minimind.Model.Data.Sft;
 /// <summary>What to do with a rendered conversation longer than max_seq_len tokens.</summary>
 public enum SftOverflow
 {
-    /// <summary>Leave it out and count it (default).</summary>
-    Skip,
-    /// <summary>Cut it at max_seq_len as MiniMind does (<c>input_ids[:max_length]</c>; an assistant span cut open runs to the end).</summary>
+    /// <summary>Cut it at max_seq_len as MiniMind's SFTDataset does (<c>input_ids[:max_length]</c>; an assistant span cut open runs to the end): the default.</summary>
     Truncate,
+    /// <summary>Leave it out and count it.</summary>
+    Skip,
     /// <summary>Stop with an error naming the file and line.</summary>
     Error,
 }
@@ -18,6 +18,6 @@ public sealed record SftOptions
     public int MaxSeqLen { get; init; } = 768;
     /// <summary>MiniMind's random system prompt / empty-think removal, deterministic per sample; null = off.</summary>
     public SftAugmentation? Augmentation { get; init; } = new SftAugmentation(42);
-    /// <summary>Over-long conversations.</summary>
-    public SftOverflow Overflow { get; init; } = SftOverflow.Skip;
+    /// <summary>Over-long conversations: truncated, as MiniMind.</summary>
+    public SftOverflow Overflow { get; init; } = SftOverflow.Truncate;
 }

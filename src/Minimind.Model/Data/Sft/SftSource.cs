@@ -53,13 +53,16 @@ public sealed class SftSource : IPretrainSource
         return source;
     }
 
+    /// <summary>The origin of the built-in conversation set's rows.</summary>
+    public const string BuiltinOrigin = "built-in conversations";
+
     /// <summary>
-    /// The built-in English conversation set (<see cref="BuiltinConversations"/>), for <c>--stage sft</c> without <c>--data</c>.
-    /// MiniMind's augmentation is always off here: the set has its own system prompts, and MiniMind's mostly Chinese
-    /// ones would not fit the byte-tokenized 128-token context.
+    /// The built-in English conversation set (<see cref="BuiltinConversations"/>), for <c>--stage sft</c> without <c>--data</c>,
+    /// with MiniMind's augmentation off: the set has its own system prompts, and MiniMind's mostly Chinese ones would not
+    /// fit the byte-tokenized 128-token context (<see cref="FromConversations"/> applies explicit augmentation).
     /// </summary>
     public static SftSource Builtin(ChatFormat format, SftOptions options, int count = BuiltinConversations.DefaultCount) =>
-        FromConversations("built-in conversations", BuiltinConversations.Create(count), format, options with { Augmentation = null });
+        FromConversations(BuiltinOrigin, BuiltinConversations.Create(count), format, options with { Augmentation = null });
 
     /// <inheritdoc/>
     public void Fill(long index, Span<int> inputs, Span<int> targets)
