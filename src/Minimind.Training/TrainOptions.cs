@@ -57,6 +57,8 @@ public sealed record TrainOptions
     public string? TensorBoardDir { get; init; }
     /// <summary>Continue a resumed run on data other than its checkpoint's (same sample count and row length), deliberately.</summary>
     public bool AllowDataChange { get; init; }
+    /// <summary>Write checkpoints on a background thread from a host snapshot while training continues (--async-save, on by default).</summary>
+    public bool AsyncSave { get; init; } = true;
     /// <summary>AdamW weight decay (torch default).</summary>
     public float WeightDecay { get; init; } = 0.01f;
 
