@@ -52,11 +52,13 @@ public static class TrainLoop
             // Validation and samples when due: forwards only, after the update, so the trained bits are unchanged.
             run.Evaluation?.AfterStep(state, step, run.IsDone, run.Parallel.Comm, root, progress);
 
-            // Maybe save: every --save-interval steps, at the end, on a stop, or after a postponed save.
+            // Maybe save: every --save-interval steps, at the end, on a stop, or after a postponed save. A background
+            // write that has ended is reported first; its failure stops the run here.
+            checkpointer.CollectWrite(progress);
             if (checkpointer.IsDue(step, run.IsDone, r.StopAny))
             {
                 progress?.ClearLine();
-                try { checkpointer.SaveUnlessSkipped(guard); }
+                try { checkpointer.SaveUnlessSkipped(guard, progress, last: run.IsDone || r.StopAny); }
                 catch (TrainingDivergedException e) { return Diverged(run, progress, step, e.Message); }
             }
             run.AfterStep?.Invoke(step);
@@ -73,6 +75,7 @@ public static class TrainLoop
     private static TrainOutcome Diverged(Trainer run, TrainProgress? progress, long step, string reason)
     {
         run.DivergedReason = reason;
+        run.Checkpointer.WaitForWrite(progress); // the newest checkpoint, reported, is the last good one
         progress?.Event("diverged", step);
         return TrainOutcome.Diverged;
     }

@@ -60,6 +60,8 @@ public sealed record TrainOptions
     /// <summary>Settings that shape the rows (SFT overflow and augmentation ratios): they join the run's signature, so a resume
     /// with other values is refused naming them.</summary>
     public SignatureFields DataSignature { get; init; } = SignatureFields.None;
+    /// <summary>Write checkpoints on a background thread from a host snapshot while training continues (--async-save, on by default).</summary>
+    public bool AsyncSave { get; init; } = true;
     /// <summary>AdamW weight decay (torch default).</summary>
     public float WeightDecay { get; init; } = 0.01f;
 

@@ -113,8 +113,16 @@ public sealed class Trainer : IDisposable
     /// <summary>Where this run stops: the stored schedule length, or an earlier --max-steps.</summary>
     public long StopStep => Math.Min(State.TotalSteps, Options.MaxSteps ?? long.MaxValue);
 
-    /// <summary>Trains until the schedule ends or <paramref name="stop"/> fires (see <see cref="TrainLoop"/>).</summary>
-    public TrainOutcome Run(StopSignal? stop, bool resumed) => TrainLoop.Run(this, stop, resumed);
+    /// <summary>
+    /// Trains until the schedule ends or <paramref name="stop"/> fires (see <see cref="TrainLoop"/>). Returns or throws
+    /// with no checkpoint write in flight (an exception lets a background write finish first), so the caller's run lock
+    /// outlives every write.
+    /// </summary>
+    public TrainOutcome Run(StopSignal? stop, bool resumed)
+    {
+        try { return TrainLoop.Run(this, stop, resumed); }
+        finally { Checkpointer.Dispose(); }
+    }
 
     /// <summary>The fields a resume compares: the architecture, then the stage's own (adapter rank, ...), then the row-shaping ones (--sft-overflow, ...).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Signature() => ArchSignature.Of(Stage.Config).Concat(Stage.Signature).Concat(Options.DataSignature.Fields).ToList();
@@ -246,5 +254,5 @@ public sealed class Trainer : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() { Adam.Dispose(); _dp.Dispose(); }
+    public void Dispose() { Checkpointer.Dispose(); Adam.Dispose(); _dp.Dispose(); }
 }

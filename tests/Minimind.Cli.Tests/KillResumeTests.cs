@@ -11,9 +11,9 @@ namespace Minimind.Cli.Tests;
 /// </summary>
 public class KillResumeTests
 {
-    private const int Steps = 14;
+    internal const int Steps = 14;
 
-    private static string[] Args(string outDir, string dtype = "fp32") => new[]
+    internal static string[] Args(string outDir, string dtype = "fp32") => new[]
     {
         "train", "--device", "cpu", "--dtype", dtype, "--max-seq-len", "32", "--batch-size", "4", "--accumulation-steps", "2",
         "--max-steps", Steps.ToString(), "--save-interval", "1", "--log-interval", "1", "--keep-last", "2",
@@ -55,7 +55,7 @@ public class KillResumeTests
         return o;
     }
 
-    private static string Root(string outDir) => Path.Combine(outDir, "checkpoints", "pretrain_64");
+    internal static string Root(string outDir) => Path.Combine(outDir, "checkpoints", "pretrain_64");
 
     private static Dictionary<string, byte[]> FinalState(string outDir) => FinalState(Root(outDir), Steps);
 

@@ -11,17 +11,17 @@ namespace Minimind.Cli.Tests;
 /// </summary>
 public class StageKillResumeTests
 {
-    private const int Steps = 8;
+    internal const int Steps = 8;
 
     // A short pretraining run whose weights every stage starts from (and the distillation teacher).
-    private static readonly Lazy<string> Base = new(() =>
+    internal static readonly Lazy<string> Base = new(() =>
     {
         var dir = Path.Combine(Path.GetTempPath(), "mm-stage-base-" + Guid.NewGuid().ToString("N")[..8]);
         KillResumeTests.Finish(KillResumeTests.Start(new[] { "train", "--device", "cpu", "--max-steps", "3", "--save-dtype", "f32", "--out-dir", dir }, false));
         return Path.Combine(dir, "pretrain_64.pth");
     });
 
-    private static string[] Args(string stage, string outDir)
+    internal static string[] Args(string stage, string outDir)
     {
         var a = new List<string>
         {
@@ -34,7 +34,7 @@ public class StageKillResumeTests
         return a.ToArray();
     }
 
-    private static string Root(string stage, string outDir) => Path.Combine(outDir, "checkpoints", stage switch
+    internal static string Root(string stage, string outDir) => Path.Combine(outDir, "checkpoints", stage switch
     {
         "sft" => "full_sft_64", "lora" => "lora_medical_64", "dpo" => "dpo_64", "distill" => "full_dist_64", _ => throw new ArgumentException(stage),
     });

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Minimind.Checkpoint;
 using Minimind.Checkpoint.Resume;
 using Minimind.Model;
@@ -13,20 +14,28 @@ namespace Minimind.Training.Checkpointing;
 /// and what is pruned.
 /// <para>
 /// A save is a <see cref="Snapshot"/> at the step boundary (host copies, vetted: nothing non-finite, and weights that
-/// still give the next batch a finite, non-spiking loss) and a <see cref="Write"/> of that snapshot. The guarantees of
-/// the write: the step folder's manifest is written last and the folder renamed into place (<see cref="ResumeStore.Commit"/>);
-/// under mpirun every rank has reached the boundary (the barrier) before the manifest; the <c>.pth</c> is replaced only
+/// still give the next batch a finite, non-spiking loss), the commit barrier (every rank has taken its snapshot), and a
+/// <see cref="Write"/> of that snapshot: on one background thread while training continues (--async-save, the
+/// default), or before it continues (--async-save false). One save is in flight at most: the next one waits for it
+/// (and says so) before reusing the snapshot buffers; a background write's failure stops the run at the next step
+/// boundary (<see cref="CollectWrite"/>). The guarantees of the write: the step folder's manifest is written last and
+/// the folder renamed into place (<see cref="ResumeStore.Commit"/>), after the barrier; the <c>.pth</c> is replaced only
 /// after the folder is committed; pruning happens only after a commit and always keeps the newest good folder.
 /// </para>
 /// </summary>
-public sealed class Checkpointer
+public sealed class Checkpointer : IDisposable
 {
     private readonly Trainer _run;
     private readonly TrainOptions _o;
     private readonly TextWriter _log;
     private readonly IReadOnlyList<ICheckpointExport> _exports;
     private bool _postponed;
-    private long _lastSaveBytes;
+    private long _lastSaveBytes; // written by Write only, one write at a time
+    private SaveThread? _thread;
+    private PendingSave? _pending;
+
+    /// <summary>A write handed to the background thread: its step and folder, what it cost training, its outcome.</summary>
+    private sealed record PendingSave(long Step, string Folder, double BlockedSeconds, double WaitedSeconds, Task<double> Write);
 
     /// <summary>The checkpointer of <paramref name="run"/>, writing the exports its options ask for.</summary>
     public Checkpointer(Trainer run, TrainOptions options, TextWriter log)
@@ -39,6 +48,9 @@ public sealed class Checkpointer
     /// <summary>Where the run's files go.</summary>
     public RunPaths Paths { get; }
 
+    /// <summary>Bytes of the host copy a save snapshots into (every component's files; kept between saves with --async-save).</summary>
+    public long SnapshotBytes => _run.Stage.CheckpointStates.Prepend(_run.ModelState).Sum(s => s.SnapshotBytes);
+
     /// <summary>
     /// True when step <paramref name="step"/> is to be saved: every --save-interval steps, at the <paramref name="end"/>
     /// of the schedule, when a rank asked to <paramref name="stop"/>, and after a postponed save.
@@ -47,31 +59,110 @@ public sealed class Checkpointer
 
     /// <summary>
     /// Saves the step just taken, unless <paramref name="guard"/> skipped its update: such weights already produced a bad
-    /// step, so the save waits for the next good one (and the previous checkpoint stays the newest). Returns the step folder, or null when postponed.
+    /// step, so the save waits for the next good one (and the previous checkpoint stays the newest). The <paramref name="last"/>
+    /// save of a run (its end, a stop) returns only once written. Returns the step folder, or null when postponed.
     /// </summary>
-    public string? SaveUnlessSkipped(DivergenceGuard guard)
+    public string? SaveUnlessSkipped(DivergenceGuard guard, TrainProgress? progress = null, bool last = false)
     {
         _postponed = !guard.LastAccepted;
-        if (!_postponed) return Save();
+        if (!_postponed) return Save(progress, wait: last);
         _log.WriteLine($"step {_run.State.OptimizerStep}: checkpoint postponed (the update was skipped); the previous checkpoint stays the newest");
+        if (last) WaitForWrite(progress);
         return null;
     }
 
     /// <summary>
-    /// Snapshots and writes the current step (see the class remarks); on ranks other than 0 only the snapshot's checks
-    /// and the commit barrier. Throws <see cref="TrainingDivergedException"/> when the state is not one to commit.
-    /// Returns the step folder.
+    /// Saves the current step (see the class remarks): waits for a write still in flight, snapshots, meets the other ranks
+    /// at the commit barrier, then rank 0 writes — in the background with --async-save unless <paramref name="wait"/>.
+    /// Throws <see cref="TrainingDivergedException"/> when the state is not one to commit, an IOException when the
+    /// previous background write failed or (waiting) this one did. Returns the step folder (on other ranks the checkpoint root).
     /// </summary>
-    public string Save()
+    public string Save(TrainProgress? progress = null, bool wait = true)
     {
-        var sw = Stopwatch.StartNew();
+        var blocked = Stopwatch.StartNew();
+        double waited = WaitForWrite(progress);
         var snapshot = Snapshot();
-        // Every rank reaches this boundary with the same verdict (the checks above see replicated state); only rank 0
-        // holds files to write, and it writes the manifest only after the barrier at which every rank has arrived.
-        if (!_run.Parallel.IsRoot) { _run.Parallel.Barrier(); return Paths.CheckpointRoot; }
-        var dir = Write(snapshot);
-        _log.WriteLine($"saved step {snapshot.Step}: weights {Paths.WeightsPath}, resume state {dir} ({sw.Elapsed.TotalSeconds:F2}s)");
-        return dir;
+        // The commit barrier: every rank has taken its snapshot, with the same verdict (the checks see replicated state).
+        // Only rank 0 holds files to write; its manifest follows its own writes, so it follows every rank's arrival.
+        _run.Parallel.Barrier();
+        if (!_run.Parallel.IsRoot)
+        {
+            if (!_o.AsyncSave) ReleaseHostCopies();
+            return Paths.CheckpointRoot;
+        }
+        string folder = Path.Combine(Paths.CheckpointRoot, ResumeStore.FolderName(snapshot.Step));
+        if (!_o.AsyncSave)
+        {
+            var write = Stopwatch.StartNew();
+            Write(snapshot);
+            ReleaseHostCopies();
+            Report(new PendingSave(snapshot.Step, folder, blocked.Elapsed.TotalSeconds, waited, Task.FromResult(write.Elapsed.TotalSeconds)), progress);
+            return folder;
+        }
+        _thread ??= new SaveThread();
+        _pending = new PendingSave(snapshot.Step, folder, blocked.Elapsed.TotalSeconds, waited, _thread.Run(() => Write(snapshot)));
+        progress?.ClearLine();
+        _log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {snapshot.Step}: checkpoint snapshot taken, training blocked {_pending.BlockedSeconds:F2}s" +
+            $"{(waited > 0 ? $" ({waited:F2}s of it waiting for the previous write)" : "")}; writing it in the background ({SnapshotBytes / 1e6:F1} MB host copy)"));
+        if (wait) WaitForWrite(progress);
+        return folder;
+    }
+
+    /// <summary>
+    /// At a step boundary: reports a background write that has ended (log line and metrics), or stops the run with its
+    /// failure (an IOException naming the path; nothing saved before it was touched). A write still running is left alone.
+    /// </summary>
+    public void CollectWrite(TrainProgress? progress)
+    {
+        if (_pending is { Write.IsCompleted: true }) WaitForWrite(progress);
+    }
+
+    /// <summary>
+    /// Waits for the write in flight, if any (saying so when training has to wait for it), and reports it as
+    /// <see cref="CollectWrite"/> does. Returns the seconds waited.
+    /// </summary>
+    public double WaitForWrite(TrainProgress? progress)
+    {
+        if (_pending is not { } p) return 0;
+        _pending = null;
+        var sw = Stopwatch.StartNew();
+        bool running = !p.Write.IsCompleted;
+        if (running && p.Step != _run.State.OptimizerStep)
+        {
+            progress?.ClearLine();
+            _log.WriteLine($"step {_run.State.OptimizerStep}: waiting for the checkpoint of step {p.Step}, still being written in the background (one save in flight at most)");
+        }
+        try { p.Write.Wait(); }
+        catch (AggregateException e) when (e.InnerException is IOException or UnauthorizedAccessException)
+        {
+            var cause = e.InnerException!;
+            throw new IOException($"the checkpoint of step {p.Step} failed in the background write: {cause.Message}; the run stops at step {_run.State.OptimizerStep}", cause);
+        }
+        catch (AggregateException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+        }
+        Report(p, progress);
+        return running ? sw.Elapsed.TotalSeconds : 0;
+    }
+
+    // The line and the metrics record of a written save: what it cost training (blocked: the wait for the previous
+    // write, the snapshot, the barrier — and the write itself when synchronous) and how long the write took.
+    private void Report(PendingSave p, TrainProgress? progress)
+    {
+        double writeS = p.Write.Result;
+        progress?.ClearLine();
+        string cost = _o.AsyncSave
+            ? string.Create(CultureInfo.InvariantCulture, $"written in the background in {writeS:F2}s; training blocked {p.BlockedSeconds:F2}s")
+            : string.Create(CultureInfo.InvariantCulture, $"{p.BlockedSeconds:F2}s");
+        _log.WriteLine($"saved step {p.Step}: weights {Paths.WeightsPath}, resume state {p.Folder} ({cost})");
+        progress?.Event("save", p.Step, new("path", p.Folder), new("async", _o.AsyncSave), new("blocked_s", p.BlockedSeconds),
+            new("waited_s", p.WaitedSeconds), new("write_s", writeS));
+    }
+
+    private void ReleaseHostCopies()
+    {
+        foreach (var s in _run.Stage.CheckpointStates.Prepend(_run.ModelState)) s.ReleaseSnapshot();
     }
 
     /// <summary>
@@ -94,9 +185,10 @@ public sealed class Checkpointer
     }
 
     /// <summary>
-    /// Phase 2 (rank 0): checks the free space, commits the step folder (the other ranks' barrier before its manifest),
-    /// then replaces the weights <c>.pth</c>, prunes (--keep-last, --keep-every; the newest good folder always stays),
-    /// writes the exports and the plot. Returns the step folder. A failure (disk full) leaves the previous files as they were.
+    /// Phase 2 (rank 0, after the commit barrier; on the background thread with --async-save): checks the free space,
+    /// commits the step folder, then replaces the weights <c>.pth</c>, prunes (--keep-last, --keep-every; the newest good
+    /// folder always stays), writes the exports and the plot. Reads only <paramref name="snapshot"/> and the run's fixed
+    /// configuration. Returns the step folder. A failure (disk full) leaves the previous files as they were.
     /// </summary>
     public string Write(CheckpointSnapshot snapshot)
     {
@@ -104,7 +196,7 @@ public sealed class Checkpointer
         Directory.CreateDirectory(_o.OutDir);
         SaveSpace.Check(_o, Paths, snapshot.Step, _lastSaveBytes, _run.Stage.Parameters.TotalElements, states, _exports);
         // The step folder first: a save that fails later (disk full) leaves the previous .pth untouched and a complete newer folder.
-        var dir = ResumeStore.Commit(Paths.CheckpointRoot, snapshot.Step, snapshot.Files, _run.Parallel.Barrier);
+        var dir = ResumeStore.Commit(Paths.CheckpointRoot, snapshot.Step, snapshot.Files);
         var weights = ArchitectureRecord.Attach(StateDictLoader.Export(snapshot.Model.Table, snapshot.Model.Weights, _o.SaveDtype), _run.Stage.Config, _o.TokenizerSpec);
         PthWriter.WriteStateDict(Paths.WeightsPath, weights);
         ResumeStore.Prune(Paths.CheckpointRoot, _o.KeepLast, _o.KeepEvery, knownGood: dir);
@@ -112,5 +204,17 @@ public sealed class Checkpointer
         if (_o.Plot) new LossPlot().Draw(snapshot.State.Losses, snapshot.State.ValLosses).Save(Paths.PlotPath);
         _lastSaveBytes = SaveSpace.BytesOf(_o, Paths, dir, _exports);
         return dir;
+    }
+
+    /// <summary>
+    /// Lets a write still in flight finish (a run left by an exception: the snapshot it writes was vetted) and ends the
+    /// background thread (a later save starts another); a failure of that write is printed, not thrown.
+    /// </summary>
+    public void Dispose()
+    {
+        try { WaitForWrite(null); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _log.WriteLine("warning: " + e.Message); }
+        _thread?.Dispose();
+        _thread = null;
     }
 }

@@ -16,8 +16,9 @@ namespace Minimind.Training.Checkpointing;
 /// A save has two phases, kept apart so the second can run in the background: <see cref="Snapshot"/> runs at the
 /// optimizer-step boundary while training waits (device → host copies into buffers the component owns, and the
 /// check that the copy is worth committing); the <see cref="CheckpointPart.Files"/> it returns are then written
-/// from that copy alone. A component reuses its host buffers at its next <see cref="Snapshot"/>, so a writer must
-/// have finished with a part before the next snapshot is taken.
+/// from that copy alone, on the checkpointer's background thread while training continues (--async-save). A component
+/// reuses its host buffers at its next <see cref="Snapshot"/>: the checkpointer lets a write finish before the next
+/// snapshot is taken, so the files must read only the part, never the live state.
 /// </para>
 /// </summary>
 public interface ICheckpointState
@@ -34,6 +35,12 @@ public interface ICheckpointState
     /// nothing is then written and the previous checkpoint stays the newest.
     /// </summary>
     CheckpointPart Snapshot(long step);
+
+    /// <summary>
+    /// Drops the host buffers of the last <see cref="Snapshot"/> once its files are written: with --async-save false no
+    /// host copy outlives a save (the next snapshot allocates again). With --async-save they are kept and reused.
+    /// </summary>
+    void ReleaseSnapshot() { }
 
     /// <summary>Restores the component from <paramref name="folder"/>, a step folder of this run that has verified (checksums, architecture, data).</summary>
     void LoadFrom(string folder);

@@ -15,7 +15,7 @@ public sealed class TrainedParametersState : ICheckpointState
 {
     private readonly IBackend _backend;
     private readonly string _prefix;
-    private float[]? _w, _m, _v; // kept between saves: three model-sized arrays per save would churn the GC
+    private float[]? _w, _m, _v; // kept between asynchronous saves: three model-sized arrays per save would churn the GC
 
     /// <summary>The trained model's component (<c>model</c>, today's file names) or, with <paramref name="name"/>, another one's.</summary>
     public TrainedParametersState(IBackend backend, ParameterTable table, Tensor weights, AdamWState adam, string name = ModelName)
@@ -59,6 +59,9 @@ public sealed class TrainedParametersState : ICheckpointState
     }
 
     CheckpointPart ICheckpointState.Snapshot(long step) => Snapshot(step);
+
+    /// <inheritdoc/>
+    public void ReleaseSnapshot() => _w = _m = _v = null;
 
     /// <inheritdoc/>
     public void LoadFrom(string folder)
