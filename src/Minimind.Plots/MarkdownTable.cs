@@ -15,9 +15,12 @@ public sealed partial record MarkdownTable(string Heading, IReadOnlyList<string>
         var tables = new List<MarkdownTable>();
         var lines = markdown.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
         string heading = "";
+        bool fenced = false; // a '# comment' inside a ``` block is not a heading
         for (int i = 0; i < lines.Count; i++)
         {
             var line = lines[i].Trim();
+            if (line.StartsWith("```", StringComparison.Ordinal)) { fenced = !fenced; continue; }
+            if (fenced) continue;
             if (line.StartsWith('#')) { heading = line.TrimStart('#').Trim(); continue; }
             if (!IsRow(line) || i + 1 >= lines.Count || !IsSeparator(lines[i + 1].Trim())) continue;
             var header = Cells(line);

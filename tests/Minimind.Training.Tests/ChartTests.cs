@@ -201,6 +201,9 @@ public class ChartTests
         |---|---|---:|---:|---:|
         | T=256 | 0.7–1.6 | 393.4 | 99.1 | **3.97×** |
         | T=1024 | 2.1–2.6 | 1,340.0 | — | — |
+        ```bash
+        # Other (a comment in a code block, not a heading)
+        ```
         ## Other
         | a | b |
         |---|---|

@@ -144,7 +144,7 @@ public sealed class PlotCommand : ICommand
         if (!File.Exists(t.File)) throw new FileNotFoundException($"--table {t.File}: no such file", t.File);
         var table = TableBars.Find(File.ReadAllText(t.File), t.Section, t.Index);
         var columns = t.Columns?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? Array.Empty<string>();
-        var data = TableBars.From(table, columns, t.Label, s.Title ?? table.Heading, t.Unit ?? "value");
+        var data = TableBars.From(table, columns, t.Label, s.Title ?? MarkdownTable.Plain(table.Heading), t.Unit ?? "value");
         BarChart.Save(data, s.Out);
         Console.WriteLine($"wrote {s.Out}: '{table.Heading}', {data.Panels[0].Categories.Count} rows x {data.Series.Count} series ({string.Join(", ", data.Series)})");
         return 0;
