@@ -18,7 +18,7 @@ public static class ChartStyle
     /// <summary>The n-th series colour (cycling).</summary>
     public static Color Series(int n) => Palette[n % Palette.Count];
 
-    /// <summary>DejaVu Sans where installed (Debian's fonts-dejavu-core), else whatever sans font SkiaSharp finds.</summary>
+    /// <summary>DejaVu Sans, bundled with this assembly (<see cref="BundledFont"/>), so text renders on machines without fonts.</summary>
     public const string FontName = "DejaVu Sans";
 
     /// <summary>Margins around a panel's data area in pixels. Fixed, not measured, so that stacked panels share one x scale on screen.</summary>
@@ -28,6 +28,7 @@ public static class ChartStyle
     /// <summary>A new panel in the shared look.</summary>
     public static Plot Panel()
     {
+        BundledFont.Register();
         var p = new Plot();
         p.Font.Set(FontName);
         p.Legend.FontName = FontName;

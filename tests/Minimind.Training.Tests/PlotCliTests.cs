@@ -160,4 +160,33 @@ public class PlotCliTests
         var svg = new SvgChart(File.ReadAllBytes(outSvg), minVertices: 0);
         foreach (var t in new[] { "Tokens", "T=256", "393.4", "99.1", "ours", "theirs", "tokens/s" }) Assert.Contains(t, svg.Texts);
     }
+
+    /// <summary>The chart font travels with the program: with /usr/share/fonts hidden (a private mount namespace), the text is still drawn.</summary>
+    [SkippableFact]
+    public void ChartsKeepTheirTextOnAMachineWithoutFonts()
+    {
+        using var d = new TempDir();
+        var metrics = Path.Combine(d.Path, "run_metrics.jsonl");
+        File.WriteAllLines(metrics, Enumerable.Range(1, 5).Select(s => $$"""{"step":{{s}},"loss":{{6 - s}},"lr":0.001,"grad_norm":1.5}"""));
+        var empty = Directory.CreateDirectory(Path.Combine(d.Path, "nofonts")).FullName;
+        var png = Path.Combine(d.Path, "c.png");
+        var svg = Path.Combine(d.Path, "c.svg");
+        string script = $"mount --bind '{empty}' /usr/share/fonts && dotnet '{TestPaths.CliDll}' plot '{metrics}' --out '{svg}' && dotnet '{TestPaths.CliDll}' plot '{metrics}' --out '{png}'";
+        var psi = new ProcessStartInfo("unshare", new[] { "-m", "--propagation", "private", "sh", "-c", script }) { RedirectStandardOutput = true, RedirectStandardError = true };
+        Process p;
+        try { p = Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception) { throw new SkipException("no unshare(1) here to hide the system fonts"); }
+        string err = p.StandardError.ReadToEnd() + p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Skip.If(p.ExitCode != 0 && (err.Contains("unshare failed") || err.Contains("Operation not permitted") || err.Contains("mount:")),
+            "cannot hide the system fonts here (needs root and mount namespaces): " + err.Trim());
+        Assert.True(p.ExitCode == 0, err);
+        var chart = new SvgChart(File.ReadAllBytes(svg));
+        foreach (var t in new[] { "run", "loss", "optimizer step", "learning rate", "grad norm" }) Assert.Contains(t, chart.Texts);
+        // In the PNG the text is pixels: dark glyph pixels exist left of the plot area, where only the y tick labels and axis label are.
+        var img = PngImage.Decode(File.ReadAllBytes(png));
+        int dark = 0;
+        for (int y = 50; y < 400; y++) for (int x = 0; x < 80; x++) { var (r, g, b) = img.At(x, y); if (r + g + b < 200) dark++; }
+        Assert.True(dark > 50, $"only {dark} dark pixels where the y axis labels are drawn");
+    }
 }
