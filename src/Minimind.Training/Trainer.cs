@@ -320,7 +320,7 @@ public sealed class Trainer : IDisposable
                     PthWriter.WriteStateDict(Path.Combine(mr, folder, Paths.RunName + ".pth"), weights);
                 }
         }
-        if (_opt.Plot) TrainingPlot.Save(Paths, State, _opt.PlotX);
+        if (_opt.Plot) TrainingPlot.Save(Paths, State, _opt.PlotX, _log);
         _lastSaveBytes = SaveSpace.BytesOf(this, _opt, dir);
         _log.WriteLine($"saved step {State.OptimizerStep}: weights {Paths.WeightsPath}, resume state {dir} ({sw.Elapsed.TotalSeconds:F2}s)");
         return dir;

@@ -41,11 +41,22 @@ public static class TrainingPlot
     /// <summary>The SVG written beside <see cref="RunPaths.PlotPath"/>.</summary>
     public static string SvgPath(RunPaths paths) => Path.ChangeExtension(paths.PlotPath, ".svg");
 
-    /// <summary>Renders the run's chart to <see cref="RunPaths.PlotPath"/> (PNG) and <see cref="SvgPath"/> from its metrics file.</summary>
-    public static void Save(RunPaths paths, TrainingState state, PlotAxis axis)
+    /// <summary>
+    /// Renders the run's chart to <see cref="RunPaths.PlotPath"/> (PNG) and <see cref="SvgPath"/> from its metrics file.
+    /// A chart that cannot be drawn is reported on <paramref name="log"/> and training goes on: the checkpoint it
+    /// accompanies is already committed, and <c>minimind plot</c> can draw it later.
+    /// </summary>
+    public static void Save(RunPaths paths, TrainingState state, PlotAxis axis, TextWriter log)
     {
-        var curves = Curves(MetricsHistory.Read(paths.MetricsPath), axis, Title(paths.RunName, state), state.GradClip);
-        TrainingChart.Save(curves, paths.PlotPath);
-        TrainingChart.Save(curves, SvgPath(paths));
+        try
+        {
+            var curves = Curves(MetricsHistory.Read(paths.MetricsPath), axis, Title(paths.RunName, state), state.GradClip);
+            TrainingChart.Save(curves, paths.PlotPath);
+            TrainingChart.Save(curves, SvgPath(paths));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            log.WriteLine($"warning: the --plot chart {paths.PlotPath} was not drawn ({e.GetType().Name}: {e.Message}); training goes on, 'minimind plot {paths.OutDir}' draws it later");
+        }
     }
 }

@@ -38,6 +38,18 @@ public class PlotCliTests
     }
 
     [Fact]
+    public void AChartThatCannotBeWritten_IsReported_AndTrainingGoesOn()
+    {
+        using var d = new TempDir();
+        Directory.CreateDirectory(Path.Combine(d.Path, "pretrain_64_loss.png")); // a folder where the PNG should go
+        var r = CliProcess.Run(Train(d.Path, 4, 4, "--plot"));
+        Ok(r);
+        Assert.Contains("warning: the --plot chart", r.Output);
+        Assert.Contains("training goes on", r.Output);
+        Assert.NotNull(ResumeStore.FindNewestValid(Path.Combine(d.Path, "checkpoints", "pretrain_64")));
+    }
+
+    [Fact]
     public void ARunResumedAfterSigkill_PlotsEachStepOnce_WithTheValuesOfAnUninterruptedRun()
     {
         const int steps = 12;
