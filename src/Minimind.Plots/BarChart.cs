@@ -21,9 +21,11 @@ public static class BarChart
         if (d.Panels.Count == 0) throw new ArgumentException($"bar chart '{d.Title}': no panels");
         int longest = d.Panels.SelectMany(p => p.Categories).Select(c => c.Length).DefaultIfEmpty(4).Max();
         float left = Math.Clamp(16 + 7.2f * longest, 60, 520);
-        var heights = d.Panels.Select(p => p.Categories.Count * (d.Series.Count * BarPixels + GroupGap) + PanelChrome).ToList();
+        int group = d.Series.Count * BarPixels + GroupGap;
+        // The last panel is one bar group taller: its legend sits in that empty band below the bars, covering none.
+        var heights = d.Panels.Select((p, i) => (p.Categories.Count + (i == d.Panels.Count - 1 ? 1 : 0)) * group + PanelChrome).ToList();
         // Grid rows of 10 pixels keep each panel's height proportional to its number of bars.
-        var panels = d.Panels.Select((p, i) => (Panel(d, p.Checked(d.Series.Count), i == 0, left), (heights[i] + 9) / 10)).ToList();
+        var panels = d.Panels.Select((p, i) => (Panel(d, p.Checked(d.Series.Count), i == 0, i == d.Panels.Count - 1, left), (heights[i] + 9) / 10)).ToList();
         return (ChartStyle.Stack(panels), Width, panels.Sum(p => p.Item2) * 10 + 40);
     }
 
@@ -34,7 +36,7 @@ public static class BarChart
         ChartFile.Save(chart, path, w, h);
     }
 
-    private static Plot Panel(BarChartData d, BarPanel panel, bool first, float left)
+    private static Plot Panel(BarChartData d, BarPanel panel, bool first, bool last, float left)
     {
         var p = ChartStyle.Panel();
         if (first) p.Title(d.Title);
@@ -71,12 +73,15 @@ public static class BarChart
         p.Axes.Left.MajorTickStyle.Length = 0;
         p.Axes.Left.MinorTickStyle.Length = 0;
         p.Grid.YAxisStyle.IsVisible = false;
-        p.Axes.SetLimitsY(-(panel.Categories.Count - 1) - 0.55, 0.55);
+        p.Axes.SetLimitsY(-(panel.Categories.Count - 1) - 0.55 - (last ? 1 : 0), 0.55);
         p.Axes.SetLimitsX(0, max > 0 ? max * 1.18 : 1); // room for the value labels
-        foreach (var (name, s) in d.Series.Select((name, s) => (name, s)))
-            p.Legend.ManualItems.Add(new LegendItem { LabelText = name, FillColor = ChartStyle.Series(s) });
-        p.Legend.Alignment = Alignment.LowerRight;
-        p.ShowLegend();
+        if (last)
+        {
+            foreach (var (name, s) in d.Series.Select((name, s) => (name, s)))
+                p.Legend.ManualItems.Add(new LegendItem { LabelText = name, FillColor = ChartStyle.Series(s) });
+            p.Legend.Alignment = Alignment.LowerRight;
+            p.ShowLegend();
+        }
         p.Layout.Fixed(new PixelPadding(left, 30, 50, first ? 45 : 12));
         return p;
     }
