@@ -49,7 +49,7 @@ public sealed class PlotCommand : ICommand
         new[]
         {
             "plot RUN_OR_METRICS... [--metric loss|val_loss|reward|tokens_per_s|grad_norm|lr] [--x step|tokens|time] [--out F.png|F.svg]",
-            "plot --table FILE.md [--section TEXT] [--index N] [--columns A,B] [--label COLUMN] [--unit TEXT] [--title TEXT] --out F.svg",
+            "plot --table FILE.md [--section TEXT] [--index N] [--columns A,B] [--label COLUMN] [--unit TEXT] [--title TEXT] [--out F.png|F.svg]",
         },
         """
         Draws charts from what runs wrote to disk (any time, also while they train): each RUN_OR_METRICS is a run's
@@ -73,7 +73,7 @@ public sealed class PlotCommand : ICommand
             "plot runs/bf16 runs/fp32 --out dtype.svg      # legend: runs/bf16: dtype=bf16 / runs/fp32: dtype=fp32",
             "plot runs/w1 runs/w2 --metric tokens_per_s --x time",
             "plot out/checkpoints/pretrain_512_metrics.jsonl --x tokens --out loss.png",
-            "plot --table docs/benchmarks.md --section 'quiet machine' --columns 'C# tokens/s,torch 2.6 tokens/s' --out t.svg",
+            "plot --table docs/benchmarks.md --section 'CPU attention' --index 3 --columns 'C# tokens/s,torch 2.6 tokens/s' --out t.svg",
         });
 
     /// <inheritdoc/>
