@@ -30,7 +30,7 @@ internal static class SaveSpace
         long b = ResumeStore.FolderBytes(folder) + Len(t.Paths.WeightsPath) + Slack;
         if (o.ExportMinimindResume || o.MinimindRoot is not null) b += Len(t.MinimindResumePath);
         if (o.MinimindRoot is { } mr) b += 2 * Len(Path.Combine(mr, "out", t.Paths.RunName + ".pth"));
-        if (o.Plot) b += Len(t.Paths.PlotPath);
+        if (o.Plot) b += Len(t.Paths.PlotPath) + Len(TrainingPlot.SvgPath(t.Paths));
         return b;
     }
 }

@@ -74,7 +74,7 @@ public class TorchInteropTests
     public void SavedWeightsLoadInPyTorchBitForBit(string torchName)
     {
         var torch = TestEnvironment.Torch(torchName);
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         using var d = new TempDir();
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();
@@ -108,7 +108,7 @@ public class TorchInteropTests
     public void ExportedMinimindResumeLoadsInPyTorch(string torchName)
     {
         var torch = TestEnvironment.Torch(torchName);
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         using var d = new TempDir();
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();

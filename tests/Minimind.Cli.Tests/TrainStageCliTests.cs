@@ -1,7 +1,8 @@
 using Minimind.Cli;
 using Minimind.Cli.Commands;
+using Minimind.Training.Tests;
 
-namespace Minimind.Training.Tests;
+namespace Minimind.Cli.Tests;
 
 /// <summary>Each --stage gets its MiniMind script's defaults (read in trainer/train_*.py); stage-only options stay with their stage.</summary>
 public class TrainStageCliTests

@@ -2,8 +2,9 @@ using System.Diagnostics;
 using Minimind.Checkpoint;
 using Minimind.Checkpoint.Resume;
 using Minimind.Tests;
+using Minimind.Training.Tests;
 
-namespace Minimind.Training.Tests;
+namespace Minimind.Cli.Tests;
 
 /// <summary>
 /// Nothing saved is lost: a diverging run, two trainers on one folder, a disk that fills up mid-save — each

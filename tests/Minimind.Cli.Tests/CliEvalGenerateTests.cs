@@ -3,40 +3,18 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Minimind.Checkpoint;
 using Minimind.Kernels.Cpu;
+using Minimind.Model;
 using Minimind.Model.Data;
+using Minimind.Model.Tests;
+using Minimind.Model.Tests.Model;
 using Minimind.Model.Tokenizer;
 
-namespace Minimind.Model.Tests.Model;
+namespace Minimind.Cli.Tests;
 
 /// <summary>`minimind eval` and `minimind generate` on a small random model with the byte tokenizer.</summary>
 public sealed class CliEvalGenerateTests
 {
     private static ModelConfig Small => ModelConfig.Preset("minimind2") with { Dim = 32, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 259, MaxSeqLen = 64 };
-
-    /// <summary>Runs the built `minimind` with <paramref name="args"/> (two minutes at most).</summary>
-    internal static (int code, string stdout, string stderr) Cli(params string[] args) => CliWithInput(null, args);
-
-    /// <summary>As <see cref="Cli"/>; when <paramref name="stdin"/> is not null it is written to the process's standard
-    /// input, which is then closed.</summary>
-    internal static (int code, string stdout, string stderr) CliWithInput(string? stdin, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "minimind.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var so = p.StandardOutput.ReadToEndAsync();
-        var se = p.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            p.StandardInput.Write(stdin);
-            p.StandardInput.Close();
-        }
-        if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException("minimind " + string.Join(' ', args)); }
-        return (p.ExitCode, so.Result, se.Result);
-    }
 
     [Fact]
     public void Eval_PrintsTokenWeightedLossAndPerplexity_OfTheRows()
@@ -52,7 +30,7 @@ public sealed class CliEvalGenerateTests
             var texts = new[] { "hello world", "a longer line of text that will be truncated at sixteen", "xy" };
             var data = Path.Combine(dir, "d.jsonl");
             File.WriteAllLines(data, texts.Select(t => $"{{\"text\": \"{t}\"}}"));
-            var (code, stdout, stderr) = Cli("eval", "--weights", weights, "--arch", "minimind2", "--n-heads", "4", "--data", data, "--tokenizer", "byte",
+            var (code, stdout, stderr) = CliProcess.Exec(null, "eval", "--weights", weights, "--arch", "minimind2", "--n-heads", "4", "--data", data, "--tokenizer", "byte",
                 "--max-seq-len", "16", "--batch-size", "2");
             Assert.True(code == 0, stderr);
             var m = Regex.Match(stdout, @"loss ([0-9.]+) perplexity ([0-9.]+) \((\d+) tokens");
@@ -96,7 +74,7 @@ public sealed class CliEvalGenerateTests
             model.InitRandom(9);
             var weights = Path.Combine(dir, "w.pth");
             PthWriter.WriteStateDict(weights, model.ExportStateDict());
-            var (code, stdout, stderr) = Cli("generate", "--weights", weights, "--arch", "minimind2", "--n-heads", "4", "--tokenizer", "byte", "--prompt", "hi",
+            var (code, stdout, stderr) = CliProcess.Exec(null, "generate", "--weights", weights, "--arch", "minimind2", "--n-heads", "4", "--tokenizer", "byte", "--prompt", "hi",
                 "--max-new-tokens", "12", "--temperature", "1.0", "--top-k", "0", "--top-p", "1", "--seed", "3", "--eos-id", "-1", "--print-ids");
             Assert.True(code == 0, stderr);
             var lines = stdout.TrimEnd('\n').Split('\n');
@@ -105,7 +83,7 @@ public sealed class CliEvalGenerateTests
             var text = string.Join('\n', lines[..^1]);
             Assert.Equal(new ByteTokenizer().Decode(ids), text);
             // same seed, same tokens
-            var again = Cli("generate", "--weights", weights, "--arch", "minimind2", "--n-heads", "4", "--tokenizer", "byte", "--prompt", "hi",
+            var again = CliProcess.Exec(null, "generate", "--weights", weights, "--arch", "minimind2", "--n-heads", "4", "--tokenizer", "byte", "--prompt", "hi",
                 "--max-new-tokens", "12", "--temperature", "1.0", "--top-k", "0", "--top-p", "1", "--seed", "3", "--eos-id", "-1", "--print-ids");
             Assert.Equal(stdout, again.stdout);
         }

@@ -1,8 +1,10 @@
 using System.Text.Json;
+using Minimind.Checkpoint;
+using Minimind.Checkpoint.Tests;
 using Minimind.Cli;
 using Minimind.Tests;
 
-namespace Minimind.Checkpoint.Tests;
+namespace Minimind.Cli.Tests;
 
 /// <summary>The <c>inspect</c> and <c>convert</c> commands, run through the real entry point.</summary>
 [Collection("console")]
@@ -133,7 +135,7 @@ public class CliCommandTests
     public void ConvertedFileLoadsInTorchWeightsOnly(string torchName)
     {
         var torch = TestEnvironment.Torch(torchName);
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         var dir = TestPaths.TempDir();
         try
         {
@@ -141,7 +143,7 @@ public class CliCommandTests
             Assert.Equal(0, Run("convert", TestPaths.Fixture("minimind2024_legacy.pth"), outPath, "--dtype", "bf16").code);
             var doc = TestPaths.TorchDump(new[] { outPath }, torch: torch).GetProperty(outPath);
             Assert.Equal("weights_only", doc.GetProperty("mode").GetString());
-            PthWriterTests.CompareWithTorch("conv.pth", PthReader.Read(outPath).Root!, doc.GetProperty("values"));
+            TorchView.AssertSame("conv.pth", PthReader.Read(outPath).Root!, doc.GetProperty("values"));
         }
         finally { Directory.Delete(dir, true); }
     }

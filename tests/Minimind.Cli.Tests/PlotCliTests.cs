@@ -3,8 +3,9 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Minimind.Checkpoint.Resume;
 using Minimind.Training;
+using Minimind.Training.Tests;
 
-namespace Minimind.Training.Tests;
+namespace Minimind.Cli.Tests;
 
 /// <summary>
 /// The charts through the CLI: <c>train --plot</c> at every save, <c>plot</c> over runs (a SIGKILLed and resumed run plots

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Minimind.Checkpoint.Resume;
+using Minimind.Training.Tests;
 
-namespace Minimind.Training.Tests;
+namespace Minimind.Cli.Tests;
 
 /// <summary>
 /// The crash-safety contract end to end: the real CLI in a child process is SIGKILLed at seeded random

@@ -2,10 +2,13 @@ using System.Diagnostics;
 using System.Text.Json;
 using Minimind.Checkpoint;
 using Minimind.Kernels.Cpu;
+using Minimind.Model;
+using Minimind.Model.Tests;
+using Minimind.Model.Tests.Model;
 using Minimind.Model.Tokenizer;
 using Minimind.Tests;
 
-namespace Minimind.Model.Tests.Model;
+namespace Minimind.Cli.Tests;
 
 /// <summary>
 /// `minimind convert W.pth model.gguf` checked in real llama.cpp: tools/gguf/greedy.mjs loads the file with npm
@@ -31,7 +34,7 @@ public sealed class GgufTests
 
     private static void RequireLlamaCpp()
     {
-        Skip.IfNot(File.Exists(Path.Combine(ToolDir, "node_modules", "node-llama-cpp", "package.json")),
+        TestEnvironment.RequireTool(File.Exists(Path.Combine(ToolDir, "node_modules", "node-llama-cpp", "package.json")),
             "npm node-llama-cpp is not installed (cd tools/gguf && npm ci; .ci/run does this): the llama.cpp check is skipped");
         Skip.If(TestEnvironment.FindUp(Path.Combine("shared", "minimind", "v3")) is null, "shared/minimind (MiniMind's tokenizers) not found: the llama.cpp check is skipped");
     }
@@ -84,18 +87,18 @@ public sealed class GgufTests
         {
             var pth = TinyModel(dir, arch, moe);
             var gguf = Path.Combine(dir, "model.gguf");
-            var (code, so, se) = CliEvalGenerateTests.Cli(new[] { "convert", pth, gguf, "--tokenizer", tokDir, "--dtype", dtype }.Concat(ArchArgs(arch, moe)).ToArray());
+            var (code, so, se) = CliProcess.Exec(null, new[] { "convert", pth, gguf, "--tokenizer", tokDir, "--dtype", dtype }.Concat(ArchArgs(arch, moe)).ToArray());
             Assert.True(code == 0, so + se);
             var gen = new[] { "generate", "--weights", pth, "--tokenizer", tokDir, "--prompt", Prompt, "--greedy", "--max-new-tokens", NewTokens.ToString(), "--eos-id", "-1", "--print-ids" };
             if (dtype == "f16")
             {
                 // the reference runs the same f16-rounded weights (llama.cpp computes in f32 from them)
                 var half = Path.Combine(dir, "half.pth");
-                (code, so, se) = CliEvalGenerateTests.Cli("convert", pth, half, "--dtype", "f16");
+                (code, so, se) = CliProcess.Exec(null, "convert", pth, half, "--dtype", "f16");
                 Assert.True(code == 0, so + se);
                 gen[2] = half;
             }
-            (code, so, se) = CliEvalGenerateTests.Cli(gen.Concat(ArchArgs(arch, moe)).ToArray());
+            (code, so, se) = CliProcess.Exec(null, gen.Concat(ArchArgs(arch, moe)).ToArray());
             Assert.True(code == 0, so + se);
             var ours = so.Trim().Split('\n')[^1].Split(' ').Select(int.Parse).ToArray();
             Assert.Equal(NewTokens, ours.Length);
@@ -121,7 +124,7 @@ public sealed class GgufTests
             var gguf = Path.Combine(dir, "m.gguf");
             if (shared is not null)
             {
-                var (code, so, se) = CliEvalGenerateTests.Cli(new[] { "convert", pth, gguf, "--tokenizer", shared, "--dtype", "bf16" }.Concat(ArchArgs("minimind3", true)).ToArray());
+                var (code, so, se) = CliProcess.Exec(null, new[] { "convert", pth, gguf, "--tokenizer", shared, "--dtype", "bf16" }.Concat(ArchArgs("minimind3", true)).ToArray());
                 Assert.True(code == 0, so + se);
                 var f = GgufFile.Read(gguf);
                 Assert.Equal("qwen3moe", f.Get("general.architecture")!.Value);
@@ -142,7 +145,7 @@ public sealed class GgufTests
                 Assert.Equal(bf, all.AsSpan(src.Length, src.Length).ToArray());
             }
             var moe2 = TinyModel(dir, "minimind2", true);
-            var (c2, _, e2) = CliEvalGenerateTests.Cli(new[] { "convert", moe2, Path.Combine(dir, "x.gguf"), "--tokenizer", shared ?? dir }.Concat(ArchArgs("minimind2", true)).ToArray());
+            var (c2, _, e2) = CliProcess.Exec(null, new[] { "convert", moe2, Path.Combine(dir, "x.gguf"), "--tokenizer", shared ?? dir }.Concat(ArchArgs("minimind2", true)).ToArray());
             Assert.NotEqual(0, c2);
             if (shared is not null) Assert.Contains("shared expert", e2);
             Assert.False(File.Exists(Path.Combine(dir, "x.gguf")));

@@ -1,6 +1,7 @@
 using Minimind.Checkpoint.Resume;
+using Minimind.Training.Tests;
 
-namespace Minimind.Training.Tests;
+namespace Minimind.Cli.Tests;
 
 /// <summary>
 /// Every stage resumes through the same loop: the CLI run of sft, lora, dpo and distill (on the built-in conversations and preference pairs)

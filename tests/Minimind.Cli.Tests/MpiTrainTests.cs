@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using Minimind.Checkpoint.Resume;
+using Minimind.Tests;
 using Minimind.Training;
+using Minimind.Training.Tests;
 
-namespace Minimind.Training.Tests.Distributed;
+namespace Minimind.Cli.Tests;
 
 /// <summary>
 /// Data-parallel training end to end under Open MPI's mpirun on the CPU: W = 2 against W = 1 with the
@@ -55,7 +57,7 @@ public class MpiTrainTests
     [SkippableFact]
     public void TwoRanksEqualOneProcessWithTheSameG()
     {
-        Skip.If(MpiRun.Mpirun is null, MpiRun.Missing);
+        TestEnvironment.RequireTool(MpiRun.Mpirun is not null, MpiRun.Missing);
         using var d = new TempDir();
         var o = MpiRun.Start(Ranks(2, Args(d.Path, 1))).Finish();
         Assert.Contains("data parallel: world size 2", o);
@@ -72,7 +74,7 @@ public class MpiTrainTests
     [SkippableFact]
     public void FourTwoAndOneRanksWithGFourAreBitIdentical()
     {
-        Skip.If(MpiRun.Mpirun is null, MpiRun.Missing);
+        TestEnvironment.RequireTool(MpiRun.Mpirun is not null, MpiRun.Missing);
         // G = 4 with an epoch tail: 1500 samples / batch 4 = 375 micro-batches, so step 94 of epoch 1 has 3 of 4 (rank 3 has none at W = 4).
         Final Run(int w)
         {
@@ -93,7 +95,7 @@ public class MpiTrainTests
     [SkippableFact]
     public void SigkillOfOneRankThenResumeAtOneOrTwoRanksIsBitExact()
     {
-        Skip.If(MpiRun.Mpirun is null, MpiRun.Missing);
+        TestEnvironment.RequireTool(MpiRun.Mpirun is not null, MpiRun.Missing);
         var expected = Reference.Value;
         var rng = new Random(20261201);
         for (int trial = 0; trial < 3; trial++)
@@ -148,7 +150,7 @@ public class MpiTrainTests
     [SkippableFact]
     public void RanksWithDifferentSeedOrDataAreRefusedBeforeTheFirstStep()
     {
-        Skip.If(MpiRun.Mpirun is null, MpiRun.Missing);
+        TestEnvironment.RequireTool(MpiRun.Mpirun is not null, MpiRun.Missing);
         using var d = new TempDir();
         var a = Args(d.Path, 1);
         var b = Args(d.Path, 1).Select(x => x == "5" ? "6" : x).ToArray(); // --seed 6 on rank 1
@@ -174,7 +176,7 @@ public class MpiTrainTests
     [SkippableFact]
     public void ARankThatFailsToStartEndsTheJob()
     {
-        Skip.If(MpiRun.Mpirun is null, MpiRun.Missing);
+        TestEnvironment.RequireTool(MpiRun.Mpirun is not null, MpiRun.Missing);
         using var d = new TempDir();
         // Rank 1 dies before joining (a bad option); rank 0 must not train alone or wait forever.
         var job = MpiRun.Start(new[] { ArgsFor(d.Path, 1, 400, 1, "--dist-timeout", "20"), Args(d.Path, 1, "--no-such-option") });
@@ -186,7 +188,7 @@ public class MpiTrainTests
     [SkippableFact]
     public void AHungRankIsNamedByTheTimeoutAndTheJobEnds()
     {
-        Skip.If(MpiRun.Mpirun is null, MpiRun.Missing);
+        TestEnvironment.RequireTool(MpiRun.Mpirun is not null, MpiRun.Missing);
         using var d = new TempDir();
         var job = MpiRun.Start(Ranks(2, ArgsFor(d.Path, 1, 400, 1, "--dist-timeout", "3")));
         var sw = Stopwatch.StartNew();

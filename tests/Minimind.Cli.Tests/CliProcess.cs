@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Text;
+using Minimind.Training.Tests;
 
-namespace Minimind.Training.Tests;
+namespace Minimind.Cli.Tests;
 
 /// <summary>The built CLI as a child process: run to the end, or start and watch its output.</summary>
 internal sealed class CliProcess : IDisposable
@@ -26,6 +27,31 @@ internal sealed class CliProcess : IDisposable
 
     /// <summary>Starts <c>minimind ARGS</c>.</summary>
     public static CliProcess Start(params string[] args) => new(args);
+
+    /// <summary>
+    /// Runs <c>minimind ARGS</c> to the end with <paramref name="stdin"/> written to its standard input, which is then closed
+    /// (null: no input stream), and returns the exit code, stdout and stderr apart, byte for byte (control characters
+    /// such as \r included, which the line-based <see cref="Run"/> would split on).
+    /// </summary>
+    public static (int code, string stdout, string stderr) Exec(string? stdin, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(TestPaths.CliDll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var so = p.StandardOutput.ReadToEndAsync();
+        var se = p.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            p.StandardInput.Write(stdin);
+            p.StandardInput.Close();
+        }
+        if (!p.WaitForExit(600_000)) { p.Kill(true); throw new TimeoutException("minimind " + string.Join(' ', args)); }
+        return (p.ExitCode, so.Result, se.Result);
+    }
 
     /// <summary>Runs <c>minimind ARGS</c> to the end: exit code and stdout + stderr.</summary>
     public static (int Code, string Output) Run(params string[] args)

@@ -2,8 +2,11 @@ using System.Text.RegularExpressions;
 using Minimind.Checkpoint;
 using Minimind.Cli;
 using Minimind.Cli.Commands;
+using Minimind.Model;
+using Minimind.Model.Tests;
+using Minimind.Model.Tests.Model;
 
-namespace Minimind.Model.Tests.Model;
+namespace Minimind.Cli.Tests;
 
 /// <summary>
 /// Walks every command's option table: each declared option parses and reaches the command's settings
@@ -156,7 +159,7 @@ public sealed class CliOptionTableTests
         var dir = ModelTestPaths.TempDir();
         try
         {
-            var (code, stdout, stderr) = CliEvalGenerateTests.Cli("train", "--rope-theta", "1e6", "--vocab-size", "300", "--max-steps", "1",
+            var (code, stdout, stderr) = CliProcess.Exec(null, "train", "--rope-theta", "1e6", "--vocab-size", "300", "--max-steps", "1",
                 "--batch-size", "2", "--max-seq-len", "16", "--device", "cpu", "--out-dir", dir);
             Assert.True(code == 0, stderr + stdout);
             var sd = StateDict.Read(Path.Combine(dir, "pretrain_64.pth"));

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Minimind.Tests;
+using Minimind.Training.Tests;
 
-namespace Minimind.Training.Tests;
+namespace Minimind.Cli.Tests;
 
 /// <summary>
 /// `train --tensorboard DIR`: the event file parsed by an independent reader (tools/tensorboard/read_events.py: TFRecord
@@ -51,7 +52,7 @@ public sealed class TensorBoardTests
     [SkippableFact]
     public void EveryStepExactlyOnceAfterAKillAndResume_ReadByAnIndependentParser()
     {
-        Skip.IfNot(TestEnvironment.Torch1.Available || File.Exists(TestEnvironment.Python), "no /usr/bin/python3 for the event-file reader");
+        TestEnvironment.RequireTool(TestEnvironment.Torch1.Available || File.Exists(TestEnvironment.Python), "no /usr/bin/python3 for the event-file reader");
         using var d = new TempDir();
         string outA = Path.Combine(d.Path, "a"), outB = Path.Combine(d.Path, "b");
         // SIGKILL once step 15 is logged: steps after the save at 10 are in the event file but not in any checkpoint

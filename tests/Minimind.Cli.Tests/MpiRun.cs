@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Minimind.Training.Tests;
 
-namespace Minimind.Training.Tests.Distributed;
+namespace Minimind.Cli.Tests;
 
 /// <summary>Starts the real CLI under Open MPI's mpirun (or alone) and finds the ranks' processes.</summary>
 public sealed class MpiRun

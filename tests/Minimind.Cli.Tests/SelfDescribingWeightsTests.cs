@@ -2,8 +2,9 @@ using System.Text.Json;
 using Minimind.Checkpoint;
 using Minimind.Model;
 using Minimind.Tests;
+using Minimind.Training.Tests;
 
-namespace Minimind.Training.Tests;
+namespace Minimind.Cli.Tests;
 
 /// <summary>Weight files that describe themselves, and MiniMind's half-precision files that tie as MiniMind ties them.</summary>
 public class SelfDescribingWeightsTests
@@ -46,7 +47,7 @@ public class SelfDescribingWeightsTests
     [SkippableFact]
     public void MiniMindHalfFileWithSeparateEqualHeadTrainsTiedAndPyTorchAgreesOnTheResult()
     {
-        Skip.IfNot(TestPaths.HasTorch, "needs PyTorch at /usr/bin/python3 (apt-get install python3-torch)");
+        TestEnvironment.RequireTool(TestPaths.HasTorch, "needs PyTorch at /usr/bin/python3 (apt-get install python3-torch)");
         using var d = new TempDir();
         var tool = Path.Combine(TestPaths.RepoRoot, "tools", "reference", "minimind_f16_file.py");
         var src = Path.Combine(d.Path, "minimind_f16.pth");

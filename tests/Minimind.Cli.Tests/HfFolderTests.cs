@@ -2,10 +2,13 @@ using System.Text.Json;
 using Minimind.Checkpoint;
 using Minimind.Cli;
 using Minimind.Kernels.Cpu;
+using Minimind.Model;
 using Minimind.Model.Export;
+using Minimind.Model.Tests;
+using Minimind.Model.Tests.Model;
 using Minimind.Tests;
 
-namespace Minimind.Model.Tests.Model;
+namespace Minimind.Cli.Tests;
 
 /// <summary>
 /// `minimind convert --to hf` against MiniMind's convert_model.py (config fields from MiniMind's own code) and an
@@ -31,7 +34,7 @@ public sealed class HfFolderTests
         var outDir = Path.Combine(dir, fixture);
         var args = new List<string> { "convert", Path.Combine(ModelTestPaths.Fixture(fixture), "model.pth"), outDir, "--to", "hf", "--dtype", dtype };
         if (arch == "minimind-v1") args.AddRange(new[] { "--arch", "minimind-v1" });
-        var (code, stdout, stderr) = CliEvalGenerateTests.Cli(args.ToArray());
+        var (code, stdout, stderr) = CliProcess.Exec(null, args.ToArray());
         Assert.True(code == 0, stdout + stderr);
         return outDir;
     }
@@ -69,7 +72,7 @@ public sealed class HfFolderTests
     [InlineData("minimind-v1-dense")]
     public void ExportedTensorsAreTheSourceBitForBit_AndAQwen3LlamaForwardFromConfigGivesOurLogits(string fixture)
     {
-        Skip.IfNot(TestEnvironment.HasTorch, TestEnvironment.Torch1.SkipReason);
+        TestEnvironment.RequireTool(TestEnvironment.HasTorch, TestEnvironment.Torch1.SkipReason);
         var fx = ModelFixture.Load(fixture);
         var dir = ModelTestPaths.TempDir();
         try
@@ -132,15 +135,15 @@ public sealed class HfFolderTests
             var pth = Path.Combine(dir, "w.pth");
             PthWriter.WriteStateDict(pth, m.ExportStateDict());
             var outDir = Path.Combine(dir, "hf");
-            var (code, so, se) = CliEvalGenerateTests.Cli("convert", pth, outDir, "--to", "hf", "--tokenizer", shared!, "--arch", "minimind3", "--n-heads", "4");
+            var (code, so, se) = CliProcess.Exec(null, "convert", pth, outDir, "--to", "hf", "--tokenizer", shared!, "--arch", "minimind3", "--n-heads", "4");
             Assert.True(code == 0, so + se);
             Assert.Equal(File.ReadAllBytes(Path.Combine(shared!, "tokenizer.json")), File.ReadAllBytes(Path.Combine(outDir, "tokenizer.json")));
             using var tc = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "tokenizer_config.json")));
             Assert.Equal("PreTrainedTokenizerFast", tc.RootElement.GetProperty("tokenizer_class").GetString());
             Assert.Equal("<|im_start|>", tc.RootElement.GetProperty("bos_token").GetString());
             // generate from the folder alone (config.json + tokenizer inside) equals generate from the .pth
-            var (c1, a, e1) = CliEvalGenerateTests.Cli("generate", "--weights", outDir, "--prompt", "你好", "--greedy", "--max-new-tokens", "6", "--print-ids", "--eos-id", "-1");
-            var (c2, b, e2) = CliEvalGenerateTests.Cli("generate", "--weights", pth, "--arch", "minimind3", "--n-heads", "4", "--tokenizer", shared!, "--prompt", "你好", "--greedy", "--max-new-tokens", "6", "--print-ids", "--eos-id", "-1");
+            var (c1, a, e1) = CliProcess.Exec(null, "generate", "--weights", outDir, "--prompt", "你好", "--greedy", "--max-new-tokens", "6", "--print-ids", "--eos-id", "-1");
+            var (c2, b, e2) = CliProcess.Exec(null, "generate", "--weights", pth, "--arch", "minimind3", "--n-heads", "4", "--tokenizer", shared!, "--prompt", "你好", "--greedy", "--max-new-tokens", "6", "--print-ids", "--eos-id", "-1");
             Assert.True(c1 == 0 && c2 == 0, e1 + e2);
             Assert.Equal(b.Trim().Split('\n')[^1], a.Trim().Split('\n')[^1]);
         }
@@ -153,7 +156,7 @@ public sealed class HfFolderTests
         var dir = ModelTestPaths.TempDir();
         try
         {
-            var (code, _, stderr) = CliEvalGenerateTests.Cli("convert", Path.Combine(ModelTestPaths.Fixture("minimind2-moe"), "model.pth"), Path.Combine(dir, "x"), "--to", "hf");
+            var (code, _, stderr) = CliProcess.Exec(null, "convert", Path.Combine(ModelTestPaths.Fixture("minimind2-moe"), "model.pth"), Path.Combine(dir, "x"), "--to", "hf");
             Assert.Equal(1, code);
             Assert.Contains("no transformers class", stderr);
             Assert.False(Directory.Exists(Path.Combine(dir, "x")));

@@ -1,8 +1,11 @@
 using System.Text.Json;
 using Minimind.Cli;
 using Minimind.Kernels.Cpu;
+using Minimind.Model;
+using Minimind.Model.Tests;
+using Minimind.Model.Tests.Model;
 
-namespace Minimind.Model.Tests.Model;
+namespace Minimind.Cli.Tests;
 
 /// <summary>--arch/overrides, config.json, checkpoint shape inference and the generate CLI end to end.</summary>
 public sealed class ModelOptionsTests
@@ -75,7 +78,7 @@ public sealed class ModelOptionsTests
     public void GenerateCommand_GreedyIds_AreTheLastLine_AndMatchPyTorch()
     {
         var fx = ModelFixture.Load("minimind-v1-moe");
-        var (code, stdout, stderr) = CliEvalGenerateTests.Cli("generate", "--weights", fx.WeightsPath, "--arch", "minimind-v1",
+        var (code, stdout, stderr) = CliProcess.Exec(null, "generate", "--weights", fx.WeightsPath, "--arch", "minimind-v1",
             "--prompt-ids", string.Join(',', fx.I("prompt")), "--greedy", "--max-new-tokens", "32", "--eos-id", "-1", "--print-ids");
         Assert.True(code == 0, stderr);
         var last = stdout.TrimEnd().Split('\n')[^1];
