@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Minimind.Checkpoint.Resume;
+using Minimind.Training.Checkpointing;
 
 namespace Minimind.Training;
 
