@@ -14,6 +14,7 @@ public static class Program
         new Commands.KernelsCommand(),
         new Commands.TrainCommand(),
         new Commands.BenchCommand(),
+        new Commands.PlotCommand(),
         new Commands.GenerateCommand(),
         new Commands.ChatCommand(),
         new Commands.EvalCommand(),

@@ -37,8 +37,10 @@ public sealed record TrainOptions
     public TorchDType SaveDtype { get; init; } = TorchDType.F16;
     /// <summary>Also write MiniMind's own <c>*_resume.pth</c> at every save.</summary>
     public bool ExportMinimindResume { get; init; }
-    /// <summary>Write a loss-curve PNG at every save.</summary>
+    /// <summary>Write the training chart (PNG and SVG) at every save.</summary>
     public bool Plot { get; init; }
+    /// <summary>x axis of the --plot chart (--plot-x).</summary>
+    public PlotAxis PlotX { get; init; } = PlotAxis.Step;
     /// <summary>Autocast precision of matmuls and attention (--dtype); fp16 also turns on <see cref="GradScaler"/>.</summary>
     public Precision Dtype { get; init; } = Precision.Fp32;
     /// <summary>Step folders whose step is a multiple of this are never pruned (0 = none pinned).</summary>

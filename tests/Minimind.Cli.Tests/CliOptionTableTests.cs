@@ -47,6 +47,10 @@ public sealed class CliOptionTableTests
         yield return new("kernels nccl", KernelsCommand.NcclTable, new[] { "nccl" }, KernelsCommand.Bind);
         yield return new("bench train", BenchCommand.TrainTable, new[] { "train" }, BenchCommand.Bind);
         yield return new("bench train --stage sft", BenchCommand.TrainTable, new[] { "train", "--stage", "sft" }, BenchCommand.Bind);
+        yield return new("bench train --plot", BenchCommand.TrainTable, new[] { "train", "--plot", "t.svg" }, BenchCommand.Bind);
+        yield return new("kernels bench --plot", KernelsCommand.BenchTable, new[] { "bench", "--plot", "k.svg" }, KernelsCommand.Bind);
+        yield return new("plot", PlotCommand.Table, new[] { "out" }, PlotCommand.Bind);
+        yield return new("plot --table", PlotCommand.Table, new[] { "--table", "b.md" }, PlotCommand.Bind);
         yield return new("bench eval", EvalBench.Table, new[] { "eval" }, EvalBench.Bind);
     }
 

@@ -6,6 +6,7 @@ using Minimind.Kernels.Distributed;
 using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Cli.Stages;
+using Minimind.Plots;
 using Minimind.Training;
 using Minimind.Training.Checkpointing;
 
@@ -51,9 +52,14 @@ public sealed class BenchCommand : ICommand
     public static readonly CliOption<double> AssistantFraction = Opt.Double("assistant-fraction", "F", 0.5,
         "sft/lora: share of each row's positions with a target (the assistant reply); the rest is -100").Positive().Check(v => v <= 1, "must be at most 1").Sample("0.25");
 
+    /// <summary><c>--plot</c>: the figures as a bar chart.</summary>
+    public static readonly CliOption<string?> Plot = BenchCharts.PlotOption();
+    /// <summary><c>--baseline</c>: saved outputs drawn beside ours.</summary>
+    public static readonly CliOption<string?> Baseline = BenchCharts.BaselineOption("tools/training/bench_torch.py or another bench train");
+
     /// <summary><c>minimind bench train</c>.</summary>
     public static readonly OptionTable TrainTable = new("bench train",
-        new[] { "bench train [--arch NAME ...] [--batch-size 4] [--max-seq-len 256] [--steps 10] [--device D] [--threads N] [--checkpoint]" },
+        new[] { "bench train [--arch NAME ...] [--batch-size 4] [--max-seq-len 256] [--steps 10] [--device D] [--threads N] [--checkpoint] [--plot F.svg [--baseline LABEL=LOG,...]]" },
         """
         Builds the model (the architecture options of 'minimind train'; default minimind-v1), runs one
         warm-up optimizer step, then --steps timed steps on seeded random tokens: forward + backward +
@@ -65,10 +71,13 @@ public sealed class BenchCommand : ICommand
         Under 'mpirun -np W' a step takes W x accumulation micro-batches (each rank its block, combined in the
         pairwise tree); rank 0 prints tokens/s over all ranks, per rank, and the share of step time spent
         communicating (gradient all-reduce, loss gather) with the bytes sent per step.
+        --plot F.png|F.svg draws the printed figures (tokens/s; step, checkpoint and resume seconds) as bars,
+        beside the same figures of each --baseline: a saved output of what this run was measured beside
+        (tools/training/bench_torch.py's 'tokens/s:' and 's/step' lines, or another bench train's output).
         """,
         new[]
         {
-            new OptionGroup("Options", BatchSize, MaxSeqLen, Steps, Accumulation, Device, Dtype, Threads, Checkpoint, Stage, AssistantFraction),
+            new OptionGroup("Options", BatchSize, MaxSeqLen, Steps, Accumulation, Device, Dtype, Threads, Checkpoint, Stage, AssistantFraction, Plot, Baseline),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
         },
         new[]
@@ -77,6 +86,7 @@ public sealed class BenchCommand : ICommand
             "bench train --device cpu --accumulation-steps 2 --threads 2   (vs: mpirun -np 2 minimind bench train --device cpu)",
             "bench train --stage sft --assistant-fraction 0.4 --steps 5     # also prints assistant-tokens/s",
             "bench train --stage lora --steps 5                             # compare its step time with --stage sft",
+            "bench train --steps 5 --plot train.svg --baseline 'torch 2.6=torch.log'   # torch.log: bench_torch.py's output",
         });
 
     /// <summary>Everything <c>minimind bench</c> accepts.</summary>
@@ -96,7 +106,7 @@ public sealed class BenchCommand : ICommand
 
     /// <summary>What one <c>minimind bench train</c> command line asks for.</summary>
     public sealed record Settings(int Batch, int Steps, int MaxSeqLen, int Threads, bool Checkpoint, string Device, ModelConfig Config, StageRecipe Stage,
-        double AssistantFraction, int Accumulation = 1, Precision Dtype = Precision.Fp32);
+        double AssistantFraction, int Accumulation = 1, Precision Dtype = Precision.Fp32, string? Plot = null, string? Baseline = null);
 
     /// <summary>Binds and validates a command line.</summary>
     public static Settings Bind(ArgParser args)
@@ -109,7 +119,8 @@ public sealed class BenchCommand : ICommand
         config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, maxSeqLen) };
         var s = new Settings(args.Get(BatchSize), args.Get(Steps), maxSeqLen, args.Get(Threads), args.Get(Checkpoint), args.Get(Device), config,
             TrainStages.Get(args.Get(Stage)), args.Get(AssistantFraction), args.Get(Accumulation),
-            PrecisionRounding.Parse(args.Get(Dtype)));
+            PrecisionRounding.Parse(args.Get(Dtype)), args.Get(Plot), args.Get(Baseline));
+        BenchCharts.CheckPair(s.Plot, s.Baseline);
         if (!s.Stage.TrainsOnReplies && args.Has(AssistantFraction))
             throw new UsageException($"--assistant-fraction applies to --stage {string.Join(" and ", Stages.Where(r => r.TrainsOnReplies).Select(r => r.Name))}");
         args.EnsureAllUsed();
@@ -120,10 +131,13 @@ public sealed class BenchCommand : ICommand
     public int Run(ArgParser args)
     {
         if (ReferenceEquals(args.Table, EvalBench.Table)) return EvalBench.Run(args);
-        var (batch, steps, maxSeqLen, threads, checkpoint, device, config, recipe, assistantFraction, accumulation, dtype) = Bind(args);
+        var (batch, steps, maxSeqLen, threads, checkpoint, device, config, recipe, assistantFraction, accumulation, dtype, plot, baseline) = Bind(args);
+        var baselines = BenchCharts.ReadBaselines(baseline); // a missing file fails before the benchmark runs
 
         using var comm = MpiCommunicator.FromEnvironment(TimeSpan.FromSeconds(300));
         var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
+        var printed = new StringWriter(CultureInfo.InvariantCulture);
+        if (plot is not null) log = new TeeWriter(log, printed); // the chart is drawn from the printed figures
         if (threads == 0 && comm.LocalSize > 1) threads = Math.Max(1, Environment.ProcessorCount / comm.LocalSize);
         int g = comm.Size * accumulation;
         // Random full-length rows: bos + (max-seq-len - 2) random ids + eos, so no position is padding.
@@ -211,6 +225,12 @@ public sealed class BenchCommand : ICommand
             if (recipe.TrainsOnReplies)
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"assistant-tokens/s: {labelled / secs:F1} (positions with a target; tokens/s below counts every position)"));
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tokens/s: {(double)steps * g * batch * data.SeqLen / secs:F1}"));
+            if (plot is not null && comm.Rank == 0)
+            {
+                string title = $"bench train: {config.Arch} dim {config.Dim}, {config.NLayers} layers, batch {batch} x {data.SeqLen}, stage {recipe.Name}";
+                BarChart.Save(BenchCharts.TrainChart(title, $"minimind ({backend.Name}, {dtype.Name()}{(comm.Size > 1 ? $", W={comm.Size}" : "")})", printed.ToString(), baselines), plot);
+                Console.Error.WriteLine($"chart: {plot}");
+            }
             return 0;
         }
         finally

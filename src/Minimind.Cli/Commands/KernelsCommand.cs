@@ -40,6 +40,10 @@ public sealed class KernelsCommand : ICommand
 
     /// <summary><c>bench --seconds</c>.</summary>
     public static readonly CliOption<double> Seconds = Opt.Double("seconds", "X", 0.5, "minimum timed seconds per op").Positive();
+    /// <summary><c>bench --plot</c>: the figures as a bar chart.</summary>
+    public static readonly CliOption<string?> BenchPlot = BenchCharts.PlotOption();
+    /// <summary><c>bench --baseline</c>: saved outputs drawn beside ours.</summary>
+    public static readonly CliOption<string?> BenchBaseline = BenchCharts.BaselineOption("another kernels bench: another device, dtype or commit");
     /// <summary><c>ptx --out</c>.</summary>
     public static readonly CliOption<string?> PtxOut = Opt.String("out", "DIR", null, "folder for the .ptx files").Required().Sample("ptx");
     /// <summary><c>ptx --arch</c>.</summary>
@@ -64,14 +68,17 @@ public sealed class KernelsCommand : ICommand
         new[] { "kernels check --device ilgpu-cpu", "kernels check --device cuda --sizes v1 --dtype bf16" });
 
     /// <summary><c>minimind kernels bench</c>.</summary>
-    public static readonly OptionTable BenchTable = new("kernels bench", new[] { "kernels bench [--device D] [--sizes small|v1|m3] [--dtype fp32|bf16|fp16] [--seconds 0.5] [--op NAME]" },
+    public static readonly OptionTable BenchTable = new("kernels bench", new[] { "kernels bench [--device D] [--sizes small|v1|m3] [--dtype fp32|bf16|fp16] [--seconds 0.5] [--op NAME] [--plot F.svg [--baseline LABEL=FILE,...]]" },
         """
         Times every op on the device (after warm-up, synchronised) and prints its shape, ms per call and
         TFLOP/s (matmul in every nn.Linear shape of the model and layout, attention) or GB/s (memory-bound
         ops: minimum bytes moved). --dtype sets the precision of the matmul and attention ops.
+        --plot F.png|F.svg draws each op's throughput as bars (TFLOP/s and GB/s ops in their own panels), beside
+        the same op and shape of each --baseline: a saved kernels bench output (another device, dtype or commit).
         """,
-        new[] { new OptionGroup("Options", BenchDevice, BenchSizes, BenchDtype, Seconds, BenchOp, BenchThreads) },
-        new[] { "kernels bench --device cuda", "kernels bench --device cuda --dtype bf16 --op MatMul" });
+        new[] { new OptionGroup("Options", BenchDevice, BenchSizes, BenchDtype, Seconds, BenchOp, BenchThreads, BenchPlot, BenchBaseline) },
+        new[] { "kernels bench --device cuda", "kernels bench --device cuda --dtype bf16 --op MatMul",
+            "kernels bench --device cuda --dtype bf16 --plot bf16.svg --baseline fp32=bench_fp32.md" });
 
     /// <summary><c>minimind kernels ptx</c>.</summary>
     public static readonly OptionTable PtxTable = new("kernels ptx", new[] { "kernels ptx --out DIR [--arch sm_80|sm_86|sm_89|sm_90] [--op NAME]" },
@@ -116,7 +123,7 @@ public sealed class KernelsCommand : ICommand
 
     /// <summary>What one <c>minimind kernels</c> command line asks for (the options of other modes keep their defaults).</summary>
     public sealed record Settings(string Mode, string Device, string? Sizes, double Tol, double Seconds, string? Op, int Threads, string? PtxOut, string PtxArch,
-        double NcclMb = 256, int NcclIters = 10, Precision Dtype = Precision.Fp32);
+        double NcclMb = 256, int NcclIters = 10, Precision Dtype = Precision.Fp32, string? Plot = null, string? Baseline = null);
 
     /// <summary>Binds and validates a command line.</summary>
     public static Settings Bind(ArgParser args)
@@ -126,12 +133,13 @@ public sealed class KernelsCommand : ICommand
         {
             "check" => CheckSettings(args),
             "bench" => new Settings(mode, args.Get(BenchDevice), args.Get(BenchSizes), KernelSuite.DefaultTolerance(Precision.Fp32), args.Get(Seconds), args.Get(BenchOp), args.Get(BenchThreads), null, PtxArch.Default,
-                Dtype: PrecisionRounding.Parse(args.Get(BenchDtype))),
+                Dtype: PrecisionRounding.Parse(args.Get(BenchDtype)), Plot: args.Get(BenchPlot), Baseline: args.Get(BenchBaseline)),
             "ptx" => new Settings(mode, CheckDevice.Default, null, KernelSuite.DefaultTolerance(Precision.Fp32), Seconds.Default, args.Get(PtxOp), 0,
                 args.Require(PtxOut), args.Get(PtxArch)),
             "nccl" => new Settings(mode, "cuda", null, KernelSuite.DefaultTolerance(Precision.Fp32), Seconds.Default, null, 0, null, PtxArch.Default, args.Get(NcclMb), args.Get(NcclIters)),
             _ => throw new UsageException($"unknown mode '{mode}': expected check, bench, ptx or nccl{Suggest.Nearest(mode, new[] { "check", "bench", "ptx", "nccl" }, " (did you mean '{0}'?)")}"),
         };
+        BenchCharts.CheckPair(s.Plot, s.Baseline);
         args.EnsureAllUsed();
         return s;
     }
@@ -148,7 +156,8 @@ public sealed class KernelsCommand : ICommand
     {
         var settings = Bind(args);
         if (settings.Mode == "nccl") return NcclCheck.Run(settings.NcclMb, settings.NcclIters);
-        var (mode, device, sizesName, tol, seconds, only, threads, ptxOut, ptxArch, _, _, dtype) = settings;
+        var (mode, device, sizesName, tol, seconds, only, threads, ptxOut, ptxArch, _, _, dtype, plot, baseline) = settings;
+        var baselines = BenchCharts.ReadBaselines(baseline); // a missing file fails before anything is timed
         if (mode == "ptx") return WritePtx(ptxOut!, IlgpuPtx.ParseArch(ptxArch), only);
         using var backend = BackendFactory.Create(device, threads, autoWithoutGpu: "ilgpu-cpu");
         var sizes = KernelSizes.Parse(sizesName ?? (backend.Name == "ilgpu-cpu" ? "small" : "v1"));
@@ -159,7 +168,14 @@ public sealed class KernelsCommand : ICommand
         Console.WriteLine($"sizes: {sizes.Name} (batch {sizes.Batch}, T {sizes.SeqLen}, dim {sizes.Dim}, heads {sizes.Heads}/{sizes.KvHeads} kv, " +
             $"head dim {sizes.HeadDim}, FFN {sizes.Hidden}, vocab {sizes.Vocab}, experts {sizes.Experts} top-{sizes.TopK}); dtype {dtype.Name()} " +
             "(matmul and attention operands; every other op float32)");
-        return mode == "check" ? Check(backend, sizes, dtype, tol, only, threads) : Bench(backend, sizes, dtype, seconds, only);
+        if (mode == "check") return Check(backend, sizes, dtype, tol, only, threads);
+        if (plot is null) return Bench(Console.Out, backend, sizes, dtype, seconds, only);
+        var printed = new StringWriter(CultureInfo.InvariantCulture);
+        int rc = Bench(new TeeWriter(Console.Out, printed), backend, sizes, dtype, seconds, only);
+        string title = $"kernels bench: {backend.Name}, {sizes.Name} sizes, {dtype.Name()}";
+        Minimind.Plots.BarChart.Save(BenchCharts.KernelsChart(title, $"minimind ({backend.Name}, {dtype.Name()})", printed.ToString(), baselines), plot);
+        Console.Error.WriteLine($"chart: {plot}");
+        return rc;
     }
 
     private static int WritePtx(string outDir, ILGPU.Runtime.Cuda.CudaArchitecture arch, string? only)
@@ -211,19 +227,19 @@ public sealed class KernelsCommand : ICommand
         return failures == 0 ? 0 : 1;
     }
 
-    private static int Bench(IBackend backend, KernelSizes sizes, Precision dtype, double seconds, string? only)
+    private static int Bench(TextWriter o, IBackend backend, KernelSizes sizes, Precision dtype, double seconds, string? only)
     {
         Console.Error.WriteLine("setting up inputs...");
         var cases = KernelSuite.Build(backend, sizes, precision: dtype);
-        Console.WriteLine();
-        Console.WriteLine("| op | shape | dtype | ms/call | throughput |");
-        Console.WriteLine("|---|---|---|---:|---:|");
+        o.WriteLine();
+        o.WriteLine("| op | shape | dtype | ms/call | throughput |");
+        o.WriteLine("|---|---|---|---:|---:|");
         foreach (var c in cases)
         {
             if (!Selected(c.Name, only)) continue;
             double t = KernelSuite.Time(backend, c, warmup: 2, minSeconds: seconds, maxIterations: 1000);
             string tp = c.Flops > 0 ? $"{c.Flops / t / 1e12:0.####} TFLOP/s" : $"{c.Bytes / t / 1e9:0.###} GB/s";
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {c.Shape ?? ""} | {c.Precision.Name()} | {t * 1e3:F3} | {tp} |"));
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {c.Shape ?? ""} | {c.Precision.Name()} | {t * 1e3:F3} | {tp} |"));
         }
         return 0;
     }

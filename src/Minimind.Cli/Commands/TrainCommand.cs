@@ -75,7 +75,10 @@ public sealed class TrainCommand : ICommand
     /// <summary><c>--export-minimind-resume</c>.</summary>
     public static readonly CliOption<bool> ExportMinimindResume = Opt.Flag("export-minimind-resume", "also write checkpoints/<name>_resume.pth in MiniMind's resume layout");
     /// <summary><c>--plot</c>.</summary>
-    public static readonly CliOption<bool> Plot = Opt.Flag("plot", "write <out-dir>/<name>_loss.png at every save");
+    public static readonly CliOption<bool> Plot = Opt.Flag("plot",
+        "write the training chart <out-dir>/<name>_loss.png and .svg at every save: loss raw and smoothed, validation loss, learning rate, grad norm, skipped updates, RL reward (from the metrics jsonl; 'minimind plot' draws it, and compares runs, at any time)");
+    /// <summary><c>--plot-x</c>.</summary>
+    public static readonly CliOption<string> PlotX = Opt.Choice("plot-x", "step", "x axis of the --plot chart (implies --plot): optimizer steps, tokens trained on, or training time", "step", "tokens", "time");
     /// <summary><c>--keep-every</c>.</summary>
     public static readonly CliOption<int> KeepEvery = Opt.Int("keep-every", "N", 0, "pin every step folder whose step is a multiple of N: never pruned (0 = none)").AtLeast(0).Sample("2");
     /// <summary><c>--minimind-root</c>.</summary>
@@ -167,7 +170,7 @@ public sealed class TrainCommand : ICommand
             new OptionGroup("Data", new CliOption[] { Data, Tokenizer, MaxSeqLen, FromWeight, AllowPartialLoad }.Concat(SftRowOptions.Options).ToArray()),
             ModelOptions.Architecture.Without(ModelOptions.MaxSeqLen),
             new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device, Dtype),
-            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, KeepEvery, SaveDtype, AsyncSave, ExportMinimindResume, MinimindRoot, Plot, TensorBoard, NoSpaceCheck),
+            new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, KeepEvery, SaveDtype, AsyncSave, ExportMinimindResume, MinimindRoot, Plot, PlotX, TensorBoard, NoSpaceCheck),
             new OptionGroup("Divergence guard", MaxBadSteps, LossSpike),
             new OptionGroup("Evaluation while training", EvalData, EvalInterval, EvalBatches, SamplePrompts, SampleInterval, SampleTokens),
             new OptionGroup("Resuming", Resume, ResumeFrom, AllowDataChange),
@@ -292,7 +295,8 @@ public sealed class TrainCommand : ICommand
             KeepLast = args.Get(KeepLast),
             SaveDtype = TorchDTypes.ParseShort(args.Get(SaveDtype)),
             ExportMinimindResume = args.Get(ExportMinimindResume),
-            Plot = args.Get(Plot),
+            Plot = args.Get(Plot) || args.Has(PlotX), // an x axis for the chart asks for the chart
+            PlotX = MetricsHistory.ParseAxis(args.Get(PlotX)),
             Dtype = PrecisionRounding.Parse(args.Get(Dtype)),
             KeepEvery = args.Get(KeepEvery),
             MaxBadSteps = args.Get(MaxBadSteps),

@@ -39,7 +39,7 @@ internal static class TrainReport
         log.WriteLine($"done: {state.OptimizerStep} steps, final loss {(state.Losses.Count > 0 ? state.Losses[^1] : float.NaN):F4}");
         log.WriteLine($"weights:    {paths.WeightsPath}");
         log.WriteLine($"checkpoint: {paths.CheckpointRoot}");
-        if (options.Plot) log.WriteLine($"loss plot:  {paths.PlotPath}");
+        if (options.Plot) log.WriteLine($"loss plot:  {paths.PlotPath} and {TrainingPlot.SvgPath(paths)}");
         log.WriteLine($"metrics:    {paths.MetricsPath}");
         var config = trainer.Stage.Config;
         string tokSpec = settings.TokSpec;

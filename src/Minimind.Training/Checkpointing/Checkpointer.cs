@@ -201,7 +201,7 @@ public sealed class Checkpointer : IDisposable
         PthWriter.WriteStateDict(Paths.WeightsPath, weights);
         ResumeStore.Prune(Paths.CheckpointRoot, _o.KeepLast, _o.KeepEvery, knownGood: dir);
         foreach (var export in _exports) export.Write(snapshot, weights);
-        if (_o.Plot) new LossPlot().Draw(snapshot.State.Losses, snapshot.State.ValLosses).Save(Paths.PlotPath);
+        if (_o.Plot) TrainingPlot.Save(Paths, snapshot.State, _o.PlotX, _log);
         _lastSaveBytes = SaveSpace.BytesOf(_o, Paths, dir, _exports);
         return dir;
     }

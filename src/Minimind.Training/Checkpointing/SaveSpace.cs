@@ -27,7 +27,7 @@ internal static class SaveSpace
     {
         static long Len(string p) => File.Exists(p) ? new FileInfo(p).Length : 0;
         long b = ResumeStore.FolderBytes(folder) + Len(paths.WeightsPath) + Slack + exports.Sum(e => e.WrittenBytes());
-        if (o.Plot) b += Len(paths.PlotPath);
+        if (o.Plot) b += Len(paths.PlotPath) + Len(TrainingPlot.SvgPath(paths));
         return b;
     }
 }
