@@ -96,7 +96,7 @@ public sealed class ChatCommand : ICommand
         Console.Error.WriteLine($"chat template: {format.Template.Source}");
         using var model = MiniMindModel.Create(s.Config, backend, 1, s.Config.MaxSeqLen);
         model.LoadStateDict(sd!);
-        var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, HistoryLimit = s.History, MaxNewTokens = s.MaxNew };
+        using var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, HistoryLimit = s.History, MaxNewTokens = s.MaxNew };
 
         bool interactive = !Console.IsInputRedirected;
         if (interactive) Console.Error.WriteLine("type a message and press Enter; /reset forgets the conversation, /exit quits");
