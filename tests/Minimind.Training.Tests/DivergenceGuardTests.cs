@@ -1,5 +1,5 @@
 using Minimind.Model;
-using Minimind.Model.Training;
+using Minimind.Training;
 
 namespace Minimind.Training.Tests;
 

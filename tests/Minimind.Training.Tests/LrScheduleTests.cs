@@ -1,4 +1,4 @@
-using Minimind.Model.Training;
+using Minimind.Training;
 
 namespace Minimind.Training.Tests;
 

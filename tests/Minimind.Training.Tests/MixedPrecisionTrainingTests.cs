@@ -2,8 +2,8 @@ using Minimind.Checkpoint;
 using Minimind.Kernels;
 using Minimind.Kernels.Cpu;
 using Minimind.Model;
-using Minimind.Model.Training;
-using Minimind.Model.Training.Stages;
+using Minimind.Training;
+using Minimind.Training.Stages;
 using Minimind.Tests;
 
 namespace Minimind.Training.Tests;
@@ -20,7 +20,7 @@ public class MixedPrecisionTrainingTests
     public void GradScalerRules_MatchTorchGradScaler()
     {
         var torch = TestEnvironment.Torch2;
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         string flags = Flags();
         var o = TestPaths.RunPython(torch, Path.Combine(TestPaths.RepoRoot, "tools", "training", "grad_scaler_sequence.py"), flags);
         var want = o.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -191,7 +191,7 @@ public class MixedPrecisionTrainingTests
     public void ScalerEntry_LoadsIntoTorchGradScaler()
     {
         var torch = TestEnvironment.Torch2;
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         using var d = new TempDir();
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();

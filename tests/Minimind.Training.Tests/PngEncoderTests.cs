@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
-using Minimind.Model.Training;
+using Minimind.Training;
 
 namespace Minimind.Training.Tests;
 

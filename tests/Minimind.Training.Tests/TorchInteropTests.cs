@@ -4,7 +4,7 @@ using Minimind.Kernels.Cpu;
 using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Tokenizer;
-using Minimind.Model.Training;
+using Minimind.Training;
 using Minimind.Tests;
 
 namespace Minimind.Training.Tests;
@@ -74,7 +74,7 @@ public class TorchInteropTests
     public void SavedWeightsLoadInPyTorchBitForBit(string torchName)
     {
         var torch = TestEnvironment.Torch(torchName);
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         using var d = new TempDir();
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();
@@ -108,7 +108,7 @@ public class TorchInteropTests
     public void ExportedMinimindResumeLoadsInPyTorch(string torchName)
     {
         var torch = TestEnvironment.Torch(torchName);
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         using var d = new TempDir();
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();

@@ -5,7 +5,7 @@ using Minimind.Kernels.Cpu;
 using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Tokenizer;
-using Minimind.Model.Training;
+using Minimind.Training;
 
 namespace Minimind.Training.Tests;
 

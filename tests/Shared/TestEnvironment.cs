@@ -105,6 +105,21 @@ internal static class TestEnvironment
         return (p.ExitCode, so.Result, se.Result);
     }
 
+    /// <summary>True when the tests run under CI (CI=true, as .ci/run sets it): there a missing required tool is a failure.</summary>
+    public static bool UnderCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A test's requirement on a tool that .ci/run installs (torch 1.13, torch 2.x, mpirun, ptxas/cuobjdump, node-llama-cpp):
+    /// when it is missing the test skips, saying <paramref name="reason"/>, except under CI, where it fails — a failed install
+    /// must not turn into a green run that checked nothing.
+    /// </summary>
+    public static void RequireTool(bool available, string reason)
+    {
+        if (available) return;
+        if (UnderCi) throw new Xunit.Sdk.XunitException($"CI=true and a required tool is missing: {reason}");
+        Skip.If(true, reason);
+    }
+
     /// <summary>A fresh temporary folder named <paramref name="prefix"/>-…; the caller deletes it.</summary>
     public static string NewTempDir(string prefix)
     {

@@ -6,8 +6,8 @@ using Minimind.Kernels.Distributed;
 using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Lora;
-using Minimind.Model.Training;
-using Minimind.Model.Training.Stages;
+using Minimind.Training;
+using Minimind.Training.Stages;
 
 namespace Minimind.Cli.Commands;
 

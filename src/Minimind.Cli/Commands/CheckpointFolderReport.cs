@@ -1,6 +1,6 @@
 using System.Globalization;
 using Minimind.Checkpoint.Resume;
-using Minimind.Model.Training;
+using Minimind.Training;
 
 namespace Minimind.Cli.Commands;
 

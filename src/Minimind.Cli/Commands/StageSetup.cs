@@ -4,8 +4,8 @@ using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Data.Sft;
 using Minimind.Model.Lora;
-using Minimind.Model.Training;
-using Minimind.Model.Training.Stages;
+using Minimind.Training;
+using Minimind.Training.Stages;
 
 namespace Minimind.Cli.Commands;
 

@@ -7,8 +7,8 @@ using Minimind.Model.Chat;
 using Minimind.Model.Data;
 using Minimind.Model.Data.Sft;
 using Minimind.Model.Tokenizer;
-using Minimind.Model.Training;
-using Minimind.Model.Training.Stages;
+using Minimind.Training;
+using Minimind.Training.Stages;
 
 namespace Minimind.Cli.Commands;
 

@@ -1,6 +1,6 @@
 using Minimind.Model;
 using Minimind.Model.Lora;
-using Minimind.Model.Training.Stages;
+using Minimind.Training.Stages;
 
 namespace Minimind.Cli.Commands;
 

@@ -27,7 +27,10 @@ public sealed partial class CpuBackend : IBackend
 
     /// <inheritdoc/>
     /// <remarks>No limits: the CPU kernels take any head dim.</remarks>
-    public BackendLimits Limits => BackendLimits.None;
+    public BackendLimits Limits { get; } = BackendLimits.None with
+    {
+        MaxBufferElements = Array.MaxLength, MemoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
+    };
 
     /// <inheritdoc/>
     public string DeviceName =>

@@ -1,5 +1,3 @@
-using Minimind.Model.Training;
-
 namespace Minimind.Model.Data;
 
 /// <summary>
@@ -14,8 +12,18 @@ public struct SplitMix64(ulong seed)
     /// <summary>The generator's whole state; <c>new SplitMix64(State)</c> continues this stream exactly.</summary>
     public readonly ulong State => _state;
 
-    /// <summary>The next 64 random bits (<see cref="DataOrder.SplitMix64"/>'s step).</summary>
-    public ulong NextUInt64() => DataOrder.SplitMix64(ref _state);
+    /// <summary>The next 64 random bits.</summary>
+    public ulong NextUInt64() => Step(ref _state);
+
+    /// <summary>SplitMix64's step: advances <paramref name="state"/> and returns the next 64 random bits (the one
+    /// definition: the data order's shuffle draws from it too).</summary>
+    public static ulong Step(ref ulong state)
+    {
+        ulong z = state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
 
     /// <summary>Uniform in [0, n): multiply-shift range reduction, deterministic, negligible bias for small n.</summary>
     public int Next(int n) => (int)((NextUInt64() >> 32) * (ulong)n >> 32);

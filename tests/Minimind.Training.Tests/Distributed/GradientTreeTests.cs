@@ -1,7 +1,7 @@
 using Minimind.Kernels;
 using Minimind.Kernels.Cpu;
 using Minimind.Kernels.Distributed;
-using Minimind.Model.Training;
+using Minimind.Training;
 
 namespace Minimind.Training.Tests.Distributed;
 

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Minimind.Training;
+
+/// <summary>One optimizer step's numbers, as the progress line and the metrics log report them.</summary>
+public readonly record struct StepReport(long Step, long StopStep, int Epoch, int Epochs, float Loss, double Lr, double GradNorm, long Tokens)
+{
+    /// <summary>The MoE aux-loss part of <see cref="Loss"/> (mean over the micro-batches; 0 for a dense model).</summary>
+    public float AuxLoss { get; init; }
+}
+
+/// <summary>
+/// A run's progress output and metrics: a line per --log-interval step (live-updating in a terminal), the
+/// metrics jsonl (start/resume/stop/end events and logged steps) and the tokens/s and ETA they show.
+/// </summary>
+public sealed class TrainProgress : IDisposable
+{
+    private readonly TextWriter _log;
+    private readonly MetricsLog _metrics;
+    private readonly TensorBoardLog? _tb;
+    private readonly int _logInterval;
+    private readonly bool _live;
+    private readonly Stopwatch _sw = Stopwatch.StartNew();
+    private readonly long _startStep, _tokensAtStart;
+
+    /// <summary>Opens the metrics log (dropping lines after <paramref name="startStep"/> on a resume) and records the start event.</summary>
+    public TrainProgress(TextWriter log, string metricsPath, int logInterval, bool resumed, long startStep, long totalSteps, long tokensAtStart, string device,
+        string? tensorBoardDir = null)
+    {
+        if (tensorBoardDir is not null) _tb = new TensorBoardLog(tensorBoardDir, resumed);
+        _log = log; _logInterval = logInterval; _startStep = startStep; _tokensAtStart = tokensAtStart;
+        _metrics = new MetricsLog(metricsPath, resumed ? startStep : null);
+        _live = !Console.IsOutputRedirected && ReferenceEquals(log, Console.Out);
+        _metrics.Write(new KeyValuePair<string, object?>[]
+        {
+            new("event", resumed ? "resume" : "start"), new("step", startStep), new("total_steps", totalSteps),
+            new("device", device), new("time", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture)),
+        });
+    }
+
+    /// <summary>Appended to each progress line (the data-parallel throughput and communication share), when set.</summary>
+    public Func<double, string>? Suffix { get; set; }
+
+    /// <summary>Reports step <paramref name="r"/>: a log line (and a metrics line) every --log-interval steps, on the first and the last.</summary>
+    public void Step(in StepReport r, bool last)
+    {
+        double secs = _sw.Elapsed.TotalSeconds;
+        double tps = (r.Tokens - _tokensAtStart) / Math.Max(secs, 1e-9);
+        double eta = secs / (r.Step - _startStep) * (r.StopStep - r.Step);
+        string line = $"step {r.Step}/{r.StopStep} epoch {Math.Min(r.Epoch + 1, r.Epochs)}/{r.Epochs} loss {r.Loss:F4} lr {r.Lr:E3} grad-norm {r.GradNorm:F3} tok/s {tps:F0} ETA {FormatTime(eta)}{Suffix?.Invoke(tps)}";
+        if (r.Step % _logInterval == 0 || last || r.Step == _startStep + 1)
+        {
+            ClearLine();
+            _log.WriteLine(line);
+            _metrics.Write(new KeyValuePair<string, object?>[]
+            {
+                new("step", r.Step), new("epoch", r.Epoch), new("loss", r.Loss), new("lr", r.Lr), new("grad_norm", r.GradNorm),
+                new("tokens", r.Tokens), new("tokens_per_s", tps), new("elapsed_s", secs),
+            });
+            _tb?.Scalars(r.Step, new KeyValuePair<string, float>[]
+            {
+                new("train/loss", r.Loss), new("train/lr", (float)r.Lr), new("train/grad_norm", (float)r.GradNorm),
+                new("train/tokens_per_s", (float)tps), new("train/aux_loss", r.AuxLoss),
+            });
+        }
+        else if (_live) _log.Write("\r\u001b[K" + line);
+    }
+
+    /// <summary>Clears a live progress line before other output.</summary>
+    public void ClearLine()
+    {
+        if (_live) _log.Write("\r\u001b[K");
+    }
+
+    /// <summary>Records a run event ("stop", "end") at <paramref name="step"/>.</summary>
+    public void Event(string name, long step) =>
+        _metrics.Write(new KeyValuePair<string, object?>[] { new("event", name), new("step", step) });
+
+    private static string FormatTime(double s)
+    {
+        if (!double.IsFinite(s)) return "?";
+        var t = TimeSpan.FromSeconds(Math.Round(s));
+        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _metrics.Dispose();
+        _tb?.Dispose();
+    }
+}
