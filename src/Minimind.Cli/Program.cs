@@ -15,6 +15,7 @@ public static class Program
         new Commands.BenchCommand(),
         new Commands.GenerateCommand(),
         new Commands.ChatCommand(),
+        new Commands.ServeCommand(),
         new Commands.EvalCommand(),
     };
 

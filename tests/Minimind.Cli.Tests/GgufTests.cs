@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Minimind.Checkpoint;
 using Minimind.Kernels.Cpu;
@@ -39,16 +38,7 @@ public sealed class GgufTests
         Skip.If(TestEnvironment.FindUp(Path.Combine("shared", "minimind", "v3")) is null, "shared/minimind (MiniMind's tokenizers) not found: the llama.cpp check is skipped");
     }
 
-    private static (int, string, string) Node(params string[] args)
-    {
-        var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = ToolDir };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var so = p.StandardOutput.ReadToEndAsync();
-        var se = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(300_000)) { p.Kill(true); throw new TimeoutException("node " + string.Join(' ', args)); }
-        return (p.ExitCode, so.Result, se.Result);
-    }
+    private static (int, string, string) Node(params string[] args) => NodeTool.Run(ToolDir, args);
 
     internal static string TinyModel(string dir, string arch, bool moe)
     {

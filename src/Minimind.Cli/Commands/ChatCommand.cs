@@ -85,17 +85,26 @@ public sealed class ChatCommand : ICommand
         ChatFormat.Load(ModelOptions.TokenizerFor(tokSpec, weights, sd) ?? throw new UsageException(
             $"chat needs a tokenizer: pass --tokenizer DIR (or 'byte'); there is no tokenizer.json beside {weights} and the file records none"));
 
+    /// <summary>The model of a chat-style command (chat, serve) on <paramref name="backend"/> at full context, with the
+    /// device, model and chat template reported on stderr.</summary>
+    public static MiniMindModel LoadModel(IBackend backend, ModelConfig config, Minimind.Checkpoint.StateDict sd, ChatFormat format, Precision dtype)
+    {
+        Console.Error.WriteLine(BackendFactory.Describe(backend));
+        Console.Error.WriteLine($"model: {ModelOptions.Describe(config)}");
+        Console.Error.WriteLine($"chat template: {format.Template.Source}");
+        var model = MiniMindModel.Create(config, backend, 1, config.MaxSeqLen);
+        model.LoadStateDict(sd);
+        model.Precision = dtype;
+        return model;
+    }
+
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
         var s = Bind(args, out var sd);
         var format = LoadFormat(s.TokSpec, s.Weights, sd);
         using var backend = BackendFactory.Create(s.Device);
-        Console.Error.WriteLine(BackendFactory.Describe(backend));
-        Console.Error.WriteLine($"model: {ModelOptions.Describe(s.Config)}");
-        Console.Error.WriteLine($"chat template: {format.Template.Source}");
-        using var model = MiniMindModel.Create(s.Config, backend, 1, s.Config.MaxSeqLen);
-        model.LoadStateDict(sd!);
+        using var model = LoadModel(backend, s.Config, sd!, format, Precision.Fp32);
         using var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, HistoryLimit = s.History, MaxNewTokens = s.MaxNew };
 
         if (StandardInput.ClosedAtStart)
