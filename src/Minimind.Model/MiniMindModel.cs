@@ -91,7 +91,7 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
         _acts = Plan(_arena, out _residual, out _rstdF, out _lnF, out _logits, out _losses, out _rowScale, out _tmp,
             out _ids, out _targets, out _startsBuf, out var cosSin, out _s);
         (_cos, _sin) = cosSin;
-        var (cos, sin) = RopeTables.Compute(config.HeadDim, config.MaxSeqLen, config.RopeTheta);
+        var (cos, sin) = RopeTables.Compute(config.HeadDim, config.MaxSeqLen, config.RopeTheta, config.RopeScaling);
         backend.Upload(_cos, cos);
         backend.Upload(_sin, sin);
     }

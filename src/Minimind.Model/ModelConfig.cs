@@ -32,6 +32,8 @@ public readonly record struct ModelConfig
     public float NormEps { get; init; }
     /// <summary>How RoPE pairs elements.</summary>
     public RopeLayout Rope { get; init; }
+    /// <summary>YaRN context extension of the RoPE frequencies (MiniMind's <c>inference_rope_scaling</c>), or null for none.</summary>
+    public RopeScaling? RopeScaling { get; init; }
     /// <summary>Per-head RMSNorm on q and k before RoPE (minimind-3).</summary>
     public bool QkNorm { get; init; }
     /// <summary>Output head shares the embedding matrix.</summary>
@@ -125,6 +127,7 @@ public readonly record struct ModelConfig
             $"--dim {Dim}{(HiddenDim > 0 ? $" with --hidden-dim {HiddenDim}" : "")} gives an FFN weight of {ffn:N0} x {Dim:N0} elements, more than one tensor can hold ({int.MaxValue:N0}); lower --dim");
         Need((long)VocabSize * Dim <= int.MaxValue,
             $"--vocab-size {VocabSize} x --dim {Dim} = {(long)VocabSize * Dim:N0} embedding elements, more than one tensor can hold ({int.MaxValue:N0})");
+        RopeScaling?.Validate();
         if (UseMoe)
         {
             Need(NExperts > 0, "--n-experts must be positive with --use-moe");

@@ -33,18 +33,21 @@ public sealed class CliOptionTableTests
         yield return new("chat", ChatCommand.Table, new[] { "--weights", Weights }, a => ChatCommand.Bind(a, out _));
         yield return new("serve", ServeCommand.Table, new[] { "--weights", Weights }, a => ServeCommand.Bind(a, out _));
         yield return new("eval", EvalCommand.Table, new[] { "--weights", Weights, "--data", "x.jsonl" }, a => EvalCommand.Bind(a, out _));
+        yield return new("eval --task mc", EvalCommand.Table, new[] { "--weights", Weights, "--data", "x.jsonl", "--task", "mc" }, a => EvalCommand.Bind(a, out _));
         yield return new("inspect", InspectCommand.Table, new[] { "f.pth" }, InspectCommand.Bind);
         yield return new("convert", ConvertCommand.Table, new[] { Weights, "b.pth" }, a => ConvertCommand.Bind(a, out _));
         yield return new("convert --to hf", ConvertCommand.Table, new[] { Weights, "hf-dir", "--to", "hf" }, a => ConvertCommand.Bind(a, out _));
         yield return new("convert --to gguf", ConvertCommand.Table, new[] { Weights, "m.gguf" }, a => ConvertCommand.Bind(a, out _));
         yield return new("tokenize", TokenizeCommand.Table, new[] { "--tokenizer", "byte", "--data", "a.jsonl", "--out", "a.bin" }, TokenizeCommand.Bind);
         yield return new("tokenize --text", TokenizeCommand.Table, new[] { "--tokenizer", "byte", "--text", "a b" }, TokenizeCommand.Bind);
+        yield return new("train-tokenizer", TrainTokenizerCommand.Table, new[] { "--data", "corpus.jsonl" }, TrainTokenizerCommand.Bind);
         yield return new("kernels check", KernelsCommand.CheckTable, new[] { "check" }, KernelsCommand.Bind);
         yield return new("kernels bench", KernelsCommand.BenchTable, new[] { "bench" }, KernelsCommand.Bind);
         yield return new("kernels ptx", KernelsCommand.PtxTable, new[] { "ptx", "--out", "d" }, KernelsCommand.Bind);
         yield return new("kernels nccl", KernelsCommand.NcclTable, new[] { "nccl" }, KernelsCommand.Bind);
         yield return new("bench train", BenchCommand.TrainTable, new[] { "train" }, BenchCommand.Bind);
         yield return new("bench train --stage sft", BenchCommand.TrainTable, new[] { "train", "--stage", "sft" }, BenchCommand.Bind);
+        yield return new("bench eval", EvalBench.Table, new[] { "eval" }, EvalBench.Bind);
     }
 
 

@@ -38,7 +38,7 @@ public sealed class GgufTests
         Skip.If(TestEnvironment.FindUp(Path.Combine("shared", "minimind", "v3")) is null, "shared/minimind (MiniMind's tokenizers) not found: the llama.cpp check is skipped");
     }
 
-    private static (int, string, string) Node(params string[] args) => NodeTool.Run(ToolDir, args);
+    private static (int, string, string) Node(params string[] args) => TestEnvironment.RunNode("gguf", args);
 
     internal static string TinyModel(string dir, string arch, bool moe)
     {
@@ -98,6 +98,46 @@ public sealed class GgufTests
             var r = JsonDocument.Parse(nout.Trim().Split('\n')[^1]).RootElement;
             var tok = BpeTokenizer.FromFile(Path.Combine(tokDir, "tokenizer.json"));
             Assert.Equal(new[] { tok.BosId }.Concat(tok.Encode(Prompt)), r.GetProperty("prompt_ids").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal(ours, r.GetProperty("generated").EnumerateArray().Select(e => e.GetInt32()));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [SkippableFact]
+    public void Yarn_LlamaCppGreedyContinuationPastTheOriginalContextEqualsOurs()
+    {
+        RequireLlamaCpp();
+        var tokDir = TestEnvironment.FindUp(Path.Combine("shared", "minimind", "v3"))!;
+        var dir = ModelTestPaths.TempDir();
+        try
+        {
+            // an original context of 16 tokens: the prompt (~15 tokens) and 32 new ones run well past it
+            var yarn = new[] { "--rope-scaling", "yarn", "--rope-factor", "4", "--rope-original-max", "16" };
+            var arch = ArchArgs("minimind3", false);
+            var pth = TinyModel(dir, "minimind3", false);
+            var gguf = Path.Combine(dir, "yarn.gguf");
+            var (code, so, se) = CliProcess.Exec(null, new[] { "convert", pth, gguf, "--tokenizer", tokDir }.Concat(arch).Concat(yarn).ToArray());
+            Assert.True(code == 0, so + se);
+            var f = GgufFile.Read(gguf);
+            Assert.Equal("yarn", f.Get("qwen3.rope.scaling.type")!.Value);
+            Assert.Equal(4.0, (double)f.Get("qwen3.rope.scaling.factor")!.Value);
+            Assert.Equal(16L, Convert.ToInt64(f.Get("qwen3.rope.scaling.original_context_length")!.Value));
+            Assert.Equal(1 / (1 + 0.1 * Math.Log(4)), (double)f.Get("qwen3.rope.scaling.attn_factor")!.Value, 6);
+
+            int[] Ours(params string[] extra)
+            {
+                var gen = new[] { "generate", "--weights", pth, "--tokenizer", tokDir, "--prompt", Prompt, "--greedy", "--max-new-tokens", "32", "--eos-id", "-1", "--print-ids" };
+                var (c, o, e) = CliProcess.Exec(null, gen.Concat(arch).Concat(extra).ToArray());
+                Assert.True(c == 0, o + e);
+                return o.Trim().Split('\n')[^1].Split(' ').Select(int.Parse).ToArray();
+            }
+            var ours = Ours(yarn);
+            Assert.NotEqual(Ours(), ours); // the scaling changes the continuation, so a GGUF that lost it would show
+
+            var (nc, nout, nerr) = Node("greedy.mjs", gguf, Prompt, "32");
+            Assert.True(nc == 0, nout + nerr);
+            var r = JsonDocument.Parse(nout.Trim().Split('\n')[^1]).RootElement;
+            Assert.True(r.GetProperty("prompt_ids").GetArrayLength() > 8);
             Assert.Equal(ours, r.GetProperty("generated").EnumerateArray().Select(e => e.GetInt32()));
         }
         finally { Directory.Delete(dir, true); }

@@ -160,7 +160,7 @@ public class RunSafetyTests
         finally { Exec("umount", "-l", mnt); }
     }
 
-    private static (int Code, string Output) Exec(string file, params string[] args)
+    internal static (int Code, string Output) Exec(string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -45,10 +45,9 @@ public sealed class ServeModels : IDisposable
 /// </summary>
 public sealed class ServeTests(ServeModels models) : IClassFixture<ServeModels>
 {
-    private static string ToolDir => Path.Combine(ModelTestPaths.RepoRoot, "tools", "serve");
     private const int MaxTokens = 24;
 
-    private static void RequireSdk() => TestEnvironment.RequireTool(File.Exists(Path.Combine(ToolDir, "node_modules", "openai", "package.json")),
+    private static void RequireSdk() => TestEnvironment.RequireTool(TestEnvironment.HasNodeModule("serve", "openai"),
         "npm openai is not installed (cd tools/serve && npm install; .ci/run does this): the OpenAI SDK check is skipped");
 
     // `generate --chat --greedy`: the reply as the terminal prints it (stdout minus its final newline).
@@ -69,7 +68,7 @@ public sealed class ServeTests(ServeModels models) : IClassFixture<ServeModels>
             0 => "hi", 1 => "what is 2 + 3?", 2 => "你好，介绍一下你自己", _ => $"question {i}: " + new string((char)('a' + i), i * 3),
         }).ToArray();
         using var server = ServeProcess.Start("--weights", models.Fast, "--max-batch", "16");
-        var (code, stdout, stderr) = NodeTool.Run(ToolDir, "openai_check.mjs", server.BaseUrl + "/v1", JsonSerializer.Serialize(prompts), MaxTokens.ToString());
+        var (code, stdout, stderr) = TestEnvironment.RunNode("serve", new[] { "openai_check.mjs", server.BaseUrl + "/v1", JsonSerializer.Serialize(prompts), MaxTokens.ToString() });
         Assert.True(code == 0, stderr + "\n" + server.Output);
         using var doc = JsonDocument.Parse(stdout);
         var r = doc.RootElement;

@@ -150,9 +150,8 @@ public sealed class KernelsCommand : ICommand
         if (settings.Mode == "nccl") return NcclCheck.Run(settings.NcclMb, settings.NcclIters);
         var (mode, device, sizesName, tol, seconds, only, threads, ptxOut, ptxArch, _, _, dtype) = settings;
         if (mode == "ptx") return WritePtx(ptxOut!, IlgpuPtx.ParseArch(ptxArch), only);
-        if (device == "auto") device = IlgpuBackend.CudaAvailable() ? "cuda" : "ilgpu-cpu";
-        var sizes = KernelSizes.Parse(sizesName ?? (device == "ilgpu-cpu" ? "small" : "v1"));
-        using var backend = BackendFactory.Create(device, threads);
+        using var backend = BackendFactory.Create(device, threads, autoWithoutGpu: "ilgpu-cpu");
+        var sizes = KernelSizes.Parse(sizesName ?? (backend.Name == "ilgpu-cpu" ? "small" : "v1"));
         Console.WriteLine(BackendFactory.Describe(backend));
         if (dtype != Precision.Fp32 && !backend.Limits.ReducedPrecision)
             throw new NotSupportedException($"kernels {mode} --dtype {dtype.Name()}: the {backend.Name} backend does not run bf16/fp16 matmul and attention yet " +
@@ -196,7 +195,7 @@ public sealed class KernelsCommand : ICommand
         for (int i = 0; i < dev.Count; i++)
         {
             if (!Selected(dev[i].Name, only)) continue;
-            Console.Error.Write($"  {dev[i].Name}...\r");
+            if (!Console.IsErrorRedirected) Console.Error.Write($"  {dev[i].Name}...\r"); // a live line on a terminal only
             dev[i].Run(); refs[i].Run();
             var a = dev[i].Read(); var r = refs[i].Read();
             for (int j = 0; j < a.Count; j++)

@@ -1,32 +1,17 @@
 using System.Runtime.InteropServices;
 using Minimind.Checkpoint.Resume;
 
-namespace Minimind.Training;
+namespace Minimind.Training.Checkpointing;
 
 /// <summary>
 /// The files of one resume-state folder (<c>step_NNNNNN/</c>): the trained flat buffer, the two AdamW
-/// moments (raw float32) and <c>state.msgpack</c>, committed through <see cref="ResumeStore"/>.
+/// moments (raw float32, <see cref="TrainedParametersState"/>), any stage's own components and the run's counters
+/// <c>state.msgpack</c>, committed by the <see cref="Checkpointer"/> through <see cref="ResumeStore"/>.
 /// </summary>
 public static class ResumeStateFolder
 {
     /// <summary>File names inside a resume-state folder.</summary>
     public const string WeightsFile = "model.f32", MomentFile = "adam_m.f32", SecondMomentFile = "adam_v.f32", StateFile = "state.msgpack";
-
-    /// <summary>
-    /// Commits step <see cref="TrainingState.OptimizerStep"/> under <paramref name="root"/>; returns the folder.
-    /// <paramref name="beforeCommit"/> runs once the files are durable, before the manifest (the ranks' barrier).
-    /// </summary>
-    public static string Commit(string root, TrainingState state, float[] w, float[] m, float[] v, Action? beforeCommit = null)
-    {
-        var stateBytes = state.Serialize();
-        return ResumeStore.Commit(root, state.OptimizerStep, new[]
-        {
-            new ResumeFile(WeightsFile, s => s.Write(MemoryMarshal.AsBytes(w.AsSpan()))),
-            new ResumeFile(MomentFile, s => s.Write(MemoryMarshal.AsBytes(m.AsSpan()))),
-            new ResumeFile(SecondMomentFile, s => s.Write(MemoryMarshal.AsBytes(v.AsSpan()))),
-            new ResumeFile(StateFile, s => s.Write(stateBytes)),
-        }, beforeCommit);
-    }
 
     /// <summary>Verifies <paramref name="dir"/> and reads its state record (the buffers are read by <see cref="ReadFloats"/>).</summary>
     public static TrainingState ReadState(string dir)

@@ -1,6 +1,7 @@
 using Minimind.Checkpoint;
+using Minimind.Model;
 
-namespace Minimind.Training;
+namespace Minimind.Training.Checkpointing;
 
 /// <summary>
 /// MiniMind's own resume file (trainer_utils.lm_checkpoint, <c>*_resume.pth</c>):
@@ -15,12 +16,13 @@ public static class MinimindResumeFile
     public sealed record Contents(float[] Weights, float[] M, float[] V, long AdamStep, int Epoch, long Step, int WorldSize,
         float Beta1, float Beta2, float Eps, float WeightDecay, PickleDict? Scaler = null);
 
-    /// <summary>Writes the file atomically; weights stored as <paramref name="modelDtype"/> (MiniMind uses float16);
-    /// 'scaler' is <paramref name="scaler"/>'s state_dict (empty when absent or disabled, as a bf16 run's);
-    /// <paramref name="extras"/> are extra archive records (the architecture record).</summary>
-    public static void Write(string path, ParameterTable table, float[] weights, float[] m, float[] v, AdamWState adam, TrainingState s,
-        TorchDType modelDtype, double currentLr, GradScaler? scaler = null, IEnumerable<KeyValuePair<string, byte[]>>? extras = null)
+    /// <summary>Writes the file atomically from the snapshot <paramref name="p"/> of the trained parameters; weights stored as
+    /// <paramref name="modelDtype"/> (MiniMind uses float16); 'scaler' is <paramref name="scaler"/> (a GradScaler state_dict:
+    /// empty for a disabled one, as a bf16 run's); <paramref name="extras"/> are extra archive records (the architecture record).</summary>
+    public static void Write(string path, ParametersSnapshot p, TrainingState s, TorchDType modelDtype, double currentLr, PickleDict scaler,
+        IEnumerable<KeyValuePair<string, byte[]>>? extras = null)
     {
+        var (table, weights, m, v, adam) = (p.Table, p.Weights, p.M, p.V, p.AdamW);
         var state = new PickleDict();
         var ids = new List<object?>();
         long i = 0;
@@ -29,7 +31,7 @@ public static class MinimindResumeFile
             int off = checked((int)e.Offset), len = checked((int)e.Numel);
             state[i] = new PickleDict
             {
-                ["step"] = TorchTensor.FromFloat32(new[] { (float)adam.Step }, Array.Empty<int>()),
+                ["step"] = TorchTensor.FromFloat32(new[] { (float)p.AdamStep }, Array.Empty<int>()),
                 ["exp_avg"] = TorchTensor.FromFloat32(m.AsSpan(off, len).ToArray(), e.Shape),
                 ["exp_avg_sq"] = TorchTensor.FromFloat32(v.AsSpan(off, len).ToArray(), e.Shape),
             };
@@ -51,7 +53,7 @@ public static class MinimindResumeFile
             ["world_size"] = (long)s.WorldSize,
             ["wandb_id"] = null,
             // A disabled GradScaler (bf16/fp32 runs) saves an empty dict.
-            ["scaler"] = scaler?.ToStateDict() ?? new PickleDict(),
+            ["scaler"] = scaler,
         };
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
@@ -62,15 +64,20 @@ public static class MinimindResumeFile
     // so the shortest decimal that round-trips the float32 is what the user wrote and what torch would store.
     private static double Exact(float f) => double.Parse(f.ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>Reads a MiniMind resume file for a model laid out by <paramref name="table"/>; reports weights that did not load.</summary>
-    public static Contents Read(string path, ParameterTable table, TextWriter log)
+    /// <summary>
+    /// Reads a MiniMind resume file for a model laid out by <paramref name="table"/>. A 'model' that does not fit the table
+    /// (keys missing, left over or of other shapes) is refused as the wrong architecture, naming the fields that differ from
+    /// <paramref name="config"/> when its shapes tell them.
+    /// </summary>
+    public static Contents Read(string path, ParameterTable table, TextWriter log, ModelConfig? config = null)
     {
         var root = PthReader.Read(path).Root as PickleDict ?? throw new InvalidDataException($"{path}: not a MiniMind resume file (the root is not a dict)");
         foreach (var key in new[] { "model", "optimizer", "epoch", "step" })
             if (!root.ContainsKey(key)) throw new InvalidDataException($"{path}: not a MiniMind resume file (no '{key}' entry)");
         var weights = new float[table.TotalElements];
-        var report = StateDictLoader.Load(StateDict.FromRoot(root["model"], path), table, weights, strict: false);
-        if (!report.IsComplete) log.WriteLine($"warning: {path}: 'model' did not load completely: {report}");
+        var model = StateDict.FromRoot(root["model"], path);
+        var report = StateDictLoader.Load(model, table, weights, strict: false);
+        if (!report.IsComplete) throw new InvalidDataException(WrongArchitecture(path, model, report, config));
         var opt = root["optimizer"] as PickleDict ?? throw new InvalidDataException($"{path}: 'optimizer' is not a dict");
         var state = opt.TryGetValue("state", out var so) && so is PickleDict sd ? sd : throw new InvalidDataException($"{path}: 'optimizer' has no 'state' dict");
         var groups = opt.TryGetValue("param_groups", out var go) && go is List<object?> gl && gl.Count > 0 && gl[0] is PickleDict g0 ? g0
@@ -106,6 +113,24 @@ public static class MinimindResumeFile
         return new Contents(weights, m, v, Math.Max(0, adamStep), (int)Num(root["epoch"]), (long)Num(root["step"]),
             root.TryGetValue("world_size", out var ws) && ws is long w ? (int)w : 1, (float)betas.Item1, (float)betas.Item2, (float)eps, (float)wd,
             root.TryGetValue("scaler", out var sc) && sc is PickleDict scd ? scd : null);
+    }
+
+    // "wrong architecture" with the fields the file's shapes give (CheckpointShapes) against this run's, else the keys that did not fit.
+    private static string WrongArchitecture(string path, StateDict model, LoadReport report, ModelConfig? config)
+    {
+        string fields = "";
+        if (config is { } cfg)
+        {
+            try
+            {
+                var file = CheckpointShapes.Infer(cfg, model, new HashSet<string>());
+                var diffs = ArchSignature.Differences(ArchSignature.Of(file), ArchSignature.Of(cfg));
+                if (diffs.Count > 0) fields = ": " + string.Join("; ", diffs.Select(d => d.Replace(", requested ", ", this run ", StringComparison.Ordinal).Replace(": checkpoint ", ": file ", StringComparison.Ordinal)));
+            }
+            catch (Exception) { } // best effort: the shapes may not describe a whole model (LoRA adapters); the keys below still say what did not fit
+        }
+        return $"{path}: wrong architecture for this run{fields}. Its 'model' does not fit ({report.Missing.Count} parameters missing, " +
+            $"{report.Unexpected.Count} left over, {report.Mismatched.Count} of other shapes: {report}). Resume with the architecture flags the file was trained with";
     }
 
     private static TorchTensor Tensor(PickleDict ps, string key, string path, int i, ParameterEntry e)

@@ -1,4 +1,4 @@
-namespace Minimind.Cli.Commands;
+namespace Minimind.Cli.Stages;
 
 /// <summary>A <c>train</c> option whose default depends on the <c>--stage</c> (and on the built-in run), untyped for --help.</summary>
 public interface IStageDefault
