@@ -17,6 +17,7 @@ public static class Program
         new Commands.PlotCommand(),
         new Commands.GenerateCommand(),
         new Commands.ChatCommand(),
+        new Commands.ServeCommand(),
         new Commands.EvalCommand(),
     };
 

@@ -32,6 +32,7 @@ public sealed class CliOptionTableTests
         yield return new("generate", GenerateCommand.Table, new[] { "--weights", Weights, "--prompt-ids", "1,2" }, a => GenerateCommand.Bind(a, out _));
         yield return new("generate --prompt", GenerateCommand.Table, new[] { "--weights", Weights, "--prompt", "hello" }, a => GenerateCommand.Bind(a, out _));
         yield return new("chat", ChatCommand.Table, new[] { "--weights", Weights }, a => ChatCommand.Bind(a, out _));
+        yield return new("serve", ServeCommand.Table, new[] { "--weights", Weights }, a => ServeCommand.Bind(a, out _));
         yield return new("eval", EvalCommand.Table, new[] { "--weights", Weights, "--data", "x.jsonl" }, a => EvalCommand.Bind(a, out _));
         yield return new("eval --task mc", EvalCommand.Table, new[] { "--weights", Weights, "--data", "x.jsonl", "--task", "mc" }, a => EvalCommand.Bind(a, out _));
         yield return new("inspect", InspectCommand.Table, new[] { "f.pth" }, InspectCommand.Bind);

@@ -86,18 +86,27 @@ public sealed class ChatCommand : ICommand
         ChatFormat.Load(ModelOptions.TokenizerFor(tokSpec, source) ?? throw new UsageException(
             $"chat needs a tokenizer: pass --tokenizer DIR (or 'byte'); there is no tokenizer.json beside {source.Path} and the file records none"));
 
+    /// <summary>The model of a chat-style command (chat, serve) on <paramref name="backend"/> at full context, with the
+    /// device, model and chat template reported on stderr.</summary>
+    public static MiniMindModel LoadModel(IBackend backend, ModelConfig config, Minimind.Checkpoint.CheckpointSource source, ChatFormat format, Precision dtype)
+    {
+        Console.Error.WriteLine(BackendFactory.Describe(backend));
+        Console.Error.WriteLine($"model: {ModelOptions.Describe(config)}");
+        Console.Error.WriteLine($"chat template: {format.Template.Source}");
+        var model = MiniMindModel.Create(config, backend, 1, config.MaxSeqLen);
+        CheckpointLoader.Load(model, source, Console.Error);
+        model.Precision = dtype;
+        return model;
+    }
+
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
         var s = Bind(args, out var source);
         var format = LoadFormat(s.TokSpec, source);
         using var backend = BackendFactory.Create(s.Device);
-        Console.Error.WriteLine(BackendFactory.Describe(backend));
-        Console.Error.WriteLine($"model: {ModelOptions.Describe(s.Config)}");
-        Console.Error.WriteLine($"chat template: {format.Template.Source}");
-        using var model = MiniMindModel.Create(s.Config, backend, 1, s.Config.MaxSeqLen);
-        CheckpointLoader.Load(model, source, Console.Error);
-        var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, HistoryLimit = s.History, MaxNewTokens = s.MaxNew };
+        using var model = LoadModel(backend, s.Config, source, format, Precision.Fp32);
+        using var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, HistoryLimit = s.History, MaxNewTokens = s.MaxNew };
 
         if (StandardInput.ClosedAtStart)
             throw new UsageException("standard input is closed (started with <&-): chat reads one message per line from it; type them in a terminal or pipe them in, e.g. printf 'hi\\n' | minimind chat --weights W.pth");

@@ -146,12 +146,8 @@ public sealed class GenerateCommand : ICommand
     {
         var format = ChatCommand.LoadFormat(s.TokSpec, source);
         using var backend = BackendFactory.Create(s.Device);
-        Console.Error.WriteLine(BackendFactory.Describe(backend));
-        Console.Error.WriteLine($"model: {ModelOptions.Describe(s.Config)}");
-        using var model = MiniMindModel.Create(s.Config, backend, 1, s.Config.MaxSeqLen);
-        CheckpointLoader.Load(model, source, Console.Error);
-        model.Precision = s.Dtype;
-        var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, MaxNewTokens = s.MaxNew };
+        using var model = ChatCommand.LoadModel(backend, s.Config, source, format, s.Dtype);
+        using var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, MaxNewTokens = s.MaxNew };
         ChatCommand.StreamReply(session, format.Tokenizer, s.Prompt!, showSpeed: true);
         return 0;
     }

@@ -1,3 +1,4 @@
+using Minimind.Model.Generation;
 namespace Minimind.Model.Evaluation;
 
 /// <summary>What lm-eval's loglikelihood request returns for one continuation, plus how it was computed.</summary>
@@ -11,7 +12,7 @@ public readonly record struct ChoiceScore(double LogLikelihood, bool IsGreedy, b
 /// model: the input is <c>(context + continuation)[-(max_length + 1):][:-1]</c> (cut from the left when too long), the
 /// continuation's tokens are scored by the last positions' log-softmax. With <see cref="ShareContext"/> the context
 /// shared by all choices goes through the model once, into the KV cache, and every choice's remaining tokens run as one
-/// batch of branches from it (<see cref="MiniMindModel.BranchLogits"/>); otherwise each choice's whole sequence is
+/// batch of forks of it in the <see cref="RolloutEngine"/>; otherwise each choice's whole sequence is
 /// computed, the choices side by side in one batch (the naive way, kept for comparison and for truncated items).
 /// </summary>
 public sealed class ChoiceScorer
@@ -40,7 +41,7 @@ public sealed class ChoiceScorer
             else if (cont.Length > MaxLength)
                 throw new InvalidDataException($"a choice has {cont.Length} tokens, more than the model's context of {MaxLength} (--max-seq-len)");
         var scores = new ChoiceScore[pairs.Length];
-        bool shareable = ShareContext && pairs.All(p => p.Context.AsSpan().SequenceEqual(pairs[0].Context) && p.Context.Length + p.Continuation.Length <= MaxLength + 1);
+        bool shareable = ShareContext && pairs.All(p => p.Context.AsSpan().SequenceEqual(pairs[0].Context) && p.Context.Length + p.Continuation.Length <= MaxLength);
         if (shareable) ScoreShared(pairs, scores);
         else
             for (int start = 0; start < pairs.Length; start += _model.MaxBatch)
@@ -48,40 +49,35 @@ public sealed class ChoiceScorer
         return scores;
     }
 
-    // One prefill of the context; the first continuation token of every choice is scored from its last position, the
-    // rest from the branches.
+    // One prefill of the context in the rollout engine; the first continuation token of every choice is scored from its
+    // last position, the rest from forks of it (they share the context's KV pages) fed their continuations token by token.
     private void ScoreShared((int[] Context, int[] Continuation)[] pairs, ChoiceScore[] scores)
     {
         var ctx = pairs[0].Context;
-        int v = _model.Config.VocabSize;
-        _model.ResetCache(1);
-        var last = _model.DecodeStep(ctx, ctx.Length);
         var sums = new double[pairs.Length];
         var greedy = new bool[pairs.Length];
+        var longer = Enumerable.Range(0, pairs.Length).Where(i => pairs[i].Continuation.Length > 1).ToArray();
+        var forced = new SamplingOptions { Greedy = true, TopP = 1, RepetitionPenalty = 1 };
+        using var engine = new RolloutEngine(_model, new RolloutEngineOptions { MaxSequences = longer.Length + 1 });
+        int root = engine.Add(new GenerationRequest { Prompt = ctx, Sampler = new Sampler(forced), MaxNewTokens = 1 });
         for (int i = 0; i < pairs.Length; i++)
         {
-            var (lp, top) = TokenLogProb(last, pairs[i].Continuation[0]);
+            var (lp, top) = TokenLogProb(engine[root].NextLogits, pairs[i].Continuation[0]);
             sums[i] = lp; greedy[i] = top;
         }
-        var longer = Enumerable.Range(0, pairs.Length).Where(i => pairs[i].Continuation.Length > 1).ToArray();
-        for (int start = 0; start < longer.Length; start += _model.MaxBatch)
+        // fork i takes its continuation as forced tokens; after token j is fed its logits score token j + 1
+        var forks = longer.ToDictionary(i => engine.Fork(root, new Sampler(forced), pairs[i].Continuation.Length), i => i);
+        engine.Cancel(root);
+        for (int j = 0; forks.Keys.Any(id => engine[id].IsActive); j++)
         {
-            var part = longer.AsSpan(start, Math.Min(_model.MaxBatch, longer.Length - start)).ToArray();
-            int t = part.Max(i => pairs[i].Continuation.Length - 1);
-            var ids = new int[part.Length * t];
-            for (int b = 0; b < part.Length; b++)
-                pairs[part[b]].Continuation.AsSpan(0, pairs[part[b]].Continuation.Length - 1).CopyTo(ids.AsSpan(b * t));
-            var logits = _model.BranchLogits(ids, part.Length, t);
-            for (int b = 0; b < part.Length; b++)
+            var tokens = forks.Where(f => engine[f.Key].IsActive).ToDictionary(f => f.Key, f => pairs[f.Value].Continuation[j]);
+            engine.Step(tokens);
+            foreach (var (id, i) in forks)
             {
-                int i = part[b];
                 var cont = pairs[i].Continuation;
-                // Branch row j predicts continuation token j + 1; summed in token order after the first.
-                for (int j = 0; j < cont.Length - 1; j++)
-                {
-                    var (lp, top) = TokenLogProb(logits.AsSpan((b * t + j) * v, v), cont[j + 1]);
-                    sums[i] += lp; greedy[i] &= top;
-                }
+                if (j + 1 >= cont.Length || !engine[id].IsActive) continue;
+                var (lp, top) = TokenLogProb(engine[id].NextLogits, cont[j + 1]);
+                sums[i] += lp; greedy[i] &= top;
             }
         }
         for (int i = 0; i < pairs.Length; i++) scores[i] = new ChoiceScore(sums[i], greedy[i], false);

@@ -188,8 +188,9 @@ public static class PyFormat
         sb.Append('\n').Append(' ', indent.Value * level);
     }
 
-    // json.dumps with ensure_ascii=False escapes only '"', '\\' and control characters below U+0020.
-    private static void AppendJsonString(StringBuilder sb, string s)
+    /// <summary>A string as <c>json.dumps(s, ensure_ascii=False)</c> writes it: only '"', '\\' and control characters
+    /// below U+0020 are escaped.</summary>
+    public static void AppendJsonString(StringBuilder sb, string s)
     {
         sb.Append('"');
         foreach (char c in s)
