@@ -64,10 +64,11 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
     private sealed class Scratch
     {
         public Tensor DX, DLn, DAtt, DQ, DK, DV, DQRaw, DKRaw, DXs, DExpertOut, DWeights, DProbs, DRouter;
+        public Tensor LnV, RstdV;  // the critic's second final norm (its output and rstd), when there is a value head
         public FfnScratch Ffn;
     }
 
-    private MiniMindModel(ModelConfig config, IBackend backend, int maxBatch, int maxSeqLen)
+    private MiniMindModel(ModelConfig config, IBackend backend, int maxBatch, int maxSeqLen, bool valueHead = false)
     {
         config.Validate();
         CheckBackendLimits(config, backend);
@@ -75,7 +76,7 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
         if (maxSeqLen > config.MaxSeqLen)
             throw new ArgumentException($"sequence length {maxSeqLen} exceeds the model's --max-seq-len {config.MaxSeqLen}");
         Config = config; Backend = backend; MaxBatch = maxBatch; MaxSeqLen = maxSeqLen;
-        _layout = new ParameterLayout(config);
+        _layout = new ParameterLayout(config, valueHead);
         Weights = backend.Alloc(_layout.Table.TotalElements);
         Gradients = backend.Alloc(_layout.Table.TotalElements);
         _maxRows = maxBatch * maxSeqLen;
@@ -116,6 +117,7 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
             Ffn = new FfnScratch(a.Float(ffRows * f), a.Float(ffRows * f), a.Float(ffRows * f)),
         };
         if (c.QkNorm) { s.DQRaw = a.Float((long)n * hq); s.DKRaw = a.Float((long)n * hk); }
+        if (_layout.ValueHead is not null) { s.LnV = a.Float((long)n * d); s.RstdV = a.Float(n); }
         if (c.UseMoe)
         {
             s.DXs = a.Float(moeRows * d); s.DExpertOut = a.Float(moeRows * d); s.DWeights = a.Float(moeRows);

@@ -37,6 +37,35 @@ def _install_stubs():
             sys.modules[name] = mod
 
 
+def _functional_transformers():
+    """Just enough of transformers for MiniMind's model_minimind.py to build and run a model (no HF machinery)."""
+    import torch.nn as nn
+
+    class PretrainedConfig:
+        def __init__(self, **kwargs):
+            pass
+
+    class PreTrainedModel(nn.Module):
+        def __init__(self, config, *args, **kwargs):
+            nn.Module.__init__(self)
+            self.config = config
+
+        def post_init(self):
+            pass
+
+    class Output:
+        def __init__(self, **kwargs):
+            self.__dict__.update(kwargs)
+
+    tf = types.ModuleType("transformers")
+    tf.PretrainedConfig, tf.PreTrainedModel, tf.GenerationMixin = PretrainedConfig, PreTrainedModel, object
+    act = types.ModuleType("transformers.activations")
+    act.ACT2FN = {"silu": nn.SiLU()}
+    outs = types.ModuleType("transformers.modeling_outputs")
+    outs.MoeCausalLMOutputWithPast = Output
+    return {"transformers": tf, "transformers.activations": act, "transformers.modeling_outputs": outs}
+
+
 class MiniMindCode:
     """MiniMind's source at one commit of a mirror (git show) or a checkout (plain files)."""
 
@@ -52,6 +81,27 @@ class MiniMindCode:
             return subprocess.check_output(["git", "-C", self.repo, "show", f"HEAD:{path}"], text=True)
         with open(os.path.join(self.repo, path), encoding="utf-8") as f:
             return f.read()
+
+    def model_module(self):
+        """MiniMind's model/model_minimind.py, runnable (functional transformers stand-ins); later script modules
+        (train_ppo.py's CriticModel) subclass its real MiniMindForCausalLM. Call before module()."""
+        if "model/model_minimind.py" in self._modules:
+            return self._modules["model/model_minimind.py"]
+        saved = {k: sys.modules.get(k) for k in ("transformers", "transformers.activations", "transformers.modeling_outputs")}
+        sys.modules.update(_functional_transformers())
+        try:
+            mod = types.ModuleType("model.model_minimind")
+            exec(compile(self.source("model/model_minimind.py"), "minimind/model/model_minimind.py", "exec"), mod.__dict__)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    sys.modules.pop(k, None)
+                else:
+                    sys.modules[k] = v
+        _install_stubs()
+        sys.modules["model.model_minimind"] = mod
+        self._modules["model/model_minimind.py"] = mod
+        return mod
 
     def module(self, path):
         """Executes MiniMind's file `path` as a module (cached); trainer_utils and lm_dataset are real modules too."""
