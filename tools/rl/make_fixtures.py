@@ -13,7 +13,14 @@
             loss_ref.py's replays give loss and gradients, and each case is first checked against MiniMind's own
             training function run on leaf-tensor mocks (the gradient on the logits/values must agree).
                                                                                      -> losses.json
-Usage: python3 tools/rl/make_fixtures.py [unicode|rewards|losses|all] [MINIMIND_MIRROR]
+  agent     train_agent.py's parse_tool_calls, its six mock tools as rollout_single executes them (the observation
+            text), validate_gt_in_text and calculate_rewards on seeded completions — well-formed calls, malformed
+            JSON, unbalanced tags, unknown tools, bad arguments, Python arithmetic for calculate_math — and
+            AgentRLDataset's rows.                                                  -> agent.json
+  rlaif     RLAIFDataset.create_chat_prompt (lm_dataset.py) on varied rows with every combination of its random
+            choices replayed (system prompt added or not, which one, thinking open or not), v3 chat template
+            rendered as HF does (tools/chat/hf_jinja2.py).                           -> rlaif.json
+Usage: python3 tools/rl/make_fixtures.py [unicode|rewards|losses|agent|rlaif|all] [MINIMIND_MIRROR]
 (mirror default /work/.mirror/jingyaogong+minimind/repo; run with /usr/bin/python3, torch 1.13).
 """
 import gzip
@@ -357,6 +364,223 @@ def make_losses(code):
     write("losses.json", {"minimind_commit": code.commit, "torch": torch.__version__, "grpo": grpo, "agent": agent, "ppo": ppo})
 
 
+TOOL_NAMES = ["calculate_math", "unit_converter", "get_current_weather", "get_current_time", "get_exchange_rate", "translate_text"]
+EXPRESSIONS = [
+    "1+1", "2*3+4", "2+3*4", "(2+3)*4", "10/4", "10//4", "-7//2", "7//-2", "-7%3", "7%-3", "7.5%-2", "-7.5//2", "2**10",
+    "2^10", "3×4", "12÷4", "5−3", "（1+2）×3", "2**-1", "-2**2", "(-2)**2", "2**0.5", "0.1+0.2", "1/3", "1e308*10",
+    "10**400", "10**4300", "10**4299", "2**100", "2**100/3", "123456789*987654321", "1/0", "1//0", "1%0", "0.0/0",
+    "math.sqrt(16)", "math.sqrt(2)", "math.pi", "math.e*2", "math.sqrt(-1)", "math.log(100, 10)", "math.log(8)",
+    "math.log10(1000)", "math.log2(1024)", "math.sin(math.pi/6)", "math.cos(0)", "math.exp(1000)", "math.exp(1)",
+    "math.floor(3.7)", "math.ceil(-3.2)", "math.factorial(20)", "math.factorial(-1)", "math.pow(2, 10)", "math.fabs(-3)",
+    "math.hypot(3, 4)", "math.radians(180)", "math.degrees(math.pi)", "math.trunc(-2.5)", "math.gcd(12, 18)",
+    "math.atan2(1, 1)", "math.tan(0.5)", "sqrt(16)", "abs(-3)", "x+1", "1+", "(1+2", "", "  3 + 4", "3 +\t4",
+    "1_000 * 2", "0x1F + 1", "1e3", "1.5e-3*2", ".5+.5", "5.", "2*(3+(4-1))**2", "100-3.5*2", "-(-3)", "+5", "~5",
+    "3 > 2", "1 == 1.0", "True + 1", "None", "'a'*3", "[1, 2]", "2 ** 3 ** 2", "(-8) ** (1/3)", "1.0/3*3",
+    "99999999999999999999/7", "2**53+1.0", "7/7", "0.1*3", "1e16", "1e-5", "123.456", "-0.0", "1e400", "float('nan')",
+]
+
+
+def agent_fixture(agent, g):
+    import random as _random
+    rng = _random.Random(g)
+    parse_texts = [
+        '<tool_call>{"name": "calculate_math", "arguments": {"expression": "2+2"}}</tool_call>',
+        '<tool_call>\n{"name": "get_current_weather", "arguments": {"location": "北京"}}\n</tool_call>',
+        'text <tool_call>{"name": "a", "arguments": {}}</tool_call> mid <tool_call>{"name": "b"}</tool_call> end',
+        '<tool_call>{"name": "x", "arguments": {"a": 1,}}</tool_call>', "<tool_call>{'name': 'x'}</tool_call>",
+        '<tool_call>{name: "x"}</tool_call>', '<tool_call>{"name": "x"', '{"name": "x"}</tool_call>',
+        '<tool_call><tool_call>{"name": "x"}</tool_call></tool_call>', '<tool_call>{"name": "x"}</tool_call><tool_call>',
+        '<tool_call>{"name": "x", "name": "y"}</tool_call>', '<tool_call>{"v": NaN, "w": Infinity, "z": -Infinity}</tool_call>',
+        '<tool_call>{"big": 123456789012345678901234567890, "f": 1e400, "g": 1.0, "h": 1E5, "i": -0.0}</tool_call>',
+        '<tool_call>{"s": "\\u4e2d\\u6587\\n\\t\\"q\\"", "e": "😀"}</tool_call>', '<tool_call>[1, 2, 3]</tool_call>',
+        '<tool_call>"just a string"</tool_call>', '<tool_call>42</tool_call>', '<tool_call> </tool_call>', '<tool_call></tool_call>',
+        '<tool_call>{"name": "x", "arguments": "{\\"expression\\": \\"1+1\\"}"}</tool_call>',
+        '<tool_call>\u3000{"name": "x"}\u3000</tool_call>', '<tool_call>{"a": [1, {"b": null}, true, false]}</tool_call>',
+        '<TOOL_CALL>{"name": "x"}</TOOL_CALL>', '<tool_call>{"name": "x"} trailing</tool_call>', '<tool_call>{"a": 01}</tool_call>',
+        '<tool_call>{"a": "tab\there"}</tool_call>', '<tool_call>{"a": .5}</tool_call>', '<tool_call>{"a": 1.}</tool_call>',
+    ]
+    parse = [{"text": t, "calls": json.dumps(agent.parse_tool_calls(t), ensure_ascii=False)} for t in parse_texts]
+
+    locations = ["北京", "上海", "Tokyo", "New York", "火星", "", None, 5, True, ["北京"], {"city": "北京"}, "london"]
+    calls = [("calculate_math", {"expression": e}) for e in EXPRESSIONS]
+    calls += [("calculate_math", {"expression": v}) for v in [5, 2.5, True, None, [1, 2], {"a": 1}]] + [("calculate_math", {})]
+    for value in [10, 2.5, "12.5", " 3 ", "1e3", "1_000", "abc", None, True, [1], "inf", "nan", 1e308, 123456789.123456789, -0.00001]:
+        for fu, tu in [("km", "miles"), ("KG", "Pounds"), ("celsius", "fahrenheit"), ("m", "ft"), (5, "km")]:
+            calls.append(("unit_converter", {"value": value, "from_unit": fu, "to_unit": tu}))
+    calls += [("unit_converter", {"from_unit": "km", "to_unit": "miles"}), ("unit_converter", {"value": 2})]
+    calls += [("get_current_weather", {"location": loc}) for loc in locations] + [("get_current_weather", {})]
+    calls += [("get_current_time", {"timezone": tz}) for tz in ["Asia/Tokyo", "Europe/Paris", "Mars/Base", None, 3, ["x"]]]
+    calls += [("get_current_time", {})]
+    calls += [("get_exchange_rate", {"from_currency": a, "to_currency": b}) for a, b in
+              [("USD", "CNY"), ("EUR", "CNY"), ("CNY", "USD"), ("usd", "cny"), (None, "CNY"), (1, 2), (["USD"], "CNY")]]
+    calls += [("translate_text", {"text": t, "target_language": l}) for t, l in
+              [("你好世界", "english"), ("Good morning", "chinese"), ("你好世界", "English"), ("unknown", "french"), (None, "x"), (3, 4)]]
+    calls += [("translate_text", {}), ("no_such_tool", {"a": 1}), ("calculate_math", [1, 2]), ("get_current_time", "Asia/Tokyo"),
+              ("unit_converter", 7), ("", {})]
+    execute = []
+    for name, args in calls:
+        result = agent.execute_tool(name, args)
+        result_str = (json.dumps(result, ensure_ascii=False) if result else '{"error": "tool not found"}')[:2048]
+        execute.append({"name": name, "arguments": json.dumps(args, ensure_ascii=False), "observation": result_str})
+
+    tools_full = agent.TOOLS
+    tools_two = [t for t in agent.TOOLS if t["function"]["name"] in ("calculate_math", "get_current_weather")]
+    gts = [["42"], ["28°C", "晴"], [7.21], ["1,234"], [], ["Hello World"], [3, 3.0], ["0.5", "1/2"], ["-12.5"], ["Paris"]]
+
+    def call_text(valid):
+        if rng.random() < 0.15 and not valid:
+            return rng.choice(['<tool_call>{"name": "calculate_math", "arguments": {"expression": "1+1",}}</tool_call>',
+                               "<tool_call>{'name': 'x'}</tool_call>", '<tool_call>{"name": "calculate_math"',
+                               '{"name": "get_current_weather"}</tool_call>'])
+        name = rng.choice(TOOL_NAMES + ["unknown_tool"]) if not valid else rng.choice(["calculate_math", "get_current_weather"])
+        args = {"calculate_math": {"expression": rng.choice(["6*7", "2+2", ""])}, "get_current_weather": {"location": rng.choice(["北京", ""])},
+                "unit_converter": {"value": 3, "from_unit": "km"}, "get_current_time": {},
+                "get_exchange_rate": {"from_currency": "USD", "to_currency": "CNY"},
+                "translate_text": {"text": "hi"}, "unknown_tool": {"q": 1}}[name]
+        if rng.random() < 0.3:
+            return '<tool_call>\n{"name": "%s", "arguments": %s}\n</tool_call>' % (name, json.dumps(json.dumps(args, ensure_ascii=False), ensure_ascii=False))
+        return "<tool_call>\n" + json.dumps({"name": name, "arguments": args}, ensure_ascii=False) + "\n</tool_call>"
+
+    def answer_text(gt):
+        parts = [rng.choice(["答案是", "The result is", "结果：", ""])]
+        for x in gt:
+            if rng.random() < 0.7:
+                parts.append(str(x) if rng.random() < 0.8 else (f"{x:,}" if isinstance(x, (int, float)) else str(x).upper()))
+        parts.append(rng.choice(["。", ".", " 42", " 1,234.0", "", " x42", " 7.210"]))
+        return " ".join(parts) * (2 if rng.random() < 0.1 else 1)
+
+    completions, turn_outputs, gt_batch, tools_batch, unfinished, prompts = [], [], [], [], [], []
+    num_gen = 4
+    for b in range(60):
+        gt = rng.choice(gts)
+        tools = rng.choice([tools_full, tools_two, None])
+        gt_batch.append(gt); tools_batch.append(tools)
+        prompts.append("<|im_start|>system\n# Tools ...<|im_end|>\n<|im_start|>user\n问题 %d<|im_end|>\n<|im_start|>assistant\n" % b)
+        for _ in range(num_gen):
+            turns = []
+            for t in range(rng.randint(1, 3)):
+                think = rng.choice(["", "<think>\n想一想，这个问题需要调用工具来计算结果。\n</think>\n\n", "<think>短</think>", "</think></think>"])
+                body = rng.choice(["", "好的，"])
+                k = rng.random()
+                if k < 0.5:
+                    body += " ".join(call_text(rng.random() < 0.6) for _ in range(rng.randint(1, 3)))
+                    if rng.random() < 0.3:
+                        body += " " + answer_text(gt)
+                elif k < 0.6:
+                    body += rng.choice(["<tool_call>", "</tool_call>", "<tool_call><tool_call>"]) + answer_text(gt)
+                else:
+                    body += answer_text(gt)
+                turns.append(think + body)
+            turn_outputs.append(turns)
+            completions.append(turns[-1])
+            unfinished.append(len(turns) == 3 and rng.random() < 0.5)
+    raw = [round(rng.uniform(-4, 4), 3) for _ in range(len(completions))]
+    utils = agent.__dict__["LMForRewardModel"]
+    rm = object.__new__(utils)
+    rm.model, rm.tokenizer, rm.device = FakeRewardModel(raw), None, "cpu"
+    calls_before = []
+    get = rm.get_score
+    rm.get_score = lambda m, r: calls_before.append((m, r)) or get(m, r)
+    rewards = agent.calculate_rewards(prompts, completions, gt_batch, tools_batch, num_gen, rm, device="cpu",
+                                      turn_outputs_batch=turn_outputs, unfinished_batch=unfinished)
+    rewards_plain = agent.calculate_rewards(prompts, completions, gt_batch, tools_batch, num_gen, None, device="cpu",
+                                            turn_outputs_batch=turn_outputs, unfinished_batch=unfinished)
+    # which completions asked the reward model, and with what answer (the no-tool-call branch only)
+    scored = iter(calls_before)
+    reward_cases, asked_count = [], 0
+    for i, c in enumerate(completions):
+        asked = None
+        has_calls = any(agent.parse_tool_calls(t.split("</think>", 1)[-1].strip() if "</think>" in t else t.strip()) for t in turn_outputs[i])
+        score = None
+        if not has_calls:
+            m, r = next(scored)
+            asked, score = r, raw[asked_count]  # the fake reward model answers its calls in order
+            asked_count += 1
+        reward_cases.append({"group": i // num_gen, "turns": turn_outputs[i], "unfinished": unfinished[i], "raw_score": score,
+                             "rm_response": asked, "reward": float(rewards[i]), "reward_without_rm": float(rewards_plain[i])})
+    assert next(scored, None) is None
+    validate = []
+    for text in ["答案是 42。", "1,234 apples", "x42 and 42.0", "-12.5°C", "３", "٤٢", "42.", "4.2.1", "score: +7.21", "HELLO WORLD",
+                 "nothing", "3 and 3.0", "0.5", "1/2", "7.210", "1e3", "_42", "42_"]:
+        for gt in [["42"], ["1234"], [42], ["hello world"], [7.21], ["3", 3, 3.0], ["0.5", "1/2"], ["-12.5"], ["1000"], ["4"]]:
+            validate.append({"text": text, "gt": gt, "verified": sorted(json.dumps(x, ensure_ascii=False) for x in agent.validate_gt_in_text(text, gt))})
+
+    dataset_rows = [
+        {"conversations": [{"role": "system", "content": "你是助手", "tools": json.dumps(tools_two, ensure_ascii=False)},
+                           {"role": "user", "content": "北京天气？"}, {"role": "assistant", "content": "晴"}], "gt": ["28°C"]},
+        {"conversations": [{"role": "system", "content": "", "tools": tools_two}, {"role": "user", "content": "6*7?"},
+                           {"role": "assistant", "content": "42"}], "gt": ["42"]},
+        {"conversations": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}], "gt": []},
+    ]
+    ds = object.__new__(agent.AgentRLDataset)
+    ds.samples = dataset_rows
+    dataset = []
+    for i, row in enumerate(dataset_rows):
+        item = ds[i]
+        dataset.append({"row": row, "messages": item["messages"], "tools": item["tools"], "gt": item["gt"]})
+    return {"parse": parse, "execute": execute, "num_generations": num_gen, "gt": gt_batch, "tools": tools_batch,
+            "prompts": prompts, "rewards": reward_cases, "validate": validate, "dataset": dataset}
+
+
+def make_agent(code):
+    agent = code.module("trainer/train_agent.py")
+    out = agent_fixture(agent, 20260524)
+    write("agent.json", {"minimind_commit": code.commit, "python": sys.version.split()[0], **out})
+
+
+class _ReplayRandom:
+    """random.random()/random.choice() answering lm_dataset's draws from a plan: (add system, prompt index, thinking)."""
+
+    def __init__(self):
+        self.plan = (-1, False)
+
+    def random(self):
+        caller = sys._getframe(1).f_code.co_name
+        if caller == "pre_processing_chat":
+            return 0.1 if self.plan[0] >= 0 else 0.5   # < add_system_ratio 0.2 adds a system prompt
+        if caller == "create_chat_prompt":
+            return 0.0 if self.plan[1] else 0.999999   # < thinking_ratio opens thinking
+        raise RuntimeError("unexpected random() caller " + caller)
+
+    def choice(self, seq):
+        return seq[self.plan[0]]
+
+
+def make_rlaif(code):
+    import hf_jinja2
+    lm = code.module("dataset/lm_dataset.py")
+    cfg = json.load(open(os.path.join(SHARED, "v3", "tokenizer_config.json"), encoding="utf-8"))
+    tpl, special = hf_jinja2.compile_template(cfg["chat_template"]), hf_jinja2.special_tokens_map(cfg)
+
+    class Tok:
+        def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=False, tools=None, **kw):
+            return hf_jinja2.render(tpl, special, messages, tools, add_generation_prompt, **kw)
+
+    rows = [
+        [{"role": "user", "content": "你好"}, {"role": "assistant", "content": "你好！"}],
+        [{"role": "system", "content": "你是minimind"}, {"role": "user", "content": "1+1=?"}, {"role": "assistant", "content": "2"}],
+        [{"role": "user", "content": "写诗"}, {"role": "assistant", "content": "<think>想</think>床前明月光"},
+         {"role": "user", "content": "再来"}, {"role": "assistant", "content": "疑是地上霜"}],
+        [{"role": "system", "content": "tools", "tools": "[{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]"},
+         {"role": "user", "content": "call f"}, {"role": "assistant", "content": "ok"}],
+        [{"role": "user", "content": "  spaces \n\n"}, {"role": "assistant", "content": ""}],
+    ]
+    rng = _ReplayRandom()
+    lm.random = rng
+    ds = object.__new__(lm.RLAIFDataset)
+    ds.tokenizer, ds.thinking_ratio = Tok(), 0.5
+    cases = []
+    for i, row in enumerate(rows):
+        # the datasets schema gives every message every field (None when absent)
+        full = [{k: m.get(k) for k in ("role", "content", "reasoning_content", "tools", "tool_calls")} for m in row]
+        for system in (-1, 0, 7):
+            for thinking in (False, True):
+                rng.plan = (system, thinking)
+                cases.append({"row": i, "system_prompt": system, "open_thinking": thinking,
+                              "prompt": ds.create_chat_prompt([dict(m) for m in full])})
+    write("rlaif.json", {"minimind_commit": code.commit, "rows": rows, "cases": cases})
+
+
 def main():
     what = sys.argv[1] if len(sys.argv) > 1 else "all"
     code = MiniMindCode(sys.argv[2] if len(sys.argv) > 2 else "/work/.mirror/jingyaogong+minimind/repo")
@@ -366,6 +590,10 @@ def main():
         make_rewards(code)
     if what in ("losses", "all"):
         make_losses(code)
+    if what in ("agent", "all"):
+        make_agent(code)
+    if what in ("rlaif", "all"):
+        make_rlaif(code)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
+using Minimind.Model.Text;
 using System.Text;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+
 
 namespace Minimind.Training.Rl;
 
@@ -53,8 +55,8 @@ public sealed class RewardModelClient : IDisposable
         _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
-    /// <summary>MiniMind's clip of a reward-model score: max(min(score, 3), −3), as float32.</summary>
-    public static float Clip(double score) => (float)Math.Max(Math.Min(score, 3.0), -3.0);
+    /// <summary>MiniMind's clip of a reward-model score: max(min(score, 3), −3) (a Python float; GRPO/PPO add it to their float32 rewards).</summary>
+    public static double Clip(double score) => Math.Max(Math.Min(score, 3.0), -3.0);
 
     // calculate_rewards' r"<\|im_start\|>(system|user|assistant)\s+(.*?)<\|im_end\|>" (re.DOTALL), with Python's \s
     private static readonly Regex Turn = new(@"<\|im_start\|>(system|user|assistant)[\s\x1c-\x1f]+(.*?)<\|im_end\|>",
@@ -68,13 +70,13 @@ public sealed class RewardModelClient : IDisposable
         Turn.Matches(prompt).Select(m => new RewardMessage(m.Groups[1].Value, PythonText.Strip(m.Groups[2].Value))).ToList();
 
     /// <summary>Scores <paramref name="requests"/> (clipped to ±3), in order; throws <see cref="RewardModelException"/> on any failure.</summary>
-    public float[] Score(IReadOnlyList<RewardRequest> requests, CancellationToken cancel = default) =>
+    public double[] Score(IReadOnlyList<RewardRequest> requests, CancellationToken cancel = default) =>
         ScoreAsync(requests, cancel).GetAwaiter().GetResult();
 
     /// <inheritdoc cref="Score"/>
-    public async Task<float[]> ScoreAsync(IReadOnlyList<RewardRequest> requests, CancellationToken cancel = default)
+    public async Task<double[]> ScoreAsync(IReadOnlyList<RewardRequest> requests, CancellationToken cancel = default)
     {
-        var scores = new float[requests.Count];
+        var scores = new double[requests.Count];
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         using var gate = new SemaphoreSlim(_options.Concurrency);
         var tasks = new Task[requests.Count];

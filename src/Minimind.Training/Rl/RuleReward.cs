@@ -1,3 +1,5 @@
+using Minimind.Model.Text;
+
 namespace Minimind.Training.Rl;
 
 /// <summary>

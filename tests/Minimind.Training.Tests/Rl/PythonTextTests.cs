@@ -1,3 +1,4 @@
+using Minimind.Model.Text;
 using System.Text;
 using Minimind.Training.Rl;
 

@@ -31,7 +31,7 @@ public class RewardModelClientTests
         var requests = new[] { "1.5", "-0.25", "7", "-3.5", "3", "2e-3", "0" }
             .Select(s => Req(s, ("system", "你是minimind"), ("user", "问题\n\"quoted\""))).ToList();
         var scores = client.Score(requests);
-        Assert.Equal(new[] { 1.5f, -0.25f, 3f, -3f, 3f, 0.002f, 0f }, scores);
+        Assert.Equal(new[] { 1.5, -0.25, 3, -3, 3, 0.002, 0 }, scores);
         Assert.Equal(requests.Count, server.Requests);
         using var first = JsonDocument.Parse(server.Bodies[0]);
         var msgs = first.RootElement.GetProperty("messages");
@@ -96,7 +96,7 @@ public class RewardModelClientTests
         // a 500 on the first attempt, then an answer: the retry succeeds
         server.Answer = (_, n) => n == 2 ? (500, "busy", TimeSpan.Zero) : (200, "{\"score\": 0.5}", TimeSpan.Zero);
         using (var client = new RewardModelClient(server.Url, Fast with { Concurrency = 1 }))
-            Assert.Equal(new[] { 0.5f }, client.Score(new[] { Req("a") }));
+            Assert.Equal(new[] { 0.5 }, client.Score(new[] { Req("a") }));
         Assert.Equal(3, server.Requests);
         // always 500: an error after the retries
         server.Answer = (_, _) => (503, "down for maintenance", TimeSpan.Zero);

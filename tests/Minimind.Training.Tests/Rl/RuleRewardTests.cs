@@ -23,7 +23,7 @@ public class RuleRewardTests
             n++;
             string response = c.GetProperty("response").GetString()!;
             var rule = RuleReward.Score(response);
-            float score = RewardModelClient.Clip(c.GetProperty("raw_score").GetDouble());
+            float score = (float)RewardModelClient.Clip(c.GetProperty("raw_score").GetDouble());
             float expected = (float)c.GetProperty("reward").GetDouble();
             float got = rule.Total(score);
             if (BitConverter.SingleToInt32Bits(got) != BitConverter.SingleToInt32Bits(expected))

@@ -188,8 +188,8 @@ public static class PyFormat
         sb.Append('\n').Append(' ', indent.Value * level);
     }
 
-    // json.dumps with ensure_ascii=False escapes only '"', '\\' and control characters below U+0020.
-    private static void AppendJsonString(StringBuilder sb, string s)
+    /// <summary>A JSON string as json.dumps(ensure_ascii=False) writes it: only '"', '\\' and control characters below U+0020 escaped.</summary>
+    public static void AppendJsonString(StringBuilder sb, string s)
     {
         sb.Append('"');
         foreach (char c in s)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Minimind.Training.Rl;
+namespace Minimind.Model.Text;
 
 /// <summary>
 /// The few pieces of Python's text semantics that MiniMind's RL rewards rely on, on code points as Python sees a
