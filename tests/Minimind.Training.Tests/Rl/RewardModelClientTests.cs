@@ -116,3 +116,32 @@ public class RewardModelClientTests
         Assert.Throws<ArgumentException>(() => new RewardModelClient(new Uri("http://x/"), Fast with { Timeout = TimeSpan.Zero }));
     }
 }
+
+/// <summary>The client against tools/rl/reward_server.py (Python's http.server), the server users start from.</summary>
+public class RewardServerScriptTests
+{
+    [SkippableFact]
+    public void ClientTalksToTheReferenceServer()
+    {
+        Skip.IfNot(File.Exists(Minimind.Tests.TestEnvironment.Python), "no /usr/bin/python3");
+        var psi = new System.Diagnostics.ProcessStartInfo(Minimind.Tests.TestEnvironment.Python)
+        { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(TestPaths.RepoRoot, "tools", "rl", "reward_server.py"), "--demo", "--port", "0" }) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            string line = p.StandardOutput.ReadLine() ?? throw new Exception("reward_server.py exited: " + p.StandardError.ReadToEnd());
+            Assert.StartsWith("listening on ", line);
+            using var client = new RewardModelClient(new Uri(line["listening on ".Length..]), RewardModelOptions.Default);
+            var scores = client.Score(new[]
+            {
+                new RewardRequest(new[] { new RewardMessage("user", "你好") }, "一二三"),
+                new RewardRequest(new[] { new RewardMessage("system", "s"), new RewardMessage("user", "q") }, new string('x', 1000)),
+                new RewardRequest(Array.Empty<RewardMessage>(), ""),
+            });
+            // demo score len(response)/100 − 1 (code points), clipped to ±3 by the client
+            Assert.Equal(new[] { 3 / 100.0 - 1, 3.0, -1.0 }, scores);
+        }
+        finally { p.Kill(true); }
+    }
+}
