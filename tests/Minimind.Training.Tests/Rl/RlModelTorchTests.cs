@@ -134,6 +134,45 @@ public class RlModelTorchTests
         Assert.Equal(values, again.Values(inputs, b, t));
     }
 
+    /// <summary>The critic and the per-token backward on the ILGPU kernels (CPU simulator) equal the CPU backend's.</summary>
+    [Fact]
+    public void CriticAndTokenLogProbsOnIlgpuEqualTheCpuBackend()
+    {
+        var (cfg, weights, _) = Fixture("minimind3-dense");
+        const int b = 2, t = 6;
+        var rng = new Random(3);
+        var inputs = Enumerable.Range(0, b * t).Select(_ => rng.Next(cfg.VocabSize)).ToArray();
+        var targets = Enumerable.Range(0, b * t).Select(i => i % 4 == 0 ? Batch.IgnoreIndex : rng.Next(cfg.VocabSize)).ToArray();
+        var grad = Enumerable.Range(0, b * t).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        (float[] Values, float[] CriticGrads, float[] LogProbs, float[] PolicyGrads) Run(Minimind.Kernels.IBackend be)
+        {
+            using var critic = MiniMindModel.CreateCritic(cfg, be, b, t);
+            critic.LoadCritic(StateDict.Read(weights), seed: 4);
+            var v = critic.Values(inputs, b, t);
+            critic.ZeroGradients();
+            critic.ValuesBackward(b, t, grad);
+            var cg = new float[critic.Parameters.TotalElements];
+            be.Download(critic.Gradients, cg);
+            using var actor = MiniMindModel.Create(cfg, be, b, t);
+            actor.LoadStateDict(StateDict.Read(weights));
+            var batch = new Batch(b, t, inputs, targets);
+            var (lp, _) = actor.TokenLogProbs(batch);
+            actor.ZeroGradients();
+            actor.TokenLogProbsBackward(batch, grad, 1f);
+            var pg = new float[actor.Parameters.TotalElements];
+            be.Download(actor.Gradients, pg);
+            return (v, cg, lp, pg);
+        }
+        using var cpu = new CpuBackend(1);
+        using var ilgpu = Minimind.Kernels.Ilgpu.IlgpuBackend.CreateCpuSimulator();
+        var want = Run(cpu);
+        var got = Run(ilgpu);
+        Assert.True(RelErr(got.Values, want.Values) < 1e-5, "values");
+        Assert.True(RelErr(got.LogProbs, want.LogProbs) < 1e-5, "log-probs");
+        Assert.True(RelErr(got.CriticGrads, want.CriticGrads) < 1e-4, "critic gradients");
+        Assert.True(RelErr(got.PolicyGrads, want.PolicyGrads) < 1e-4, "policy gradients");
+    }
+
     [Fact]
     public void CriticRefusesAnIncompleteBody()
     {
