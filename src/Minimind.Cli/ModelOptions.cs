@@ -50,6 +50,18 @@ public static class ModelOptions
     public static readonly CliOption<bool?> TieEmbeddings = Opt.FlagOrNull("tie-embeddings",
         "output head shares the embedding ([true|false]; unset: true, as in every MiniMind generation, unless config.json says otherwise; a file whose two copies differ is reported)").Sample("false");
 
+    /// <summary><c>--rope-scaling</c>.</summary>
+    public static readonly CliOption<string?> RopeScalingMode = Opt.ChoiceOrNull("rope-scaling",
+            "RoPE context extension: yarn = MiniMind's --inference_rope_scaling (factor 16, original 2048, beta 32/1, attention factor 1; " +
+            "every position is scaled, as in MiniMind, whose 32768-long table always exceeds the original), none = drop the file's", "none", "yarn")
+        .DefaultIs("the file's (architecture record or config.json rope_scaling), else none").Sample("yarn", "none");
+    /// <summary><c>--rope-factor</c>.</summary>
+    public static readonly CliOption<double?> RopeFactor = Opt.DoubleOrNull("rope-factor", "X", "YaRN context factor (implies --rope-scaling yarn)").Positive()
+        .DefaultIs("16").Sample("4");
+    /// <summary><c>--rope-original-max</c>.</summary>
+    public static readonly CliOption<int?> RopeOriginalMax = Opt.IntOrNull("rope-original-max", "N", "YaRN's original (training) context in tokens (implies --rope-scaling yarn)")
+        .AtLeast(1).DefaultIs("2048").Sample("1024");
+
     // How each override reaches the config; Pinned names the field the checkpoint must then agree with (null: not a shape).
     private sealed record Field(CliOption Option, string? Pinned, Func<ArgParser, ModelConfig, ModelConfig> Apply);
 
@@ -84,7 +96,7 @@ public static class ModelOptions
         Weight files this project writes carry their architecture (and tokenizer) inside (extra/minimind.json),
         so they need none of these options; an explicit --arch sends such a file down the steps above instead.
         """,
-        new[] { (CliOption)Arch }.Concat(Fields.Select(f => f.Option)).ToArray());
+        new[] { (CliOption)Arch }.Concat(Fields.Select(f => f.Option)).Concat(new CliOption[] { RopeScalingMode, RopeFactor, RopeOriginalMax }).ToArray());
 
     /// <summary>Parses the architecture for a model that will load <paramref name="weightsPath"/> (or a new one when null).</summary>
     public static ModelConfig Parse(ArgParser args, string? weightsPath) => Parse(args, weightsPath, out _);
@@ -154,11 +166,29 @@ public static class ModelOptions
             c = f.Apply(a, c);
             if (f.Pinned is not null) pinned.Add(f.Pinned);
         }
-        return c;
+        return c with { RopeScaling = OverrideRopeScaling(a, c.RopeScaling) };
+    }
+
+    // --rope-scaling none|yarn, then --rope-factor / --rope-original-max on top of the file's scaling or MiniMind's.
+    private static RopeScaling? OverrideRopeScaling(ArgParser a, RopeScaling? rs)
+    {
+        bool Given(CliOption o) => Declares(a, o) && a.Has(o);
+        bool values = Given(RopeFactor) || Given(RopeOriginalMax);
+        if (Given(RopeScalingMode) && a.Get(RopeScalingMode) == "none")
+        {
+            if (values) throw new UsageException("--rope-factor/--rope-original-max cannot be combined with --rope-scaling none");
+            return null;
+        }
+        if (!values && !Given(RopeScalingMode)) return rs;
+        var r = rs ?? RopeScaling.MiniMind;
+        if (Given(RopeFactor)) r = r with { Factor = a.Get(RopeFactor)!.Value };
+        if (Given(RopeOriginalMax)) r = r with { OriginalMaxPositions = a.Get(RopeOriginalMax)!.Value };
+        return r;
     }
 
     /// <summary>Formats a config for the start-up line.</summary>
     public static string Describe(ModelConfig c) => CheckpointShapes.Describe(c) +
         string.Create(CultureInfo.InvariantCulture, $" --max-seq-len {c.MaxSeqLen} --rope-theta {c.RopeTheta} --norm-eps {c.NormEps}") +
-        (c.TiedEmbeddings ? "" : " --tie-embeddings false");
+        (c.TiedEmbeddings ? "" : " --tie-embeddings false") +
+        (c.RopeScaling is { } rs ? string.Create(CultureInfo.InvariantCulture, $" --rope-scaling yarn --rope-factor {rs.Factor} --rope-original-max {rs.OriginalMaxPositions}") : "");
 }

@@ -10,6 +10,7 @@ public static class Program
         new Commands.InspectCommand(),
         new Commands.ConvertCommand(),
         new Commands.TokenizeCommand(),
+        new Commands.TrainTokenizerCommand(),
         new Commands.KernelsCommand(),
         new Commands.TrainCommand(),
         new Commands.BenchCommand(),
@@ -21,6 +22,14 @@ public static class Program
     /// <summary>Runs <c>minimind</c> with the given arguments; returns the exit code.</summary>
     public static int Main(string[] args)
     {
+        // Under mpirun a rank's output is a pseudo-terminal that mpirun forwards into its own output (a file, a pipe): .NET's
+        // console streams would set that "terminal" up on their first write (keypad-mode escapes); file streams on the same
+        // descriptors write the text alone.
+        if (Training.Distributed.GradientTransport.UnderMpirun())
+        {
+            Console.SetOut(PlainWriter(1));
+            Console.SetError(PlainWriter(2));
+        }
         // "minimind help train" is "minimind train --help"
         if (args.Length > 1 && args[0] == "help") args = args.Skip(1).Append("--help").ToArray();
         if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
@@ -56,6 +65,9 @@ public static class Program
             return 1;
         }
     }
+
+    private static TextWriter PlainWriter(int fd) =>
+        new StreamWriter(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), FileAccess.Write, 1)) { AutoFlush = true };
 
     private static void PrintOverview(TextWriter w)
     {

@@ -10,14 +10,16 @@ public static class BackendFactory
     public static readonly string[] Devices = { "auto", "cuda", "cpu", "ilgpu-cpu" };
 
     /// <summary>
-    /// <c>auto</c>: CUDA when ILGPU finds a CUDA device, else the CPU backend; <c>cuda</c>: the ILGPU CUDA backend
-    /// (throws when there is no GPU); <c>cpu</c>: the SIMD CPU backend with <paramref name="cpuThreads"/> workers
-    /// (0 = all cores); <c>ilgpu-cpu</c>: the ILGPU kernels on ILGPU's CPU simulator (slow; for checks only).
+    /// The one place <c>--device</c> is resolved. <c>auto</c>: CUDA when ILGPU finds a CUDA device, else
+    /// <paramref name="autoWithoutGpu"/> (the CPU backend; <c>kernels</c> checks the ILGPU kernels on the simulator instead);
+    /// <c>cuda</c>: the ILGPU CUDA backend (throws when there is no GPU); <c>cpu</c>: the SIMD CPU backend with
+    /// <paramref name="cpuThreads"/> workers (0 = all cores); <c>ilgpu-cpu</c>: the ILGPU kernels on ILGPU's CPU simulator
+    /// (slow; for checks only). Under mpirun each rank passes its <paramref name="localRank"/>: rank r of a machine takes its CUDA device r.
     /// </summary>
-    public static IBackend Create(string device, int cpuThreads = 0) => device switch
+    public static IBackend Create(string device, int cpuThreads = 0, int localRank = 0, string autoWithoutGpu = "cpu") => device switch
     {
-        "auto" => IlgpuBackend.CudaAvailable() ? IlgpuBackend.CreateCuda() : new CpuBackend(cpuThreads),
-        "cuda" => IlgpuBackend.CreateCuda(),
+        "auto" => IlgpuBackend.CudaAvailable() ? IlgpuBackend.CreateCuda(localRank) : Create(autoWithoutGpu, cpuThreads),
+        "cuda" => IlgpuBackend.CreateCuda(localRank),
         "cpu" => new CpuBackend(cpuThreads),
         "ilgpu-cpu" => IlgpuBackend.CreateCpuSimulator(),
         _ => throw new ArgumentException($"--device '{device}' is not one of: {string.Join(", ", Devices)}"),

@@ -39,6 +39,8 @@ public interface IBackend : IDisposable
     string DeviceName { get; }
     /// <summary>What this backend can run (e.g. the largest attention head dim); <see cref="OpContract"/> enforces it.</summary>
     BackendLimits Limits { get; }
+    /// <summary>How this backend's buffers cross ranks under mpirun (host memory in place, or NCCL between devices).</summary>
+    Distributed.IRankTransport Transport { get; }
 
     // ---- memory -------------------------------------------------------------------------------
     /// <summary>Allocates a zero-filled float32 buffer of <paramref name="length"/> elements.</summary>

@@ -53,6 +53,18 @@ public static class ArchitectureRecord
             w.WriteBoolean("norm_topk_prob", c.NormTopKProb);
             w.WriteString("aux_alpha", c.AuxAlpha.ToString("R", CultureInfo.InvariantCulture));
             w.WriteString("aux_kind", c.AuxKind.ToString());
+            if (c.RopeScaling is { } rs)
+            {
+                // only when set, so records without YaRN stay as they were
+                w.WriteStartObject("rope_scaling");
+                w.WriteString("type", "yarn");
+                w.WriteString("factor", rs.Factor.ToString("R", CultureInfo.InvariantCulture));
+                w.WriteNumber("original_max_position_embeddings", rs.OriginalMaxPositions);
+                w.WriteString("beta_fast", rs.BetaFast.ToString("R", CultureInfo.InvariantCulture));
+                w.WriteString("beta_slow", rs.BetaSlow.ToString("R", CultureInfo.InvariantCulture));
+                w.WriteString("attention_factor", rs.AttentionFactor.ToString("R", CultureInfo.InvariantCulture));
+                w.WriteEndObject();
+            }
             if (tokenizer is not null) w.WriteString("tokenizer", tokenizer);
             w.WriteEndObject();
         }
@@ -100,8 +112,23 @@ public static class ArchitectureRecord
                 NSharedExperts = Int("n_shared_experts"), NormTopKProb = Bool("norm_topk_prob"), AuxAlpha = Flt("aux_alpha"),
                 AuxKind = En<AuxLossKind>("aux_kind"),
             };
+            if (r.TryGetProperty("rope_scaling", out var rsEl)) c = c with { RopeScaling = DecodeRopeScaling(rsEl, where + ": rope_scaling") };
             string? tok = r.TryGetProperty("tokenizer", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
             return new Contents(c, tok);
         }
+    }
+
+    private static RopeScaling DecodeRopeScaling(JsonElement e, string where)
+    {
+        JsonElement Get(string name) => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) ? v
+            : throw new InvalidDataException($"{where} has no field '{name}'");
+        double Dbl(string n) => Get(n).ValueKind == JsonValueKind.String && double.TryParse(Get(n).GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d)
+            ? d : throw new InvalidDataException($"{where}: '{n}' is not a number");
+        if (Get("type").GetString() != "yarn") throw new InvalidDataException($"{where}: type '{Get("type").GetRawText()}' is not 'yarn', the only scaling this version reads");
+        if (!Get("original_max_position_embeddings").TryGetInt32(out int orig)) throw new InvalidDataException($"{where}: 'original_max_position_embeddings' should be an integer");
+        var rs = new RopeScaling(Dbl("factor"), orig, Dbl("beta_fast"), Dbl("beta_slow"), Dbl("attention_factor"));
+        try { rs.Validate(); }
+        catch (ArgumentException x) { throw new InvalidDataException($"{where}: {x.Message}", x); }
+        return rs;
     }
 }

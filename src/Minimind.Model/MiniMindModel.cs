@@ -77,17 +77,19 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
             throw new ArgumentException($"sequence length {maxSeqLen} exceeds the model's --max-seq-len {config.MaxSeqLen}");
         Config = config; Backend = backend; MaxBatch = maxBatch; MaxSeqLen = maxSeqLen;
         _layout = new ParameterLayout(config, valueHead);
-        Weights = backend.Alloc(_layout.Table.TotalElements);
-        Gradients = backend.Alloc(_layout.Table.TotalElements);
+        if ((long)maxBatch * maxSeqLen > int.MaxValue)
+            throw new ArgumentException($"a micro-batch of {maxBatch:N0} rows x {maxSeqLen:N0} tokens is more tokens than one pass can index; lower --batch-size or --max-seq-len");
         _maxRows = maxBatch * maxSeqLen;
-
         var counting = new ActivationArena();
         Plan(counting, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _);
+        CheckFits(config, backend, _layout.Table.TotalElements, counting, maxBatch, maxSeqLen);
+        Weights = backend.Alloc(_layout.Table.TotalElements);
+        Gradients = backend.Alloc(_layout.Table.TotalElements);
         _arena = new ActivationArena(backend, counting.FloatsUsed, counting.IntsUsed);
         _acts = Plan(_arena, out _residual, out _rstdF, out _lnF, out _logits, out _losses, out _rowScale, out _tmp,
             out _ids, out _targets, out var cosSin, out _s);
         (_cos, _sin) = cosSin;
-        var (cos, sin) = RopeTables.Compute(config.HeadDim, config.MaxSeqLen, config.RopeTheta);
+        var (cos, sin) = RopeTables.Compute(config.HeadDim, config.MaxSeqLen, config.RopeTheta, config.RopeScaling);
         backend.Upload(_cos, cos);
         backend.Upload(_sin, sin);
     }
@@ -127,6 +129,25 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
     }
 
     // Refuses up front what the backend cannot run, naming the limit and the config fields that set it.
+    // Refuses, before any allocation, a model whose buffers exceed what the backend can hold, naming the flags that size them
+    // (a .NET "buffer length" or out-of-memory exception names none).
+    private static void CheckFits(ModelConfig c, IBackend backend, long parameters, ActivationArena plan, int maxBatch, int maxSeqLen)
+    {
+        var limits = backend.Limits;
+        string arch = $"--dim {c.Dim}, --n-layers {c.NLayers}, --vocab-size {c.VocabSize}{(c.UseMoe ? $", --n-experts {c.NExperts}" : "")}";
+        if (parameters > limits.MaxBufferElements)
+            throw new ArgumentException($"the model has {parameters:N0} parameters ({arch}), more than one {backend.Name} buffer holds ({limits.MaxBufferElements:N0})");
+        long perRow = (plan.FloatsUsed + (long)maxBatch - 1) / maxBatch;
+        long rowsThatFit = Math.Min(limits.MaxBufferElements, limits.MemoryBytes / 4 - 2 * parameters) / Math.Max(1, perRow);
+        string lower = $"lower --batch-size (about {Math.Max(0, rowsThatFit):N0} rows of {maxSeqLen} tokens fit) or --max-seq-len";
+        if (plan.FloatsUsed > limits.MaxBufferElements)
+            throw new ArgumentException($"a micro-batch of {maxBatch:N0} rows x {maxSeqLen:N0} tokens needs {plan.FloatsUsed:N0} activation floats, more than one {backend.Name} buffer holds ({limits.MaxBufferElements:N0}); {lower}");
+        // what this model allocates: weights, gradients and the activations (a trainer adds the AdamW moments)
+        long bytes = 4 * (2 * parameters + plan.FloatsUsed + plan.IntsUsed);
+        if (bytes > limits.MemoryBytes)
+            throw new ArgumentException($"the model ({parameters:N0} parameters, {arch}) with a micro-batch of {maxBatch:N0} rows x {maxSeqLen:N0} tokens needs about {bytes / (1 << 20):N0} MiB (weights, gradients, activations); the {backend.Name} backend has {limits.MemoryBytes / (1 << 20):N0} MiB: {lower}, or make the model smaller");
+    }
+
     private static void CheckBackendLimits(ModelConfig c, IBackend backend)
     {
         var limits = backend.Limits;

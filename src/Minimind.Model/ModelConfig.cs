@@ -32,6 +32,8 @@ public readonly record struct ModelConfig
     public float NormEps { get; init; }
     /// <summary>How RoPE pairs elements.</summary>
     public RopeLayout Rope { get; init; }
+    /// <summary>YaRN context extension of the RoPE frequencies (MiniMind's <c>inference_rope_scaling</c>), or null for none.</summary>
+    public RopeScaling? RopeScaling { get; init; }
     /// <summary>Per-head RMSNorm on q and k before RoPE (minimind-3).</summary>
     public bool QkNorm { get; init; }
     /// <summary>Output head shares the embedding matrix.</summary>
@@ -93,11 +95,14 @@ public readonly record struct ModelConfig
 
     /// <summary>FFN width: HiddenDim when set, else the generation's formula
     /// (2024/minimind2: 64·ceil((8·dim/3)/64); minimind-3: 64·ceil(dim·π/64)).</summary>
-    public int EffectiveHiddenDim => HiddenDim > 0 ? HiddenDim : Generation switch
+    public int EffectiveHiddenDim => HiddenDim > 0 ? HiddenDim : (int)DerivedHiddenDim;
+
+    // The generation's FFN formula in 64-bit, so that Validate can name a --dim whose FFN width does not fit.
+    private long DerivedHiddenDim => Generation switch
     {
-        ModelGeneration.MiniMind3 => 64 * (int)Math.Ceiling(Dim * Math.PI / 64),
+        ModelGeneration.MiniMind3 => 64 * (long)Math.Ceiling(Dim * Math.PI / 64),
         // int(2·4·dim/3) rounded up to a multiple of 64, in integer steps as LMConfig does
-        _ => 64 * ((8 * Dim / 3 + 63) / 64),
+        _ => 64 * ((8L * Dim / 3 + 63) / 64),
     };
 
     /// <summary>Whether the top-k router weights are renormalised: MiniMind before v3 only does it for
@@ -116,6 +121,13 @@ public readonly record struct ModelConfig
         Need(Dim % NHeads == 0, $"--dim {Dim} is not divisible by --n-heads {NHeads}");
         Need(NHeads % NKvHeads == 0, $"--n-heads {NHeads} is not divisible by --n-kv-heads {NKvHeads}");
         Need(HeadDim % 2 == 0, $"head dim {HeadDim} (dim/n-heads) must be even for RoPE");
+        // Every weight matrix must be addressable: the widest are the FFN's [hidden, dim] and the embedding's [vocab, dim].
+        long ffn = HiddenDim > 0 ? HiddenDim : DerivedHiddenDim;
+        Need(ffn > 0 && ffn <= int.MaxValue && ffn * Dim <= int.MaxValue,
+            $"--dim {Dim}{(HiddenDim > 0 ? $" with --hidden-dim {HiddenDim}" : "")} gives an FFN weight of {ffn:N0} x {Dim:N0} elements, more than one tensor can hold ({int.MaxValue:N0}); lower --dim");
+        Need((long)VocabSize * Dim <= int.MaxValue,
+            $"--vocab-size {VocabSize} x --dim {Dim} = {(long)VocabSize * Dim:N0} embedding elements, more than one tensor can hold ({int.MaxValue:N0})");
+        RopeScaling?.Validate();
         if (UseMoe)
         {
             Need(NExperts > 0, "--n-experts must be positive with --use-moe");

@@ -30,6 +30,49 @@ public static class ModelConfigJson
         return null;
     }
 
+    private static readonly string[] YarnKeys = { "type", "rope_type", "factor", "original_max_position_embeddings", "beta_fast", "beta_slow", "attention_factor", "rope_theta" };
+
+    /// <summary>
+    /// The YaRN scaling a config.json asks for, or null. MiniMind's own <c>MiniMindConfig</c> (an
+    /// <c>inference_rope_scaling</c> field) rebuilds its fixed dict from that flag and, as <c>precompute_freqs_cis</c>
+    /// does, scales only when <c>max_position_embeddings</c> exceeds the original 2048. Other configs (qwen3/llama as
+    /// convert_model.py writes them) give a <c>rope_scaling</c> dict (or transformers 5's <c>rope_parameters</c>): type
+    /// yarn with every value stated; other types, unknown keys and missing values that MiniMind and transformers would
+    /// default differently are refused, naming the file and the field.
+    /// </summary>
+    private static RopeScaling? ReadRopeScaling(JsonElement root, string path, int maxPositions)
+    {
+        if (root.TryGetProperty("inference_rope_scaling", out var flag) && flag.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            return flag.GetBoolean() && RopeScaling.MiniMind.AppliesAt(maxPositions) ? RopeScaling.MiniMind : null;
+        string field = "rope_scaling";
+        if (!root.TryGetProperty(field, out var d) || d.ValueKind == JsonValueKind.Null)
+        {
+            field = "rope_parameters";
+            if (!root.TryGetProperty(field, out d) || d.ValueKind == JsonValueKind.Null) return null;
+        }
+        if (d.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: field '{field}' should be an object or null, got {d.GetRawText()}");
+        string? type = (d.TryGetProperty("rope_type", out var t) || d.TryGetProperty("type", out t)) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        if (type is null or "default") return null;
+        if (type != "yarn")
+            throw new NotSupportedException($"{path}: {field}.type '{type}' is not supported (only yarn, MiniMind's inference_rope_scaling); the model would run with other positions than the file asks for");
+        foreach (var p in d.EnumerateObject())
+            if (!YarnKeys.Contains(p.Name))
+                throw new NotSupportedException($"{path}: {field}.{p.Name} is not supported (MiniMind's YaRN has type, factor, original_max_position_embeddings, beta_fast, beta_slow, attention_factor)");
+        double Num(string name, double? def)
+        {
+            if (d.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null)
+                return v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw new InvalidDataException($"{path}: {field}.{name} should be a number, got {v.GetRawText()}");
+            return def ?? throw new InvalidDataException($"{path}: {field} has no '{name}' " + (name == "attention_factor"
+                ? "(MiniMind would use 1.0, transformers 0.1·ln(factor) + 1; state it)" : "(state it: MiniMind and transformers default it differently)"));
+        }
+        double orig = Num("original_max_position_embeddings", null);
+        if (orig != Math.Floor(orig) || orig < 1 || orig > int.MaxValue) throw new InvalidDataException($"{path}: {field}.original_max_position_embeddings {orig} should be a positive integer");
+        var rs = new RopeScaling(Num("factor", null), (int)orig, Num("beta_fast", 32), Num("beta_slow", 1), Num("attention_factor", null));
+        try { rs.Validate(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{path}: {field}: {e.Message}", e); }
+        return rs;
+    }
+
     private static string? ModelType(JsonElement root) =>
         root.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
 
@@ -134,6 +177,10 @@ public static class ModelConfigJson
         if (hidden is not null) c = c with { HiddenDim = hidden.Value };
         if (B("seq_aux") is bool seqAux && c.Generation != ModelGeneration.MiniMind3)
             c = c with { AuxKind = seqAux ? AuxLossKind.SequenceLevel : AuxLossKind.TokenLevel };
+        c = c with { RopeScaling = ReadRopeScaling(root, path, c.MaxSeqLen) };
+        if (root.TryGetProperty("rope_parameters", out var rp) && rp.ValueKind == JsonValueKind.Object
+            && rp.TryGetProperty("rope_theta", out var rpTheta) && rpTheta.ValueKind == JsonValueKind.Number && !root.TryGetProperty("rope_theta", out _))
+            c = c with { RopeTheta = (float)rpTheta.GetDouble() }; // transformers 5 keeps the base there
         if (I("head_dim") is int hdim && c.NHeads > 0 && hdim * c.NHeads != c.Dim)
             throw new NotSupportedException($"{path}: head_dim {hdim} × num_attention_heads {c.NHeads} != hidden_size {c.Dim}; a decoupled head_dim is not supported");
         return c;

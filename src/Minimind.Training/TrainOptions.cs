@@ -55,6 +55,8 @@ public sealed record TrainOptions
     public bool CheckFreeSpace { get; init; } = true;
     /// <summary>Folder for TensorBoard event files (scalars per logged step); null = none.</summary>
     public string? TensorBoardDir { get; init; }
+    /// <summary>Continue a resumed run on data other than its checkpoint's (same sample count and row length), deliberately.</summary>
+    public bool AllowDataChange { get; init; }
     /// <summary>AdamW weight decay (torch default).</summary>
     public float WeightDecay { get; init; } = 0.01f;
 

@@ -31,7 +31,10 @@ public sealed class TrainProgress : IDisposable
         if (tensorBoardDir is not null) _tb = new TensorBoardLog(tensorBoardDir, resumed);
         _log = log; _logInterval = logInterval; _startStep = startStep; _tokensAtStart = tokensAtStart;
         _metrics = new MetricsLog(metricsPath, resumed ? startStep : null);
-        _live = !Console.IsOutputRedirected && ReferenceEquals(log, Console.Out);
+        // A live line (\r, an ANSI erase) only on a terminal: not into a file or pipe, nor under mpirun, which hands the ranks a
+        // pseudo-terminal and forwards every byte into whatever its own output is.
+        _live = !Console.IsOutputRedirected && ReferenceEquals(log, Console.Out) && !Distributed.GradientTransport.UnderMpirun()
+            && Environment.GetEnvironmentVariable("TERM") != "dumb";
         _metrics.Write(new KeyValuePair<string, object?>[]
         {
             new("event", resumed ? "resume" : "start"), new("step", startStep), new("total_steps", totalSteps),
@@ -73,16 +76,11 @@ public sealed class TrainProgress : IDisposable
         if (_live) _log.Write("\r\u001b[K");
     }
 
-    /// <summary>Records a run event ("stop", "end") at <paramref name="step"/>.</summary>
-    public void Event(string name, long step) =>
-        _metrics.Write(new KeyValuePair<string, object?>[] { new("event", name), new("step", step) });
+    /// <summary>Records a run event ("stop", "end", "data_change") at <paramref name="step"/>, with its own <paramref name="fields"/>.</summary>
+    public void Event(string name, long step, params KeyValuePair<string, object?>[] fields) =>
+        _metrics.Write(new KeyValuePair<string, object?>[] { new("event", name), new("step", step) }.Concat(fields));
 
-    private static string FormatTime(double s)
-    {
-        if (!double.IsFinite(s)) return "?";
-        var t = TimeSpan.FromSeconds(Math.Round(s));
-        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
-    }
+    private static string FormatTime(double s) => Model.Evaluation.EvalProgress.FormatTime(s);
 
     /// <inheritdoc/>
     public void Dispose()

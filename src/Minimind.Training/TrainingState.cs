@@ -49,6 +49,9 @@ public sealed class TrainingState
     public long DataCount { get; set; }
     /// <summary>Where the data came from (informational).</summary>
     public string DataDescription { get; set; } = "";
+    /// <summary>SHA-256 of every sample's rows in index order (<see cref="DataFingerprint"/>): a resume onto other rows, or the
+    /// same rows in another order, is refused. Empty in states written before it was recorded.</summary>
+    public string DataHash { get; set; } = "";
     /// <summary>Backend the run used ("cpu", "cuda", ...); bit-exactness holds for the same one.</summary>
     public string Device { get; set; } = "";
     /// <summary>AdamW β1.</summary>
@@ -75,12 +78,20 @@ public sealed class TrainingState
     /// <summary>Optimizer steps skipped because the fp16 gradients overflowed.</summary>
     public long SkippedSteps { get; set; }
 
+    /// <summary>A copy that the run's further steps do not change (the loss log copied too).</summary>
+    public TrainingState Clone()
+    {
+        var c = (TrainingState)MemberwiseClone();
+        c.Losses = new List<float>(Losses);
+        return c;
+    }
+
     /// <summary>Encodes the state as a MessagePack map.</summary>
     public byte[] Serialize()
     {
         var buf = new ArrayBufferWriter<byte>();
         var w = new MessagePackWriter(buf);
-        w.WriteMapHeader(30);
+        w.WriteMapHeader(31);
         w.Write("format_version"); w.Write(CurrentFormatVersion);
         w.Write("arch"); w.WriteMapHeader(Arch.Count);
         foreach (var kv in Arch) { w.Write(kv.Key); w.Write(kv.Value); }
@@ -100,6 +111,7 @@ public sealed class TrainingState
         w.Write("grad_clip"); w.Write(GradClip);
         w.Write("data_count"); w.Write(DataCount);
         w.Write("data"); w.Write(DataDescription);
+        w.Write("data_hash"); w.Write(DataHash);
         w.Write("device"); w.Write(Device);
         w.Write("beta1"); w.Write(Beta1);
         w.Write("beta2"); w.Write(Beta2);
@@ -155,6 +167,7 @@ public sealed class TrainingState
                     case "grad_clip": s.GradClip = r.ReadDouble(); break;
                     case "data_count": s.DataCount = r.ReadInt64(); break;
                     case "data": s.DataDescription = r.ReadString() ?? ""; break;
+                    case "data_hash": s.DataHash = r.ReadString() ?? ""; break;
                     case "device": s.Device = r.ReadString() ?? ""; break;
                     case "beta1": s.Beta1 = r.ReadSingle(); break;
                     case "beta2": s.Beta2 = r.ReadSingle(); break;

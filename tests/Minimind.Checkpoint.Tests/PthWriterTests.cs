@@ -146,7 +146,7 @@ public class PthWriterTests
     public void TorchLoadsOurFilesWithWeightsOnlyBitForBit(string torchName)
     {
         var torch = TestEnvironment.Torch(torchName);
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         var dir = TestPaths.TempDir();
         try
         {
@@ -166,49 +166,10 @@ public class PthWriterTests
             {
                 var doc = all.GetProperty(path);
                 if (Path.GetFileName(path) != "resume.pth" || torch != TestEnvironment.Torch1) Assert.Equal("weights_only", doc.GetProperty("mode").GetString());
-                CompareWithTorch(Path.GetFileName(path), root, doc.GetProperty("values"));
+                TorchView.AssertSame(Path.GetFileName(path), root, doc.GetProperty("values"));
             }
         }
         finally { Directory.Delete(dir, true); }
-    }
-
-    internal static void CompareWithTorch(string file, object root, JsonElement torchView)
-    {
-        var ours = ObjectTreeFlattener.Flatten(root);
-        Assert.Equal(torchView.EnumerateObject().Select(p => p.Name).OrderBy(x => x, StringComparer.Ordinal), ours.Keys.OrderBy(x => x, StringComparer.Ordinal));
-        var groups = new Dictionary<int, TorchStorage>();
-        foreach (var p in torchView.EnumerateObject())
-        {
-            var e = p.Value; var n = ours[p.Name];
-            string where = $"{file}:{p.Name}";
-            string kind = e.GetProperty("kind").GetString()!;
-            // Our PickleDicts are plain dicts unless marked ordered; torch reports the same distinction.
-            Assert.True(kind == n.Kind, $"{where}: torch sees {kind}, we wrote {n.Kind}");
-            switch (kind)
-            {
-                case "dict" or "odict": Assert.Equal(e.GetProperty("keys").EnumerateArray().Select(k => k.GetString()!).ToList(), (List<string>)n.Value!); break;
-                case "list" or "tuple": Assert.Equal(e.GetProperty("len").GetInt32(), (int)n.Value!); break;
-                case "int" or "str": Assert.Equal(e.GetProperty("value").GetString(), (string)n.Value!); break;
-                case "bool": Assert.Equal(e.GetProperty("value").GetBoolean(), (bool)n.Value!); break;
-                case "float": Assert.Equal(e.GetProperty("bits").GetString(), (string)n.Value!); break;
-                case "tensor":
-                    {
-                        var t = (TorchTensor)n.Value!;
-                        Assert.True(e.GetProperty("dtype").GetString() == t.DType.ShortName(), where);
-                        Assert.Equal(e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt32()), t.Shape);
-                        Assert.Equal(e.GetProperty("stride").EnumerateArray().Select(x => x.GetInt64()), t.Stride);
-                        Assert.Equal(e.GetProperty("offset").GetInt64(), t.StorageOffset);
-                        Assert.True(e.GetProperty("bytes").GetString() == Convert.ToHexStringLower(t.ToContiguousBytes()), where + ": bytes differ");
-                        if (e.GetProperty("storage_group").ValueKind == JsonValueKind.Number)
-                        {
-                            int g = e.GetProperty("storage_group").GetInt32();
-                            if (groups.TryGetValue(g, out var s)) Assert.True(ReferenceEquals(s, t.Storage), where + ": torch sees a tie we did not write");
-                            else { Assert.DoesNotContain(t.Storage, groups.Values); groups[g] = t.Storage; }
-                        }
-                        break;
-                    }
-            }
-        }
     }
 
     private sealed class FailingStream(Stream inner, long failAfter) : WriteOnlyStream(inner)
@@ -293,10 +254,10 @@ public class Zip64Tests
             using var za = new System.IO.Compression.ZipArchive(new MemoryStream(bytes));
             Assert.Equal(7, za.Entries.Count);
             Assert.Equal(sd["model.norm.weight"].ToContiguousBytes().Length, za.GetEntry("z64/data/2")!.Length);
-            Skip.IfNot(torch.Available, torch.SkipReason + " (the torch half of the zip64 check)");
+            TestEnvironment.RequireTool(torch.Available, torch.SkipReason + " (the torch half of the zip64 check)");
             var doc = TestPaths.TorchDump(new[] { path }, torch: torch).GetProperty(path);
             Assert.Equal("weights_only", doc.GetProperty("mode").GetString());
-            PthWriterTests.CompareWithTorch("z64.pth", sd.ToRoot(), doc.GetProperty("values"));
+            TorchView.AssertSame("z64.pth", sd.ToRoot(), doc.GetProperty("values"));
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -66,7 +66,7 @@ public class SafetensorsTests
     public void RoundTripThroughTorchBothWays(string torchName)
     {
         var torch = TestEnvironment.Torch(torchName);
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         var dir = TestPaths.TempDir();
         try
         {

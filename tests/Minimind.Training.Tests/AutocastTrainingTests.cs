@@ -70,7 +70,7 @@ public class AutocastTrainingTests
     public void Bf16TrainingMatchesTorchEmulationTightlyAndTorchAutocastLoosely()
     {
         var torch = TestEnvironment.Torch2;
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         using var d = new TempDir();
         string init = Path.Combine(d.Path, "init.pth");
         var fp32 = Train(Path.Combine(d.Path, "fp32"), Precision.Fp32, init);

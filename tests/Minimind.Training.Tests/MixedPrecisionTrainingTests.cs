@@ -3,6 +3,7 @@ using Minimind.Kernels;
 using Minimind.Kernels.Cpu;
 using Minimind.Model;
 using Minimind.Training;
+using Minimind.Training.Checkpointing;
 using Minimind.Training.Stages;
 using Minimind.Tests;
 
@@ -20,7 +21,7 @@ public class MixedPrecisionTrainingTests
     public void GradScalerRules_MatchTorchGradScaler()
     {
         var torch = TestEnvironment.Torch2;
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         string flags = Flags();
         var o = TestPaths.RunPython(torch, Path.Combine(TestPaths.RepoRoot, "tools", "training", "grad_scaler_sequence.py"), flags);
         var want = o.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -161,7 +162,7 @@ public class MixedPrecisionTrainingTests
         // Our resume state.
         using var model2 = MiniMindModel.Create(cfg, backend, 4, data.SeqLen);
         using var t2 = new Trainer(model2, data, opt, TextWriter.Null, "test");
-        Assert.True(t2.TryResumeLatest());
+        Assert.True(ResumeLoader.TryLatest(t2));
         Assert.Equal(t.Scaler.Scale, t2.Scaler.Scale);
         Assert.Equal(t.Scaler.GrowthTracker, t2.Scaler.GrowthTracker);
         Assert.Equal("fp16", t2.State.Dtype);
@@ -174,7 +175,7 @@ public class MixedPrecisionTrainingTests
         Assert.Equal(2000L, r.Scaler["growth_interval"]);
         using var model3 = MiniMindModel.Create(cfg, backend, 4, data.SeqLen);
         using var t3 = new Trainer(model3, data, opt, TextWriter.Null, "test");
-        t3.LoadMinimindResume(t.Paths.MinimindResumePath);
+        ResumeLoader.LoadMinimindFile(t3, t.Paths.MinimindResumePath);
         Assert.Equal(32768f, t3.Scaler.Scale);
         Assert.Equal(2, t3.Scaler.GrowthTracker);
 
@@ -191,7 +192,7 @@ public class MixedPrecisionTrainingTests
     public void ScalerEntry_LoadsIntoTorchGradScaler()
     {
         var torch = TestEnvironment.Torch2;
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         using var d = new TempDir();
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();

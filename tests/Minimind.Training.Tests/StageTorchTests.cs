@@ -79,7 +79,7 @@ public class StageTorchTests
     [SkippableFact]
     public void LoraMatchesMiniMindsModelLora()
     {
-        Skip.IfNot(TestEnvironment.HasTorch, TestEnvironment.Torch1.SkipReason);
+        TestEnvironment.RequireTool(TestEnvironment.HasTorch, TestEnvironment.Torch1.SkipReason);
         using var d = new TempDir();
         string? loraDir = WriteModelLora(d.Path, out var why);
         Skip.If(loraDir is null, why);
@@ -175,7 +175,7 @@ public class PreferenceAndDistillTorchTests
     [SkippableFact]
     public void DpoLossAndGradientsMatchPyTorch()
     {
-        Skip.IfNot(TestEnvironment.HasTorch, TestEnvironment.Torch1.SkipReason);
+        TestEnvironment.RequireTool(TestEnvironment.HasTorch, TestEnvironment.Torch1.SkipReason);
         using var d = new TempDir();
         var cfg = StageTorchTests.Tiny();
         var (chosen, rejected) = Pairs();
@@ -202,7 +202,7 @@ public class PreferenceAndDistillTorchTests
     [SkippableFact]
     public void DistillationLossAndGradientsMatchPyTorch()
     {
-        Skip.IfNot(TestEnvironment.HasTorch, TestEnvironment.Torch1.SkipReason);
+        TestEnvironment.RequireTool(TestEnvironment.HasTorch, TestEnvironment.Torch1.SkipReason);
         using var d = new TempDir();
         var cfg = StageTorchTests.Tiny();
         var tcfg = StageTorchTests.Tiny(layers: 1) with { Dim = 48, NHeads = 4, NKvHeads = 4 };

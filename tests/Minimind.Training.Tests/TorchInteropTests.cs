@@ -5,6 +5,7 @@ using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Tokenizer;
 using Minimind.Training;
+using Minimind.Training.Checkpointing;
 using Minimind.Tests;
 
 namespace Minimind.Training.Tests;
@@ -44,7 +45,7 @@ public class TorchInteropTests
         };
         var log = new StringWriter();
         using var trainer = new Trainer(model, data, opts, log, "fixture");
-        trainer.LoadMinimindResume(TestPaths.Fixture("minimind_resume.pth"));
+        ResumeLoader.LoadMinimindFile(trainer, TestPaths.Fixture("minimind_resume.pth"));
         Assert.Equal(3, trainer.Adam.Step);
         // Saved with world size 2 at step 6: MiniMind's rule makes it 6·2/1 = 12 micro-batches here, and says so.
         Assert.Contains("world size changed (2 -> 1): step in epoch rescaled from 6 to 12", log.ToString());
@@ -74,7 +75,7 @@ public class TorchInteropTests
     public void SavedWeightsLoadInPyTorchBitForBit(string torchName)
     {
         var torch = TestEnvironment.Torch(torchName);
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         using var d = new TempDir();
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();
@@ -108,7 +109,7 @@ public class TorchInteropTests
     public void ExportedMinimindResumeLoadsInPyTorch(string torchName)
     {
         var torch = TestEnvironment.Torch(torchName);
-        Skip.IfNot(torch.Available, torch.SkipReason);
+        TestEnvironment.RequireTool(torch.Available, torch.SkipReason);
         using var d = new TempDir();
         using var backend = new CpuBackend(1);
         var data = TrainerResumeTests.Data();

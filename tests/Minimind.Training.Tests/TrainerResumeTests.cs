@@ -6,6 +6,7 @@ using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Tokenizer;
 using Minimind.Training;
+using Minimind.Training.Checkpointing;
 
 namespace Minimind.Training.Tests;
 
@@ -42,7 +43,7 @@ public class TrainerResumeTests
         using var model = MiniMindModel.Create(Tiny(), backend, 4, data.SeqLen);
         model.InitRandom(7);
         using var t = new Trainer(model, data, Options(outDir), TextWriter.Null, "test");
-        bool resumed = resume && t.TryResumeLatest();
+        bool resumed = resume && ResumeLoader.TryLatest(t);
         if (killAfterStep is { } k) t.AfterStep = s => { if (s == k) throw new Killed(); };
         try { t.Run(null, resumed); }
         catch (Killed) { return default; }
@@ -96,7 +97,7 @@ public class TrainerResumeTests
         // Same folder name (dim 32) but a different layer count.
         using var other = MiniMindModel.Create(Tiny() with { NLayers = 2 }, backend2, 4, data2.SeqLen);
         using var t2 = new Trainer(other, data2, Options(d.Path), TextWriter.Null, "test");
-        var e = Assert.Throws<ArgumentException>(() => t2.TryResumeLatest());
+        var e = Assert.Throws<ArgumentException>(() => ResumeLoader.TryLatest(t2));
         Assert.Contains("different architecture", e.Message);
         Assert.Contains("n-layers: checkpoint 1, requested 2", e.Message);
     }

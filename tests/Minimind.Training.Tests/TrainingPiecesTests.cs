@@ -12,10 +12,11 @@ public class TrainingStateTests
             Arch = new KeyValuePair<string, string>[] { new("dim", "64"), new("use-moe", "0") },
             OptimizerStep = 123, TotalSteps = 456, Epochs = 2, Epoch = 1, MicroStepInEpoch = 17, TokensSeen = 987654321,
             Seed = -5, WorldSize = 2, BatchSize = 4, AccumulationSteps = 3, SeqLen = 63, LearningRate = 5e-4, GradClip = 1.0,
-            DataCount = 1000, DataDescription = "built-in", Device = "cpu", Beta1 = 0.9f, Beta2 = 0.999f, Eps = 1e-8f,
+            DataCount = 1000, DataDescription = "built-in", DataHash = "sha256:00ff", Device = "cpu", Beta1 = 0.9f, Beta2 = 0.999f, Eps = 1e-8f,
             WeightDecay = 0.01f, AdamStep = 123, Losses = new List<float> { 3.5f, float.NaN, 2.25f }, NextBatchLoss = 1.125f,
         };
         var b = TrainingState.Deserialize(s.Serialize(), "x");
+        Assert.Equal(s.DataHash, b.DataHash);
         Assert.Equal(s.Arch, b.Arch);
         Assert.Equal((s.OptimizerStep, s.TotalSteps, s.Epochs, s.Epoch, s.MicroStepInEpoch, s.TokensSeen, s.Seed, s.WorldSize),
             (b.OptimizerStep, b.TotalSteps, b.Epochs, b.Epoch, b.MicroStepInEpoch, b.TokensSeen, b.Seed, b.WorldSize));

@@ -101,8 +101,39 @@ internal static class TestEnvironment
         using var p = Process.Start(psi)!;
         var so = p.StandardOutput.ReadToEndAsync();
         var se = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeoutSeconds * 1000)) { p.Kill(true); throw new TimeoutException("python timed out: " + shown); }
+        if (!p.WaitForExit(timeoutSeconds * 1000)) { p.Kill(true); throw new TimeoutException($"{psi.FileName} timed out: {shown}"); }
         return (p.ExitCode, so.Result, se.Result);
+    }
+
+    /// <summary>True when the tests run under CI (CI=true, as .ci/run sets it): there a missing required tool is a failure.</summary>
+    public static bool UnderCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A test's requirement on a tool that .ci/run installs (torch 1.13, torch 2.x, mpirun, ptxas/cuobjdump, node-llama-cpp):
+    /// when it is missing the test skips, saying <paramref name="reason"/>, except under CI, where it fails — a failed install
+    /// must not turn into a green run that checked nothing.
+    /// </summary>
+    public static void RequireTool(bool available, string reason)
+    {
+        if (available) return;
+        if (UnderCi) throw new Xunit.Sdk.XunitException($"CI=true and a required tool is missing: {reason}");
+        Skip.If(true, reason);
+    }
+
+    /// <summary>tools/<paramref name="area"/> of the repository (where a reference script and its node_modules live).</summary>
+    public static string ToolDir(string area) => FindUp(Path.Combine("tools", area))
+        ?? throw new DirectoryNotFoundException($"tools/{area} not found above {AppContext.BaseDirectory}");
+
+    /// <summary>True when npm package <paramref name="package"/> is installed under tools/<paramref name="area"/>.</summary>
+    public static bool HasNodeModule(string area, string package) =>
+        FindUp(Path.Combine("tools", area)) is { } d && File.Exists(Path.Combine(d, "node_modules", package, "package.json"));
+
+    /// <summary>Runs <c>node</c> in tools/<paramref name="area"/> with one argument per element.</summary>
+    public static (int Code, string Stdout, string Stderr) RunNode(string area, IEnumerable<string> args, int timeoutSeconds = 300)
+    {
+        var psi = new ProcessStartInfo("node") { WorkingDirectory = ToolDir(area) };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return Run(psi, string.Join(' ', psi.ArgumentList), timeoutSeconds);
     }
 
     /// <summary>A fresh temporary folder named <paramref name="prefix"/>-…; the caller deletes it.</summary>

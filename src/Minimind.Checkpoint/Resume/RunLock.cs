@@ -34,9 +34,13 @@ public sealed class RunLock : IDisposable
         var path = Path.Combine(folder, FileName);
         FileStream fs;
         try { fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-        catch (IOException e) when (File.Exists(path))
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new RunLockedException(folder, ReadOwner(folder), e);
+            // Taken by another process, or not writable at all (a read-only filesystem, permissions): only a lock that a
+            // read-only open cannot take either is held by someone.
+            if (File.Exists(path) && IsHeld(path, FileAccess.Read)) throw new RunLockedException(folder, ReadOwner(folder), e);
+            throw new IOException($"cannot take the run lock {path}: {e.Message}. The output folder is not writable (a read-only filesystem, or no " +
+                "write permission): checkpoints could not be saved there; give a writable --out-dir", e);
         }
         var owner = $"pid {Environment.ProcessId}\nstarted {DateTime.UtcNow:O}\nhost {Environment.MachineName}\ncommand {commandLine}\n";
         try
@@ -47,14 +51,21 @@ public sealed class RunLock : IDisposable
         return new RunLock(folder, fs);
     }
 
-    /// <summary>The holder recorded in <paramref name="folder"/> ("pid N, command ..."), or a note that none is recorded.</summary>
+    /// <summary>
+    /// The holder recorded in <paramref name="folder"/> ("PID N (started ... on HOST): command"), or a note that none is
+    /// recorded. A recorded PID of this host that no longer runs is said to be dead: the lock is then held by a process
+    /// that did not record itself (it died before writing the owner file, or runs in another PID namespace).
+    /// </summary>
     public static string ReadOwner(string folder)
     {
         try
         {
             var lines = File.ReadAllLines(Path.Combine(folder, OwnerFileName));
             string Field(string k) => lines.FirstOrDefault(l => l.StartsWith(k + " ", StringComparison.Ordinal))?[(k.Length + 1)..] ?? "?";
-            return $"PID {Field("pid")} (started {Field("started")} on {Field("host")}): {Field("command")}";
+            string owner = $"PID {Field("pid")} (started {Field("started")} on {Field("host")}): {Field("command")}";
+            if (Field("host") == Environment.MachineName && int.TryParse(Field("pid"), out int pid) && !IsRunning(pid))
+                return $"a process that did not record itself: the recorded owner, {owner}, is no longer running";
+            return owner;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return "a process that recorded no owner"; }
     }
@@ -63,9 +74,23 @@ public sealed class RunLock : IDisposable
     public static bool IsHeld(string folder)
     {
         var path = Path.Combine(folder, FileName);
-        if (!File.Exists(path)) return false;
-        try { using var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None); return false; }
+        return File.Exists(path) && IsHeld(path, FileAccess.Read);
+    }
+
+    // The lock is an flock on the file, which a read-only descriptor takes as well: so a read-only folder is not mistaken for a held one.
+    private static bool IsHeld(string path, FileAccess access)
+    {
+        try { using var fs = new FileStream(path, FileMode.Open, access, FileShare.None); return false; }
         catch (IOException) { return true; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId) return true;
+        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; } // no such process
+        catch (InvalidOperationException) { return false; }
     }
 
     /// <summary>Releases the lock (the owner file stays: it only matters while the lock is held).</summary>

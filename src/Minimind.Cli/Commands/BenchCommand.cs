@@ -5,9 +5,9 @@ using Minimind.Kernels;
 using Minimind.Kernels.Distributed;
 using Minimind.Model;
 using Minimind.Model.Data;
-using Minimind.Model.Lora;
+using Minimind.Cli.Stages;
 using Minimind.Training;
-using Minimind.Training.Stages;
+using Minimind.Training.Checkpointing;
 
 namespace Minimind.Cli.Commands;
 
@@ -22,7 +22,7 @@ public sealed class BenchCommand : ICommand
     public string Name => "bench";
 
     /// <inheritdoc/>
-    public string Summary => "Measure training throughput (tokens/s), checkpoint write time and resume latency";
+    public string Summary => "Measure training throughput (tokens/s), checkpoint write time, resume latency and eval items/s";
 
     /// <summary><c>--batch-size</c>.</summary>
     public static readonly CliOption<int> BatchSize = Opt.Int("batch-size", "N", 4, "rows per step").AtLeast(1);
@@ -41,10 +41,12 @@ public sealed class BenchCommand : ICommand
     public static readonly CliOption<string> Device = CommonOptions.Device("auto");
     /// <summary><c>--dtype</c>.</summary>
     public static readonly CliOption<string> Dtype = CommonOptions.Dtype("fp32");
+    // The stages a bench can time on random rows (not those that need pairs or a teacher).
+    private static readonly StageRecipe[] Stages = TrainStages.All.Where(r => r.BenchNote is not null).ToArray();
+
     /// <summary><c>--stage</c>: which objective's step is timed.</summary>
-    public static readonly CliOption<string> Stage = Opt.Choice("stage", "pretrain",
-        "pretrain: every target counts; sft: targets only on the last --assistant-fraction of each row (as SFT masks prompts); lora: sft with rank-16 adapters, base frozen",
-        "pretrain", "sft", "lora").Sample("lora");
+    public static readonly CliOption<string> Stage = Opt.Choice("stage", TrainStages.Pretrain.Name,
+        string.Join("; ", Stages.Select(r => $"{r.Name}: {r.BenchNote}")), Stages.Select(r => r.Name).ToArray()).Sample("lora");
     /// <summary><c>--assistant-fraction</c>.</summary>
     public static readonly CliOption<double> AssistantFraction = Opt.Double("assistant-fraction", "F", 0.5,
         "sft/lora: share of each row's positions with a target (the assistant reply); the rest is -100").Positive().Check(v => v <= 1, "must be at most 1").Sample("0.25");
@@ -76,33 +78,38 @@ public sealed class BenchCommand : ICommand
         });
 
     /// <summary>Everything <c>minimind bench</c> accepts.</summary>
-    public static readonly OptionTable Table = new("bench", new[] { "bench train [options]" },
+    public static readonly OptionTable Table = new("bench", new[] { "bench train [options]", "bench eval [options]" },
         "Measures training throughput (tokens/s), checkpoint write time and resume latency.", Array.Empty<OptionGroup>(),
         new[] { "bench train --arch minimind-v1 --batch-size 4 --max-seq-len 256 --steps 5 --device cpu" })
     {
-        Subcommands = new[] { ("train", "time full optimizer steps; tokens/s on the last line", TrainTable) },
+        Subcommands = new[]
+        {
+            ("train", "time full optimizer steps; tokens/s on the last line", TrainTable),
+            ("eval", "multiple-choice scoring items/s, shared prompt vs naive; speedup on the last line", EvalBench.Table),
+        },
     };
 
     /// <inheritdoc/>
     public OptionTable Options => Table;
 
     /// <summary>What one <c>minimind bench train</c> command line asks for.</summary>
-    public sealed record Settings(int Batch, int Steps, int MaxSeqLen, int Threads, bool Checkpoint, string Device, ModelConfig Config, string Stage,
+    public sealed record Settings(int Batch, int Steps, int MaxSeqLen, int Threads, bool Checkpoint, string Device, ModelConfig Config, StageRecipe Stage,
         double AssistantFraction, int Accumulation = 1, Precision Dtype = Precision.Fp32);
 
     /// <summary>Binds and validates a command line.</summary>
     public static Settings Bind(ArgParser args)
     {
         var what = args.Positional("what to benchmark ('train')");
-        if (what != "train") throw new UsageException($"unknown benchmark '{what}'; available: train");
+        if (what != "train") throw new UsageException($"unknown benchmark '{what}'; available: train, eval");
         int maxSeqLen = args.Get(MaxSeqLen);
         var v1 = ModelConfig.Preset("minimind-v1") with { MaxSeqLen = Math.Max(512, maxSeqLen) };
         var config = ModelOptions.Parse(args, null, out _, v1);
         config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, maxSeqLen) };
         var s = new Settings(args.Get(BatchSize), args.Get(Steps), maxSeqLen, args.Get(Threads), args.Get(Checkpoint), args.Get(Device), config,
-            args.Get(Stage), args.Get(AssistantFraction), args.Get(Accumulation),
+            TrainStages.Get(args.Get(Stage)), args.Get(AssistantFraction), args.Get(Accumulation),
             PrecisionRounding.Parse(args.Get(Dtype)));
-        if (s.Stage == "pretrain" && args.Has(AssistantFraction)) throw new UsageException("--assistant-fraction applies to --stage sft and lora");
+        if (!s.Stage.TrainsOnReplies && args.Has(AssistantFraction))
+            throw new UsageException($"--assistant-fraction applies to --stage {string.Join(" and ", Stages.Where(r => r.TrainsOnReplies).Select(r => r.Name))}");
         args.EnsureAllUsed();
         return s;
     }
@@ -110,7 +117,8 @@ public sealed class BenchCommand : ICommand
     /// <inheritdoc/>
     public int Run(ArgParser args)
     {
-        var (batch, steps, maxSeqLen, threads, checkpoint, device, config, stageName, assistantFraction, accumulation, dtype) = Bind(args);
+        if (ReferenceEquals(args.Table, EvalBench.Table)) return EvalBench.Run(args);
+        var (batch, steps, maxSeqLen, threads, checkpoint, device, config, recipe, assistantFraction, accumulation, dtype) = Bind(args);
 
         using var comm = MpiCommunicator.FromEnvironment(TimeSpan.FromSeconds(300));
         var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
@@ -125,23 +133,22 @@ public sealed class BenchCommand : ICommand
         var offsets = new long[rows + 1];
         for (int r = 0; r <= rows; r++) offsets[r] = (long)r * textLen;
         IPretrainSource data = new InMemoryPretrainSource(ids, offsets, maxSeqLen, 1, 2, 0);
-        if (stageName != "pretrain") data = new PromptMaskedSource(data, assistantFraction);
+        if (recipe.TrainsOnReplies) data = new PromptMaskedSource(data, assistantFraction);
 
-        using var backend = BackendFactory.Create(device, threads);
+        using var backend = BackendFactory.Create(device, threads, comm.LocalRank);
         log.WriteLine(BackendFactory.Describe(backend));
         using var model = MiniMindModel.Create(config, backend, batch, data.SeqLen);
         model.Precision = dtype;
         log.WriteLine($"dtype: {dtype.Name()}");
         model.InitRandom(42);
-        using var lora = stageName == "lora" ? new LoraAdapters(model) : null;
-        lora?.InitRandom(42);
-        ITrainingStage stage = lora is not null ? new LoraStage(model, lora, data) : new LanguageModelStage(stageName, model, data);
         string outDir = Path.Combine(Path.GetTempPath(), "minimind-bench-" + Guid.NewGuid().ToString("N")[..8]);
-        var opts = new TrainOptions { BatchSize = batch, AccumulationSteps = accumulation, OutDir = outDir, MaxSteps = steps + 1, KeepLast = 1, Dtype = dtype };
+        var opts = new TrainOptions { BatchSize = batch, AccumulationSteps = accumulation, OutDir = outDir, MaxSteps = steps + 1, KeepLast = 1, Dtype = dtype, Seed = 42 };
+        using var setup = recipe.CreateStage(new StageContext(StageSettings.Defaults, model, data, opts, backend, TextWriter.Null, null));
+        var stage = setup.Stage;
         try
         {
             using var trainer = new Trainer(stage, opts, TextWriter.Null, "random tokens", comm);
-            log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {model.Parameters.TotalElements:N0} parameters; batch {batch} x {data.SeqLen} tokens, {g} micro-batch(es) per step; stage {stageName}, {stage.Parameters.TotalElements:N0} trained parameters");
+            log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {model.Parameters.TotalElements:N0} parameters; batch {batch} x {data.SeqLen} tokens, {g} micro-batch(es) per step; stage {recipe.Name}, {stage.Parameters.TotalElements:N0} trained parameters");
             if (comm.Size > 1) log.WriteLine($"{trainer.Parallel.Describe()}; {threads} CPU thread(s) per rank");
             var sw = Stopwatch.StartNew();
             trainer.TrainStepAt(0, 0, opts.LearningRate);
@@ -181,16 +188,15 @@ public sealed class BenchCommand : ICommand
             if (checkpoint && comm.Size == 1)
             {
                 sw.Restart();
-                var dir = trainer.Save();
+                var dir = trainer.Checkpointer.Save();
                 double saveS = sw.Elapsed.TotalSeconds;
                 long bytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length) + new FileInfo(trainer.Paths.WeightsPath).Length;
                 using var model2 = MiniMindModel.Create(config, backend, batch, data.SeqLen);
                 model2.Precision = dtype;
-                using var lora2 = lora is not null ? new LoraAdapters(model2) : null;
-                ITrainingStage stage2 = lora2 is not null ? new LoraStage(model2, lora2, data) : new LanguageModelStage(stageName, model2, data);
-                using var trainer2 = new Trainer(stage2, opts, TextWriter.Null, "random tokens");
+                using var setup2 = recipe.CreateStage(new StageContext(StageSettings.Defaults, model2, data, opts, backend, TextWriter.Null, null));
+                using var trainer2 = new Trainer(setup2.Stage, opts, TextWriter.Null, "random tokens");
                 sw.Restart();
-                trainer2.LoadResumeFolder(dir);
+                ResumeLoader.LoadFolder(trainer2, dir);
                 backend.Synchronize();
                 double loadS = sw.Elapsed.TotalSeconds;
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -199,7 +205,7 @@ public sealed class BenchCommand : ICommand
                     $"checkpoint overhead: {100 * saveS / (1000 * stepS):F3}% of a 1000-step save interval ({100 * saveS / (100 * stepS):F2}% at 100)"));
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"resume latency (verify checksums + load): {loadS:F3} s"));
             }
-            if (stageName != "pretrain")
+            if (recipe.TrainsOnReplies)
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"assistant-tokens/s: {labelled / secs:F1} (positions with a target; tokens/s below counts every position)"));
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tokens/s: {(double)steps * g * batch * data.SeqLen / secs:F1}"));
             return 0;

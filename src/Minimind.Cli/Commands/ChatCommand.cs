@@ -98,17 +98,30 @@ public sealed class ChatCommand : ICommand
         model.LoadStateDict(sd!);
         var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, HistoryLimit = s.History, MaxNewTokens = s.MaxNew };
 
+        if (StandardInput.ClosedAtStart)
+            throw new UsageException("standard input is closed (started with <&-): chat reads one message per line from it; type them in a terminal or pipe them in, e.g. printf 'hi\\n' | minimind chat --weights W.pth");
         bool interactive = !Console.IsInputRedirected;
         if (interactive) Console.Error.WriteLine("type a message and press Enter; /reset forgets the conversation, /exit quits");
-        while (true)
+        // Piped input gets exactly one stdout line per input line (an empty reply where nothing could be sent), so scripts can pair them.
+        for (long lineNo = 1; ; lineNo++)
         {
             if (interactive) Console.Error.Write("💬: ");
             string? line = Console.In.ReadLine();
             if (line is null || line.Trim() is "/exit" or "/quit") break;
-            if (string.IsNullOrWhiteSpace(line)) continue;
             if (line.Trim() == "/reset") { session.Reset(); Console.Error.WriteLine("(conversation cleared)"); continue; }
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                if (!interactive) { Console.Error.WriteLine($"line {lineNo}: empty message, nothing sent"); Console.Out.WriteLine(); }
+                continue;
+            }
             if (interactive) Console.Error.Write("🧠: ");
-            StreamReply(session, format.Tokenizer, line, s.ShowSpeed);
+            try { StreamReply(session, format.Tokenizer, line, s.ShowSpeed); }
+            catch (ContextOverflowException e)
+            {
+                // One over-long message is skipped; the conversation so far stays as it was.
+                Console.Error.WriteLine($"{(interactive ? "" : $"line {lineNo}: ")}message not sent: {e.Message}; shorten it or start with a larger --max-seq-len");
+                Console.Out.WriteLine();
+            }
         }
         return 0;
     }

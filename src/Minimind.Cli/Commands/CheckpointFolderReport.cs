@@ -1,6 +1,7 @@
 using System.Globalization;
 using Minimind.Checkpoint.Resume;
 using Minimind.Training;
+using Minimind.Training.Checkpointing;
 
 namespace Minimind.Cli.Commands;
 
@@ -58,13 +59,25 @@ internal static class CheckpointFolderReport
                 try
                 {
                     var st = TrainingState.Deserialize(File.ReadAllBytes(statePath), statePath);
-                    float last = st.Losses.Count > 0 ? st.Losses[^1] : float.NaN;
-                    o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"      step {st.OptimizerStep}/{st.TotalSteps}, epoch {st.Epoch + 1}/{st.Epochs}, batch {st.MicroStepInEpoch}, {st.TokensSeen:N0} tokens, last loss {last:F4}, next-batch loss {st.NextBatchLoss:F4}, lr {st.LearningRate:G}, device {st.Device}"));
+                    o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      {Position(st)}, lr {st.LearningRate:G}, device {st.Device}"));
                 }
                 catch (Exception e) when (e is InvalidDataException or IOException) { o.WriteLine($"      state: {e.Message}"); }
             }
         }
         o.WriteLine(pick is null ? "  --resume: nothing verifies; a --resume would start a fresh run" : $"  --resume: {pick}");
+    }
+
+    // Where a saved run stands. A finished one (its last step taken, or every epoch) has no next epoch or batch, and its
+    // save recorded no next-batch loss: it says "complete" instead.
+    private static string Position(TrainingState st)
+    {
+        float last = st.Losses.Count > 0 ? st.Losses[^1] : float.NaN;
+        string lastLoss = float.IsNaN(last) ? "" : string.Create(CultureInfo.InvariantCulture, $", last loss {last:F4}");
+        bool complete = st.OptimizerStep >= st.TotalSteps || st.Epoch >= st.Epochs || float.IsNaN(st.NextBatchLoss) && st.OptimizerStep > 0;
+        string where = complete
+            ? st.Epoch >= st.Epochs ? $"complete (all {st.Epochs} epochs)" : $"complete (its last step, in epoch {st.Epoch + 1} of {st.Epochs})"
+            : string.Create(CultureInfo.InvariantCulture, $"epoch {st.Epoch + 1}/{st.Epochs}, batch {st.MicroStepInEpoch}");
+        string next = complete || float.IsNaN(st.NextBatchLoss) ? "" : string.Create(CultureInfo.InvariantCulture, $", next-batch loss {st.NextBatchLoss:F4}");
+        return string.Create(CultureInfo.InvariantCulture, $"step {st.OptimizerStep}/{st.TotalSteps}, {where}, {st.TokensSeen:N0} tokens{lastLoss}{next}");
     }
 }

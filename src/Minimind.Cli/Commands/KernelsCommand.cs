@@ -38,12 +38,6 @@ public sealed class KernelsCommand : ICommand
     public static readonly CliOption<double?> Tol = Opt.DoubleOrNull("tol", "X", "largest accepted max relative error").Positive()
         .DefaultIs("1e-4; 2e-5 at --dtype fp16").Sample("1e-3");
 
-    /// <summary>
-    /// The default --tol: both backends round the same operands bit-alike, so only float32 accumulation order differs
-    /// (measured ≤ 3e-7 on the simulator) at any dtype; 1e-4 as before, but 2e-5 at fp16, whose rounding moves outputs
-    /// by only ~7e-5 to 5e-4, so that a device skipping the fp16 rounding still fails.
-    /// </summary>
-    public static double DefaultTol(Precision p) => p == Precision.Fp16 ? 2e-5 : 1e-4;
     /// <summary><c>bench --seconds</c>.</summary>
     public static readonly CliOption<double> Seconds = Opt.Double("seconds", "X", 0.5, "minimum timed seconds per op").Positive();
     /// <summary><c>ptx --out</c>.</summary>
@@ -131,11 +125,11 @@ public sealed class KernelsCommand : ICommand
         var s = mode switch
         {
             "check" => CheckSettings(args),
-            "bench" => new Settings(mode, args.Get(BenchDevice), args.Get(BenchSizes), DefaultTol(Precision.Fp32), args.Get(Seconds), args.Get(BenchOp), args.Get(BenchThreads), null, PtxArch.Default,
+            "bench" => new Settings(mode, args.Get(BenchDevice), args.Get(BenchSizes), KernelSuite.DefaultTolerance(Precision.Fp32), args.Get(Seconds), args.Get(BenchOp), args.Get(BenchThreads), null, PtxArch.Default,
                 Dtype: PrecisionRounding.Parse(args.Get(BenchDtype))),
-            "ptx" => new Settings(mode, CheckDevice.Default, null, DefaultTol(Precision.Fp32), Seconds.Default, args.Get(PtxOp), 0,
+            "ptx" => new Settings(mode, CheckDevice.Default, null, KernelSuite.DefaultTolerance(Precision.Fp32), Seconds.Default, args.Get(PtxOp), 0,
                 args.Require(PtxOut), args.Get(PtxArch)),
-            "nccl" => new Settings(mode, "cuda", null, DefaultTol(Precision.Fp32), Seconds.Default, null, 0, null, PtxArch.Default, args.Get(NcclMb), args.Get(NcclIters)),
+            "nccl" => new Settings(mode, "cuda", null, KernelSuite.DefaultTolerance(Precision.Fp32), Seconds.Default, null, 0, null, PtxArch.Default, args.Get(NcclMb), args.Get(NcclIters)),
             _ => throw new UsageException($"unknown mode '{mode}': expected check, bench, ptx or nccl{Suggest.Nearest(mode, new[] { "check", "bench", "ptx", "nccl" }, " (did you mean '{0}'?)")}"),
         };
         args.EnsureAllUsed();
@@ -145,7 +139,7 @@ public sealed class KernelsCommand : ICommand
     private static Settings CheckSettings(ArgParser args)
     {
         var dtype = PrecisionRounding.Parse(args.Get(CheckDtype));
-        return new Settings("check", args.Get(CheckDevice), args.Get(CheckSizes), args.Get(Tol) ?? DefaultTol(dtype), Seconds.Default, args.Get(CheckOp),
+        return new Settings("check", args.Get(CheckDevice), args.Get(CheckSizes), args.Get(Tol) ?? KernelSuite.DefaultTolerance(dtype), Seconds.Default, args.Get(CheckOp),
             args.Get(CheckThreads), null, PtxArch.Default, Dtype: dtype);
     }
 
@@ -156,9 +150,8 @@ public sealed class KernelsCommand : ICommand
         if (settings.Mode == "nccl") return NcclCheck.Run(settings.NcclMb, settings.NcclIters);
         var (mode, device, sizesName, tol, seconds, only, threads, ptxOut, ptxArch, _, _, dtype) = settings;
         if (mode == "ptx") return WritePtx(ptxOut!, IlgpuPtx.ParseArch(ptxArch), only);
-        if (device == "auto") device = IlgpuBackend.CudaAvailable() ? "cuda" : "ilgpu-cpu";
-        var sizes = KernelSizes.Parse(sizesName ?? (device == "ilgpu-cpu" ? "small" : "v1"));
-        using var backend = BackendFactory.Create(device, threads);
+        using var backend = BackendFactory.Create(device, threads, autoWithoutGpu: "ilgpu-cpu");
+        var sizes = KernelSizes.Parse(sizesName ?? (backend.Name == "ilgpu-cpu" ? "small" : "v1"));
         Console.WriteLine(BackendFactory.Describe(backend));
         if (dtype != Precision.Fp32 && !backend.Limits.ReducedPrecision)
             throw new NotSupportedException($"kernels {mode} --dtype {dtype.Name()}: the {backend.Name} backend does not run bf16/fp16 matmul and attention yet " +
@@ -202,7 +195,7 @@ public sealed class KernelsCommand : ICommand
         for (int i = 0; i < dev.Count; i++)
         {
             if (!Selected(dev[i].Name, only)) continue;
-            Console.Error.Write($"  {dev[i].Name}...\r");
+            if (!Console.IsErrorRedirected) Console.Error.Write($"  {dev[i].Name}...\r"); // a live line on a terminal only
             dev[i].Run(); refs[i].Run();
             var a = dev[i].Read(); var r = refs[i].Read();
             for (int j = 0; j < a.Count; j++)

@@ -1,14 +1,12 @@
-using System.Globalization;
 using Minimind.Checkpoint;
+using Minimind.Checkpoint.Resume;
+using Minimind.Cli.Stages;
 using Minimind.Kernels;
 using Minimind.Kernels.Distributed;
 using Minimind.Model;
-using Minimind.Model.Chat;
-using Minimind.Model.Data;
-using Minimind.Model.Data.Sft;
 using Minimind.Model.Tokenizer;
 using Minimind.Training;
-using Minimind.Training.Stages;
+using Minimind.Training.Checkpointing;
 
 namespace Minimind.Cli.Commands;
 
@@ -25,7 +23,7 @@ public sealed class TrainCommand : ICommand
     public string Summary => "Train a MiniMind model: pretrain, sft, lora, dpo, distill (crash-safe checkpoints, exact resume); no options = built-in demo run";
 
     private const string BuiltinRun = TrainStages.BuiltinRun;
-    private static readonly StageRecipe P = TrainStages.Pretrain;
+    private static readonly RecipeDefaults P = TrainStages.Pretrain.Defaults;
     private static readonly string[] Demo = { BuiltinRun };
 
     /// <summary><c>--data</c>.</summary>
@@ -92,6 +90,9 @@ public sealed class TrainCommand : ICommand
     public static readonly CliOption<bool> Resume = Opt.Flag("resume", "continue from the newest checkpoint that verifies (a damaged newest one is reported and skipped); starts fresh when there is none");
     /// <summary><c>--resume-from</c>.</summary>
     public static readonly CliOption<string?> ResumeFrom = Opt.String("resume-from", "PATH", null, "a step_NNNNNN folder, or a MiniMind *_resume.pth written by PyTorch").Sample("out/checkpoints/x/step_000010");
+    /// <summary><c>--allow-data-change</c>.</summary>
+    public static readonly CliOption<bool> AllowDataChange = Opt.Flag("allow-data-change",
+        "resume on data whose rows (or their order) differ from the checkpoint's, deliberately: refused otherwise, naming both hashes; the metrics log records the change (a different sample count or row length is always refused)");
 
     /// <summary><c>--dist-timeout</c>.</summary>
     public static readonly CliOption<double> DistTimeout = Opt.Double("dist-timeout", "S", 300,
@@ -135,7 +136,7 @@ public sealed class TrainCommand : ICommand
             new OptionGroup("Recipe", Epochs, BatchSize, LearningRate, AccumulationSteps, GradClip, MaxSteps, Seed, Device, Dtype),
             new OptionGroup("Output", OutDir, SaveWeight, SaveInterval, LogInterval, KeepLast, KeepEvery, SaveDtype, ExportMinimindResume, MinimindRoot, Plot, TensorBoard, NoSpaceCheck),
             new OptionGroup("Divergence guard", MaxBadSteps, LossSpike),
-            new OptionGroup("Resuming", Resume, ResumeFrom),
+            new OptionGroup("Resuming", Resume, ResumeFrom, AllowDataChange),
             new OptionGroup("Several processes (mpirun)", DistTimeout),
             TrainStages.Group,
         },
@@ -180,15 +181,15 @@ public sealed class TrainCommand : ICommand
         bool Resume, string? ResumeFrom, string? FromWeight, string Device, StageRecipe Stage, StageSettings StageOptions, double DistTimeout = 300);
 
     // The options whose defaults are the stage's (TrainStages), read by Bind and by the per-stage --help.
-    private static readonly StageDefault<int> StageMaxSeqLen = new(MaxSeqLen, r => r.MaxSeqLen);
-    private static readonly StageDefault<string?> StageFromWeight = new(FromWeight, r => r.FromWeight, r => r.FromWeight);
-    private static readonly StageDefault<int> StageEpochs = new(Epochs, r => r.Epochs, r => r.DemoEpochs);
-    private static readonly StageDefault<int> StageBatchSize = new(BatchSize, r => r.BatchSize, r => r.DemoBatchSize);
-    private static readonly StageDefault<double> StageLearningRate = new(LearningRate, r => r.LearningRate, r => r.DemoLearningRate);
-    private static readonly StageDefault<int> StageAccumulationSteps = new(AccumulationSteps, r => r.AccumulationSteps);
-    private static readonly StageDefault<int> StageLogInterval = new(LogInterval, r => r.LogInterval);
-    private static readonly StageDefault<int> StageSaveInterval = new(SaveInterval, r => r.SaveInterval);
-    private static readonly StageDefault<string?> StageSaveWeight = new(SaveWeight, r => r.SaveWeight, r => r.SaveWeight);
+    private static readonly StageDefault<int> StageMaxSeqLen = new(MaxSeqLen, r => r.Defaults.MaxSeqLen);
+    private static readonly StageDefault<string?> StageFromWeight = new(FromWeight, r => r.Defaults.FromWeight, r => r.Defaults.FromWeight);
+    private static readonly StageDefault<int> StageEpochs = new(Epochs, r => r.Defaults.Epochs, r => r.Defaults.DemoEpochs);
+    private static readonly StageDefault<int> StageBatchSize = new(BatchSize, r => r.Defaults.BatchSize, r => r.Defaults.DemoBatchSize);
+    private static readonly StageDefault<double> StageLearningRate = new(LearningRate, r => r.Defaults.LearningRate, r => r.Defaults.DemoLearningRate);
+    private static readonly StageDefault<int> StageAccumulationSteps = new(AccumulationSteps, r => r.Defaults.AccumulationSteps);
+    private static readonly StageDefault<int> StageLogInterval = new(LogInterval, r => r.Defaults.LogInterval);
+    private static readonly StageDefault<int> StageSaveInterval = new(SaveInterval, r => r.Defaults.SaveInterval);
+    private static readonly StageDefault<string?> StageSaveWeight = new(SaveWeight, r => r.Defaults.SaveWeight, r => r.Defaults.SaveWeight);
     private static readonly IStageDefault[] StageDefaults =
     {
         StageMaxSeqLen, StageFromWeight, StageEpochs, StageBatchSize, StageLearningRate, StageAccumulationSteps, StageLogInterval, StageSaveInterval, StageSaveWeight,
@@ -207,7 +208,7 @@ public sealed class TrainCommand : ICommand
         if (name is null) return null;
         var stage = TrainStages.Get(TrainStages.Stage.Parse(name));
         return $"--stage {stage.Name} (trainer/{stage.Script}): {stage.Summary}; its defaults are shown. 'minimind train --help' lists every stage.\n\n" +
-            Table.RenderHelp(o => TrainStages.OwnerOf(o) is not { } owner || owner == stage.Name,
+            Table.RenderHelp(o => TrainStages.OwnerOf(o) is not { } owner || owner == stage,
                 o => StageDefaults.FirstOrDefault(d => ReferenceEquals(d.Option, o))?.Shown(stage)
                      ?? (ReferenceEquals(o, TrainStages.Stage) ? stage.Name : null));
     }
@@ -247,6 +248,7 @@ public sealed class TrainCommand : ICommand
             CheckFreeSpace = !args.Get(NoSpaceCheck),
             TokenizerSpec = tokSpec.Length == 0 ? null : tokSpec == "byte" ? tokSpec : Path.GetFullPath(tokSpec),
             TensorBoardDir = args.Get(TensorBoard),
+            AllowDataChange = args.Get(AllowDataChange),
         };
         bool resume = args.Get(Resume);
         string? resumeFrom = args.Get(ResumeFrom);
@@ -255,7 +257,8 @@ public sealed class TrainCommand : ICommand
         string device = args.Get(Device);
         // A --from-weight given as a file or folder, or a MiniMind *_resume.pth to continue, also fixes the shapes (read from it).
         string? fromWeightFile = resumeFrom is not null && File.Exists(resumeFrom) ? resumeFrom
-            : fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight : null;
+            : fromWeight is not null && (File.Exists(fromWeight) || Directory.Exists(fromWeight)) ? fromWeight
+            : fromWeight is not null ? EarlierStageFile(args, fromWeight, options.OutDir) : null;
         // The built-in run keeps its toy size unless --arch names a preset; every override still applies.
         var tiny = builtin ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : (ModelConfig?)null;
         var config = ModelOptions.Parse(args, fromWeightFile, out _, tiny);
@@ -266,6 +269,20 @@ public sealed class TrainCommand : ICommand
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         if (resume && resumeFrom is not null) throw new UsageException("give either --resume or --resume-from, not both");
         return new Settings(dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, stage, stageOptions, distTimeout);
+    }
+
+    // --from-weight NAME without architecture flags: the one <out-dir>/NAME_<dim>[_moe].pth an earlier stage wrote, whose
+    // architecture record is believed (the stage needs no --dim again). With flags, the name is completed from them as before.
+    private static string? EarlierStageFile(ArgParser args, string name, string outDir)
+    {
+        if (name.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || !Directory.Exists(outDir)) return null;
+        if (ModelOptions.Architecture.Options.Any(o => !ReferenceEquals(o, ModelOptions.MaxSeqLen) && args.Has(o))) return null;
+        var found = Directory.EnumerateFiles(outDir, name + "_*.pth")
+            .Where(f => System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileNameWithoutExtension(f)[(name.Length + 1)..], @"^\d+(_moe)?$"))
+            .Order(StringComparer.Ordinal).ToList();
+        if (found.Count > 1)
+            throw new UsageException($"--from-weight {name}: {outDir} holds {string.Join(", ", found.Select(Path.GetFileName))}; give --dim (and --use-moe) to pick one, or --from-weight PATH");
+        return found.Count == 1 ? found[0] : null;
     }
 
     /// <inheritdoc/>
@@ -287,108 +304,30 @@ public sealed class TrainCommand : ICommand
     {
         // Rank 0 speaks for the job; the other ranks' errors still reach stderr.
         var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
-        var (dataPath, maxSeqLen, tokSpec, options, config, resume, resumeFrom, fromWeight, device, recipe, stageOptions, _) = settings;
-        bool builtin = dataPath is null;
-
-        // ---- data ------------------------------------------------------------------------------
-        IPretrainSource data;
-        string dataDesc;
-        ITokenizer? tokenizer = tokSpec.Length > 0 ? TokenizerLoader.Load(tokSpec) : null;
-        // MiniMind's sft, lora and distillation scripts all read SFTDataset conversations; dpo reads DPODataset pairs.
-        bool chat = recipe.Name != "pretrain";
-        if (recipe.Name == "dpo")
-        {
-            if (dataPath is not null && dataPath.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
-                throw new UsageException($"--stage dpo reads a jsonl of {{\"chosen\": [...], \"rejected\": [...]}} pairs, not a token file ({dataPath})");
-            var format = ChatFormat.Load(tokSpec);
-            var sftOptions = new SftOptions { MaxSeqLen = maxSeqLen };
-            var pairs = builtin ? DpoPairSource.Builtin(format, sftOptions) : DpoPairSource.Open(dataPath!, format, sftOptions);
-            data = PreferenceSide.Split(pairs).Chosen;
-            dataDesc = builtin ? $"built-in preference pairs ({pairs.Count} pairs, {tokSpec} tokenizer; {pairs.Stats})" : $"preference pairs {dataPath} ({pairs.Stats})";
-        }
-        else if (builtin && chat)
-        {
-            var sft = SftSource.Builtin(ChatFormat.Load(tokSpec), new SftOptions { MaxSeqLen = maxSeqLen });
-            data = sft;
-            dataDesc = $"built-in conversations ({sft.Count} rows, {tokSpec} tokenizer; {sft.Stats})";
-        }
-        else if (builtin)
-        {
-            data = BuiltinCorpus.CreateSource(tokenizer!, maxSeqLen);
-            dataDesc = $"built-in corpus ({data.Count} documents, {tokSpec} tokenizer)";
-        }
-        else if (dataPath!.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
-        {
-            data = TokenFilePretrainSource.Open(dataPath);
-            dataDesc = $"token file {dataPath}";
-            if (data.SeqLen + 1 != maxSeqLen && args.Has(MaxSeqLen))
-                log.WriteLine($"note: {dataPath} holds rows of {data.SeqLen + 1} tokens; --max-seq-len {maxSeqLen} is ignored");
-        }
-        else if (chat)
-        {
-            var sft = SftSource.Open(dataPath, ChatFormat.Load(tokSpec), new SftOptions { MaxSeqLen = maxSeqLen }, log);
-            data = sft;
-            dataDesc = $"conversations {dataPath} ({sft.Stats})";
-        }
-        else
-        {
-            if (!File.Exists(dataPath)) throw new FileNotFoundException($"--data file not found: {dataPath}", dataPath);
-            data = JsonlPretrainSource.Open(dataPath, tokenizer!, maxSeqLen, log);
-            dataDesc = $"jsonl {dataPath}";
-        }
-        using var ownedData = data as IDisposable; // the token file is memory-mapped
+        var (recipe, options) = (settings.Stage, settings.Options);
+        ITokenizer? tokenizer = settings.TokSpec.Length > 0 ? TokenizerLoader.Load(settings.TokSpec) : null;
+        using var data = recipe.OpenData(new DataRequest(settings.DataPath, settings.TokSpec, tokenizer, settings.MaxSeqLen, args.Has(MaxSeqLen), log));
+        var config = settings.Config;
         if (tokenizer is not null && tokenizer.VocabSize > config.VocabSize)
-            throw new UsageException($"the tokenizer has {tokenizer.VocabSize} ids but the model's --vocab-size is {config.VocabSize}");
-        if (config.MaxSeqLen < data.SeqLen) config = config with { MaxSeqLen = data.SeqLen };
+            throw new UsageException($"--tokenizer {settings.TokSpec} has {tokenizer.VocabSize} ids, but the model's vocabulary has {config.VocabSize} (--vocab-size, or the " +
+                $"architecture of the --from-weight file): {settings.DataPath ?? "the built-in data"} tokenized with it would hold ids the model has no embedding for. " +
+                "Use the tokenizer the model was built with, or a model with a vocabulary that large");
+        if (config.MaxSeqLen < data.Data.SeqLen) config = config with { MaxSeqLen = data.Data.SeqLen };
 
-        // ---- model and trainer -----------------------------------------------------------------
-        // CPU ranks sharing a machine split its cores instead of oversubscribing them.
-        int threads = comm.LocalSize > 1 ? Math.Max(1, Environment.ProcessorCount / comm.LocalSize) : 0;
-        // GPU ranks on one machine take one device each (local rank r -> CUDA device r).
-        bool cuda = device == "cuda" || (device == "auto" && Minimind.Kernels.Ilgpu.IlgpuBackend.CudaAvailable());
-        using var backend = comm.LocalSize > 1 && cuda ? Minimind.Kernels.Ilgpu.IlgpuBackend.CreateCuda(comm.LocalRank) : BackendFactory.Create(device, threads);
-        log.WriteLine(BackendFactory.Describe(backend) + (comm.LocalSize > 1 && backend.Name == "cpu" ? $", {threads} thread(s) per rank for {comm.LocalSize} ranks on this machine" : ""));
-        using var model = MiniMindModel.Create(config, backend, StageSetup.RowsPerSample(recipe) * options.BatchSize, data.SeqLen);
+        using var backend = CreateBackend(settings.Device, comm, log);
+        using var model = MiniMindModel.Create(config, backend, recipe.RowsPerSample * options.BatchSize, data.Data.SeqLen);
         model.Precision = options.Dtype;
         model.InitRandom(checked((int)options.Seed));
-        using var frozen = StageSetup.Create(recipe, stageOptions, model, data, options, backend, log, fromWeight);
-        using var trainer = new Trainer(frozen.Stage, options, log, dataDesc, comm);
+        using var setup = recipe.CreateStage(new StageContext(settings.StageOptions, model, data.Data, options, backend, log, settings.FromWeight));
+        using var trainer = new Trainer(setup.Stage, options, log, data.Description, comm);
         // One run per checkpoint folder (rank 0 holds it for the job); the OS drops the lock when the process dies,
         // so a killed run never blocks --resume.
-        using var runLock = comm.Rank == 0 ? Minimind.Checkpoint.Resume.RunLock.Acquire(trainer.Paths.CheckpointRoot, CommandLine()) : null;
+        using var runLock = comm.Rank == 0 ? RunLock.Acquire(trainer.Paths.CheckpointRoot, CommandLine()) : null;
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
-        log.WriteLine($"data: {dataDesc}: {data.Count:N0} samples of {data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, {trainer.StepsPerEpoch} optimizer steps/epoch");
-
-        bool resumed = false;
-        if (resumeFrom is not null)
-        {
-            if (Directory.Exists(resumeFrom)) trainer.LoadResumeFolder(resumeFrom);
-            else if (File.Exists(resumeFrom)) trainer.LoadMinimindResume(resumeFrom);
-            else throw new FileNotFoundException($"--resume-from {resumeFrom}: no such folder or file", resumeFrom);
-            resumed = true;
-        }
-        else if (resume)
-        {
-            resumed = trainer.TryResumeLatest();
-            if (!resumed) log.WriteLine($"--resume: no complete checkpoint in {trainer.Paths.CheckpointRoot}; starting a fresh run");
-        }
-        if (!resumed)
-        {
-            var existing = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.Paths.CheckpointRoot);
-            if (existing.Count > 0 && !resume)
-                throw new IOException($"{trainer.Paths.CheckpointRoot} already holds checkpoints of a run (up to step {existing[0].Step}). " +
-                    "Continue it with --resume, or pick another --out-dir or --save-weight, or delete that folder to start over.");
-            if (fromWeight is not null) LoadFromWeight(model, fromWeight, options, config, log, args.Has(FromWeight));
-        }
-        else if (frozen.Lora is not null && fromWeight is not null)
-            LoadFromWeight(model, fromWeight, options, config, log, args.Has(FromWeight)); // the frozen base is not in the checkpoint
-        else if (fromWeight is not null) log.WriteLine("note: --from-weight is ignored when resuming (the checkpoint holds the weights)");
-        if (frozen.Lora is { } lora)
-        {
-            if (fromWeight is null) log.WriteLine("warning: --stage lora with --from-weight none adapts a randomly initialised base model");
-            var keys = lora.AdaptedKeys.ToList();
-            log.WriteLine($"LoRA: rank {lora.Rank} on {keys.Count} square linears ({string.Join(", ", keys.Take(4))}{(keys.Count > 4 ? ", ..." : "")}): {lora.Table.TotalElements:N0} trainable parameters");
-        }
+        bool resumed = Start(trainer, setup, model, settings, args.Has(FromWeight), log);
+        // After the resume: a checkpoint's G (micro-batches per step) decides the steps per epoch.
+        log.WriteLine($"data: {data.Description}: {data.Data.Count:N0} samples of {data.Data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, " +
+            $"{trainer.StepsPerEpoch} optimizer steps/epoch ({trainer.Parallel.MicroBatchesPerStep} micro-batch{(trainer.Parallel.MicroBatchesPerStep == 1 ? "" : "es")} per step)");
 
         log.WriteLine(trainer.Parallel.Describe());
         trainer.CheckRanksAgree(new KeyValuePair<string, string>[] { new("--device", backend.Name) });
@@ -400,41 +339,41 @@ public sealed class TrainCommand : ICommand
         log.WriteLine($"training: {trainer.StopStep - trainer.State.OptimizerStep} optimizer steps (schedule total {trainer.State.TotalSteps}), batch {options.BatchSize} x {trainer.Parallel.PerRank} accumulation x {comm.Size} rank(s), lr {options.LearningRate}");
         TrainOutcome outcome;
         using (var stop = new StopSignal(log)) outcome = trainer.Run(stop, resumed);
-        string again = ResumeCommandLine();
-        if (outcome == TrainOutcome.Diverged)
+        return TrainReport.Print(outcome, trainer, settings, setup.Lora is not null, log);
+    }
+
+    // CPU ranks sharing a machine split its cores instead of oversubscribing them; GPU ranks take one device each (local rank r -> CUDA device r).
+    private static IBackend CreateBackend(string device, ICommunicator comm, TextWriter log)
+    {
+        int threads = comm.LocalSize > 1 ? Math.Max(1, Environment.ProcessorCount / comm.LocalSize) : 0;
+        var backend = BackendFactory.Create(device, threads, comm.LocalRank);
+        log.WriteLine(BackendFactory.Describe(backend) + (comm.LocalSize > 1 && backend.Name == "cpu" ? $", {threads} thread(s) per rank for {comm.LocalSize} ranks on this machine" : ""));
+        return backend;
+    }
+
+    // Resumes (--resume, --resume-from) or starts fresh, refusing a folder that already holds a run; --from-weight loads
+    // the starting weights, and a LoRA run's frozen base on every start. Returns true when resumed.
+    private static bool Start(Trainer trainer, StageSetup setup, MiniMindModel model, Settings s, bool fromWeightGiven, TextWriter log)
+    {
+        bool resumed = ResumeLoader.Load(trainer, s.Resume, s.ResumeFrom);
+        if (!resumed)
         {
-            var last = Minimind.Checkpoint.Resume.ResumeStore.ListSteps(trainer.Paths.CheckpointRoot).FirstOrDefault();
-            log.WriteLine($"error: training diverged at step {trainer.State.OptimizerStep}: {trainer.DivergedReason}.");
-            log.WriteLine(last is null
-                ? "No checkpoint had been written yet; nothing on disk was touched."
-                : $"The newest checkpoint, {last.Path} (step {last.Step}), is the last good state and {trainer.Paths.WeightsPath} holds its weights; nothing after it was saved.");
-            log.WriteLine("Lower --learning-rate or enable --grad-clip (a resumed run keeps the schedule it started with, so start a new --out-dir or --save-weight for a new learning rate),");
-            log.WriteLine($"or continue from the last checkpoint with: {again}");
-            return DivergedExitCode;
+            var existing = ResumeStore.ListSteps(trainer.Paths.CheckpointRoot);
+            if (existing.Count > 0 && !s.Resume)
+                throw new IOException($"{trainer.Paths.CheckpointRoot} already holds checkpoints of a run (up to step {existing[0].Step}). " +
+                    "Continue it with --resume, or pick another --out-dir or --save-weight, or delete that folder to start over.");
+            if (s.FromWeight is not null) LoadFromWeight(model, s.FromWeight, s.Options, model.Config, log, fromWeightGiven);
         }
-        if (outcome == TrainOutcome.Stopped)
+        else if (setup.Lora is not null && s.FromWeight is not null)
+            LoadFromWeight(model, s.FromWeight, s.Options, model.Config, log, fromWeightGiven); // the frozen base is not in the checkpoint
+        else if (s.FromWeight is not null) log.WriteLine("note: --from-weight is ignored when resuming (the checkpoint holds the weights)");
+        if (setup.Lora is { } lora)
         {
-            log.WriteLine($"stopped at step {trainer.State.OptimizerStep}/{trainer.StopStep}; checkpoint in {trainer.Paths.CheckpointRoot}");
-            log.WriteLine($"resume with: {again}");
-            return 0;
+            if (s.FromWeight is null) log.WriteLine("warning: --stage lora with --from-weight none adapts a randomly initialised base model");
+            var keys = lora.AdaptedKeys.ToList();
+            log.WriteLine($"LoRA: rank {lora.Rank} on {keys.Count} square linears ({string.Join(", ", keys.Take(4))}{(keys.Count > 4 ? ", ..." : "")}): {lora.Table.TotalElements:N0} trainable parameters");
         }
-        log.WriteLine($"done: {trainer.State.OptimizerStep} steps, final loss {(trainer.State.Losses.Count > 0 ? trainer.State.Losses[^1] : float.NaN):F4}");
-        log.WriteLine($"weights:    {trainer.Paths.WeightsPath}");
-        log.WriteLine($"checkpoint: {trainer.Paths.CheckpointRoot}");
-        if (options.Plot) log.WriteLine($"loss plot:  {trainer.Paths.PlotPath}");
-        log.WriteLine($"metrics:    {trainer.Paths.MetricsPath}");
-        // The .pth alone does not say which generation wrote it (2024 and minimind2 share keys): spell the architecture out.
-        string tokHint = tokSpec.Length > 0 ? $" --tokenizer {tokSpec}" : "";
-        if (frozen.Lora is not null)
-        {
-            string merged = Path.Combine(options.OutDir, RunPaths.RunNameOf(options.SaveWeight + "_merged", config) + ".pth");
-            log.WriteLine($"merge it:   minimind convert {(fromWeight is null ? "BASE.pth" : FromWeightPath(fromWeight, options, config))} {merged} --merge-lora {trainer.Paths.WeightsPath}");
-            log.WriteLine($"try it:     minimind generate --weights {merged} {ModelOptions.Describe(config)}{tokHint} --prompt \"...\"");
-        }
-        // The .pth records its architecture and tokenizer, so the weights are all generate needs.
-        else log.WriteLine($"try it:     minimind generate --weights {trainer.Paths.WeightsPath}{(tokSpec.Length > 0 ? "" : " --tokenizer TOKENIZER")} --prompt \"...\"");
-        log.WriteLine($"resume command (for a run that was interrupted; a finished one has nothing left): {again}");
-        return 0;
+        return resumed;
     }
 
     private static void LoadFromWeight(MiniMindModel model, string fromWeight, TrainOptions o, ModelConfig c, TextWriter log, bool given)
@@ -458,21 +397,4 @@ public sealed class TrainCommand : ICommand
     public const int DivergedExitCode = 3;
 
     private static string CommandLine() => string.Join(' ', Environment.GetCommandLineArgs().Select(a => a.Contains(' ') ? $"\"{a}\"" : a));
-
-    // The command line that continues this run: the same options with --resume.
-    private static string ResumeCommandLine()
-    {
-        var a = Environment.GetCommandLineArgs().Skip(1).ToList();
-        int i = a.IndexOf("train");
-        var opts = i >= 0 ? a.Skip(i + 1).ToList() : a;
-        var kept = new List<string>();
-        for (int k = 0; k < opts.Count; k++)
-        {
-            if (opts[k] == "--resume") continue;
-            if (opts[k] == "--resume-from") { k++; continue; }
-            if (opts[k].StartsWith("--resume-from=", StringComparison.Ordinal)) continue;
-            kept.Add(opts[k].Contains(' ') ? $"\"{opts[k]}\"" : opts[k]);
-        }
-        return "minimind train " + string.Join(' ', kept.Append("--resume")).Trim();
-    }
 }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Minimind.Kernels.Distributed;
 
 namespace Minimind.Kernels.Cpu;
 
@@ -8,7 +9,7 @@ namespace Minimind.Kernels.Cpu;
 /// partitions of output elements. Every op is synchronous, and its result bits do not depend on the
 /// thread count (each output element is reduced in a fixed order inside one work item).
 /// </summary>
-public sealed partial class CpuBackend : IBackend
+public sealed partial class CpuBackend : IBackend, IRankTransport
 {
     private readonly WorkPartition _work;
 
@@ -27,11 +28,22 @@ public sealed partial class CpuBackend : IBackend
 
     /// <inheritdoc/>
     /// <remarks>No limits: the CPU kernels take any head dim.</remarks>
-    public BackendLimits Limits => BackendLimits.None;
+    public BackendLimits Limits { get; } = BackendLimits.None with
+    {
+        MaxBufferElements = Array.MaxLength, MemoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
+    };
 
     /// <inheritdoc/>
     public string DeviceName =>
         $"CPU ({_work.Threads} threads, {(System.Runtime.Intrinsics.X86.Fma.IsSupported ? "AVX2+FMA" : "portable SIMD")}, {Environment.ProcessorCount} logical cores)";
+
+    /// <inheritdoc/>
+    /// <remarks>Buffers are host memory: MPI exchanges them in place; no NCCL.</remarks>
+    public IRankTransport Transport => this;
+
+    bool IRankTransport.TryHostView(Tensor t, out Span<float> view) { view = Span(t); return true; }
+    string? IRankTransport.NcclUnavailable => $"{Name} backend";
+    NcclCommunicator IRankTransport.OpenNccl(ICommunicator mpi, NcclLibrary library) => throw new NotSupportedException("NCCL needs the CUDA backend (--device cuda)");
 
     // ---- host views ---------------------------------------------------------------------------
 

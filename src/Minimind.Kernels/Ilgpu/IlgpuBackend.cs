@@ -2,6 +2,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
+using Minimind.Kernels.Distributed;
 
 namespace Minimind.Kernels.Ilgpu;
 
@@ -11,7 +12,7 @@ namespace Minimind.Kernels.Ilgpu;
 /// and the ops that return host values synchronise. Every reduction has a fixed order (no float atomics), so
 /// results are bit-identical from run to run on the same device and launch shape.
 /// </summary>
-public sealed partial class IlgpuBackend : IBackend
+public sealed partial class IlgpuBackend : IBackend, IRankTransport
 {
     private readonly Context _ctx;
     private readonly Accelerator _acc;
@@ -115,6 +116,14 @@ public sealed partial class IlgpuBackend : IBackend
 
     /// <inheritdoc/>
     public string Name => IsCuda ? "cuda" : "ilgpu-cpu";
+
+    /// <inheritdoc/>
+    /// <remarks>Device memory: staged through the host for MPI; on CUDA, NCCL between the devices.</remarks>
+    public IRankTransport Transport => this;
+
+    bool IRankTransport.TryHostView(Tensor t, out Span<float> view) { view = default; return false; }
+    string? IRankTransport.NcclUnavailable => _acc is CudaAccelerator ? null : $"{Name} backend";
+    NcclCommunicator IRankTransport.OpenNccl(ICommunicator mpi, NcclLibrary library) => NcclCommunicator.Create(mpi, this, library);
 
     /// <inheritdoc/>
     /// <remarks>Attention head dims up to the attention tiles' shared-memory rows (128).</remarks>

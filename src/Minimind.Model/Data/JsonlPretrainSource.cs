@@ -33,11 +33,15 @@ public sealed class JsonlPretrainSource : IPretrainSource
         long size = new FileInfo(path).Exists ? new FileInfo(path).Length : 0;
         log ??= size > (8 << 20) ? Console.Error : null;
         var builder = new InMemoryPretrainSource.Builder(maxSeqLen);
+        // While reading, the encoder is a chunk behind the reader: the count so far; the total once every chunk is encoded.
         Action<long, long>? progress = log is null ? null : (done, total) =>
-            log.WriteLine($"tokenizing {path}: {done / 1e6:F1}/{total / 1e6:F1} MB ({100.0 * done / Math.Max(1, total):F0}%), {builder.Count} samples");
+        {
+            if (done < total) log.WriteLine($"tokenizing {path}: {done / 1e6:F1}/{total / 1e6:F1} MB ({100.0 * done / Math.Max(1, total):F0}%), {builder.Count} samples so far");
+        };
         // Encoded on all cores in chunks, stored in file order: the samples do not depend on the thread count.
         foreach (var ids in ParallelEncoder.Encode(JsonlTexts.Read(path, progress).Select(l => l.Text), tokenizer, threads)) builder.Add(ids);
         if (builder.Count == 0) throw new InvalidDataException($"{path}: no samples (the file has no non-blank lines)");
+        log?.WriteLine($"tokenized {path}: {size / 1e6:F1} MB, {builder.Count} samples");
         return new JsonlPretrainSource(path, builder.Build(tokenizer.BosId, tokenizer.EosId, tokenizer.PadId));
     }
 

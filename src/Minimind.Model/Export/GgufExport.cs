@@ -18,6 +18,8 @@ public static class GgufExport
     public static string? Unsupported(ModelConfig c) =>
         c.UseMoe && c.Generation != ModelGeneration.MiniMind3
             ? $"{c.Arch} MoE (routed experts, a shared expert, top-{c.TopK} routing) is not supported: llama.cpp's llama/qwen3moe have no shared expert, and its deepseek architecture does not renormalise the top-k weights as MiniMind does, so the model would run with different outputs; convert a dense or a minimind3 model"
+            : c.RopeScaling is { } rs && (rs.BetaFast != 32 || rs.BetaSlow != 1)
+            ? $"YaRN with beta_fast {rs.BetaFast} / beta_slow {rs.BetaSlow} is not supported: llama.cpp's llama and qwen3 use 32 / 1 (MiniMind's), so the model would run with other positions"
             : null;
 
     /// <summary>The llama.cpp architecture <paramref name="c"/> is written as.</summary>
@@ -44,6 +46,14 @@ public static class GgufExport
         g.Add($"{a}.rope.freq_base", GgufValue.F32(c.RopeTheta));
         g.Add($"{a}.rope.dimension_count", GgufValue.U32(c.HeadDim));
         g.Add($"{a}.vocab_size", GgufValue.U32(c.VocabSize));
+        if (c.RopeScaling is { } yarn)
+        {
+            // llama.cpp's YaRN has MiniMind's ramp but multiplies cos/sin by 1 + 0.1·ln(factor): attn_factor cancels it
+            g.Add($"{a}.rope.scaling.type", GgufValue.Of("yarn"));
+            g.Add($"{a}.rope.scaling.factor", GgufValue.F32((float)yarn.Factor));
+            g.Add($"{a}.rope.scaling.original_context_length", GgufValue.U32(yarn.OriginalMaxPositions));
+            g.Add($"{a}.rope.scaling.attn_factor", GgufValue.F32((float)yarn.LlamaCppAttnFactor));
+        }
         if (c.Generation == ModelGeneration.MiniMind3)
         {
             g.Add($"{a}.attention.key_length", GgufValue.U32(c.HeadDim));

@@ -186,7 +186,7 @@ public static class HfFolderWriter
             o["bos_token_id"] = 1; o["eos_token_id"] = 2;
             o["mlp_bias"] = false;
             o["pretraining_tp"] = 1;
-            o["rope_scaling"] = null;
+            o["rope_scaling"] = RopeScalingJson(c.RopeScaling);
             o["rope_theta"] = D(c.RopeTheta);
             o["transformers_version"] = "4.57.0";
         }
@@ -195,8 +195,28 @@ public static class HfFolderWriter
         if (c.Generation == ModelGeneration.MiniMind3)
         {
             r["rope_theta"] = D(c.RopeTheta);
-            r["rope_scaling"] = null;
+            r["rope_scaling"] = RopeScalingJson(c.RopeScaling);
         }
         return r;
+    }
+
+    /// <summary>The <c>rope_scaling</c> value: null, or YaRN's dict as MiniMindConfig writes it (key order and number
+    /// forms included: 32, 1, 16, 2048, 1.0 for MiniMind's values).</summary>
+    public static JsonNode? RopeScalingJson(RopeScaling? scaling)
+    {
+        if (scaling is not { } s) return null;
+        // a Python int stays an int, a float is written with its fraction (1.0)
+        static JsonNode Num(double v, bool isFloat) => JsonNode.Parse(isFloat ? PyFloat(v) : v.ToString("R", CultureInfo.InvariantCulture))!;
+        static string PyFloat(double v) => v == Math.Floor(v) && Math.Abs(v) < 1e16 ? v.ToString("F1", CultureInfo.InvariantCulture) : v.ToString("R", CultureInfo.InvariantCulture);
+        static bool Whole(double v) => v == Math.Floor(v) && Math.Abs(v) < 1e15;
+        return new JsonObject
+        {
+            ["beta_fast"] = Num(s.BetaFast, !Whole(s.BetaFast)),
+            ["beta_slow"] = Num(s.BetaSlow, !Whole(s.BetaSlow)),
+            ["factor"] = Num(s.Factor, !Whole(s.Factor)),
+            ["original_max_position_embeddings"] = s.OriginalMaxPositions,
+            ["attention_factor"] = Num(s.AttentionFactor, true),
+            ["type"] = "yarn",
+        };
     }
 }

@@ -66,7 +66,7 @@ public sealed class ChatSession
             prompt = Render(turns);
         }
         if (prompt.Length >= _model.MaxSeqLen)
-            throw new ArgumentException($"the message needs {prompt.Length} tokens; the context holds {_model.MaxSeqLen} (--max-seq-len)");
+            throw new ContextOverflowException($"the message needs {prompt.Length} tokens; the context holds {_model.MaxSeqLen} (--max-seq-len)");
         return (turns, prompt);
     }
 

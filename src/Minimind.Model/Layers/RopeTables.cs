@@ -6,10 +6,11 @@ namespace Minimind.Model.Layers;
 public static class RopeTables
 {
     /// <summary>
-    /// freq_i = 1/θ^(2i/hd) with the exponent formed in float32 (torch.arange(0,hd,2).float()/hd),
-    /// angle = float32(pos)·freq_i in float32, then cos/sin of that float32 angle.
+    /// freq_i = 1/θ^(2i/hd) with the exponent formed in float32 (torch.arange(0,hd,2).float()/hd), YaRN-scaled when
+    /// <paramref name="scaling"/> is set, angle = float32(pos)·freq_i in float32, then cos/sin of that float32 angle
+    /// (× the YaRN attention factor), as MiniMind's <c>precompute_freqs_cis</c>.
     /// </summary>
-    public static (float[] cos, float[] sin) Compute(int headDim, int maxPos, float theta)
+    public static (float[] cos, float[] sin) Compute(int headDim, int maxPos, float theta, RopeScaling? scaling = null)
     {
         int half = headDim / 2;
         var freq = new float[half];
@@ -20,14 +21,16 @@ public static class RopeTables
             float p = (float)Math.Pow(theta, expo);
             freq[i] = 1f / p;
         }
+        scaling?.ScaleFrequencies(freq, headDim, theta);
+        float attn = (float)(scaling?.AttentionFactor ?? 1.0);
         var cos = new float[(long)maxPos * half];
         var sin = new float[(long)maxPos * half];
         for (int t = 0; t < maxPos; t++)
             for (int i = 0; i < half; i++)
             {
                 float a = t * freq[i];
-                cos[t * half + i] = (float)Math.Cos(a);
-                sin[t * half + i] = (float)Math.Sin(a);
+                cos[t * half + i] = (float)Math.Cos(a) * attn;
+                sin[t * half + i] = (float)Math.Sin(a) * attn;
             }
         return (cos, sin);
     }

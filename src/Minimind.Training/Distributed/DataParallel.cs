@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Minimind.Kernels;
-using Minimind.Kernels.Cpu;
 using Minimind.Kernels.Distributed;
 
 namespace Minimind.Training.Distributed;
@@ -109,12 +108,12 @@ public sealed class DataParallel : IDisposable
             }
             else
             {
-                Span<float> g;
-                if (_backend is CpuBackend) g = CpuBackend.Span(_gradients);
-                else { _host ??= new float[_gradients.Length]; _backend.Download(_gradients, _host); g = _host; }
+                // Host-memory buffers are reduced in place; device ones are staged through a host copy.
+                bool staged = !_backend.Transport.TryHostView(_gradients, out var g);
+                if (staged) { _host ??= new float[_gradients.Length]; _backend.Download(_gradients, _host); g = _host; }
                 _reduce.Run(g, present);
                 BytesSent += _reduce.BytesSent;
-                if (_backend is not CpuBackend) _backend.Upload(_gradients, _host);
+                if (staged) _backend.Upload(_gradients, _host);
             }
             all = Collectives.AllGather(Comm, _losses);
             _comm.Stop();

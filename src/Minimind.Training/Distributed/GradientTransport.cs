@@ -1,13 +1,11 @@
 using Minimind.Kernels;
 using Minimind.Kernels.Distributed;
-using Minimind.Kernels.Ilgpu;
-using ILGPU.Runtime.Cuda;
 
 namespace Minimind.Training.Distributed;
 
 /// <summary>
-/// Chooses how gradients cross ranks: under mpirun with the CUDA backend and libnccl.so.2 loadable on every
-/// rank, NCCL send/recv between device buffers; otherwise host memory over MPI. Both run <see cref="TreeSchedule"/>,
+/// Chooses how gradients cross ranks: under mpirun, when every rank's backend can open NCCL (<see cref="IRankTransport"/>:
+/// the CUDA backend) and libnccl.so.2 loads, NCCL send/recv between device buffers; otherwise host memory over MPI. Both run <see cref="TreeSchedule"/>,
 /// so the sum order (and the bits) do not depend on the choice.
 /// </summary>
 public static class GradientTransport
@@ -23,11 +21,11 @@ public static class GradientTransport
     public static (NcclCommunicator? Nccl, string Note) Select(ICommunicator comm, IBackend backend)
     {
         if (!UnderMpirun()) return (null, "");
-        var cuda = backend as IlgpuBackend;
-        bool onCuda = cuda?.Accelerator is CudaAccelerator;
+        var transport = backend.Transport;
+        bool canNccl = transport.NcclUnavailable is null;
         NcclLibrary? lib = null;
-        string why = onCuda ? "" : $"{backend.Name} backend";
-        if (onCuda)
+        string why = transport.NcclUnavailable ?? "";
+        if (canNccl)
         {
             try { lib = NcclLibrary.Load(); }
             catch (DllNotFoundException e) { why = e.Message; }
@@ -37,8 +35,8 @@ public static class GradientTransport
         if (comm.Size > 1) missing = Array.IndexOf(Collectives.AllGather(comm, new[] { lib is null ? (byte)0 : (byte)1 }), (byte)0);
         else if (lib is null) missing = 0;
         if (missing >= 0)
-            return (null, !onCuda && comm.Size == 1 ? "" : $"gradient exchange: host memory over MPI (NCCL not used: rank {missing}{(missing == comm.Rank ? ": " + why : " cannot")})");
-        var nccl = NcclCommunicator.Create(comm, cuda!, lib!);
+            return (null, !canNccl && comm.Size == 1 ? "" : $"gradient exchange: host memory over MPI (NCCL not used: rank {missing}{(missing == comm.Rank ? ": " + why : " cannot")})");
+        var nccl = transport.OpenNccl(comm, lib!);
         nccl.CheckSendRecv();
         return (nccl, $"gradient exchange: NCCL {lib!.Version} ({lib.LoadedName}) send/recv between GPUs in the fixed tree order, adds on the device (binding checked at start-up)");
     }

@@ -1,14 +1,15 @@
 using Minimind.Checkpoint;
 using Minimind.Kernels;
 using Minimind.Model;
+using Minimind.Training.Checkpointing;
 
 namespace Minimind.Training.Stages;
 
 /// <summary>
 /// What one MiniMind training stage (pretrain, SFT, LoRA, DPO, distillation) supplies to the one
-/// <see cref="Trainer"/> loop: its samples, its loss (forward + manual backward) and the flat buffer it
-/// trains. The loop owns everything else: order, accumulation, clipping, AdamW, checkpoints, exact resume,
-/// signals, metrics and progress.
+/// <see cref="TrainLoop"/>: its samples, its loss (forward + manual backward), the flat buffer it trains and
+/// whatever else it must resume (<see cref="CheckpointStates"/>). The loop owns everything else: order,
+/// accumulation, clipping, AdamW, checkpoints, exact resume, signals, metrics and progress.
 /// </summary>
 public interface ITrainingStage
 {
@@ -39,4 +40,11 @@ public interface ITrainingStage
 
     /// <summary>Forward only: the loss <see cref="ForwardBackward"/> would return.</summary>
     float ForwardLoss(Batch batch);
+
+    /// <summary>
+    /// What the stage adds to every checkpoint besides its trained buffer and that buffer's AdamW moments (which the
+    /// trainer saves itself): one <see cref="ICheckpointState"/> per piece, e.g. PPO's critic with its own AdamW. None
+    /// for the built-in stages (a frozen reference or teacher is reloaded from its file, its hash in <see cref="Signature"/>).
+    /// </summary>
+    IReadOnlyList<ICheckpointState> CheckpointStates => Array.Empty<ICheckpointState>();
 }

@@ -40,31 +40,6 @@ public sealed class BackendFactoryTests
     }
 
     [Fact]
-    public void KernelsPtxCommand_WritesPtxFiles()
-    {
-        var dir = Directory.CreateTempSubdirectory("mm-ptxcmd-");
-        var old = Console.Out;
-        Console.SetOut(new StringWriter());
-        try
-        {
-            Assert.Equal(0, Minimind.Cli.Program.Main(new[] { "kernels", "ptx", "--out", dir.FullName, "--arch", "sm_80", "--op", "GemmTiled" }));
-            var files = Directory.GetFiles(dir.FullName).Select(Path.GetFileName).OrderBy(x => x).ToArray();
-            Assert.Equal(new[] { "GemmTiled_GemmTile64.ptx", "GemmTiled_GemmTile8.ptx" }, files);
-            Assert.Contains(".entry", File.ReadAllText(Path.Combine(dir.FullName, "GemmTiled_GemmTile64.ptx")));
-        }
-        finally { Console.SetOut(old); dir.Delete(recursive: true); }
-    }
-
-    [Fact]
-    public void KernelsCommand_BadMode_IsAUsageError()
-    {
-        var old = Console.Error;
-        Console.SetError(new StringWriter());
-        try { Assert.Equal(2, Minimind.Cli.Program.Main(new[] { "kernels", "verify" })); }
-        finally { Console.SetError(old); }
-    }
-
-    [Fact]
     public void UnknownDevice_ThrowsListingChoices()
     {
         var e = Assert.Throws<ArgumentException>(() => BackendFactory.Create("tpu"));

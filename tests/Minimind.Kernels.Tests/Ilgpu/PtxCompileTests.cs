@@ -5,6 +5,7 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using Minimind.Kernels.Ilgpu;
 
+using Minimind.Tests;
 namespace Minimind.Kernels.Tests.Ilgpu;
 
 /// <summary>
@@ -102,7 +103,7 @@ public sealed class PtxCompileTests
     public void EveryKernelAssemblesWithPtxas()
     {
         string? ptxas = PtxasGate.Find();
-        Skip.If(ptxas is null, PtxasGate.Missing);
+        TestEnvironment.RequireTool(ptxas is not null, PtxasGate.Missing);
         var failures = new List<string>();
         foreach (var entry in IlgpuKernels.All)
             foreach (var (arch, sm) in new[] { (CudaArchitecture.SM_80, "sm_80"), (CudaArchitecture.SM_90, "sm_90") })

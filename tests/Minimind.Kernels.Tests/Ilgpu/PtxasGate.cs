@@ -1,3 +1,5 @@
+using Minimind.Tests;
+
 namespace Minimind.Kernels.Tests.Ilgpu;
 
 /// <summary>NVIDIA's <c>ptxas</c> as a test gate without a GPU: found via $MM_PTXAS or PATH (CUDA 11.8's, from Debian's
@@ -30,7 +32,7 @@ internal static class PtxasGate
     public static void AssembleOrSkip(string ptx, string sm)
     {
         string? ptxas = Find();
-        Skip.If(ptxas is null, Missing);
+        TestEnvironment.RequireTool(ptxas is not null, Missing);
         string? err = Assemble(ptxas!, ptx, sm);
         Assert.True(err is null, $"ptxas -arch={sm} rejected: {err}");
     }
@@ -40,9 +42,9 @@ internal static class PtxasGate
     public static string SassOrSkip(string ptx, string sm)
     {
         string? ptxas = Find();
-        Skip.If(ptxas is null, Missing);
+        TestEnvironment.RequireTool(ptxas is not null, Missing);
         string cuobjdump = Path.Combine(Path.GetDirectoryName(ptxas!)!, "cuobjdump");
-        Skip.If(!File.Exists(cuobjdump), $"cuobjdump not found next to {ptxas}; SASS not checked");
+        TestEnvironment.RequireTool(File.Exists(cuobjdump), $"cuobjdump not found next to {ptxas}; SASS not checked");
         return InTemp(ptx, file =>
         {
             Assert.Equal("", Run(ptxas!, $"-arch={sm} \"{file}\" -o \"{file}.cubin\"", out _));

@@ -1,4 +1,3 @@
-using Minimind.Cli;
 using Minimind.Model.Data;
 using Minimind.Model.Tests.Tokenizer;
 using Minimind.Model.Tokenizer;
@@ -18,13 +17,6 @@ public sealed class PretrainSourceTests : IDisposable
         return p;
     }
 
-    private static (int[] X, int[] Y) Sample(IPretrainSource s, long i)
-    {
-        var x = new int[s.SeqLen]; var y = new int[s.SeqLen];
-        s.Fill(i, x, y);
-        return (x, y);
-    }
-
     [Fact]
     public void Jsonl_ByteTokenizer_GivesHandDerivedRows()
     {
@@ -33,16 +25,16 @@ public sealed class PretrainSourceTests : IDisposable
         var src = JsonlPretrainSource.Open(path, new ByteTokenizer(), maxSeqLen: 6);
         Assert.Equal(3, src.Count);
         Assert.Equal(5, src.SeqLen);
-        var (x0, y0) = Sample(src, 0);
+        var (x0, y0) = PretrainSamples.Of(src, 0);
         Assert.Equal(new[] { 257, 97, 98, 258, 256 }, x0);
         Assert.Equal(new[] { 97, 98, 258, -100, -100 }, y0);
-        var (x1, y1) = Sample(src, 1);
+        var (x1, y1) = PretrainSamples.Of(src, 1);
         Assert.Equal(new[] { 257, 0xC3, 0xA9, 258, 256 }, x1);
         Assert.Equal(new[] { 0xC3, 0xA9, 258, -100, -100 }, y1);
-        var (x2, y2) = Sample(src, 2);
+        var (x2, y2) = PretrainSamples.Of(src, 2);
         Assert.Equal(new[] { 257, 97, 98, 99, 100 }, x2);
         Assert.Equal(new[] { 97, 98, 99, 100, 258 }, y2);
-        Assert.Throws<ArgumentOutOfRangeException>(() => Sample(src, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PretrainSamples.Of(src, 3));
     }
 
     [Theory]
@@ -75,35 +67,7 @@ public sealed class PretrainSourceTests : IDisposable
         }
         Assert.Equal(TokenFileHeader.Size + 5L * 24 * 2, new FileInfo(bin).Length);
         using var file = TokenFilePretrainSource.Open(bin);
-        AssertSameSamples(jsonl, file);
-        Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
-    }
-
-    [SkippableFact]
-    public void TokenizeCommand_File_EqualsJsonlSource_RealV3Tokenizer()
-    {
-        var tokPath = TokenizerTestPaths.RequireTokenizerJson("v3");
-        var texts = TokenizerTestPaths.Texts.Take(300).ToArray();
-        var path = WriteFile("zh.jsonl", string.Join("\n", texts.Select(t => System.Text.Json.JsonSerializer.Serialize(new { text = t }))) + "\n");
-        var bin = Path.Combine(_dir, "zh.bin");
-        Assert.Equal(0, Program.Main(new[] { "tokenize", "--data", path, "--tokenizer", tokPath, "--max-seq-len", "64", "--out", bin, "--threads", "2" }));
-        var jsonl = JsonlPretrainSource.Open(path, TokenizerTestPaths.Load("v3"), 64);
-        using var file = TokenFilePretrainSource.Open(bin);
-        Assert.Equal(texts.Length, file.Count);
-        Assert.Equal((6400, 1, 2, 0), (file.Header.VocabSize, file.Header.BosId, file.Header.EosId, file.Header.PadId));
-        AssertSameSamples(jsonl, file);
-    }
-
-    [Fact]
-    public void TokenizeCommand_BadLine_FailsWithLineNumber_AndWritesNothing()
-    {
-        var path = WriteFile("bad.jsonl", "{\"text\": \"a\"}\n{\"text\": \"b\"\n");
-        var bin = Path.Combine(_dir, "bad.bin");
-        // Run the command object directly (Program.Main maps this exception to exit code 1) to keep Console untouched.
-        var args = new ArgParser(new[] { "--data", path, "--tokenizer", "byte", "--max-seq-len", "8", "--out", bin });
-        var e = Assert.Throws<InvalidDataException>(() => new Minimind.Cli.Commands.TokenizeCommand().Run(args));
-        Assert.Contains($"{path}:2:", e.Message);
-        Assert.False(File.Exists(bin));
+        PretrainSamples.AssertSame(jsonl, file);
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
     }
 
@@ -118,7 +82,7 @@ public sealed class PretrainSourceTests : IDisposable
             Assert.Equal(4, w.Commit().BytesPerToken);
         }
         using var src = TokenFilePretrainSource.Open(bin);
-        var (x, y) = Sample(src, 0);
+        var (x, y) = PretrainSamples.Of(src, 0);
         Assert.Equal(new[] { 69999, 70000, 5, 65536, 69998 }, x);
         Assert.Equal(new[] { 70000, 5, 65536, 69998, -100 }, y);
     }
@@ -157,10 +121,10 @@ public sealed class PretrainSourceTests : IDisposable
         b.Add(new[] { 70000, 4, 5, 6 });       // > 16 bits: storage widens; truncated to 3 ids
         var src = b.Build(bosId: 1, eosId: 2, padId: 0);
         Assert.Equal(5, src.TokenCount);
-        var (x0, y0) = Sample(src, 0);
+        var (x0, y0) = PretrainSamples.Of(src, 0);
         Assert.Equal(new[] { 1, 65535, 3, 2 }, x0);
         Assert.Equal(new[] { 65535, 3, 2, -100 }, y0);
-        var (x1, y1) = Sample(src, 1);
+        var (x1, y1) = PretrainSamples.Of(src, 1);
         Assert.Equal(new[] { 1, 70000, 4, 5 }, x1);
         Assert.Equal(new[] { 70000, 4, 5, 2 }, y1);
     }
@@ -173,21 +137,8 @@ public sealed class PretrainSourceTests : IDisposable
         var path = WriteFile("many.jsonl", string.Join("\n", docs.Select(t => System.Text.Json.JsonSerializer.Serialize(new { text = t }))));
         var one = JsonlPretrainSource.Open(path, tok, 32, threads: 1);
         var two = JsonlPretrainSource.Open(path, tok, 32, threads: 2);
-        AssertSameSamples(one, two);
-        var (x, _) = Sample(two, 299);
+        PretrainSamples.AssertSame(one, two);
+        var (x, _) = PretrainSamples.Of(two, 299);
         Assert.Equal(tok.Encode(docs[299]).Take(30), x.Skip(1).Take(30));
-    }
-
-    private static void AssertSameSamples(IPretrainSource expected, IPretrainSource actual)
-    {
-        Assert.Equal(expected.Count, actual.Count);
-        Assert.Equal(expected.SeqLen, actual.SeqLen);
-        for (long i = 0; i < expected.Count; i++)
-        {
-            var (ex, ey) = Sample(expected, i);
-            var (ax, ay) = Sample(actual, i);
-            Assert.Equal(ex, ax);
-            Assert.Equal(ey, ay);
-        }
     }
 }

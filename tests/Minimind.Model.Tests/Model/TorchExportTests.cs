@@ -2,6 +2,7 @@ using System.Text.Json;
 using Minimind.Checkpoint;
 using Minimind.Kernels.Cpu;
 
+using Minimind.Tests;
 namespace Minimind.Model.Tests.Model;
 
 /// <summary>A C#-initialised model exported to .pth loads into the PyTorch reference with strict=True and gives the same logits.</summary>
@@ -12,7 +13,7 @@ public sealed class TorchExportTests
     [InlineData("minimind3", "dense")]
     public void ExportedWeights_LoadStrictlyInPyTorch_AndGiveTheSameLogits(string preset, string kind)
     {
-        Skip.IfNot(ModelTestPaths.HasTorch, "needs PyTorch at /usr/bin/python3 (apt-get install python3-torch)");
+        TestEnvironment.RequireTool(ModelTestPaths.HasTorch, "needs PyTorch at /usr/bin/python3 (apt-get install python3-torch)");
         var fx = ModelFixture.Load($"{preset}-{kind}");
         using var be = new CpuBackend();
         using var model = MiniMindModel.Create(fx.Config, be, 1, 12);

@@ -31,7 +31,7 @@ public sealed class DpoPairSource : IPreferenceSource
     public static DpoPairSource Open(string path, ChatFormat format, SftOptions options, int threads = 0)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"DPO data file not found: {path}", path);
-        var source = Build(path, SftSource.ReadLines(path, "chosen").Select(line =>
+        var source = Build(path, JsonlTexts.ReadLines(path).Select(line =>
         {
             string origin = $"{path}:{line.LineNumber}";
             return (origin, (Func<(SftConversation, SftConversation)>)(() => ParsePair(origin, line.Text)));

@@ -2,7 +2,7 @@ namespace Minimind.Model.Data.Sft;
 
 /// <summary>
 /// One side (chosen or rejected) of an <see cref="IPreferenceSource"/> seen as an <see cref="IPretrainSource"/>,
-/// the form <see cref="Training.Stages.DpoStage"/> takes: sample i is side i of pair i.
+/// the form <c>Minimind.Training.Stages.DpoStage</c> takes: sample i is side i of pair i.
 /// </summary>
 public sealed class PreferenceSide : IPretrainSource
 {

@@ -38,7 +38,7 @@ public sealed class SftSource : IPretrainSource
     {
         long size = File.Exists(path) ? new FileInfo(path).Length : throw new FileNotFoundException($"SFT data file not found: {path}", path);
         log ??= size > (8 << 20) ? Console.Error : null;
-        var source = Build(path, ReadLines(path, "conversations").Select(l => (Func<SftConversation>)(() => ParseLine(path, l.LineNumber, l.Text, "conversations"))),
+        var source = Build(path, JsonlTexts.ReadLines(path).Select(l => (Func<SftConversation>)(() => ParseLine(path, l.LineNumber, l.Text, "conversations"))),
             format, options, threads, log);
         if (source.Stats.Read == 0) throw new InvalidDataException($"{path}: no conversations (the file has no non-blank lines)");
         if (source.Count == 0) throw new InvalidDataException($"{path}: every conversation was skipped: {source.Stats}");
@@ -70,18 +70,6 @@ public sealed class SftSource : IPretrainSource
 
     /// <summary>Token ids of row <paramref name="index"/> before padding (for inspection and tests).</summary>
     public int RowLength(long index) => _rows.Length((int)index);
-
-    internal static IEnumerable<JsonlTexts.Line> ReadLines(string path, string field)
-    {
-        using var reader = new StreamReader(path, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        long lineNo = 0;
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
-        {
-            lineNo++;
-            if (!string.IsNullOrWhiteSpace(line)) yield return new JsonlTexts.Line(lineNo, line);
-        }
-    }
 
     internal static SftConversation ParseLine(string path, long lineNo, string line, string field)
     {

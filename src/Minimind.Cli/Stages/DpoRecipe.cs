@@ -1,0 +1,74 @@
+using Minimind.Checkpoint;
+using Minimind.Cli.Commands;
+using Minimind.Model;
+using Minimind.Model.Chat;
+using Minimind.Model.Data.Sft;
+using Minimind.Training.Stages;
+
+namespace Minimind.Cli.Stages;
+
+/// <summary>
+/// MiniMind's <c>train_dpo.py</c>: chosen/rejected pairs (DPODataset) against a frozen reference, the --from-weight model
+/// loaded a second time; a sample is one pair, two model rows.
+/// </summary>
+public sealed class DpoRecipe() : StageRecipe("dpo", "train_dpo.py", "direct preference optimisation on chosen/rejected pairs against a frozen reference (the --from-weight model)",
+    new RecipeDefaults("dpo", "full_sft",
+        Epochs: 1, BatchSize: 4, LearningRate: 4e-8, AccumulationSteps: 1, MaxSeqLen: 1024, LogInterval: 100, SaveInterval: 100,
+        DemoEpochs: 1, DemoBatchSize: 8, DemoLearningRate: 1e-5))
+{
+    /// <summary><c>--beta</c>.</summary>
+    public static readonly CliOption<double> Beta = Opt.Double("beta", "X", DpoStage.DefaultBeta, "dpo: β of the DPO loss (MiniMind's --beta)").Positive();
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<CliOption> Options { get; } = new CliOption[] { Beta };
+
+    /// <inheritdoc/>
+    public override int RowsPerSample => 2;
+
+    /// <inheritdoc/>
+    protected override StageData OpenBuiltin(DataRequest r)
+    {
+        var pairs = DpoPairSource.Builtin(ChatFormat.Load(r.TokSpec), new SftOptions { MaxSeqLen = r.MaxSeqLen });
+        return new StageData(PreferenceSide.Split(pairs).Chosen, $"built-in preference pairs ({pairs.Count} pairs, {r.TokSpec} tokenizer; {pairs.Stats})");
+    }
+
+    /// <inheritdoc/>
+    protected override StageData OpenJsonl(string path, DataRequest r)
+    {
+        var pairs = DpoPairSource.Open(path, ChatFormat.Load(r.TokSpec), new SftOptions { MaxSeqLen = r.MaxSeqLen });
+        return new StageData(PreferenceSide.Split(pairs).Chosen, $"preference pairs {path} ({pairs.Stats})");
+    }
+
+    /// <inheritdoc/>
+    protected override StageData OpenTokenFile(string path, DataRequest r) =>
+        throw new UsageException($"--stage dpo reads a jsonl of {{\"chosen\": [...], \"rejected\": [...]}} pairs, not a token file ({path})");
+
+    /// <inheritdoc/>
+    public override StageSetup CreateStage(StageContext c)
+    {
+        if (c.Data is not PreferenceSide side) throw new ArgumentException("--stage dpo reads preference pairs", nameof(c));
+        var (chosen, rejected) = PreferenceSide.Split(side.Pairs);
+        var o = c.Options;
+        // MiniMind's ref_model: init_model(from_weight) again, frozen. Loaded on every start (never checkpointed),
+        // so its file's hash joins the run's signature: a resume against a changed file is refused.
+        var reference = MiniMindModel.Create(c.Model.Config, c.Backend, RowsPerSample * o.BatchSize, c.Data.SeqLen);
+        try
+        {
+            reference.Precision = o.Dtype; // as train_dpo.py runs ref_model under the same autocast
+            reference.InitRandom(checked((int)o.Seed));
+            string id = "none (random init, seed " + o.Seed + ")";
+            if (c.FromWeight is not null)
+            {
+                string path = TrainCommand.FromWeightPath(c.FromWeight, o, c.Model.Config);
+                if (!File.Exists(path) && !Directory.Exists(path))
+                    throw new FileNotFoundException($"--from-weight {c.FromWeight}: {path} not found (the DPO reference model and starting point; train --stage sft first or give a .pth)", path);
+                var report = reference.LoadStateDict(StateDict.Read(path), strict: false);
+                id = StageSetup.FrozenModelId(path);
+                c.Log.WriteLine($"reference: {path} (frozen, {id[..19]}...): {report}");
+            }
+            else c.Log.WriteLine("warning: --stage dpo with --from-weight none: policy and reference start from the same random weights");
+            return new StageSetup(new DpoStage(c.Model, reference, chosen, rejected, c.Settings.Beta, id), frozen: reference);
+        }
+        catch { reference.Dispose(); throw; }
+    }
+}

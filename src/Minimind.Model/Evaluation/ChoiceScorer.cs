@@ -1,0 +1,132 @@
+namespace Minimind.Model.Evaluation;
+
+/// <summary>What lm-eval's loglikelihood request returns for one continuation, plus how it was computed.</summary>
+/// <param name="LogLikelihood">Σ log p(continuation token | everything before it), the log-softmax in float64.</param>
+/// <param name="IsGreedy">Every continuation token is its position's argmax (lm-eval's is_greedy).</param>
+/// <param name="Truncated">The context was cut from the left to fit the model's context (lm-eval does the same, with a warning).</param>
+public readonly record struct ChoiceScore(double LogLikelihood, bool IsGreedy, bool Truncated);
+
+/// <summary>
+/// Log-likelihoods of a question's continuations, computed as lm-evaluation-harness's HFLM computes them for a causal
+/// model: the input is <c>(context + continuation)[-(max_length + 1):][:-1]</c> (cut from the left when too long), the
+/// continuation's tokens are scored by the last positions' log-softmax. With <see cref="ShareContext"/> the context
+/// shared by all choices goes through the model once, into the KV cache, and every choice's remaining tokens run as one
+/// batch of branches from it (<see cref="MiniMindModel.BranchLogits"/>); otherwise each choice's whole sequence is
+/// computed, the choices side by side in one batch (the naive way, kept for comparison and for truncated items).
+/// </summary>
+public sealed class ChoiceScorer
+{
+    private readonly MiniMindModel _model;
+
+    /// <summary>A scorer on <paramref name="model"/>, whose MaxSeqLen is lm-eval's max_length and whose MaxBatch bounds the choices per forward.</summary>
+    public ChoiceScorer(MiniMindModel model, bool shareContext = true)
+    {
+        _model = model;
+        ShareContext = shareContext;
+    }
+
+    /// <summary>Compute the shared context once (true) or every choice's full sequence (false).</summary>
+    public bool ShareContext { get; }
+
+    /// <summary>lm-eval's max_length: the longest input the model sees.</summary>
+    public int MaxLength => _model.MaxSeqLen;
+
+    /// <summary>Scores each (context, continuation) pair of one question.</summary>
+    public ChoiceScore[] Score((int[] Context, int[] Continuation)[] pairs)
+    {
+        foreach (var (ctx, cont) in pairs)
+            if (ctx.Length == 0)
+                throw new InvalidDataException("the context encodes to no tokens (it is only whitespace, which moves to the choices); lm-eval refuses it too");
+            else if (cont.Length > MaxLength)
+                throw new InvalidDataException($"a choice has {cont.Length} tokens, more than the model's context of {MaxLength} (--max-seq-len)");
+        var scores = new ChoiceScore[pairs.Length];
+        bool shareable = ShareContext && pairs.All(p => p.Context.AsSpan().SequenceEqual(pairs[0].Context) && p.Context.Length + p.Continuation.Length <= MaxLength + 1);
+        if (shareable) ScoreShared(pairs, scores);
+        else
+            for (int start = 0; start < pairs.Length; start += _model.MaxBatch)
+                ScoreFull(pairs, start, Math.Min(_model.MaxBatch, pairs.Length - start), scores);
+        return scores;
+    }
+
+    // One prefill of the context; the first continuation token of every choice is scored from its last position, the
+    // rest from the branches.
+    private void ScoreShared((int[] Context, int[] Continuation)[] pairs, ChoiceScore[] scores)
+    {
+        var ctx = pairs[0].Context;
+        int v = _model.Config.VocabSize;
+        _model.ResetCache(1);
+        var last = _model.DecodeStep(ctx, ctx.Length);
+        var sums = new double[pairs.Length];
+        var greedy = new bool[pairs.Length];
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            var (lp, top) = TokenLogProb(last, pairs[i].Continuation[0]);
+            sums[i] = lp; greedy[i] = top;
+        }
+        var longer = Enumerable.Range(0, pairs.Length).Where(i => pairs[i].Continuation.Length > 1).ToArray();
+        for (int start = 0; start < longer.Length; start += _model.MaxBatch)
+        {
+            var part = longer.AsSpan(start, Math.Min(_model.MaxBatch, longer.Length - start)).ToArray();
+            int t = part.Max(i => pairs[i].Continuation.Length - 1);
+            var ids = new int[part.Length * t];
+            for (int b = 0; b < part.Length; b++)
+                pairs[part[b]].Continuation.AsSpan(0, pairs[part[b]].Continuation.Length - 1).CopyTo(ids.AsSpan(b * t));
+            var logits = _model.BranchLogits(ids, part.Length, t);
+            for (int b = 0; b < part.Length; b++)
+            {
+                int i = part[b];
+                var cont = pairs[i].Continuation;
+                // Branch row j predicts continuation token j + 1; summed in token order after the first.
+                for (int j = 0; j < cont.Length - 1; j++)
+                {
+                    var (lp, top) = TokenLogProb(logits.AsSpan((b * t + j) * v, v), cont[j + 1]);
+                    sums[i] += lp; greedy[i] &= top;
+                }
+            }
+        }
+        for (int i = 0; i < pairs.Length; i++) scores[i] = new ChoiceScore(sums[i], greedy[i], false);
+    }
+
+    private void ScoreFull((int[] Context, int[] Continuation)[] pairs, int start, int count, ChoiceScore[] scores)
+    {
+        int v = _model.Config.VocabSize;
+        var windows = new int[count][];
+        var truncated = new bool[count];
+        for (int b = 0; b < count; b++)
+        {
+            var (ctx, cont) = pairs[start + b];
+            var whole = ctx.Concat(cont).ToArray();
+            truncated[b] = whole.Length > MaxLength + 1;
+            windows[b] = whole[Math.Max(0, whole.Length - (MaxLength + 1))..^1];
+        }
+        int len = windows.Max(w => w.Length);
+        var inputs = new int[count * len];
+        for (int b = 0; b < count; b++) windows[b].CopyTo(inputs, b * len);
+        var logits = _model.Logits(inputs, count, len);
+        for (int b = 0; b < count; b++)
+        {
+            var cont = pairs[start + b].Continuation;
+            int first = windows[b].Length - cont.Length;
+            double sum = 0;
+            bool greedy = true;
+            for (int j = 0; j < cont.Length; j++)
+            {
+                var (lp, top) = TokenLogProb(logits.AsSpan((b * len + first + j) * v, v), cont[j]);
+                sum += lp; greedy &= top;
+            }
+            scores[start + b] = new ChoiceScore(sum, greedy, truncated[b]);
+        }
+    }
+
+    /// <summary>log softmax(<paramref name="logits"/>)[<paramref name="target"/>] in float64, and whether the target is the
+    /// argmax (the first maximum, as torch.argmax).</summary>
+    public static (double LogProb, bool IsArgmax) TokenLogProb(ReadOnlySpan<float> logits, int target)
+    {
+        int arg = 0;
+        float max = logits[0];
+        for (int i = 1; i < logits.Length; i++) if (logits[i] > max) { max = logits[i]; arg = i; }
+        double z = 0;
+        foreach (float x in logits) z += Math.Exp((double)x - max);
+        return ((double)logits[target] - max - Math.Log(z), arg == target);
+    }
+}

@@ -1,0 +1,35 @@
+using Minimind.Checkpoint;
+using Minimind.Checkpoint.Resume;
+
+namespace Minimind.Training.Checkpointing;
+
+/// <summary>
+/// Everything one save writes, copied to host memory at an optimizer-step boundary (phase 1 of a save): the run's
+/// counters, the trained model's buffers, each further component's part and the fp16 scaler. Writing it (phase 2)
+/// reads nothing that training changes afterwards.
+/// </summary>
+public sealed class CheckpointSnapshot
+{
+    internal CheckpointSnapshot(TrainingState state, ParametersSnapshot model, IReadOnlyList<CheckpointPart> others, PickleDict scaler)
+    {
+        State = state; Model = model; Others = others; Scaler = scaler;
+        _stateBytes = state.Serialize();
+    }
+
+    private readonly byte[] _stateBytes;
+
+    /// <summary>The step saved.</summary>
+    public long Step => State.OptimizerStep;
+    /// <summary>A copy of the run's counters (with the resume check's next-batch loss).</summary>
+    public TrainingState State { get; }
+    /// <summary>The trained model and its AdamW moments.</summary>
+    public ParametersSnapshot Model { get; }
+    /// <summary>The parts of the stage's own components, in order.</summary>
+    public IReadOnlyList<CheckpointPart> Others { get; }
+    /// <summary>The fp16 GradScaler's state_dict (empty when scaling is off).</summary>
+    public PickleDict Scaler { get; }
+
+    /// <summary>The step folder's files: the model's, the other components', then the counters (<c>state.msgpack</c>).</summary>
+    public IReadOnlyList<ResumeFile> Files =>
+        Model.Files.Concat(Others.SelectMany(p => p.Files)).Append(new ResumeFile(ResumeStateFolder.StateFile, s => s.Write(_stateBytes))).ToList();
+}
