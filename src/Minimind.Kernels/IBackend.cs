@@ -5,7 +5,7 @@ namespace Minimind.Kernels;
 /// The contract both backends are tested against:
 /// <list type="bullet">
 /// <item>Sizes come as shape records (<see cref="GemmShape"/>, <see cref="RowShape"/>, <see cref="AttnShape"/>,
-/// <see cref="DecodeShape"/>, <see cref="RopeShape"/>, <see cref="TopKShape"/>, <see cref="RouteShape"/>,
+/// <see cref="DecodeShape"/> with <see cref="KvPages"/>, <see cref="RopeShape"/>, <see cref="TopKShape"/>, <see cref="RouteShape"/>,
 /// <see cref="MoeShape"/>, <see cref="AuxLossShape"/>); a view must hold at least the elements the shape implies.</item>
 /// <item>Arguments are checked by <see cref="OpContract"/> before any work, so a bad argument raises the same
 /// exception text on every backend. What a backend cannot run is stated in <see cref="Limits"/> (e.g. the
@@ -71,7 +71,8 @@ public interface IBackend : IDisposable
     void Scale(Tensor y, float s);
 
     // ---- matmul (nn.Linear without bias) --------------------------------------------------------
-    /// <summary>y[M,N] = x[M,K]·w[N,K]ᵀ (or y += that with <see cref="WriteMode.Accumulate"/>).</summary>
+    /// <summary>y[M,N] = x[M,K]·w[N,K]ᵀ (or y += that with <see cref="WriteMode.Accumulate"/>). Row i of y has the same bits
+    /// whatever M is (batch invariance: a sequence decoded alone or beside others gets the same logits).</summary>
     void MatMul(Tensor y, Tensor x, Tensor w, GemmShape s, WriteMode mode = WriteMode.Overwrite);
     /// <summary>dx[M,K] (+)= dy[M,N]·w[N,K].</summary>
     void MatMulBackwardInput(Tensor dx, Tensor dy, Tensor w, GemmShape s, WriteMode mode);
@@ -99,20 +100,22 @@ public interface IBackend : IDisposable
 
     // ---- rotary embedding -----------------------------------------------------------------------
     /// <summary>Rotates x [B, T, heads, headDim] in place; token t of every sequence is at position
-    /// PosOffset + t and uses row (PosOffset + t) of cos/sin [maxPos, headDim/2].</summary>
-    void Rope(Tensor x, Tensor cos, Tensor sin, RopeShape s);
-    /// <summary>The gradient of <see cref="Rope"/>: rotates dx in place by the inverse angle.</summary>
-    void RopeBackward(Tensor dx, Tensor cos, Tensor sin, RopeShape s);
+    /// PosOffset + t and uses row (PosOffset + t) of cos/sin [maxPos, headDim/2]. With <paramref name="rowStart"/> ([B] ints)
+    /// sequence b starts at PosOffset + rowStart[b] instead: rows of one batch at their own positions (a decode batch of
+    /// sequences of different lengths; MiniMind's left-padded rows, whose first real token sits after the pads).</summary>
+    void Rope(Tensor x, Tensor cos, Tensor sin, RopeShape s, IntTensor rowStart = default);
+    /// <summary>The gradient of <see cref="Rope"/>: rotates dx in place by the inverse angle (same positions).</summary>
+    void RopeBackward(Tensor dx, Tensor cos, Tensor sin, RopeShape s, IntTensor rowStart = default);
     /// <summary>Fused per-head RMSNorm + RoPE (minimind-3's q_norm/k_norm then the rotation; one launch): for every row
     /// (b, t, head) of x [B, T, heads, headDim], rstd[row] and y = Rope(x·rstd·weight) with s's positions, the same bits as
     /// <see cref="RmsNorm"/> over rows of headDim then <see cref="Rope"/> on y. y must not alias x. Its backward is
     /// <see cref="RopeRmsNormBackward"/> (y is what attention saw; x and rstd are what the norm's backward needs).</summary>
-    void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s, float eps);
+    void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s, float eps, IntTensor rowStart = default);
     /// <summary>The backward of <see cref="RmsNormRope"/>: rotates dy back in place (as <see cref="RopeBackward"/>), then
     /// <see cref="RmsNormBackward"/> over the rows of headDim (dx per <paramref name="mode"/>, dWeight accumulates), in one
     /// launch fewer and with the same bits as the two ops. dy holds the rotated-back gradient afterwards.</summary>
     void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
-        RopeShape s, WriteMode mode);
+        RopeShape s, WriteMode mode, IntTensor rowStart = default);
 
     // ---- attention (causal, grouped-query, scale 1/sqrt(headDim)) ------------------------------
     /// <summary>out [B,T,H,hd] = softmax(q·kᵀ/√hd, causal)·v with query head h reading kv head h/(H/Hkv);
@@ -123,11 +126,15 @@ public interface IBackend : IDisposable
     /// dk/dv of a kv head sum its query heads in a fixed order.</summary>
     void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOutput, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
         AttnShape s, WriteMode mode);
-    /// <summary>Decode path: q [B, NewTokens, H, hd] for positions PastLen..PastLen+NewTokens-1 attends
-    /// causally to kCache/vCache [B, Capacity, Hkv, hd], whose first PastLen+NewTokens rows are filled.</summary>
-    void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, DecodeShape s);
-    /// <summary>Writes k/v [B, NewTokens, Hkv, hd] into rows PastLen.. of the caches [B, Capacity, Hkv, hd].</summary>
-    void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, DecodeShape s);
+    /// <summary>Decode path: q [B, NewTokens, H, hd] for cache rows PastLen..PastLen+NewTokens-1 attends
+    /// causally to kCache/vCache [B, Capacity, Hkv, hd], whose first PastLen+NewTokens rows are filled. With
+    /// <paramref name="pages"/> the caches are a paged pool and sequence b has its own length (<see cref="KvPages"/>).
+    /// Each (sequence, token, head) row is computed alone, keys in ascending order, so its bits do not depend on the
+    /// batch it runs in.</summary>
+    void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, DecodeShape s, KvPages pages = default);
+    /// <summary>Writes k/v [B, NewTokens, Hkv, hd] into rows PastLen.. of the caches [B, Capacity, Hkv, hd] (with
+    /// <paramref name="pages"/>: into rows PastLens[b].. of sequence b's pages).</summary>
+    void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, DecodeShape s, KvPages pages = default);
 
     // ---- SwiGLU FFN activation ------------------------------------------------------------------
     /// <summary>h = silu(gate)·up over h.Length elements.</summary>

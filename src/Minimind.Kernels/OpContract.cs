@@ -166,14 +166,15 @@ public static class OpContract
     // ---- rotary embedding -----------------------------------------------------------------------
 
     /// <summary><see cref="IBackend.Rope"/> and <see cref="IBackend.RopeBackward"/> (<paramref name="op"/> names which).</summary>
-    public static void Rope(string op, Tensor x, Tensor cos, Tensor sin, RopeShape s)
+    public static void Rope(string op, Tensor x, Tensor cos, Tensor sin, RopeShape s, IntTensor rowStart = default)
     {
-        RopeTables(op, cos, sin, s);
+        RopeTables(op, cos, sin, s, rowStart);
         Need(x, (long)s.Batch * s.SeqLen * s.Heads * s.HeadDim, op, op == nameof(IBackend.RopeBackward) ? "dx" : "x");
     }
 
-    // The RopeShape's sizes and the cos/sin rows it reads.
-    private static void RopeTables(string op, Tensor cos, Tensor sin, RopeShape s)
+    // The RopeShape's sizes and the cos/sin rows it reads (at least PosOffset + SeqLen; the rows per-sequence starts add
+    // are data, checked by the backends that see them).
+    private static void RopeTables(string op, Tensor cos, Tensor sin, RopeShape s, IntTensor rowStart)
     {
         NonNegative(s.Batch, op, "batch"); NonNegative(s.SeqLen, op, "seqLen"); NonNegative(s.Heads, op, "heads");
         NonNegative(s.PosOffset, op, "posOffset");
@@ -183,13 +184,27 @@ public static class OpContract
             throw new ArgumentOutOfRangeException("layout", $"{op}: layout {(int)s.Layout} is not a RopeLayout");
         long table = (long)(s.PosOffset + s.SeqLen) * (s.HeadDim / 2);
         Need(cos, table, op, nameof(cos)); Need(sin, table, op, nameof(sin));
+        if (!rowStart.IsEmpty) Need(rowStart, s.Batch, op, nameof(rowStart));
+    }
+
+    /// <summary>The data check of a per-sequence start (backends that see <paramref name="rowStart"/> on the host): every
+    /// sequence's positions PosOffset + rowStart[b] .. + SeqLen − 1 lie inside the cos/sin table.</summary>
+    public static void RowStarts(string op, ReadOnlySpan<int> rowStart, RopeShape s, long tableRows)
+    {
+        for (int b = 0; b < s.Batch; b++)
+        {
+            long first = (long)s.PosOffset + rowStart[b];
+            if (rowStart[b] < 0 || first + s.SeqLen > tableRows)
+                throw new ArgumentOutOfRangeException(nameof(rowStart),
+                    $"{op}: rowStart[{b}] = {rowStart[b]} puts positions {first}..{first + s.SeqLen - 1} outside the cos/sin table of {tableRows} rows");
+        }
     }
 
     /// <summary><see cref="IBackend.RmsNormRope"/>: y, x [B, T, heads, headDim], rstd [B·T·heads], weight [headDim], cos/sin as <see cref="Rope"/>.</summary>
-    public static void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s)
+    public static void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s, IntTensor rowStart = default)
     {
         const string op = nameof(RmsNormRope);
-        RopeTables(op, cos, sin, s);
+        RopeTables(op, cos, sin, s, rowStart);
         long rows = (long)s.Batch * s.SeqLen * s.Heads, n = rows * s.HeadDim;
         Need(y, n, op, nameof(y)); Need(rstd, rows, op, nameof(rstd)); Need(x, n, op, nameof(x)); Need(weight, s.HeadDim, op, nameof(weight));
     }
@@ -197,10 +212,10 @@ public static class OpContract
     /// <summary><see cref="IBackend.RopeRmsNormBackward"/>: dx, dy, x [B, T, heads, headDim], dWeight and weight [headDim],
     /// rstd [B·T·heads], cos/sin as <see cref="Rope"/>.</summary>
     public static void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
-        RopeShape s, WriteMode mode)
+        RopeShape s, WriteMode mode, IntTensor rowStart = default)
     {
         const string op = nameof(RopeRmsNormBackward);
-        RopeTables(op, cos, sin, s); Mode(mode, op);
+        RopeTables(op, cos, sin, s, rowStart); Mode(mode, op);
         long rows = (long)s.Batch * s.SeqLen * s.Heads, n = rows * s.HeadDim;
         Need(dx, n, op, nameof(dx)); Need(dWeight, s.HeadDim, op, nameof(dWeight)); Need(dy, n, op, nameof(dy));
         Need(x, n, op, nameof(x)); Need(weight, s.HeadDim, op, nameof(weight)); Need(rstd, rows, op, nameof(rstd));
@@ -247,29 +262,59 @@ public static class OpContract
     public static (long Q, long Kv, long Lse) AttnSizes(AttnShape s) =>
         ((long)s.Batch * s.SeqLen * s.Heads * s.HeadDim, (long)s.Batch * s.SeqLen * s.KvHeads * s.HeadDim, (long)s.Batch * s.Heads * s.SeqLen);
 
-    private static void Decode(string op, DecodeShape s, BackendLimits limits)
+    // The decode sizes; returns the elements each cache must hold (all sequences' rows, or one page when paged).
+    private static long Decode(string op, DecodeShape s, KvPages pages, BackendLimits limits)
     {
         NonNegative(s.Batch, op, "batch"); NonNegative(s.NewTokens, op, "newTokens"); NonNegative(s.PastLen, op, "pastLen");
         Heads(op, s.Heads, s.KvHeads, s.HeadDim, limits); Precision(op, s.Precision, limits);
         if ((long)s.PastLen + s.NewTokens > s.Capacity)
             throw new ArgumentOutOfRangeException("capacity", $"{op}: pastLen {s.PastLen} + newTokens {s.NewTokens} exceeds the cache capacity {s.Capacity}");
+        long row = (long)s.KvHeads * s.HeadDim;
+        if (pages.IsEmpty) return s.Batch * s.Capacity * row;
+        Positive(pages.PageSize, op, "pageSize"); Positive(pages.PagesPerSeq, op, "pagesPerSeq");
+        if (s.PastLen != 0)
+            throw new ArgumentOutOfRangeException("pastLen", $"{op}: pastLen must be 0 with a paged cache (KvPages.PastLens gives each sequence's), got {s.PastLen}");
+        if ((long)pages.PagesPerSeq * pages.PageSize != s.Capacity)
+            throw new ArgumentOutOfRangeException("capacity",
+                $"{op}: capacity {s.Capacity} must equal pagesPerSeq {pages.PagesPerSeq} x pageSize {pages.PageSize} with a paged cache");
+        Need(pages.Table, (long)s.Batch * pages.PagesPerSeq, op, "pages.Table"); Need(pages.PastLens, s.Batch, op, "pages.PastLens");
+        return pages.PageSize * row;
+    }
+
+    /// <summary>The data check of a paged cache (backends that see the table on the host): every page id is in
+    /// [0, <paramref name="cachePages"/>) and every sequence's PastLens[b] + NewTokens rows fit its Capacity.</summary>
+    public static void PageData(string op, ReadOnlySpan<int> table, ReadOnlySpan<int> pastLens, DecodeShape s, KvPages pages, long cachePages)
+    {
+        for (int b = 0; b < s.Batch; b++)
+        {
+            int len = pastLens[b];
+            if (len < 0 || (long)len + s.NewTokens > s.Capacity)
+                throw new ArgumentOutOfRangeException("pastLens", $"{op}: sequence {b}: pastLen {len} + newTokens {s.NewTokens} outside the capacity {s.Capacity}");
+            int used = (int)(((long)len + s.NewTokens + pages.PageSize - 1) / pages.PageSize);
+            for (int i = 0; i < used; i++)
+            {
+                int page = table[b * pages.PagesPerSeq + i];
+                if ((uint)page >= (ulong)cachePages)
+                    throw new ArgumentOutOfRangeException("pages", $"{op}: sequence {b}: page {i} is {page}, outside the pool of {cachePages} pages");
+            }
+        }
     }
 
     /// <summary><see cref="IBackend.AttentionDecode"/>.</summary>
-    public static void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, DecodeShape s, BackendLimits limits)
+    public static void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, DecodeShape s, BackendLimits limits, KvPages pages = default)
     {
         const string op = nameof(AttentionDecode);
-        Decode(op, s, limits);
-        long qn = (long)s.Batch * s.NewTokens * s.Heads * s.HeadDim, cn = (long)s.Batch * s.Capacity * s.KvHeads * s.HeadDim;
+        long cn = Decode(op, s, pages, limits);
+        long qn = (long)s.Batch * s.NewTokens * s.Heads * s.HeadDim;
         Need(output, qn, op, nameof(output)); Need(q, qn, op, nameof(q)); Need(kCache, cn, op, nameof(kCache)); Need(vCache, cn, op, nameof(vCache));
     }
 
     /// <summary><see cref="IBackend.KvCacheAppend"/>.</summary>
-    public static void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, DecodeShape s, BackendLimits limits)
+    public static void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, DecodeShape s, BackendLimits limits, KvPages pages = default)
     {
         const string op = nameof(KvCacheAppend);
-        Decode(op, s, limits);
-        long row = (long)s.KvHeads * s.HeadDim, cn = s.Batch * s.Capacity * row, kn = s.Batch * s.NewTokens * row;
+        long cn = Decode(op, s, pages, limits);
+        long kn = (long)s.Batch * s.NewTokens * s.KvHeads * s.HeadDim;
         Need(kCache, cn, op, nameof(kCache)); Need(vCache, cn, op, nameof(vCache)); Need(k, kn, op, nameof(k)); Need(v, kn, op, nameof(v));
     }
 

@@ -23,12 +23,13 @@ public readonly record struct RowShape(int Rows, int Dim);
 /// scores, softmax and accumulation are float32.</param>
 public readonly record struct AttnShape(int Batch, int SeqLen, int Heads, int KvHeads, int HeadDim, Precision Precision = Precision.Fp32);
 
-/// <summary>Decode attention: q [B, NewTokens, H, hd] at positions PastLen.. against KV caches
-/// [B, Capacity, Hkv, hd] whose first PastLen + NewTokens rows are filled.</summary>
+/// <summary>Decode attention: q [B, NewTokens, H, hd] at cache rows PastLen.. against KV caches
+/// [B, Capacity, Hkv, hd] whose first PastLen + NewTokens rows are filled. With a <see cref="KvPages"/> argument
+/// the caches are paged and every sequence has its own length (see there).</summary>
 /// <param name="Batch">Sequences.</param>
 /// <param name="NewTokens">Query tokens per sequence in this call.</param>
-/// <param name="PastLen">Tokens already in the cache.</param>
-/// <param name="Capacity">Rows the cache holds per sequence.</param>
+/// <param name="PastLen">Tokens already in the cache (0 with <see cref="KvPages"/>, which gives one length per sequence).</param>
+/// <param name="Capacity">Rows the cache holds per sequence (with <see cref="KvPages"/>: PagesPerSeq·PageSize).</param>
 /// <param name="Heads">Query heads (a multiple of <paramref name="KvHeads"/>).</param>
 /// <param name="KvHeads">Key/value heads.</param>
 /// <param name="HeadDim">Width of one head.</param>
@@ -36,7 +37,8 @@ public readonly record struct AttnShape(int Batch, int SeqLen, int Heads, int Kv
 public readonly record struct DecodeShape(int Batch, int NewTokens, int PastLen, int Capacity, int Heads, int KvHeads, int HeadDim,
     Precision Precision = Precision.Fp32);
 
-/// <summary>Rotary embedding of x [B, T, Heads, hd]: token t uses table row PosOffset + t of cos/sin [maxPos, hd/2].</summary>
+/// <summary>Rotary embedding of x [B, T, Heads, hd]: token t uses table row PosOffset + t of cos/sin [maxPos, hd/2]
+/// (plus rowStart[b] when the op is given per-sequence start positions).</summary>
 /// <param name="Batch">Sequences.</param>
 /// <param name="SeqLen">Tokens per sequence.</param>
 /// <param name="Heads">Heads rotated (query or kv heads).</param>
@@ -44,6 +46,24 @@ public readonly record struct DecodeShape(int Batch, int NewTokens, int PastLen,
 /// <param name="PosOffset">Position of the first token.</param>
 /// <param name="Layout">How the pairs are formed.</param>
 public readonly record struct RopeShape(int Batch, int SeqLen, int Heads, int HeadDim, int PosOffset, RopeLayout Layout);
+
+/// <summary>
+/// A paged KV cache for <see cref="IBackend.AttentionDecode"/> and <see cref="IBackend.KvCacheAppend"/>: the caches are
+/// pools of pages [Pages, PageSize, Hkv, hd] shared by all sequences. Sequence b's cache row j lives in page
+/// Table[b·PagesPerSeq + j / PageSize], at row j % PageSize of that page, and PastLens[b] of its rows are filled before
+/// the call, so sequences of different lengths decode together without padding. The shape's Capacity must be
+/// PagesPerSeq·PageSize and its PastLen 0. Page ids and lengths are data: the CPU backend checks them, on a device they
+/// are the caller's responsibility (page ids in [0, Pages), PastLens[b] + NewTokens ≤ Capacity).
+/// </summary>
+/// <param name="Table">Page ids [Batch·PagesPerSeq] (entries past a sequence's last page are not read).</param>
+/// <param name="PastLens">Rows already cached per sequence [Batch].</param>
+/// <param name="PageSize">Rows per page.</param>
+/// <param name="PagesPerSeq">Table entries per sequence.</param>
+public readonly record struct KvPages(IntTensor Table, IntTensor PastLens, int PageSize, int PagesPerSeq)
+{
+    /// <summary>True for the default value: the caches are contiguous [B, Capacity, Hkv, hd] with one PastLen.</summary>
+    public bool IsEmpty => Table.IsEmpty;
+}
 
 /// <summary>Top-k over probs [Rows, Cols]: weights and indices are [Rows, K].</summary>
 /// <param name="Rows">Tokens.</param>

@@ -92,14 +92,14 @@ public sealed partial class MiniMindModel
             // RoPE backward then q_norm/k_norm backward, fused (RmsNormRope's backward).
             var dqRaw = Rows(_s.DQRaw, rows, hq);
             var dkRaw = Rows(_s.DKRaw, rows, hk);
-            Backend.RopeRmsNormBackward(dqRaw, G(p.QNorm!), dq, a.QRaw, W(p.QNorm!), a.RstdQ, _cos, _sin, qs, WriteMode.Overwrite);
-            Backend.RopeRmsNormBackward(dkRaw, G(p.KNorm!), dk, a.KRaw, W(p.KNorm!), a.RstdK, _cos, _sin, ks, WriteMode.Overwrite);
+            Backend.RopeRmsNormBackward(dqRaw, G(p.QNorm!), dq, a.QRaw, W(p.QNorm!), a.RstdQ, _cos, _sin, qs, WriteMode.Overwrite, _starts);
+            Backend.RopeRmsNormBackward(dkRaw, G(p.KNorm!), dk, a.KRaw, W(p.KNorm!), a.RstdK, _cos, _sin, ks, WriteMode.Overwrite, _starts);
             dq = dqRaw; dk = dkRaw;
         }
         else
         {
-            Backend.RopeBackward(dq, _cos, _sin, qs);
-            Backend.RopeBackward(dk, _cos, _sin, ks);
+            Backend.RopeBackward(dq, _cos, _sin, qs, _starts);
+            Backend.RopeBackward(dk, _cos, _sin, ks, _starts);
         }
         var dLn = Rows(_s.DLn, rows, d);
         var ln1 = Rows(a.Ln1, rows, d);

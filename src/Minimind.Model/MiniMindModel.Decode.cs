@@ -1,77 +1,45 @@
 using Minimind.Kernels;
+using Minimind.Model.Generation;
 
 namespace Minimind.Model;
 
 public sealed partial class MiniMindModel
 {
-    private (Tensor k, Tensor v)[]? _cache;
-    private int _cacheBatch;
-
-    /// <summary>Tokens held in the KV cache (the position of the next token).</summary>
-    public int CacheLength { get; private set; }
-
-    /// <summary>Empties the KV cache for a new generation of <paramref name="batch"/> sequences
-    /// (allocates the cache, [batch, MaxSeqLen, Hkv, hd] per layer, on first use).</summary>
-    public void ResetCache(int batch = 1)
-    {
-        if (batch <= 0 || batch > MaxBatch) throw new ArgumentException($"batch {batch} outside [1, {MaxBatch}]");
-        if (_cache is null)
-        {
-            long n = (long)MaxBatch * MaxSeqLen * Config.NKvHeads * Config.HeadDim;
-            _cache = new (Tensor, Tensor)[Config.NLayers];
-            for (int l = 0; l < _cache.Length; l++) _cache[l] = (Backend.Alloc(n), Backend.Alloc(n));
-        }
-        _cacheBatch = batch;
-        CacheLength = 0;
-    }
-
     /// <summary>
-    /// Forgets cached positions from <paramref name="length"/> on, keeping the first <paramref name="length"/> tokens
-    /// (a chat turn whose prompt shares that prefix with the cached sequence continues from there).
+    /// The decode path (the <see cref="RolloutEngine"/>'s one forward): <paramref name="newTokens"/> tokens for each of
+    /// <paramref name="batch"/> sequences (ids [batch·newTokens]) go through the model; sequence b's tokens sit at RoPE
+    /// positions <paramref name="starts"/>[b]..; their keys and values are appended to <paramref name="cache"/> at the rows
+    /// <paramref name="pages"/> gives (bound by <see cref="PagedKvCache.Bind"/>), and each attends to its own sequence's
+    /// cached rows. Writes the logits of each sequence's last new token to <paramref name="logits"/> [batch, V]. Every
+    /// row is computed as it would be alone (row-invariant ops), so a sequence's logits do not depend on the batch.
     /// </summary>
-    public void RewindCache(int length)
+    internal void DecodeForward(PagedKvCache cache, KvPages pages, ReadOnlySpan<int> ids, int batch, int newTokens, int[] starts, Span<float> logits)
     {
-        if (_cache is null) throw new InvalidOperationException("call ResetCache before RewindCache");
-        if (length < 0 || length > CacheLength) throw new ArgumentOutOfRangeException(nameof(length), $"cache holds {CacheLength} tokens, cannot keep {length}");
-        CacheLength = length;
-    }
-
-    /// <summary>
-    /// Feeds <paramref name="newTokens"/> tokens per sequence (ids [batch, newTokens]) at positions
-    /// CacheLength.. through the model with the KV cache, and returns the logits of each sequence's last
-    /// new token, [batch, V]. The prompt goes in one call (prefill), then one token per call.
-    /// </summary>
-    public float[] DecodeStep(ReadOnlySpan<int> ids, int newTokens)
-    {
-        if (_cache is null) throw new InvalidOperationException("call ResetCache before DecodeStep");
-        int batch = _cacheBatch;
-        if (newTokens <= 0 || ids.Length != batch * newTokens)
-            throw new ArgumentException($"DecodeStep got {ids.Length} ids, expected {batch}×{newTokens}");
-        if (CacheLength + newTokens > MaxSeqLen)
-            throw new ArgumentException($"sequence would reach {CacheLength + newTokens} tokens, beyond the context of {MaxSeqLen} (--max-seq-len)");
+        int rows = batch * newTokens, v = Config.VocabSize, d = Config.Dim;
+        if (batch <= 0 || newTokens <= 0 || ids.Length != rows)
+            throw new ArgumentException($"decode got {ids.Length} ids, expected {batch} sequences x {newTokens} tokens");
+        if (rows > _maxRows)
+            throw new ArgumentException($"{rows} decode rows exceed the model's activation rows ({_maxRows} = batch {MaxBatch} x {MaxSeqLen} tokens)");
+        if (logits.Length < (long)batch * v) throw new ArgumentException($"logits hold {logits.Length} values, expected {(long)batch * v}");
         var arr = ids.ToArray();
         CheckIds(arr, "input");
         Backend.Upload(_ids, arr);
-        Forward(batch, newTokens, CacheLength, useCache: true);
-        CacheLength += newTokens;
-        int v = Config.VocabSize, d = Config.Dim;
-        var result = new float[(long)batch * v];
-        var one = new float[v];
+        SetStarts(starts, batch, newTokens);
+        Forward(batch, newTokens, cache, pages);
+        var head = W(_layout.Head);
+        if (newTokens == 1)
+        {
+            // one row per sequence: the head over all of them at once
+            Backend.MatMul(Rows(_logits, batch, v), Rows(_lnF, batch, d), head, new(batch, v, d, Precision));
+            Backend.Download(Rows(_logits, batch, v), logits[..(batch * v)]);
+            return;
+        }
         for (int b = 0; b < batch; b++)
         {
             // the head only for the last row of each sequence
             long row = (long)b * newTokens + newTokens - 1;
-            Backend.MatMul(_logits.Slice(0, v), _lnF.Slice(row * d, d), W(_layout.Head), new(1, v, d, Precision));
-            Backend.Download(_logits.Slice(0, v), one);
-            one.CopyTo(result.AsSpan(b * v, v));
+            Backend.MatMul(_logits.Slice(0, v), _lnF.Slice(row * d, d), head, new(1, v, d, Precision));
+            Backend.Download(_logits.Slice(0, v), logits.Slice(b * v, v));
         }
-        return result;
-    }
-
-    private void DisposeCache()
-    {
-        if (_cache is null) return;
-        foreach (var (k, v) in _cache) { k.Buffer.Dispose(); v.Buffer.Dispose(); }
-        _cache = null;
     }
 }

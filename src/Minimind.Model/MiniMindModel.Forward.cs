@@ -1,21 +1,23 @@
 using Minimind.Kernels;
+using Minimind.Model.Generation;
 using Minimind.Model.Layers;
 
 namespace Minimind.Model;
 
 public sealed partial class MiniMindModel
 {
-    // Embedding → blocks → final norm, over the ids already in _ids. Positions start at posOffset;
-    // with useCache the blocks append k/v to the KV cache and attend over it (decode path).
+    // Embedding → blocks → final norm, over the ids already in _ids. Row b's tokens sit at positions _starts[b] + t
+    // (0 + t without starts). With a decode cache the blocks append k/v to its pages and attend over them (the decode
+    // path: batch sequences of seqLen new tokens each); without one, causal attention within each row (training).
     // Each residual add is fused with the norm that reads its sum (AddRmsNorm), so only the first norm runs alone.
-    private void Forward(int batch, int seqLen, int posOffset, bool useCache)
+    private void Forward(int batch, int seqLen, PagedKvCache? cache = null, KvPages pages = default)
     {
         var c = Config;
         int rows = batch * seqLen;
         Backend.Embedding(_residual[0], _ids, W(_layout.Embedding), new(rows, c.Dim));
         var (y, rstd, w) = NormAfter(-1);
         Backend.RmsNorm(y, rstd, _residual[0], w, new(rows, c.Dim), c.NormEps);
-        for (int l = 0; l < c.NLayers; l++) BlockForward(l, batch, seqLen, posOffset, useCache);
+        for (int l = 0; l < c.NLayers; l++) BlockForward(l, batch, seqLen, cache, pages);
     }
 
     // The norm that reads block l's output (the next block's attention_norm, or the final norm after the last block).
@@ -23,7 +25,7 @@ public sealed partial class MiniMindModel
         ? (_acts[l + 1].Ln1, _acts[l + 1].Rstd1, W(_layout.Layers[l + 1].AttnNorm))
         : (_lnF, _rstdF, W(_layout.FinalNorm));
 
-    private void BlockForward(int l, int batch, int seqLen, int pos, bool useCache)
+    private void BlockForward(int l, int batch, int seqLen, PagedKvCache? cache, KvPages pages)
     {
         var c = Config;
         var a = _acts[l];
@@ -31,7 +33,7 @@ public sealed partial class MiniMindModel
         int rows = batch * seqLen, d = c.Dim;
         var x = Rows(_residual[l], rows, d);
         // a.Ln1 = attention_norm(x) was written by the previous block's last AddRmsNorm (or by Forward for block 0).
-        AttentionForward(l, batch, seqLen, pos, useCache);
+        AttentionForward(l, batch, seqLen, cache, pages);
         Backend.MatMul(Rows(_tmp, rows, d), a.Att, W(p.Wo), new(rows, d, c.NHeads * c.HeadDim, Precision));
         _lora?.Forward(l, Lora.LoraSlot.O, Rows(_tmp, rows, d), a.Att, rows, Precision);
         Backend.AddRmsNorm(a.XMid, a.Ln2, a.Rstd2, x, Rows(_tmp, rows, d), W(p.FfnNorm), new(rows, d), c.NormEps);
@@ -47,7 +49,7 @@ public sealed partial class MiniMindModel
     }
 
     // q/k/v projections, optional per-head q/k RMSNorm (minimind-3), RoPE, causal GQA attention.
-    private void AttentionForward(int l, int batch, int seqLen, int pos, bool useCache)
+    private void AttentionForward(int l, int batch, int seqLen, PagedKvCache? cache, KvPages pages)
     {
         var c = Config;
         var a = _acts[l];
@@ -64,23 +66,24 @@ public sealed partial class MiniMindModel
             _lora.Forward(l, Lora.LoraSlot.K, k, a.Ln1, rows, Precision);
             _lora.Forward(l, Lora.LoraSlot.V, a.V, a.Ln1, rows, Precision);
         }
-        RopeShape qs = new(batch, seqLen, c.NHeads, hd, pos, c.Rope), ks = new(batch, seqLen, c.NKvHeads, hd, pos, c.Rope);
+        RopeShape qs = new(batch, seqLen, c.NHeads, hd, 0, c.Rope), ks = new(batch, seqLen, c.NKvHeads, hd, 0, c.Rope);
         if (c.QkNorm)
         {
             // q_norm/k_norm over each head, then RoPE, one fused launch each.
-            Backend.RmsNormRope(a.Q, a.RstdQ, a.QRaw, W(p.QNorm!), _cos, _sin, qs, c.NormEps);
-            Backend.RmsNormRope(a.K, a.RstdK, a.KRaw, W(p.KNorm!), _cos, _sin, ks, c.NormEps);
+            Backend.RmsNormRope(a.Q, a.RstdQ, a.QRaw, W(p.QNorm!), _cos, _sin, qs, c.NormEps, _starts);
+            Backend.RmsNormRope(a.K, a.RstdK, a.KRaw, W(p.KNorm!), _cos, _sin, ks, c.NormEps, _starts);
         }
         else
         {
-            Backend.Rope(a.Q, _cos, _sin, qs);
-            Backend.Rope(a.K, _cos, _sin, ks);
+            Backend.Rope(a.Q, _cos, _sin, qs, _starts);
+            Backend.Rope(a.K, _cos, _sin, ks, _starts);
         }
-        if (useCache)
+        if (cache is not null)
         {
-            var (kc, vc) = _cache![l];
-            Backend.KvCacheAppend(kc, vc, a.K, a.V, new(batch, seqLen, pos, MaxSeqLen, c.NKvHeads, c.NKvHeads, hd, Precision));
-            Backend.AttentionDecode(a.Att, a.Q, kc, vc, new(batch, seqLen, pos, MaxSeqLen, c.NHeads, c.NKvHeads, hd, Precision));
+            var (kc, vc) = cache.Layer(l);
+            int capacity = pages.PagesPerSeq * pages.PageSize;
+            Backend.KvCacheAppend(kc, vc, a.K, a.V, new(batch, seqLen, 0, capacity, c.NKvHeads, c.NKvHeads, hd, Precision), pages);
+            Backend.AttentionDecode(a.Att, a.Q, kc, vc, new(batch, seqLen, 0, capacity, c.NHeads, c.NKvHeads, hd, Precision), pages);
         }
         else Backend.Attention(a.Att, a.Lse, a.Q, a.K, a.V, new(batch, seqLen, c.NHeads, c.NKvHeads, hd, Precision));
     }

@@ -12,7 +12,7 @@ public sealed partial class MiniMindModel
     public (double[] LogProbs, float Aux) SequenceLogProbs(Batch batch)
     {
         var (sumW, w) = Prepare(batch);
-        Forward(batch.BatchSize, batch.SeqLen, 0, useCache: false);
+        Forward(batch.BatchSize, batch.SeqLen);
         int rows = batch.BatchSize * batch.SeqLen, t = batch.SeqLen;
         HeadLoss(rows, sumW, w);
         var ce = new float[rows];
@@ -80,7 +80,7 @@ public sealed partial class MiniMindModel
     public (float[] Logits, float Aux) ForwardLogits(Batch batch)
     {
         var (sumW, w) = Prepare(batch);
-        Forward(batch.BatchSize, batch.SeqLen, 0, useCache: false);
+        Forward(batch.BatchSize, batch.SeqLen);
         int rows = batch.BatchSize * batch.SeqLen, v = Config.VocabSize;
         HeadLoss(rows, sumW, w);
         var host = new float[(long)rows * v];

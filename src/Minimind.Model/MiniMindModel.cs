@@ -18,7 +18,10 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
     private readonly LayerActivations[] _acts;
     private readonly Tensor[] _residual;     // [NLayers+1] block inputs/outputs [N, D]
     private readonly Tensor _rstdF, _lnF, _logits, _losses, _rowScale, _tmp;
-    private readonly IntTensor _ids, _targets;
+    private readonly IntTensor _ids, _targets, _startsBuf;
+    // Each row's first RoPE position for the forward being run and its backward (a view of _startsBuf), or default when
+    // every row starts at 0. Set by Prepare, Logits and DecodeForward before they call Forward.
+    private IntTensor _starts;
     private readonly Tensor _cos, _sin;
     private readonly Scratch _s;
     private readonly int _maxRows;
@@ -81,13 +84,13 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
             throw new ArgumentException($"a micro-batch of {maxBatch:N0} rows x {maxSeqLen:N0} tokens is more tokens than one pass can index; lower --batch-size or --max-seq-len");
         _maxRows = maxBatch * maxSeqLen;
         var counting = new ActivationArena();
-        Plan(counting, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _);
+        Plan(counting, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _);
         CheckFits(config, backend, _layout.Table.TotalElements, counting, maxBatch, maxSeqLen);
         Weights = backend.Alloc(_layout.Table.TotalElements);
         Gradients = backend.Alloc(_layout.Table.TotalElements);
         _arena = new ActivationArena(backend, counting.FloatsUsed, counting.IntsUsed);
         _acts = Plan(_arena, out _residual, out _rstdF, out _lnF, out _logits, out _losses, out _rowScale, out _tmp,
-            out _ids, out _targets, out var cosSin, out _s);
+            out _ids, out _targets, out _startsBuf, out var cosSin, out _s);
         (_cos, _sin) = cosSin;
         var (cos, sin) = RopeTables.Compute(config.HeadDim, config.MaxSeqLen, config.RopeTheta, config.RopeScaling);
         backend.Upload(_cos, cos);
@@ -95,7 +98,7 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
     }
 
     private LayerActivations[] Plan(ActivationArena a, out Tensor[] residual, out Tensor rstdF, out Tensor lnF, out Tensor logits,
-        out Tensor losses, out Tensor rowScale, out Tensor tmp, out IntTensor ids, out IntTensor targets,
+        out Tensor losses, out Tensor rowScale, out Tensor tmp, out IntTensor ids, out IntTensor targets, out IntTensor starts,
         out (Tensor, Tensor) cosSin, out Scratch s)
     {
         var c = Config;
@@ -108,7 +111,7 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
         rstdF = a.Float(n); lnF = a.Float((long)n * d);
         logits = a.Float((long)n * c.VocabSize); losses = a.Float(n); rowScale = a.Float(n);
         tmp = a.Float((long)n * d);
-        ids = a.Int(n); targets = a.Int(n);
+        ids = a.Int(n); targets = a.Int(n); starts = a.Int(n);
         long half = (long)c.MaxSeqLen * (c.HeadDim / 2);
         cosSin = (a.Float(half), a.Float(half));
         long ffRows = Math.Max(moeRows, n);
@@ -237,7 +240,7 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
         var scale = new float[rows];
         if (sumW > 0) for (int r = 0; r < rows; r++) scale[r] = (float)(lossScale * weights[r] / sumW);
         Backend.Upload(_rowScale, scale);
-        Forward(batch.BatchSize, batch.SeqLen, 0, useCache: false);
+        Forward(batch.BatchSize, batch.SeqLen);
         float main = HeadLoss(rows, sumW, weights, withGradient: true);
         float aux = Backward(batch.BatchSize, batch.SeqLen, lossScale, logitsAreGradient: true);
         LastAuxLoss = aux;
@@ -248,7 +251,7 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
     public float ForwardLoss(Batch batch)
     {
         var (sumW, weights) = Prepare(batch);
-        Forward(batch.BatchSize, batch.SeqLen, 0, useCache: false);
+        Forward(batch.BatchSize, batch.SeqLen);
         int rows = batch.BatchSize * batch.SeqLen;
         float main = HeadLoss(rows, sumW, weights);
         return main + AuxLossOnly(batch.BatchSize, batch.SeqLen);
@@ -258,19 +261,21 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
     public (float ce, float aux) ForwardLossParts(Batch batch)
     {
         var (sumW, weights) = Prepare(batch);
-        Forward(batch.BatchSize, batch.SeqLen, 0, useCache: false);
+        Forward(batch.BatchSize, batch.SeqLen);
         float main = HeadLoss(batch.BatchSize * batch.SeqLen, sumW, weights);
         return (main, AuxLossOnly(batch.BatchSize, batch.SeqLen));
     }
 
-    /// <summary>Logits [B·T, V] for every position of <paramref name="inputs"/> (forward only).</summary>
-    public float[] Logits(int[] inputs, int batch, int seqLen)
+    /// <summary>Logits [B·T, V] for every position of <paramref name="inputs"/> (forward only); row b's tokens at RoPE
+    /// positions <paramref name="positionOffsets"/>[b] + t when given (see <see cref="Batch.PositionOffsets"/>).</summary>
+    public float[] Logits(int[] inputs, int batch, int seqLen, int[]? positionOffsets = null)
     {
         CheckShape(batch, seqLen);
         if (inputs.Length != batch * seqLen) throw new ArgumentException($"inputs hold {inputs.Length} ids, expected {batch * seqLen}");
         CheckIds(inputs, "input");
         Backend.Upload(_ids, inputs);
-        Forward(batch, seqLen, 0, useCache: false);
+        SetStarts(positionOffsets, batch, seqLen);
+        Forward(batch, seqLen);
         int rows = batch * seqLen, v = Config.VocabSize;
         Backend.MatMul(Rows(_logits, rows, v), Rows(_lnF, rows, Config.Dim), W(_layout.Head), new(rows, v, Config.Dim, Precision));
         var host = new float[(long)rows * v];
@@ -310,7 +315,21 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
         }
         Backend.Upload(_ids, b.Inputs);
         Backend.Upload(_targets, b.Targets);
+        SetStarts(b.PositionOffsets, b.BatchSize, b.SeqLen);
         return (sum, w);
+    }
+
+    // Uploads each row's first position (null: all rows from 0); positions must stay inside the RoPE table.
+    private void SetStarts(int[]? starts, int batch, int tokens)
+    {
+        if (starts is null) { _starts = default; return; }
+        if (starts.Length < batch) throw new ArgumentException($"position offsets hold {starts.Length} values, expected {batch}");
+        for (int r = 0; r < batch; r++)
+            if (starts[r] < 0 || (long)starts[r] + tokens > Config.MaxSeqLen)
+                throw new ArgumentException(
+                    $"row {r}: position offset {starts[r]} + {tokens} tokens is outside the model's positions [0, {Config.MaxSeqLen}) (--max-seq-len)");
+        _starts = _startsBuf.Slice(0, batch);
+        Backend.Upload(_starts, starts.AsSpan(0, batch));
     }
 
     // logits = head(lnF); losses = CE; returns Σ w·CE / Σ w (float64 on the host, fixed order). withGradient: the logits
@@ -343,7 +362,6 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
     {
         if (_disposed) return;
         _disposed = true;
-        DisposeCache();
         _arena.Dispose();
         Weights.Buffer.Dispose();
         Gradients.Buffer.Dispose();

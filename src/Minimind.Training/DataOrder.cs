@@ -27,11 +27,5 @@ public static class DataOrder
     }
 
     /// <summary>SplitMix64: advances <paramref name="state"/> and returns the next 64 random bits.</summary>
-    public static ulong SplitMix64(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    public static ulong SplitMix64(ref ulong state) => Minimind.Model.Data.SplitMix64.Step(ref state);
 }

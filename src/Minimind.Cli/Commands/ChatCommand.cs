@@ -96,7 +96,7 @@ public sealed class ChatCommand : ICommand
         Console.Error.WriteLine($"chat template: {format.Template.Source}");
         using var model = MiniMindModel.Create(s.Config, backend, 1, s.Config.MaxSeqLen);
         model.LoadStateDict(sd!);
-        var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, HistoryLimit = s.History, MaxNewTokens = s.MaxNew };
+        using var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, HistoryLimit = s.History, MaxNewTokens = s.MaxNew };
 
         if (StandardInput.ClosedAtStart)
             throw new UsageException("standard input is closed (started with <&-): chat reads one message per line from it; type them in a terminal or pipe them in, e.g. printf 'hi\\n' | minimind chat --weights W.pth");

@@ -150,7 +150,7 @@ public sealed class GenerateCommand : ICommand
         using var model = MiniMindModel.Create(s.Config, backend, 1, s.Config.MaxSeqLen);
         model.LoadStateDict(sd);
         model.Precision = s.Dtype;
-        var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, MaxNewTokens = s.MaxNew };
+        using var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, MaxNewTokens = s.MaxNew };
         ChatCommand.StreamReply(session, format.Tokenizer, s.Prompt!, showSpeed: true);
         return 0;
     }

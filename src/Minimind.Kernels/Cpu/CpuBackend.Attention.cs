@@ -7,14 +7,11 @@ public sealed partial class CpuBackend
     // Keys per online-softmax block of the one-row decode path: scores live in a small stack buffer.
     private const int KeyBlock = 64;
 
-    /// <summary>One query row against keys 0..nKeys-1 (rows k + j·stride, v + j·stride): online softmax over key
-    /// blocks; writes the output row and returns the log-sum-exp of the scaled scores. acc holds hd floats,
-    /// s holds <see cref="KeyBlock"/>.</summary>
-    private static unsafe float AttendRow(float* q, float* k, float* v, int stride, int nKeys, int hd, float scale,
-        float* output, float* acc, float* s)
+    /// <summary>Folds keys 0..nKeys-1 (rows k + j·stride, v + j·stride) into one query row's online softmax (max m, sum l,
+    /// unnormalised output acc of hd floats), in blocks of <see cref="KeyBlock"/> keys; s holds KeyBlock scores.</summary>
+    private static unsafe void AttendKeys(float* q, float* k, float* v, int stride, int nKeys, int hd, float scale,
+        float* acc, float* s, ref float m, ref float l)
     {
-        new Span<float>(acc, hd).Clear();
-        float m = float.NegativeInfinity, l = 0f;
         for (int j0 = 0; j0 < nKeys; j0 += KeyBlock)
         {
             int nb = Math.Min(KeyBlock, nKeys - j0);
@@ -31,8 +28,6 @@ public sealed partial class CpuBackend
             AttentionMath.AddWeightedRows(acc, v + (long)j0 * stride, stride, nb, s, hd);
             m = newM;
         }
-        TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc, hd), 1f / l, new Span<float>(output, hd));
-        return m + MathF.Log(l);
     }
 
     /// <inheritdoc/>
@@ -68,40 +63,67 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public unsafe void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, DecodeShape shape)
+    public unsafe void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, DecodeShape shape, KvPages pages = default)
     {
-        OpContract.AttentionDecode(output, q, kCache, vCache, shape, Limits);
-        int batch = shape.Batch, newTokens = shape.NewTokens, pastLen = shape.PastLen, capacity = shape.Capacity;
-        int heads = shape.Heads, kvHeads = shape.KvHeads, headDim = shape.HeadDim;
+        OpContract.AttentionDecode(output, q, kCache, vCache, shape, Limits, pages);
+        var (table, pastLens, pageSize, perSeq) = Pages(nameof(AttentionDecode), kCache, shape, pages);
+        int newTokens = shape.NewTokens, heads = shape.Heads, kvHeads = shape.KvHeads, hd = shape.HeadDim;
         // The caches already hold rounded rows (KvCacheAppend rounds at the same precision); only q is rounded here.
-        using var qr = RoundedOperand.Of(_work, q, (long)batch * newTokens * heads * headDim, shape.Precision);
+        using var qr = RoundedOperand.Of(_work, q, (long)shape.Batch * newTokens * heads * hd, shape.Precision);
         var (oa, oo) = Arr(output); var (qa, qo) = (qr.Data, qr.Offset); var (ka, ko) = Arr(kCache); var (va, vo) = Arr(vCache);
-        int rep = heads / kvHeads, hd = headDim, H = heads, stride = kvHeads * headDim;
+        int rep = heads / kvHeads, stride = kvHeads * hd;
         float scale = 1f / MathF.Sqrt(hd);
-        _work.ForEach(batch * newTokens * H, item =>
+        _work.ForEach(shape.Batch * newTokens * heads, item =>
         {
-            int h = item % H, bi = item / H, b = bi / newTokens, i = bi % newTokens;
-            int kv = (b * capacity * kvHeads + h / rep) * hd;
-            int row = item * hd;
+            int h = item % heads, bi = item / heads, b = bi / newTokens, i = bi % newTokens;
+            int row = item * hd, keys = pastLens[b] + i + 1;
             float* acc = stackalloc float[hd];
             float* sc = stackalloc float[KeyBlock];
+            new Span<float>(acc, hd).Clear();
+            float m = float.NegativeInfinity, l = 0f;
+            // One page at a time: its rows are contiguous (pages of a multiple of KeyBlock rows block the keys as one run would).
             fixed (float* po = oa, pq = qa, pk = ka, pv = va)
-                AttendRow(pq + qo + row, pk + ko + kv, pv + vo + kv, stride, pastLen + i + 1, hd, scale, po + oo + row, acc, sc);
+            {
+                for (int p = 0; p * pageSize < keys; p++)
+                {
+                    long at = ((long)table[b * perSeq + p] * pageSize * kvHeads + h / rep) * hd;
+                    AttendKeys(pq + qo + row, pk + ko + at, pv + vo + at, stride, Math.Min(pageSize, keys - p * pageSize), hd, scale, acc, sc, ref m, ref l);
+                }
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc, hd), 1f / l, new Span<float>(po + oo + row, hd));
+            }
         });
     }
 
     /// <inheritdoc/>
-    public void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, DecodeShape shape)
+    public void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, DecodeShape shape, KvPages pages = default)
     {
-        OpContract.KvCacheAppend(kCache, vCache, k, v, shape, Limits);
-        int batch = shape.Batch, newTokens = shape.NewTokens, pastLen = shape.PastLen, capacity = shape.Capacity;
-        int rowLen = shape.KvHeads * shape.HeadDim;
+        OpContract.KvCacheAppend(kCache, vCache, k, v, shape, Limits, pages);
+        var (table, pastLens, pageSize, perSeq) = Pages(nameof(KvCacheAppend), kCache, shape, pages);
+        int newTokens = shape.NewTokens, rowLen = shape.KvHeads * shape.HeadDim;
         var kc = Span(kCache); var vc = Span(vCache); var ks = Span(k); var vs = Span(v);
-        for (int b = 0; b < batch; b++)
+        for (int b = 0; b < shape.Batch; b++)
+            for (int i = 0; i < newTokens; i++)
+            {
+                int j = pastLens[b] + i, src = (b * newTokens + i) * rowLen;
+                int dst = (table[b * perSeq + j / pageSize] * pageSize + j % pageSize) * rowLen;
+                PrecisionRounding.Round(ks.Slice(src, rowLen), kc.Slice(dst, rowLen), shape.Precision);
+                PrecisionRounding.Round(vs.Slice(src, rowLen), vc.Slice(dst, rowLen), shape.Precision);
+            }
+    }
+
+    // The page table, per-sequence lengths, page size and table stride of a decode call: the paged arguments (checked), or
+    // the contiguous cache as one page of Capacity rows per sequence, all at PastLen.
+    private static (int[] Table, int[] PastLens, int PageSize, int PerSeq) Pages(string op, Tensor kCache, DecodeShape s, KvPages pages)
+    {
+        if (pages.IsEmpty)
         {
-            int src = b * newTokens * rowLen, dst = (b * capacity + pastLen) * rowLen, len = newTokens * rowLen;
-            PrecisionRounding.Round(ks.Slice(src, len), kc.Slice(dst, len), shape.Precision);
-            PrecisionRounding.Round(vs.Slice(src, len), vc.Slice(dst, len), shape.Precision);
+            var pastLen = new int[s.Batch];
+            Array.Fill(pastLen, s.PastLen);
+            return (Enumerable.Range(0, s.Batch).ToArray(), pastLen, s.Capacity, 1);
         }
+        var table = Span(pages.Table)[..(s.Batch * pages.PagesPerSeq)].ToArray();
+        var lens = Span(pages.PastLens)[..s.Batch].ToArray();
+        OpContract.PageData(op, table, lens, s, pages, kCache.Length / ((long)pages.PageSize * s.KvHeads * s.HeadDim));
+        return (table, lens, pages.PageSize, pages.PagesPerSeq);
     }
 }

@@ -2,9 +2,6 @@ namespace Minimind.Kernels.Cpu;
 
 public sealed partial class CpuBackend
 {
-    // MatMul with at most this many rows takes the dot-product (GEMV) path instead of the packed SGEMM.
-    private const int GemvRows = 4;
-
     /// <inheritdoc/>
     public void MatMul(Tensor y, Tensor x, Tensor w, GemmShape s, WriteMode mode = WriteMode.Overwrite)
     {
@@ -14,25 +11,13 @@ public sealed partial class CpuBackend
         using var xr = RoundedOperand.Of(_work, x, (long)m * k, s.Precision);
         using var wr = RoundedOperand.Of(_work, w, (long)n * k, s.Precision);
         var (ya, yo) = Arr(y); var (xa, xo) = (xr.Data, xr.Offset); var (wa, wo) = (wr.Data, wr.Offset);
-        if (m <= GemvRows)
+        // A = x (row stride k), B(p, j) = w[j, p]. Few rows (decode) stream w once; both paths give the same bits,
+        // so a row's result does not depend on how many rows share the call.
+        if (m <= SkinnySgemm.MaxRows)
         {
-            // Decode-sized: one dot product per output streams w once; packing w would cost as much as the math.
-            _work.For(n, 64, (s0, e) =>
-            {
-                for (int i = 0; i < m; i++)
-                {
-                    var xrow = xa.AsSpan(xo + i * k, k);
-                    for (long j = s0; j < e; j++)
-                    {
-                        float d = System.Numerics.Tensors.TensorPrimitives.Dot(xrow, wa.AsSpan(wo + (int)j * k, k));
-                        int at = yo + i * n + (int)j;
-                        ya[at] = accumulate ? ya[at] + d : d;
-                    }
-                }
-            });
+            SkinnySgemm.Run(_work, m, n, k, xa, xo, k, 1, wa, wo, 1, k, ya, yo, n, accumulate);
             return;
         }
-        // A = x (row stride k), B(p, j) = w[j, p].
         Sgemm.Run(_work, m, n, k, xa, xo, k, 1, wa, wo, 1, k, ya, yo, n, accumulate);
     }
 

@@ -3,33 +3,44 @@ namespace Minimind.Kernels.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void Rope(Tensor x, Tensor cos, Tensor sin, RopeShape s)
-        => Rotate(nameof(Rope), x, cos, sin, s, 1f);
+    public void Rope(Tensor x, Tensor cos, Tensor sin, RopeShape s, IntTensor rowStart = default)
+        => Rotate(nameof(Rope), x, cos, sin, s, 1f, rowStart);
 
     /// <inheritdoc/>
-    public void RopeBackward(Tensor dx, Tensor cos, Tensor sin, RopeShape s)
-        => Rotate(nameof(RopeBackward), dx, cos, sin, s, -1f);
+    public void RopeBackward(Tensor dx, Tensor cos, Tensor sin, RopeShape s, IntTensor rowStart = default)
+        => Rotate(nameof(RopeBackward), dx, cos, sin, s, -1f, rowStart);
 
     // direction = -1 rotates by the inverse angle (sin negated): the transpose of the rotation.
-    private void Rotate(string op, Tensor x, Tensor cos, Tensor sin, RopeShape shape, float direction)
+    private void Rotate(string op, Tensor x, Tensor cos, Tensor sin, RopeShape shape, float direction, IntTensor rowStart)
     {
-        OpContract.Rope(op, x, cos, sin, shape);
-        RotateAll(x, cos, sin, shape, direction);
+        OpContract.Rope(op, x, cos, sin, shape, rowStart);
+        RotateAll(x, cos, sin, shape, direction, Starts(op, rowStart, shape, cos, sin));
+    }
+
+    // Each sequence's first position (PosOffset, plus rowStart[b] when given), checked against the table.
+    private static int[] Starts(string op, IntTensor rowStart, RopeShape s, Tensor cos, Tensor sin)
+    {
+        var starts = new int[s.Batch];
+        if (rowStart.IsEmpty) { Array.Fill(starts, s.PosOffset); return starts; }
+        var given = Span(rowStart)[..s.Batch];
+        OpContract.RowStarts(op, given, s, Math.Min(cos.Length, sin.Length) / (s.HeadDim / 2));
+        for (int b = 0; b < s.Batch; b++) starts[b] = s.PosOffset + given[b];
+        return starts;
     }
 
     /// <inheritdoc/>
     public void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
-        RopeShape s, WriteMode mode)
+        RopeShape s, WriteMode mode, IntTensor rowStart = default)
     {
-        OpContract.RopeRmsNormBackward(dx, dWeight, dy, x, weight, rstd, cos, sin, s, mode);
-        RotateAll(dy, cos, sin, s, -1f);
+        OpContract.RopeRmsNormBackward(dx, dWeight, dy, x, weight, rstd, cos, sin, s, mode, rowStart);
+        RotateAll(dy, cos, sin, s, -1f, Starts(nameof(RopeRmsNormBackward), rowStart, s, cos, sin));
         NormBackward(dx, dWeight, dy, x, weight, rstd, new(s.Batch * s.SeqLen * s.Heads, s.HeadDim), mode);
     }
 
-    // Rope's work (arguments already checked).
-    private void RotateAll(Tensor x, Tensor cos, Tensor sin, RopeShape shape, float direction)
+    // Rope's work (arguments already checked); sequence b starts at position starts[b].
+    private void RotateAll(Tensor x, Tensor cos, Tensor sin, RopeShape shape, float direction, int[] starts)
     {
-        int batch = shape.Batch, seqLen = shape.SeqLen, heads = shape.Heads, headDim = shape.HeadDim, posOffset = shape.PosOffset;
+        int batch = shape.Batch, seqLen = shape.SeqLen, heads = shape.Heads, headDim = shape.HeadDim;
         var layout = shape.Layout;
         int half = headDim / 2;
         var (xa, xo) = Arr(x); var (ca, co) = Arr(cos); var (sa, so) = Arr(sin);
@@ -38,8 +49,7 @@ public sealed partial class CpuBackend
         {
             for (long r = s; r < e; r++)
             {
-                int t = (int)(r % seqLen);
-                int tab = (posOffset + t) * half;
+                int tab = (starts[r / seqLen] + (int)(r % seqLen)) * half;
                 for (int h = 0; h < heads; h++)
                     RotateHead(xa, xo + (int)((r * heads + h) * headDim), ca, co + tab, sa, so + tab, half, layout, direction);
             }
@@ -62,10 +72,12 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape shape, float eps)
+    public void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape shape, float eps,
+        IntTensor rowStart = default)
     {
-        OpContract.RmsNormRope(y, rstd, x, weight, cos, sin, shape);
-        int seqLen = shape.SeqLen, heads = shape.Heads, hd = shape.HeadDim, half = hd / 2, posOffset = shape.PosOffset;
+        OpContract.RmsNormRope(y, rstd, x, weight, cos, sin, shape, rowStart);
+        var starts = Starts(nameof(RmsNormRope), rowStart, shape, cos, sin);
+        int seqLen = shape.SeqLen, heads = shape.Heads, hd = shape.HeadDim, half = hd / 2;
         var layout = shape.Layout;
         var (ya, yo) = Arr(y); var (ra, ro) = Arr(rstd); var (xa, xo) = Arr(x); var (wa, wo) = Arr(weight);
         var (ca, co) = Arr(cos); var (sa, so) = Arr(sin);
@@ -74,7 +86,7 @@ public sealed partial class CpuBackend
             var w = wa.AsSpan(wo, hd);
             for (long r = s; r < e; r++)
             {
-                int tab = (posOffset + (int)(r % seqLen)) * half;
+                int tab = (starts[r / seqLen] + (int)(r % seqLen)) * half;
                 for (int h = 0; h < heads; h++)
                 {
                     long row = r * heads + h;

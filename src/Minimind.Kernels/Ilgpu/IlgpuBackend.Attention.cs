@@ -76,21 +76,24 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, DecodeShape shape)
+    public void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, DecodeShape shape, KvPages pages = default)
     {
-        OpContract.AttentionDecode(output, q, kCache, vCache, shape, Limits);
-        long nq = (long)shape.Batch * shape.NewTokens * shape.Heads * shape.HeadDim, nc = (long)shape.Batch * shape.Capacity * shape.KvHeads * shape.HeadDim;
+        OpContract.AttentionDecode(output, q, kCache, vCache, shape, Limits, pages);
+        long nq = (long)shape.Batch * shape.NewTokens * shape.Heads * shape.HeadDim;
         if (nq == 0) return;
         Launch(IlgpuKernels.AttentionDecode, _launch.Items((long)shape.Batch * shape.NewTokens * shape.Heads), V(output, nq), V(q, nq),
-            V(kCache, nc), V(vCache, nc), new DecodeArgs(shape));
+            V(kCache, kCache.Length), V(vCache, vCache.Length), PageTable(shape, pages), IntsOrNone(pages.PastLens, shape.Batch), new DecodeArgs(shape, pages));
     }
 
     /// <inheritdoc/>
-    public void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, DecodeShape shape)
+    public void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, DecodeShape shape, KvPages pages = default)
     {
-        OpContract.KvCacheAppend(kCache, vCache, k, v, shape, Limits);
-        long row = (long)shape.KvHeads * shape.HeadDim, nn = shape.Batch * shape.NewTokens * row, nc = shape.Batch * shape.Capacity * row;
+        OpContract.KvCacheAppend(kCache, vCache, k, v, shape, Limits, pages);
+        long nn = (long)shape.Batch * shape.NewTokens * shape.KvHeads * shape.HeadDim;
         if (nn == 0) return;
-        Launch(IlgpuKernels.KvCacheAppend, _launch.Items(nn), V(kCache, nc), V(vCache, nc), V(k, nn), V(v, nn), new DecodeArgs(shape));
+        Launch(IlgpuKernels.KvCacheAppend, _launch.Items(nn), V(kCache, kCache.Length), V(vCache, vCache.Length), V(k, nn), V(v, nn),
+            PageTable(shape, pages), IntsOrNone(pages.PastLens, shape.Batch), new DecodeArgs(shape, pages));
     }
+
+    private ArrayView<int> PageTable(DecodeShape s, KvPages pages) => IntsOrNone(pages.Table, (long)s.Batch * pages.PagesPerSeq);
 }

@@ -58,4 +58,7 @@ public sealed partial class IlgpuBackend : ILaunchCounter
     private void Launch<T1, T2, T3, T4, T5, T6, T7, T8, T9>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9> k, KernelConfig c, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9) where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct =>
         (Cached<Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9>>(k.Method) ?? Keep(k.Method, _acc.LoadStreamKernel(k)))(c, a1, a2, a3, a4, a5, a6, a7, a8, a9);
 
+    private void Launch<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> k, KernelConfig c, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9, T10 a10) where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct =>
+        (Cached<Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>>(k.Method) ?? Keep(k.Method, _acc.LoadStreamKernel(k)))(c, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10);
+
 }

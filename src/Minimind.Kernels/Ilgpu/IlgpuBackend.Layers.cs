@@ -70,42 +70,45 @@ public sealed partial class IlgpuBackend
 
     /// <inheritdoc/>
     public void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
-        RopeShape s, WriteMode mode)
+        RopeShape s, WriteMode mode, IntTensor rowStart = default)
     {
-        OpContract.RopeRmsNormBackward(dx, dWeight, dy, x, weight, rstd, cos, sin, s, mode);
+        OpContract.RopeRmsNormBackward(dx, dWeight, dy, x, weight, rstd, cos, sin, s, mode, rowStart);
         int rows = s.Batch * s.SeqLen * s.Heads, hd = s.HeadDim;
         if (rows == 0) return;
-        long n = (long)rows * hd, table = (long)(s.PosOffset + s.SeqLen) * (hd / 2);
+        long n = (long)rows * hd;
         var dyv = V(dy, n); var xv = V(x, n); var rv = V(rstd, rows);
-        Launch(IlgpuKernels.RopeRmsNormBackwardInput, _launch.Rows(rows), V(dx, n), dyv, xv, V(weight, hd), rv, V(cos, table), V(sin, table),
-            new RopeArgs(s, -1), Acc(mode));
+        Launch(IlgpuKernels.RopeRmsNormBackwardInput, _launch.Rows(rows), V(dx, n), dyv, xv, V(weight, hd), rv, V(cos, cos.Length), V(sin, sin.Length),
+            IntsOrNone(rowStart, s.Batch), new RopeArgs(s, -1, !rowStart.IsEmpty), Acc(mode));
         NormWeightGradient(V(dWeight, hd), dyv, xv, rv, rows, hd);
     }
 
-    private void RopeCore(string op, Tensor x, Tensor cos, Tensor sin, RopeShape s, int sign)
+    // The whole cos/sin tables are passed: with per-sequence starts the rows read are data (the caller keeps them inside).
+    private void RopeCore(string op, Tensor x, Tensor cos, Tensor sin, RopeShape s, int sign, IntTensor rowStart)
     {
-        OpContract.Rope(op, x, cos, sin, s);
+        OpContract.Rope(op, x, cos, sin, s, rowStart);
         long n = (long)s.Batch * s.SeqLen * s.Heads * s.HeadDim;
         if (n == 0) return;
-        long table = (long)(s.PosOffset + s.SeqLen) * (s.HeadDim / 2);
-        Launch(IlgpuKernels.Rope, _launch.Items(n / 2), V(x, n), V(cos, table), V(sin, table), new RopeArgs(s, sign));
+        Launch(IlgpuKernels.Rope, _launch.Items(n / 2), V(x, n), V(cos, cos.Length), V(sin, sin.Length), IntsOrNone(rowStart, s.Batch),
+            new RopeArgs(s, sign, !rowStart.IsEmpty));
     }
 
     /// <inheritdoc/>
-    public void Rope(Tensor x, Tensor cos, Tensor sin, RopeShape s) => RopeCore(nameof(Rope), x, cos, sin, s, +1);
+    public void Rope(Tensor x, Tensor cos, Tensor sin, RopeShape s, IntTensor rowStart = default) =>
+        RopeCore(nameof(Rope), x, cos, sin, s, +1, rowStart);
 
     /// <inheritdoc/>
-    public void RopeBackward(Tensor dx, Tensor cos, Tensor sin, RopeShape s) => RopeCore(nameof(RopeBackward), dx, cos, sin, s, -1);
+    public void RopeBackward(Tensor dx, Tensor cos, Tensor sin, RopeShape s, IntTensor rowStart = default) =>
+        RopeCore(nameof(RopeBackward), dx, cos, sin, s, -1, rowStart);
 
     /// <inheritdoc/>
-    public void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s, float eps)
+    public void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s, float eps, IntTensor rowStart = default)
     {
-        OpContract.RmsNormRope(y, rstd, x, weight, cos, sin, s);
+        OpContract.RmsNormRope(y, rstd, x, weight, cos, sin, s, rowStart);
         int rows = s.Batch * s.SeqLen * s.Heads;
         if (rows == 0) return;
-        long n = (long)rows * s.HeadDim, table = (long)(s.PosOffset + s.SeqLen) * (s.HeadDim / 2);
-        Launch(IlgpuKernels.RmsNormRope, _launch.Rows(rows), V(y, n), V(rstd, rows), V(x, n), V(weight, s.HeadDim), V(cos, table), V(sin, table),
-            new RopeArgs(s, +1), eps);
+        long n = (long)rows * s.HeadDim;
+        Launch(IlgpuKernels.RmsNormRope, _launch.Rows(rows), V(y, n), V(rstd, rows), V(x, n), V(weight, s.HeadDim), V(cos, cos.Length), V(sin, sin.Length),
+            IntsOrNone(rowStart, s.Batch), new RopeArgs(s, +1, !rowStart.IsEmpty), eps);
     }
 
     /// <inheritdoc/>

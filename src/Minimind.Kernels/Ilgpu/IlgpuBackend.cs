@@ -137,7 +137,7 @@ public sealed partial class IlgpuBackend : IBackend, IRankTransport
     /// <summary>Releases scratch buffers, the accelerator and the context.</summary>
     public void Dispose()
     {
-        _scratchF?.Dispose(); _scratchI?.Dispose(); _scratchD?.Dispose(); _scratchI2?.Dispose();
+        _scratchF?.Dispose(); _scratchI?.Dispose(); _scratchD?.Dispose(); _scratchI2?.Dispose(); _noInts?.Dispose();
         _acc.Dispose();
         _ctx.Dispose();
     }
@@ -163,10 +163,13 @@ public sealed partial class IlgpuBackend : IBackend, IRankTransport
 
     private static ArrayView<int> V(IntTensor t, long n) => V(t).SubView(0, n);
 
+    // An optional int argument: its first n elements, or a one-element stand-in the kernel does not read (its flag is off).
+    private ArrayView<int> IntsOrNone(IntTensor t, long n) => t.IsEmpty ? Scratch(ref _noInts, 1) : V(t, Math.Max(n, 1));
+
     // ---- scratch (grown on demand; growing synchronises so no queued kernel still reads the old one) ----
 
     private MemoryBuffer1D<float, Stride1D.Dense>? _scratchF;
-    private MemoryBuffer1D<int, Stride1D.Dense>? _scratchI, _scratchI2;
+    private MemoryBuffer1D<int, Stride1D.Dense>? _scratchI, _scratchI2, _noInts;
     private MemoryBuffer1D<double, Stride1D.Dense>? _scratchD;
 
     private ArrayView<T> Scratch<T>(ref MemoryBuffer1D<T, Stride1D.Dense>? buf, long n) where T : unmanaged

@@ -1,3 +1,5 @@
+using ILGPU;
+
 namespace Minimind.Kernels.Ilgpu;
 
 // Kernel parameter structs: the public shape records plus what a kernel derives from them (strides, scale,
@@ -60,20 +62,26 @@ public readonly struct AttnArgs
     }
 }
 
-/// <summary><see cref="DecodeShape"/> as the decode kernels take it.</summary>
+/// <summary><see cref="DecodeShape"/> (and its <see cref="KvPages"/>) as the decode kernels take it. A contiguous cache is
+/// the paged layout with one page of Capacity rows per sequence, page b for sequence b, every length PastLen.</summary>
 public readonly struct DecodeArgs
 {
     /// <summary>Batch, new tokens, tokens already cached, cache rows, query heads, kv heads, head dim.</summary>
     public readonly int B, NewTokens, PastLen, Capacity, H, Hkv, Hd;
+    /// <summary>1 when the page table and per-sequence lengths are read; rows per page; table entries per sequence.</summary>
+    public readonly int Paged, PageSize, PagesPerSeq;
     /// <summary>1/sqrt(headDim).</summary>
     public readonly float Scale;
     /// <summary>The shape's <see cref="Kernels.Precision"/> as int: appended rows and the decode queries are rounded to it.</summary>
     public readonly int Precision;
 
     /// <summary>Creates the arguments.</summary>
-    public DecodeArgs(DecodeShape s)
+    public DecodeArgs(DecodeShape s, KvPages pages)
     {
         B = s.Batch; NewTokens = s.NewTokens; PastLen = s.PastLen; Capacity = s.Capacity; H = s.Heads; Hkv = s.KvHeads; Hd = s.HeadDim;
+        Paged = pages.IsEmpty ? 0 : 1;
+        PageSize = pages.IsEmpty ? s.Capacity : pages.PageSize;
+        PagesPerSeq = pages.IsEmpty ? 1 : pages.PagesPerSeq;
         Scale = (float)(1.0 / Math.Sqrt(Hd));
         Precision = (int)s.Precision;
     }
@@ -82,13 +90,21 @@ public readonly struct DecodeArgs
 /// <summary><see cref="RopeShape"/> as the rotary kernel takes it; Sign is +1 (forward) or −1 (backward, the inverse rotation).</summary>
 public readonly struct RopeArgs
 {
-    /// <summary>Batch, sequence length, heads, head dim, first position, 1 for interleaved pairs, rotation sign.</summary>
-    public readonly int B, T, H, Hd, PosOffset, Interleaved, Sign;
+    /// <summary>Batch, sequence length, heads, head dim, first position, 1 for interleaved pairs, rotation sign, 1 when the
+    /// per-sequence starts are added.</summary>
+    public readonly int B, T, H, Hd, PosOffset, Interleaved, Sign, HasRowStart;
 
     /// <summary>Creates the arguments.</summary>
-    public RopeArgs(RopeShape s, int sign)
+    public RopeArgs(RopeShape s, int sign, bool hasRowStart = false)
     {
         B = s.Batch; T = s.SeqLen; H = s.Heads; Hd = s.HeadDim; PosOffset = s.PosOffset;
-        Interleaved = s.Layout == RopeLayout.Interleaved ? 1 : 0; Sign = sign;
+        Interleaved = s.Layout == RopeLayout.Interleaved ? 1 : 0; Sign = sign; HasRowStart = hasRowStart ? 1 : 0;
+    }
+
+    /// <summary>The cos/sin row of head row <paramref name="r"/> = (b·T + t)·H + h: PosOffset (+ rowStart[b]) + t.</summary>
+    public int Position(int r, ArrayView<int> rowStart)
+    {
+        int bt = r / H, t = bt % T;
+        return PosOffset + t + (HasRowStart != 0 ? rowStart[bt / T] : 0);
     }
 }

@@ -217,20 +217,22 @@ public static partial class IlgpuKernels
     }
 
     /// <summary>Decode attention: one thread per (b, new token, head), online softmax over the cached keys
-    /// 0..PastLen+i in ascending order. Only q is rounded: the caches hold rows KvCacheAppend rounded.</summary>
+    /// 0..pastLen+i in ascending order, each key read through the page table (a contiguous cache is one page per sequence).
+    /// Only q is rounded: the caches hold rows KvCacheAppend rounded.</summary>
     [Kernel]
-    public static void AttentionDecode(ArrayView<float> o, ArrayView<float> q, ArrayView<float> kCache, ArrayView<float> vCache, DecodeArgs s)
+    public static void AttentionDecode(ArrayView<float> o, ArrayView<float> q, ArrayView<float> kCache, ArrayView<float> vCache,
+        ArrayView<int> table, ArrayView<int> pastLens, DecodeArgs s)
     {
         int n = s.B * s.NewTokens * s.H, hd = s.Hd, rep = s.H / s.Hkv;
         for (int r = Gid; r < n; r += GStride)
         {
             int h = r % s.H, bi = r / s.H, i = bi % s.NewTokens, b = bi / s.NewTokens, kvh = h / rep;
-            int qi = r * hd, keys = s.PastLen + i + 1;
+            int qi = r * hd, keys = (s.Paged != 0 ? pastLens[b] : s.PastLen) + i + 1;
             float m = float.NegativeInfinity, l = 0f;
             for (int d = 0; d < hd; d++) o[qi + d] = 0f;
             for (int j = 0; j < keys; j++)
             {
-                int ki = ((b * s.Capacity + j) * s.Hkv + kvh) * hd;
+                int ki = (CacheRow(table, s, b, j) * s.Hkv + kvh) * hd;
                 float sc = 0f;
                 for (int d = 0; d < hd; d++) sc += Rd(q[qi + d], s.Precision) * kCache[ki + d];
                 sc *= s.Scale;
@@ -245,17 +247,26 @@ public static partial class IlgpuKernels
         }
     }
 
-    /// <summary>Copies k/v [B,newTokens,Hkv,hd] into cache rows PastLen.. of [B,Capacity,Hkv,hd], rounded to s.Precision.</summary>
+    /// <summary>Copies k/v [B,newTokens,Hkv,hd] into cache rows pastLen.. of each sequence (through the page table), rounded
+    /// to s.Precision.</summary>
     [Kernel]
-    public static void KvCacheAppend(ArrayView<float> kCache, ArrayView<float> vCache, ArrayView<float> k, ArrayView<float> v, DecodeArgs s)
+    public static void KvCacheAppend(ArrayView<float> kCache, ArrayView<float> vCache, ArrayView<float> k, ArrayView<float> v,
+        ArrayView<int> table, ArrayView<int> pastLens, DecodeArgs s)
     {
         int row = s.Hkv * s.Hd, n = s.B * s.NewTokens * row;
         for (int e = Gid; e < n; e += GStride)
         {
             int r = e / row, c = e - r * row, i = r % s.NewTokens, b = r / s.NewTokens;
-            int dst = (b * s.Capacity + s.PastLen + i) * row + c;
+            int dst = CacheRow(table, s, b, (s.Paged != 0 ? pastLens[b] : s.PastLen) + i) * row + c;
             kCache[dst] = Rd(k[e], s.Precision);
             vCache[dst] = Rd(v[e], s.Precision);
         }
+    }
+
+    // The pool row holding sequence b's cache row j: row j % PageSize of its page j / PageSize.
+    private static int CacheRow(ArrayView<int> table, DecodeArgs s, int b, int j)
+    {
+        int page = s.Paged != 0 ? table[b * s.PagesPerSeq + j / s.PageSize] : b;
+        return page * s.PageSize + j % s.PageSize;
     }
 }

@@ -116,16 +116,15 @@ public static partial class IlgpuKernels
         }
     }
 
-    /// <summary>Rotates pairs of x [B,T,H,hd] by angle row PosOffset + t (Sign −1: the inverse rotation).</summary>
+    /// <summary>Rotates pairs of x [B,T,H,hd] by angle row PosOffset (+ rowStart[b]) + t (Sign −1: the inverse rotation).</summary>
     [Kernel]
-    public static void Rope(ArrayView<float> x, ArrayView<float> cos, ArrayView<float> sin, RopeArgs s)
+    public static void Rope(ArrayView<float> x, ArrayView<float> cos, ArrayView<float> sin, ArrayView<int> rowStart, RopeArgs s)
     {
         int half = s.Hd / 2, n = s.B * s.T * s.H * half;
         for (int e = Gid; e < n; e += GStride)
         {
             int i = e % half, row = e / half;          // row = (b·T + t)·H + h
-            int t = (row / s.H) % s.T;
-            int a = (s.PosOffset + t) * half + i;
+            int a = s.Position(row, rowStart) * half + i;
             float c = cos[a], sn = s.Sign * sin[a];
             int i0 = s.Interleaved != 0 ? row * s.Hd + 2 * i : row * s.Hd + i;
             int i1 = s.Interleaved != 0 ? i0 + 1 : i0 + half;

@@ -55,7 +55,7 @@ public static partial class IlgpuKernels
     /// writes). The expressions of RmsNorm and Rope on the same values, so the same bits as the two kernels.</summary>
     [Kernel]
     public static void RmsNormRope(ArrayView<float> y, ArrayView<float> rstd, ArrayView<float> x, ArrayView<float> w,
-        ArrayView<float> cos, ArrayView<float> sin, RopeArgs s, float eps)
+        ArrayView<float> cos, ArrayView<float> sin, ArrayView<int> rowStart, RopeArgs s, float eps)
     {
         var sh = SharedMemory.Allocate<float>(MaxRowGroup);
         int tid = Group.IdxX, hd = s.Hd, half = hd / 2, rows = s.B * s.T * s.H;
@@ -64,7 +64,7 @@ public static partial class IlgpuKernels
             int bas = r * hd;
             float rs = RowRstd(sh, x, bas, hd, eps);
             if (tid == 0) rstd[r] = rs;
-            int tab = (s.PosOffset + (r / s.H) % s.T) * half;
+            int tab = s.Position(r, rowStart) * half;
             for (int i = tid; i < half; i += Group.DimX)
             {
                 int j0 = s.Interleaved != 0 ? 2 * i : i;
@@ -108,13 +108,13 @@ public static partial class IlgpuKernels
     /// same bits as the two kernels; the dWeight kernels then read the rotated-back dy.</summary>
     [Kernel]
     public static void RopeRmsNormBackwardInput(ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> w,
-        ArrayView<float> rstd, ArrayView<float> cos, ArrayView<float> sin, RopeArgs s, int accumulate)
+        ArrayView<float> rstd, ArrayView<float> cos, ArrayView<float> sin, ArrayView<int> rowStart, RopeArgs s, int accumulate)
     {
         var sh = SharedMemory.Allocate<float>(MaxRowGroup);
         int tid = Group.IdxX, hd = s.Hd, half = hd / 2, rows = s.B * s.T * s.H;
         for (int r = Grid.IdxX; r < rows; r += Grid.DimX)
         {
-            int bas = r * hd, tab = (s.PosOffset + (r / s.H) % s.T) * half;
+            int bas = r * hd, tab = s.Position(r, rowStart) * half;
             for (int i = tid; i < half; i += Group.DimX)
             {
                 int i0 = s.Interleaved != 0 ? bas + 2 * i : bas + i;

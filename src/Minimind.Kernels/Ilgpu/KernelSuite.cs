@@ -165,6 +165,24 @@ public static class KernelSuite
         Add("RopeRmsNormBackward", () => b.RopeRmsNormBackward(qdx, qdw, qdy, qx, qw, qr, cos, sin, qs, WriteMode.Accumulate),
             () => new[] { ("dx", Get(qdx)), ("dWeight", Get(qdw)), ("dy", Get(qdy)) }, bytes: 16.0 * qn);
 
+        // The same three with per-sequence start positions (decode batches; MiniMind's left-padded rows): half the rows,
+        // the sequences' starts spread over [0, T − T/2].
+        int th = Math.Max(1, T / 2);
+        var startsH = new int[B];
+        for (int i = 0; i < B; i++) startsH[i] = i * (T - th) / Math.Max(1, B - 1);
+        IntTensor starts = UpI(startsH);
+        long hn = (long)B * th * H * hd;
+        var hs = new RopeShape(B, th, H, hd, 0, RopeLayout.Interleaved);
+        Tensor sq = Up(Rand(hn));
+        Add("Rope(rowStart)", () => b.Rope(sq, cos, sin, hs, starts), () => new[] { ("x", Get(sq)) }, bytes: 8.0 * hn);
+        Tensor sx = Up(Rand(hn, -2, 2)), sy = b.Alloc(hn), sr = b.Alloc((long)B * th * H);
+        var hsr = hs with { Layout = RopeLayout.RotateHalf };
+        Add("RmsNormRope(rowStart)", () => b.RmsNormRope(sy, sr, sx, qw, cos, sin, hsr, 1e-5f, starts), () => new[] { ("y", Get(sy)), ("rstd", Get(sr)) }, bytes: 8.0 * hn);
+        b.RmsNormRope(sy, sr, sx, qw, cos, sin, hsr, 1e-5f, starts);
+        Tensor sdy = Up(Rand(hn)), sdx = Up(Rand(hn)), sdw = Up(Rand(hd));
+        Add("RopeRmsNormBackward(rowStart)", () => b.RopeRmsNormBackward(sdx, sdw, sdy, sx, qw, sr, cos, sin, hsr, WriteMode.Accumulate, starts),
+            () => new[] { ("dx", Get(sdx)), ("dWeight", Get(sdw)), ("dy", Get(sdy)) }, bytes: 16.0 * hn);
+
         // ---- attention ----
         Tensor aq = Up(Rand(qn, -2, 2)), ak = Up(Rand(kn, -2, 2)), av = Up(Rand(kn)), ao = b.Alloc(qn), alse = b.Alloc((long)B * H * T);
         double attnFlops = 4.0 * B * H * T * (T + 1) / 2.0 * hd;
@@ -183,6 +201,22 @@ public static class KernelSuite
             bytes: 4.0 * 2 * B * cap * Hk * hd, prec: precision);
         Tensor nk = Up(Rand((long)B * Hk * hd)), nv = Up(Rand((long)B * Hk * hd));
         Add("KvCacheAppend", () => b.KvCacheAppend(kc, vc, nk, nv, new(B, 1, T - 1, cap, Hk, Hk, hd, precision)), () => new[] { ("kCache", Get(kc)), ("vCache", Get(vc)) },
+            bytes: 16.0 * B * Hk * hd, prec: precision);
+
+        // Paged decode (the rollout engine's cache): sequences of different lengths whose pages are scattered over a shared pool.
+        int page = Math.Max(4, T / 4), perSeq = (T + page - 1) / page, poolPages = B * perSeq + 3;
+        var lensH = new int[B];
+        for (int i = 0; i < B; i++) lensH[i] = (T - 1) - i * (T - 1) / (2 * B);
+        var shuffled = Enumerable.Range(0, poolPages).OrderBy(_ => rng.Next()).ToArray();
+        var tableH = new int[B * perSeq];
+        for (int i = 0; i < tableH.Length; i++) tableH[i] = shuffled[i];
+        var kp = new KvPages(UpI(tableH), UpI(lensH), page, perSeq);
+        long poolN = (long)poolPages * page * Hk * hd;
+        Tensor pk = Up(Rand(poolN, -2, 2)), pv = Up(Rand(poolN)), pout = b.Alloc((long)B * H * hd);
+        var ps = new DecodeShape(B, 1, 0, perSeq * page, H, Hk, hd, precision);
+        Add("AttentionDecode(paged)", () => b.AttentionDecode(pout, dq1, pk, pv, ps, kp), () => new[] { ("output", Get(pout)) },
+            bytes: 4.0 * 2 * B * T * Hk * hd, prec: precision);
+        Add("KvCacheAppend(paged)", () => b.KvCacheAppend(pk, pv, nk, nv, ps with { Heads = Hk }, kp), () => new[] { ("kCache", Get(pk)), ("vCache", Get(pv)) },
             bytes: 16.0 * B * Hk * hd, prec: precision);
 
         // ---- SwiGLU ----

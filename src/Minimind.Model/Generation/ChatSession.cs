@@ -7,19 +7,21 @@ namespace Minimind.Model.Generation;
 /// <summary>
 /// A multi-turn chat with a MiniMind model as MiniMind's <c>eval_llm.py</c> runs it: the conversation is rendered
 /// with the tokenizer's chat template and its generation prompt (<c>open_thinking</c> on or off), the reply is
-/// sampled until the end-of-turn id and stored, decoded without special tokens, as the assistant's content. Between
-/// turns the KV cache is kept: only the tokens after the longest prefix shared with what the cache holds are fed,
-/// so a turn costs its own new tokens, not the whole history. When the history outgrows the context, the oldest
-/// exchanges are dropped (the system prompt stays) and the cache is rebuilt.
+/// sampled until the end-of-turn id and stored, decoded without special tokens, as the assistant's content. The
+/// conversation is one sequence of a <see cref="RolloutEngine"/> kept between turns: only the tokens after the longest
+/// prefix shared with what its KV cache holds are fed (<see cref="RolloutEngine.Truncate"/> then
+/// <see cref="RolloutEngine.Extend"/>), so a turn costs its own new tokens, not the whole history. When the history
+/// outgrows the context, the oldest exchanges are dropped (the system prompt stays) and the cache is rebuilt.
 /// </summary>
-public sealed class ChatSession
+public sealed class ChatSession : IDisposable
 {
     private readonly MiniMindModel _model;
     private readonly ChatFormat _format;
     private readonly Sampler _sampler;
     private readonly string? _system;
     private readonly List<(string Role, string Content)> _history = new();
-    private readonly List<int> _cached = new(); // the ids whose keys/values the model's cache holds, in order
+    private readonly RolloutEngine _engine;
+    private int? _sequence; // the conversation's sequence in the engine, once the first turn ran
 
     /// <summary>Think before answering (MiniMind's <c>--open_thinking 1</c>: the generation prompt ends in an open think block).</summary>
     public bool OpenThinking { get; set; }
@@ -33,6 +35,8 @@ public sealed class ChatSession
     public int LastPrefilledTokens { get; private set; }
     /// <summary>The conversation so far (without the system prompt).</summary>
     public IReadOnlyList<(string Role, string Content)> History => _history;
+    /// <summary>Tokens whose keys and values the session's cache holds.</summary>
+    public int CachedTokens => _sequence is int id ? _engine[id].CachedLength : 0;
 
     /// <summary>Starts a chat; <paramref name="systemPrompt"/> (optional) opens every rendering.</summary>
     public ChatSession(MiniMindModel model, ChatFormat format, SamplingOptions sampling, string? systemPrompt = null)
@@ -41,16 +45,19 @@ public sealed class ChatSession
         _format = format;
         _sampler = new Sampler(sampling);
         _system = systemPrompt;
-        _model.ResetCache(1);
+        _engine = new RolloutEngine(model);
     }
 
     /// <summary>Forgets the conversation (the cache is rebuilt on the next turn).</summary>
     public void Reset()
     {
         _history.Clear();
-        _cached.Clear();
-        _model.ResetCache(1);
+        if (_sequence is int id) _engine.Release(id);
+        _sequence = null;
     }
+
+    /// <summary>Frees the session's KV cache.</summary>
+    public void Dispose() => _engine.Dispose();
 
     /// <summary>The prompt ids <see cref="Reply"/> would feed for <paramref name="user"/> (history, message, generation prompt).</summary>
     public int[] PromptIds(string user) => Fit(user).Prompt;
@@ -100,26 +107,26 @@ public sealed class ChatSession
     public IEnumerable<int> Reply(string user)
     {
         var (turns, prompt) = Fit(user);
-
         int keep = 0;
-        while (keep < _cached.Count && keep < prompt.Length - 1 && _cached[keep] == prompt[keep]) keep++;
-        _model.RewindCache(keep);
-        _cached.RemoveRange(keep, _cached.Count - keep);
+        if (_sequence is int held)
+        {
+            _engine.Cancel(held); // a reply the caller stopped reading early
+            var s = _engine[held];
+            while (keep < s.CachedLength && keep < prompt.Length - 1 && s.Tokens[keep] == prompt[keep]) keep++;
+            _engine.Truncate(held, keep);
+            _engine.Extend(held, prompt.AsSpan(keep), MaxNewTokens);
+        }
+        else _sequence = _engine.Add(new GenerationRequest { Prompt = prompt, Sampler = _sampler, MaxNewTokens = MaxNewTokens, StopIds = new[] { _format.StopId } });
         LastReusedTokens = keep;
         LastPrefilledTokens = prompt.Length - keep;
-        var logits = _model.DecodeStep(prompt.AsSpan(keep), prompt.Length - keep);
-        _cached.AddRange(prompt.AsSpan(keep));
 
-        var seq = new List<int>(prompt);
         var reply = new List<int>();
-        int budget = Math.Min(MaxNewTokens, _model.MaxSeqLen - prompt.Length);
-        foreach (int id in TextGenerator.Continue(_model, logits, seq, budget, _sampler, _format.StopId))
+        foreach (var e in _engine.Run(_sequence.Value))
         {
-            reply.Add(id);
-            yield return id;
+            if (e.Finish == FinishReason.Stop) break;
+            reply.Add(e.Token);
+            yield return e.Token;
         }
-        // the cache now holds the prompt and every reply token fed back (the last one may not have been)
-        _cached.AddRange(reply.Take(_model.CacheLength - _cached.Count));
         _history.Clear();
         _history.AddRange(turns);
         _history.Add(("assistant", _format.Tokenizer.Decode(reply.ToArray(), skipSpecialTokens: true)));

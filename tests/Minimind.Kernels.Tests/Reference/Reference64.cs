@@ -130,6 +130,20 @@ public static class Reference64
     public static void RopeBackward(double[] dx, double[] cos, double[] sin, int batch, int seqLen, int heads, int headDim, int posOffset, RopeLayout layout)
         => Rotate(dx, cos, sin, batch, seqLen, heads, headDim, posOffset, layout, -1);
 
+    /// <summary><see cref="Rope"/> (sign +1) or <see cref="RopeBackward"/> (sign −1) with sequence b starting at
+    /// posOffset + rowStart[b].</summary>
+    public static void RopeRowStart(double[] x, double[] cos, double[] sin, int batch, int seqLen, int heads, int headDim, int posOffset,
+        int[] rowStart, RopeLayout layout, int sign)
+    {
+        int n = seqLen * heads * headDim;
+        for (int b = 0; b < batch; b++)
+        {
+            var one = x.AsSpan(b * n, n).ToArray();
+            Rotate(one, cos, sin, 1, seqLen, heads, headDim, posOffset + rowStart[b], layout, sign);
+            one.CopyTo(x, b * n);
+        }
+    }
+
     private static void Rotate(double[] x, double[] cos, double[] sin, int batch, int seqLen, int heads, int headDim, int posOffset,
         RopeLayout layout, int sign)
     {
@@ -271,6 +285,41 @@ public static class Reference64
             {
                 Array.Copy(k, (b * newTokens + i) * row, kCache, (b * capacity + pastLen + i) * row, row);
                 Array.Copy(v, (b * newTokens + i) * row, vCache, (b * capacity + pastLen + i) * row, row);
+            }
+    }
+
+    /// <summary>Paged decode: each sequence's rows gathered from its pages [pageSize rows each, table[b·perSeq + j/pageSize]] into
+    /// a contiguous cache, then <see cref="AttentionDecode"/> with that sequence's own pastLen.</summary>
+    public static void AttentionDecodePaged(double[] output, double[] q, double[] kPool, double[] vPool, int[] table, int[] pastLens,
+        int pageSize, int perSeq, int batch, int newTokens, int heads, int kvHeads, int headDim)
+    {
+        int row = kvHeads * headDim, qn = newTokens * heads * headDim;
+        for (int b = 0; b < batch; b++)
+        {
+            int n = pastLens[b] + newTokens;
+            var kc = new double[n * row]; var vc = new double[n * row];
+            for (int j = 0; j < n; j++)
+            {
+                int src = (table[b * perSeq + j / pageSize] * pageSize + j % pageSize) * row;
+                Array.Copy(kPool, src, kc, j * row, row); Array.Copy(vPool, src, vc, j * row, row);
+            }
+            var o = new double[qn];
+            AttentionDecode(o, q.AsSpan(b * qn, qn).ToArray(), kc, vc, 1, newTokens, pastLens[b], n, heads, kvHeads, headDim);
+            o.CopyTo(output, b * qn);
+        }
+    }
+
+    /// <summary>Paged append: row i of sequence b goes to its cache row pastLens[b] + i, in page table[b·perSeq + j/pageSize].</summary>
+    public static void KvCacheAppendPaged(double[] kPool, double[] vPool, double[] k, double[] v, int[] table, int[] pastLens, int pageSize,
+        int perSeq, int batch, int newTokens, int kvHeads, int headDim)
+    {
+        int row = kvHeads * headDim;
+        for (int b = 0; b < batch; b++)
+            for (int i = 0; i < newTokens; i++)
+            {
+                int j = pastLens[b] + i, dst = (table[b * perSeq + j / pageSize] * pageSize + j % pageSize) * row;
+                Array.Copy(k, (b * newTokens + i) * row, kPool, dst, row);
+                Array.Copy(v, (b * newTokens + i) * row, vPool, dst, row);
             }
     }
 

@@ -27,7 +27,7 @@ public sealed class ChatSessionTests
         foreach (var msg in new[] { "hi", "what is 2 + 3?", "and 4 + 4?" })
         {
             int[] prompt = session.PromptIds(msg);
-            int cachedBefore = model.CacheLength;
+            int cachedBefore = session.CachedTokens;
             var reply = session.Reply(msg).ToArray();
             var expected = TextGenerator.Generate(fresh, prompt, 12, new Sampler(Greedy), format.StopId).ToArray();
             Assert.Equal(expected, reply);

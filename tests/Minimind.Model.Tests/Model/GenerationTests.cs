@@ -32,20 +32,26 @@ public sealed class GenerationTests
         model.LoadStateDict(fx.Weights);
         var seq = fx.I("inputs").Take(24).ToArray();
         int v = fx.Config.VocabSize;
-        model.ResetCache(1);
-        var prefill = model.DecodeStep(seq.AsSpan(0, 5), 5);
+        // The engine's sequence: a prefill of 5 tokens, then one token at a time (Extend feeds exactly the given tokens).
+        using var engine = new RolloutEngine(model);
+        var greedy = new Sampler(new SamplingOptions { Greedy = true, TopP = 1, RepetitionPenalty = 1 });
+        int id = engine.Add(new GenerationRequest { Prompt = seq[..5], Sampler = greedy });
+        var prefill = engine[id].NextLogits.ToArray();
         var full = model.Logits(seq[..5], 1, 5);
         Assert.True(ModelFixture.RelErr(prefill, full.AsSpan(4 * v, v)) < 1e-5);
         for (int t = 5; t < seq.Length; t++)
         {
-            var step = model.DecodeStep(seq.AsSpan(t, 1), 1);
+            engine.Cancel(id);
+            engine.Extend(id, seq.AsSpan(t, 1), 1);
+            var step = engine[id].NextLogits.ToArray();
             var all = model.Logits(seq[..(t + 1)], 1, t + 1);
             double e = ModelFixture.RelErr(step, all.AsSpan(t * v, v));
             Assert.True(e < 1e-5, $"{name}: position {t}: cached logits differ from recomputation by {e:E2}");
         }
-        Assert.Equal(seq.Length, model.CacheLength);
+        Assert.Equal(seq.Length, engine[id].CachedLength);
         // the cache is full: one more token must be refused with a message naming the context
-        var ex = Assert.Throws<ArgumentException>(() => model.DecodeStep(new[] { 1 }, 1));
+        engine.Cancel(id);
+        var ex = Assert.Throws<ArgumentException>(() => engine.Extend(id, new[] { 1 }, 1));
         Assert.Contains("--max-seq-len", ex.Message);
     }
 
@@ -58,17 +64,19 @@ public sealed class GenerationTests
         model.LoadStateDict(fx.Weights);
         var all = fx.I("inputs"); // [2, 16]
         int v = fx.Config.VocabSize;
-        model.ResetCache(2);
-        var prefill = new int[8];
-        Array.Copy(all, 0, prefill, 0, 4); Array.Copy(all, 16, prefill, 4, 4);
-        model.DecodeStep(prefill, 4);
+        // Both sequences decode in one batch, their tokens forced (teacher forcing); a context of 17 feeds position 15 too.
+        using var engine = new RolloutEngine(model, new RolloutEngineOptions { MaxSequences = 2, Context = 17 });
+        var greedy = new SamplingOptions { Greedy = true, TopP = 1, RepetitionPenalty = 1 };
+        int a = engine.Add(new GenerationRequest { Prompt = all[..4], Sampler = new Sampler(greedy) });
+        int b2 = engine.Add(new GenerationRequest { Prompt = all[16..20], Sampler = new Sampler(greedy) });
         for (int t = 4; t < 16; t++)
         {
-            var step = model.DecodeStep(new[] { all[t], all[16 + t] }, 1);
+            engine.Step(new Dictionary<int, int> { [a] = all[t], [b2] = all[16 + t] });
             for (int b = 0; b < 2; b++)
             {
+                var step = engine[b == 0 ? a : b2].NextLogits;
                 var full = model.Logits(all.AsSpan(b * 16, t + 1).ToArray(), 1, t + 1);
-                double e = ModelFixture.RelErr(step.AsSpan(b * v, v), full.AsSpan(t * v, v));
+                double e = ModelFixture.RelErr(step, full.AsSpan(t * v, v));
                 Assert.True(e < 1e-5, $"sequence {b}, position {t}: {e:E2}");
             }
         }
