@@ -63,7 +63,7 @@ public sealed partial class MiniMindModel
         if (inputs.Length != batch * seqLen) throw new ArgumentException($"inputs hold {inputs.Length} ids, expected {batch * seqLen}");
         CheckIds(inputs, "input");
         Backend.Upload(_ids, inputs);
-        Forward(batch, seqLen, 0, useCache: false);
+        Forward(batch, seqLen);
         int rows = batch * seqLen, d = Config.Dim;
         var lnV = Rows(_s.LnV, rows, d);
         Backend.RmsNorm(lnV, Rows(_s.RstdV, rows, 1), Rows(_lnF, rows, d), W(_layout.FinalNorm), new(rows, d), Config.NormEps);

@@ -49,7 +49,7 @@ public sealed partial class MiniMindModel
     public (float[] LogProbs, float Aux) TokenLogProbs(Batch batch)
     {
         var (sumW, w) = Prepare(batch);
-        Forward(batch.BatchSize, batch.SeqLen, 0, useCache: false);
+        Forward(batch.BatchSize, batch.SeqLen);
         int rows = batch.BatchSize * batch.SeqLen;
         HeadLoss(rows, sumW, w);
         var lp = new float[rows];

@@ -190,9 +190,11 @@ public sealed class TrainCommand : ICommand
     private static readonly StageDefault<int> StageLogInterval = new(LogInterval, r => r.Defaults.LogInterval);
     private static readonly StageDefault<int> StageSaveInterval = new(SaveInterval, r => r.Defaults.SaveInterval);
     private static readonly StageDefault<string?> StageSaveWeight = new(SaveWeight, r => r.Defaults.SaveWeight, r => r.Defaults.SaveWeight);
+    private static readonly StageDefault<double> StageLossSpike = new(LossSpike, r => r.Defaults.LossSpike, r => r.Defaults.LossSpike);
     private static readonly IStageDefault[] StageDefaults =
     {
         StageMaxSeqLen, StageFromWeight, StageEpochs, StageBatchSize, StageLearningRate, StageAccumulationSteps, StageLogInterval, StageSaveInterval, StageSaveWeight,
+        StageLossSpike, TrainStages.BetaDefault,
     };
 
     /// <summary><c>train --stage S --help</c>: the page for that stage alone, its defaults beside each option and no other
@@ -208,7 +210,7 @@ public sealed class TrainCommand : ICommand
         if (name is null) return null;
         var stage = TrainStages.Get(TrainStages.Stage.Parse(name));
         return $"--stage {stage.Name} (trainer/{stage.Script}): {stage.Summary}; its defaults are shown. 'minimind train --help' lists every stage.\n\n" +
-            Table.RenderHelp(o => TrainStages.OwnerOf(o) is not { } owner || owner == stage,
+            Table.RenderHelp(o => TrainStages.OwnersOf(o) is not { Count: > 0 } owners || owners.Contains(stage),
                 o => StageDefaults.FirstOrDefault(d => ReferenceEquals(d.Option, o))?.Shown(stage)
                      ?? (ReferenceEquals(o, TrainStages.Stage) ? stage.Name : null));
     }
@@ -218,7 +220,7 @@ public sealed class TrainCommand : ICommand
     {
         string? dataPath = args.Get(Data);
         bool builtin = dataPath is null;
-        var (stage, stageOptions) = TrainStages.Bind(args);
+        var (stage, stageOptions) = TrainStages.Bind(args, builtin);
         int maxSeqLen = StageMaxSeqLen.Pick(args, stage, builtin);
         string[] mode = builtin ? Demo : Array.Empty<string>();
         string tokSpec = args.Get(Tokenizer, mode)
@@ -243,7 +245,8 @@ public sealed class TrainCommand : ICommand
             Dtype = PrecisionRounding.Parse(args.Get(Dtype)),
             KeepEvery = args.Get(KeepEvery),
             MaxBadSteps = args.Get(MaxBadSteps),
-            LossSpike = args.Get(LossSpike),
+            LossSpike = StageLossSpike.Pick(args, stage, builtin),
+            Schedule = stage.Defaults.Schedule,
             MinimindRoot = args.Get(MinimindRoot),
             CheckFreeSpace = !args.Get(NoSpaceCheck),
             TokenizerSpec = tokSpec.Length == 0 ? null : tokSpec == "byte" ? tokSpec : Path.GetFullPath(tokSpec),
@@ -306,7 +309,7 @@ public sealed class TrainCommand : ICommand
         var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
         var (recipe, options) = (settings.Stage, settings.Options);
         ITokenizer? tokenizer = settings.TokSpec.Length > 0 ? TokenizerLoader.Load(settings.TokSpec) : null;
-        using var data = recipe.OpenData(new DataRequest(settings.DataPath, settings.TokSpec, tokenizer, settings.MaxSeqLen, args.Has(MaxSeqLen), log));
+        using var data = recipe.OpenData(new DataRequest(settings.DataPath, settings.TokSpec, tokenizer, settings.MaxSeqLen, args.Has(MaxSeqLen), log, settings.StageOptions, options.Seed));
         var config = settings.Config;
         if (tokenizer is not null && tokenizer.VocabSize > config.VocabSize)
             throw new UsageException($"--tokenizer {settings.TokSpec} has {tokenizer.VocabSize} ids, but the model's vocabulary has {config.VocabSize} (--vocab-size, or the " +
@@ -315,7 +318,7 @@ public sealed class TrainCommand : ICommand
         if (config.MaxSeqLen < data.Data.SeqLen) config = config with { MaxSeqLen = data.Data.SeqLen };
 
         using var backend = CreateBackend(settings.Device, comm, log);
-        using var model = MiniMindModel.Create(config, backend, recipe.RowsPerSample * options.BatchSize, data.Data.SeqLen);
+        using var model = MiniMindModel.Create(config, backend, recipe.RowsPerSample(settings.StageOptions) * options.BatchSize, data.Data.SeqLen);
         model.Precision = options.Dtype;
         model.InitRandom(checked((int)options.Seed));
         using var setup = recipe.CreateStage(new StageContext(settings.StageOptions, model, data.Data, options, backend, log, settings.FromWeight));
