@@ -33,7 +33,7 @@ public sealed class GrpoRecipe() : StageRecipe("grpo", "train_grpo.py",
     public static readonly CliOption<int> MaxGenLen = Opt.Int("max-gen-len", "N", 1024, "grpo: most tokens generated per completion (the prompt takes --max-seq-len)").Or(24, TrainStages.BuiltinRun).AtLeast(1);
     /// <summary><c>--thinking-ratio</c>.</summary>
     public static readonly CliOption<double> ThinkingRatio = Opt.Double("thinking-ratio", "P", 0.9, "grpo: share of --data prompts rendered with thinking open (drawn per row and --seed)")
-        .AtLeast(0).Check(v => v <= 1, "must be at most 1");
+        .AtLeast(0).Check(v => v <= 1, "must be at most 1").Sample("0.5");
     /// <summary><c>--reward-url</c>.</summary>
     public static readonly CliOption<string?> RewardUrl = Opt.String("reward-url", "URL", null,
         "grpo: a reward model over HTTP (POST {\"messages\": [...], \"response\": \"...\"} -> {\"score\": x}, clipped to +-3; docs/rl.md), added to the rule rewards of --data prompts")

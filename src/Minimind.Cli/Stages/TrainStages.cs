@@ -52,7 +52,11 @@ public static class TrainStages
         var recipe = Get(args.Get(Stage));
         foreach (var option in All.SelectMany(r => r.Options).Distinct())
             if (args.Has(option) && !recipe.Options.Contains(option))
-                throw new UsageException($"--{option.Name} belongs to --stage {string.Join(" and ", OwnersOf(option).Select(r => r.Name))}, not --stage {recipe.Name}");
+            {
+                var owners = OwnersOf(option);
+                throw new UsageException($"--{option.Name} belongs to --stage {owners[0].Name}, not --stage {recipe.Name}" +
+                    (owners.Count > 1 ? $" (--stage {string.Join(", ", owners.Skip(1).Select(r => r.Name))} takes it too)" : ""));
+            }
         double beta = BetaDefault.Pick(args, recipe, builtin);
         string[] mode = builtin ? new[] { BuiltinRun } : Array.Empty<string>();
         var grpo = new GrpoSettings(args.Get(GrpoRecipe.LossType) == "grpo" ? PolicyLossType.Grpo : PolicyLossType.Cispo, args.Get(GrpoRecipe.NumGenerations), beta,
