@@ -18,14 +18,22 @@ public sealed partial class MiniMindModel
     // branches meet (residual adds, q/k/v into dLn, experts into dLn), so no buffer needs a zeroing pass.
     private float Backward(int batch, int seqLen, float lossScale, bool logitsAreGradient = false)
     {
-        var c = Config;
-        int rows = batch * seqLen, d = c.Dim, v = c.VocabSize;
+        int rows = batch * seqLen, d = Config.Dim, v = Config.VocabSize;
         var dLogits = Rows(_logits, rows, v);
         if (!logitsAreGradient) Backend.CrossEntropyBackward(dLogits, dLogits, _targets, _rowScale, new(rows, v), Batch.IgnoreIndex);
         var dLn = Rows(_s.DLn, rows, d);
-        var dx = Rows(_s.DX, rows, d);
         Backend.MatMulBackwardInput(dLn, dLogits, W(_layout.Head), new(rows, v, d, Precision), WriteMode.Overwrite);
         WeightGradient(G(_layout.Head), dLogits, Rows(_lnF, rows, d), new(rows, v, d, Precision));
+        return BodyBackward(batch, seqLen, lossScale);
+    }
+
+    // Backward from ∂loss/∂(final norm output) in _s.DLn down to the embedding; returns the summed MoE aux loss.
+    private float BodyBackward(int batch, int seqLen, float lossScale)
+    {
+        var c = Config;
+        int rows = batch * seqLen, d = c.Dim;
+        var dLn = Rows(_s.DLn, rows, d);
+        var dx = Rows(_s.DX, rows, d);
         Backend.RmsNormBackward(dx, G(_layout.FinalNorm), dLn, _residual[c.NLayers], W(_layout.FinalNorm), _rstdF, new(rows, d), WriteMode.Overwrite);
         float aux = 0;
         for (int l = c.NLayers - 1; l >= 0; l--) aux += BlockBackward(l, batch, seqLen, lossScale);

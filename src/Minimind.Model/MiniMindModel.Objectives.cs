@@ -42,6 +42,38 @@ public sealed partial class MiniMindModel
     }
 
     /// <summary>
+    /// Forward; the log-probability of every position's target, log softmax(logits)[target] [B·T] (0 where the target
+    /// is ignored; the batch's loss mask plays no part), and the MoE aux loss — the per-token log-probs of MiniMind's RL
+    /// losses. Keeps the activations for <see cref="TokenLogProbsBackward"/>.
+    /// </summary>
+    public (float[] LogProbs, float Aux) TokenLogProbs(Batch batch)
+    {
+        var (sumW, w) = Prepare(batch);
+        Forward(batch.BatchSize, batch.SeqLen);
+        int rows = batch.BatchSize * batch.SeqLen;
+        HeadLoss(rows, sumW, w);
+        var lp = new float[rows];
+        Backend.Download(Rows(_losses, rows, 1), lp);
+        for (int i = 0; i < rows; i++) lp[i] = batch.Targets[i] == Batch.IgnoreIndex ? 0f : -lp[i];
+        return (lp, AuxLossOnly(batch.BatchSize, batch.SeqLen));
+    }
+
+    /// <summary>
+    /// Right after <see cref="TokenLogProbs"/> on the same batch: adds the gradient of Σ_i dLogProbs[i]·logp_i +
+    /// lossScale·aux into <see cref="Gradients"/> (an RL loss's per-token gradient, already scaled). dLogits =
+    /// −dLogProbs·(softmax − onehot), i.e. CrossEntropyBackward with the row scale −dLogProbs.
+    /// </summary>
+    public void TokenLogProbsBackward(Batch batch, ReadOnlySpan<float> dLogProbs, float lossScale)
+    {
+        int rows = batch.BatchSize * batch.SeqLen;
+        if (dLogProbs.Length != rows) throw new ArgumentException($"dLogProbs holds {dLogProbs.Length} values, the batch has {rows} positions");
+        var scale = new float[rows];
+        for (int i = 0; i < rows; i++) scale[i] = batch.Targets[i] == Batch.IgnoreIndex ? 0f : -dLogProbs[i];
+        Backend.Upload(_rowScale, scale);
+        LastAuxLoss = Backward(batch.BatchSize, batch.SeqLen, lossScale);
+    }
+
+    /// <summary>
     /// Forward; the logits [B·T, V] on the host and the MoE aux loss. Keeps the activations for
     /// <see cref="LogitsBackward"/>.
     /// </summary>

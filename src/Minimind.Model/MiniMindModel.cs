@@ -67,10 +67,11 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
     private sealed class Scratch
     {
         public Tensor DX, DLn, DAtt, DQ, DK, DV, DQRaw, DKRaw, DXs, DExpertOut, DWeights, DProbs, DRouter;
+        public Tensor LnV, RstdV;  // the critic's second final norm (its output and rstd), when there is a value head
         public FfnScratch Ffn;
     }
 
-    private MiniMindModel(ModelConfig config, IBackend backend, int maxBatch, int maxSeqLen)
+    private MiniMindModel(ModelConfig config, IBackend backend, int maxBatch, int maxSeqLen, bool valueHead = false)
     {
         config.Validate();
         CheckBackendLimits(config, backend);
@@ -78,7 +79,7 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
         if (maxSeqLen > config.MaxSeqLen)
             throw new ArgumentException($"sequence length {maxSeqLen} exceeds the model's --max-seq-len {config.MaxSeqLen}");
         Config = config; Backend = backend; MaxBatch = maxBatch; MaxSeqLen = maxSeqLen;
-        _layout = new ParameterLayout(config);
+        _layout = new ParameterLayout(config, valueHead);
         if ((long)maxBatch * maxSeqLen > int.MaxValue)
             throw new ArgumentException($"a micro-batch of {maxBatch:N0} rows x {maxSeqLen:N0} tokens is more tokens than one pass can index; lower --batch-size or --max-seq-len");
         _maxRows = maxBatch * maxSeqLen;
@@ -121,6 +122,7 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
             Ffn = new FfnScratch(a.Float(ffRows * f), a.Float(ffRows * f), a.Float(ffRows * f)),
         };
         if (c.QkNorm) { s.DQRaw = a.Float((long)n * hq); s.DKRaw = a.Float((long)n * hk); }
+        if (_layout.ValueHead is not null) { s.LnV = a.Float((long)n * d); s.RstdV = a.Float(n); }
         if (c.UseMoe)
         {
             s.DXs = a.Float(moeRows * d); s.DExpertOut = a.Float(moeRows * d); s.DWeights = a.Float(moeRows);

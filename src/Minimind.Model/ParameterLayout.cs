@@ -51,9 +51,16 @@ public sealed class ParameterLayout
     public ParameterEntry FinalNorm { get; }
     /// <summary>Output head [V, D]; the embedding's storage when tied.</summary>
     public ParameterEntry Head { get; }
+    /// <summary>The PPO critic's <c>value_head.weight</c> [1, D] (train_ppo.py's CriticModel), else null.</summary>
+    public ParameterEntry? ValueHead { get; }
+    /// <summary>The PPO critic's <c>value_head.bias</c> [1], else null.</summary>
+    public ParameterEntry? ValueBias { get; }
 
-    /// <summary>Lays the parameters of <paramref name="c"/> out, named by the generation's <see cref="KeyTable"/>.</summary>
-    public ParameterLayout(ModelConfig c)
+    /// <summary>
+    /// Lays the parameters of <paramref name="c"/> out; with <paramref name="valueHead"/>, the keys of MiniMind's PPO
+    /// critic (the causal LM's, then <c>value_head.weight</c> and <c>value_head.bias</c>, in its state-dict order).
+    /// </summary>
+    public ParameterLayout(ModelConfig c, bool valueHead = false)
     {
         c.Validate();
         int d = c.Dim, hd = c.HeadDim, f = c.EffectiveHiddenDim;
@@ -97,5 +104,10 @@ public sealed class ParameterLayout
         }
         FinalNorm = Table.Add(k[ParameterRole.FinalNorm], d);
         Head = c.TiedEmbeddings ? Table.AddTied(k[ParameterRole.Head], Embedding.Name) : Table.Add(k[ParameterRole.Head], c.VocabSize, d);
+        if (valueHead)
+        {
+            ValueHead = Table.Add("value_head.weight", 1, d);
+            ValueBias = Table.Add("value_head.bias", 1);
+        }
     }
 }

@@ -1,5 +1,6 @@
 using Minimind.Training.Checkpointing;
 using Minimind.Training.Distributed;
+using Minimind.Training.Stages;
 
 namespace Minimind.Training;
 
@@ -37,13 +38,15 @@ public static class TrainLoop
         {
             // The schedule: the learning rate of the step about to be taken.
             long step = state.OptimizerStep + 1;
-            double lr = LrSchedule.At(step, state.TotalSteps, o.LearningRate);
+            double lr = LrSchedule.At(o.Schedule, step, state.TotalSteps, o.LearningRate);
 
             // The step: micro-batch g is global index MicroStepInEpoch + g whatever the world size; this rank takes its block.
             int available = run.MicroBatchesAt(state.MicroStepInEpoch);
             var r = run.TrainStepAt(state.Epoch, state.MicroStepInEpoch, lr, stop?.StopRequested == true);
             run.Record(step, available, r);
-            progress?.Step(new StepReport(step, run.StopStep, state.Epoch, state.Epochs, r.Loss, lr, r.GradNorm, state.TokensSeen) { AuxLoss = r.AuxLoss }, run.IsDone);
+            var metrics = run.Stage as IStepMetricsSource;
+            var extra = metrics?.TakeStepMetrics();
+            progress?.Step(new StepReport(step, run.StopStep, state.Epoch, state.Epochs, r.Loss, lr, r.GradNorm, state.TokensSeen) { AuxLoss = r.AuxLoss, Extra = extra, ConsoleExtra = metrics?.ConsoleMetrics }, run.IsDone);
 
             // The guard: a skipped update is recorded; a stop leaves the newest checkpoint as the last good one.
             if (!guard.LastAccepted) progress?.Event("skipped", step);

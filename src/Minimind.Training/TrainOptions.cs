@@ -66,6 +66,8 @@ public sealed record TrainOptions
     public bool AsyncSave { get; init; } = true;
     /// <summary>AdamW weight decay (torch default).</summary>
     public float WeightDecay { get; init; } = 0.01f;
+    /// <summary>The learning-rate schedule (the stage's MiniMind script's).</summary>
+    public LrScheduleKind Schedule { get; init; } = LrScheduleKind.MiniMindCosine;
 
     /// <summary>Throws an ArgumentException naming the flag of the first invalid value.</summary>
     public void Validate()

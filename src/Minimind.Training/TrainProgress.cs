@@ -8,6 +8,10 @@ public readonly record struct StepReport(long Step, long StopStep, int Epoch, in
 {
     /// <summary>The MoE aux-loss part of <see cref="Loss"/> (mean over the micro-batches; 0 for a dense model).</summary>
     public float AuxLoss { get; init; }
+    /// <summary>The stage's own values of the step (<see cref="Stages.IStepMetricsSource"/>), or null.</summary>
+    public IReadOnlyList<KeyValuePair<string, double>>? Extra { get; init; }
+    /// <summary>Which of <see cref="Extra"/> the progress line shows.</summary>
+    public IReadOnlyList<string>? ConsoleExtra { get; init; }
 }
 
 /// <summary>
@@ -52,6 +56,9 @@ public sealed class TrainProgress : IDisposable
         double tps = (r.Tokens - _tokensAtStart) / Math.Max(secs, 1e-9);
         double eta = secs / (r.Step - _startStep) * (r.StopStep - r.Step);
         string line = $"step {r.Step}/{r.StopStep} epoch {Math.Min(r.Epoch + 1, r.Epochs)}/{r.Epochs} loss {r.Loss:F4} lr {r.Lr:E3} grad-norm {r.GradNorm:F3} tok/s {tps:F0} ETA {FormatTime(eta)}{Suffix?.Invoke(tps)}";
+        if (r.Extra is { } extra && r.ConsoleExtra is { } shown)
+            foreach (var (k, v) in extra)
+                if (shown.Contains(k)) line += string.Create(CultureInfo.InvariantCulture, $" {k.Replace('_', '-')} {v:F4}");
         if (r.Step % _logInterval == 0 || last || r.Step == _startStep + 1)
         {
             ClearLine();
@@ -60,12 +67,12 @@ public sealed class TrainProgress : IDisposable
             {
                 new("step", r.Step), new("epoch", r.Epoch), new("loss", r.Loss), new("lr", r.Lr), new("grad_norm", r.GradNorm),
                 new("tokens", r.Tokens), new("tokens_per_s", tps), new("elapsed_s", secs),
-            });
+            }.Concat((r.Extra ?? Array.Empty<KeyValuePair<string, double>>()).Select(e => new KeyValuePair<string, object?>(e.Key, e.Value))));
             _tb?.Scalars(r.Step, new KeyValuePair<string, float>[]
             {
                 new("train/loss", r.Loss), new("train/lr", (float)r.Lr), new("train/grad_norm", (float)r.GradNorm),
                 new("train/tokens_per_s", (float)tps), new("train/aux_loss", r.AuxLoss),
-            });
+            }.Concat((r.Extra ?? Array.Empty<KeyValuePair<string, double>>()).Select(e => new KeyValuePair<string, float>("train/" + e.Key, (float)e.Value))).ToArray());
         }
         else if (_live) _log.Write("\r\u001b[K" + line);
     }

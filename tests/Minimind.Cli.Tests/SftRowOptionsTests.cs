@@ -59,7 +59,7 @@ public sealed class SftRowOptionsTests
         string v3 = ChatTestPaths.RequireTokenizerFolder("v3");
         string data = Path.Combine(ChatTestPaths.Fixtures, "sft_rows.jsonl");
         var s = Bind("--stage", "sft", "--data", data, "--tokenizer", v3, "--max-seq-len", maxLen.ToString(), "--add-system-ratio", "0", "--empty-think-ratio", "1");
-        using var opened = s.Stage.OpenData(new DataRequest(s.DataPath, s.TokSpec, null, s.MaxSeqLen, true, TextWriter.Null, s.Rows));
+        using var opened = s.Stage.OpenData(new DataRequest(s.DataPath, s.TokSpec, null, s.MaxSeqLen, true, TextWriter.Null, s.StageOptions, s.Options.Seed, s.Rows));
         var src = Assert.IsType<SftSource>(opened.Data);
         static int[] Ints(JsonElement e) => e.EnumerateArray().Select(x => x.GetInt32()).ToArray();
         var expected = refRoot.GetProperty("sft").EnumerateArray().Where(r => r.GetProperty("augment").ValueKind == JsonValueKind.Null).ToList();

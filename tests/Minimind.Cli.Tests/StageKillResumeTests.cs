@@ -4,7 +4,7 @@ using Minimind.Training.Tests;
 namespace Minimind.Cli.Tests;
 
 /// <summary>
-/// Every stage resumes through the same loop: the CLI run of sft, lora, dpo and distill (on the built-in conversations and preference pairs)
+/// Every stage resumes through the same loop: the CLI run of sft, lora, dpo, distill and grpo (on the built-in conversations, preference pairs and RL tasks)
 /// is SIGKILLed at seeded random
 /// moments, resumed with --resume until it finishes, and its final resume state (the trained buffer, AdamW
 /// moments, counters, loss log) equals an uninterrupted run's byte for byte.
@@ -36,7 +36,7 @@ public class StageKillResumeTests
 
     internal static string Root(string stage, string outDir) => Path.Combine(outDir, "checkpoints", stage switch
     {
-        "sft" => "full_sft_64", "lora" => "lora_medical_64", "dpo" => "dpo_64", "distill" => "full_dist_64", _ => throw new ArgumentException(stage),
+        "sft" => "full_sft_64", "lora" => "lora_medical_64", "dpo" => "dpo_64", "distill" => "full_dist_64", "grpo" => "grpo_64", _ => throw new ArgumentException(stage),
     });
 
     [Theory]
@@ -44,6 +44,7 @@ public class StageKillResumeTests
     [InlineData("lora")]
     [InlineData("dpo")]
     [InlineData("distill")]
+    [InlineData("grpo")] // the rollouts' random stream is in the resume state: a resumed run samples the same completions
     public void SigkillAtRandomMomentsThenResumeIsBitExact(string stage)
     {
         using var refDir = new TempDir();

@@ -83,8 +83,8 @@ public static class EvalBench
         model.Precision = s.Dtype;
         Console.Out.WriteLine($"model: {s.Config.Arch} dim {s.Config.Dim}, {s.Config.NLayers} layers, {model.Parameters.TotalElements:N0} parameters, dtype {s.Dtype.Name()}; " +
             $"{s.Items} questions x {s.Choices} choices, {s.ContextTokens} prompt + {s.ChoiceTokens} choice tokens");
-        var shared = new ChoiceScorer(model, shareContext: true);
-        var naive = new ChoiceScorer(model, shareContext: false);
+        using var shared = new ChoiceScorer(model, shareContext: true);
+        using var naive = new ChoiceScorer(model, shareContext: false);
         shared.Score(questions[0]);
         naive.Score(questions[0]);
         double tShared = 0, tNaive = 0, worst = 0;

@@ -206,7 +206,7 @@ public sealed class EvalCommand : ICommand
         using var backend = BackendFactory.Create(s.Device);
         using var model = LoadModel(s, source, backend, Math.Min(maxChoices, 16), s.Config.MaxSeqLen);
         var encoder = new ContinuationEncoder(tok, m.AddBos);
-        var scorer = new ChoiceScorer(model, m.ShareContext);
+        using var scorer = new ChoiceScorer(model, m.ShareContext);
         using var log = m.LogItems is null ? null : new StreamWriter(m.LogItems, false, new System.Text.UTF8Encoding(false));
         var progress = new EvalProgress(Console.Error, items.Count, "items", EvalProgress.StderrIsTerminal);
         var results = new List<McResult>(items.Count);

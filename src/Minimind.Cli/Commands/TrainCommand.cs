@@ -22,7 +22,7 @@ public sealed class TrainCommand : ICommand
     public string Name => "train";
 
     /// <inheritdoc/>
-    public string Summary => "Train a MiniMind model: pretrain, sft, lora, dpo, distill (crash-safe checkpoints, exact resume); no options = built-in demo run";
+    public string Summary => "Train a MiniMind model: pretrain, sft, lora, dpo, distill, grpo (crash-safe checkpoints, exact resume); no options = built-in demo run";
 
     private const string BuiltinRun = TrainStages.BuiltinRun;
     private static readonly RecipeDefaults P = TrainStages.Pretrain.Defaults;
@@ -132,7 +132,7 @@ public sealed class TrainCommand : ICommand
 
     /// <summary>Everything <c>minimind train</c> accepts.</summary>
     public static readonly OptionTable Table = new("train",
-        new[] { "train [--stage pretrain|sft|lora|dpo|distill] [--data FILE.jsonl|FILE.bin] [options]" },
+        new[] { "train [--stage pretrain|sft|lora|dpo|distill|grpo] [--data FILE.jsonl|FILE.bin] [options]" },
         """
         One training loop for every MiniMind stage (--stage; each stage's defaults are those of MiniMind's
         script for it, listed at the end; the defaults shown per option are pretraining's, and
@@ -188,6 +188,7 @@ public sealed class TrainCommand : ICommand
             "train --stage lora --lora-name lora_identity            # adapters on out/full_sft_64.pth",
             "train --stage dpo                                      # after 'train --stage sft': DPO from out/full_sft_64.pth, a frozen copy as reference",
             "train --stage distill --teacher-weight big/full_sft_768.pth --data sft.jsonl --tokenizer model/",
+            "train --stage grpo                                     # after 'train --stage sft': CISPO on the built-in verifiable tasks",
         },
         """
         Ctrl+C (or SIGTERM) finishes the current step, waits for a checkpoint still being written, writes a
@@ -241,9 +242,11 @@ public sealed class TrainCommand : ICommand
     private static readonly StageDefault<int> StageLogInterval = new(LogInterval, r => r.Defaults.LogInterval);
     private static readonly StageDefault<int> StageSaveInterval = new(SaveInterval, r => r.Defaults.SaveInterval);
     private static readonly StageDefault<string?> StageSaveWeight = new(SaveWeight, r => r.Defaults.SaveWeight, r => r.Defaults.SaveWeight);
+    private static readonly StageDefault<double> StageLossSpike = new(LossSpike, r => r.Defaults.LossSpike, r => r.Defaults.LossSpike);
     private static readonly IStageDefault[] StageDefaults =
     {
         StageMaxSeqLen, StageFromWeight, StageEpochs, StageBatchSize, StageLearningRate, StageAccumulationSteps, StageLogInterval, StageSaveInterval, StageSaveWeight,
+        StageLossSpike, TrainStages.BetaDefault,
     };
 
     /// <summary><c>train --stage S --help</c>: the page for that stage alone, its defaults beside each option and no other
@@ -259,7 +262,7 @@ public sealed class TrainCommand : ICommand
         if (name is null) return null;
         var stage = TrainStages.Get(TrainStages.Stage.Parse(name));
         return $"--stage {stage.Name} (trainer/{stage.Script}): {stage.Summary}; its defaults are shown. 'minimind train --help' lists every stage.\n\n" +
-            Table.RenderHelp(o => TrainStages.OwnerOf(o) is not { } owner || owner == stage,
+            Table.RenderHelp(o => TrainStages.OwnersOf(o) is not { Count: > 0 } owners || owners.Contains(stage),
                 o => StageDefaults.FirstOrDefault(d => ReferenceEquals(d.Option, o))?.Shown(stage)
                      ?? (ReferenceEquals(o, TrainStages.Stage) ? stage.Name : null));
     }
@@ -273,7 +276,7 @@ public sealed class TrainCommand : ICommand
     {
         string? dataPath = args.Get(Data);
         bool builtin = dataPath is null;
-        var (stage, stageOptions) = TrainStages.Bind(args);
+        var (stage, stageOptions) = TrainStages.Bind(args, builtin);
         var rows = SftRowOptions.Bind(args, stage, dataPath);
         int maxSeqLen = StageMaxSeqLen.Pick(args, stage, builtin);
         string[] mode = builtin ? Demo : Array.Empty<string>();
@@ -300,7 +303,8 @@ public sealed class TrainCommand : ICommand
             Dtype = PrecisionRounding.Parse(args.Get(Dtype)),
             KeepEvery = args.Get(KeepEvery),
             MaxBadSteps = args.Get(MaxBadSteps),
-            LossSpike = args.Get(LossSpike),
+            LossSpike = StageLossSpike.Pick(args, stage, builtin),
+            Schedule = stage.Defaults.Schedule,
             MinimindRoot = args.Get(MinimindRoot),
             CheckFreeSpace = !args.Get(NoSpaceCheck),
             AsyncSave = args.Get(AsyncSave),
@@ -382,7 +386,7 @@ public sealed class TrainCommand : ICommand
         var log = comm.Rank == 0 ? Console.Out : TextWriter.Null;
         var (recipe, options) = (settings.Stage, settings.Options);
         ITokenizer? tokenizer = settings.TokSpec.Length > 0 ? TokenizerLoader.Load(settings.TokSpec) : null;
-        using var data = recipe.OpenData(new DataRequest(settings.DataPath, settings.TokSpec, tokenizer, settings.MaxSeqLen, args.Has(MaxSeqLen), log, settings.Rows));
+        using var data = recipe.OpenData(new DataRequest(settings.DataPath, settings.TokSpec, tokenizer, settings.MaxSeqLen, args.Has(MaxSeqLen), log, settings.StageOptions, options.Seed, settings.Rows));
         var config = settings.Config;
         if (tokenizer is not null && tokenizer.VocabSize > config.VocabSize)
             throw new UsageException($"--tokenizer {settings.TokSpec} has {tokenizer.VocabSize} ids, but the model's vocabulary has {config.VocabSize} (--vocab-size, or the " +
@@ -391,7 +395,7 @@ public sealed class TrainCommand : ICommand
         if (config.MaxSeqLen < data.Data.SeqLen) config = config with { MaxSeqLen = data.Data.SeqLen };
 
         using var backend = CreateBackend(settings.Device, comm, log);
-        using var model = MiniMindModel.Create(config, backend, recipe.RowsPerSample * options.BatchSize, data.Data.SeqLen);
+        using var model = MiniMindModel.Create(config, backend, recipe.RowsPerSample(settings.StageOptions) * options.BatchSize, data.Data.SeqLen);
         model.Precision = options.Dtype;
         model.InitRandom(checked((int)options.Seed));
         var init = InitialWeights.For(settings.FromWeight, args.Has(FromWeight), settings.AllowPartialLoad, options, config, fromWeightSource);
@@ -433,7 +437,7 @@ public sealed class TrainCommand : ICommand
             if (e.Data is not null)
             {
                 if (!File.Exists(e.Data)) throw new FileNotFoundException($"--eval-data {e.Data}: file not found", e.Data);
-                held = recipe.OpenData(new DataRequest(e.Data, s.TokSpec, tokenizer, s.MaxSeqLen, true, TextWriter.Null, s.Rows));
+                held = recipe.OpenData(new DataRequest(e.Data, s.TokSpec, tokenizer, s.MaxSeqLen, true, TextWriter.Null, s.StageOptions, s.Options.Seed, s.Rows));
                 if (held.Data.SeqLen > seqLen)
                     throw new UsageException($"--eval-data {e.Data} holds rows of {held.Data.SeqLen + 1} tokens, longer than the training rows ({seqLen + 1}): tokenize it with the same --max-seq-len");
                 int batch = s.Options.BatchSize;

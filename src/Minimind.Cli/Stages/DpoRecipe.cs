@@ -17,13 +17,13 @@ public sealed class DpoRecipe() : StageRecipe("dpo", "train_dpo.py", "direct pre
         DemoEpochs: 1, DemoBatchSize: 8, DemoLearningRate: 1e-5))
 {
     /// <summary><c>--beta</c>.</summary>
-    public static readonly CliOption<double> Beta = Opt.Double("beta", "X", DpoStage.DefaultBeta, "dpo: β of the DPO loss (MiniMind's --beta)").Positive();
+    public static readonly CliOption<double> Beta = Opt.Double("beta", "X", DpoStage.DefaultBeta, "dpo: β of the DPO loss; grpo: weight of the k3 KL to the reference (MiniMind's --beta)").Positive();
 
     /// <inheritdoc/>
     public override IReadOnlyList<CliOption> Options { get; } = new CliOption[] { Beta };
 
     /// <inheritdoc/>
-    public override int RowsPerSample => 2;
+    public override int RowsPerSample(StageSettings settings) => 2;
 
     /// <inheritdoc/>
     public override bool ReadsConversations => true;
@@ -54,7 +54,7 @@ public sealed class DpoRecipe() : StageRecipe("dpo", "train_dpo.py", "direct pre
         var o = c.Options;
         // MiniMind's ref_model: init_model(from_weight) again, frozen. Loaded on every start (never checkpointed),
         // so its file's hash joins the run's signature: a resume against a changed file is refused.
-        var reference = MiniMindModel.Create(c.Model.Config, c.Backend, RowsPerSample * o.BatchSize, c.Data.SeqLen);
+        var reference = MiniMindModel.Create(c.Model.Config, c.Backend, RowsPerSample(c.Settings) * o.BatchSize, c.Data.SeqLen);
         try
         {
             reference.Precision = o.Dtype; // as train_dpo.py runs ref_model under the same autocast

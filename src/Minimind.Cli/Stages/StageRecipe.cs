@@ -28,8 +28,8 @@ public abstract class StageRecipe
     /// <summary>The script's defaults, and the built-in run's.</summary>
     public RecipeDefaults Defaults { get; }
 
-    /// <summary>Model rows per sample: 2 for DPO (chosen and rejected in one batch, as torch.cat in train_dpo.py), else 1.</summary>
-    public virtual int RowsPerSample => 1;
+    /// <summary>Model rows per sample: 2 for DPO (chosen and rejected in one batch, as torch.cat in train_dpo.py), --num-generations for GRPO, else 1.</summary>
+    public virtual int RowsPerSample(StageSettings settings) => 1;
 
     /// <summary>The options only this stage takes (another stage refuses them, naming this one).</summary>
     public virtual IReadOnlyList<CliOption> Options => Array.Empty<CliOption>();
@@ -80,12 +80,22 @@ public abstract class StageRecipe
 /// <summary>A stage's defaults as MiniMind's script sets them, and the toy-size values of the built-in run (no <c>--data</c>).</summary>
 public sealed record RecipeDefaults(string SaveWeight, string FromWeight,
     int Epochs, int BatchSize, double LearningRate, int AccumulationSteps, int MaxSeqLen, int LogInterval, int SaveInterval,
-    int DemoEpochs, int DemoBatchSize, double DemoLearningRate);
+    int DemoEpochs, int DemoBatchSize, double DemoLearningRate)
+{
+    /// <summary>--beta (DPO's β; GRPO's KL coefficient).</summary>
+    public double Beta { get; init; } = Training.Stages.DpoStage.DefaultBeta;
+    /// <summary>--loss-spike: 0 (off) for the RL stages, whose losses change sign and have no scale a spike is measured against.</summary>
+    public double LossSpike { get; init; } = DivergenceGuard.DefaultSpikeFactor;
+    /// <summary>The learning-rate schedule of the script.</summary>
+    public LrScheduleKind Schedule { get; init; } = LrScheduleKind.MiniMindCosine;
+}
 
 /// <summary>What a stage's data is opened with: the --data path (null: the built-in set), the tokenizer (<paramref name="TokSpec"/> as given,
-/// <paramref name="Tokenizer"/> loaded; none for a token file), the row length and whether --max-seq-len was given, and how
-/// conversation rows are built (<paramref name="Rows"/>; null: MiniMind's defaults).</summary>
-public sealed record DataRequest(string? Path, string TokSpec, ITokenizer? Tokenizer, int MaxSeqLen, bool MaxSeqLenGiven, TextWriter Log, SftRowOptions? Rows = null)
+/// <paramref name="Tokenizer"/> loaded; none for a token file), the row length and whether --max-seq-len was given, the stage-only
+/// options and the run's --seed (RL prompts draw their system prompt and thinking per row from it), and how conversation rows
+/// are built (<paramref name="Rows"/>; null: MiniMind's defaults).</summary>
+public sealed record DataRequest(string? Path, string TokSpec, ITokenizer? Tokenizer, int MaxSeqLen, bool MaxSeqLenGiven, TextWriter Log,
+    StageSettings Settings, long Seed, SftRowOptions? Rows = null)
 {
     /// <summary>The model layer's options for conversation rows of this request.</summary>
     public Model.Data.Sft.SftOptions SftOptions => Rows?.ToSftOptions(MaxSeqLen) ?? new Model.Data.Sft.SftOptions { MaxSeqLen = MaxSeqLen };

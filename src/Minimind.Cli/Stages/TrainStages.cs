@@ -1,4 +1,5 @@
 using Minimind.Model.Lora;
+using Minimind.Training.Rl;
 using Minimind.Training.Stages;
 
 namespace Minimind.Cli.Stages;
@@ -6,6 +7,9 @@ namespace Minimind.Cli.Stages;
 /// <summary>What the stage-only options asked for (each is refused, by name, for the other stages).</summary>
 public sealed record StageSettings(int LoraRank, double Alpha, double Temperature, string? TeacherWeight, string? TeacherArch, double Beta = DpoStage.DefaultBeta)
 {
+    /// <summary>The grpo-only options.</summary>
+    public GrpoSettings Grpo { get; init; } = GrpoSettings.Defaults;
+
     /// <summary>Every stage-only option at its default (the bench).</summary>
     public static StageSettings Defaults { get; } = new(LoraAdapters.DefaultRank, DistillStage.DefaultAlpha, DistillStage.DefaultTemperature,
         DistillRecipe.TeacherWeight.Default, null);
@@ -24,31 +28,41 @@ public static class TrainStages
     public static readonly StageRecipe Pretrain = new PretrainRecipe();
 
     /// <summary>Every stage, in MiniMind's pipeline order.</summary>
-    public static IReadOnlyList<StageRecipe> All { get; } = new StageRecipe[] { Pretrain, new SftRecipe(), new LoraRecipe(), new DpoRecipe(), new DistillRecipe() };
+    public static IReadOnlyList<StageRecipe> All { get; } = new StageRecipe[] { Pretrain, new SftRecipe(), new LoraRecipe(), new DpoRecipe(), new DistillRecipe(), new GrpoRecipe() };
 
     /// <summary><c>--stage</c>.</summary>
     public static readonly CliOption<string> Stage = Opt.Choice("stage", Pretrain.Name,
         "the objective; sets the recipe defaults and file names of MiniMind's script for it (listed below)", All.Select(s => s.Name).ToArray());
 
     /// <summary>The --stage option and the stage-only options, for the command's table.</summary>
-    public static OptionGroup Group { get; } = new("Stage", new CliOption[] { Stage }.Concat(All.SelectMany(r => r.Options)).ToArray());
+    public static OptionGroup Group { get; } = new("Stage", new CliOption[] { Stage }.Concat(All.SelectMany(r => r.Options)).Distinct().ToArray());
 
-    /// <summary>The stage a stage-only option belongs to, or null for an option every stage takes.</summary>
-    public static StageRecipe? OwnerOf(CliOption option) => All.FirstOrDefault(r => r.Options.Any(o => ReferenceEquals(o, option)));
+    /// <summary>The stages a stage-only option belongs to (--beta: dpo and grpo), or none for an option every stage takes.</summary>
+    public static IReadOnlyList<StageRecipe> OwnersOf(CliOption option) => All.Where(r => r.Options.Any(o => ReferenceEquals(o, option))).ToList();
+
+    /// <summary><c>--beta</c>'s default is the stage's (DPO 0.15, GRPO 0.1).</summary>
+    public static readonly StageDefault<double> BetaDefault = new(DpoRecipe.Beta, r => r.Defaults.Beta, r => r.Defaults.Beta);
 
     /// <summary>The recipe of <paramref name="name"/>.</summary>
     public static StageRecipe Get(string name) => All.First(s => s.Name == name);
 
     /// <summary>Reads --stage and the stage-only options; one given for another stage is a usage error naming both.</summary>
-    public static (StageRecipe Recipe, StageSettings Settings) Bind(ArgParser args)
+    public static (StageRecipe Recipe, StageSettings Settings) Bind(ArgParser args, bool builtin)
     {
         var recipe = Get(args.Get(Stage));
-        foreach (var owner in All.Where(r => r != recipe))
-            foreach (var option in owner.Options)
-                if (args.Has(option))
-                    throw new UsageException($"--{option.Name} belongs to --stage {owner.Name}, not --stage {recipe.Name}");
+        foreach (var option in All.SelectMany(r => r.Options).Distinct())
+            if (args.Has(option) && !recipe.Options.Contains(option))
+            {
+                var owners = OwnersOf(option);
+                throw new UsageException($"--{option.Name} belongs to --stage {owners[0].Name}, not --stage {recipe.Name}" +
+                    (owners.Count > 1 ? $" (--stage {string.Join(", ", owners.Skip(1).Select(r => r.Name))} takes it too)" : ""));
+            }
+        double beta = BetaDefault.Pick(args, recipe, builtin);
+        string[] mode = builtin ? new[] { BuiltinRun } : Array.Empty<string>();
+        var grpo = new GrpoSettings(args.Get(GrpoRecipe.LossType) == "grpo" ? PolicyLossType.Grpo : PolicyLossType.Cispo, args.Get(GrpoRecipe.NumGenerations), beta,
+            args.Get(GrpoRecipe.Epsilon), args.Get(GrpoRecipe.EpsilonHigh), args.Get(GrpoRecipe.MaxGenLen, mode), args.Get(GrpoRecipe.ThinkingRatio), args.Get(GrpoRecipe.RewardUrl));
         var s = new StageSettings(args.Get(LoraRecipe.LoraRank), args.Get(DistillRecipe.Alpha), args.Get(DistillRecipe.Temperature),
-            args.Get(DistillRecipe.TeacherWeight), args.Get(DistillRecipe.TeacherArch), args.Get(DpoRecipe.Beta));
+            args.Get(DistillRecipe.TeacherWeight), args.Get(DistillRecipe.TeacherArch), beta) { Grpo = grpo };
         return (recipe, s);
     }
 

@@ -1,4 +1,5 @@
 using Minimind.Model.Generation;
+
 namespace Minimind.Model.Evaluation;
 
 /// <summary>What lm-eval's loglikelihood request returns for one continuation, plus how it was computed.</summary>
@@ -12,12 +13,13 @@ public readonly record struct ChoiceScore(double LogLikelihood, bool IsGreedy, b
 /// model: the input is <c>(context + continuation)[-(max_length + 1):][:-1]</c> (cut from the left when too long), the
 /// continuation's tokens are scored by the last positions' log-softmax. With <see cref="ShareContext"/> the context
 /// shared by all choices goes through the model once, into the KV cache, and every choice's remaining tokens run as one
-/// batch of forks of it in the <see cref="RolloutEngine"/>; otherwise each choice's whole sequence is
+/// batch of teacher-forced forks of it (the <see cref="RolloutEngine"/>); otherwise each choice's whole sequence is
 /// computed, the choices side by side in one batch (the naive way, kept for comparison and for truncated items).
 /// </summary>
-public sealed class ChoiceScorer
+public sealed class ChoiceScorer : IDisposable
 {
     private readonly MiniMindModel _model;
+    private RolloutEngine? _engine;
 
     /// <summary>A scorer on <paramref name="model"/>, whose MaxSeqLen is lm-eval's max_length and whose MaxBatch bounds the choices per forward.</summary>
     public ChoiceScorer(MiniMindModel model, bool shareContext = true)
@@ -41,6 +43,7 @@ public sealed class ChoiceScorer
             else if (cont.Length > MaxLength)
                 throw new InvalidDataException($"a choice has {cont.Length} tokens, more than the model's context of {MaxLength} (--max-seq-len)");
         var scores = new ChoiceScore[pairs.Length];
+        // The engine stops a sequence that fills its context, so a shared item leaves one position free (others take the full path).
         bool shareable = ShareContext && pairs.All(p => p.Context.AsSpan().SequenceEqual(pairs[0].Context) && p.Context.Length + p.Continuation.Length <= MaxLength);
         if (shareable) ScoreShared(pairs, scores);
         else
@@ -49,36 +52,55 @@ public sealed class ChoiceScorer
         return scores;
     }
 
-    // One prefill of the context in the rollout engine; the first continuation token of every choice is scored from its
-    // last position, the rest from forks of it (they share the context's KV pages) fed their continuations token by token.
+    // One prefill of the context into the rollout engine per batch of choices; the first continuation token of every
+    // choice is scored from its last position, the rest from forks of it (sharing its cached pages) teacher-forced
+    // through their tokens. The prefix is cancelled once forked, so the engine's steps advance the forks alone.
     private void ScoreShared((int[] Context, int[] Continuation)[] pairs, ChoiceScore[] scores)
     {
         var ctx = pairs[0].Context;
+        var engine = _engine ??= new RolloutEngine(_model, new RolloutEngineOptions { MaxSequences = _model.MaxBatch + 1, Context = _model.MaxSeqLen });
+        var greedySampler = new SamplingOptions { Greedy = true, TopP = 1f, RepetitionPenalty = 1f };
         var sums = new double[pairs.Length];
         var greedy = new bool[pairs.Length];
-        var longer = Enumerable.Range(0, pairs.Length).Where(i => pairs[i].Continuation.Length > 1).ToArray();
-        var forced = new SamplingOptions { Greedy = true, TopP = 1, RepetitionPenalty = 1 };
-        using var engine = new RolloutEngine(_model, new RolloutEngineOptions { MaxSequences = longer.Length + 1 });
-        int root = engine.Add(new GenerationRequest { Prompt = ctx, Sampler = new Sampler(forced), MaxNewTokens = 1 });
-        for (int i = 0; i < pairs.Length; i++)
+        var forced = new Dictionary<int, int>();
+        try
         {
-            var (lp, top) = TokenLogProb(engine[root].NextLogits, pairs[i].Continuation[0]);
-            sums[i] = lp; greedy[i] = top;
-        }
-        // fork i takes its continuation as forced tokens; after token j is fed its logits score token j + 1
-        var forks = longer.ToDictionary(i => engine.Fork(root, new Sampler(forced), pairs[i].Continuation.Length), i => i);
-        engine.Cancel(root);
-        for (int j = 0; forks.Keys.Any(id => engine[id].IsActive); j++)
-        {
-            var tokens = forks.Where(f => engine[f.Key].IsActive).ToDictionary(f => f.Key, f => pairs[f.Value].Continuation[j]);
-            engine.Step(tokens);
-            foreach (var (id, i) in forks)
+            for (int start = 0; start < pairs.Length; start += _model.MaxBatch)
             {
-                var cont = pairs[i].Continuation;
-                if (j + 1 >= cont.Length || !engine[id].IsActive) continue;
-                var (lp, top) = TokenLogProb(engine[id].NextLogits, cont[j + 1]);
-                sums[i] += lp; greedy[i] &= top;
+                var part = Enumerable.Range(start, Math.Min(_model.MaxBatch, pairs.Length - start)).ToArray();
+                int prefix = engine.Add(new GenerationRequest { Prompt = ctx, Sampler = new Sampler(greedySampler), MaxNewTokens = 1 });
+                foreach (int i in part)
+                {
+                    var (lp, top) = TokenLogProb(engine[prefix].NextLogits, pairs[i].Continuation[0]);
+                    sums[i] = lp; greedy[i] = top;
+                }
+                var longer = part.Where(i => pairs[i].Continuation.Length > 1).ToArray();
+                var forks = longer.Select(i => engine.Fork(prefix, new Sampler(greedySampler), pairs[i].Continuation.Length)).ToArray();
+                engine.Release(prefix);
+                // After step j a fork holds the context and continuation tokens 0..j-1; its logits score token j.
+                for (int j = 0; ; j++)
+                {
+                    forced.Clear();
+                    for (int b = 0; b < longer.Length; b++)
+                    {
+                        var cont = pairs[longer[b]].Continuation;
+                        if (j >= cont.Length) continue;
+                        if (j > 0)
+                        {
+                            var (lp, top) = TokenLogProb(engine[forks[b]].NextLogits, cont[j]);
+                            sums[longer[b]] += lp; greedy[longer[b]] &= top;
+                        }
+                        if (j + 1 < cont.Length) forced[forks[b]] = cont[j];
+                        else engine.Release(forks[b]);
+                    }
+                    if (forced.Count == 0) break;
+                    engine.Step(forced);
+                }
             }
+        }
+        finally
+        {
+            foreach (int id in engine.Sequences.Select(q => q.Id).ToList()) engine.Release(id);
         }
         for (int i = 0; i < pairs.Length; i++) scores[i] = new ChoiceScore(sums[i], greedy[i], false);
     }
@@ -125,4 +147,7 @@ public sealed class ChoiceScorer
         foreach (float x in logits) z += Math.Exp((double)x - max);
         return ((double)logits[target] - max - Math.Log(z), arg == target);
     }
+
+    /// <summary>Frees the shared-context path's KV pool.</summary>
+    public void Dispose() => _engine?.Dispose();
 }

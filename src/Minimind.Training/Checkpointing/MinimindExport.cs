@@ -43,7 +43,7 @@ public sealed class MinimindExport : ICheckpointExport
     {
         var s = snapshot.State;
         MinimindResumeFile.Write(ResumePath, snapshot.Model, s, _o.SaveDtype,
-            LrSchedule.At(Math.Max(1, s.OptimizerStep), s.TotalSteps, _o.LearningRate), snapshot.Scaler, weights.Extras);
+            LrSchedule.At(_o.Schedule, Math.Max(1, s.OptimizerStep), s.TotalSteps, _o.LearningRate), snapshot.Scaler, weights.Extras);
         foreach (var copy in WeightCopies)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(copy)!);

@@ -22,7 +22,7 @@ internal static class JinjaLexer
     };
 
     /// <summary>Python's str.isspace (also what jinja2's <c>\s</c> and <c>rstrip()</c> use).</summary>
-    public static bool IsPySpace(char c) => char.IsWhiteSpace(c) || c is >= '\x1c' and <= '\x1f';
+    public static bool IsPySpace(char c) => Text.PythonText.IsSpace(c);
 
     public static List<JinjaToken> Lex(string source, string name)
     {

@@ -18,12 +18,7 @@ internal static class PyStr
     }
 
     /// <summary>Python's <c>len(str)</c> (code points).</summary>
-    public static int Length(string s)
-    {
-        int n = 0;
-        for (int i = 0; i < s.Length; i++) { if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) i++; n++; }
-        return n;
-    }
+    public static int Length(string s) => Text.PythonText.Length(s);
 
     /// <summary>The indices <c>range(len)[start:stop:step]</c> selects (Python's <c>slice.indices</c>).</summary>
     public static IEnumerable<int> SliceIndices(int len, long? start, long? stop, long step, int line, string name)

@@ -1,0 +1,118 @@
+using Minimind.Checkpoint;
+using Minimind.Cli.Commands;
+using Minimind.Kernels;
+using Minimind.Model;
+using Minimind.Model.Chat;
+using Minimind.Model.Data.Rl;
+using Minimind.Training;
+using Minimind.Training.Rl;
+using Minimind.Training.Stages;
+
+namespace Minimind.Cli.Stages;
+
+/// <summary>
+/// MiniMind's <c>train_grpo.py</c>: GRPO/CISPO on rollouts of the current policy, against a frozen reference (the
+/// --from-weight model loaded a second time). A sample is a prompt and takes --num-generations model rows.
+/// </summary>
+public sealed class GrpoRecipe() : StageRecipe("grpo", "train_grpo.py",
+    "GRPO/CISPO: G sampled completions per prompt, group-normalised rewards, k3 KL to a frozen reference (the --from-weight model); built-in: verifiable tasks",
+    new RecipeDefaults("grpo", "full_sft",
+        Epochs: 1, BatchSize: 2, LearningRate: 3e-7, AccumulationSteps: 1, MaxSeqLen: 768, LogInterval: 1, SaveInterval: 10,
+        DemoEpochs: 1, DemoBatchSize: 2, DemoLearningRate: 2e-4)
+    { Beta = 0.1, LossSpike = 0, Schedule = LrScheduleKind.CosineAnnealing })
+{
+    /// <summary><c>--loss-type</c>.</summary>
+    public static readonly CliOption<string> LossType = Opt.Choice("loss-type", "cispo", "grpo: the policy objective (MiniMind's --loss_type)", "cispo", "grpo");
+    /// <summary><c>--num-generations</c>.</summary>
+    public static readonly CliOption<int> NumGenerations = Opt.Int("num-generations", "G", 6, "grpo: completions sampled per prompt").AtLeast(2);
+    /// <summary><c>--epsilon</c>.</summary>
+    public static readonly CliOption<double> Epsilon = Opt.Double("epsilon", "X", 0.2, "grpo: PPO clip range of --loss-type grpo, ratio kept in [1-X, 1+X]").Positive().Check(v => v < 1, "must be below 1");
+    /// <summary><c>--epsilon-high</c>.</summary>
+    public static readonly CliOption<double> EpsilonHigh = Opt.Double("epsilon-high", "X", 5.0, "grpo: CISPO's cap on the (detached) ratio").Positive();
+    /// <summary><c>--max-gen-len</c>.</summary>
+    public static readonly CliOption<int> MaxGenLen = Opt.Int("max-gen-len", "N", 1024, "grpo: most tokens generated per completion (the prompt takes --max-seq-len)").Or(24, TrainStages.BuiltinRun).AtLeast(1);
+    /// <summary><c>--thinking-ratio</c>.</summary>
+    public static readonly CliOption<double> ThinkingRatio = Opt.Double("thinking-ratio", "P", 0.9, "grpo: share of --data prompts rendered with thinking open (drawn per row and --seed)")
+        .AtLeast(0).Check(v => v <= 1, "must be at most 1").Sample("0.5");
+    /// <summary><c>--reward-url</c>.</summary>
+    public static readonly CliOption<string?> RewardUrl = Opt.String("reward-url", "URL", null,
+        "grpo: a reward model over HTTP (POST {\"messages\": [...], \"response\": \"...\"} -> {\"score\": x}, clipped to +-3; docs/rl.md), added to the rule rewards of --data prompts")
+        .DefaultIs("none: the rule rewards alone").Sample("http://127.0.0.1:8000/score");
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<CliOption> Options { get; } = new CliOption[] { LossType, NumGenerations, DpoRecipe.Beta, Epsilon, EpsilonHigh, MaxGenLen, ThinkingRatio, RewardUrl };
+
+    /// <inheritdoc/>
+    public override int RowsPerSample(StageSettings s) => s.Grpo.Generations;
+
+    /// <inheritdoc/>
+    public override bool TrainsOnReplies => false;
+
+    /// <inheritdoc/>
+    protected override StageData OpenBuiltin(DataRequest r)
+    {
+        var prompts = RlPromptSet.Builtin(ChatFormat.Load(r.TokSpec), r.MaxSeqLen, r.Settings.Grpo.MaxGenLen);
+        return new StageData(prompts, $"built-in RL prompts ({prompts.Stats}; {r.TokSpec} tokenizer)");
+    }
+
+    /// <inheritdoc/>
+    protected override StageData OpenJsonl(string path, DataRequest r)
+    {
+        var g = r.Settings.Grpo;
+        var prompts = RlPromptSet.Open(path, ChatFormat.Load(r.TokSpec), r.MaxSeqLen, g.MaxGenLen, g.ThinkingRatio, unchecked((ulong)r.Seed));
+        return new StageData(prompts, $"RLAIF prompts {path} ({prompts.Stats})");
+    }
+
+    /// <inheritdoc/>
+    protected override StageData OpenTokenFile(string path, DataRequest r) =>
+        throw new UsageException($"--stage grpo reads a jsonl of {{\"conversations\": [...]}} prompts (MiniMind's rlaif.jsonl), not a token file ({path})");
+
+    /// <inheritdoc/>
+    public override StageSetup CreateStage(StageContext c)
+    {
+        if (c.Data is not RlPromptSet prompts) throw new ArgumentException("--stage grpo reads RL prompts", nameof(c));
+        var (o, g) = (c.Options, c.Settings.Grpo);
+        var format = ChatFormat.Load(o.TokenizerSpec ?? throw new UsageException("--stage grpo needs --tokenizer (completions are decoded to be scored)"));
+        if (prompts.Prompts.All(p => p.Task is null) && g.RewardUrl is null)
+            c.Log.WriteLine("note: no --reward-url: the rewards are MiniMind's rule terms alone (length, think block, repetition), without its reward model");
+        // MiniMind's ref_model: init_model(from_weight) again, frozen, loaded on every start (never checkpointed): its
+        // file's hash joins the run's signature, so a resume against a changed file is refused.
+        var reference = MiniMindModel.Create(c.Model.Config, c.Backend, c.Model.MaxBatch, c.Data.SeqLen);
+        RewardModelClient? client = null;
+        try
+        {
+            reference.Precision = Precision.Fp32; // train_grpo.py runs the reference outside autocast
+            reference.InitRandom(checked((int)o.Seed));
+            string id = "none (random init, seed " + o.Seed + ")";
+            if (c.FromWeight is { } start)
+            {
+                start.Source(o); // the same file as the policy's start, opened once
+                id = StageSetup.FrozenModelId(start.Path);
+                start.LoadInto(reference, o, c.Log, $"reference (frozen, {id[..19]}...):");
+            }
+            else c.Log.WriteLine("warning: --stage grpo with --from-weight none: policy and reference start from the same random weights");
+            if (g.RewardUrl is not null) client = new RewardModelClient(new Uri(g.RewardUrl));
+            var options = new GrpoOptions
+            {
+                Loss = new PolicyLossOptions(g.LossType, g.Beta, g.Epsilon, g.EpsilonHigh), Generations = g.Generations,
+            };
+            var stage = new GrpoStage(c.Model, reference, prompts, options, new GrpoRewards(client), format.Tokenizer, format.StopId, o.BatchSize, o.Seed, id);
+            c.Log.WriteLine($"grpo: {g.LossType.ToString().ToLowerInvariant()} loss, {g.Generations} generations per prompt, beta {g.Beta}, up to {prompts.MaxGenLen} new tokens " +
+                $"(temperature {options.Sampling.Temperature}, top-p {options.Sampling.TopP}, top-k {options.Sampling.TopK}); schedule CosineAnnealingLR to lr/10");
+            return new StageSetup(stage, frozen: new Disposables(stage, reference, client));
+        }
+        catch { reference.Dispose(); client?.Dispose(); throw; }
+    }
+
+    private sealed class Disposables(params IDisposable?[] items) : IDisposable
+    {
+        public void Dispose() { foreach (var d in items) d?.Dispose(); }
+    }
+}
+
+/// <summary>What the grpo-only options asked for.</summary>
+public sealed record GrpoSettings(PolicyLossType LossType, int Generations, double Beta, double Epsilon, double EpsilonHigh, int MaxGenLen, double ThinkingRatio, string? RewardUrl)
+{
+    /// <summary>MiniMind's defaults (the bench).</summary>
+    public static GrpoSettings Defaults { get; } = new(PolicyLossType.Cispo, 6, 0.1, 0.2, 5.0, 1024, 0.9, null);
+}

@@ -1,0 +1,64 @@
+using System.Buffers.Binary;
+using Minimind.Checkpoint.Resume;
+using Minimind.Model.Data;
+using Minimind.Training.Checkpointing;
+
+namespace Minimind.Training.Rl;
+
+/// <summary>
+/// The random stream of an RL stage's rollouts, saved in every step folder (<c>rollout_rng.bin</c>, 8 bytes) so a
+/// resumed run samples the same completions as the uninterrupted one. Each rollout batch takes one value from the
+/// stream (<see cref="Take"/>) and seeds each of its sequences' samplers from that value and the sequence's index
+/// (<see cref="SeedOf"/>), so a batch's samples do not depend on the order the engine steps its sequences in.
+/// </summary>
+public sealed class RolloutRng : ICheckpointState
+{
+    /// <summary>The file in a step folder.</summary>
+    public const string FileName = "rollout_rng.bin";
+
+    private ulong _state;
+
+    /// <summary>A stream seeded from the run's <c>--seed</c>.</summary>
+    public RolloutRng(long seed) { _state = unchecked((ulong)seed ^ 0x726F6C6C6F757473UL); } // "rollouts"
+
+    /// <summary>The stream's state (what a checkpoint stores).</summary>
+    public ulong State => _state;
+
+    /// <summary>The value of the next rollout batch, without advancing (a forward-only check samples what the next step will).</summary>
+    public ulong Peek() { ulong s = _state; return SplitMix64.Step(ref s); }
+
+    /// <summary>The value of the next rollout batch; advances the stream.</summary>
+    public ulong Take() => SplitMix64.Step(ref _state);
+
+    /// <summary>The sampler state of sequence <paramref name="index"/> of the batch whose value is <paramref name="batch"/>.</summary>
+    public static ulong SeedOf(ulong batch, int index)
+    {
+        ulong s = batch ^ (0x9E3779B97F4A7C15UL * (ulong)(index + 1));
+        return SplitMix64.Step(ref s);
+    }
+
+    /// <inheritdoc/>
+    public string Name => "rollout_rng";
+
+    /// <inheritdoc/>
+    public long SnapshotBytes => 8;
+
+    /// <inheritdoc/>
+    public CheckpointPart Snapshot(long step)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, _state);
+        return new CheckpointPart(Name, new[] { new ResumeFile(FileName, s => s.Write(bytes)) });
+    }
+
+    /// <inheritdoc/>
+    public void LoadFrom(string folder)
+    {
+        string path = Path.Combine(folder, FileName);
+        if (!File.Exists(path))
+            throw new InvalidDataException($"cannot resume from {folder}: it holds no {FileName} (the rollout random state of an RL stage); it was written by another stage or build");
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length != 8) throw new InvalidDataException($"{path}: {bytes.Length} bytes, expected 8 (a rollout random state)");
+        _state = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+    }
+}

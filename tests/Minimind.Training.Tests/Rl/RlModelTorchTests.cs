@@ -1,0 +1,190 @@
+using System.Text.Json;
+using Minimind.Checkpoint;
+using Minimind.Kernels.Cpu;
+using Minimind.Model;
+using Minimind.Tests;
+
+namespace Minimind.Training.Tests.Rl;
+
+/// <summary>
+/// The model side of the RL losses against MiniMind's own model code (model_minimind.py, train_ppo.py's CriticModel,
+/// run by tools/rl/model_check.py): per-token log-probs and the backward from their gradients (plus the MoE aux loss),
+/// and the PPO critic — value_head(norm(norm(h))), its state-dict keys, its values and every parameter's gradient —
+/// on the minimind-3 model fixtures (tests/fixtures/model).
+/// </summary>
+public class RlModelTorchTests
+{
+    private static readonly string Mirror = Environment.GetEnvironmentVariable("MM_MINIMIND_REPO") ?? "/work/.mirror/jingyaogong+minimind/repo";
+
+    private static void SkipUnlessReady()
+    {
+        Skip.IfNot(TestEnvironment.HasTorch, TestEnvironment.Torch1.SkipReason);
+        Skip.IfNot(Directory.Exists(Mirror), $"MiniMind's git repository is not at {Mirror} (set MM_MINIMIND_REPO to a clone of jingyaogong/minimind)");
+    }
+
+    private static (ModelConfig Config, string Weights, JsonElement Json) Fixture(string name)
+    {
+        string dir = Path.Combine(TestEnvironment.Fixtures("model"), name);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "config.json")));
+        return (ModelConfigJson.Load(Path.Combine(dir, "config.json"), "minimind3"), Path.Combine(dir, "model.pth"), doc.RootElement.Clone());
+    }
+
+    private static StateDict Run(string mode, Dictionary<string, object> spec, string dir)
+    {
+        var specPath = Path.Combine(dir, mode + ".json");
+        File.WriteAllText(specPath, JsonSerializer.Serialize(spec));
+        var outPath = Path.Combine(dir, mode + "_out.pth");
+        var o = TestPaths.RunPython(Path.Combine(TestPaths.RepoRoot, "tools", "rl", "model_check.py"), mode, specPath, outPath, Mirror);
+        Assert.Contains("OK " + mode, o);
+        return StateDict.Read(outPath);
+    }
+
+    // Every parameter's gradient within tol of PyTorch's, relative to its own scale or, for a gradient that is only
+    // rounding noise in PyTorch (a top-1 router's after weight renormalisation), to a thousandth of the largest one.
+    private static void Grads(MiniMindModel model, StateDict torch, double tol)
+    {
+        var g = new float[model.Parameters.TotalElements];
+        model.Backend.Download(model.Gradients, g);
+        double global = model.Parameters.Owners.Max(e => (double)torch["grad/" + e.Name].ToFloat32().Max(Math.Abs));
+        Assert.True(global > 0, "PyTorch's gradients are all zero: the comparison would be vacuous");
+        foreach (var e in model.Parameters.Owners)
+        {
+            var theirs = torch["grad/" + e.Name].ToFloat32();
+            var ours = g.AsSpan((int)e.Offset, (int)e.Numel);
+            double diff = 0, scale = 1e-3 * global;
+            for (int i = 0; i < ours.Length; i++) { diff = Math.Max(diff, Math.Abs((double)ours[i] - theirs[i])); scale = Math.Max(scale, Math.Abs((double)theirs[i])); }
+            Assert.True(diff / scale < tol, $"gradient of {e.Name}: relative difference {diff / scale:g3} (max |theirs| {theirs.Max(Math.Abs):g3})");
+        }
+    }
+
+    // max |ours − theirs| / max |theirs|, the model parity tests' measure
+    private static double RelErr(ReadOnlySpan<float> ours, ReadOnlySpan<float> theirs)
+    {
+        Assert.Equal(theirs.Length, ours.Length);
+        double diff = 0, scale = 0;
+        for (int i = 0; i < ours.Length; i++) { diff = Math.Max(diff, Math.Abs((double)ours[i] - theirs[i])); scale = Math.Max(scale, Math.Abs((double)theirs[i])); }
+        return diff / Math.Max(scale, 1e-30);
+    }
+
+    [SkippableTheory]
+    [InlineData("minimind3-dense")]
+    [InlineData("minimind3-moe")]
+    public void TokenLogProbsAndTheirBackwardEqualMiniMinds(string name)
+    {
+        SkipUnlessReady();
+        using var d = new TempDir();
+        var (cfg, weights, json) = Fixture(name);
+        const int b = 2, t = 12;
+        var rng = new Random(5);
+        var inputs = Enumerable.Range(0, b * t).Select(_ => rng.Next(cfg.VocabSize)).ToArray();
+        var targets = Enumerable.Range(0, b * t).Select(i => i % 5 == 1 ? Batch.IgnoreIndex : rng.Next(cfg.VocabSize)).ToArray();
+        var dlogp = Enumerable.Range(0, b * t).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        using var backend = new CpuBackend(1);
+        using var model = MiniMindModel.Create(cfg, backend, b, t);
+        model.LoadStateDict(StateDict.Read(weights));
+        var batch = new Batch(b, t, inputs, targets);
+        var (lp, aux) = model.TokenLogProbs(batch);
+        model.ZeroGradients();
+        model.TokenLogProbsBackward(batch, dlogp, lossScale: 0.7f);
+        var torch = Run("policy", new Dictionary<string, object>
+        {
+            ["config"] = json, ["weights"] = weights, ["inputs"] = StageTorchTests.Rows(inputs, b, t),
+            ["targets"] = StageTorchTests.Rows(targets, b, t), ["dlogp"] = Enumerable.Range(0, b).Select(i => dlogp[(i * t)..((i + 1) * t)]).ToArray(),
+            ["aux_scale"] = 0.7,
+        }, d.Path);
+        double lpErr = RelErr(lp, torch["logp"].ToFloat32());
+        Assert.True(lpErr < 1e-5, $"per-token log-probs differ: {lpErr:g3}");
+        Assert.Equal(torch["aux"].ToFloat32()[0], aux, 5);
+        Grads(model, torch, 1e-4);
+    }
+
+    [SkippableTheory]
+    [InlineData("minimind3-dense")]
+    [InlineData("minimind3-moe")]
+    public void CriticIsMiniMindsCriticModel(string name)
+    {
+        SkipUnlessReady();
+        using var d = new TempDir();
+        var (cfg, weights, json) = Fixture(name);
+        const int b = 2, t = 10;
+        var rng = new Random(9);
+        var inputs = Enumerable.Range(0, b * t).Select(_ => rng.Next(cfg.VocabSize)).ToArray();
+        var dvalues = Enumerable.Range(0, b * t).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        using var backend = new CpuBackend(1);
+        using var critic = MiniMindModel.CreateCritic(cfg, backend, b, t);
+        // as train_ppo.py: the actor's (SFT) weights, the value head at its initialisation
+        Assert.False(critic.LoadCritic(StateDict.Read(weights), seed: 1));
+        var criticPath = Path.Combine(d.Path, "ppo_critic.pth");
+        PthWriter.WriteStateDict(criticPath, critic.ExportStateDict());
+        var values = critic.Values(inputs, b, t);
+        critic.ZeroGradients();
+        critic.ValuesBackward(b, t, dvalues);
+        // model_check.py loads the file strictly into train_ppo.py's CriticModel: the keys are MiniMind's
+        var torch = Run("critic", new Dictionary<string, object>
+        {
+            ["config"] = json, ["weights"] = criticPath, ["inputs"] = StageTorchTests.Rows(inputs, b, t),
+            ["dvalues"] = Enumerable.Range(0, b).Select(i => dvalues[(i * t)..((i + 1) * t)]).ToArray(),
+        }, d.Path);
+        double vErr = RelErr(values, torch["values"].ToFloat32());
+        Assert.True(vErr < 1e-5, $"values differ: {vErr:g3} ({values[0]} vs {torch["values"].ToFloat32()[0]})");
+        Grads(critic, torch, 1e-4);
+        // a saved critic reloads with its value head
+        using var again = MiniMindModel.CreateCritic(cfg, backend, b, t);
+        Assert.True(again.LoadCritic(StateDict.Read(criticPath), seed: 2));
+        Assert.Equal(values, again.Values(inputs, b, t));
+    }
+
+    /// <summary>The critic and the per-token backward on the ILGPU kernels (CPU simulator) equal the CPU backend's.</summary>
+    [Fact]
+    public void CriticAndTokenLogProbsOnIlgpuEqualTheCpuBackend()
+    {
+        var (cfg, weights, _) = Fixture("minimind3-dense");
+        const int b = 2, t = 6;
+        var rng = new Random(3);
+        var inputs = Enumerable.Range(0, b * t).Select(_ => rng.Next(cfg.VocabSize)).ToArray();
+        var targets = Enumerable.Range(0, b * t).Select(i => i % 4 == 0 ? Batch.IgnoreIndex : rng.Next(cfg.VocabSize)).ToArray();
+        var grad = Enumerable.Range(0, b * t).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        (float[] Values, float[] CriticGrads, float[] LogProbs, float[] PolicyGrads) Run(Minimind.Kernels.IBackend be)
+        {
+            using var critic = MiniMindModel.CreateCritic(cfg, be, b, t);
+            critic.LoadCritic(StateDict.Read(weights), seed: 4);
+            var v = critic.Values(inputs, b, t);
+            critic.ZeroGradients();
+            critic.ValuesBackward(b, t, grad);
+            var cg = new float[critic.Parameters.TotalElements];
+            be.Download(critic.Gradients, cg);
+            using var actor = MiniMindModel.Create(cfg, be, b, t);
+            actor.LoadStateDict(StateDict.Read(weights));
+            var batch = new Batch(b, t, inputs, targets);
+            var (lp, _) = actor.TokenLogProbs(batch);
+            actor.ZeroGradients();
+            actor.TokenLogProbsBackward(batch, grad, 1f);
+            var pg = new float[actor.Parameters.TotalElements];
+            be.Download(actor.Gradients, pg);
+            return (v, cg, lp, pg);
+        }
+        using var cpu = new CpuBackend(1);
+        using var ilgpu = Minimind.Kernels.Ilgpu.IlgpuBackend.CreateCpuSimulator();
+        var want = Run(cpu);
+        var got = Run(ilgpu);
+        Assert.True(RelErr(got.Values, want.Values) < 1e-5, "values");
+        Assert.True(RelErr(got.LogProbs, want.LogProbs) < 1e-5, "log-probs");
+        Assert.True(RelErr(got.CriticGrads, want.CriticGrads) < 1e-4, "critic gradients");
+        Assert.True(RelErr(got.PolicyGrads, want.PolicyGrads) < 1e-4, "policy gradients");
+    }
+
+    [Fact]
+    public void CriticRefusesAnIncompleteBody()
+    {
+        var (cfg, weights, _) = Fixture("minimind3-dense");
+        using var backend = new CpuBackend(1);
+        using var critic = MiniMindModel.CreateCritic(cfg, backend, 1, 4);
+        var sd = StateDict.Read(weights);
+        var partial = new StateDict();
+        foreach (var (k, v) in sd) if (k != "model.norm.weight") partial.Add(k, v);
+        var e = Assert.Throws<StateDictLoadException>(() => critic.LoadCritic(partial, 1));
+        Assert.Contains("missing model.norm.weight", e.Message);
+        using var actor = MiniMindModel.Create(cfg, backend, 1, 4);
+        Assert.Throws<InvalidOperationException>(() => actor.Values(new[] { 1, 2 }, 1, 2));
+    }
+}
