@@ -32,7 +32,8 @@ public sealed class TensorBoardTests
         return r;
     }
 
-    private static long LoggedSteps(string metrics)
+    // The largest step with a loss record, or (with event) the largest step of that event's records.
+    private static long LoggedSteps(string metrics, string? @event = null)
     {
         long last = 0;
         using var fs = new FileStream(metrics, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
@@ -42,7 +43,10 @@ public sealed class TensorBoardTests
             try
             {
                 using var d = JsonDocument.Parse(line);
-                if (d.RootElement.TryGetProperty("loss", out _)) last = Math.Max(last, d.RootElement.GetProperty("step").GetInt64());
+                bool match = @event is null
+                    ? d.RootElement.TryGetProperty("loss", out _)
+                    : d.RootElement.TryGetProperty("event", out var e) && e.GetString() == @event;
+                if (match) last = Math.Max(last, d.RootElement.GetProperty("step").GetInt64());
             }
             catch (JsonException) { } // a line being written
         }
@@ -54,11 +58,13 @@ public sealed class TensorBoardTests
     {
         TestEnvironment.RequireTool(TestEnvironment.Torch1.Available || File.Exists(TestEnvironment.Python), "no /usr/bin/python3 for the event-file reader");
         using var d = new TempDir();
+        const int total = 80; // room for a loaded machine to run past step 15 before the kill lands
         string outA = Path.Combine(d.Path, "a"), outB = Path.Combine(d.Path, "b");
-        // SIGKILL once step 15 is logged: steps after the save at 10 are in the event file but not in any checkpoint
+        // SIGKILL once step 15 is logged and the save at 10 has been written (a background write may end some steps
+        // later): steps after that save are in the event file but not in any checkpoint
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(TestPaths.CliDll);
-        foreach (var a in Args(outA, 30)) psi.ArgumentList.Add(a);
+        foreach (var a in Args(outA, total)) psi.ArgumentList.Add(a);
         using (var run = Process.Start(psi)!)
         {
             _ = run.StandardOutput.ReadToEndAsync();
@@ -67,7 +73,7 @@ public sealed class TensorBoardTests
             var sw = Stopwatch.StartNew();
             while (!run.HasExited && sw.Elapsed < TimeSpan.FromMinutes(3))
             {
-                if (File.Exists(metrics) && LoggedSteps(metrics) >= 15) break;
+                if (File.Exists(metrics) && LoggedSteps(metrics) >= 15 && LoggedSteps(metrics, "save") >= 10) break;
                 Thread.Sleep(10);
             }
             Assert.False(run.HasExited, "the run ended before it could be killed");
@@ -75,13 +81,13 @@ public sealed class TensorBoardTests
             run.WaitForExit();
         }
         long killedAt = LoggedSteps(Path.Combine(outA, "checkpoints", "pretrain_32_moe_metrics.jsonl"));
-        Assert.InRange(killedAt, 15, 29);
+        Assert.InRange(killedAt, 15, total - 1);
         // and a record cut short mid-write (the kill could land there too)
         var events = Directory.GetFiles(Path.Combine(outA, "tb"), "events.out.tfevents.*").Single();
         var bytes = File.ReadAllBytes(events);
         File.AppendAllBytes(events, bytes.AsSpan(bytes.Length - 40, 25).ToArray());
-        Run(Args(outA, 30).Append("--resume").ToArray());
-        Run(Args(outB, 30)); // uninterrupted
+        Run(Args(outA, total).Append("--resume").ToArray());
+        Run(Args(outB, total)); // uninterrupted
 
         var script = Path.Combine(TestPaths.RepoRoot, "tools", "tensorboard", "read_events.py");
         var files = Directory.GetFiles(Path.Combine(outA, "tb"));
@@ -102,7 +108,7 @@ public sealed class TensorBoardTests
         {
             Assert.Equal("brain.Event:2", f.GetProperty("file_version").GetString());
             var steps = f.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("step").GetInt64()).ToList();
-            Assert.Equal(Enumerable.Range(1, 30).Select(i => (long)i), steps); // each step once, in order
+            Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), steps); // each step once, in order
             runs.Add(f.GetProperty("events").EnumerateArray().ToDictionary(e => e.GetProperty("step").GetInt64(), e => e.GetProperty("scalars")));
         }
         foreach (var (step, s) in runs[0])
