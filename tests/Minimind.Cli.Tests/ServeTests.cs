@@ -51,9 +51,13 @@ public sealed class ServeTests(ServeModels models) : IClassFixture<ServeModels>
         "npm openai is not installed (cd tools/serve && npm install; .ci/run does this): the OpenAI SDK check is skipped");
 
     // `generate --chat --greedy`: the reply as the terminal prints it (stdout minus its final newline).
-    private string Generate(string weights, string prompt)
+    private static string Generate(string weights, string prompt) => GenerateGreedy(weights, prompt, MaxTokens, "--chat");
+
+    /// <summary><c>minimind generate --weights W --greedy --prompt P --max-new-tokens N EXTRA</c>: the text as the terminal
+    /// prints it (stdout minus its final newline), the reference a served greedy reply is compared with.</summary>
+    internal static string GenerateGreedy(string weights, string prompt, int maxTokens, params string[] extra)
     {
-        var (code, stdout, stderr) = CliProcess.Exec(null, "generate", "--weights", weights, "--chat", "--greedy", "--prompt", prompt, "--max-new-tokens", MaxTokens.ToString());
+        var (code, stdout, stderr) = CliProcess.Exec(null, new[] { "generate", "--weights", weights, "--greedy", "--prompt", prompt, "--max-new-tokens", maxTokens.ToString() }.Concat(extra).ToArray());
         Assert.True(code == 0, stderr);
         Assert.EndsWith("\n", stdout);
         return stdout[..^1];
