@@ -17,10 +17,12 @@ public sealed class ServeModels : IDisposable
     public string Dir { get; } = ModelTestPaths.TempDir();
     public string Fast { get; }
     public string Long { get; }
+    /// <summary>The architecture of <see cref="Fast"/>.</summary>
+    public ModelConfig FastConfig { get; } = ModelConfig.Preset("minimind3") with { Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 259, MaxSeqLen = 256 };
 
     public ServeModels()
     {
-        Fast = Write("fast.pth", ModelConfig.Preset("minimind3") with { Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 259, MaxSeqLen = 256 }, 3);
+        Fast = Write("fast.pth", FastConfig, 3);
         Long = Write("long.pth", ModelConfig.Preset("minimind3") with { Dim = 128, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 259, MaxSeqLen = 4096 }, 4);
     }
 
