@@ -8,7 +8,8 @@ namespace Minimind.Cli.Tests;
 /// More of <c>minimind serve</c>'s API through the official OpenAI JS SDK (tools/serve/openai_requests.mjs):
 /// <c>POST /v1/completions</c> at temperature 0 equals <c>minimind generate --greedy</c> on the same plain prompt, streamed
 /// and not; <c>serve --lora A.pth</c> answers as <c>generate --chat --greedy</c> on the model <c>convert --merge-lora</c>
-/// writes.
+/// writes; a model that answers with a <c>&lt;tool_call&gt;</c> (trained here, with <c>minimind train --stage sft</c>, on
+/// one conversation until it repeats it) gets its call parsed by the SDK into <c>tool_calls</c>, streamed and not.
 /// </summary>
 public sealed class ServeApiTests(ServeModels models) : IClassFixture<ServeModels>
 {
@@ -90,6 +91,58 @@ public sealed class ServeApiTests(ServeModels models) : IClassFixture<ServeModel
                 changed |= want != ServeTests.GenerateGreedy(models.Fast, prompts[i], MaxTokens, "--chat");
             }
             Assert.True(changed, "the adapter changed no reply: the test would not see a LoRA that was ignored");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    private static readonly JsonArray WeatherTools = JsonNode.Parse("""
+        [{"type": "function", "function": {"name": "get_weather", "description": "Current weather of a city",
+          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+        """)!.AsArray();
+
+    [SkippableFact]
+    public void AToolCallReply_IsParsedByTheSdkIntoToolCalls_StreamedAndNot()
+    {
+        TestEnvironment.RequireTool(TestEnvironment.HasNodeModule("serve", "openai"),
+            "npm openai is not installed (cd tools/serve && npm install; .ci/run does this): the OpenAI SDK check is skipped");
+        string dir = TestEnvironment.NewTempDir("serve-tool");
+        try
+        {
+            // MiniMind's SFT tool-use row: the tools on the system message, the assistant's reply a <tool_call> block
+            const string question = "What is the weather in Paris?";
+            var conversation = new JsonArray(
+                new JsonObject { ["role"] = "system", ["content"] = "", ["tools"] = WeatherTools.ToJsonString() },
+                new JsonObject { ["role"] = "user", ["content"] = question },
+                new JsonObject { ["role"] = "assistant", ["content"] = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>" });
+            File.WriteAllText(Path.Combine(dir, "tool.jsonl"), new JsonObject { ["conversations"] = conversation }.ToJsonString() + "\n");
+            // (the byte tokenizer's built-in ChatML template renders neither tools nor think blocks: the model learns the
+            // question -> the call; a MiniMind tokenizer's template would put the tools in the system turn)
+            var (code, output) = CliProcess.Run("train", "--stage", "sft", "--device", "cpu", "--data", Path.Combine(dir, "tool.jsonl"), "--tokenizer", "byte",
+                "--from-weight", "none", "--arch", "minimind3", "--dim", "64", "--n-layers", "2", "--n-heads", "4", "--n-kv-heads", "2", "--vocab-size", "259",
+                "--max-seq-len", "640", "--batch-size", "1", "--epochs", "120", "--learning-rate", "3e-3", "--add-system-ratio", "0",
+                "--log-interval", "20", "--save-interval", "100000", "--out-dir", dir);
+            Assert.True(code == 0, output);
+
+            using var server = ServeProcess.Start("--weights", Path.Combine(dir, "full_sft_64.pth"));
+            JsonObject Ask(bool stream) => new()
+            {
+                ["model"] = "m", ["temperature"] = 0, ["max_tokens"] = 120, ["stream"] = stream, ["tools"] = WeatherTools.DeepClone(),
+                ["messages"] = new JsonArray(new JsonObject { ["role"] = "system", ["content"] = "" }, new JsonObject { ["role"] = "user", ["content"] = question }),
+            };
+            var got = Sdk(server.BaseUrl, new JsonArray(
+                new JsonObject { ["api"] = "chat", ["body"] = Ask(false) }, new JsonObject { ["api"] = "chat", ["body"] = Ask(true) }), server.Output);
+            foreach (var r in got)
+            {
+                Assert.True(r.GetProperty("finish").GetString() == "tool_calls", $"{r}\n{output}");
+                var calls = r.GetProperty("toolCalls");
+                Assert.Equal(1, calls.GetArrayLength());
+                var call = calls[0];
+                Assert.StartsWith("call_", call.GetProperty("id").GetString());
+                Assert.Equal("function", call.GetProperty("type").GetString());
+                Assert.Equal("get_weather", call.GetProperty("function").GetProperty("name").GetString());
+                // arguments: a JSON string, as OpenAI sends them (Python's json.dumps spacing, as MiniMind's server writes them)
+                Assert.Equal("""{"city": "Paris"}""", call.GetProperty("function").GetProperty("arguments").GetString());
+            }
         }
         finally { Directory.Delete(dir, true); }
     }
