@@ -54,6 +54,7 @@ public sealed class CliOptionTableTests
         yield return new("plot", PlotCommand.Table, new[] { "out" }, PlotCommand.Bind);
         yield return new("plot --table", PlotCommand.Table, new[] { "--table", "b.md" }, PlotCommand.Bind);
         yield return new("bench eval", EvalBench.Table, new[] { "eval" }, EvalBench.Bind);
+        yield return new("bench serve", ServeBench.Table, new[] { "serve" }, ServeBench.Bind);
     }
 
 

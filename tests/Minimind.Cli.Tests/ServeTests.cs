@@ -250,4 +250,16 @@ public sealed class ServeTests(ServeModels models) : IClassFixture<ServeModels>
         Assert.Contains("finishing 1 request(s) in flight", server.Output);
         Assert.Contains("serve: stopped", server.Output);
     }
+
+    [Fact]
+    public void BenchServe_RunsEveryLevel_AndEveryRequestGeneratesItsTokens()
+    {
+        // a request that streams fewer tokens than asked (ignore_eos not honoured, a cut stream) fails the bench
+        var (code, stdout, stderr) = CliProcess.Exec(null, "bench", "serve", "--dim", "64", "--n-layers", "1", "--n-heads", "4", "--n-kv-heads", "2",
+            "--vocab-size", "259", "--clients", "1,3", "--requests", "2", "--prompt-tokens", "16", "--new-tokens", "12", "--device", "cpu");
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Matches(@"clients   1: 2 requests, 24 tokens in [0-9.]+ s = [0-9.]+ tokens/s aggregate .*time to first token p50 \d+ ms, p99 \d+ ms", stdout);
+        Assert.Matches(@"clients   3: 6 requests, 72 tokens in ", stdout);
+        Assert.Matches(@"^speedup: [0-9]+\.[0-9]{2}$", stdout.TrimEnd('\n').Split('\n')[^1]);
+    }
 }
