@@ -51,7 +51,7 @@ public static class BuiltinAgentRows
             var row = new JsonObject
             {
                 ["conversations"] = new JsonArray(
-                    new JsonObject { ["role"] = "system", ["content"] = "You can call tools.", ["tools"] = offered.ToJsonString() },
+                    new JsonObject { ["role"] = "system", ["content"] = "Use tools.", ["tools"] = offered.ToJsonString() },
                     new JsonObject { ["role"] = "user", ["content"] = question },
                     new JsonObject { ["role"] = "assistant", ["content"] = $"<tool_call>{call}</tool_call> {answer}" }),
                 ["gt"] = new JsonArray(gt),
@@ -86,7 +86,7 @@ public static class BuiltinAgentRows
                 var result = MockTools.Execute(new PyStr("unit_converter"), PyDict.Of(("value", new PyInt(value)), ("from_unit", new PyStr(u.From)), ("to_unit", new PyStr(u.To))))!;
                 double r = ((PyFloat)result.Get("result")!).Value;
                 string text = PyJson.Dumps(new PyFloat(r));
-                return ($"How many {u.To} are {value} {u.Name}?", Call("unit_converter", new() { ["value"] = value, ["from_unit"] = u.From, ["to_unit"] = u.To }),
+                return ($"{value} {u.Name} in {u.To}?", Call("unit_converter", new() { ["value"] = value, ["from_unit"] = u.From, ["to_unit"] = u.To }),
                     $"{value} {u.From} is {text} {u.To}.", JsonValue.Create(r));
             }
             case "get_current_weather":
@@ -105,7 +105,7 @@ public static class BuiltinAgentRows
             {
                 var p = Pairs[rng.Next(Pairs.Length)];
                 double rate = ((PyFloat)MockTools.Execute(new PyStr("get_exchange_rate"), PyDict.Of(("from_currency", new PyStr(p.From)), ("to_currency", new PyStr(p.To))))!.Get("rate")!).Value;
-                return ($"What is the exchange rate from {p.From} to {p.To}?", Call("get_exchange_rate", new() { ["from_currency"] = p.From, ["to_currency"] = p.To }),
+                return ($"Exchange rate {p.From} to {p.To}?", Call("get_exchange_rate", new() { ["from_currency"] = p.From, ["to_currency"] = p.To }),
                     $"1 {p.From} = {rate.ToString(CultureInfo.InvariantCulture)} {p.To}.", JsonValue.Create(rate));
             }
             default:
