@@ -80,25 +80,40 @@ public sealed class AgentStage : RolloutStage<AgentRolloutBatch>
         }).ToArray();
     }
 
+    /// <summary>
+    /// One update on a given rollout batch (what <see cref="RolloutStage{T}.ForwardBackward"/> does after rolling out): the
+    /// loss (+ MoE aux) and, into the policy's gradients, its gradient times <paramref name="lossScale"/>. For replays and tests.
+    /// </summary>
+    public (float Loss, PolicyLossResult Result) Train(AgentRolloutBatch rollout, float lossScale) => Update(rollout, lossScale, backward: true);
+
     /// <inheritdoc/>
     protected override (float Loss, PolicyLossResult Result) Update(AgentRolloutBatch rollout, float lossScale, bool backward)
     {
         var packed = AgentBatch.Pack(rollout.Trajectories.Select(t => t.Sequence).ToList(), _o.MaxTotalLen, _set.Format.Tokenizer.PadId, _set.Format.StopId);
         int rows = packed.Rows, len = packed.Length, w = len - 1;
-        var inputs = new int[rows * w];
-        var targets = new int[rows * w];
+        // The whole packed row goes through the model, as MiniMind's forward (its MoE aux loss counts every position);
+        // position t < len − 1 predicts token t + 1.
+        var targets = new int[rows * len];
         for (int r = 0; r < rows; r++)
-            for (int t = 0; t < w; t++)
-            {
-                inputs[r * w + t] = packed.Ids[r * len + t];
-                targets[r * w + t] = packed.Ids[r * len + t + 1];
-            }
-        var batch = new Batch(rows, w, inputs, targets);
-        var (logp, refLogp, aux) = TokenLogProbs(batch);
+            for (int t = 0; t < len; t++)
+                targets[r * len + t] = t < w ? packed.Ids[r * len + t + 1] : Batch.IgnoreIndex;
+        var batch = new Batch(rows, len, packed.Ids, targets);
+        var (full, refFull, aux) = TokenLogProbs(batch);
+        var (logp, refLogp) = (new float[rows * w], new float[rows * w]);
+        for (int r = 0; r < rows; r++)
+        {
+            Array.Copy(full, r * len, logp, r * w, w);
+            Array.Copy(refFull, r * len, refLogp, r * w, w);
+        }
         var advantages = GroupAdvantages.Compute(rollout.Rewards.Select(x => x.Total).ToArray(), _o.Policy.Generations);
         var dLogp = new float[rows * w];
         var result = PolicyLoss.Compute(logp, packed.OldLogProbs, refLogp, packed.Mask, advantages, rows, w, _o.Policy.Loss, skipEmptyRows: true, lossScale, dLogp);
-        if (backward) PolicyBackward(batch, dLogp, lossScale);
+        if (backward)
+        {
+            var dFull = new float[rows * len];
+            for (int r = 0; r < rows; r++) Array.Copy(dLogp, r * w, dFull, r * len, w);
+            PolicyBackward(batch, dFull, lossScale);
+        }
         return (result.Loss + aux, result);
     }
 

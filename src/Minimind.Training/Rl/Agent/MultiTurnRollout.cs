@@ -17,6 +17,13 @@ public sealed record AgentTrajectory(int Task, AgentRollout Sequence, IReadOnlyL
     public string Response => Turns.Count > 0 ? Turns[^1] : "";
 }
 
+/// <summary>One turn to sample: rollout <paramref name="Sequence"/>'s turn <paramref name="Turn"/> from <paramref name="Context"/>, at most
+/// <paramref name="Budget"/> new tokens, its sampler seeded with <paramref name="Seed"/>.</summary>
+public readonly record struct TurnRequest(int Sequence, int Turn, int[] Context, int Budget, ulong Seed);
+
+/// <summary>Samples one turn per request, in order: the tokens (an eos that stopped it included) and each one's log-prob under the model.</summary>
+public delegate (int[] Ids, float[] LogProbs)[] TurnSampler(IReadOnlyList<TurnRequest> requests);
+
 /// <summary>
 /// train_agent.py's rollout_batch on the <see cref="RolloutEngine"/>: every sequence of the batch (row b's G
 /// rollouts are sequences b·G … b·G + G − 1) runs rollout_single's turns — render the conversation with the tools and
@@ -33,12 +40,17 @@ public static class MultiTurnRollout
     /// The rollouts of <paramref name="samples"/> (task indices) × <paramref name="options"/>' generations, sampled from
     /// <paramref name="engine"/>'s model with values derived from <paramref name="batchSeed"/>.
     /// </summary>
-    public static AgentTrajectory[] Run(RolloutEngine engine, AgentTaskSet set, IReadOnlyList<int> samples, AgentOptions options, ulong batchSeed)
+    public static AgentTrajectory[] Run(RolloutEngine engine, AgentTaskSet set, IReadOnlyList<int> samples, AgentOptions options, ulong batchSeed) =>
+        Run(EngineTurns(engine, set.Format.StopId, options.Policy.Sampling), engine.Context, set, samples, options, batchSeed);
+
+    /// <summary>
+    /// The rollouts with every turn sampled by <paramref name="sample"/> (the engine, or a scripted replay), each turn's
+    /// context plus its tokens within <paramref name="context"/> positions.
+    /// </summary>
+    public static AgentTrajectory[] Run(TurnSampler sample, int context, AgentTaskSet set, IReadOnlyList<int> samples, AgentOptions options, ulong batchSeed)
     {
         int g = options.Policy.Generations, n = samples.Count * g, turns = options.MaxTurns;
         var tok = set.Format.Tokenizer;
-        int eos = set.Format.StopId, pad = tok.PadId;
-        var stop = new[] { eos };
         var states = new State[n];
         for (int r = 0; r < n; r++)
         {
@@ -49,42 +61,57 @@ public static class MultiTurnRollout
         }
         for (int turn = 0; turn < turns; turn++)
         {
-            var running = new List<(State S, int Id)>();
+            var running = new List<(State S, TurnRequest Request)>();
             for (int r = 0; r < n; r++)
             {
                 var s = states[r];
                 if (s.Done) continue;
-                var context = tok.Encode(set.Render(s.Messages, s.Task, addGenerationPrompt: true, s.OpenThinking));
-                s.PromptIds ??= context;
-                int budget = Math.Min(set.MaxGenLen, engine.Context - context.Length);
+                var ids = tok.Encode(set.Render(s.Messages, s.Task, addGenerationPrompt: true, s.OpenThinking));
+                s.PromptIds ??= ids;
+                int budget = Math.Min(set.MaxGenLen, context - ids.Length);
                 if (budget < 1)
                 {
-                    if (turn == 0) throw new InvalidDataException($"{s.Task.Origin}: its prompt ({context.Length} tokens) fills the rollout context ({engine.Context}, --max-total-len)");
+                    if (turn == 0) throw new InvalidDataException($"{s.Task.Origin}: its prompt ({ids.Length} tokens) fills the rollout context ({context}, --max-total-len)");
                     s.Done = true; s.Unfinished = true;
                     continue;
                 }
-                var sampler = new Sampler(options.Policy.Sampling, RolloutRng.SeedOf(batchSeed, turn * n + r));
-                running.Add((s, engine.Add(new GenerationRequest { Prompt = context, Sampler = sampler, MaxNewTokens = budget, StopIds = stop })));
+                running.Add((s, new TurnRequest(r, turn, ids, budget, RolloutRng.SeedOf(batchSeed, turn * n + r))));
             }
             if (running.Count == 0) break;
-            engine.RunAll();
-            foreach (var (s, id) in running)
-            {
-                var seq = engine[id];
-                var completion = seq.Completion.ToArray();
-                var logps = seq.LogProbs.Skip(seq.LogProbs.Count - completion.Length).Select(x => (float)x).ToArray();
-                engine.Release(id);
-                Turn(s, set, completion, logps, eos, pad, lastTurn: turn == turns - 1);
-            }
+            var outputs = sample(running.Select(x => x.Request).ToList());
+            for (int i = 0; i < running.Count; i++)
+                Turn(running[i].S, set, outputs[i].Ids, outputs[i].LogProbs, lastTurn: turn == turns - 1);
         }
         return states.Select(s => new AgentTrajectory(s.TaskIndex, new AgentRollout(s.PromptIds ?? Array.Empty<int>(), s.Ids.ToArray(), s.Mask.ToArray(), s.Old.ToArray()),
             s.Turns, s.Unfinished, s.OpenThinking, s.Generated)).ToArray();
     }
 
+    // One engine batch per turn: every request prefilled, sampled together until each stops (eos, budget), read and released.
+    private static TurnSampler EngineTurns(RolloutEngine engine, int eos, SamplingOptions sampling) => requests =>
+    {
+        var stop = new[] { eos };
+        var ids = requests.Select(q => engine.Add(new GenerationRequest
+        {
+            Prompt = q.Context, Sampler = new Sampler(sampling, q.Seed), MaxNewTokens = q.Budget, StopIds = stop,
+        })).ToArray();
+        engine.RunAll();
+        var outputs = new (int[] Ids, float[] LogProbs)[ids.Length];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            var seq = engine[ids[i]];
+            var completion = seq.Completion.ToArray();
+            outputs[i] = (completion, seq.LogProbs.Skip(seq.LogProbs.Count - completion.Length).Select(x => (float)x).ToArray());
+            engine.Release(ids[i]);
+        }
+        return outputs;
+    };
+
     // One turn's output: the model's tokens, then (when it called tools) the observation tokens of the re-rendered context.
-    private static void Turn(State s, AgentTaskSet set, int[] completion, float[] logps, int eos, int pad, bool lastTurn)
+    private static void Turn(State s, AgentTaskSet set, int[] completion, float[] logps, bool lastTurn)
     {
         var tok = set.Format.Tokenizer;
+        int eos = set.Format.StopId, pad = tok.PadId;
+        if (logps.Length != completion.Length) throw new ArgumentException($"a turn of {completion.Length} tokens came with {logps.Length} log-probs");
         s.Generated += completion.Length;
         for (int i = 0; i < completion.Length; i++)
         {
