@@ -8,8 +8,9 @@ namespace Minimind.Kernels;
 /// <see cref="DecodeShape"/> with <see cref="KvPages"/>, <see cref="RopeShape"/>, <see cref="TopKShape"/>, <see cref="RouteShape"/>,
 /// <see cref="MoeShape"/>, <see cref="AuxLossShape"/>); a view must hold at least the elements the shape implies.</item>
 /// <item>Arguments are checked by <see cref="OpContract"/> before any work, so a bad argument raises the same
-/// exception text on every backend. What a backend cannot run is stated in <see cref="Limits"/> (e.g. the
-/// largest head dim); models check it at construction.</item>
+/// exception text on every backend: <see cref="CheckedBackend"/> runs the checks, and skips ops with no output elements,
+/// around every backend (the CPU and ILGPU backends are that decorator around their kernels). What a backend cannot run
+/// is stated in <see cref="Limits"/> (e.g. the largest head dim); models check it at construction.</item>
 /// <item>Forward ops overwrite their outputs (<see cref="MatMul"/> and <see cref="MoeCombine"/> take a <see cref="WriteMode"/>).</item>
 /// <item>Backward ops take a <see cref="WriteMode"/> for their input gradients: <see cref="WriteMode.Overwrite"/>
 /// never reads the output (no zeroing pass needed), <see cref="WriteMode.Accumulate"/> adds (residual branches,

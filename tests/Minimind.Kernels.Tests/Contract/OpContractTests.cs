@@ -168,7 +168,7 @@ public sealed class OpContractTests(IlgpuFixture f)
     }
 
     // Allocates an op's tensors by argument name; the one named `shorten` gets one element too few.
-    private sealed class Args(IBackend b, string? shorten)
+    internal sealed class Args(IBackend b, string? shorten)
     {
         public readonly List<(string Name, long N)> Checked = new();
         public Tensor F(string name, long n, bool sizeChecked = true)
@@ -184,7 +184,7 @@ public sealed class OpContractTests(IlgpuFixture f)
     }
 
     // A valid call of every op with sized views (the sizes are exactly what the shape needs).
-    private static readonly (string Op, Action<IBackend, Args> Call)[] ValidCalls =
+    internal static readonly (string Op, Action<IBackend, Args> Call)[] ValidCalls =
     {
         ("Add", (b, a) => b.Add(a.F("y", 4, false), a.F("a", 4), a.F("b", 4))),
         ("AddInPlace", (b, a) => b.AddInPlace(a.F("y", 4, false), a.F("x", 4))),
