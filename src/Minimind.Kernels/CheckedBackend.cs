@@ -201,11 +201,11 @@ public class CheckedBackend(IBackend inner) : IBackend
     }
 
     /// <inheritdoc/>
-    public void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
-        RopeShape s, WriteMode mode, IntTensor rowStart = default)
+    public void RopeRmsNormBackward(NormGradients grads, Tensor dy, NormSaved saved, Tensor cos, Tensor sin, RopeShape s, WriteMode mode,
+        IntTensor rowStart = default)
     {
-        OpContract.RopeRmsNormBackward(dx, dWeight, dy, x, weight, rstd, cos, sin, s, mode, rowStart);
-        if (RopeRows(s) > 0) _inner.RopeRmsNormBackward(dx, dWeight, dy, x, weight, rstd, cos, sin, s, mode, rowStart);
+        OpContract.RopeRmsNormBackward(grads.Dx, grads.DWeight, dy, saved.X, saved.Weight, saved.Rstd, cos, sin, s, mode, rowStart);
+        if (RopeRows(s) > 0) _inner.RopeRmsNormBackward(grads, dy, saved, cos, sin, s, mode, rowStart);
     }
 
     // ---- attention ------------------------------------------------------------------------------
@@ -218,11 +218,10 @@ public class CheckedBackend(IBackend inner) : IBackend
     }
 
     /// <inheritdoc/>
-    public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOutput, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
-        AttnShape s, WriteMode mode)
+    public void AttentionBackward(AttentionGradients grads, Tensor dOutput, AttentionSaved saved, AttnShape s, WriteMode mode)
     {
-        OpContract.AttentionBackward(dq, dk, dv, dOutput, q, k, v, output, lse, s, mode, _limits);
-        if (OpContract.AttnSizes(s).Q > 0) _inner.AttentionBackward(dq, dk, dv, dOutput, q, k, v, output, lse, s, mode);
+        OpContract.AttentionBackward(grads.Dq, grads.Dk, grads.Dv, dOutput, saved.Q, saved.K, saved.V, saved.Output, saved.Lse, s, mode, _limits);
+        if (OpContract.AttnSizes(s).Q > 0) _inner.AttentionBackward(grads, dOutput, saved, s, mode);
     }
 
     /// <inheritdoc/>

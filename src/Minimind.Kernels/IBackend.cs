@@ -115,8 +115,8 @@ public interface IBackend : IDisposable
     /// <summary>The backward of <see cref="RmsNormRope"/>: rotates dy back in place (as <see cref="RopeBackward"/>), then
     /// <see cref="RmsNormBackward"/> over the rows of headDim (dx per <paramref name="mode"/>, dWeight accumulates), in one
     /// launch fewer and with the same bits as the two ops. dy holds the rotated-back gradient afterwards.</summary>
-    void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
-        RopeShape s, WriteMode mode, IntTensor rowStart = default);
+    void RopeRmsNormBackward(NormGradients grads, Tensor dy, NormSaved saved, Tensor cos, Tensor sin, RopeShape s, WriteMode mode,
+        IntTensor rowStart = default);
 
     // ---- attention (causal, grouped-query, scale 1/sqrt(headDim)) ------------------------------
     /// <summary>out [B,T,H,hd] = softmax(q·kᵀ/√hd, causal)·v with query head h reading kv head h/(H/Hkv);
@@ -125,8 +125,7 @@ public interface IBackend : IDisposable
     void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, AttnShape s);
     /// <summary>dq, dk, dv (+)= gradients of <see cref="Attention"/>; recomputes the probabilities from lse.
     /// dk/dv of a kv head sum its query heads in a fixed order.</summary>
-    void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOutput, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
-        AttnShape s, WriteMode mode);
+    void AttentionBackward(AttentionGradients grads, Tensor dOutput, AttentionSaved saved, AttnShape s, WriteMode mode);
     /// <summary>Decode path: q [B, NewTokens, H, hd] for cache rows PastLen..PastLen+NewTokens-1 attends
     /// causally to kCache/vCache [B, Capacity, Hkv, hd], whose first PastLen+NewTokens rows are filled. With
     /// <paramref name="pages"/> the caches are a paged pool and sequence b has its own length (<see cref="KvPages"/>).

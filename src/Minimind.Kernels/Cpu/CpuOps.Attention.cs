@@ -43,9 +43,9 @@ internal sealed partial class CpuOps
     }
 
     /// <inheritdoc/>
-    public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOutput, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
-        AttnShape shape, WriteMode mode)
+    public void AttentionBackward(AttentionGradients grads, Tensor dOutput, AttentionSaved saved, AttnShape shape, WriteMode mode)
     {
+        var (dq, dk, dv) = grads; var (q, k, v, output, lse) = saved;
         bool overwrite = mode == WriteMode.Overwrite;
         // The forward's rounded operands and the rounded incoming grad; output and lse are float32 as the forward wrote them.
         var (qn, kn, _) = OpContract.AttnSizes(shape);

@@ -28,9 +28,10 @@ internal sealed partial class CpuOps
     }
 
     /// <inheritdoc/>
-    public void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
-        RopeShape s, WriteMode mode, IntTensor rowStart = default)
+    public void RopeRmsNormBackward(NormGradients grads, Tensor dy, NormSaved saved, Tensor cos, Tensor sin, RopeShape s, WriteMode mode,
+        IntTensor rowStart = default)
     {
+        var (dx, dWeight) = grads; var (x, weight, rstd) = saved;
         RotateAll(dy, cos, sin, s, -1f, Starts(nameof(RopeRmsNormBackward), rowStart, s, cos, sin));
         NormBackward(dx, dWeight, dy, x, weight, rstd, new(s.Batch * s.SeqLen * s.Heads, s.HeadDim), mode);
     }

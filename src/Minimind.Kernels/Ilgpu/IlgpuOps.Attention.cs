@@ -41,9 +41,9 @@ internal sealed partial class IlgpuOps
     }
 
     /// <inheritdoc/>
-    public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOutput, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
-        AttnShape shape, WriteMode mode)
+    public void AttentionBackward(AttentionGradients grads, Tensor dOutput, AttentionSaved saved, AttnShape shape, WriteMode mode)
     {
+        var (dq, dk, dv) = grads; var (q, k, v, output, lse) = saved;
         var (nq, nk, nl) = OpContract.AttnSizes(shape);
         var s = new AttnArgs(shape, mode);
         var dO = V(dOutput, nq); var qv = V(q, nq); var kv = V(k, nk); var vv = V(v, nk); var lv = V(lse, nl);

@@ -59,9 +59,10 @@ internal sealed partial class IlgpuOps
     }
 
     /// <inheritdoc/>
-    public void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
-        RopeShape s, WriteMode mode, IntTensor rowStart = default)
+    public void RopeRmsNormBackward(NormGradients grads, Tensor dy, NormSaved saved, Tensor cos, Tensor sin, RopeShape s, WriteMode mode,
+        IntTensor rowStart = default)
     {
+        var (dx, dWeight) = grads; var (x, weight, rstd) = saved;
         int rows = s.Batch * s.SeqLen * s.Heads, hd = s.HeadDim;
         long n = (long)rows * hd;
         var dyv = V(dy, n); var xv = V(x, n); var rv = V(rstd, rows);

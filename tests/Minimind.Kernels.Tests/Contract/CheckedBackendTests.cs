@@ -36,11 +36,11 @@ public sealed class CheckedBackendTests(IlgpuFixture f)
         ("Rope", b => b.Rope(b.Alloc(0), b.Alloc(4), b.Alloc(4), new(0, 2, 2, 4, 0, I))),
         ("RopeBackward", b => b.RopeBackward(b.Alloc(0), b.Alloc(0), b.Alloc(0), new(1, 0, 2, 4, 0, I))),
         ("RmsNormRope", b => b.RmsNormRope(b.Alloc(0), b.Alloc(0), b.Alloc(0), b.Alloc(4), b.Alloc(4), b.Alloc(4), new(1, 2, 0, 4, 0, I), 1e-6f)),
-        ("RopeRmsNormBackward", b => b.RopeRmsNormBackward(b.Alloc(0), b.Alloc(4), b.Alloc(0), b.Alloc(0), b.Alloc(4), b.Alloc(0), b.Alloc(4),
+        ("RopeRmsNormBackward", b => b.RopeRmsNormBackward(new(b.Alloc(0), b.Alloc(4)), b.Alloc(0), new(b.Alloc(0), b.Alloc(4), b.Alloc(0)), b.Alloc(4),
             b.Alloc(4), new(0, 2, 2, 4, 0, I), O)),
         ("Attention", b => b.Attention(b.Alloc(0), b.Alloc(0), b.Alloc(0), b.Alloc(0), b.Alloc(0), new(0, 2, 2, 1, 8))),
-        ("AttentionBackward", b => b.AttentionBackward(b.Alloc(0), b.Alloc(0), b.Alloc(0), b.Alloc(0), b.Alloc(0), b.Alloc(0), b.Alloc(0),
-            b.Alloc(0), b.Alloc(0), new(1, 0, 2, 1, 8), O)),
+        ("AttentionBackward", b => b.AttentionBackward(new(b.Alloc(0), b.Alloc(0), b.Alloc(0)), b.Alloc(0),
+            new(b.Alloc(0), b.Alloc(0), b.Alloc(0), b.Alloc(0), b.Alloc(0)), new(1, 0, 2, 1, 8), O)),
         ("AttentionDecode", b => b.AttentionDecode(b.Alloc(0), b.Alloc(0), b.Alloc(32), b.Alloc(32), new(1, 0, 1, 4, 2, 1, 8))),
         ("KvCacheAppend", b => b.KvCacheAppend(b.Alloc(0), b.Alloc(0), b.Alloc(0), b.Alloc(0), new(0, 2, 0, 4, 2, 1, 8))),
         ("SwiGlu", b => b.SwiGlu(b.Alloc(0), b.Alloc(0), b.Alloc(0))),
@@ -181,11 +181,11 @@ public sealed class CheckedBackendTests(IlgpuFixture f)
         public void RopeBackward(Tensor dx, Tensor cos, Tensor sin, RopeShape s, IntTensor rowStart = default) => Hit(nameof(RopeBackward));
         public void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s, float eps,
             IntTensor rowStart = default) => Hit(nameof(RmsNormRope));
-        public void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
-            RopeShape s, WriteMode mode, IntTensor rowStart = default) => Hit(nameof(RopeRmsNormBackward));
+        public void RopeRmsNormBackward(NormGradients grads, Tensor dy, NormSaved saved, Tensor cos, Tensor sin, RopeShape s, WriteMode mode,
+            IntTensor rowStart = default) => Hit(nameof(RopeRmsNormBackward));
         public void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, AttnShape s) => Hit(nameof(Attention));
-        public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOutput, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
-            AttnShape s, WriteMode mode) => Hit(nameof(AttentionBackward));
+        public void AttentionBackward(AttentionGradients grads, Tensor dOutput, AttentionSaved saved, AttnShape s, WriteMode mode) =>
+            Hit(nameof(AttentionBackward));
         public void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, DecodeShape s, KvPages pages = default) =>
             Hit(nameof(AttentionDecode));
         public void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, DecodeShape s, KvPages pages = default) => Hit(nameof(KvCacheAppend));
