@@ -8,8 +8,9 @@ namespace Minimind.Kernels;
 /// <see cref="DecodeShape"/> with <see cref="KvPages"/>, <see cref="RopeShape"/>, <see cref="TopKShape"/>, <see cref="RouteShape"/>,
 /// <see cref="MoeShape"/>, <see cref="AuxLossShape"/>); a view must hold at least the elements the shape implies.</item>
 /// <item>Arguments are checked by <see cref="OpContract"/> before any work, so a bad argument raises the same
-/// exception text on every backend. What a backend cannot run is stated in <see cref="Limits"/> (e.g. the
-/// largest head dim); models check it at construction.</item>
+/// exception text on every backend: <see cref="CheckedBackend"/> runs the checks, and skips ops with no output elements,
+/// around every backend (the CPU and ILGPU backends are that decorator around their kernels). What a backend cannot run
+/// is stated in <see cref="Limits"/> (e.g. the largest head dim); models check it at construction.</item>
 /// <item>Forward ops overwrite their outputs (<see cref="MatMul"/> and <see cref="MoeCombine"/> take a <see cref="WriteMode"/>).</item>
 /// <item>Backward ops take a <see cref="WriteMode"/> for their input gradients: <see cref="WriteMode.Overwrite"/>
 /// never reads the output (no zeroing pass needed), <see cref="WriteMode.Accumulate"/> adds (residual branches,
@@ -114,8 +115,8 @@ public interface IBackend : IDisposable
     /// <summary>The backward of <see cref="RmsNormRope"/>: rotates dy back in place (as <see cref="RopeBackward"/>), then
     /// <see cref="RmsNormBackward"/> over the rows of headDim (dx per <paramref name="mode"/>, dWeight accumulates), in one
     /// launch fewer and with the same bits as the two ops. dy holds the rotated-back gradient afterwards.</summary>
-    void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
-        RopeShape s, WriteMode mode, IntTensor rowStart = default);
+    void RopeRmsNormBackward(NormGradients grads, Tensor dy, NormSaved saved, Tensor cos, Tensor sin, RopeShape s, WriteMode mode,
+        IntTensor rowStart = default);
 
     // ---- attention (causal, grouped-query, scale 1/sqrt(headDim)) ------------------------------
     /// <summary>out [B,T,H,hd] = softmax(q·kᵀ/√hd, causal)·v with query head h reading kv head h/(H/Hkv);
@@ -124,8 +125,7 @@ public interface IBackend : IDisposable
     void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, AttnShape s);
     /// <summary>dq, dk, dv (+)= gradients of <see cref="Attention"/>; recomputes the probabilities from lse.
     /// dk/dv of a kv head sum its query heads in a fixed order.</summary>
-    void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOutput, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
-        AttnShape s, WriteMode mode);
+    void AttentionBackward(AttentionGradients grads, Tensor dOutput, AttentionSaved saved, AttnShape s, WriteMode mode);
     /// <summary>Decode path: q [B, NewTokens, H, hd] for cache rows PastLen..PastLen+NewTokens-1 attends
     /// causally to kCache/vCache [B, Capacity, Hkv, hd], whose first PastLen+NewTokens rows are filled. With
     /// <paramref name="pages"/> the caches are a paged pool and sequence b has its own length (<see cref="KvPages"/>).

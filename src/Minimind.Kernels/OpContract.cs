@@ -1,8 +1,8 @@
 namespace Minimind.Kernels;
 
 /// <summary>
-/// The argument checks of every <see cref="IBackend"/> op, in one place: each backend calls the op's check
-/// first, so a bad argument raises the same exception with the same text on every backend. Checks cover
+/// The argument checks of every <see cref="IBackend"/> op, in one place: <see cref="CheckedBackend"/> calls the op's
+/// check before the backend runs it, so a bad argument raises the same exception with the same text on every backend. Checks cover
 /// sizes (non-negative dims, head counts, ranges), tensors too short for the shape, the
 /// <see cref="WriteMode"/> value and the backend's <see cref="BackendLimits"/>. Data-dependent checks
 /// (ids or targets outside the vocabulary) stay with the backends that can see the data on the host.
@@ -60,6 +60,10 @@ public static class OpContract
 
     /// <summary>Upload/Download: the tensor holds the host span.</summary>
     public static void Transfer(IntTensor t, int length, string op, string name) => Need(t, length, op, name);
+
+    /// <summary><see cref="IBackend.Fill"/>, <see cref="IBackend.Scale"/> and <see cref="IBackend.SumOfSquares"/>: the op works on the
+    /// whole view, which must have a buffer.</summary>
+    public static void Whole(Tensor t, string op, string name) => Need(t, t.Length, op, name);
 
     /// <summary><see cref="IBackend.Copy"/>: equal lengths.</summary>
     public static void Copy(Tensor dst, Tensor src)

@@ -85,15 +85,16 @@ public sealed partial class MiniMindModel
         var dq = Rows(_s.DQ, rows, hq);
         var dk = Rows(_s.DK, rows, hk);
         var dv = Rows(_s.DV, rows, hk);
-        Backend.AttentionBackward(dq, dk, dv, dAtt, a.Q, a.K, a.V, a.Att, a.Lse, new(batch, seqLen, c.NHeads, c.NKvHeads, hd, Precision), WriteMode.Overwrite);
+        Backend.AttentionBackward(new(dq, dk, dv), dAtt, new(a.Q, a.K, a.V, a.Att, a.Lse), new(batch, seqLen, c.NHeads, c.NKvHeads, hd, Precision),
+            WriteMode.Overwrite);
         RopeShape qs = new(batch, seqLen, c.NHeads, hd, 0, c.Rope), ks = new(batch, seqLen, c.NKvHeads, hd, 0, c.Rope);
         if (c.QkNorm)
         {
             // RoPE backward then q_norm/k_norm backward, fused (RmsNormRope's backward).
             var dqRaw = Rows(_s.DQRaw, rows, hq);
             var dkRaw = Rows(_s.DKRaw, rows, hk);
-            Backend.RopeRmsNormBackward(dqRaw, G(p.QNorm!), dq, a.QRaw, W(p.QNorm!), a.RstdQ, _cos, _sin, qs, WriteMode.Overwrite, _starts);
-            Backend.RopeRmsNormBackward(dkRaw, G(p.KNorm!), dk, a.KRaw, W(p.KNorm!), a.RstdK, _cos, _sin, ks, WriteMode.Overwrite, _starts);
+            Backend.RopeRmsNormBackward(new(dqRaw, G(p.QNorm!)), dq, new(a.QRaw, W(p.QNorm!), a.RstdQ), _cos, _sin, qs, WriteMode.Overwrite, _starts);
+            Backend.RopeRmsNormBackward(new(dkRaw, G(p.KNorm!)), dk, new(a.KRaw, W(p.KNorm!), a.RstdK), _cos, _sin, ks, WriteMode.Overwrite, _starts);
             dq = dqRaw; dk = dkRaw;
         }
         else

@@ -1,7 +1,6 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Minimind.Model.Chat.Jinja;
+using Minimind.Model.Text;
 
 namespace Minimind.Serve;
 
@@ -43,8 +42,8 @@ public static partial class ReplyParser
                 using var doc = JsonDocument.Parse(PyStrip(m.Groups[1].Value));
                 var call = doc.RootElement;
                 if (call.ValueKind != JsonValueKind.Object) continue; // call.get(...) fails on a non-dict: skipped
-                string name = call.TryGetProperty("name", out var n) ? (n.ValueKind == JsonValueKind.String ? n.GetString()! : PyDumps(n)) : "";
-                string args = call.TryGetProperty("arguments", out var a) ? PyDumps(a) : "{}";
+                string name = call.TryGetProperty("name", out var n) ? (n.ValueKind == JsonValueKind.String ? n.GetString()! : PyJsonWriter.Dumps(n)) : "";
+                string args = call.TryGetProperty("arguments", out var a) ? PyJsonWriter.Dumps(a) : "{}";
                 calls.Add(new ToolCall($"call_{idPrefix}_{index}", name, args));
             }
             catch (JsonException) { }
@@ -55,55 +54,4 @@ public static partial class ReplyParser
 
     // Python's str.strip(): Unicode whitespace at both ends.
     private static string PyStrip(string s) => s.Trim();
-
-    /// <summary><c>json.dumps(value, ensure_ascii=False)</c>: ", " and ": " separators, non-ASCII kept, numbers as written.</summary>
-    public static string PyDumps(JsonElement e)
-    {
-        var sb = new StringBuilder();
-        Write(sb, e);
-        return sb.ToString();
-    }
-
-    private static void Write(StringBuilder sb, JsonElement e)
-    {
-        switch (e.ValueKind)
-        {
-            case JsonValueKind.Object:
-                sb.Append('{');
-                bool first = true;
-                foreach (var p in e.EnumerateObject())
-                {
-                    if (!first) sb.Append(", ");
-                    first = false;
-                    WriteString(sb, p.Name);
-                    sb.Append(": ");
-                    Write(sb, p.Value);
-                }
-                sb.Append('}');
-                break;
-            case JsonValueKind.Array:
-                sb.Append('[');
-                int i = 0;
-                foreach (var v in e.EnumerateArray()) { if (i++ > 0) sb.Append(", "); Write(sb, v); }
-                sb.Append(']');
-                break;
-            case JsonValueKind.String: WriteString(sb, e.GetString()!); break;
-            case JsonValueKind.Number: sb.Append(PyNumber(e)); break;
-            case JsonValueKind.True: sb.Append("true"); break;
-            case JsonValueKind.False: sb.Append("false"); break;
-            default: sb.Append("null"); break;
-        }
-    }
-
-    // json.loads keeps integers exact (any size) and reads other literals as float; json.dumps writes a float's repr
-    // (1e5 → 100000.0, 1e-7 → 1e-07).
-    private static string PyNumber(JsonElement e)
-    {
-        string raw = e.GetRawText();
-        if (raw.IndexOfAny(new[] { '.', 'e', 'E' }) < 0) return raw;
-        double d = e.GetDouble();
-        return double.IsInfinity(d) ? (d > 0 ? "Infinity" : "-Infinity") : PyFormat.FloatRepr(d);
-    }
-
-    private static void WriteString(StringBuilder sb, string s) => PyFormat.AppendJsonString(sb, s);
 }

@@ -1,200 +1,31 @@
-using System.Numerics.Tensors;
-using Minimind.Kernels.Distributed;
-
 namespace Minimind.Kernels.Cpu;
 
 /// <summary>
-/// The reference-speed CPU backend: managed arrays, SIMD kernels chosen at run time from the CPU's features
-/// (<see cref="CpuIsa"/>: AVX-512, AVX2+FMA or portable <see cref="System.Runtime.Intrinsics.Vector128"/>), a packed
-/// SGEMM, and multi-threading over fixed partitions of output elements. Every op is synchronous, and its result bits
-/// depend neither on the thread count nor on the path (each output element is reduced in a fixed order inside one
-/// work item, with the same roundings on every path).
+/// The SIMD CPU backend (<c>--device cpu</c>): the CPU kernels (managed arrays, AVX-512, AVX2+FMA or portable
+/// <see cref="System.Runtime.Intrinsics.Vector128"/> paths chosen at run time, a packed SGEMM, fixed work partitions so
+/// the bits depend neither on the thread count nor on the path) behind <see cref="CheckedBackend"/>, so every op's
+/// arguments are checked before the kernels run.
 /// </summary>
-public sealed partial class CpuBackend : IBackend, IRankTransport
+public sealed class CpuBackend : CheckedBackend
 {
-    private readonly WorkPartition _work;
-
     /// <summary>Creates the backend with <paramref name="threads"/> workers (0 = <see cref="Environment.ProcessorCount"/>)
     /// on the kernel path <paramref name="isa"/> (null = <see cref="CpuIsas.Default"/>, the best this CPU runs).</summary>
-    public CpuBackend(int threads = 0, CpuIsa? isa = null)
-    {
-        if (threads < 0) throw new ArgumentOutOfRangeException(nameof(threads), $"threads must be >= 0 (0 = all cores), got {threads}");
-        var path = isa ?? CpuIsas.Default;
-        if (!CpuIsas.IsSupported(path))
-            throw new PlatformNotSupportedException($"CPU path {path.Name()} needs instructions this CPU or runtime lacks (best available: {CpuIsas.Hardware.Name()})");
-        _work = new WorkPartition(threads);
-        Isa = path;
-    }
+    public CpuBackend(int threads = 0, CpuIsa? isa = null) : base(new CpuOps(threads, isa)) { }
+
+    private CpuOps Ops => (CpuOps)Inner;
 
     /// <summary>Worker threads used by the ops.</summary>
-    public int Threads => _work.Threads;
+    public int Threads => Ops.Threads;
 
     /// <summary>The kernel path the ops run on.</summary>
-    public CpuIsa Isa { get; }
-
-    /// <inheritdoc/>
-    public string Name => "cpu";
-
-    /// <inheritdoc/>
-    /// <remarks>No limits: the CPU kernels take any head dim.</remarks>
-    public BackendLimits Limits { get; } = BackendLimits.None with
-    {
-        MaxBufferElements = Array.MaxLength, MemoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
-    };
-
-    /// <inheritdoc/>
-    public string DeviceName =>
-        $"CPU ({_work.Threads} threads, {PathName}, {Environment.ProcessorCount} logical cores)";
+    public CpuIsa Isa => Ops.Isa;
 
     /// <summary>The kernel path in words, e.g. "AVX-512 kernels (12×32 SGEMM)" or "AVX2+FMA kernels (6×16 SGEMM; capped by DOTNET_EnableAVX512F=0)".</summary>
-    public string PathName
-    {
-        get
-        {
-            string kernels = Isa switch
-            {
-                CpuIsa.Avx512 => $"AVX-512 kernels ({GemmKernelAvx512.MR}×{GemmKernelAvx512.NR} SGEMM",
-                CpuIsa.Avx2 => $"AVX2+FMA kernels ({GemmKernelAvx2.MR}×{GemmKernelAvx2.NR} SGEMM",
-                _ => $"portable Vector128 kernels ({GemmKernelPortable.MR}×{GemmKernelPortable.NR} SGEMM",
-            };
-            string why = Isa < CpuIsas.Hardware
-                ? Isa == CpuIsas.Default && CpuIsas.DefaultReason is { } r ? $"; capped by {r}" : $"; this CPU also runs {CpuIsas.Hardware.Name()}"
-                : "";
-            return kernels + why + ")";
-        }
-    }
-
-    /// <inheritdoc/>
-    /// <remarks>Buffers are host memory: MPI exchanges them in place; no NCCL.</remarks>
-    public IRankTransport Transport => this;
-
-    bool IRankTransport.TryHostView(Tensor t, out Span<float> view) { view = Span(t); return true; }
-    string? IRankTransport.NcclUnavailable => $"{Name} backend";
-    NcclCommunicator IRankTransport.OpenNccl(ICommunicator mpi, NcclLibrary library) => throw new NotSupportedException("NCCL needs the CUDA backend (--device cuda)");
-
-    // ---- host views ---------------------------------------------------------------------------
+    public string PathName => Ops.PathName;
 
     /// <summary>Zero-copy host view of a CPU-backend float tensor.</summary>
-    public static Span<float> Span(Tensor t)
-    {
-        var (a, o) = Arr(t);
-        return a.AsSpan(o, checked((int)t.Length));
-    }
+    public static Span<float> Span(Tensor t) => CpuOps.Span(t);
 
     /// <summary>Zero-copy host view of a CPU-backend int tensor.</summary>
-    public static Span<int> Span(IntTensor t)
-    {
-        var (a, o) = Arr(t);
-        return a.AsSpan(o, checked((int)t.Length));
-    }
-
-    internal static (float[] Data, int Offset) Arr(Tensor t)
-    {
-        if (t.Buffer is CpuBuffer<float> b) return (b.Data, (int)t.Offset);
-        throw new ArgumentException(t.Buffer is null
-            ? "tensor has no buffer (default Tensor)"
-            : $"tensor buffer is {t.Buffer.GetType().Name}, not a CPU backend float buffer");
-    }
-
-    internal static (int[] Data, int Offset) Arr(IntTensor t)
-    {
-        if (t.Buffer is CpuBuffer<int> b) return (b.Data, (int)t.Offset);
-        throw new ArgumentException(t.Buffer is null
-            ? "int tensor has no buffer (default IntTensor)"
-            : $"int tensor buffer is {t.Buffer.GetType().Name}, not a CPU backend int buffer");
-    }
-
-    // ---- memory -------------------------------------------------------------------------------
-
-    /// <inheritdoc/>
-    public Tensor Alloc(long length) { var b = new CpuBuffer<float>(length); return new Tensor(b, 0, length); }
-
-    /// <inheritdoc/>
-    public IntTensor AllocInt(long length) { var b = new CpuBuffer<int>(length); return new IntTensor(b, 0, length); }
-
-    /// <inheritdoc/>
-    public void Upload(Tensor dst, ReadOnlySpan<float> src)
-    {
-        OpContract.Transfer(dst, src.Length, nameof(Upload), nameof(dst));
-        src.CopyTo(Span(dst));
-    }
-
-    /// <inheritdoc/>
-    public void Upload(IntTensor dst, ReadOnlySpan<int> src)
-    {
-        OpContract.Transfer(dst, src.Length, nameof(Upload), nameof(dst));
-        src.CopyTo(Span(dst));
-    }
-
-    /// <inheritdoc/>
-    public void Download(Tensor src, Span<float> dst)
-    {
-        OpContract.Transfer(src, dst.Length, nameof(Download), nameof(src));
-        Span(src)[..dst.Length].CopyTo(dst);
-    }
-
-    /// <inheritdoc/>
-    public void Download(IntTensor src, Span<int> dst)
-    {
-        OpContract.Transfer(src, dst.Length, nameof(Download), nameof(src));
-        Span(src)[..dst.Length].CopyTo(dst);
-    }
-
-    /// <inheritdoc/>
-    public void Fill(Tensor t, float value)
-    {
-        var (a, o) = Arr(t);
-        _work.For(t.Length, 1 << 18, (s, e) => a.AsSpan(o + (int)s, (int)(e - s)).Fill(value));
-    }
-
-    /// <inheritdoc/>
-    public void Copy(Tensor dst, Tensor src)
-    {
-        OpContract.Copy(dst, src);
-        Span(src).CopyTo(Span(dst));
-    }
-
-    /// <inheritdoc/>
-    public void Synchronize() { }
-
-    /// <summary>Nothing to release: buffers are managed arrays.</summary>
-    public void Dispose() { }
-
-    // ---- elementwise --------------------------------------------------------------------------
-
-    /// <inheritdoc/>
-    public void Add(Tensor y, Tensor a, Tensor b)
-    {
-        OpContract.Add(y, a, b);
-        var (ya, yo) = Arr(y); var (aa, ao) = Arr(a); var (ba, bo) = Arr(b);
-        _work.For(y.Length, 1 << 16, (s, e) =>
-        {
-            int n = (int)(e - s);
-            TensorPrimitives.Add(aa.AsSpan(ao + (int)s, n), ba.AsSpan(bo + (int)s, n), ya.AsSpan(yo + (int)s, n));
-        });
-    }
-
-    /// <inheritdoc/>
-    public void AddInPlace(Tensor y, Tensor x)
-    {
-        OpContract.AddInPlace(y, x);
-        var (ya, yo) = Arr(y); var (xa, xo) = Arr(x);
-        _work.For(y.Length, 1 << 16, (s, e) =>
-        {
-            int n = (int)(e - s);
-            var ys = ya.AsSpan(yo + (int)s, n);
-            TensorPrimitives.Add(ys, xa.AsSpan(xo + (int)s, n), ys);
-        });
-    }
-
-    /// <inheritdoc/>
-    public void Scale(Tensor y, float s)
-    {
-        var (ya, yo) = Arr(y);
-        _work.For(y.Length, 1 << 16, (st, e) =>
-        {
-            var ys = ya.AsSpan(yo + (int)st, (int)(e - st));
-            TensorPrimitives.Multiply(ys, s, ys);
-        });
-    }
+    public static Span<int> Span(IntTensor t) => CpuOps.Span(t);
 }

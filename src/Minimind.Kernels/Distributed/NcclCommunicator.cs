@@ -1,3 +1,4 @@
+using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using Minimind.Kernels.Ilgpu;
 
@@ -14,33 +15,38 @@ namespace Minimind.Kernels.Distributed;
 public sealed unsafe class NcclCommunicator : IDisposable
 {
     private readonly NcclLibrary _nccl;
-    private readonly IlgpuBackend _backend;
+    private readonly IBackend _backend;
+    private readonly Accelerator _acc;
     private readonly int _rank, _size;
     private nint _comm;
 
     /// <summary>The loaded library.</summary>
     public NcclLibrary Library => _nccl;
 
-    private NcclCommunicator(NcclLibrary nccl, IlgpuBackend backend, nint comm, int rank, int size)
-    { _nccl = nccl; _backend = backend; _comm = comm; _rank = rank; _size = size; }
+    private NcclCommunicator(NcclLibrary nccl, IBackend backend, Accelerator acc, nint comm, int rank, int size)
+    { _nccl = nccl; _backend = backend; _acc = acc; _comm = comm; _rank = rank; _size = size; }
 
     /// <summary>Creates the communicator on every rank of <paramref name="mpi"/> (collective).</summary>
     public static NcclCommunicator Create(ICommunicator mpi, IlgpuBackend backend) => Create(mpi, backend, NcclLibrary.Load());
 
     /// <summary>Creates the communicator with an already loaded library (collective).</summary>
-    public static NcclCommunicator Create(ICommunicator mpi, IlgpuBackend backend, NcclLibrary nccl)
+    public static NcclCommunicator Create(ICommunicator mpi, IlgpuBackend backend, NcclLibrary nccl) =>
+        Create(mpi, backend, backend.Accelerator, nccl);
+
+    // The backend's ops (its Alloc, transfers, Add and Copy) on the CUDA device of acc.
+    internal static NcclCommunicator Create(ICommunicator mpi, IBackend backend, Accelerator acc, NcclLibrary nccl)
     {
-        if (backend.Accelerator is not CudaAccelerator) throw new NotSupportedException("NCCL needs the CUDA backend (--device cuda)");
+        if (acc is not CudaAccelerator) throw new NotSupportedException("NCCL needs the CUDA backend (--device cuda)");
         NcclUniqueId id = default;
         if (mpi.Rank == 0) nccl.Check(nccl.GetUniqueId(&id), "ncclGetUniqueId");
         Collectives.Broadcast(mpi, new Span<byte>(&id, sizeof(NcclUniqueId)), 0);
-        backend.Accelerator.Bind(); // NCCL uses the calling thread's current CUDA context
+        acc.Bind(); // NCCL uses the calling thread's current CUDA context
         nint comm;
         nccl.Check(nccl.CommInitRank(&comm, mpi.Size, id, mpi.Rank), "ncclCommInitRank");
-        return new NcclCommunicator(nccl, backend, comm, mpi.Rank, mpi.Size);
+        return new NcclCommunicator(nccl, backend, acc, comm, mpi.Rank, mpi.Size);
     }
 
-    private nint Stream => ((CudaStream)_backend.Accelerator.DefaultStream).StreamPtr;
+    private nint Stream => ((CudaStream)_acc.DefaultStream).StreamPtr;
     private static nint Ptr(Tensor t) => ((IlgpuBuffer<float>)t.Buffer).Memory.NativePtr + (nint)(t.Offset * sizeof(float));
 
     /// <summary>In place: <paramref name="t"/> becomes the sum of every rank's <paramref name="t"/> in NCCL's order (float32, on the backend's stream).</summary>

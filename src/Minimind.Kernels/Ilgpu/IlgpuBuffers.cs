@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace Minimind.Kernels.Ilgpu;
 
-/// <summary>A device buffer of <see cref="IlgpuBackend"/> (float32 for tensors, int32 for token ids), zero-filled on allocation.</summary>
+/// <summary>A device buffer of <see cref="IlgpuOps"/> (float32 for tensors, int32 for token ids), zero-filled on allocation.</summary>
 public sealed class IlgpuBuffer<T> : IDeviceBuffer where T : unmanaged
 {
     /// <summary>The device memory.</summary>

@@ -3,7 +3,7 @@ using ILGPU;
 namespace Minimind.Kernels.Ilgpu;
 
 /// <summary>
-/// The ILGPU kernels of <see cref="IlgpuBackend"/>. Every kernel is explicitly grouped and walks its work
+/// The ILGPU kernels of <see cref="IlgpuOps"/>. Every kernel is explicitly grouped and walks its work
 /// with a grid-stride loop, so the launch shape (chosen per accelerator) never changes which thread computes
 /// an element's value in a way that depends on timing: each output is reduced in a fixed order.
 /// </summary>

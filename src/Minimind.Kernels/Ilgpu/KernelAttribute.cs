@@ -3,7 +3,7 @@ namespace Minimind.Kernels.Ilgpu;
 /// <summary>
 /// Marks a method of <see cref="IlgpuKernels"/> as a kernel entry point — the one declaration a kernel needs:
 /// <see cref="IlgpuKernels.All"/> (the PTX gate's list) is read from these marks, and
-/// <see cref="IlgpuBackend"/> refuses to launch a method without one. A generic kernel lists the tile types
+/// <see cref="IlgpuOps"/> refuses to launch a method without one. A generic kernel lists the tile types
 /// it is instantiated with; each instantiation is compiled and may be launched.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]

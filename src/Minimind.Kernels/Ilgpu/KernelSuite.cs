@@ -162,7 +162,7 @@ public static class KernelSuite
         Add("RmsNormRope", () => b.RmsNormRope(qy, qr, qx, qw, cos, sin, qs, 1e-5f), () => new[] { ("y", Get(qy)), ("rstd", Get(qr)) }, bytes: 8.0 * qn);
         b.RmsNormRope(qy, qr, qx, qw, cos, sin, qs, 1e-5f);
         Tensor qdy = Up(Rand(qn)), qdx = Up(Rand(qn)), qdw = Up(Rand(hd));
-        Add("RopeRmsNormBackward", () => b.RopeRmsNormBackward(qdx, qdw, qdy, qx, qw, qr, cos, sin, qs, WriteMode.Accumulate),
+        Add("RopeRmsNormBackward", () => b.RopeRmsNormBackward(new(qdx, qdw), qdy, new(qx, qw, qr), cos, sin, qs, WriteMode.Accumulate),
             () => new[] { ("dx", Get(qdx)), ("dWeight", Get(qdw)), ("dy", Get(qdy)) }, bytes: 16.0 * qn);
 
         // The same three with per-sequence start positions (decode batches; MiniMind's left-padded rows): half the rows,
@@ -180,7 +180,7 @@ public static class KernelSuite
         Add("RmsNormRope(rowStart)", () => b.RmsNormRope(sy, sr, sx, qw, cos, sin, hsr, 1e-5f, starts), () => new[] { ("y", Get(sy)), ("rstd", Get(sr)) }, bytes: 8.0 * hn);
         b.RmsNormRope(sy, sr, sx, qw, cos, sin, hsr, 1e-5f, starts);
         Tensor sdy = Up(Rand(hn)), sdx = Up(Rand(hn)), sdw = Up(Rand(hd));
-        Add("RopeRmsNormBackward(rowStart)", () => b.RopeRmsNormBackward(sdx, sdw, sdy, sx, qw, sr, cos, sin, hsr, WriteMode.Accumulate, starts),
+        Add("RopeRmsNormBackward(rowStart)", () => b.RopeRmsNormBackward(new(sdx, sdw), sdy, new(sx, qw, sr), cos, sin, hsr, WriteMode.Accumulate, starts),
             () => new[] { ("dx", Get(sdx)), ("dWeight", Get(sdw)), ("dy", Get(sdy)) }, bytes: 16.0 * hn);
 
         // ---- attention ----
@@ -191,7 +191,7 @@ public static class KernelSuite
         Add("Attention", () => b.Attention(ao, alse, aq, ak, av, at), () => new[] { ("output", Get(ao)), ("lse", Get(alse)) }, attnFlops, shape: attnShape, prec: precision);
         b.Attention(ao, alse, aq, ak, av, at);
         Tensor adO = Up(Rand(qn)), adq = Up(Rand(qn)), adk = Up(Rand(kn)), adv = Up(Rand(kn));
-        Add("AttentionBackward", () => b.AttentionBackward(adq, adk, adv, adO, aq, ak, av, ao, alse, at, WriteMode.Accumulate),
+        Add("AttentionBackward", () => b.AttentionBackward(new(adq, adk, adv), adO, new(aq, ak, av, ao, alse), at, WriteMode.Accumulate),
             () => new[] { ("dq", Get(adq)), ("dk", Get(adk)), ("dv", Get(adv)) }, 2.5 * attnFlops, shape: attnShape, prec: precision);
         // Decode: one new token per sequence after T-1 cached ones.
         int cap = T;

@@ -108,7 +108,7 @@ public sealed class FusedOpTests(IlgpuFixture f)
             var rstd = b.Alloc(rows);
             b.RmsNorm(b.Alloc(n), rstd, xt, wt, new(rows, hd), 1e-6f);
             Tensor dyt = b.Up(dy), dx = mode == WriteMode.Accumulate ? b.Up(dx0) : b.Poisoned(n), dw = b.Up(dw0);
-            b.RopeRmsNormBackward(dx, dw, dyt, xt, wt, rstd, ct, st, s, mode);
+            b.RopeRmsNormBackward(new(dx, dw), dyt, new(xt, wt, rstd), ct, st, s, mode);
             b.Close(dyt, dyr, $"{name} dy rotated back", tol);
             b.Close(dx, dxr, $"{name} dx", tol);
             b.Close(dw, dwr, $"{name} dWeight", tol);

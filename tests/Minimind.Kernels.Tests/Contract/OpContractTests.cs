@@ -59,10 +59,10 @@ public sealed class OpContractTests(IlgpuFixture f)
         ("RmsNormRope", "sin holds 5 elements, needs 6",
             b => b.RmsNormRope(b.Alloc(16), b.Alloc(4), b.Alloc(16), b.Alloc(4), b.Alloc(8), b.Alloc(5), new(1, 2, 2, 4, 1, RopeLayout.Interleaved), 1e-6f)),
         ("RopeRmsNormBackward", "mode 7 is not a WriteMode",
-            b => b.RopeRmsNormBackward(b.Alloc(16), b.Alloc(4), b.Alloc(16), b.Alloc(16), b.Alloc(4), b.Alloc(4), b.Alloc(4), b.Alloc(4),
+            b => b.RopeRmsNormBackward(new(b.Alloc(16), b.Alloc(4)), b.Alloc(16), new(b.Alloc(16), b.Alloc(4), b.Alloc(4)), b.Alloc(4), b.Alloc(4),
                 new(1, 2, 2, 4, 0, RopeLayout.RotateHalf), BadMode)),
         ("RopeRmsNormBackward", "dWeight holds 3 elements, needs 4",
-            b => b.RopeRmsNormBackward(b.Alloc(16), b.Alloc(3), b.Alloc(16), b.Alloc(16), b.Alloc(4), b.Alloc(4), b.Alloc(4), b.Alloc(4),
+            b => b.RopeRmsNormBackward(new(b.Alloc(16), b.Alloc(3)), b.Alloc(16), new(b.Alloc(16), b.Alloc(4), b.Alloc(4)), b.Alloc(4), b.Alloc(4),
                 new(1, 2, 2, 4, 0, RopeLayout.RotateHalf), O)),
         ("Attention", "heads (3) must be a positive multiple of kvHeads (2)",
             b => b.Attention(b.Alloc(64), b.Alloc(8), b.Alloc(64), b.Alloc(64), b.Alloc(64), new(1, 2, 3, 2, 8))),
@@ -71,10 +71,10 @@ public sealed class OpContractTests(IlgpuFixture f)
         ("Attention", "lse holds 3 elements, needs 4", b => b.Attention(b.Alloc(32), b.Alloc(3), b.Alloc(32), b.Alloc(16), b.Alloc(16), new(1, 2, 2, 1, 8))),
         ("Attention", "v holds 15 elements, needs 16", b => b.Attention(b.Alloc(32), b.Alloc(4), b.Alloc(32), b.Alloc(16), b.Alloc(15), new(1, 2, 2, 1, 8))),
         ("AttentionBackward", "dk holds 15 elements, needs 16",
-            b => b.AttentionBackward(b.Alloc(32), b.Alloc(15), b.Alloc(16), b.Alloc(32), b.Alloc(32), b.Alloc(16), b.Alloc(16), b.Alloc(32), b.Alloc(4),
+            b => b.AttentionBackward(new(b.Alloc(32), b.Alloc(15), b.Alloc(16)), b.Alloc(32), new(b.Alloc(32), b.Alloc(16), b.Alloc(16), b.Alloc(32), b.Alloc(4)),
                 new(1, 2, 2, 1, 8), O)),
         ("AttentionBackward", "mode 7 is not a WriteMode",
-            b => b.AttentionBackward(b.Alloc(32), b.Alloc(16), b.Alloc(16), b.Alloc(32), b.Alloc(32), b.Alloc(16), b.Alloc(16), b.Alloc(32), b.Alloc(4),
+            b => b.AttentionBackward(new(b.Alloc(32), b.Alloc(16), b.Alloc(16)), b.Alloc(32), new(b.Alloc(32), b.Alloc(16), b.Alloc(16), b.Alloc(32), b.Alloc(4)),
                 new(1, 2, 2, 1, 8), BadMode)),
         ("AttentionDecode", "pastLen 3 + newTokens 2 exceeds the cache capacity 4",
             b => b.AttentionDecode(b.Alloc(32), b.Alloc(32), b.Alloc(32), b.Alloc(32), new(1, 2, 3, 4, 2, 1, 8))),
@@ -109,7 +109,7 @@ public sealed class OpContractTests(IlgpuFixture f)
             b => b.RmsNormRope(b.Alloc(32), b.Alloc(8), b.Alloc(32), b.Alloc(4), b.Alloc(8), b.Alloc(8), new(2, 2, 2, 4, 0, RopeLayout.RotateHalf), 1e-6f,
                 b.AllocInt(1))),
         ("RopeRmsNormBackward", "rowStart holds 1 elements, needs 2",
-            b => b.RopeRmsNormBackward(b.Alloc(32), b.Alloc(4), b.Alloc(32), b.Alloc(32), b.Alloc(4), b.Alloc(8), b.Alloc(8), b.Alloc(8),
+            b => b.RopeRmsNormBackward(new(b.Alloc(32), b.Alloc(4)), b.Alloc(32), new(b.Alloc(32), b.Alloc(4), b.Alloc(8)), b.Alloc(8), b.Alloc(8),
                 new(2, 2, 2, 4, 0, RopeLayout.Interleaved), O, b.AllocInt(1))),
         ("SwiGlu", "up holds 3 elements, needs 4", b => b.SwiGlu(b.Alloc(4), b.Alloc(4), b.Alloc(3))),
         ("SwiGluBackward", "dUp holds 3 elements, needs 4", b => b.SwiGluBackward(b.Alloc(4), b.Alloc(3), b.Alloc(4), b.Alloc(4), b.Alloc(4), O)),
@@ -168,7 +168,7 @@ public sealed class OpContractTests(IlgpuFixture f)
     }
 
     // Allocates an op's tensors by argument name; the one named `shorten` gets one element too few.
-    private sealed class Args(IBackend b, string? shorten)
+    internal sealed class Args(IBackend b, string? shorten)
     {
         public readonly List<(string Name, long N)> Checked = new();
         public Tensor F(string name, long n, bool sizeChecked = true)
@@ -184,7 +184,7 @@ public sealed class OpContractTests(IlgpuFixture f)
     }
 
     // A valid call of every op with sized views (the sizes are exactly what the shape needs).
-    private static readonly (string Op, Action<IBackend, Args> Call)[] ValidCalls =
+    internal static readonly (string Op, Action<IBackend, Args> Call)[] ValidCalls =
     {
         ("Add", (b, a) => b.Add(a.F("y", 4, false), a.F("a", 4), a.F("b", 4))),
         ("AddInPlace", (b, a) => b.AddInPlace(a.F("y", 4, false), a.F("x", 4))),
@@ -202,11 +202,11 @@ public sealed class OpContractTests(IlgpuFixture f)
         ("RopeBackward", (b, a) => b.RopeBackward(a.F("dx", 16), a.F("cos", 4), a.F("sin", 4), new(1, 2, 2, 4, 0, RopeLayout.RotateHalf))),
         ("RmsNormRope", (b, a) => b.RmsNormRope(a.F("y", 16), a.F("rstd", 4), a.F("x", 16), a.F("weight", 4), a.F("cos", 6), a.F("sin", 6),
             new(1, 2, 2, 4, 1, RopeLayout.RotateHalf), 1e-6f)),
-        ("RopeRmsNormBackward", (b, a) => b.RopeRmsNormBackward(a.F("dx", 16), a.F("dWeight", 4), a.F("dy", 16), a.F("x", 16), a.F("weight", 4),
-            a.F("rstd", 4), a.F("cos", 6), a.F("sin", 6), new(1, 2, 2, 4, 1, RopeLayout.Interleaved), O)),
+        ("RopeRmsNormBackward", (b, a) => b.RopeRmsNormBackward(new(a.F("dx", 16), a.F("dWeight", 4)), a.F("dy", 16),
+            new(a.F("x", 16), a.F("weight", 4), a.F("rstd", 4)), a.F("cos", 6), a.F("sin", 6), new(1, 2, 2, 4, 1, RopeLayout.Interleaved), O)),
         ("Attention", (b, a) => b.Attention(a.F("output", 32), a.F("lse", 4), a.F("q", 32), a.F("k", 16), a.F("v", 16), new(1, 2, 2, 1, 8))),
-        ("AttentionBackward", (b, a) => b.AttentionBackward(a.F("dq", 32), a.F("dk", 16), a.F("dv", 16), a.F("dOutput", 32), a.F("q", 32), a.F("k", 16),
-            a.F("v", 16), a.F("output", 32), a.F("lse", 4), new(1, 2, 2, 1, 8), O)),
+        ("AttentionBackward", (b, a) => b.AttentionBackward(new(a.F("dq", 32), a.F("dk", 16), a.F("dv", 16)), a.F("dOutput", 32),
+            new(a.F("q", 32), a.F("k", 16), a.F("v", 16), a.F("output", 32), a.F("lse", 4)), new(1, 2, 2, 1, 8), O)),
         ("AttentionDecode", (b, a) => b.AttentionDecode(a.F("output", 32), a.F("q", 32), a.F("kCache", 32), a.F("vCache", 32), new(1, 2, 1, 4, 2, 1, 8))),
         ("KvCacheAppend", (b, a) => b.KvCacheAppend(a.F("kCache", 32), a.F("vCache", 32), a.F("k", 16), a.F("v", 16), new(1, 2, 2, 4, 2, 1, 8))),
         ("SwiGlu", (b, a) => b.SwiGlu(a.F("h", 4, false), a.F("gate", 4), a.F("up", 4))),

@@ -60,7 +60,7 @@ public sealed class OverwriteModeTests(IlgpuFixture f)
             var (cos, sin) = Reference64.RopeTables(3, 8, 1e6);
             var rstd = b.Alloc(12);
             b.RmsNormRope(b.Alloc(96), rstd, x, w, b.Up(cos), b.Up(sin), s, 1e-6f);
-            b.RopeRmsNormBackward(o[0], b.Alloc(8), b.Up(TestData.Uniform(36, 96)), x, w, rstd, b.Up(cos), b.Up(sin), s, m);
+            b.RopeRmsNormBackward(new(o[0], b.Alloc(8)), b.Up(TestData.Uniform(36, 96)), new(x, w, rstd), b.Up(cos), b.Up(sin), s, m);
         }),
         new("AttentionBackward", new[] { 2 * 9 * 4 * 8, 2 * 9 * 2 * 8, 2 * 9 * 2 * 8 }, (b, o, m) =>
         {
@@ -69,7 +69,7 @@ public sealed class OverwriteModeTests(IlgpuFixture f)
             var q = b.Up(TestData.Uniform(10, (int)qn, -2, 2)); var k = b.Up(TestData.Uniform(11, (int)kn, -2, 2)); var v = b.Up(TestData.Uniform(12, (int)kn));
             var att = b.Alloc(qn); var lse = b.Alloc(ln);
             b.Attention(att, lse, q, k, v, s);
-            b.AttentionBackward(o[0], o[1], o[2], b.Up(TestData.Uniform(13, (int)qn)), q, k, v, att, lse, s, m);
+            b.AttentionBackward(new(o[0], o[1], o[2]), b.Up(TestData.Uniform(13, (int)qn)), new(q, k, v, att, lse), s, m);
         }),
         new("SwiGluBackward", new[] { 37, 37 },
             (b, o, m) => b.SwiGluBackward(o[0], o[1], b.Up(TestData.Uniform(14, 37)), b.Up(TestData.Uniform(15, 37, -4, 4)), b.Up(TestData.Uniform(16, 37)), m)),

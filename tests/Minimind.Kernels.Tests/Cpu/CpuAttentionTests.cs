@@ -50,7 +50,7 @@ public class CpuAttentionTests
         double[] dq0 = acc ? TestData.Uniform(seed + 4, qn) : new double[qn], dk0 = acc ? TestData.Uniform(seed + 5, kn) : new double[kn];
         double[] dv0 = acc ? TestData.Uniform(seed + 6, kn) : new double[kn];
         Tensor dq = acc ? h.Up(dq0) : h.Poisoned(qn), dk = acc ? h.Up(dk0) : h.Poisoned(kn), dv = acc ? h.Up(dv0) : h.Poisoned(kn);
-        h.B.AttentionBackward(dq, dk, dv, h.Up(dO), qt, kt, vt, o, lse, new(batch, T, H, Hkv, hd), mode);
+        h.B.AttentionBackward(new(dq, dk, dv), h.Up(dO), new(qt, kt, vt, o, lse), new(batch, T, H, Hkv, hd), mode);
         Reference64.AttentionBackward(dq0, dk0, dv0, dO, q, k, v, batch, T, H, Hkv, hd);
         CpuHarness.Close(dq, dq0, "dq");
         CpuHarness.Close(dk, dk0, "dk");

@@ -16,7 +16,7 @@ public class CpuBlockedAttentionTests
         var shape = new AttnShape(batch, T, H, Hkv, hd);
         h.B.Attention(o, lse, q, k, v, shape);
         Tensor dq = h.Up(TestData.Uniform(204, qn)), dk = h.Up(TestData.Uniform(205, kn)), dv = h.Up(TestData.Uniform(206, kn));
-        h.B.AttentionBackward(dq, dk, dv, h.Up(TestData.Uniform(207, qn)), q, k, v, o, lse, shape, WriteMode.Accumulate);
+        h.B.AttentionBackward(new(dq, dk, dv), h.Up(TestData.Uniform(207, qn)), new(q, k, v, o, lse), shape, WriteMode.Accumulate);
         return new() { CpuHarness.Get(o), CpuHarness.Get(lse), CpuHarness.Get(dq), CpuHarness.Get(dk), CpuHarness.Get(dv) };
     }
 

@@ -22,7 +22,7 @@ public class CpuDeterminismTests
         var o = h.B.Alloc(B * T * H * hd); var lse = h.B.Alloc(B * H * T);
         h.B.Attention(o, lse, q, kk, v, new(B, T, H, Hkv, hd)); outs.Add(CpuHarness.Get(o)); outs.Add(CpuHarness.Get(lse));
         var dq = h.B.Alloc(q.Length); var dk = h.B.Alloc(kk.Length); var dv = h.B.Alloc(v.Length);
-        h.B.AttentionBackward(dq, dk, dv, h.Up(TestData.Uniform(7, (int)q.Length)), q, kk, v, o, lse, new(B, T, H, Hkv, hd), WriteMode.Accumulate);
+        h.B.AttentionBackward(new(dq, dk, dv), h.Up(TestData.Uniform(7, (int)q.Length)), new(q, kk, v, o, lse), new(B, T, H, Hkv, hd), WriteMode.Accumulate);
         outs.Add(CpuHarness.Get(dq)); outs.Add(CpuHarness.Get(dk)); outs.Add(CpuHarness.Get(dv));
 
         int rows = 100, dim = 96;

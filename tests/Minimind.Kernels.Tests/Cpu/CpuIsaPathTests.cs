@@ -99,7 +99,7 @@ public class CpuIsaPathTests
         var shape = new AttnShape(batch, T, H, Hkv, hd, pr);
         h.B.Attention(o, lse, q, k, v, shape);
         Tensor dq = h.Up(TestData.Uniform(304, qn)), dk = h.Up(TestData.Uniform(305, kn)), dv = h.Up(TestData.Uniform(306, kn));
-        h.B.AttentionBackward(dq, dk, dv, h.Up(TestData.Uniform(307, qn)), q, k, v, o, lse, shape, WriteMode.Accumulate);
+        h.B.AttentionBackward(new(dq, dk, dv), h.Up(TestData.Uniform(307, qn)), new(q, k, v, o, lse), shape, WriteMode.Accumulate);
         outs.Add(("attention output", CpuHarness.Get(o))); outs.Add(("lse", CpuHarness.Get(lse)));
         outs.Add(("dq", CpuHarness.Get(dq))); outs.Add(("dk", CpuHarness.Get(dk))); outs.Add(("dv", CpuHarness.Get(dv)));
 

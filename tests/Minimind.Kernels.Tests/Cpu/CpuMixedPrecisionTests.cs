@@ -114,7 +114,7 @@ public class CpuMixedPrecisionTests
         // The backward reads the float32 output the forward wrote; the reference recomputes it from the rounded operands.
         var dO = TestData.Uniform(seed + 3, qn);
         Tensor dq = h.Poisoned(qn), dk = h.Poisoned(kn), dv = h.Poisoned(kn);
-        h.B.AttentionBackward(dq, dk, dv, h.Up(dO), qt, kt, vt, o, lse, shape, WriteMode.Overwrite);
+        h.B.AttentionBackward(new(dq, dk, dv), h.Up(dO), new(qt, kt, vt, o, lse), shape, WriteMode.Overwrite);
         double[] dq0 = new double[qn], dk0 = new double[kn], dv0 = new double[kn];
         Reference64.AttentionBackward(dq0, dk0, dv0, RoundRef(dO, p), qr, kr, vr, batch, T, H, Hkv, hd);
         CpuHarness.Close(dq, dq0, "dq", 1e-4);

@@ -121,7 +121,7 @@ public sealed class IlgpuAttentionPrecisionTests(IlgpuFixture f, CudaShapeFixtur
         bool acc = mode == WriteMode.Accumulate;
         Tensor dq = acc ? Up(b, Floats(seed + 5, qn, 1)) : b.Poisoned(qn), dk = acc ? Up(b, Floats(seed + 6, kn, 1)) : b.Poisoned(kn);
         Tensor dv = acc ? Up(b, Floats(seed + 7, kn, 1)) : b.Poisoned(kn);
-        b.AttentionBackward(dq, dk, dv, dO, q, k, v, so, sl, s, mode);
+        b.AttentionBackward(new(dq, dk, dv), dO, new(q, k, v, so, sl), s, mode);
         return new[] { fo, fl, b.Get(dq), b.Get(dk), b.Get(dv) };
     }
 

@@ -35,7 +35,7 @@ public sealed class IlgpuAttentionTests(IlgpuFixture f)
         double[] dq0 = acc ? TestData.Uniform(seed + 4, qn) : new double[qn], dk0 = acc ? TestData.Uniform(seed + 5, kn) : new double[kn];
         double[] dv0 = acc ? TestData.Uniform(seed + 6, kn) : new double[kn];
         Tensor dq = acc ? b.Up(dq0) : b.Poisoned(qn), dk = acc ? b.Up(dk0) : b.Poisoned(kn), dv = acc ? b.Up(dv0) : b.Poisoned(kn), dOt = b.Up(dO);
-        b.AttentionBackward(dq, dk, dv, dOt, qt, kt, vt, o, lse, new(batch, T, H, Hkv, hd), mode);
+        b.AttentionBackward(new(dq, dk, dv), dOt, new(qt, kt, vt, o, lse), new(batch, T, H, Hkv, hd), mode);
         Reference64.AttentionBackward(dq0, dk0, dv0, dO, q, k, v, batch, T, H, Hkv, hd);
         b.Close(dq, dq0, "dq");
         b.Close(dk, dk0, "dk");
@@ -45,7 +45,7 @@ public sealed class IlgpuAttentionTests(IlgpuFixture f)
         float[][] Run()
         {
             Tensor a = b.Alloc(qn), c = b.Alloc(kn), d = b.Alloc(kn);
-            b.AttentionBackward(a, c, d, dOt, qt, kt, vt, o, lse, new(batch, T, H, Hkv, hd), mode);
+            b.AttentionBackward(new(a, c, d), dOt, new(qt, kt, vt, o, lse), new(batch, T, H, Hkv, hd), mode);
             return new[] { b.Get(a), b.Get(c), b.Get(d) };
         }
         var r1 = Run(); var r2 = Run();

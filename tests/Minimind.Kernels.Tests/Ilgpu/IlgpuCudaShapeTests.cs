@@ -58,7 +58,7 @@ public sealed class IlgpuCudaShapeTests(CudaShapeFixture f) : IClassFixture<Cuda
         var dO = TestData.Uniform(14, qn);
         var dq0 = new double[qn]; var dk0 = new double[kn]; var dv0 = new double[kn];
         Tensor dq = b.Alloc(qn), dk = b.Alloc(kn), dv = b.Alloc(kn);
-        b.AttentionBackward(dq, dk, dv, b.Up(dO), qt, kt, vt, o, lse, new(B, T, H, Hkv, hd), WriteMode.Accumulate);
+        b.AttentionBackward(new(dq, dk, dv), b.Up(dO), new(qt, kt, vt, o, lse), new(B, T, H, Hkv, hd), WriteMode.Accumulate);
         Reference64.AttentionBackward(dq0, dk0, dv0, dO, q, k, v, B, T, H, Hkv, hd);
         b.Close(dq, dq0, "dq");
         b.Close(dk, dk0, "dk");

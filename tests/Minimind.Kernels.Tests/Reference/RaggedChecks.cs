@@ -112,7 +112,7 @@ internal static class RaggedChecks
         b.RmsNormRope(y, r, b.Up(x), wt, ct, st, shape, 1e-6f, rs);
         var dy = TestData.Uniform(seed + 3, n);
         Tensor dyt = b.Up(dy), dx = b.Poisoned(n), dw = b.Up(new double[hd]);
-        b.RopeRmsNormBackward(dx, dw, dyt, b.Up(x), wt, r, ct, st, shape, WriteMode.Overwrite, rs);
+        b.RopeRmsNormBackward(new(dx, dw), dyt, new(b.Up(x), wt, r), ct, st, shape, WriteMode.Overwrite, rs);
 
         for (int s = 0; s < batch; s++)
         {
@@ -123,7 +123,7 @@ internal static class RaggedChecks
             b.RopeBackward(ad, ct, st, one);
             b.RmsNormRope(ay, ar, b.Up(xs), wt, ct, st, one, 1e-6f);
             Tensor ady = b.Up(dy.AsSpan(s * per, per).ToArray());
-            b.RopeRmsNormBackward(adx, adw, ady, b.Up(xs), wt, ar, ct, st, one, WriteMode.Overwrite);
+            b.RopeRmsNormBackward(new(adx, adw), ady, new(b.Up(xs), wt, ar), ct, st, one, WriteMode.Overwrite);
             string what = $"sequence {s} (start {starts[s]})";
             IlgpuHarness.SameBits(Slice(b.Get(xt), s, per), b.Get(a), $"Rope, {what}");
             IlgpuHarness.SameBits(Slice(b.Get(dt), s, per), b.Get(ad), $"RopeBackward, {what}");

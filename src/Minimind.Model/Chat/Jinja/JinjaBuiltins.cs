@@ -125,8 +125,9 @@ internal static class JinjaBuiltins
             {
                 var indent = Kw("indent", 0, null);
                 var sep = Kw("separators", 2, null) as List<object?>;
+                // transformers' tojson: json.dumps(x, ensure_ascii=False, ...) unless the template passes ensure_ascii.
                 return PyFormat.JsonDumps(v, indent is null ? null : (int)JinjaEvaluator.ToLong(indent), JinjaEvaluator.Truthy(Kw("sort_keys", 3, false)),
-                    sep?[0] as string, sep?[1] as string);
+                    sep?[0] as string, sep?[1] as string, JinjaEvaluator.Truthy(Kw("ensure_ascii", int.MaxValue, false)));
             }
             case "trim": return PyStr.Strip(AsString(v, name, line), Kw("chars", 0, null) as string, true, true);
             case "upper": return AsString(v, name, line).ToUpperInvariant();

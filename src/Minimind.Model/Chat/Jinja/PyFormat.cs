@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Minimind.Model.Text;
 
 namespace Minimind.Model.Chat.Jinja;
 
@@ -126,89 +127,43 @@ public static class PyFormat
     }
 
     /// <summary>
-    /// <c>json.dumps(v, ensure_ascii=False, indent=indent, separators=..., sort_keys=sortKeys)</c>: Python's
-    /// defaults are ", " and ": " without indent, "," and ": " with it.
+    /// The <c>tojson</c> filter: <c>json.dumps(v, ensure_ascii=ensureAscii, indent=indent, separators=..., sort_keys=sortKeys)</c>
+    /// over template values (Python's defaults are ", " and ": " without indent, "," and ": " with it).
     /// </summary>
-    public static string JsonDumps(object? v, int? indent = null, bool sortKeys = false, string? itemSep = null, string? keySep = null)
+    public static string JsonDumps(object? v, int? indent = null, bool sortKeys = false, string? itemSep = null, string? keySep = null,
+        bool ensureAscii = false)
     {
-        var sb = new StringBuilder();
-        AppendJson(sb, v, indent, sortKeys, itemSep ?? (indent is null ? ", " : ","), keySep ?? ": ", 0);
-        return sb.ToString();
+        var w = new PyJsonWriter(indent, itemSep, keySep, ensureAscii);
+        WriteJson(w, v, sortKeys);
+        return w.ToString();
     }
 
-    private static void AppendJson(StringBuilder sb, object? v, int? indent, bool sortKeys, string itemSep, string keySep, int level)
+    private static void WriteJson(PyJsonWriter w, object? v, bool sortKeys)
     {
         switch (v)
         {
-            case null: sb.Append("null"); break;
-            case bool b: sb.Append(b ? "true" : "false"); break;
-            case long l: sb.Append(l.ToString(CultureInfo.InvariantCulture)); break;
-            case double d:
-                sb.Append(double.IsNaN(d) ? "NaN" : double.IsPositiveInfinity(d) ? "Infinity" : double.IsNegativeInfinity(d) ? "-Infinity" : FloatRepr(d));
-                break;
-            case string s: AppendJsonString(sb, s); break;
+            case null: w.Null(); break;
+            case bool b: w.Bool(b); break;
+            case long l: w.Int(l); break;
+            case double d: w.Float(d); break;
+            case string s: w.String(s); break;
             case List<object?> list:
-                if (list.Count == 0) { sb.Append("[]"); break; }
-                sb.Append('[');
-                for (int i = 0; i < list.Count; i++)
-                {
-                    if (i > 0) sb.Append(itemSep);
-                    NewLine(sb, indent, level + 1);
-                    AppendJson(sb, list[i], indent, sortKeys, itemSep, keySep, level + 1);
-                }
-                NewLine(sb, indent, level);
-                sb.Append(']');
+                w.StartList();
+                foreach (var x in list) WriteJson(w, x, sortKeys);
+                w.EndList();
                 break;
             case OrderedDictionary<string, object?> dict:
-            {
-                if (dict.Count == 0) { sb.Append("{}"); break; }
-                sb.Append('{');
+                w.StartDict();
                 IEnumerable<KeyValuePair<string, object?>> items = sortKeys ? dict.OrderBy(p => p.Key, StringComparer.Ordinal) : dict;
-                bool first = true;
                 foreach (var (k, x) in items)
                 {
-                    if (!first) sb.Append(itemSep);
-                    first = false;
-                    NewLine(sb, indent, level + 1);
-                    AppendJsonString(sb, k); sb.Append(keySep);
-                    AppendJson(sb, x, indent, sortKeys, itemSep, keySep, level + 1);
+                    w.Key(k);
+                    WriteJson(w, x, sortKeys);
                 }
-                NewLine(sb, indent, level);
-                sb.Append('}');
+                w.EndDict();
                 break;
-            }
             case JinjaUndefined u: throw new JinjaException($"tojson: '{u.Name}' is undefined (Object of type Undefined is not JSON serializable)");
             default: throw new JinjaException($"tojson: Object of type {v.GetType().Name} is not JSON serializable");
         }
-    }
-
-    private static void NewLine(StringBuilder sb, int? indent, int level)
-    {
-        if (indent is null) return;
-        sb.Append('\n').Append(' ', indent.Value * level);
-    }
-
-    /// <summary>A string as <c>json.dumps(s, ensure_ascii=False)</c> writes it: only '"', '\\' and control characters
-    /// below U+0020 are escaped.</summary>
-    public static void AppendJsonString(StringBuilder sb, string s)
-    {
-        sb.Append('"');
-        foreach (char c in s)
-        {
-            switch (c)
-            {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                case '\b': sb.Append("\\b"); break;
-                case '\f': sb.Append("\\f"); break;
-                default:
-                    if (c < 0x20) sb.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"); else sb.Append(c);
-                    break;
-            }
-        }
-        sb.Append('"');
     }
 }

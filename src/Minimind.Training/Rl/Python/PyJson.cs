@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text;
-using Minimind.Model.Chat.Jinja;
+using Minimind.Model.Text;
 
 namespace Minimind.Training.Rl.Python;
 
@@ -158,41 +158,30 @@ public static class PyJson
     /// <summary><c>json.dumps(value, ensure_ascii=False)</c>.</summary>
     public static string Dumps(PyValue value)
     {
-        var sb = new StringBuilder();
-        Write(sb, value);
-        return sb.ToString();
+        var w = new PyJsonWriter();
+        Write(w, value);
+        return w.ToString();
     }
 
-    private static void Write(StringBuilder sb, PyValue v)
+    private static void Write(PyJsonWriter w, PyValue v)
     {
         switch (v)
         {
-            case PyNone: sb.Append("null"); break;
-            case PyBool b: sb.Append(b.Value ? "true" : "false"); break;
-            case PyInt n: sb.Append(n.Value.ToString(CultureInfo.InvariantCulture)); break;
-            case PyFloat f:
-                sb.Append(double.IsNaN(f.Value) ? "NaN" : double.IsPositiveInfinity(f.Value) ? "Infinity"
-                    : double.IsNegativeInfinity(f.Value) ? "-Infinity" : PyFormat.FloatRepr(f.Value));
-                break;
-            case PyStr s: Quote(sb, s.Value); break;
+            case PyNone: w.Null(); break;
+            case PyBool b: w.Bool(b.Value); break;
+            case PyInt n: w.Int(n.Value); break;
+            case PyFloat f: w.Float(f.Value); break;
+            case PyStr s: w.String(s.Value); break;
             case PyList l:
-                sb.Append('[');
-                for (int k = 0; k < l.Items.Count; k++) { if (k > 0) sb.Append(", "); Write(sb, l.Items[k]); }
-                sb.Append(']');
+                w.StartList();
+                foreach (var x in l.Items) Write(w, x);
+                w.EndList();
                 break;
             case PyDict d:
-                sb.Append('{');
-                for (int k = 0; k < d.Items.Count; k++)
-                {
-                    if (k > 0) sb.Append(", ");
-                    Quote(sb, d.Items[k].Key);
-                    sb.Append(": ");
-                    Write(sb, d.Items[k].Value);
-                }
-                sb.Append('}');
+                w.StartDict();
+                foreach (var (k, x) in d.Items) { w.Key(k); Write(w, x); }
+                w.EndDict();
                 break;
         }
     }
-
-    private static void Quote(StringBuilder sb, string s) => PyFormat.AppendJsonString(sb, s);
 }

@@ -3,13 +3,11 @@ using ILGPU.Runtime;
 
 namespace Minimind.Kernels.Ilgpu;
 
-public sealed partial class IlgpuBackend
+internal sealed partial class IlgpuOps
 {
     /// <inheritdoc/>
     public void CrossEntropy(Tensor losses, Tensor logits, IntTensor targets, RowShape s, int ignoreIndex)
     {
-        OpContract.CrossEntropy(losses, logits, targets, s);
-        if (s.Rows == 0) return;
         Launch(IlgpuKernels.CrossEntropy, _launch.Rows(s.Rows), V(losses, s.Rows), V(logits, (long)s.Rows * s.Dim), V(targets, s.Rows),
             s.Rows, s.Dim, ignoreIndex);
     }
@@ -17,8 +15,6 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void CrossEntropyBackward(Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape s, int ignoreIndex)
     {
-        OpContract.CrossEntropyBackward(dLogits, logits, targets, rowScale, s);
-        if (s.Rows == 0) return;
         long n = (long)s.Rows * s.Dim;
         Launch(IlgpuKernels.CrossEntropyBackward, _launch.Rows(s.Rows), V(dLogits, n), V(logits, n), V(targets, s.Rows), V(rowScale, s.Rows),
             s.Rows, s.Dim, ignoreIndex);
@@ -27,8 +23,6 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void CrossEntropyForwardBackward(Tensor losses, Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape s, int ignoreIndex)
     {
-        OpContract.CrossEntropyForwardBackward(losses, dLogits, logits, targets, rowScale, s);
-        if (s.Rows == 0) return;
         long n = (long)s.Rows * s.Dim;
         Launch(IlgpuKernels.CrossEntropyForwardBackward, _launch.Rows(s.Rows), V(losses, s.Rows), V(dLogits, n), V(logits, n), V(targets, s.Rows),
             V(rowScale, s.Rows), s.Rows, s.Dim, ignoreIndex);
@@ -37,26 +31,20 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void Softmax(Tensor y, Tensor x, RowShape s)
     {
-        OpContract.Softmax(y, x, s);
         long n = (long)s.Rows * s.Dim;
-        if (n == 0) return;
         Launch(IlgpuKernels.Softmax, _launch.Items(s.Rows), V(y, n), V(x, n), s.Rows, s.Dim);
     }
 
     /// <inheritdoc/>
     public void SoftmaxBackward(Tensor dx, Tensor dy, Tensor y, RowShape s, WriteMode mode)
     {
-        OpContract.SoftmaxBackward(dx, dy, y, s, mode);
         long n = (long)s.Rows * s.Dim;
-        if (n == 0) return;
         Launch(IlgpuKernels.SoftmaxBackward, _launch.Items(s.Rows), V(dx, n), V(dy, n), V(y, n), s.Rows, s.Dim, Acc(mode));
     }
 
     /// <inheritdoc/>
     public void TopK(Tensor weights, IntTensor indices, Tensor probs, TopKShape s, bool normalize)
     {
-        OpContract.TopK(weights, indices, probs, s);
-        if (s.Rows == 0) return;
         Launch(IlgpuKernels.TopK, _launch.Items(s.Rows), V(weights, (long)s.Rows * s.K), V(indices, (long)s.Rows * s.K),
             V(probs, (long)s.Rows * s.Cols), s.Rows, s.Cols, s.K, normalize ? 1 : 0);
     }
@@ -64,8 +52,6 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void TopKBackward(Tensor dProbs, Tensor dWeights, Tensor probs, IntTensor indices, TopKShape s, bool normalize, WriteMode mode)
     {
-        OpContract.TopKBackward(dProbs, dWeights, probs, indices, s, mode);
-        if (s.Rows == 0) return;
         Launch(IlgpuKernels.TopKBackward, _launch.Items(s.Rows), V(dProbs, (long)s.Rows * s.Cols), V(dWeights, (long)s.Rows * s.K),
             V(probs, (long)s.Rows * s.Cols), V(indices, (long)s.Rows * s.K), s.Rows, s.Cols, s.K, normalize ? 1 : 0, Acc(mode));
     }

@@ -2,12 +2,11 @@ using System.Numerics.Tensors;
 
 namespace Minimind.Kernels.Cpu;
 
-public sealed partial class CpuBackend
+internal sealed partial class CpuOps
 {
     /// <inheritdoc/>
     public void RmsNorm(Tensor y, Tensor rstd, Tensor x, Tensor weight, RowShape shape, float eps)
     {
-        OpContract.RmsNorm(y, rstd, x, weight, shape);
         int rows = shape.Rows, dim = shape.Dim;
         var (ya, yo) = Arr(y); var (ra, ro) = Arr(rstd); var (xa, xo) = Arr(x); var (wa, wo) = Arr(weight);
         _work.For(rows, 16, (s, e) =>
@@ -32,7 +31,6 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void AddRmsNorm(Tensor h, Tensor y, Tensor rstd, Tensor x, Tensor branch, Tensor weight, RowShape shape, float eps)
     {
-        OpContract.AddRmsNorm(h, y, rstd, x, branch, weight, shape);
         int rows = shape.Rows, dim = shape.Dim;
         var (ha, ho) = Arr(h); var (ya, yo) = Arr(y); var (ra, ro) = Arr(rstd);
         var (xa, xo) = Arr(x); var (ba, bo) = Arr(branch); var (wa, wo) = Arr(weight);
@@ -51,7 +49,6 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void RmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, RowShape shape, WriteMode mode)
     {
-        OpContract.RmsNormBackward(dx, dWeight, dy, x, weight, rstd, shape, mode);
         NormBackward(dx, dWeight, dy, x, weight, rstd, shape, mode);
     }
 

@@ -1,11 +1,10 @@
 namespace Minimind.Kernels.Cpu;
 
-public sealed partial class CpuBackend
+internal sealed partial class CpuOps
 {
     /// <inheritdoc/>
     public void Embedding(Tensor y, IntTensor ids, Tensor table, RowShape s)
     {
-        OpContract.Embedding(y, ids, table, s);
         int count = s.Rows, dim = s.Dim;
         var (ya, yo) = Arr(y); var (ia, io) = Arr(ids); var (ta, to) = Arr(table);
         long vocab = dim == 0 ? 0 : table.Length / dim;
@@ -25,7 +24,6 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void EmbeddingBackward(Tensor dTable, Tensor dy, IntTensor ids, RowShape s)
     {
-        OpContract.EmbeddingBackward(dTable, dy, ids, s);
         int count = s.Rows, dim = s.Dim;
         var (ga, go) = Arr(dTable); var (da, dof) = Arr(dy); var (ia, io) = Arr(ids);
         long vocab = dim == 0 ? 0 : dTable.Length / dim;

@@ -3,25 +3,21 @@ using ILGPU.Runtime;
 
 namespace Minimind.Kernels.Ilgpu;
 
-public sealed partial class IlgpuBackend
+internal sealed partial class IlgpuOps
 {
     private static int Acc(WriteMode mode) => mode == WriteMode.Accumulate ? 1 : 0;
 
     /// <inheritdoc/>
     public void Embedding(Tensor y, IntTensor ids, Tensor table, RowShape s)
     {
-        OpContract.Embedding(y, ids, table, s);
         long n = (long)s.Rows * s.Dim;
-        if (n == 0) return;
         Launch(IlgpuKernels.Embedding, _launch.Items(n), V(y, n), V(ids, s.Rows), V(table), s.Rows, s.Dim);
     }
 
     /// <inheritdoc/>
     public void EmbeddingBackward(Tensor dTable, Tensor dy, IntTensor ids, RowShape s)
     {
-        OpContract.EmbeddingBackward(dTable, dy, ids, s);
         long n = (long)s.Rows * s.Dim;
-        if (n == 0) return;
         var idv = V(ids, s.Rows);
         var links = Scratch(ref _scratchI, 2L * s.Rows);
         Launch(IlgpuKernels.EmbeddingLinks, _launch.Items(s.Rows), links, idv, s.Rows);
@@ -31,8 +27,6 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void RmsNorm(Tensor y, Tensor rstd, Tensor x, Tensor weight, RowShape s, float eps)
     {
-        OpContract.RmsNorm(y, rstd, x, weight, s);
-        if (s.Rows == 0) return;
         long n = (long)s.Rows * s.Dim;
         Launch(IlgpuKernels.RmsNorm, _launch.Rows(s.Rows), V(y, n), V(rstd, s.Rows), V(x, n), V(weight, s.Dim), s.Rows, s.Dim, eps);
     }
@@ -40,8 +34,6 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void AddRmsNorm(Tensor h, Tensor y, Tensor rstd, Tensor x, Tensor branch, Tensor weight, RowShape s, float eps)
     {
-        OpContract.AddRmsNorm(h, y, rstd, x, branch, weight, s);
-        if (s.Rows == 0) return;
         long n = (long)s.Rows * s.Dim;
         Launch(IlgpuKernels.AddRmsNorm, _launch.Rows(s.Rows), V(h, n), V(y, n), V(rstd, s.Rows), V(x, n), V(branch, n), V(weight, s.Dim),
             s.Rows, s.Dim, eps);
@@ -50,9 +42,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void RmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, RowShape s, WriteMode mode)
     {
-        OpContract.RmsNormBackward(dx, dWeight, dy, x, weight, rstd, s, mode);
         int rows = s.Rows, dim = s.Dim;
-        if (rows == 0 || dim == 0) return;
         long n = (long)rows * dim;
         var dyv = V(dy, n); var xv = V(x, n); var rv = V(rstd, rows);
         Launch(IlgpuKernels.RmsNormBackwardInput, _launch.Rows(rows), V(dx, n), dyv, xv, V(weight, dim), rv, rows, dim, Acc(mode));
@@ -69,12 +59,11 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
-        RopeShape s, WriteMode mode, IntTensor rowStart = default)
+    public void RopeRmsNormBackward(NormGradients grads, Tensor dy, NormSaved saved, Tensor cos, Tensor sin, RopeShape s, WriteMode mode,
+        IntTensor rowStart = default)
     {
-        OpContract.RopeRmsNormBackward(dx, dWeight, dy, x, weight, rstd, cos, sin, s, mode, rowStart);
+        var (dx, dWeight) = grads; var (x, weight, rstd) = saved;
         int rows = s.Batch * s.SeqLen * s.Heads, hd = s.HeadDim;
-        if (rows == 0) return;
         long n = (long)rows * hd;
         var dyv = V(dy, n); var xv = V(x, n); var rv = V(rstd, rows);
         Launch(IlgpuKernels.RopeRmsNormBackwardInput, _launch.Rows(rows), V(dx, n), dyv, xv, V(weight, hd), rv, V(cos, cos.Length), V(sin, sin.Length),
@@ -85,9 +74,7 @@ public sealed partial class IlgpuBackend
     // The whole cos/sin tables are passed: with per-sequence starts the rows read are data (the caller keeps them inside).
     private void RopeCore(string op, Tensor x, Tensor cos, Tensor sin, RopeShape s, int sign, IntTensor rowStart)
     {
-        OpContract.Rope(op, x, cos, sin, s, rowStart);
         long n = (long)s.Batch * s.SeqLen * s.Heads * s.HeadDim;
-        if (n == 0) return;
         Launch(IlgpuKernels.Rope, _launch.Items(n / 2), V(x, n), V(cos, cos.Length), V(sin, sin.Length), IntsOrNone(rowStart, s.Batch),
             new RopeArgs(s, sign, !rowStart.IsEmpty));
     }
@@ -103,9 +90,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape s, float eps, IntTensor rowStart = default)
     {
-        OpContract.RmsNormRope(y, rstd, x, weight, cos, sin, s, rowStart);
         int rows = s.Batch * s.SeqLen * s.Heads;
-        if (rows == 0) return;
         long n = (long)rows * s.HeadDim;
         Launch(IlgpuKernels.RmsNormRope, _launch.Rows(rows), V(y, n), V(rstd, rows), V(x, n), V(weight, s.HeadDim), V(cos, cos.Length), V(sin, sin.Length),
             IntsOrNone(rowStart, s.Batch), new RopeArgs(s, +1, !rowStart.IsEmpty), eps);
@@ -114,18 +99,14 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void SwiGlu(Tensor h, Tensor gate, Tensor up)
     {
-        OpContract.SwiGlu(h, gate, up);
         long n = h.Length;
-        if (n == 0) return;
         Launch(IlgpuKernels.SwiGlu, _launch.Items(n), V(h, n), V(gate, n), V(up, n));
     }
 
     /// <inheritdoc/>
     public void SwiGluBackward(Tensor dGate, Tensor dUp, Tensor dh, Tensor gate, Tensor up, WriteMode mode)
     {
-        OpContract.SwiGluBackward(dGate, dUp, dh, gate, up, mode);
         long n = dh.Length;
-        if (n == 0) return;
         Launch(IlgpuKernels.SwiGluBackward, _launch.Items(n), V(dGate, n), V(dUp, n), V(dh, n), V(gate, n), V(up, n), Acc(mode));
     }
 }

@@ -1,6 +1,6 @@
 namespace Minimind.Kernels.Cpu;
 
-public sealed partial class CpuBackend
+internal sealed partial class CpuOps
 {
     // Every layout goes through Sgemm, whatever M (few rows take its skinny loop order, same per-element sums), so a
     // row's result does not depend on how many rows are computed with it. Operands are rounded to the matmul's
@@ -9,7 +9,6 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void MatMul(Tensor y, Tensor x, Tensor w, GemmShape s, WriteMode mode = WriteMode.Overwrite)
     {
-        OpContract.MatMul(y, x, w, s, mode, Limits);
         var (ya, yo) = Arr(y); var (xa, xo) = Arr(x); var (wa, wo) = Arr(w);
         int k = s.K;
         // A = x (row stride k), B(p, j) = w[j, p].
@@ -19,7 +18,6 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void MatMulBackwardInput(Tensor dx, Tensor dy, Tensor w, GemmShape s, WriteMode mode)
     {
-        OpContract.MatMulBackwardInput(dx, dy, w, s, mode, Limits);
         int m = s.M, n = s.N, k = s.K;
         // Autocast's backward multiplies the bf16 grad by the bf16 weight it saved: both round as they are packed.
         var (da, dof) = Arr(dx); var (ga, go) = Arr(dy); var (wa, wo) = Arr(w);
@@ -30,7 +28,6 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void MatMulBackwardWeight(Tensor dw, Tensor dy, Tensor x, GemmShape s, WriteMode mode)
     {
-        OpContract.MatMulBackwardWeight(dw, dy, x, s, mode, Limits);
         int m = s.M, n = s.N, k = s.K;
         var (da, dof) = Arr(dw); var (ga, go) = Arr(dy); var (xa, xo) = Arr(x);
         // C = dw [n, k], A(i, p) = dy[p, i], B = x [m, k].

@@ -2,14 +2,12 @@ using System.Numerics.Tensors;
 
 namespace Minimind.Kernels.Cpu;
 
-public sealed partial class CpuBackend
+internal sealed partial class CpuOps
 {
     /// <inheritdoc/>
     public void Softmax(Tensor y, Tensor x, RowShape shape)
     {
-        OpContract.Softmax(y, x, shape);
         int rows = shape.Rows, cols = shape.Dim;
-        if (cols == 0) return;
         var (ya, yo) = Arr(y); var (xa, xo) = Arr(x);
         _work.For(rows, 64, (s, e) =>
         {
@@ -29,7 +27,6 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void SoftmaxBackward(Tensor dx, Tensor dy, Tensor y, RowShape shape, WriteMode mode)
     {
-        OpContract.SoftmaxBackward(dx, dy, y, shape, mode);
         int rows = shape.Rows, cols = shape.Dim;
         bool acc = mode == WriteMode.Accumulate;
         var (dxa, dxo) = Arr(dx); var (dya, dyo) = Arr(dy); var (ya, yo) = Arr(y);

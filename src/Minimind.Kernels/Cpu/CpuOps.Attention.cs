@@ -2,7 +2,7 @@ using System.Numerics.Tensors;
 
 namespace Minimind.Kernels.Cpu;
 
-public sealed partial class CpuBackend
+internal sealed partial class CpuOps
 {
     // Keys per online-softmax block of the one-row decode path: scores live in a small stack buffer.
     private const int KeyBlock = 64;
@@ -33,7 +33,6 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, AttnShape shape)
     {
-        OpContract.Attention(output, lse, q, k, v, shape, Limits);
         var (qn, kn, _) = OpContract.AttnSizes(shape);
         using var qr = RoundedOperand.Of(_work, q, qn, shape.Precision);
         using var kr = RoundedOperand.Of(_work, k, kn, shape.Precision);
@@ -44,10 +43,9 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOutput, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
-        AttnShape shape, WriteMode mode)
+    public void AttentionBackward(AttentionGradients grads, Tensor dOutput, AttentionSaved saved, AttnShape shape, WriteMode mode)
     {
-        OpContract.AttentionBackward(dq, dk, dv, dOutput, q, k, v, output, lse, shape, mode, Limits);
+        var (dq, dk, dv) = grads; var (q, k, v, output, lse) = saved;
         bool overwrite = mode == WriteMode.Overwrite;
         // The forward's rounded operands and the rounded incoming grad; output and lse are float32 as the forward wrote them.
         var (qn, kn, _) = OpContract.AttnSizes(shape);
@@ -65,7 +63,6 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public unsafe void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, DecodeShape shape, KvPages pages = default)
     {
-        OpContract.AttentionDecode(output, q, kCache, vCache, shape, Limits, pages);
         var (table, pastLens, pageSize, perSeq) = Pages(nameof(AttentionDecode), kCache, shape, pages);
         int newTokens = shape.NewTokens, heads = shape.Heads, kvHeads = shape.KvHeads, hd = shape.HeadDim;
         // The caches already hold rounded rows (KvCacheAppend rounds at the same precision); only q is rounded here.
@@ -97,7 +94,6 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, DecodeShape shape, KvPages pages = default)
     {
-        OpContract.KvCacheAppend(kCache, vCache, k, v, shape, Limits, pages);
         var (table, pastLens, pageSize, perSeq) = Pages(nameof(KvCacheAppend), kCache, shape, pages);
         int newTokens = shape.NewTokens, rowLen = shape.KvHeads * shape.HeadDim;
         var kc = Span(kCache); var vc = Span(vCache); var ks = Span(k); var vs = Span(v);

@@ -2,7 +2,7 @@ using System.Numerics.Tensors;
 
 namespace Minimind.Kernels.Cpu;
 
-public sealed partial class CpuBackend
+internal sealed partial class CpuOps
 {
     private void CheckTargets(string op, int[] ta, int to, int rows, int vocab, int ignoreIndex)
     {
@@ -40,7 +40,6 @@ public sealed partial class CpuBackend
     public void CrossEntropy(Tensor losses, Tensor logits, IntTensor targets, RowShape shape, int ignoreIndex)
     {
         const string op = nameof(CrossEntropy);
-        OpContract.CrossEntropy(losses, logits, targets, shape);
         int rows = shape.Rows, vocab = shape.Dim;
         var (la, lo) = Arr(losses); var (xa, xo) = Arr(logits); var (ta, to) = Arr(targets);
         CheckTargets(op, ta, to, rows, vocab, ignoreIndex);
@@ -61,14 +60,12 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void CrossEntropyBackward(Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape shape, int ignoreIndex)
     {
-        OpContract.CrossEntropyBackward(dLogits, logits, targets, rowScale, shape);
         CrossEntropyGradientRows(nameof(CrossEntropyBackward), null, dLogits, logits, targets, rowScale, shape, ignoreIndex);
     }
 
     /// <inheritdoc/>
     public void CrossEntropyForwardBackward(Tensor losses, Tensor dLogits, Tensor logits, IntTensor targets, Tensor rowScale, RowShape shape, int ignoreIndex)
     {
-        OpContract.CrossEntropyForwardBackward(losses, dLogits, logits, targets, rowScale, shape);
         CrossEntropyGradientRows(nameof(CrossEntropyForwardBackward), losses, dLogits, logits, targets, rowScale, shape, ignoreIndex);
     }
 

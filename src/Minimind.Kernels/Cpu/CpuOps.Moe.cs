@@ -2,12 +2,11 @@ using System.Numerics.Tensors;
 
 namespace Minimind.Kernels.Cpu;
 
-public sealed partial class CpuBackend
+internal sealed partial class CpuOps
 {
     /// <inheritdoc/>
     public void TopK(Tensor weights, IntTensor indices, Tensor probs, TopKShape shape, bool normalize)
     {
-        OpContract.TopK(weights, indices, probs, shape);
         int rows = shape.Rows, cols = shape.Cols, k = shape.K;
         var (wa, wo) = Arr(weights); var (ia, io) = Arr(indices); var (pa, po) = Arr(probs);
         _work.For(rows, 256, (s, e) =>
@@ -45,7 +44,6 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void TopKBackward(Tensor dProbs, Tensor dWeights, Tensor probs, IntTensor indices, TopKShape shape, bool normalize, WriteMode mode)
     {
-        OpContract.TopKBackward(dProbs, dWeights, probs, indices, shape, mode);
         int rows = shape.Rows, cols = shape.Cols, k = shape.K;
         bool overwrite = mode == WriteMode.Overwrite;
         var (da, dof) = Arr(dProbs); var (ga, go) = Arr(dWeights); var (pa, po) = Arr(probs); var (ia, io) = Arr(indices);
@@ -80,7 +78,6 @@ public sealed partial class CpuBackend
     public int[] MoeRoute(IntTensor perm, IntTensor invPerm, IntTensor indices, RouteShape shape)
     {
         const string op = nameof(MoeRoute);
-        OpContract.MoeRoute(perm, invPerm, indices, shape);
         int assignments = shape.Assignments, experts = shape.Experts;
         var (pa, po) = Arr(perm); var (qa, qo) = Arr(invPerm); var (ia, io) = Arr(indices);
         var counts = new int[experts];
@@ -107,7 +104,6 @@ public sealed partial class CpuBackend
     public void MoeGather(Tensor xs, Tensor x, IntTensor perm, MoeShape shape)
     {
         const string op = nameof(MoeGather);
-        OpContract.MoeGather(xs, x, perm, shape);
         int n = shape.Assignments, k = shape.K, dim = shape.Dim;
         var (sa, so) = Arr(xs); var (xa, xo) = Arr(x); var (pa, po) = Arr(perm);
         CheckPerm(op, nameof(perm), pa, po, n);
@@ -122,7 +118,6 @@ public sealed partial class CpuBackend
     public void MoeGatherBackward(Tensor dx, Tensor dxs, IntTensor invPerm, MoeShape shape, WriteMode mode)
     {
         const string op = nameof(MoeGatherBackward);
-        OpContract.MoeGatherBackward(dx, dxs, invPerm, shape, mode);
         int n = shape.Assignments, tokens = shape.Tokens, k = shape.K, dim = shape.Dim;
         bool overwrite = mode == WriteMode.Overwrite;
         var (da, dof) = Arr(dx); var (sa, so) = Arr(dxs); var (qa, qo) = Arr(invPerm);
@@ -143,7 +138,6 @@ public sealed partial class CpuBackend
     public void MoeCombine(Tensor y, Tensor expertOut, Tensor weights, IntTensor invPerm, MoeShape shape, WriteMode mode)
     {
         const string op = nameof(MoeCombine);
-        OpContract.MoeCombine(y, expertOut, weights, invPerm, shape, mode);
         int n = shape.Assignments, tokens = shape.Tokens, k = shape.K, dim = shape.Dim;
         bool overwrite = mode == WriteMode.Overwrite;
         var (ya, yo) = Arr(y); var (ea, eo) = Arr(expertOut); var (wa, wo) = Arr(weights); var (qa, qo) = Arr(invPerm);
@@ -168,7 +162,6 @@ public sealed partial class CpuBackend
         MoeShape shape, WriteMode mode)
     {
         const string op = nameof(MoeCombineBackward);
-        OpContract.MoeCombineBackward(dExpertOut, dWeights, dy, expertOut, weights, invPerm, shape, mode);
         int n = shape.Assignments, k = shape.K, dim = shape.Dim;
         bool overwrite = mode == WriteMode.Overwrite;
         var (dea, deo) = Arr(dExpertOut); var (dwa, dwo) = Arr(dWeights); var (dya, dyo) = Arr(dy);
@@ -200,7 +193,6 @@ public sealed partial class CpuBackend
     public float MoeAuxLoss(Tensor dProbs, Tensor probs, IntTensor indices, AuxLossShape shape, float alpha, AuxLossKind kind, float gradScale)
     {
         const string op = nameof(MoeAuxLoss);
-        if (!OpContract.MoeAuxLoss(dProbs, probs, indices, shape, kind)) return 0f;
         int batch = shape.Batch, seqLen = shape.SeqLen, experts = shape.Experts, k = shape.K, n = batch * seqLen;
         bool grad = !dProbs.IsEmpty;
         var (pa, po) = Arr(probs); var (ia, io) = Arr(indices);

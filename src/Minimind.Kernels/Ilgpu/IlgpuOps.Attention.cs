@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace Minimind.Kernels.Ilgpu;
 
-public sealed partial class IlgpuBackend
+internal sealed partial class IlgpuOps
 {
     /// <summary>Queries (and keys) per attention group: the tile's Rows, which is also the group size.</summary>
     private int AttnRows => CudaShapes ? default(AttnTile32).Rows : default(AttnTile4).Rows;
@@ -26,9 +26,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void Attention(Tensor output, Tensor lse, Tensor q, Tensor k, Tensor v, AttnShape shape)
     {
-        OpContract.Attention(output, lse, q, k, v, shape, Limits);
         var (nq, nk, nl) = OpContract.AttnSizes(shape);
-        if (nq == 0) return;
         var s = new AttnArgs(shape);
         var (ov, lv, qv, kv, vv) = (V(output, nq), V(lse, nl), V(q, nq), V(k, nk), V(v, nk));
         if (UseFlash(shape))
@@ -43,12 +41,10 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOutput, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
-        AttnShape shape, WriteMode mode)
+    public void AttentionBackward(AttentionGradients grads, Tensor dOutput, AttentionSaved saved, AttnShape shape, WriteMode mode)
     {
-        OpContract.AttentionBackward(dq, dk, dv, dOutput, q, k, v, output, lse, shape, mode, Limits);
+        var (dq, dk, dv) = grads; var (q, k, v, output, lse) = saved;
         var (nq, nk, nl) = OpContract.AttnSizes(shape);
-        if (nq == 0) return;
         var s = new AttnArgs(shape, mode);
         var dO = V(dOutput, nq); var qv = V(q, nq); var kv = V(k, nk); var vv = V(v, nk); var lv = V(lse, nl);
         var dqv = V(dq, nq); var dkv = V(dk, nk); var dvv = V(dv, nk);
@@ -78,9 +74,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void AttentionDecode(Tensor output, Tensor q, Tensor kCache, Tensor vCache, DecodeShape shape, KvPages pages = default)
     {
-        OpContract.AttentionDecode(output, q, kCache, vCache, shape, Limits, pages);
         long nq = (long)shape.Batch * shape.NewTokens * shape.Heads * shape.HeadDim;
-        if (nq == 0) return;
         Launch(IlgpuKernels.AttentionDecode, _launch.Items((long)shape.Batch * shape.NewTokens * shape.Heads), V(output, nq), V(q, nq),
             V(kCache, kCache.Length), V(vCache, vCache.Length), PageTable(shape, pages), IntsOrNone(pages.PastLens, shape.Batch), new DecodeArgs(shape, pages));
     }
@@ -88,9 +82,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void KvCacheAppend(Tensor kCache, Tensor vCache, Tensor k, Tensor v, DecodeShape shape, KvPages pages = default)
     {
-        OpContract.KvCacheAppend(kCache, vCache, k, v, shape, Limits, pages);
         long nn = (long)shape.Batch * shape.NewTokens * shape.KvHeads * shape.HeadDim;
-        if (nn == 0) return;
         Launch(IlgpuKernels.KvCacheAppend, _launch.Items(nn), V(kCache, kCache.Length), V(vCache, vCache.Length), V(k, nn), V(v, nn),
             PageTable(shape, pages), IntsOrNone(pages.PastLens, shape.Batch), new DecodeArgs(shape, pages));
     }

@@ -3,14 +3,13 @@ using ILGPU.Runtime;
 
 namespace Minimind.Kernels.Ilgpu;
 
-public sealed partial class IlgpuBackend
+internal sealed partial class IlgpuOps
 {
     /// <inheritdoc/>
     /// <remarks>A fixed number of strided float64 partial sums on the device, added in order on the host.</remarks>
     public double SumOfSquares(Tensor g)
     {
         long n = g.Length;
-        if (n == 0) return 0;
         int parts = (int)Math.Min(_launch.SumParts, n);
         var partial = Scratch(ref _scratchD, parts);
         Launch(IlgpuKernels.SumOfSquaresPartials, _launch.Items(parts), partial, V(g, n), parts);
@@ -26,9 +25,7 @@ public sealed partial class IlgpuBackend
     public void AdamW(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps, float weightDecay,
         long step, float gradScale)
     {
-        OpContract.AdamW(param, grad, m, v, step);
         long n = param.Length;
-        if (n == 0) return;
         Launch(IlgpuKernels.AdamW, _launch.Items(n), V(param, n), V(grad, n), V(m, n), V(v, n),
             new AdamScalars(lr, beta1, beta2, eps, weightDecay, step, gradScale));
     }

@@ -8,7 +8,7 @@ namespace Minimind.Kernels.Ilgpu;
 // from the arguments, loads the kernel on first use and caches the launcher by method. No per-kernel field or type
 // list exists, and a kernel without [Kernel] (so outside the PTX gate) cannot be launched. One overload per arity.
 // Every overload passes through Cached once per launch, which is where launches are counted.
-public sealed partial class IlgpuBackend : ILaunchCounter
+internal sealed partial class IlgpuOps : ILaunchCounter
 {
     private readonly Dictionary<MethodInfo, Delegate> _launchers = new();
     private long _launches;

@@ -1,6 +1,6 @@
 namespace Minimind.Kernels.Cpu;
 
-public sealed partial class CpuBackend
+internal sealed partial class CpuOps
 {
     // Fixed chunk size for SumOfSquares: partial sums never depend on the thread count.
     private const int SumChunk = 1 << 16;
@@ -37,7 +37,6 @@ public sealed partial class CpuBackend
     public void AdamW(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps, float weightDecay,
         long step, float gradScale)
     {
-        OpContract.AdamW(param, grad, m, v, step);
         long n = param.Length;
         var s = new AdamScalars(lr, beta1, beta2, eps, weightDecay, step, gradScale);
         var (pa, po) = Arr(param); var (ga, go) = Arr(grad); var (ma, mo) = Arr(m); var (va, vo) = Arr(v);

@@ -1,6 +1,6 @@
 namespace Minimind.Kernels.Cpu;
 
-public sealed partial class CpuBackend
+internal sealed partial class CpuOps
 {
     /// <inheritdoc/>
     public void Rope(Tensor x, Tensor cos, Tensor sin, RopeShape s, IntTensor rowStart = default)
@@ -13,7 +13,6 @@ public sealed partial class CpuBackend
     // direction = -1 rotates by the inverse angle (sin negated): the transpose of the rotation.
     private void Rotate(string op, Tensor x, Tensor cos, Tensor sin, RopeShape shape, float direction, IntTensor rowStart)
     {
-        OpContract.Rope(op, x, cos, sin, shape, rowStart);
         RotateAll(x, cos, sin, shape, direction, Starts(op, rowStart, shape, cos, sin));
     }
 
@@ -29,10 +28,10 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void RopeRmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor cos, Tensor sin,
-        RopeShape s, WriteMode mode, IntTensor rowStart = default)
+    public void RopeRmsNormBackward(NormGradients grads, Tensor dy, NormSaved saved, Tensor cos, Tensor sin, RopeShape s, WriteMode mode,
+        IntTensor rowStart = default)
     {
-        OpContract.RopeRmsNormBackward(dx, dWeight, dy, x, weight, rstd, cos, sin, s, mode, rowStart);
+        var (dx, dWeight) = grads; var (x, weight, rstd) = saved;
         RotateAll(dy, cos, sin, s, -1f, Starts(nameof(RopeRmsNormBackward), rowStart, s, cos, sin));
         NormBackward(dx, dWeight, dy, x, weight, rstd, new(s.Batch * s.SeqLen * s.Heads, s.HeadDim), mode);
     }
@@ -75,7 +74,6 @@ public sealed partial class CpuBackend
     public void RmsNormRope(Tensor y, Tensor rstd, Tensor x, Tensor weight, Tensor cos, Tensor sin, RopeShape shape, float eps,
         IntTensor rowStart = default)
     {
-        OpContract.RmsNormRope(y, rstd, x, weight, cos, sin, shape, rowStart);
         var starts = Starts(nameof(RmsNormRope), rowStart, shape, cos, sin);
         int seqLen = shape.SeqLen, heads = shape.Heads, hd = shape.HeadDim, half = hd / 2;
         var layout = shape.Layout;

@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace Minimind.Kernels.Ilgpu;
 
-public sealed partial class IlgpuBackend
+internal sealed partial class IlgpuOps
 {
     /// <summary>Assignments per chunk of the two-pass counting sort: chunk counts come back to the host,
     /// which scans them into per-(chunk, expert) start offsets.</summary>
@@ -13,11 +13,9 @@ public sealed partial class IlgpuBackend
     public int[] MoeRoute(IntTensor perm, IntTensor invPerm, IntTensor indices, RouteShape shape)
     {
         const string op = nameof(MoeRoute);
-        OpContract.MoeRoute(perm, invPerm, indices, shape);
         int assignments = shape.Assignments, experts = shape.Experts;
         var pv = V(perm, assignments); var qv = V(invPerm, assignments); var iv = V(indices, assignments);
         var totals = new int[experts];
-        if (assignments == 0) return totals;
         int chunk = RouteChunk, chunks = (assignments + chunk - 1) / chunk, cells = chunks * experts;
         var counts = Scratch(ref _scratchI, cells);
         Launch(IlgpuKernels.MoeCountChunks, _launch.Items(cells), counts, iv, assignments, experts, chunk);
@@ -46,18 +44,14 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void MoeGather(Tensor xs, Tensor x, IntTensor perm, MoeShape s)
     {
-        OpContract.MoeGather(xs, x, perm, s);
         long n = s.Assignments;
-        if (n * s.Dim == 0) return;
         Launch(IlgpuKernels.MoeGather, _launch.Items(n * s.Dim), V(xs, n * s.Dim), V(x, (long)s.Tokens * s.Dim), V(perm, n), s.Tokens, s.K, s.Dim);
     }
 
     /// <inheritdoc/>
     public void MoeGatherBackward(Tensor dx, Tensor dxs, IntTensor invPerm, MoeShape s, WriteMode mode)
     {
-        OpContract.MoeGatherBackward(dx, dxs, invPerm, s, mode);
         long n = s.Assignments;
-        if (n * s.Dim == 0) return;
         Launch(IlgpuKernels.MoeGatherBackward, _launch.Items((long)s.Tokens * s.Dim), V(dx, (long)s.Tokens * s.Dim), V(dxs, n * s.Dim),
             V(invPerm, n), s.Tokens, s.K, s.Dim, Acc(mode));
     }
@@ -65,9 +59,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void MoeCombine(Tensor y, Tensor expertOut, Tensor weights, IntTensor invPerm, MoeShape s, WriteMode mode)
     {
-        OpContract.MoeCombine(y, expertOut, weights, invPerm, s, mode);
         long n = s.Assignments;
-        if (n * s.Dim == 0) return;
         Launch(IlgpuKernels.MoeCombine, _launch.Items((long)s.Tokens * s.Dim), V(y, (long)s.Tokens * s.Dim), V(expertOut, n * s.Dim),
             V(weights, n), V(invPerm, n), s.Tokens, s.K, s.Dim, Acc(mode));
     }
@@ -76,9 +68,7 @@ public sealed partial class IlgpuBackend
     public void MoeCombineBackward(Tensor dExpertOut, Tensor dWeights, Tensor dy, Tensor expertOut, Tensor weights, IntTensor invPerm,
         MoeShape s, WriteMode mode)
     {
-        OpContract.MoeCombineBackward(dExpertOut, dWeights, dy, expertOut, weights, invPerm, s, mode);
         long n = s.Assignments;
-        if (n * s.Dim == 0) return;
         var dyv = V(dy, (long)s.Tokens * s.Dim); var qv = V(invPerm, n);
         Launch(IlgpuKernels.MoeCombineBackwardOut, _launch.Items(n * s.Dim), V(dExpertOut, n * s.Dim), dyv, V(weights, n), qv, s.Tokens, s.K, s.Dim, Acc(mode));
         Launch(IlgpuKernels.MoeCombineBackwardWeights, _launch.Items(n), V(dWeights, n), dyv, V(expertOut, n * s.Dim), qv, s.Tokens, s.K, s.Dim, Acc(mode));
@@ -90,7 +80,6 @@ public sealed partial class IlgpuBackend
     public float MoeAuxLoss(Tensor dProbs, Tensor probs, IntTensor indices, AuxLossShape shape, float alpha, AuxLossKind kind, float gradScale)
     {
         const string op = nameof(MoeAuxLoss);
-        if (!OpContract.MoeAuxLoss(dProbs, probs, indices, shape, kind)) return 0f;
         int batch = shape.Batch, seqLen = shape.SeqLen, experts = shape.Experts, k = shape.K, n = batch * seqLen;
         var p = new float[(long)n * experts];
         var idx = new int[(long)n * k];

@@ -1,11 +1,10 @@
 namespace Minimind.Kernels.Cpu;
 
-public sealed partial class CpuBackend
+internal sealed partial class CpuOps
 {
     /// <inheritdoc/>
     public void SwiGlu(Tensor h, Tensor gate, Tensor up)
     {
-        OpContract.SwiGlu(h, gate, up);
         var (ha, ho) = Arr(h); var (ga, go) = Arr(gate); var (ua, uo) = Arr(up);
         _work.For(h.Length, 1 << 14, (s, e) =>
         {
@@ -20,7 +19,6 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void SwiGluBackward(Tensor dGate, Tensor dUp, Tensor dh, Tensor gate, Tensor up, WriteMode mode)
     {
-        OpContract.SwiGluBackward(dGate, dUp, dh, gate, up, mode);
         long n = dh.Length;
         bool acc = mode == WriteMode.Accumulate;
         var (dga, dgo) = Arr(dGate); var (dua, duo) = Arr(dUp); var (dha, dho) = Arr(dh);

@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace Minimind.Kernels.Ilgpu;
 
-public sealed partial class IlgpuBackend
+internal sealed partial class IlgpuOps
 {
     /// <summary>Runs one strided GEMM with the path chosen for this accelerator: bf16/fp16 on tensor cores where
     /// <see cref="TensorCoreMatMul"/> (<c>GemmMmaBf16</c>/<c>GemmMmaFp16</c>: 64×64 blocks of 8 warps with CUDA's shapes, 32×32 blocks of 2 warps on a simulator
@@ -11,7 +11,6 @@ public sealed partial class IlgpuBackend
     /// output element; the SIMT paths round bf16/fp16 operands as they load them.</summary>
     private void Gemm(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmArgs s)
     {
-        if (s.M == 0 || s.N == 0) return;
         if (s.Precision != 0 && TensorCoreMatMul)
         {
             bool bf16 = s.Precision == (int)Precision.Bf16;
@@ -33,21 +32,18 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public void MatMul(Tensor y, Tensor x, Tensor w, GemmShape s, WriteMode mode = WriteMode.Overwrite)
     {
-        OpContract.MatMul(y, x, w, s, mode, Limits);
         Gemm(V(y, (long)s.M * s.N), V(x, (long)s.M * s.K), V(w, (long)s.N * s.K), GemmArgs.Forward(s, mode));
     }
 
     /// <inheritdoc/>
     public void MatMulBackwardInput(Tensor dx, Tensor dy, Tensor w, GemmShape s, WriteMode mode)
     {
-        OpContract.MatMulBackwardInput(dx, dy, w, s, mode, Limits);
         Gemm(V(dx, (long)s.M * s.K), V(dy, (long)s.M * s.N), V(w, (long)s.N * s.K), GemmArgs.BackwardInput(s, mode));
     }
 
     /// <inheritdoc/>
     public void MatMulBackwardWeight(Tensor dw, Tensor dy, Tensor x, GemmShape s, WriteMode mode)
     {
-        OpContract.MatMulBackwardWeight(dw, dy, x, s, mode, Limits);
         Gemm(V(dw, (long)s.N * s.K), V(dy, (long)s.M * s.N), V(x, (long)s.M * s.K), GemmArgs.BackwardWeight(s, mode));
     }
 }

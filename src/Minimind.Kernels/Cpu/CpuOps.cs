@@ -1,0 +1,194 @@
+using System.Numerics.Tensors;
+using Minimind.Kernels.Distributed;
+
+namespace Minimind.Kernels.Cpu;
+
+/// <summary>
+/// The reference-speed CPU backend: managed arrays, SIMD kernels chosen at run time from the CPU's features
+/// (<see cref="CpuIsa"/>: AVX-512, AVX2+FMA or portable <see cref="System.Runtime.Intrinsics.Vector128"/>), a packed
+/// SGEMM, and multi-threading over fixed partitions of output elements. Every op is synchronous, and its result bits
+/// depend neither on the thread count nor on the path (each output element is reduced in a fixed order inside one
+/// work item, with the same roundings on every path). The ops assume checked arguments and non-empty work:
+/// <see cref="CpuBackend"/>, the public type, is <see cref="CheckedBackend"/> around them.
+/// </summary>
+internal sealed partial class CpuOps : IBackend, IRankTransport
+{
+    private readonly WorkPartition _work;
+
+    /// <summary>Creates the backend with <paramref name="threads"/> workers (0 = <see cref="Environment.ProcessorCount"/>)
+    /// on the kernel path <paramref name="isa"/> (null = <see cref="CpuIsas.Default"/>, the best this CPU runs).</summary>
+    public CpuOps(int threads = 0, CpuIsa? isa = null)
+    {
+        if (threads < 0) throw new ArgumentOutOfRangeException(nameof(threads), $"threads must be >= 0 (0 = all cores), got {threads}");
+        var path = isa ?? CpuIsas.Default;
+        if (!CpuIsas.IsSupported(path))
+            throw new PlatformNotSupportedException($"CPU path {path.Name()} needs instructions this CPU or runtime lacks (best available: {CpuIsas.Hardware.Name()})");
+        _work = new WorkPartition(threads);
+        Isa = path;
+    }
+
+    /// <summary>Worker threads used by the ops.</summary>
+    public int Threads => _work.Threads;
+
+    /// <summary>The kernel path the ops run on.</summary>
+    public CpuIsa Isa { get; }
+
+    /// <inheritdoc/>
+    public string Name => "cpu";
+
+    /// <inheritdoc/>
+    /// <remarks>No limits: the CPU kernels take any head dim.</remarks>
+    public BackendLimits Limits { get; } = BackendLimits.None with
+    {
+        MaxBufferElements = Array.MaxLength, MemoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
+    };
+
+    /// <inheritdoc/>
+    public string DeviceName =>
+        $"CPU ({_work.Threads} threads, {PathName}, {Environment.ProcessorCount} logical cores)";
+
+    /// <summary>The kernel path in words, e.g. "AVX-512 kernels (12×32 SGEMM)" or "AVX2+FMA kernels (6×16 SGEMM; capped by DOTNET_EnableAVX512F=0)".</summary>
+    public string PathName
+    {
+        get
+        {
+            string kernels = Isa switch
+            {
+                CpuIsa.Avx512 => $"AVX-512 kernels ({GemmKernelAvx512.MR}×{GemmKernelAvx512.NR} SGEMM",
+                CpuIsa.Avx2 => $"AVX2+FMA kernels ({GemmKernelAvx2.MR}×{GemmKernelAvx2.NR} SGEMM",
+                _ => $"portable Vector128 kernels ({GemmKernelPortable.MR}×{GemmKernelPortable.NR} SGEMM",
+            };
+            string why = Isa < CpuIsas.Hardware
+                ? Isa == CpuIsas.Default && CpuIsas.DefaultReason is { } r ? $"; capped by {r}" : $"; this CPU also runs {CpuIsas.Hardware.Name()}"
+                : "";
+            return kernels + why + ")";
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Buffers are host memory: MPI exchanges them in place; no NCCL.</remarks>
+    public IRankTransport Transport => this;
+
+    bool IRankTransport.TryHostView(Tensor t, out Span<float> view) { view = Span(t); return true; }
+    string? IRankTransport.NcclUnavailable => $"{Name} backend";
+    NcclCommunicator IRankTransport.OpenNccl(ICommunicator mpi, NcclLibrary library) => throw new NotSupportedException("NCCL needs the CUDA backend (--device cuda)");
+
+    // ---- host views ---------------------------------------------------------------------------
+
+    /// <summary>Zero-copy host view of a CPU-backend float tensor.</summary>
+    public static Span<float> Span(Tensor t)
+    {
+        var (a, o) = Arr(t);
+        return a.AsSpan(o, checked((int)t.Length));
+    }
+
+    /// <summary>Zero-copy host view of a CPU-backend int tensor.</summary>
+    public static Span<int> Span(IntTensor t)
+    {
+        var (a, o) = Arr(t);
+        return a.AsSpan(o, checked((int)t.Length));
+    }
+
+    internal static (float[] Data, int Offset) Arr(Tensor t)
+    {
+        if (t.Buffer is CpuBuffer<float> b) return (b.Data, (int)t.Offset);
+        throw new ArgumentException(t.Buffer is null
+            ? "tensor has no buffer (default Tensor)"
+            : $"tensor buffer is {t.Buffer.GetType().Name}, not a CPU backend float buffer");
+    }
+
+    internal static (int[] Data, int Offset) Arr(IntTensor t)
+    {
+        if (t.Buffer is CpuBuffer<int> b) return (b.Data, (int)t.Offset);
+        throw new ArgumentException(t.Buffer is null
+            ? "int tensor has no buffer (default IntTensor)"
+            : $"int tensor buffer is {t.Buffer.GetType().Name}, not a CPU backend int buffer");
+    }
+
+    // ---- memory -------------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public Tensor Alloc(long length) { var b = new CpuBuffer<float>(length); return new Tensor(b, 0, length); }
+
+    /// <inheritdoc/>
+    public IntTensor AllocInt(long length) { var b = new CpuBuffer<int>(length); return new IntTensor(b, 0, length); }
+
+    /// <inheritdoc/>
+    public void Upload(Tensor dst, ReadOnlySpan<float> src)
+    {
+        src.CopyTo(Span(dst));
+    }
+
+    /// <inheritdoc/>
+    public void Upload(IntTensor dst, ReadOnlySpan<int> src)
+    {
+        src.CopyTo(Span(dst));
+    }
+
+    /// <inheritdoc/>
+    public void Download(Tensor src, Span<float> dst)
+    {
+        Span(src)[..dst.Length].CopyTo(dst);
+    }
+
+    /// <inheritdoc/>
+    public void Download(IntTensor src, Span<int> dst)
+    {
+        Span(src)[..dst.Length].CopyTo(dst);
+    }
+
+    /// <inheritdoc/>
+    public void Fill(Tensor t, float value)
+    {
+        var (a, o) = Arr(t);
+        _work.For(t.Length, 1 << 18, (s, e) => a.AsSpan(o + (int)s, (int)(e - s)).Fill(value));
+    }
+
+    /// <inheritdoc/>
+    public void Copy(Tensor dst, Tensor src)
+    {
+        Span(src).CopyTo(Span(dst));
+    }
+
+    /// <inheritdoc/>
+    public void Synchronize() { }
+
+    /// <summary>Nothing to release: buffers are managed arrays.</summary>
+    public void Dispose() { }
+
+    // ---- elementwise --------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public void Add(Tensor y, Tensor a, Tensor b)
+    {
+        var (ya, yo) = Arr(y); var (aa, ao) = Arr(a); var (ba, bo) = Arr(b);
+        _work.For(y.Length, 1 << 16, (s, e) =>
+        {
+            int n = (int)(e - s);
+            TensorPrimitives.Add(aa.AsSpan(ao + (int)s, n), ba.AsSpan(bo + (int)s, n), ya.AsSpan(yo + (int)s, n));
+        });
+    }
+
+    /// <inheritdoc/>
+    public void AddInPlace(Tensor y, Tensor x)
+    {
+        var (ya, yo) = Arr(y); var (xa, xo) = Arr(x);
+        _work.For(y.Length, 1 << 16, (s, e) =>
+        {
+            int n = (int)(e - s);
+            var ys = ya.AsSpan(yo + (int)s, n);
+            TensorPrimitives.Add(ys, xa.AsSpan(xo + (int)s, n), ys);
+        });
+    }
+
+    /// <inheritdoc/>
+    public void Scale(Tensor y, float s)
+    {
+        var (ya, yo) = Arr(y);
+        _work.For(y.Length, 1 << 16, (st, e) =>
+        {
+            var ys = ya.AsSpan(yo + (int)st, (int)(e - st));
+            TensorPrimitives.Multiply(ys, s, ys);
+        });
+    }
+}
