@@ -30,13 +30,13 @@ public sealed class GrpoRecipe() : StageRecipe("grpo", "train_grpo.py",
     /// <summary><c>--epsilon-high</c>.</summary>
     public static readonly CliOption<double> EpsilonHigh = Opt.Double("epsilon-high", "X", 5.0, "grpo: CISPO's cap on the (detached) ratio").Positive();
     /// <summary><c>--max-gen-len</c>.</summary>
-    public static readonly CliOption<int> MaxGenLen = Opt.Int("max-gen-len", "N", 1024, "grpo: most tokens generated per completion (the prompt takes --max-seq-len)").Or(24, TrainStages.BuiltinRun).AtLeast(1);
+    public static readonly CliOption<int> MaxGenLen = Opt.Int("max-gen-len", "N", 1024, "grpo, ppo: most tokens generated per completion (the prompt takes --max-seq-len)").Or(24, TrainStages.BuiltinRun).AtLeast(1);
     /// <summary><c>--thinking-ratio</c>.</summary>
-    public static readonly CliOption<double> ThinkingRatio = Opt.Double("thinking-ratio", "P", 0.9, "grpo: share of --data prompts rendered with thinking open (drawn per row and --seed)")
+    public static readonly CliOption<double> ThinkingRatio = Opt.Double("thinking-ratio", "P", 0.9, "grpo, ppo: share of --data prompts rendered with thinking open (drawn per row and --seed)")
         .AtLeast(0).Check(v => v <= 1, "must be at most 1").Sample("0.5");
     /// <summary><c>--reward-url</c>.</summary>
     public static readonly CliOption<string?> RewardUrl = Opt.String("reward-url", "URL", null,
-        "grpo: a reward model over HTTP (POST {\"messages\": [...], \"response\": \"...\"} -> {\"score\": x}, clipped to +-3; docs/rl.md), added to the rule rewards of --data prompts")
+        "grpo, ppo: a reward model over HTTP (POST {\"messages\": [...], \"response\": \"...\"} -> {\"score\": x}, clipped to +-3; docs/rl.md), added to the rule rewards of --data prompts")
         .DefaultIs("none: the rule rewards alone").Sample("http://127.0.0.1:8000/score");
 
     /// <inheritdoc/>
@@ -49,23 +49,57 @@ public sealed class GrpoRecipe() : StageRecipe("grpo", "train_grpo.py",
     public override bool TrainsOnReplies => false;
 
     /// <inheritdoc/>
-    protected override StageData OpenBuiltin(DataRequest r)
+    protected override StageData OpenBuiltin(DataRequest r) => BuiltinPrompts(r);
+
+    /// <inheritdoc/>
+    protected override StageData OpenJsonl(string path, DataRequest r) => RlaifPrompts(path, r);
+
+    /// <inheritdoc/>
+    protected override StageData OpenTokenFile(string path, DataRequest r) => throw NotPrompts(Name, path);
+
+    /// <summary>The built-in verifiable tasks as RL prompts (grpo, ppo), completions of up to --max-gen-len tokens.</summary>
+    internal static StageData BuiltinPrompts(DataRequest r)
     {
         var prompts = RlPromptSet.Builtin(ChatFormat.Load(r.TokSpec), r.MaxSeqLen, r.Settings.Grpo.MaxGenLen);
         return new StageData(prompts, $"built-in RL prompts ({prompts.Stats}; {r.TokSpec} tokenizer)");
     }
 
-    /// <inheritdoc/>
-    protected override StageData OpenJsonl(string path, DataRequest r)
+    /// <summary>MiniMind's RLAIFDataset rows (grpo, ppo): the conversation minus its last reply, thinking open per --thinking-ratio.</summary>
+    internal static StageData RlaifPrompts(string path, DataRequest r)
     {
         var g = r.Settings.Grpo;
         var prompts = RlPromptSet.Open(path, ChatFormat.Load(r.TokSpec), r.MaxSeqLen, g.MaxGenLen, g.ThinkingRatio, unchecked((ulong)r.Seed));
         return new StageData(prompts, $"RLAIF prompts {path} ({prompts.Stats})");
     }
 
-    /// <inheritdoc/>
-    protected override StageData OpenTokenFile(string path, DataRequest r) =>
-        throw new UsageException($"--stage grpo reads a jsonl of {{\"conversations\": [...]}} prompts (MiniMind's rlaif.jsonl), not a token file ({path})");
+    internal static UsageException NotPrompts(string stage, string path) =>
+        new($"--stage {stage} reads a jsonl of {{\"conversations\": [...]}} prompts (MiniMind's rlaif.jsonl), not a token file ({path})");
+
+    /// <summary>
+    /// MiniMind's ref_model: init_model(from_weight) again, frozen, in float32 (its RL scripts run the reference outside
+    /// autocast), loaded on every start (never checkpointed). Returns it with its id — its file's hash, which joins the
+    /// run's signature so a resume against a changed file is refused.
+    /// </summary>
+    internal static (MiniMindModel Reference, string Id) LoadReference(StageContext c, string stage)
+    {
+        var o = c.Options;
+        var reference = MiniMindModel.Create(c.Model.Config, c.Backend, c.Model.MaxBatch, c.Data.SeqLen);
+        try
+        {
+            reference.Precision = Precision.Fp32;
+            reference.InitRandom(checked((int)o.Seed));
+            string id = "none (random init, seed " + o.Seed + ")";
+            if (c.FromWeight is { } start)
+            {
+                start.Source(o); // the same file as the policy's start, opened once
+                id = StageSetup.FrozenModelId(start.Path);
+                start.LoadInto(reference, o, c.Log, $"reference (frozen, {id[..19]}...):");
+            }
+            else c.Log.WriteLine($"warning: --stage {stage} with --from-weight none: policy and reference start from the same random weights");
+            return (reference, id);
+        }
+        catch { reference.Dispose(); throw; }
+    }
 
     /// <inheritdoc/>
     public override StageSetup CreateStage(StageContext c)
@@ -75,22 +109,10 @@ public sealed class GrpoRecipe() : StageRecipe("grpo", "train_grpo.py",
         var format = ChatFormat.Load(o.TokenizerSpec ?? throw new UsageException("--stage grpo needs --tokenizer (completions are decoded to be scored)"));
         if (prompts.Prompts.All(p => p.Task is null) && g.RewardUrl is null)
             c.Log.WriteLine("note: no --reward-url: the rewards are MiniMind's rule terms alone (length, think block, repetition), without its reward model");
-        // MiniMind's ref_model: init_model(from_weight) again, frozen, loaded on every start (never checkpointed): its
-        // file's hash joins the run's signature, so a resume against a changed file is refused.
-        var reference = MiniMindModel.Create(c.Model.Config, c.Backend, c.Model.MaxBatch, c.Data.SeqLen);
+        var (reference, id) = LoadReference(c, Name);
         RewardModelClient? client = null;
         try
         {
-            reference.Precision = Precision.Fp32; // train_grpo.py runs the reference outside autocast
-            reference.InitRandom(checked((int)o.Seed));
-            string id = "none (random init, seed " + o.Seed + ")";
-            if (c.FromWeight is { } start)
-            {
-                start.Source(o); // the same file as the policy's start, opened once
-                id = StageSetup.FrozenModelId(start.Path);
-                start.LoadInto(reference, o, c.Log, $"reference (frozen, {id[..19]}...):");
-            }
-            else c.Log.WriteLine("warning: --stage grpo with --from-weight none: policy and reference start from the same random weights");
             if (g.RewardUrl is not null) client = new RewardModelClient(new Uri(g.RewardUrl));
             var options = new GrpoOptions
             {
@@ -104,7 +126,7 @@ public sealed class GrpoRecipe() : StageRecipe("grpo", "train_grpo.py",
         catch { reference.Dispose(); client?.Dispose(); throw; }
     }
 
-    private sealed class Disposables(params IDisposable?[] items) : IDisposable
+    internal sealed class Disposables(params IDisposable?[] items) : IDisposable
     {
         public void Dispose() { foreach (var d in items) d?.Dispose(); }
     }

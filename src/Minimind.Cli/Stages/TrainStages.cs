@@ -10,6 +10,9 @@ public sealed record StageSettings(int LoraRank, double Alpha, double Temperatur
     /// <summary>The grpo-only options.</summary>
     public GrpoSettings Grpo { get; init; } = GrpoSettings.Defaults;
 
+    /// <summary>The ppo-only options.</summary>
+    public PpoSettings Ppo { get; init; } = PpoSettings.Defaults;
+
     /// <summary>Every stage-only option at its default (the bench).</summary>
     public static StageSettings Defaults { get; } = new(LoraAdapters.DefaultRank, DistillStage.DefaultAlpha, DistillStage.DefaultTemperature,
         DistillRecipe.TeacherWeight.Default, null);
@@ -28,7 +31,7 @@ public static class TrainStages
     public static readonly StageRecipe Pretrain = new PretrainRecipe();
 
     /// <summary>Every stage, in MiniMind's pipeline order.</summary>
-    public static IReadOnlyList<StageRecipe> All { get; } = new StageRecipe[] { Pretrain, new SftRecipe(), new LoraRecipe(), new DpoRecipe(), new DistillRecipe(), new GrpoRecipe() };
+    public static IReadOnlyList<StageRecipe> All { get; } = new StageRecipe[] { Pretrain, new SftRecipe(), new LoraRecipe(), new DpoRecipe(), new DistillRecipe(), new GrpoRecipe(), new PpoRecipe() };
 
     /// <summary><c>--stage</c>.</summary>
     public static readonly CliOption<string> Stage = Opt.Choice("stage", Pretrain.Name,
@@ -62,9 +65,13 @@ public static class TrainStages
         var grpo = new GrpoSettings(args.Get(GrpoRecipe.LossType) == "grpo" ? PolicyLossType.Grpo : PolicyLossType.Cispo, args.Get(GrpoRecipe.NumGenerations), beta,
             args.Get(GrpoRecipe.Epsilon), args.Get(GrpoRecipe.EpsilonHigh), args.Get(GrpoRecipe.MaxGenLen, mode), args.Get(GrpoRecipe.ThinkingRatio), args.Get(GrpoRecipe.RewardUrl));
         var s = new StageSettings(args.Get(LoraRecipe.LoraRank), args.Get(DistillRecipe.Alpha), args.Get(DistillRecipe.Temperature),
-            args.Get(DistillRecipe.TeacherWeight), args.Get(DistillRecipe.TeacherArch), beta) { Grpo = grpo };
+            args.Get(DistillRecipe.TeacherWeight), args.Get(DistillRecipe.TeacherArch), beta) { Grpo = grpo, Ppo = BindPpo(args, mode) };
         return (recipe, s);
     }
+
+    private static PpoSettings BindPpo(ArgParser args, string[] mode) => new(args.Get(PpoRecipe.CriticLearningRate, mode), args.Get(PpoRecipe.ClipEpsilon),
+        args.Get(PpoRecipe.VfCoef), args.Get(PpoRecipe.KlCoef), args.Get(PpoRecipe.Gamma), args.Get(PpoRecipe.Lam), args.Get(PpoRecipe.ClipRangeValue),
+        args.Get(PpoRecipe.UpdateIters), args.Get(PpoRecipe.EarlyStopKl), args.Get(PpoRecipe.MiniBatchSize));
 
     /// <summary>The save-weight prefix: --save-weight, else the stage's (--lora-name for LoRA).</summary>
     public static string SaveWeight(ArgParser args, StageRecipe stage, CliOption<string?> saveWeight) =>

@@ -46,6 +46,14 @@ public sealed class RlPromptSet : IPretrainSource
         targets.Fill(Batch.IgnoreIndex);
     }
 
+    /// <summary>Prompts already rendered and tokenized (each at most <paramref name="maxPromptLen"/> ids), rows padded with <paramref name="padId"/>.</summary>
+    public static RlPromptSet FromPrompts(IReadOnlyList<RlPrompt> prompts, int maxPromptLen, int maxGenLen, int padId, string stats)
+    {
+        foreach (var p in prompts)
+            if (p.Ids.Length == 0 || p.Ids.Length > maxPromptLen) throw new ArgumentException($"a prompt of {p.Ids.Length} ids (1 to {maxPromptLen} allowed)", nameof(prompts));
+        return new RlPromptSet(prompts, maxPromptLen, maxGenLen, padId, stats);
+    }
+
     /// <summary>
     /// The built-in verifiable tasks (<see cref="BuiltinRlTasks"/>) for the byte-tokenizer run: rendered without a system
     /// prompt and with thinking closed, the form the built-in SFT set teaches, so the toy model answers in the format the
