@@ -64,11 +64,12 @@ public sealed class GrpoRecipe() : StageRecipe("grpo", "train_grpo.py",
         return new StageData(prompts, $"built-in RL prompts ({prompts.Stats}; {r.TokSpec} tokenizer)");
     }
 
-    /// <summary>MiniMind's RLAIFDataset rows (grpo, ppo): the conversation minus its last reply, thinking open per --thinking-ratio.</summary>
-    internal static StageData RlaifPrompts(string path, DataRequest r)
+    /// <summary>MiniMind's RLAIFDataset rows (grpo, ppo): the conversation minus its last reply, thinking open per --thinking-ratio;
+    /// a prompt past --max-seq-len keeps its end (grpo) or its start (<paramref name="keepEnd"/> false: ppo).</summary>
+    internal static StageData RlaifPrompts(string path, DataRequest r, bool keepEnd = true)
     {
         var g = r.Settings.Grpo;
-        var prompts = RlPromptSet.Open(path, ChatFormat.Load(r.TokSpec), r.MaxSeqLen, g.MaxGenLen, g.ThinkingRatio, unchecked((ulong)r.Seed));
+        var prompts = RlPromptSet.Open(path, ChatFormat.Load(r.TokSpec), r.MaxSeqLen, g.MaxGenLen, g.ThinkingRatio, unchecked((ulong)r.Seed), keepEnd);
         return new StageData(prompts, $"RLAIF prompts {path} ({prompts.Stats})");
     }
 

@@ -58,7 +58,8 @@ public sealed class PpoRecipe() : StageRecipe("ppo", "train_ppo.py",
     protected override StageData OpenBuiltin(DataRequest r) => GrpoRecipe.BuiltinPrompts(r);
 
     /// <inheritdoc/>
-    protected override StageData OpenJsonl(string path, DataRequest r) => GrpoRecipe.RlaifPrompts(path, r);
+    /// <remarks>train_ppo.py's tokenizer call truncates a long prompt on the right (HF's default side), keeping its start.</remarks>
+    protected override StageData OpenJsonl(string path, DataRequest r) => GrpoRecipe.RlaifPrompts(path, r, keepEnd: false);
 
     /// <inheritdoc/>
     protected override StageData OpenTokenFile(string path, DataRequest r) => throw GrpoRecipe.NotPrompts(Name, path);

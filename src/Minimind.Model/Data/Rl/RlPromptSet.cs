@@ -72,9 +72,10 @@ public sealed class RlPromptSet : IPretrainSource
     /// <summary>
     /// A jsonl of <c>{"conversations": [...]}</c> rows (MiniMind's rlaif.jsonl): the last message is dropped, a system prompt
     /// added with probability 0.2 and thinking opened with probability <paramref name="thinkingRatio"/>, each drawn per
-    /// (<paramref name="seed"/>, row) as <see cref="RlaifPrompts.Choose"/> does.
+    /// (<paramref name="seed"/>, row) as <see cref="RlaifPrompts.Choose"/> does. A prompt past <paramref name="maxPromptLen"/>
+    /// keeps its end (train_grpo.py) or, with <paramref name="keepEnd"/> false, its start (train_ppo.py's tokenizer call).
     /// </summary>
-    public static RlPromptSet Open(string path, ChatFormat format, int maxPromptLen, int maxGenLen, double thinkingRatio, ulong seed)
+    public static RlPromptSet Open(string path, ChatFormat format, int maxPromptLen, int maxGenLen, double thinkingRatio, ulong seed, bool keepEnd = true)
     {
         var prompts = new List<RlPrompt>();
         foreach (var line in JsonlTexts.ReadLines(path))
@@ -90,7 +91,7 @@ public sealed class RlPromptSet : IPretrainSource
             }
             catch (JsonException e) { throw new InvalidDataException($"{origin}: not valid JSON: {e.Message}", e); }
             string text = RlaifPrompts.Render(conversation, format.Template, RlaifPrompts.Choose(seed, prompts.Count, thinkingRatio));
-            prompts.Add(new RlPrompt(text, RlaifPrompts.Truncate(format.Tokenizer.Encode(text), maxPromptLen), null));
+            prompts.Add(new RlPrompt(text, RlaifPrompts.Truncate(format.Tokenizer.Encode(text), maxPromptLen, keepEnd), null));
         }
         if (prompts.Count == 0) throw new InvalidDataException($"{path}: no RLAIF rows");
         return new RlPromptSet(prompts, maxPromptLen, maxGenLen, format.Tokenizer.PadId, $"{prompts.Count} prompts, thinking ratio {thinkingRatio}");
