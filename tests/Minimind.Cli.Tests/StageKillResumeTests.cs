@@ -4,7 +4,7 @@ using Minimind.Training.Tests;
 namespace Minimind.Cli.Tests;
 
 /// <summary>
-/// Every stage resumes through the same loop: the CLI run of sft, lora, dpo, distill, grpo and ppo (on the built-in conversations, preference pairs and RL tasks)
+/// Every stage resumes through the same loop: the CLI run of sft, lora, dpo, distill, grpo, ppo and agent (on the built-in conversations, preference pairs, RL tasks and tool-use rows)
 /// is SIGKILLed at seeded random
 /// moments, resumed with --resume until it finishes, and its final resume state (the trained buffer, AdamW
 /// moments, counters, loss log) equals an uninterrupted run's byte for byte.
@@ -37,7 +37,7 @@ public class StageKillResumeTests
 
     internal static string Root(string stage, string outDir) => Path.Combine(outDir, "checkpoints", stage switch
     {
-        "sft" => "full_sft_64", "lora" => "lora_medical_64", "dpo" => "dpo_64", "distill" => "full_dist_64", "grpo" => "grpo_64", "ppo" => "ppo_actor_64", _ => throw new ArgumentException(stage),
+        "sft" => "full_sft_64", "lora" => "lora_medical_64", "dpo" => "dpo_64", "distill" => "full_dist_64", "grpo" => "grpo_64", "ppo" => "ppo_actor_64", "agent" => "agent_64", _ => throw new ArgumentException(stage),
     });
 
     [Theory]
@@ -47,6 +47,7 @@ public class StageKillResumeTests
     [InlineData("distill")]
     [InlineData("grpo")] // the rollouts' random stream is in the resume state: a resumed run samples the same completions
     [InlineData("ppo")] // and the critic with its own AdamW (compared below with the rollout stream)
+    [InlineData("agent")] // multi-turn rollouts with tool turns: the same stream, the same turns
     public void SigkillAtRandomMomentsThenResumeIsBitExact(string stage)
     {
         using var refDir = new TempDir();

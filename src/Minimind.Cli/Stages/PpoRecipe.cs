@@ -76,7 +76,7 @@ public sealed class PpoRecipe() : StageRecipe("ppo", "train_ppo.py",
         var format = ChatFormat.Load(o.TokenizerSpec ?? throw new UsageException("--stage ppo needs --tokenizer (completions are decoded to be scored)"));
         if (prompts.Prompts.All(x => x.Task is null) && g.RewardUrl is null)
             c.Log.WriteLine("note: no --reward-url: the rewards are MiniMind's rule terms alone (length, think block, repetition), without its reward model");
-        var (reference, id) = GrpoRecipe.LoadReference(c, Name);
+        var (reference, id) = FrozenReference.Load(c, c.Model.MaxBatch, Precision.Fp32, Name); // train_ppo.py runs the reference outside autocast
         MiniMindModel? critic = null;
         RewardModelClient? client = null;
         try
@@ -103,7 +103,7 @@ public sealed class PpoRecipe() : StageRecipe("ppo", "train_ppo.py",
                 $"vf_coef {options.VfCoef}, GAE gamma {options.Gamma} lambda {options.Lambda}, early stop at approx KL {options.EarlyStopKl}; up to {prompts.MaxGenLen} new tokens " +
                 $"(temperature {options.Sampling.Temperature}, top-p {options.Sampling.TopP}, top-k {options.Sampling.TopK}); actor lr {o.LearningRate}, critic lr {options.CriticLearningRate}, " +
                 $"each CosineAnnealingLR to lr/10; critic saved to {criticPath}");
-            return new StageSetup(stage, frozen: new GrpoRecipe.Disposables(stage, critic, reference, client));
+            return new StageSetup(stage, frozen: new Disposables(stage, critic, reference, client));
         }
         catch { reference.Dispose(); critic?.Dispose(); client?.Dispose(); throw; }
     }

@@ -20,12 +20,19 @@ public sealed class PromptRollouts : IDisposable
     private readonly ITokenizer _tokenizer;
     private readonly int _eos;
     private readonly RolloutEngine _engine;
+    private readonly bool _ownsEngine;
 
-    /// <summary>Rollouts of <paramref name="policy"/> for up to <paramref name="maxSequences"/> sequences at once, stopping at <paramref name="eosId"/>.</summary>
+    /// <summary>Rollouts of <paramref name="policy"/> for up to <paramref name="maxSequences"/> sequences at once, stopping at <paramref name="eosId"/>, on an engine of their own.</summary>
     public PromptRollouts(MiniMindModel policy, RlPromptSet prompts, SamplingOptions sampling, GrpoRewards rewards, ITokenizer tokenizer, int eosId, int maxSequences)
+        : this(new RolloutEngine(policy, new RolloutEngineOptions { MaxSequences = maxSequences, Context = prompts.SeqLen }), prompts, sampling, rewards, tokenizer, eosId)
     {
-        _prompts = prompts; _sampling = sampling; _rewards = rewards; _tokenizer = tokenizer; _eos = eosId;
-        _engine = new RolloutEngine(policy, new RolloutEngineOptions { MaxSequences = maxSequences, Context = prompts.SeqLen });
+        _ownsEngine = true;
+    }
+
+    /// <summary>Rollouts on <paramref name="engine"/> (the caller's: not disposed here), stopping at <paramref name="eosId"/>.</summary>
+    public PromptRollouts(RolloutEngine engine, RlPromptSet prompts, SamplingOptions sampling, GrpoRewards rewards, ITokenizer tokenizer, int eosId)
+    {
+        _engine = engine; _prompts = prompts; _sampling = sampling; _rewards = rewards; _tokenizer = tokenizer; _eos = eosId;
     }
 
     /// <summary>The eos id completions stop at.</summary>
@@ -62,5 +69,5 @@ public sealed class PromptRollouts : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _engine.Dispose();
+    public void Dispose() { if (_ownsEngine) _engine.Dispose(); }
 }
