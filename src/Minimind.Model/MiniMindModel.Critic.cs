@@ -55,14 +55,19 @@ public sealed partial class MiniMindModel
         return fromFile;
     }
 
-    /// <summary>The critic's value at every position of <paramref name="inputs"/> [B·T] (forward; keeps the activations for <see cref="ValuesBackward"/>).</summary>
-    public float[] Values(int[] inputs, int batch, int seqLen)
+    /// <summary>
+    /// The critic's value at every position of <paramref name="inputs"/> [B·T] (forward; keeps the activations for
+    /// <see cref="ValuesBackward"/>); row b's tokens at RoPE positions <paramref name="positionOffsets"/>[b] + t when given
+    /// (MiniMind's left-padded rows, see <see cref="Batch.PositionOffsets"/>).
+    /// </summary>
+    public float[] Values(int[] inputs, int batch, int seqLen, int[]? positionOffsets = null)
     {
         RequireCritic();
         CheckShape(batch, seqLen);
         if (inputs.Length != batch * seqLen) throw new ArgumentException($"inputs hold {inputs.Length} ids, expected {batch * seqLen}");
         CheckIds(inputs, "input");
         Backend.Upload(_ids, inputs);
+        SetStarts(positionOffsets, batch, seqLen);
         Forward(batch, seqLen);
         int rows = batch * seqLen, d = Config.Dim;
         var lnV = Rows(_s.LnV, rows, d);

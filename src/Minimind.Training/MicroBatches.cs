@@ -29,6 +29,9 @@ internal sealed class MicroBatches
 
     public void Add(Batch b) => _batches.Add(b);
 
+    /// <summary>This rank's i-th micro-batch of the step.</summary>
+    public Batch this[int i] => _batches[i];
+
     private float Run(int i)
     {
         float loss = _stage.ForwardBackward(_batches[i], LossScale);

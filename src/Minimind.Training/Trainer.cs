@@ -83,6 +83,13 @@ public sealed class Trainer : IDisposable
         MicroBatchesPerEpoch = stage.Count / options.BatchSize;
         if (MicroBatchesPerEpoch < 1)
             throw new ArgumentException($"the training data holds {stage.Count} samples, fewer than one batch of --batch-size {options.BatchSize}");
+        if (stage is IOptimizingStage)
+        {
+            // Its loop step is one micro-batch whose optimizer steps the stage takes itself (PPO's minibatch updates).
+            if (comm is { Size: > 1 }) throw new ArgumentException($"--stage {stage.Name} runs on one process: it steps its own optimizers inside a step, which mpirun data parallel does not drive yet");
+            if (options.AccumulationSteps != 1) throw new ArgumentException($"--stage {stage.Name} takes --accumulation-steps 1 only (MiniMind's default for it), got {options.AccumulationSteps}");
+            if (options.Dtype == Precision.Fp16) throw new ArgumentException($"--stage {stage.Name} does not take --dtype fp16 (no loss scaling over its own optimizer steps); use fp32 or bf16");
+        }
         _dp = new DataParallel(comm ?? SoloCommunicator.Instance, _backend, stage.Gradients, options.AccumulationSteps);
         StepsPerEpoch = (MicroBatchesPerEpoch + _dp.MicroBatchesPerStep - 1) / _dp.MicroBatchesPerStep;
         long total = StepsPerEpoch * options.Epochs;
@@ -168,6 +175,7 @@ public sealed class Trainer : IDisposable
     // and halve the scale, finite ones are unscaled before clipping.
     private StepResult Step(int available, double lr, bool stopRequested)
     {
+        if (Stage is IOptimizingStage own) return OwnStep(own, stopRequested);
         // MiniMind: scaler.scale(loss / accumulation_steps).backward(); the scale is 1 when scaling is off.
         _micro.LossScale = Scaler.Scale / _dp.MicroBatchesPerStep;
         var (loss, stop) = _dp.Step(available, _micro.ForwardBackward, stopRequested);
@@ -194,6 +202,16 @@ public sealed class Trainer : IDisposable
         else if (why is not null) Log.WriteLine(why);
         Scaler.Update(foundInf: false);
         return new StepResult(loss, norm, stop) { AuxLoss = aux };
+    }
+
+    // A stage that steps its optimizers itself (PPO) trains on the step's one micro-batch; the guard judges the step as a
+    // whole (the stage skips any single update whose loss or gradient is not finite), which postpones a save or stops the run.
+    private StepResult OwnStep(IOptimizingStage own, bool stopRequested)
+    {
+        var trained = new OptimizedParameters(_backend, Stage.Weights, Stage.Gradients, Adam, Options.GradClip);
+        var r = own.TrainStep(_micro[0], trained, State.TotalSteps);
+        if (Guard?.Check(State.OptimizerStep + 1, r.Loss, r.GradNorm, out var why) == false && why is not null) Log.WriteLine(why);
+        return r with { StopAny = stopRequested };
     }
 
     /// <summary>Counts step <paramref name="step"/>, which took <paramref name="available"/> micro-batches, into <see cref="State"/>.</summary>

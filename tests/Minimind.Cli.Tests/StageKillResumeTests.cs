@@ -4,7 +4,7 @@ using Minimind.Training.Tests;
 namespace Minimind.Cli.Tests;
 
 /// <summary>
-/// Every stage resumes through the same loop: the CLI run of sft, lora, dpo, distill, grpo and agent (on the built-in conversations, preference pairs, RL tasks and tool-use rows)
+/// Every stage resumes through the same loop: the CLI run of sft, lora, dpo, distill, grpo, ppo and agent (on the built-in conversations, preference pairs, RL tasks and tool-use rows)
 /// is SIGKILLed at seeded random
 /// moments, resumed with --resume until it finishes, and its final resume state (the trained buffer, AdamW
 /// moments, counters, loss log) equals an uninterrupted run's byte for byte.
@@ -25,7 +25,8 @@ public class StageKillResumeTests
     {
         var a = new List<string>
         {
-            "train", "--stage", stage, "--device", "cpu", "--max-seq-len", "128", "--batch-size", "4", "--accumulation-steps", "2",
+            // ppo steps its own optimizers over minibatches: MiniMind's --accumulation-steps 1 only
+            "train", "--stage", stage, "--device", "cpu", "--max-seq-len", "128", "--batch-size", "4", "--accumulation-steps", stage == "ppo" ? "1" : "2",
             "--max-steps", Steps.ToString(), "--save-interval", "1", "--log-interval", "1", "--keep-last", "2", "--save-dtype", "f32",
             "--seed", "5", "--learning-rate", "1e-3", "--out-dir", outDir,
         };
@@ -36,7 +37,7 @@ public class StageKillResumeTests
 
     internal static string Root(string stage, string outDir) => Path.Combine(outDir, "checkpoints", stage switch
     {
-        "sft" => "full_sft_64", "lora" => "lora_medical_64", "dpo" => "dpo_64", "distill" => "full_dist_64", "grpo" => "grpo_64", "agent" => "agent_64", _ => throw new ArgumentException(stage),
+        "sft" => "full_sft_64", "lora" => "lora_medical_64", "dpo" => "dpo_64", "distill" => "full_dist_64", "grpo" => "grpo_64", "ppo" => "ppo_actor_64", "agent" => "agent_64", _ => throw new ArgumentException(stage),
     });
 
     [Theory]
@@ -45,6 +46,7 @@ public class StageKillResumeTests
     [InlineData("dpo")]
     [InlineData("distill")]
     [InlineData("grpo")] // the rollouts' random stream is in the resume state: a resumed run samples the same completions
+    [InlineData("ppo")] // and the critic with its own AdamW (compared below with the rollout stream)
     [InlineData("agent")] // multi-turn rollouts with tool turns: the same stream, the same turns
     public void SigkillAtRandomMomentsThenResumeIsBitExact(string stage)
     {
@@ -72,7 +74,14 @@ public class StageKillResumeTests
         if (!last.Contains("nothing to do")) Assert.Contains("resume check:", last);
         Assert.DoesNotContain("DIFFERENT", last);
         KillResumeTests.AssertSame(expected, KillResumeTests.FinalState(Root(stage, d.Path), Steps), $"{stage} after {kills} kills");
+        if (stage == "ppo")
+            foreach (var f in PpoStateFiles)
+                Assert.True(File.ReadAllBytes(Path.Combine(Root(stage, refDir.Path), ResumeStore.FolderName(Steps), f))
+                    .AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(Root(stage, d.Path), ResumeStore.FolderName(Steps), f))), $"ppo after {kills} kills: {f} differs from the uninterrupted run");
     }
+
+    // What a PPO step folder holds besides the actor's files and the counters.
+    private static readonly string[] PpoStateFiles = { "critic_model.f32", "critic_adam_m.f32", "critic_adam_v.f32", "critic_adam_step.bin", "rollout_rng.bin" };
 
     // The DPO reference and the distillation teacher are reloaded from their files on every start (they are not in the
     // checkpoint): a resume whose file now holds other weights must be refused, naming the frozen model.

@@ -7,6 +7,14 @@ SPEC.json: "config" (the model's config.json: MiniMindConfig keyword arguments),
            MiniMindForCausalLM (training mode) and the gradients of sum(dlogp * logp) + aux_scale * aux_loss.
   critic   "dvalues" [B][T]: the values of train_ppo.py's own CriticModel (value_head(norm(norm(h)))) loaded strictly
            from the weights, and the gradients of sum(dvalues * values).
+  ppo      "critic_weights", "ref_weights" (.pth of the critic and the frozen reference), "inputs" = MiniMind's gen_out
+           [B][P+R] (left-padded with "pad_id"), "prompt_len" P, "eos_id", "rewards" [B], "minibatches" [[row, ...], ...],
+           "options" (train_ppo.py's clip_epsilon, kl_coef, vf_coef, cliprange_value, gamma, lam, early_stop_kl): one PPO
+           step of train_ppo.py as its ppo_train_epoch computes it with MiniMind's MiniMindForCausalLM (actor, reference)
+           and CriticModel — old log-probs, old values, reference log-probs, GAE (loss_ref.ppo_prepare, checked against
+           MiniMind's own step in make_fixtures.py) — then each minibatch from zero gradients: "mb<k>/loss" and
+           "mb<k>/grad/<key>" (actor), "mb<k>/critic_grad/<key>" (critic); also "old_logp", "old_values",
+           "advantages", "returns".
   agent_step  "ref_weights", "prompt_ids"/"response_ids"/"response_masks"/"old_logps" (one list per rollout, as
            rollout_batch returns them), "rewards", "num_generations", "loss_type", "beta", "epsilon", "epsilon_high",
            "pad_id", "eos_id", "max_total_len": one step of train_agent.py's own rl_train_epoch (rollout_batch and
@@ -91,6 +99,10 @@ def main():
         loss = (torch.tensor(spec["dvalues"]) * values).sum()
         res["values"] = values.detach()
         params = model
+    elif mode == "ppo":
+        torch.save(ppo_step(code, mm, cfg, ids, sd, spec), out)
+        print("OK ppo")
+        return
     elif mode == "agent_step":
         res["loss"], grads, params = agent_step(code, mm, cfg, sd, spec)
         for (k, _), gr in zip(params.named_parameters(), grads):
@@ -106,6 +118,68 @@ def main():
     res["loss"] = loss.detach().reshape(1)
     torch.save(res, out)
     print(f"OK {mode} loss {loss.item():.6f}")
+
+
+def ppo_step(code, mm, cfg, gen_out, actor_sd, spec):
+    """train_ppo.py's ppo_train_epoch for one rollout batch, on real models (see the module docstring, mode ppo)."""
+    from loss_ref import ppo_prepare  # noqa: E402
+    ppo = code.module("trainer/train_ppo.py")
+    o = spec["options"]
+    actor = mm.MiniMindForCausalLM(cfg); actor.load_state_dict(actor_sd, strict=True); actor.train()
+    ref = mm.MiniMindForCausalLM(cfg); ref.load_state_dict(torch.load(spec["ref_weights"], map_location="cpu"), strict=True); ref.eval()
+    critic = ppo.CriticModel(cfg); critic.load_state_dict(torch.load(spec["critic_weights"], map_location="cpu"), strict=True); critic.train()
+    B, P = gen_out.size(0), spec["prompt_len"]
+    completion_ids = gen_out[:, P:]
+    R = completion_ids.size(1)
+    full_mask = (gen_out != spec["pad_id"]).long()
+    labels = gen_out[:, 1:].clone()
+    logp_pos = torch.full((B,), P).unsqueeze(1) - 1 + torch.arange(R).unsqueeze(0)
+
+    def resp_logp(model, rows):
+        logits = model(input_ids=gen_out[rows], attention_mask=full_mask[rows]).logits[:, :-1]
+        return F.log_softmax(logits, dim=-1).gather(2, labels[rows].unsqueeze(-1)).squeeze(-1).gather(1, logp_pos[rows])
+
+    every = torch.arange(B)
+    with torch.no_grad():
+        old_logp = resp_logp(actor, every)  # rollout_engine.compute_per_token_logps: the same weights, no grad
+        values_seq = critic(input_ids=gen_out, attention_mask=full_mask)
+        ref_logp = resp_logp(ref, every)
+        prep = ppo_prepare(completion_ids, torch.ones(B, R), spec["eos_id"], values_seq.gather(1, logp_pos),
+                           torch.tensor(spec["rewards"], dtype=torch.float32), o["gamma"], o["lam"])
+    mask, vmask, adv, ret, old_v = prep["policy_mask"], prep["value_mask"], prep["advantages"], prep["returns"], prep["old_values"]
+    res = {"old_logp": old_logp, "old_values": old_v, "advantages": adv, "returns": ret, "ref_logp": ref_logp}
+    stop_ppo = False
+    for k, rows in enumerate(spec["minibatches"]):
+        inds = torch.tensor(rows)
+        actor.zero_grad(); critic.zero_grad()
+        mb_values = critic(input_ids=gen_out[inds], attention_mask=full_mask[inds]).gather(1, logp_pos[inds])
+        out_ = actor(input_ids=gen_out[inds], attention_mask=full_mask[inds])
+        mb_logp = F.log_softmax(out_.logits[:, :-1], dim=-1).gather(2, labels[inds].unsqueeze(-1)).squeeze(-1).gather(1, logp_pos[inds])
+        m = mask[inds]
+        log_ratio = mb_logp - old_logp[inds]
+        approx_kl = (0.5 * (log_ratio ** 2) * m).sum() / m.sum().clamp(min=1)
+        if approx_kl.detach() > o["early_stop_kl"]:
+            stop_ppo = True
+        ratio = torch.exp(log_ratio)
+        kl_ref = ((torch.exp(ref_logp[inds] - mb_logp) - (ref_logp[inds] - mb_logp) - 1.0) * m).sum() / m.sum().clamp(min=1)
+        eps = o["clip_epsilon"]
+        policy_loss = ((torch.max(-adv[inds] * ratio, -adv[inds] * torch.clamp(ratio, 1.0 - eps, 1.0 + eps)) * m).sum()
+                       / m.sum().clamp(min=1) + o["kl_coef"] * kl_ref)
+        cv = o["cliprange_value"]
+        value_loss = 0.5 * (torch.max((mb_values - ret[inds]) ** 2,
+                                      (torch.clamp(mb_values, old_v[inds] - cv, old_v[inds] + cv) - ret[inds]) ** 2)
+                            * vmask[inds]).sum() / vmask[inds].sum().clamp(min=1)
+        aux = out_.aux_loss if cfg.use_moe else torch.tensor(0.0)
+        total = policy_loss + o["vf_coef"] * value_loss + aux
+        (total * (0.0 if stop_ppo else 1.0)).backward()
+        res[f"mb{k}/loss"] = total.detach().reshape(1)
+        res[f"mb{k}/aux"] = aux.detach().reshape(1)
+        res[f"mb{k}/stop"] = torch.tensor([1.0 if stop_ppo else 0.0])
+        for name, p in actor.named_parameters():
+            res[f"mb{k}/grad/{name}"] = p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p)
+        for name, p in critic.named_parameters():
+            res[f"mb{k}/critic_grad/{name}"] = p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p)
+    return res
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ public sealed class TrainCommand : ICommand
     public string Name => "train";
 
     /// <inheritdoc/>
-    public string Summary => "Train a MiniMind model: pretrain, sft, lora, dpo, distill, grpo (crash-safe checkpoints, exact resume); no options = built-in demo run";
+    public string Summary => "Train a MiniMind model: pretrain, sft, lora, dpo, distill, grpo, ppo (crash-safe checkpoints, exact resume); no options = built-in demo run";
 
     private const string BuiltinRun = TrainStages.BuiltinRun;
     private static readonly RecipeDefaults P = TrainStages.Pretrain.Defaults;
@@ -132,7 +132,7 @@ public sealed class TrainCommand : ICommand
 
     /// <summary>Everything <c>minimind train</c> accepts.</summary>
     public static readonly OptionTable Table = new("train",
-        new[] { "train [--stage pretrain|sft|lora|dpo|distill|grpo] [--data FILE.jsonl|FILE.bin] [options]" },
+        new[] { "train [--stage pretrain|sft|lora|dpo|distill|grpo|ppo] [--data FILE.jsonl|FILE.bin] [options]" },
         """
         One training loop for every MiniMind stage (--stage; each stage's defaults are those of MiniMind's
         script for it, listed at the end; the defaults shown per option are pretraining's, and
@@ -189,6 +189,7 @@ public sealed class TrainCommand : ICommand
             "train --stage dpo                                      # after 'train --stage sft': DPO from out/full_sft_64.pth, a frozen copy as reference",
             "train --stage distill --teacher-weight big/full_sft_768.pth --data sft.jsonl --tokenizer model/",
             "train --stage grpo                                     # after 'train --stage sft': CISPO on the built-in verifiable tasks",
+            "train --stage ppo                                      # after 'train --stage sft': PPO (actor + critic) on the same tasks",
         },
         """
         Ctrl+C (or SIGTERM) finishes the current step, waits for a checkpoint still being written, writes a

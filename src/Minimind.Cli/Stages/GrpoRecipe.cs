@@ -30,13 +30,13 @@ public sealed class GrpoRecipe() : StageRecipe("grpo", "train_grpo.py",
     /// <summary><c>--epsilon-high</c>.</summary>
     public static readonly CliOption<double> EpsilonHigh = Opt.Double("epsilon-high", "X", 5.0, "grpo, agent: CISPO's cap on the (detached) ratio").Positive();
     /// <summary><c>--max-gen-len</c>.</summary>
-    public static readonly CliOption<int> MaxGenLen = Opt.Int("max-gen-len", "N", 1024, "grpo, agent: most tokens generated per completion, per turn for agent (the prompt takes --max-seq-len; agent default 768)").Or(24, TrainStages.BuiltinRun).AtLeast(1);
+    public static readonly CliOption<int> MaxGenLen = Opt.Int("max-gen-len", "N", 1024, "grpo, ppo, agent: most tokens generated per completion, per turn for agent (the prompt takes --max-seq-len; agent default 768)").Or(24, TrainStages.BuiltinRun).AtLeast(1);
     /// <summary><c>--thinking-ratio</c>.</summary>
-    public static readonly CliOption<double> ThinkingRatio = Opt.Double("thinking-ratio", "P", 0.9, "grpo, agent: share of prompts rendered with thinking open (grpo: drawn per --data row and --seed; agent: per rollout, default 0.1)")
+    public static readonly CliOption<double> ThinkingRatio = Opt.Double("thinking-ratio", "P", 0.9, "grpo, ppo, agent: share of prompts rendered with thinking open (grpo, ppo: drawn per --data row and --seed; agent: per rollout, default 0.1)")
         .AtLeast(0).Check(v => v <= 1, "must be at most 1").Sample("0.5");
     /// <summary><c>--reward-url</c>.</summary>
     public static readonly CliOption<string?> RewardUrl = Opt.String("reward-url", "URL", null,
-        "grpo, agent: a reward model over HTTP (POST {\"messages\": [...], \"response\": \"...\"} -> {\"score\": x}, clipped to +-3; docs/rl.md), added to the rule rewards of --data prompts (agent: of the completions that call no tool)")
+        "grpo, ppo, agent: a reward model over HTTP (POST {\"messages\": [...], \"response\": \"...\"} -> {\"score\": x}, clipped to +-3; docs/rl.md), added to the rule rewards of --data prompts (agent: of the completions that call no tool)")
         .DefaultIs("none: the rule rewards alone").Sample("http://127.0.0.1:8000/score");
 
     /// <inheritdoc/>
@@ -49,23 +49,32 @@ public sealed class GrpoRecipe() : StageRecipe("grpo", "train_grpo.py",
     public override bool TrainsOnReplies => false;
 
     /// <inheritdoc/>
-    protected override StageData OpenBuiltin(DataRequest r)
+    protected override StageData OpenBuiltin(DataRequest r) => BuiltinPrompts(r);
+
+    /// <inheritdoc/>
+    protected override StageData OpenJsonl(string path, DataRequest r) => RlaifPrompts(path, r);
+
+    /// <inheritdoc/>
+    protected override StageData OpenTokenFile(string path, DataRequest r) => throw NotPrompts(Name, path);
+
+    /// <summary>The built-in verifiable tasks as RL prompts (grpo, ppo), completions of up to --max-gen-len tokens.</summary>
+    internal static StageData BuiltinPrompts(DataRequest r)
     {
         var prompts = RlPromptSet.Builtin(ChatFormat.Load(r.TokSpec), r.MaxSeqLen, r.Settings.Grpo.MaxGenLen);
         return new StageData(prompts, $"built-in RL prompts ({prompts.Stats}; {r.TokSpec} tokenizer)");
     }
 
-    /// <inheritdoc/>
-    protected override StageData OpenJsonl(string path, DataRequest r)
+    /// <summary>MiniMind's RLAIFDataset rows (grpo, ppo): the conversation minus its last reply, thinking open per --thinking-ratio;
+    /// a prompt past --max-seq-len keeps its end (grpo) or its start (<paramref name="keepEnd"/> false: ppo).</summary>
+    internal static StageData RlaifPrompts(string path, DataRequest r, bool keepEnd = true)
     {
         var g = r.Settings.Grpo;
-        var prompts = RlPromptSet.Open(path, ChatFormat.Load(r.TokSpec), r.MaxSeqLen, g.MaxGenLen, g.ThinkingRatio, unchecked((ulong)r.Seed));
+        var prompts = RlPromptSet.Open(path, ChatFormat.Load(r.TokSpec), r.MaxSeqLen, g.MaxGenLen, g.ThinkingRatio, unchecked((ulong)r.Seed), keepEnd);
         return new StageData(prompts, $"RLAIF prompts {path} ({prompts.Stats})");
     }
 
-    /// <inheritdoc/>
-    protected override StageData OpenTokenFile(string path, DataRequest r) =>
-        throw new UsageException($"--stage grpo reads a jsonl of {{\"conversations\": [...]}} prompts (MiniMind's rlaif.jsonl), not a token file ({path})");
+    internal static UsageException NotPrompts(string stage, string path) =>
+        new($"--stage {stage} reads a jsonl of {{\"conversations\": [...]}} prompts (MiniMind's rlaif.jsonl), not a token file ({path})");
 
     /// <inheritdoc/>
     public override StageSetup CreateStage(StageContext c)

@@ -10,6 +10,8 @@ public sealed record StageSettings(int LoraRank, double Alpha, double Temperatur
     /// <summary>The grpo-only options.</summary>
     public GrpoSettings Grpo { get; init; } = GrpoSettings.Defaults;
 
+    /// <summary>The ppo-only options.</summary>
+    public PpoSettings Ppo { get; init; } = PpoSettings.Defaults;
     /// <summary>--max-total-len (agent only; grpo's options serve agent too).</summary>
     public int AgentMaxTotalLen { get; init; } = AgentRecipe.MaxTotalLen.Default;
 
@@ -31,7 +33,7 @@ public static class TrainStages
     public static readonly StageRecipe Pretrain = new PretrainRecipe();
 
     /// <summary>Every stage, in MiniMind's pipeline order.</summary>
-    public static IReadOnlyList<StageRecipe> All { get; } = new StageRecipe[] { Pretrain, new SftRecipe(), new LoraRecipe(), new DpoRecipe(), new DistillRecipe(), new GrpoRecipe(), new AgentRecipe() };
+    public static IReadOnlyList<StageRecipe> All { get; } = new StageRecipe[] { Pretrain, new SftRecipe(), new LoraRecipe(), new DpoRecipe(), new DistillRecipe(), new GrpoRecipe(), new PpoRecipe(), new AgentRecipe() };
 
     /// <summary><c>--stage</c>.</summary>
     public static readonly CliOption<string> Stage = Opt.Choice("stage", Pretrain.Name,
@@ -74,9 +76,13 @@ public static class TrainStages
             args.Get(GrpoRecipe.RewardUrl));
         var s = new StageSettings(args.Get(LoraRecipe.LoraRank), args.Get(DistillRecipe.Alpha), args.Get(DistillRecipe.Temperature),
             args.Get(DistillRecipe.TeacherWeight), args.Get(DistillRecipe.TeacherArch), beta)
-            { Grpo = grpo, AgentMaxTotalLen = args.Get(AgentRecipe.MaxTotalLen, mode) };
+            { Grpo = grpo, Ppo = BindPpo(args, mode), AgentMaxTotalLen = args.Get(AgentRecipe.MaxTotalLen, mode) };
         return (recipe, s);
     }
+
+    private static PpoSettings BindPpo(ArgParser args, string[] mode) => new(args.Get(PpoRecipe.CriticLearningRate, mode), args.Get(PpoRecipe.ClipEpsilon),
+        args.Get(PpoRecipe.VfCoef), args.Get(PpoRecipe.KlCoef), args.Get(PpoRecipe.Gamma), args.Get(PpoRecipe.Lam), args.Get(PpoRecipe.ClipRangeValue),
+        args.Get(PpoRecipe.UpdateIters), args.Get(PpoRecipe.EarlyStopKl), args.Get(PpoRecipe.MiniBatchSize));
 
     /// <summary>The save-weight prefix: --save-weight, else the stage's (--lora-name for LoRA).</summary>
     public static string SaveWeight(ArgParser args, StageRecipe stage, CliOption<string?> saveWeight) =>

@@ -42,7 +42,8 @@ public sealed class Checkpointer : IDisposable
     {
         _run = run; _o = options; _log = log;
         Paths = run.Paths;
-        _exports = MinimindExport.For(Paths, options, run.Stage.Parameters.TotalElements) is { } mm ? new ICheckpointExport[] { mm } : Array.Empty<ICheckpointExport>();
+        _exports = (MinimindExport.For(Paths, options, run.Stage.Parameters.TotalElements) is { } mm ? new ICheckpointExport[] { mm } : Array.Empty<ICheckpointExport>())
+            .Concat(run.Stage.Exports).ToList();
     }
 
     /// <summary>Where the run's files go.</summary>

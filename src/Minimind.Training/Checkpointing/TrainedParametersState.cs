@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Minimind.Checkpoint;
 using Minimind.Checkpoint.Resume;
@@ -9,7 +10,7 @@ namespace Minimind.Training.Checkpointing;
 /// A trained flat buffer and its AdamW moments as raw float32 files of a step folder: <c>model.f32</c>,
 /// <c>adam_m.f32</c>, <c>adam_v.f32</c> for the run's trained model, the same names after <c>NAME_</c> for any
 /// other (a PPO critic). The AdamW step of the trained model lives in the run's counters
-/// (<see cref="TrainingState.AdamStep"/>); another component stores its own.
+/// (<see cref="TrainingState.AdamStep"/>); another component stores its own (<c>NAME_adam_step.bin</c>, 8 bytes).
 /// </summary>
 public sealed class TrainedParametersState : ICheckpointState
 {
@@ -27,6 +28,9 @@ public sealed class TrainedParametersState : ICheckpointState
     /// <summary>The name of the run's trained model, whose files carry no prefix.</summary>
     public const string ModelName = "model";
 
+    /// <summary>The AdamW step of a component other than the trained model (after its <c>NAME_</c> prefix).</summary>
+    public const string AdamStepFile = "adam_step.bin";
+
     /// <inheritdoc/>
     public string Name { get; }
     /// <summary>Layout of <see cref="Weights"/> (the keys of the exported <c>.pth</c>).</summary>
@@ -37,7 +41,7 @@ public sealed class TrainedParametersState : ICheckpointState
     public AdamWState Adam { get; }
 
     /// <inheritdoc/>
-    public long SnapshotBytes => 12 * Table.TotalElements;
+    public long SnapshotBytes => 12 * Table.TotalElements + (_prefix.Length == 0 ? 0 : 8);
 
     /// <inheritdoc cref="ICheckpointState.Snapshot"/>
     public ParametersSnapshot Snapshot(long step)
@@ -50,12 +54,20 @@ public sealed class TrainedParametersState : ICheckpointState
         // Never commit a state nobody could resume from.
         if (DivergenceGuard.NonFinite(w, m, v) is { } bad)
             throw new TrainingDivergedException($"refusing to save step {step}: {(_prefix.Length == 0 ? "" : Name + " ")}{bad}; the previous checkpoint stays the newest");
-        return new ParametersSnapshot(Name, new[]
+        var files = new List<ResumeFile>
         {
-            new ResumeFile(_prefix + ResumeStateFolder.WeightsFile, s => s.Write(MemoryMarshal.AsBytes(w.AsSpan()))),
-            new ResumeFile(_prefix + ResumeStateFolder.MomentFile, s => s.Write(MemoryMarshal.AsBytes(m.AsSpan()))),
-            new ResumeFile(_prefix + ResumeStateFolder.SecondMomentFile, s => s.Write(MemoryMarshal.AsBytes(v.AsSpan()))),
-        }, Table, w, m, v, Adam.Step, Adam);
+            new(_prefix + ResumeStateFolder.WeightsFile, s => s.Write(MemoryMarshal.AsBytes(w.AsSpan()))),
+            new(_prefix + ResumeStateFolder.MomentFile, s => s.Write(MemoryMarshal.AsBytes(m.AsSpan()))),
+            new(_prefix + ResumeStateFolder.SecondMomentFile, s => s.Write(MemoryMarshal.AsBytes(v.AsSpan()))),
+        };
+        long adamStep = Adam.Step;
+        if (_prefix.Length > 0)
+        {
+            var step8 = new byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(step8, adamStep);
+            files.Add(new ResumeFile(_prefix + AdamStepFile, s => s.Write(step8)));
+        }
+        return new ParametersSnapshot(Name, files, Table, w, m, v, adamStep, Adam);
     }
 
     CheckpointPart ICheckpointState.Snapshot(long step) => Snapshot(step);
@@ -70,6 +82,13 @@ public sealed class TrainedParametersState : ICheckpointState
         Read(folder, ResumeStateFolder.WeightsFile, buf); _backend.Upload(Weights, buf);
         Read(folder, ResumeStateFolder.MomentFile, buf); _backend.Upload(Adam.M, buf);
         Read(folder, ResumeStateFolder.SecondMomentFile, buf); _backend.Upload(Adam.V, buf);
+        if (_prefix.Length == 0) return; // the trained model's step is in the run's counters
+        string path = Path.Combine(folder, _prefix + AdamStepFile);
+        if (!File.Exists(path))
+            throw new InvalidDataException($"cannot resume from {folder}: it holds no {_prefix + AdamStepFile} (the {Name} optimizer's step); it was written by another stage or build");
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length != 8) throw new InvalidDataException($"{path}: {bytes.Length} bytes, expected 8 (an AdamW step)");
+        Adam.Step = BinaryPrimitives.ReadInt64LittleEndian(bytes);
     }
 
     private void Read(string folder, string file, float[] buf)

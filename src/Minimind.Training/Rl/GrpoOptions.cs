@@ -13,7 +13,10 @@ public sealed record GrpoOptions
     /// <summary>Completions sampled per prompt (<c>--num-generations</c>).</summary>
     public int Generations { get; init; } = 6;
     /// <summary>How rollouts sample (the seed is the run's rollout stream, not this record's).</summary>
-    public SamplingOptions Sampling { get; init; } = new() { Temperature = 0.8f, TopP = 0.85f, TopK = 50, RepetitionPenalty = 1f };
+    public SamplingOptions Sampling { get; init; } = MiniMindRollout;
+
+    /// <summary>How MiniMind's rollout engine samples (train_grpo.py and train_ppo.py): temperature 0.8, its generate()'s top-p 0.85 and top-k 50.</summary>
+    public static SamplingOptions MiniMindRollout { get; } = new() { Temperature = 0.8f, TopP = 0.85f, TopK = 50, RepetitionPenalty = 1f };
 
     /// <summary>Throws an ArgumentException naming the flag of the first invalid value.</summary>
     public void Validate()

@@ -26,11 +26,9 @@ namespace Minimind.Training.Stages;
 /// </summary>
 public sealed class GrpoStage : RolloutStage<GrpoRolloutBatch>
 {
-    private readonly RlPromptSet _prompts;
     private readonly GrpoOptions _o;
-    private readonly GrpoRewards _rewards;
-    private readonly ITokenizer _tokenizer;
     private readonly int _eos;
+    private readonly PromptRollouts _rollouts;
 
     /// <summary>
     /// Trains <paramref name="policy"/> (its rows must hold <paramref name="maxPrompts"/> × G sequences of the prompts'
@@ -43,8 +41,8 @@ public sealed class GrpoStage : RolloutStage<GrpoRolloutBatch>
         : base(policy, reference, prompts, Validated(options).Generations * maxPrompts, prompts.SeqLen, seed,
             $"{maxPrompts} prompts x {options.Generations} generations")
     {
-        _prompts = prompts; _o = options; _rewards = rewards;
-        _tokenizer = tokenizer; _eos = eosId;
+        _o = options; _eos = eosId;
+        _rollouts = new PromptRollouts(Engine, prompts, options.Sampling, rewards, tokenizer, eosId);
         var l = options.Loss;
         Signature = new KeyValuePair<string, string>[]
         {
@@ -65,83 +63,22 @@ public sealed class GrpoStage : RolloutStage<GrpoRolloutBatch>
 
     // B prompts x G samples through the engine: sequence b·G + g forks prompt b's prefill and draws from its own stream.
     /// <inheritdoc/>
-    protected override GrpoRolloutBatch Rollout(int[] samples, ulong batchSeed)
-    {
-        int b = samples.Length, g = _o.Generations;
-        var prompts = samples.Select(i => _prompts.Prompts[i]).ToArray();
-        int width = prompts.Max(p => p.Ids.Length);
-        var ids = new int[b * g];
-        var stop = new[] { _eos };
-        for (int i = 0; i < b; i++)
-        {
-            Sampler SamplerOf(int k) => new(_o.Sampling, RolloutRng.SeedOf(batchSeed, k));
-            ids[i * g] = Engine.Add(new GenerationRequest
-            {
-                Prompt = prompts[i].Ids, Sampler = SamplerOf(i * g), MaxNewTokens = _prompts.MaxGenLen, StopIds = stop,
-                PositionOffset = width - prompts[i].Ids.Length,
-            });
-            for (int k = 1; k < g; k++) ids[i * g + k] = Engine.Fork(ids[i * g], SamplerOf(i * g + k));
-        }
-        Engine.RunAll();
-        var completions = new int[b * g][];
-        for (int r = 0; r < ids.Length; r++)
-        {
-            completions[r] = Engine[ids[r]].Completion.ToArray();
-            Engine.Release(ids[r]);
-        }
-        var texts = completions.Select(c => _tokenizer.Decode(c, skipSpecialTokens: true)).ToArray();
-        var rewards = _rewards.Score(prompts, texts, g);
-        return new GrpoRolloutBatch(samples, prompts, width, completions, texts, rewards);
-    }
+    protected override GrpoRolloutBatch Rollout(int[] samples, ulong batchSeed) => _rollouts.Sample(samples, batchSeed, _o.Generations);
 
     /// <inheritdoc/>
     protected override (float Loss, PolicyLossResult Result) Update(GrpoRolloutBatch rollout, float lossScale, bool backward)
     {
-        int rows = rollout.Completions.Length, g = _o.Generations, p = rollout.PromptWidth;
-        int r = rollout.Completions.Max(c => c.Length);
-        int t = p + r - 1;
-        var inputs = new int[rows * t];
-        var targets = new int[rows * t];
-        var offsets = new int[rows];
-        var compIds = new int[rows * r];
-        for (int row = 0; row < rows; row++)
-        {
-            var prompt = rollout.Prompts[row / g].Ids;
-            var comp = rollout.Completions[row];
-            int len = prompt.Length;
-            offsets[row] = p - len;
-            // prompt + completion, eos-filled to r (generate()'s finished rows), then pads past the row's end
-            var full = new int[p + r];
-            prompt.CopyTo(full, 0);
-            for (int j = 0; j < r; j++) full[len + j] = compIds[row * r + j] = j < comp.Length ? comp[j] : _eos;
-            for (int j = len + r; j < full.Length; j++) full[j] = _eos;
-            for (int j = 0; j < t; j++)
-            {
-                inputs[row * t + j] = full[j];
-                targets[row * t + j] = j >= len - 1 && j < len - 1 + r ? full[j + 1] : Batch.IgnoreIndex;
-            }
-        }
-        var batch = new Batch(rows, t, inputs, targets, positionOffsets: offsets);
+        var seqs = RolloutSequences.Of(rollout, _o.Generations, _eos);
+        int rows = seqs.Rows, r = seqs.Width;
+        var batch = seqs.Batch;
         var (lpFull, refFull, aux) = TokenLogProbs(batch);
-        var logp = new float[rows * r];
-        var refLogp = new float[rows * r];
-        for (int row = 0; row < rows; row++)
-        {
-            int start = row * t + rollout.Prompts[row / g].Ids.Length - 1;
-            Array.Copy(lpFull, start, logp, row * r, r);
-            Array.Copy(refFull, start, refLogp, row * r, r);
-        }
-        var mask = CompletionMask.UpToFirstEos(compIds, ReadOnlySpan<float>.Empty, rows, r, _eos);
-        var advantages = GroupAdvantages.Compute(rollout.Rewards.Select(x => x.Total).ToArray(), g);
+        var logp = seqs.Responses(lpFull);
+        var refLogp = seqs.Responses(refFull);
+        var mask = CompletionMask.UpToFirstEos(seqs.CompletionIds, ReadOnlySpan<float>.Empty, rows, r, _eos);
+        var advantages = GroupAdvantages.Compute(rollout.Rewards.Select(x => x.Total).ToArray(), _o.Generations);
         var dLogp = new float[rows * r];
         var result = PolicyLoss.Compute(logp, logp, refLogp, mask, advantages, rows, r, _o.Loss, skipEmptyRows: false, lossScale, dLogp);
-        if (backward)
-        {
-            var dFull = new float[rows * t];
-            for (int row = 0; row < rows; row++)
-                Array.Copy(dLogp, row * r, dFull, row * t + rollout.Prompts[row / g].Ids.Length - 1, r);
-            PolicyBackward(batch, dFull, lossScale);
-        }
+        if (backward) PolicyBackward(batch, seqs.Spread(dLogp), lossScale);
         return (result.Loss + aux, result);
     }
 

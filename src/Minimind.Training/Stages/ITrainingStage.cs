@@ -47,4 +47,7 @@ public interface ITrainingStage
     /// for the built-in stages (a frozen reference or teacher is reloaded from its file, its hash in <see cref="Signature"/>).
     /// </summary>
     IReadOnlyList<ICheckpointState> CheckpointStates => Array.Empty<ICheckpointState>();
+
+    /// <summary>Files the stage adds to every save besides the trained model's <c>.pth</c> (PPO's critic <c>.pth</c>), written after the step folder is committed.</summary>
+    IReadOnlyList<ICheckpointExport> Exports => Array.Empty<ICheckpointExport>();
 }

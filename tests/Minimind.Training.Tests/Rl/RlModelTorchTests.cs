@@ -19,20 +19,20 @@ public class RlModelTorchTests
 {
     private static readonly string Mirror = Environment.GetEnvironmentVariable("MM_MINIMIND_REPO") ?? "/work/.mirror/jingyaogong+minimind/repo";
 
-    private static void SkipUnlessReady()
+    internal static void SkipUnlessReady()
     {
         Skip.IfNot(TestEnvironment.HasTorch, TestEnvironment.Torch1.SkipReason);
         Skip.IfNot(Directory.Exists(Mirror), $"MiniMind's git repository is not at {Mirror} (set MM_MINIMIND_REPO to a clone of jingyaogong/minimind)");
     }
 
-    private static (ModelConfig Config, string Weights, JsonElement Json) Fixture(string name)
+    internal static (ModelConfig Config, string Weights, JsonElement Json) Fixture(string name)
     {
         string dir = Path.Combine(TestEnvironment.Fixtures("model"), name);
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "config.json")));
         return (ModelConfigJson.Load(Path.Combine(dir, "config.json"), "minimind3"), Path.Combine(dir, "model.pth"), doc.RootElement.Clone());
     }
 
-    private static StateDict Run(string mode, Dictionary<string, object> spec, string dir)
+    internal static StateDict Run(string mode, Dictionary<string, object> spec, string dir)
     {
         var specPath = Path.Combine(dir, mode + ".json");
         File.WriteAllText(specPath, JsonSerializer.Serialize(spec));
@@ -44,15 +44,15 @@ public class RlModelTorchTests
 
     // Every parameter's gradient within tol of PyTorch's, relative to its own scale or, for a gradient that is only
     // rounding noise in PyTorch (a top-1 router's after weight renormalisation), to a thousandth of the largest one.
-    private static void Grads(MiniMindModel model, StateDict torch, double tol)
+    internal static void Grads(MiniMindModel model, StateDict torch, double tol, string prefix = "grad/")
     {
         var g = new float[model.Parameters.TotalElements];
         model.Backend.Download(model.Gradients, g);
-        double global = model.Parameters.Owners.Max(e => (double)torch["grad/" + e.Name].ToFloat32().Max(Math.Abs));
+        double global = model.Parameters.Owners.Max(e => (double)torch[prefix + e.Name].ToFloat32().Max(Math.Abs));
         Assert.True(global > 0, "PyTorch's gradients are all zero: the comparison would be vacuous");
         foreach (var e in model.Parameters.Owners)
         {
-            var theirs = torch["grad/" + e.Name].ToFloat32();
+            var theirs = torch[prefix + e.Name].ToFloat32();
             var ours = g.AsSpan((int)e.Offset, (int)e.Numel);
             double diff = 0, scale = 1e-3 * global;
             for (int i = 0; i < ours.Length; i++) { diff = Math.Max(diff, Math.Abs((double)ours[i] - theirs[i])); scale = Math.Max(scale, Math.Abs((double)theirs[i])); }
@@ -61,7 +61,7 @@ public class RlModelTorchTests
     }
 
     // max |ours − theirs| / max |theirs|, the model parity tests' measure
-    private static double RelErr(ReadOnlySpan<float> ours, ReadOnlySpan<float> theirs)
+    internal static double RelErr(ReadOnlySpan<float> ours, ReadOnlySpan<float> theirs)
     {
         Assert.Equal(theirs.Length, ours.Length);
         double diff = 0, scale = 0;

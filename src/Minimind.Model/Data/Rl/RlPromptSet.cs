@@ -46,6 +46,14 @@ public sealed class RlPromptSet : IPretrainSource
         targets.Fill(Batch.IgnoreIndex);
     }
 
+    /// <summary>Prompts already rendered and tokenized (each at most <paramref name="maxPromptLen"/> ids), rows padded with <paramref name="padId"/>.</summary>
+    public static RlPromptSet FromPrompts(IReadOnlyList<RlPrompt> prompts, int maxPromptLen, int maxGenLen, int padId, string stats)
+    {
+        foreach (var p in prompts)
+            if (p.Ids.Length == 0 || p.Ids.Length > maxPromptLen) throw new ArgumentException($"a prompt of {p.Ids.Length} ids (1 to {maxPromptLen} allowed)", nameof(prompts));
+        return new RlPromptSet(prompts, maxPromptLen, maxGenLen, padId, stats);
+    }
+
     /// <summary>
     /// The built-in verifiable tasks (<see cref="BuiltinRlTasks"/>) for the byte-tokenizer run: rendered without a system
     /// prompt and with thinking closed, the form the built-in SFT set teaches, so the toy model answers in the format the
@@ -64,9 +72,10 @@ public sealed class RlPromptSet : IPretrainSource
     /// <summary>
     /// A jsonl of <c>{"conversations": [...]}</c> rows (MiniMind's rlaif.jsonl): the last message is dropped, a system prompt
     /// added with probability 0.2 and thinking opened with probability <paramref name="thinkingRatio"/>, each drawn per
-    /// (<paramref name="seed"/>, row) as <see cref="RlaifPrompts.Choose"/> does.
+    /// (<paramref name="seed"/>, row) as <see cref="RlaifPrompts.Choose"/> does. A prompt past <paramref name="maxPromptLen"/>
+    /// keeps its end (train_grpo.py) or, with <paramref name="keepEnd"/> false, its start (train_ppo.py's tokenizer call).
     /// </summary>
-    public static RlPromptSet Open(string path, ChatFormat format, int maxPromptLen, int maxGenLen, double thinkingRatio, ulong seed)
+    public static RlPromptSet Open(string path, ChatFormat format, int maxPromptLen, int maxGenLen, double thinkingRatio, ulong seed, bool keepEnd = true)
     {
         var prompts = new List<RlPrompt>();
         foreach (var line in JsonlTexts.ReadLines(path))
@@ -82,7 +91,7 @@ public sealed class RlPromptSet : IPretrainSource
             }
             catch (JsonException e) { throw new InvalidDataException($"{origin}: not valid JSON: {e.Message}", e); }
             string text = RlaifPrompts.Render(conversation, format.Template, RlaifPrompts.Choose(seed, prompts.Count, thinkingRatio));
-            prompts.Add(new RlPrompt(text, RlaifPrompts.Truncate(format.Tokenizer.Encode(text), maxPromptLen), null));
+            prompts.Add(new RlPrompt(text, RlaifPrompts.Truncate(format.Tokenizer.Encode(text), maxPromptLen, keepEnd), null));
         }
         if (prompts.Count == 0) throw new InvalidDataException($"{path}: no RLAIF rows");
         return new RlPromptSet(prompts, maxPromptLen, maxGenLen, format.Tokenizer.PadId, $"{prompts.Count} prompts, thinking ratio {thinkingRatio}");
