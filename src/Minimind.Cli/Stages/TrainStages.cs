@@ -9,6 +9,8 @@ public sealed record StageSettings(int LoraRank, double Alpha, double Temperatur
 {
     /// <summary>The grpo-only options.</summary>
     public GrpoSettings Grpo { get; init; } = GrpoSettings.Defaults;
+    /// <summary>The RL stages' rollout log and debug print.</summary>
+    public Training.Rl.Logging.RolloutLogSettings Rollouts { get; init; } = Training.Rl.Logging.RolloutLogSettings.None;
 
     /// <summary>Every stage-only option at its default (the bench).</summary>
     public static StageSettings Defaults { get; } = new(LoraAdapters.DefaultRank, DistillStage.DefaultAlpha, DistillStage.DefaultTemperature,
@@ -62,7 +64,7 @@ public static class TrainStages
         var grpo = new GrpoSettings(args.Get(GrpoRecipe.LossType) == "grpo" ? PolicyLossType.Grpo : PolicyLossType.Cispo, args.Get(GrpoRecipe.NumGenerations), beta,
             args.Get(GrpoRecipe.Epsilon), args.Get(GrpoRecipe.EpsilonHigh), args.Get(GrpoRecipe.MaxGenLen, mode), args.Get(GrpoRecipe.ThinkingRatio), args.Get(GrpoRecipe.RewardUrl));
         var s = new StageSettings(args.Get(LoraRecipe.LoraRank), args.Get(DistillRecipe.Alpha), args.Get(DistillRecipe.Temperature),
-            args.Get(DistillRecipe.TeacherWeight), args.Get(DistillRecipe.TeacherArch), beta) { Grpo = grpo };
+            args.Get(DistillRecipe.TeacherWeight), args.Get(DistillRecipe.TeacherArch), beta) { Grpo = grpo, Rollouts = RolloutLogOptions.Bind(args) };
         return (recipe, s);
     }
 

@@ -7,6 +7,7 @@ using Minimind.Model.Generation;
 using Minimind.Model.Tokenizer;
 using Minimind.Training.Checkpointing;
 using Minimind.Training.Rl;
+using Minimind.Training.Rl.Logging;
 
 namespace Minimind.Training.Stages;
 
@@ -26,7 +27,7 @@ namespace Minimind.Training.Stages;
 /// The rollouts draw from <see cref="RolloutRng"/>, which every checkpoint stores: a resumed run samples what the
 /// uninterrupted one did. The reference model's file hash is in the <see cref="Signature"/>.
 /// </summary>
-public sealed class GrpoStage : ModelStage, ITrainingStage, IStepMetricsSource, IDisposable
+public sealed class GrpoStage : ModelStage, ITrainingStage, IStepMetricsSource, IRolloutSource, IDisposable
 {
     private readonly MiniMindModel _policy, _reference;
     private readonly RlPromptSet _prompts;
@@ -38,6 +39,7 @@ public sealed class GrpoStage : ModelStage, ITrainingStage, IStepMetricsSource, 
     private readonly RolloutRng _rng;
     private readonly ConditionalWeakTable<Batch, int[]> _samplesOf = new();
     private StepTally _tally = new();
+    private readonly List<GrpoRolloutBatch> _kept = new();
 
     /// <summary>
     /// Trains <paramref name="policy"/> (its rows must hold <paramref name="maxPrompts"/> × G sequences of the prompts'
@@ -92,9 +94,10 @@ public sealed class GrpoStage : ModelStage, ITrainingStage, IStepMetricsSource, 
         var clock = Stopwatch.StartNew();
         var rollout = Rollout(SamplesOf(batch), _rng.Take());
         double rolloutSeconds = clock.Elapsed.TotalSeconds;
-        var (loss, result) = Update(rollout, lossScale, backward: true);
+        var (loss, result, trained) = Update(rollout, lossScale, backward: true);
         _tally.Add(rollout, result, rolloutSeconds, clock.Elapsed.TotalSeconds - rolloutSeconds);
-        LastRollout = rollout with { Loss = loss };
+        LastRollout = trained;
+        if (KeepRollouts) _kept.Add(trained);
         return loss;
     }
 
@@ -135,8 +138,8 @@ public sealed class GrpoStage : ModelStage, ITrainingStage, IStepMetricsSource, 
         return new GrpoRolloutBatch(samples, prompts, width, completions, texts, rewards);
     }
 
-    // The policy loss of a rollout batch (and its gradient, scaled by lossScale, when backward).
-    private (float Loss, PolicyLossResult Result) Update(GrpoRolloutBatch rollout, float lossScale, bool backward)
+    // The policy loss of a rollout batch (and its gradient, scaled by lossScale, when backward); the batch with what the loss used.
+    private (float Loss, PolicyLossResult Result, GrpoRolloutBatch Trained) Update(GrpoRolloutBatch rollout, float lossScale, bool backward)
     {
         int rows = rollout.Completions.Length, g = _o.Generations, p = rollout.PromptWidth;
         int r = rollout.Completions.Max(c => c.Length);
@@ -184,7 +187,22 @@ public sealed class GrpoStage : ModelStage, ITrainingStage, IStepMetricsSource, 
                 Array.Copy(dLogp, row * r, dFull, row * t + rollout.Prompts[row / g].Ids.Length - 1, r);
             _policy.TokenLogProbsBackward(batch, dFull, lossScale);
         }
-        return (result.Loss + aux, result);
+        float total = result.Loss + aux;
+        return (total, result, rollout with { Loss = total, Width = r, OldLogProbs = logp, Mask = mask, Advantages = advantages });
+    }
+
+    /// <inheritdoc/>
+    public bool KeepRollouts { get; set; }
+
+    /// <inheritdoc/>
+    public RolloutConsoleForm ConsoleForm => RolloutConsoleForm.Grpo;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<RolloutBatchRecord> TakeStepRollouts()
+    {
+        var records = _kept.Select(b => b.ToRecord(_tokenizer)).ToList();
+        _kept.Clear();
+        return records;
     }
 
     /// <inheritdoc/>
@@ -242,4 +260,25 @@ public sealed record GrpoRolloutBatch(int[] Samples, RlPrompt[] Prompts, int Pro
 {
     /// <summary>The micro-batch's loss (policy + aux), once trained.</summary>
     public float Loss { get; init; }
+    /// <summary>R, the longest completion: the row width of <see cref="OldLogProbs"/> and <see cref="Mask"/>.</summary>
+    public int Width { get; init; }
+    /// <summary>The old per-token log-probs [rows × R] (the policy's own, ρ = 1), once trained.</summary>
+    public float[] OldLogProbs { get; init; } = Array.Empty<float>();
+    /// <summary>The completion mask [rows × R], once trained.</summary>
+    public float[] Mask { get; init; } = Array.Empty<float>();
+    /// <summary>The group advantages [rows], once trained.</summary>
+    public float[] Advantages { get; init; } = Array.Empty<float>();
+
+    /// <summary>The rollout log's record of this batch (prompts decoded with <paramref name="tokenizer"/>, specials kept).</summary>
+    public RolloutBatchRecord ToRecord(ITokenizer tokenizer)
+    {
+        int g = Completions.Length / Prompts.Length, w = Width;
+        return new RolloutBatchRecord(Loss, Prompts.Select((p, b) => new RolloutPromptRecord(Samples[b], p.Ids, tokenizer.Decode(p.Ids, skipSpecialTokens: false),
+            Enumerable.Range(b * g, g).Select(row =>
+            {
+                int n = Completions[row].Length;
+                return new RolloutCompletionRecord(Completions[row], Texts[row], Mask.AsSpan(row * w, n).ToArray(), Rewards[row].Total, Rewards[row].Named(),
+                    OldLogProbs.AsSpan(row * w, n).ToArray()) { Advantage = Advantages[row] };
+            }).ToList())).ToList());
+    }
 }
