@@ -155,16 +155,17 @@ public sealed class RolloutLogTests
         Skip.IfNot(Directory.Exists(Mirror), $"MiniMind's git repository is not at {Mirror} (set MM_MINIMIND_REPO to a clone of jingyaogong/minimind)");
         using var d = new TempDir();
         string log = Path.Combine(d.Path, "rollouts.jsonl");
-        TrainDataSourceTests.Run(RlaifArgs(d.Path, log, lossType, 2, beta));
+        const int steps = 3; // step 1's rewards are all equal here (no update), step 2's are not: step 3 starts away from the reference
+        TrainDataSourceTests.Run(RlaifArgs(d.Path, log, lossType, steps, beta));
         var losses = StepLosses(Path.Combine(d.Path, "checkpoints", "grpo_32_metrics.jsonl"));
         double largest = 0;
-        for (int step = 1; step <= 2; step++)
+        for (int step = 1; step <= steps; step++)
         {
             // the step's starting weights: the --from-weight file, then the trained buffer of the step before
             var spec = new Dictionary<string, object>
             {
                 ["log"] = log, ["step"] = step, ["reference"] = Rlaif.Value.Weights,
-                ["policy"] = step == 1 ? Rlaif.Value.Weights : Path.Combine(d.Path, "checkpoints", "grpo_32", "step_000001", "model.f32"),
+                ["policy"] = step == 1 ? Rlaif.Value.Weights : Path.Combine(d.Path, "checkpoints", "grpo_32", $"step_{step - 1:D6}", "model.f32"),
                 ["config"] = new Dictionary<string, object> { ["hidden_size"] = 32, ["num_hidden_layers"] = 2, ["num_attention_heads"] = 4, ["num_key_value_heads"] = 2, ["vocab_size"] = 259 },
                 ["pad"] = 256, ["eos"] = 258, ["loss_type"] = lossType, ["beta"] = beta, ["epsilon"] = 0.2, ["epsilon_high"] = 5.0, ["byte_tokenizer"] = true,
             };
