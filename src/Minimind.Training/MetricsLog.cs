@@ -1,27 +1,25 @@
-using System.Text;
 using System.Text.Json;
 
 namespace Minimind.Training;
 
 /// <summary>
 /// The run's metrics as JSON lines (<c>metrics.jsonl</c> beside the checkpoints), one line per
-/// logged optimizer step plus start/resume/stop events, appended across resumes. On resume, lines
-/// for steps after the checkpoint (work that was lost) are dropped, so the file reads as one run.
+/// logged optimizer step plus start/resume/stop events, appended across resumes (a <see cref="JsonLinesFile"/>). On
+/// resume, lines for steps after the checkpoint (work that was lost) are dropped, so the file reads as one run.
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
-    private readonly StreamWriter _w;
+    private readonly JsonLinesFile _w;
 
     /// <summary>The file.</summary>
     public string Path { get; }
 
-    /// <summary>Opens <paramref name="path"/> for appending; with <paramref name="keepUpToStep"/> set,
-    /// first rewrites it (atomically) without step lines above that step.</summary>
+    /// <summary>Opens <paramref name="path"/> for appending (a torn last line cut off); with <paramref name="keepUpToStep"/> set,
+    /// first drops the step lines above that step.</summary>
     public MetricsLog(string path, long? keepUpToStep)
     {
         Path = path;
-        if (keepUpToStep is { } keep && File.Exists(path)) TruncateAfter(path, keep);
-        _w = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true };
+        _w = new JsonLinesFile(path, keepUpToStep);
     }
 
     /// <summary>Appends one line holding <paramref name="fields"/> (numbers, strings, bools, and lists of them or of field dictionaries).</summary>
@@ -29,7 +27,7 @@ public sealed class MetricsLog : IDisposable
     {
         using var ms = new MemoryStream();
         using (var j = new Utf8JsonWriter(ms)) Value(j, fields);
-        _w.WriteLine(Encoding.UTF8.GetString(ms.ToArray()));
+        _w.WriteLine(ms.ToArray());
     }
 
     private static void Value(Utf8JsonWriter j, object? v)
@@ -56,27 +54,6 @@ public sealed class MetricsLog : IDisposable
                 break;
             default: j.WriteStringValue(v.ToString()); break;
         }
-    }
-
-    private static void TruncateAfter(string path, long keep)
-    {
-        var kept = new List<string>();
-        foreach (var line in File.ReadLines(path))
-        {
-            if (line.Length == 0) continue;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                if (doc.RootElement.TryGetProperty("step", out var s) && s.ValueKind == JsonValueKind.Number && s.GetInt64() > keep) continue;
-            }
-            catch (JsonException) { continue; } // a line cut short by a kill
-            kept.Add(line);
-        }
-        Minimind.Checkpoint.AtomicFile.Write(path, st =>
-        {
-            using var sw = new StreamWriter(st, new UTF8Encoding(false), leaveOpen: true);
-            foreach (var l in kept) sw.WriteLine(l);
-        });
     }
 
     /// <inheritdoc/>

@@ -8,7 +8,8 @@ namespace Minimind.Training;
 /// The training loop of every stage, read top to bottom as nanoGPT's train.py: the schedule gives the step's learning
 /// rate, the step takes its micro-batches (<see cref="Trainer.TrainStepAt"/>: forward/backward, gradients over the
 /// ranks, the guard's verdict, clip, AdamW), the counters and the progress line follow, the guard may end the run,
-/// the held-out loss and samples are taken when due (<see cref="TrainingEvaluation"/>), and the <see cref="Checkpointer"/> saves when a save is due.
+/// the held-out loss and samples are taken when due (<see cref="TrainingEvaluation"/>), an RL stage's rollouts are logged
+/// (<see cref="Rl.Logging.RolloutLog"/>), and the <see cref="Checkpointer"/> saves when a save is due.
 /// </summary>
 public static class TrainLoop
 {
@@ -42,7 +43,9 @@ public static class TrainLoop
 
             // The step: micro-batch g is global index MicroStepInEpoch + g whatever the world size; this rank takes its block.
             int available = run.MicroBatchesAt(state.MicroStepInEpoch);
-            var r = run.TrainStepAt(state.Epoch, state.MicroStepInEpoch, lr, stop?.StopRequested == true);
+            int epoch = state.Epoch;
+            long firstMicro = state.MicroStepInEpoch + run.Parallel.MyMicroBatches(available).First; // this rank's, for the rollout log
+            var r = run.TrainStepAt(epoch, state.MicroStepInEpoch, lr, stop?.StopRequested == true);
             run.Record(step, available, r);
             var metrics = run.Stage as IStepMetricsSource;
             var extra = metrics?.TakeStepMetrics();
@@ -54,6 +57,8 @@ public static class TrainLoop
 
             // Validation and samples when due: forwards only, after the update, so the trained bits are unchanged.
             run.Evaluation?.AfterStep(state, step, run.IsDone, run.Parallel.Comm, root, progress);
+            // The step's rollouts (RL stages), before its checkpoint: a resume finds every saved step in the log.
+            run.Rollouts?.AfterStep(step, epoch, firstMicro);
 
             // Maybe save: every --save-interval steps, at the end, on a stop, or after a postponed save. A background
             // write that has ended is reported first; its failure stops the run here.

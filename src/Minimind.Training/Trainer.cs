@@ -60,6 +60,8 @@ public sealed class Trainer : IDisposable
     public bool LastStepSkipped { get; private set; }
     /// <summary>Validation loss and samples while training (--eval-data, --sample-prompts), or null.</summary>
     public TrainingEvaluation? Evaluation { get; set; }
+    /// <summary>The rollout log and debug print of an RL run (--log-rollouts, --debug-mode), or null.</summary>
+    public Rl.Logging.RolloutLog? Rollouts { get; set; }
     /// <summary>Invoked after each optimizer step with the step number (tests use it to kill at chosen moments).</summary>
     public Action<long>? AfterStep { get; set; }
     /// <summary>The divergence guard of the current <see cref="Run"/> (null outside one: <see cref="TrainStep"/> then always updates).</summary>

@@ -31,6 +31,7 @@ public sealed class CliOptionTableTests
         yield return new("train --stage dpo", TrainCommand.Table, new[] { "--stage", "dpo" }, TrainCommand.Bind);
         yield return new("train --stage grpo", TrainCommand.Table, new[] { "--stage", "grpo" }, TrainCommand.Bind);
         yield return new("train --stage ppo", TrainCommand.Table, new[] { "--stage", "ppo" }, TrainCommand.Bind);
+        yield return new("train --stage grpo --log-rollouts --debug-mode", TrainCommand.Table, new[] { "--stage", "grpo", "--log-rollouts", "r.jsonl", "--debug-mode" }, TrainCommand.Bind);
         yield return new("train --stage agent", TrainCommand.Table, new[] { "--stage", "agent" }, TrainCommand.Bind);
         yield return new("generate", GenerateCommand.Table, new[] { "--weights", Weights, "--prompt-ids", "1,2" }, a => GenerateCommand.Bind(a, out _));
         yield return new("generate --prompt", GenerateCommand.Table, new[] { "--weights", Weights, "--prompt", "hello" }, a => GenerateCommand.Bind(a, out _));

@@ -9,6 +9,7 @@ using Minimind.Model.Evaluation;
 using Minimind.Model.Tokenizer;
 using Minimind.Training;
 using Minimind.Training.Checkpointing;
+using Minimind.Training.Rl.Logging;
 
 namespace Minimind.Cli.Commands;
 
@@ -408,6 +409,9 @@ public sealed class TrainCommand : ICommand
         using var runLock = comm.Rank == 0 ? RunLock.Acquire(trainer.Paths.CheckpointRoot, CommandLine()) : null;
         log.WriteLine($"model: {config.Arch} dim {config.Dim}, {config.NLayers} layers, {config.NHeads}/{config.NKvHeads} heads, vocab {config.VocabSize}{(config.UseMoe ? $", MoE {config.NExperts}x top-{config.TopK}" : "")}: {model.Parameters.TotalElements:N0} parameters");
         bool resumed = Start(trainer, setup, model, settings, init, log);
+        // --log-rollouts: a resume keeps the log's lines up to its step; a fresh start under --resume (no checkpoint yet) keeps none.
+        using var rollouts = trainer.Rollouts = RolloutLog.Open(setup.Stage, settings.StageOptions.Rollouts, comm,
+            resumed ? trainer.State.OptimizerStep : settings.Resume ? 0 : null, log);
         // After the resume: a checkpoint's G (micro-batches per step) decides the steps per epoch.
         log.WriteLine($"data: {data.Description}: {data.Data.Count:N0} samples of {data.Data.SeqLen} tokens; {trainer.MicroBatchesPerEpoch} batches/epoch, " +
             $"{trainer.StepsPerEpoch} optimizer steps/epoch ({trainer.Parallel.MicroBatchesPerStep} micro-batch{(trainer.Parallel.MicroBatchesPerStep == 1 ? "" : "es")} per step)");

@@ -40,7 +40,8 @@ public sealed class GrpoRecipe() : StageRecipe("grpo", "train_grpo.py",
         .DefaultIs("none: the rule rewards alone").Sample("http://127.0.0.1:8000/score");
 
     /// <inheritdoc/>
-    public override IReadOnlyList<CliOption> Options { get; } = new CliOption[] { LossType, NumGenerations, DpoRecipe.Beta, Epsilon, EpsilonHigh, MaxGenLen, ThinkingRatio, RewardUrl };
+    public override IReadOnlyList<CliOption> Options { get; } =
+        new CliOption[] { LossType, NumGenerations, DpoRecipe.Beta, Epsilon, EpsilonHigh, MaxGenLen, ThinkingRatio, RewardUrl }.Concat(RolloutLogOptions.All).ToArray();
 
     /// <inheritdoc/>
     public override int RowsPerSample(StageSettings s) => s.Grpo.Generations;

@@ -9,6 +9,8 @@ public sealed record StageSettings(int LoraRank, double Alpha, double Temperatur
 {
     /// <summary>The grpo-only options.</summary>
     public GrpoSettings Grpo { get; init; } = GrpoSettings.Defaults;
+    /// <summary>The RL stages' rollout log and debug print.</summary>
+    public Training.Rl.Logging.RolloutLogSettings Rollouts { get; init; } = Training.Rl.Logging.RolloutLogSettings.None;
 
     /// <summary>The ppo-only options.</summary>
     public PpoSettings Ppo { get; init; } = PpoSettings.Defaults;
@@ -76,7 +78,7 @@ public static class TrainStages
             args.Get(GrpoRecipe.RewardUrl));
         var s = new StageSettings(args.Get(LoraRecipe.LoraRank), args.Get(DistillRecipe.Alpha), args.Get(DistillRecipe.Temperature),
             args.Get(DistillRecipe.TeacherWeight), args.Get(DistillRecipe.TeacherArch), beta)
-            { Grpo = grpo, Ppo = BindPpo(args, mode), AgentMaxTotalLen = args.Get(AgentRecipe.MaxTotalLen, mode) };
+            { Grpo = grpo, Ppo = BindPpo(args, mode), AgentMaxTotalLen = args.Get(AgentRecipe.MaxTotalLen, mode), Rollouts = RolloutLogOptions.Bind(args) };
         return (recipe, s);
     }
 

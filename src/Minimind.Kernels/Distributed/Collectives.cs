@@ -35,6 +35,29 @@ public static class Collectives
     public static float[] AllGather(ICommunicator c, ReadOnlySpan<float> mine) =>
         MemoryMarshal.Cast<byte, float>(AllGather(c, MemoryMarshal.AsBytes(mine))).ToArray();
 
+    /// <summary>
+    /// Every rank's <paramref name="mine"/> (any length) on rank <paramref name="root"/>, in rank order; null on the other
+    /// ranks. The lengths are all-gathered first, then each rank sends its bytes to the root in turn.
+    /// </summary>
+    public static byte[][]? Gather(ICommunicator c, byte[] mine, int root)
+    {
+        if (c.Size == 1) return new[] { mine };
+        var lengths = AllGather(c, BitConverter.GetBytes((long)mine.Length));
+        if (c.Rank != root)
+        {
+            c.SendRecv(mine, root, Span<byte>.Empty, root);
+            return null;
+        }
+        var all = new byte[c.Size][];
+        for (int r = 0; r < c.Size; r++)
+        {
+            if (r == root) { all[r] = mine; continue; }
+            all[r] = new byte[checked((int)BitConverter.ToInt64(lengths, 8 * r))];
+            c.SendRecv(ReadOnlySpan<byte>.Empty, r, all[r], r);
+        }
+        return all;
+    }
+
     /// <summary>Rank <paramref name="root"/>'s bytes on every rank (the length must be known to all).</summary>
     public static void Broadcast(ICommunicator c, Span<byte> data, int root)
     {

@@ -7,7 +7,24 @@ namespace Minimind.Training.Rl;
 /// <param name="Task">A built-in task's verdict (1 right, 0 wrong), or null for an RLAIF prompt.</param>
 /// <param name="Rule">MiniMind's rule terms (length, think, repetition penalty), or null for a built-in task.</param>
 /// <param name="ModelScore">The reward model's clipped score, or null without <c>--reward-url</c>.</param>
-public readonly record struct RewardParts(float Total, double? Task, RuleReward? Rule, double? ModelScore);
+public readonly record struct RewardParts(float Total, double? Task, RuleReward? Rule, double? ModelScore)
+{
+    /// <summary>The parts present, by MiniMind's names for them: task; length, think, think_close, repetition_penalty; reward_model.</summary>
+    public IReadOnlyList<KeyValuePair<string, double>> Named()
+    {
+        var parts = new List<KeyValuePair<string, double>>();
+        if (Task is { } t) parts.Add(new("task", t));
+        if (Rule is { } r)
+        {
+            parts.Add(new("length", r.Length));
+            parts.Add(new("think", r.Thinking));
+            parts.Add(new("think_close", r.ThinkClose));
+            parts.Add(new("repetition_penalty", r.RepetitionPenalty));
+        }
+        if (ModelScore is { } m) parts.Add(new("reward_model", m));
+        return parts;
+    }
+}
 
 /// <summary>
 /// The rewards of a GRPO rollout batch: a built-in task's rule (1 when the checked answer is right, else 0) for the

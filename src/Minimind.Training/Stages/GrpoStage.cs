@@ -5,6 +5,7 @@ using Minimind.Model.Generation;
 using Minimind.Model.Tokenizer;
 using Minimind.Training.Checkpointing;
 using Minimind.Training.Rl;
+using Minimind.Training.Rl.Logging;
 
 namespace Minimind.Training.Stages;
 
@@ -24,8 +25,11 @@ namespace Minimind.Training.Stages;
 /// The rollouts draw from <see cref="RolloutRng"/>, which every checkpoint stores: a resumed run samples what the
 /// uninterrupted one did. The reference model's file hash is in the <see cref="Signature"/>.
 /// </summary>
-public sealed class GrpoStage : RolloutStage<GrpoRolloutBatch>
+public sealed class GrpoStage : RolloutStage<GrpoRolloutBatch>, IRolloutSource
 {
+    private readonly List<GrpoRolloutBatch> _kept = new();
+    private GrpoRolloutBatch? _updated; // the last Update's batch with what the loss used (Trained keeps it)
+    private readonly ITokenizer _tokenizer;
     private readonly GrpoOptions _o;
     private readonly int _eos;
     private readonly PromptRollouts _rollouts;
@@ -41,7 +45,7 @@ public sealed class GrpoStage : RolloutStage<GrpoRolloutBatch>
         : base(policy, reference, prompts, Validated(options).Generations * maxPrompts, prompts.SeqLen, seed,
             $"{maxPrompts} prompts x {options.Generations} generations")
     {
-        _o = options; _eos = eosId;
+        _o = options; _eos = eosId; _tokenizer = tokenizer;
         _rollouts = new PromptRollouts(Engine, prompts, options.Sampling, rewards, tokenizer, eosId);
         var l = options.Loss;
         Signature = new KeyValuePair<string, string>[]
@@ -79,6 +83,7 @@ public sealed class GrpoStage : RolloutStage<GrpoRolloutBatch>
         var dLogp = new float[rows * r];
         var result = PolicyLoss.Compute(logp, logp, refLogp, mask, advantages, rows, r, _o.Loss, skipEmptyRows: false, lossScale, dLogp);
         if (backward) PolicyBackward(batch, seqs.Spread(dLogp), lossScale);
+        _updated = rollout with { Width = r, OldLogProbs = logp, Mask = mask, Advantages = advantages };
         return (result.Loss + aux, result);
     }
 
@@ -89,7 +94,26 @@ public sealed class GrpoStage : RolloutStage<GrpoRolloutBatch>
     protected override long Generated(GrpoRolloutBatch rollout) => rollout.Completions.Sum(c => (long)c.Length);
 
     /// <inheritdoc/>
-    protected override GrpoRolloutBatch Trained(GrpoRolloutBatch rollout, float loss) => rollout with { Loss = loss };
+    protected override GrpoRolloutBatch Trained(GrpoRolloutBatch rollout, float loss)
+    {
+        var trained = (ReferenceEquals(_updated?.Completions, rollout.Completions) ? _updated! : rollout) with { Loss = loss };
+        if (KeepRollouts) _kept.Add(trained);
+        return trained;
+    }
+
+    /// <inheritdoc/>
+    public bool KeepRollouts { get; set; }
+
+    /// <inheritdoc/>
+    public RolloutConsoleForm ConsoleForm => RolloutConsoleForm.Grpo;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<RolloutBatchRecord> TakeStepRollouts()
+    {
+        var records = _kept.Select(b => b.ToRecord(_tokenizer)).ToList();
+        _kept.Clear();
+        return records;
+    }
 }
 
 /// <summary>
@@ -100,4 +124,25 @@ public sealed record GrpoRolloutBatch(int[] Samples, RlPrompt[] Prompts, int Pro
 {
     /// <summary>The micro-batch's loss (policy + aux), once trained.</summary>
     public float Loss { get; init; }
+    /// <summary>R, the longest completion: the row width of <see cref="OldLogProbs"/> and <see cref="Mask"/>.</summary>
+    public int Width { get; init; }
+    /// <summary>The old per-token log-probs [rows × R] (the policy's own, ρ = 1), once trained.</summary>
+    public float[] OldLogProbs { get; init; } = Array.Empty<float>();
+    /// <summary>The completion mask [rows × R], once trained.</summary>
+    public float[] Mask { get; init; } = Array.Empty<float>();
+    /// <summary>The group advantages [rows], once trained.</summary>
+    public float[] Advantages { get; init; } = Array.Empty<float>();
+
+    /// <summary>The rollout log's record of this batch (prompts decoded with <paramref name="tokenizer"/>, specials kept).</summary>
+    public RolloutBatchRecord ToRecord(ITokenizer tokenizer)
+    {
+        int g = Completions.Length / Prompts.Length, w = Width;
+        return new RolloutBatchRecord(Loss, Prompts.Select((p, b) => new RolloutPromptRecord(Samples[b], p.Ids, tokenizer.Decode(p.Ids, skipSpecialTokens: false),
+            Enumerable.Range(b * g, g).Select(row =>
+            {
+                int n = Completions[row].Length;
+                return new RolloutCompletionRecord(Completions[row], Texts[row], Mask.AsSpan(row * w, n).ToArray(), Rewards[row].Total, Rewards[row].Named(),
+                    OldLogProbs.AsSpan(row * w, n).ToArray()) { Advantage = Advantages[row] };
+            }).ToList())).ToList());
+    }
 }
