@@ -13,16 +13,21 @@ namespace Minimind.Benchmarks;
 /// nn.Linear layouts: fwd Y = X·Wᵀ, bwdIn dX += dY·W, bwdW dW += dYᵀ·X. Prints best-of GFLOP/s and the median of the
 /// per-repetition ratios. OpenBLAS is loaded from the path given (Debian's libopenblas0-pthread, unpacked, not
 /// installed); its threads and kernel follow OPENBLAS_NUM_THREADS and OPENBLAS_CORETYPE as usual.
-/// Run: <c>OPENBLAS_NUM_THREADS=2 dotnet run -c Release --project benchmarks/Minimind.Benchmarks -- sgemm-vs-openblas LIB [v1|m3] [reps]</c>
+/// Run: <c>OPENBLAS_NUM_THREADS=2 dotnet run -c Release --project benchmarks/Minimind.Benchmarks -- sgemm-vs-openblas LIB [v1|m3] [reps] [layouts] [paths]</c>
+/// (layouts: comma-separated fwd, bwdIn, bwdW, default all; paths: comma-separated CPU path names, default every supported one).
+/// A 6th argument <c>1</c> runs both sides on one thread and times the calling thread's CPU time instead of the wall
+/// clock (OpenBLAS must then run on the caller: OPENBLAS_NUM_THREADS=1): on a machine shared with other work the time
+/// the thread spends descheduled is left out, so per-core efficiency can be compared where wall-clock figures are noise.
 /// </summary>
 public static unsafe class SgemmVsOpenBlas
 {
     private const int RowMajor = 101, NoTrans = 111, Trans = 112;
 
-    /// <summary>Runs the comparison; args: the libopenblas.so path, the size set (v1 default) and repetitions (5).</summary>
+    /// <summary>Runs the comparison; args: the libopenblas.so path, the size set (v1 default), repetitions (5), the layouts
+    /// (all by default) and the CPU paths (every supported one by default).</summary>
     public static int Run(string[] args)
     {
-        if (args.Length < 1) { Console.Error.WriteLine("usage: sgemm-vs-openblas LIBOPENBLAS.so [v1|m3] [reps]"); return 2; }
+        if (args.Length < 1) { Console.Error.WriteLine("usage: sgemm-vs-openblas LIBOPENBLAS.so [v1|m3] [reps] [fwd,bwdIn,bwdW] [avx512,avx2,portable] [threads: 2|1]"); return 2; }
         var lib = NativeLibrary.Load(args[0]);
         var sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)NativeLibrary.GetExport(lib, "cblas_sgemm");
         var corename = (delegate* unmanaged<IntPtr>)NativeLibrary.GetExport(lib, "openblas_get_corename");
@@ -30,10 +35,18 @@ public static unsafe class SgemmVsOpenBlas
         string sizes = args.Length > 1 ? args[1] : "v1";
         int reps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5;
         var (tokens, dim, kvDim, hidden, vocab) = sizes == "m3" ? (16 * 1024, 768, 384, 2432, 6400) : (16 * 512, 512, 256, 1408, 6400);
-        var paths = Enum.GetValues<CpuIsa>().Where(CpuIsas.IsSupported).OrderDescending().ToArray();
-        var backends = paths.Select(p => new CpuBackend(2, p)).ToArray();
-        Console.WriteLine($"OpenBLAS core {Marshal.PtrToStringAnsi(corename())}, {nthreads()} threads; ours 2 threads on {string.Join(", ", paths.Select(p => p.Name()))}; " +
-            $"sizes {sizes}, best of {reps} (ratio: median of per-repetition ratios); {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        string[] layoutNames = ["fwd", "bwdIn", "bwdW"];
+        var layouts = args.Length > 3 ? args[3].Split(',').Select(l => Array.IndexOf(layoutNames, l)).ToArray() : [0, 1, 2];
+        if (layouts.Contains(-1)) { Console.Error.WriteLine($"sgemm-vs-openblas: layouts are {string.Join(", ", layoutNames)}, got '{args[3]}'"); return 2; }
+        var paths = Enum.GetValues<CpuIsa>().Where(CpuIsas.IsSupported).OrderDescending()
+            .Where(p => args.Length <= 4 || args[4].Split(',').Contains(p.Name())).ToArray();
+        if (paths.Length == 0) { Console.Error.WriteLine($"sgemm-vs-openblas: no supported CPU path named in '{args[4]}'"); return 2; }
+        int threads = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 2;
+        bool cpuTime = threads == 1;
+        if (cpuTime && nthreads() != 1) { Console.Error.WriteLine("sgemm-vs-openblas: one thread times CPU time: set OPENBLAS_NUM_THREADS=1"); return 2; }
+        var backends = paths.Select(p => new CpuBackend(threads, p)).ToArray();
+        Console.WriteLine($"OpenBLAS core {Marshal.PtrToStringAnsi(corename())}, {nthreads()} threads; ours {threads} threads on {string.Join(", ", paths.Select(p => p.Name()))}; " +
+            $"sizes {sizes}, best of {reps}{(cpuTime ? " of the thread's CPU time" : "")} (ratio: median of per-repetition ratios); {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         Console.WriteLine();
         Console.WriteLine("| shape M×N×K | layout | " + string.Join(" | ", paths.Select(p => $"ours {p.Name()} GFLOP/s")) + " | OpenBLAS GFLOP/s | " +
             string.Join(" | ", paths.Select(p => $"{p.Name()}/OpenBLAS")) + " |");
@@ -44,7 +57,7 @@ public static unsafe class SgemmVsOpenBlas
             // Tensors of the first backend (every CpuBackend reads any CPU tensor); OpenBLAS gets pointers to the same memory.
             var x = Filled(backends[0], 1, (long)m * k); var w = Filled(backends[0], 2, (long)n * k); var dy = Filled(backends[0], 3, (long)m * n);
             var outs = new[] { Filled(backends[0], 4, (long)m * n), Filled(backends[0], 5, (long)m * k), Filled(backends[0], 6, (long)n * k) };
-            for (int layout = 0; layout < 3; layout++)
+            foreach (int layout in layouts)
             {
                 var tOurs = paths.Select(_ => new List<double>()).ToArray();
                 var tBlas = new List<double>();
@@ -54,7 +67,7 @@ public static unsafe class SgemmVsOpenBlas
                     for (int p = 0; p < paths.Length; p++)
                     {
                         var b = backends[p];
-                        double t = Time(() =>
+                        double t = Time(cpuTime, () =>
                         {
                             var s = new GemmShape(m, n, k);
                             if (layout == 0) b.MatMul(o, x, w, s);
@@ -63,7 +76,7 @@ public static unsafe class SgemmVsOpenBlas
                         });
                         if (r >= 0) tOurs[p].Add(t);
                     }
-                    double tb = Time(() =>
+                    double tb = Time(cpuTime, () =>
                     {
                         fixed (float* px = CpuBackend.Span(x), pw = CpuBackend.Span(w), pdy = CpuBackend.Span(dy), po = CpuBackend.Span(o))
                         {
@@ -83,7 +96,7 @@ public static unsafe class SgemmVsOpenBlas
                     var q = t.Zip(tBlas, (a, b) => b / a).Order().ToList();
                     return q[q.Count / 2].ToString("F2", CultureInfo.InvariantCulture);
                 }
-                Console.WriteLine($"| {m}×{n}×{k} ({name}) | {(layout == 0 ? "fwd" : layout == 1 ? "bwdIn" : "bwdW")} | " +
+                Console.WriteLine($"| {m}×{n}×{k} ({name}) | {layoutNames[layout]} | " +
                     string.Join(" | ", tOurs.Select(Gf)) + $" | {Gf(tBlas)} | " + string.Join(" | ", tOurs.Select(Ratio)) + " |");
             }
         }
@@ -91,11 +104,30 @@ public static unsafe class SgemmVsOpenBlas
         return 0;
     }
 
-    private static double Time(Action a)
+    // Seconds a() takes: wall clock, or the calling thread's CPU time.
+    private static double Time(bool cpuTime, Action a)
     {
+        if (cpuTime)
+        {
+            double c0 = ThreadCpuSeconds();
+            a();
+            return ThreadCpuSeconds() - c0;
+        }
         var sw = Stopwatch.StartNew();
         a();
         return sw.Elapsed.TotalSeconds;
+    }
+
+    private const int ClockThreadCpuTime = 3;
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, long* timespec);
+
+    private static double ThreadCpuSeconds()
+    {
+        long* ts = stackalloc long[2];
+        if (ClockGetTime(ClockThreadCpuTime, ts) != 0) throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+        return ts[0] + ts[1] * 1e-9;
     }
 
     private static Tensor Filled(CpuBackend b, int seed, long n)

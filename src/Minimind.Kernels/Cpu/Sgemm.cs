@@ -54,11 +54,16 @@ internal static unsafe class Sgemm
         if (M <= SkinnyRows) { RunSkinny<TK>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision); return; }
         int MR = TK.MR, NR = TK.NR;
         // K is walked in KC slices. Per slice, B is packed once into NR-column panels (in parallel, shared by every
-        // work item; it stays in L3), then the work items run in parallel: an item is a block of MC rows (all of N when
+        // work item; it stays in L3), then the work items run in parallel: an item is a block of ≤ MC rows (all of N when
         // there are enough row blocks for the workers, else N is split too); it packs its A rows into MR-row panels in
         // a buffer of its own (MC·KC floats, L2-resident) and sweeps B's panels over them.
         int nPad = (N + NR - 1) / NR * NR, nPanels = nPad / NR;
+        // Row blocks of at most MC rows, as many as a multiple of the thread count where there are few (a weight gradient
+        // has M = the layer's outputs, e.g. 512 = 5⅓ blocks of 96), each holding an equal share of the MR-row panels:
+        // blocks 96,96,96,96,96,32 left one of two threads idle for a sixth of every K slice.
+        int mPanels = (M + MR - 1) / MR;
         int mBlocks = (M + MC - 1) / MC;
+        mBlocks = Math.Min(mPanels, (mBlocks + work.Threads - 1) / work.Threads * work.Threads);
         // Column chunks (multiples of NR) only when the row blocks alone cannot feed the workers. Splitting never
         // changes any element's summation order.
         int nChunks = Math.Max(1, Math.Min(nPanels, (3 * work.Threads + mBlocks - 1) / mBlocks));
@@ -74,6 +79,9 @@ internal static unsafe class Sgemm
                 work.For(nPanels, 4, (s, e) =>
                 {
                     fixed (float* pb = b, buf = bPack)
+                        if (bCs == 1)
+                            PackBRows<TK>(buf, pb + bOff + (long)slice * bRs, bRs, N, (int)s, (int)e, kc, precision);
+                        else
                         for (long panel = s; panel < e; panel++)
                         {
                             int j0 = (int)panel * NR;
@@ -83,7 +91,8 @@ internal static unsafe class Sgemm
                 bool overwrite = p0 == 0 && !accumulate;
                 work.ForEach(mBlocks * nChunks, item =>
                 {
-                    int i0 = item / nChunks * MC, mc = Math.Min(MC, M - i0);
+                    int block = item / nChunks;
+                    int i0 = (int)((long)block * mPanels / mBlocks) * MR, mc = Math.Min(M, (int)((long)(block + 1) * mPanels / mBlocks) * MR) - i0;
                     int j0 = item % nChunks * chunkPanels * NR, nc = Math.Min(chunkPanels * NR, N - j0);
                     var aPack = PackPool.Rent(MC * KC + MR * NR);
                     try
@@ -259,12 +268,37 @@ internal static unsafe class Sgemm
             for (int p = p0; p < kc; p++) panel[(long)p * NR + j] = 0f;
     }
 
+    /// <summary>Panels [first, last) of a B whose columns are contiguous (B(p, j) = s0[p·rs + j], N columns), written as
+    /// <see cref="PackB{TK}"/> writes them but walking B row by row, so each row's span is read once, front to back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void PackBRows<TK>(float* panels, float* s0, int rs, int N, int first, int last, int kc, Precision precision) where TK : struct, IGemmKernel
+    {
+        int NR = TK.NR;
+        int full = Math.Min(last, N / NR);
+        for (int p = 0; p < kc; p++)
+        {
+            float* row = s0 + (long)p * rs;
+            int panel = first;
+            for (; panel < full; panel++)
+                CopyRounded(row + panel * NR, panels + (long)panel * NR * kc + (long)p * NR, NR, precision);
+            for (; panel < last; panel++)
+            {
+                int c0 = panel * NR, nr = Math.Min(NR, N - c0);
+                float* d = panels + (long)c0 * kc + (long)p * NR;
+                CopyRounded(row + c0, d, nr, precision);
+                for (int j = nr; j < NR; j++) d[j] = 0f;
+            }
+        }
+    }
+
     // dst[i] = round(src[i]) for i < n.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CopyRounded(float* src, float* dst, int n, Precision precision)
     {
         int i = 0;
         for (; i + 8 <= n; i += 8) OperandRounding.Round(Vector256.Load(src + i), precision).Store(dst + i);
+        // A tail of a row of at least 8: the last 8 again (each element rounds alone, so the overlap writes equal values).
+        if (i < n && n >= 8) { OperandRounding.Round(Vector256.Load(src + n - 8), precision).Store(dst + n - 8); return; }
         for (; i < n; i++) dst[i] = PrecisionRounding.Round(src[i], precision);
     }
 

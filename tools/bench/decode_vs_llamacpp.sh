@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Prefill and decode speed of `minimind generate` side by side with real llama.cpp (npm node-llama-cpp's prebuilt
+# CPU build, tools/gguf/speed.mjs) on our own GGUF export of the same weights: a minimind3-size model (dim 768,
+# 8 layers, vocab 6400; one training step from random initialisation on the built-in corpus), a 128-id prompt, 256
+# greedy tokens (no eos stop), 2 threads, f32 KV cache on both sides. Weight precision: ours fp32 vs llama.cpp f32,
+# ours --dtype bf16 vs llama.cpp f16. Runs the pairs alternately (ours, llama.cpp, ours, ...) so a shared machine's
+# drifting load hits both alike, and prints every run and the median ratios.
+#   tools/bench/decode_vs_llamacpp.sh [ROUNDS]      (env: WORK=dir for the model files, TOKENIZER=MiniMind v3 folder)
+# Needs: the CLI built (dotnet build src/Minimind.Cli -c Release) and tools/gguf/node_modules (cd tools/gguf && npm ci).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${1:-3}
+WORK=${WORK:-/tmp/minimind-decode-bench}
+TOKENIZER=${TOKENIZER:-/work/shared/minimind/v3}
+MM=(dotnet artifacts/bin/Minimind.Cli/release/minimind.dll)
+[ -f artifacts/bin/Minimind.Cli/release/minimind.dll ] || { echo "build the CLI first: dotnet build src/Minimind.Cli -c Release" >&2; exit 2; }
+[ -d tools/gguf/node_modules/node-llama-cpp ] || { echo "install node-llama-cpp first: (cd tools/gguf && npm ci)" >&2; exit 2; }
+[ -d "$TOKENIZER" ] || { echo "set TOKENIZER to MiniMind's v3 tokenizer folder (shared/minimind/v3)" >&2; exit 2; }
+mkdir -p "$WORK"
+PTH=$WORK/pretrain_768.pth
+if [ ! -f "$PTH" ]; then
+  "${MM[@]}" train --arch minimind3 --max-steps 1 --batch-size 1 --max-seq-len 512 --out-dir "$WORK" > "$WORK/train.log" 2>&1
+fi
+for d in f32 f16; do
+  [ -f "$WORK/m3-$d.gguf" ] || "${MM[@]}" convert "$PTH" "$WORK/m3-$d.gguf" --tokenizer "$TOKENIZER" --dtype $d > /dev/null
+done
+# 128 prompt ids, fixed (bos first), inside the vocabulary.
+IDS=$(python3 -c "import random; r = random.Random(21); print(','.join(['1'] + [str(r.randrange(3, 6400)) for _ in range(127)]))")
+N=256
+
+ours() {  # dtype -> "prefill_tok_s decode_tok_s"
+  local line
+  line=$("${MM[@]}" generate --weights "$PTH" --prompt-ids "$IDS" --greedy --max-new-tokens $N --eos-id -1 --dtype "$1" 2>&1 >/dev/null | grep 'tokens/s)')
+  # "256 tokens in 3.20 s (prefill of 128 tokens + first token 228 ms, then 82.1 tokens/s)"
+  echo "$line" | sed -E 's/.*prefill of ([0-9]+) tokens \+ first token ([0-9.]+) ms, then ([0-9.]+) tokens\/s.*/\1 \2 \3/' |
+    awk '{ printf "%.1f %.1f\n", $1 / ($2 / 1000), $3 }'
+}
+llama() {  # gguf -> "prefill_tok_s decode_tok_s"
+  node tools/gguf/speed.mjs "$1" "$IDS" $N 2 |
+    python3 -c "import json, sys; j = json.load(sys.stdin); print('%.1f %.1f' % (j['prefill_tokens_per_s'], j['decode_tokens_per_s']))"
+}
+
+echo "minimind generate vs llama.cpp (node-llama-cpp $(node -p "require('./tools/gguf/node_modules/node-llama-cpp/package.json').version")), 128-id prompt + $N greedy tokens, 2 threads; $(date -u '+%Y-%m-%d %H:%M') UTC, load $(cut -d' ' -f1 /proc/loadavg)"
+echo "pair  round  ours_prefill  llama_prefill  ours_decode  llama_decode   (tokens/s)"
+for pair in "fp32 f32" "bf16 f16"; do
+  set -- $pair
+  : > "$WORK/ratios-$1"
+  for r in $(seq 1 "$ROUNDS"); do
+    read -r op od <<< "$(ours "$1")"
+    read -r lp ld <<< "$(llama "$WORK/m3-$2.gguf")"
+    printf '%-9s %5d  %12s  %13s  %11s  %12s\n' "$1/$2" "$r" "$op" "$lp" "$od" "$ld"
+    echo "$op $lp $od $ld" >> "$WORK/ratios-$1"
+  done
+  python3 - "$WORK/ratios-$1" "$1/$2" <<'EOF'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+pre = statistics.median(o / l for o, l, _, _ in rows)
+dec = statistics.median(o / l for _, _, o, l in rows)
+print(f"{sys.argv[2]}: median ratio ours/llama.cpp prefill {pre:.2f}, decode {dec:.2f}")
+EOF
+done
