@@ -37,6 +37,12 @@ public sealed class RlPromptSet : IPretrainSource
     /// <inheritdoc/>
     public int SeqLen => MaxPromptLen + MaxGenLen;
 
+    /// <summary>
+    /// The RoPE positions a trained rollout row may reach: a row of a shorter prompt starts at the batch's prompt width
+    /// minus its length (MiniMind's left pads counted) and is eos-filled to the widest row, so up to 2·prompt + generation.
+    /// </summary>
+    public int Positions => 2 * MaxPromptLen + MaxGenLen;
+
     /// <inheritdoc/>
     public void Fill(long index, Span<int> inputs, Span<int> targets)
     {
