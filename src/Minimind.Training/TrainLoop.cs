@@ -42,7 +42,11 @@ public static class TrainLoop
 
             // The step: micro-batch g is global index MicroStepInEpoch + g whatever the world size; this rank takes its block.
             int available = run.MicroBatchesAt(state.MicroStepInEpoch);
-            var r = run.TrainStepAt(state.Epoch, state.MicroStepInEpoch, lr, stop?.StopRequested == true);
+            StepResult r;
+            // A save awaiting its resume check gets it from this step's first forward, before the update: a refusal
+            // ends the run at the saved step, whose weights are still the model's (see Checkpointer).
+            try { r = run.TrainStepAt(state.Epoch, state.MicroStepInEpoch, lr, stop?.StopRequested == true); }
+            catch (TrainingDivergedException e) { return Diverged(run, progress, state.OptimizerStep, e.Message); }
             run.Record(step, available, r);
             var metrics = run.Stage as IStepMetricsSource;
             var extra = metrics?.TakeStepMetrics();
