@@ -40,7 +40,15 @@ public sealed class CheckpointSnapshot
     // The counters, with the resume check's value once it is known (the copy in State belongs to this snapshot alone).
     private void WriteState(Stream s)
     {
-        if (_resumeCheck is not null) State.NextBatchLoss = _resumeCheck.GetAwaiter().GetResult();
+        if (_resumeCheck is not null)
+        {
+            var wait = System.Diagnostics.Stopwatch.StartNew();
+            State.NextBatchLoss = _resumeCheck.GetAwaiter().GetResult();
+            ResumeCheckWaitSeconds = wait.Elapsed.TotalSeconds;
+        }
         s.Write(State.Serialize());
     }
+
+    /// <summary>How long writing the counters waited for the resume check (0 when it was known at the snapshot).</summary>
+    public double ResumeCheckWaitSeconds { get; private set; }
 }

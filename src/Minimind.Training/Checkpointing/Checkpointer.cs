@@ -44,7 +44,11 @@ public sealed class Checkpointer : IDisposable
     private PendingCheck? _check;
 
     /// <summary>A write handed to the background thread: its step and folder, what it cost training, its outcome.</summary>
-    private sealed record PendingSave(long Step, string Folder, double BlockedSeconds, double WaitedSeconds, Task<double> Write);
+    private sealed record PendingSave(long Step, string Folder, double BlockedSeconds, double WaitedSeconds, Task<double> Write)
+    {
+        /// <summary>What a background write writes (its wait for the resume check is not counted as writing).</summary>
+        public CheckpointSnapshot? Snapshot { get; init; }
+    }
 
     /// <summary>
     /// A save waiting for its resume check from the next step's forward: its step, the verdict its background write
@@ -120,7 +124,7 @@ public sealed class Checkpointer : IDisposable
             return folder;
         }
         _thread ??= new SaveThread();
-        _pending = new PendingSave(snapshot.Step, folder, blocked.Elapsed.TotalSeconds, waited, _thread.Run(() => Write(snapshot)));
+        _pending = new PendingSave(snapshot.Step, folder, blocked.Elapsed.TotalSeconds, waited, _thread.Run(() => Write(snapshot))) { Snapshot = snapshot };
         progress?.ClearLine();
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {snapshot.Step}: checkpoint snapshot taken, training blocked {_pending.BlockedSeconds:F2}s" +
             $"{(waited > 0 ? $" ({waited:F2}s of it waiting for the previous write)" : "")}; writing it in the background ({SnapshotBytes / 1e6:F1} MB host copy)"));
@@ -175,7 +179,7 @@ public sealed class Checkpointer : IDisposable
     // write, the snapshot, the barrier — and the write itself when synchronous) and how long the write took.
     private void Report(PendingSave p, TrainProgress? progress)
     {
-        double writeS = p.Write.Result;
+        double writeS = p.Write.Result - (p.Snapshot?.ResumeCheckWaitSeconds ?? 0);
         progress?.ClearLine();
         string cost = _o.AsyncSave
             ? string.Create(CultureInfo.InvariantCulture, $"written in the background in {writeS:F2}s; training blocked {p.BlockedSeconds:F2}s")
