@@ -44,8 +44,9 @@ public sealed class ChatServer
         _scheduler = new BatchScheduler(engine, options.MaxQueue);
     }
 
-    /// <summary>Serves until SIGTERM/SIGINT, drains, and returns 0. <paramref name="started"/> gets the bound address.</summary>
-    public int Run(Action<string>? started = null)
+    /// <summary>Serves until SIGTERM/SIGINT (or <paramref name="stop"/> is cancelled: an in-process server, as
+    /// <c>bench serve</c> runs one), drains, and returns 0. <paramref name="started"/> gets the bound address.</summary>
+    public int Run(Action<string>? started = null, CancellationToken stop = default)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -76,6 +77,7 @@ public sealed class ChatServer
         app.MapFallback(ctx => WriteError(ctx, new ApiException(404, $"no endpoint {ctx.Request.Method} {ctx.Request.Path}: see /v1/chat/completions, /v1/completions, /v1/models, /health", code: "not_found")));
 
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        using var stopping = stop.Register(lifetime.StopApplication);
         lifetime.ApplicationStopping.Register(() =>
         {
             _scheduler.BeginDrain();
@@ -157,7 +159,7 @@ public sealed class ChatServer
         var job = _scheduler.Submit(new GenerationRequest
         {
             Prompt = prompt, Sampler = new Sampler(sampling, Sampler.SeedState(seed)), MaxNewTokens = maxNew,
-            StopIds = new[] { chat ? _format.StopId : _format.Tokenizer.EosId },
+            StopIds = request.IgnoreEos ? Array.Empty<int>() : new[] { chat ? _format.StopId : _format.Tokenizer.EosId },
         });
         long n = Interlocked.Increment(ref _requests);
         string id = (chat ? "chatcmpl-" : "cmpl-") + n.ToString(CultureInfo.InvariantCulture);

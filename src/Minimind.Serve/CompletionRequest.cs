@@ -37,6 +37,9 @@ public sealed class CompletionRequest
     public string[] Stop { get; private init; } = Array.Empty<string>();
     /// <summary>The sampling seed, or null for a fresh one.</summary>
     public long? Seed { get; private init; }
+    /// <summary><c>ignore_eos</c> (vLLM's extension, for benchmarks): the end-of-turn / eos token does not end the reply;
+    /// only <c>max_tokens</c>, the context or a stop string do.</summary>
+    public bool IgnoreEos { get; private init; }
 
     /// <summary>Parses and validates a body; <paramref name="chat"/> selects the endpoint's shape. Throws <see cref="ApiException"/> (400).</summary>
     public static CompletionRequest Parse(ReadOnlySpan<byte> body, bool chat)
@@ -63,6 +66,7 @@ public sealed class CompletionRequest
                 IncludeUsage = stream && root.TryGetProperty("stream_options", out var so) && so.ValueKind == JsonValueKind.Object && (Bool(so, "include_usage") ?? false),
                 Stop = ParseStop(root),
                 Seed = Integer(root, "seed", long.MinValue, long.MaxValue),
+                IgnoreEos = Bool(root, "ignore_eos") ?? false,
             };
             if (r.TopP <= 0) throw ApiException.BadField("top_p", "top_p must be in (0, 1]");
             if (Integer(root, "n", 1, int.MaxValue) is long n && n != 1) throw ApiException.BadField("n", $"n = {n}: this server returns one choice per request (n = 1)");

@@ -30,6 +30,7 @@ public sealed class CliOptionTableTests
         yield return new("train --stage distill", TrainCommand.Table, new[] { "--stage", "distill" }, TrainCommand.Bind);
         yield return new("train --stage dpo", TrainCommand.Table, new[] { "--stage", "dpo" }, TrainCommand.Bind);
         yield return new("train --stage grpo", TrainCommand.Table, new[] { "--stage", "grpo" }, TrainCommand.Bind);
+        yield return new("train --stage agent", TrainCommand.Table, new[] { "--stage", "agent" }, TrainCommand.Bind);
         yield return new("generate", GenerateCommand.Table, new[] { "--weights", Weights, "--prompt-ids", "1,2" }, a => GenerateCommand.Bind(a, out _));
         yield return new("generate --prompt", GenerateCommand.Table, new[] { "--weights", Weights, "--prompt", "hello" }, a => GenerateCommand.Bind(a, out _));
         yield return new("chat", ChatCommand.Table, new[] { "--weights", Weights }, a => ChatCommand.Bind(a, out _));
@@ -54,6 +55,7 @@ public sealed class CliOptionTableTests
         yield return new("plot", PlotCommand.Table, new[] { "out" }, PlotCommand.Bind);
         yield return new("plot --table", PlotCommand.Table, new[] { "--table", "b.md" }, PlotCommand.Bind);
         yield return new("bench eval", EvalBench.Table, new[] { "eval" }, EvalBench.Bind);
+        yield return new("bench serve", ServeBench.Table, new[] { "serve" }, ServeBench.Bind);
     }
 
 

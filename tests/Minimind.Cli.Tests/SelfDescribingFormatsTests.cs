@@ -107,29 +107,11 @@ public sealed class SelfDescribingFormatsTests
                 Assert.True(expected == Ids(path), $"{name} as {what} generates other ids than the source: {Ids(path)} vs {expected}");
 
             // merged LoRA: a different model, so its reference is the merged file with the architecture spelled out
-            Ok("convert", src, P("merged.pth"), "--merge-lora", WriteLora(P("lora.pth"), config));
+            Ok("convert", src, P("merged.pth"), "--merge-lora", TinyModels.WriteLora(P("lora.pth"), config));
             Assert.Equal(Ids(P("merged.pth"), flags), Ids(P("merged.pth")));
             Assert.NotEqual(expected, Ids(P("merged.pth"))); // the adapters did change the model
         }
         finally { Directory.Delete(dir, true); }
-    }
-
-    // A LoRA file as MiniMind's save_lora writes it: rank-4 A/B on every square attention projection (wq, wo), random.
-    private static string WriteLora(string path, ModelConfig c)
-    {
-        var k = KeyTable.Of(c.Generation);
-        var rng = new Random(5);
-        float[] R(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() - 0.5) * scale)).ToArray();
-        var sd = new StateDict();
-        for (int l = 0; l < c.NLayers; l++)
-            foreach (var role in new[] { ParameterRole.Wq, ParameterRole.Wo })
-            {
-                var stem = k[role, l][..^".weight".Length];
-                sd.Add(stem + ".lora.A.weight", TorchTensor.FromFloat32(R(4 * c.Dim, 1.0), new[] { 4, c.Dim }));
-                sd.Add(stem + ".lora.B.weight", TorchTensor.FromFloat32(R(c.Dim * 4, 1.0), new[] { c.Dim, 4 }));
-            }
-        PthWriter.WriteStateDict(path, sd);
-        return path;
     }
 
     [Fact]
@@ -141,7 +123,7 @@ public sealed class SelfDescribingFormatsTests
             var (config, flags) = Architecture("minimind2");
             var bare = TinyModels.Write(Path.Combine(dir, "base.pth"), config); // no record
             var lora = new StateDict();
-            foreach (var (k, t) in StateDict.Read(WriteLora(Path.Combine(dir, "l.pth"), config))) lora.Add(k, t);
+            foreach (var (k, t) in StateDict.Read(TinyModels.WriteLora(Path.Combine(dir, "l.pth"), config))) lora.Add(k, t);
             ArchitectureRecord.Attach(lora, config, "byte"); // as the trainer saves a LoRA: the base model's record
             PthWriter.WriteStateDict(Path.Combine(dir, "lora.pth"), lora);
             var merged = Path.Combine(dir, "merged.pth");

@@ -17,10 +17,12 @@ public sealed class ServeModels : IDisposable
     public string Dir { get; } = ModelTestPaths.TempDir();
     public string Fast { get; }
     public string Long { get; }
+    /// <summary>The architecture of <see cref="Fast"/>.</summary>
+    public ModelConfig FastConfig { get; } = ModelConfig.Preset("minimind3") with { Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 259, MaxSeqLen = 256 };
 
     public ServeModels()
     {
-        Fast = Write("fast.pth", ModelConfig.Preset("minimind3") with { Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 259, MaxSeqLen = 256 }, 3);
+        Fast = Write("fast.pth", FastConfig, 3);
         Long = Write("long.pth", ModelConfig.Preset("minimind3") with { Dim = 128, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 259, MaxSeqLen = 4096 }, 4);
     }
 
@@ -51,9 +53,13 @@ public sealed class ServeTests(ServeModels models) : IClassFixture<ServeModels>
         "npm openai is not installed (cd tools/serve && npm install; .ci/run does this): the OpenAI SDK check is skipped");
 
     // `generate --chat --greedy`: the reply as the terminal prints it (stdout minus its final newline).
-    private string Generate(string weights, string prompt)
+    private static string Generate(string weights, string prompt) => GenerateGreedy(weights, prompt, MaxTokens, "--chat");
+
+    /// <summary><c>minimind generate --weights W --greedy --prompt P --max-new-tokens N EXTRA</c>: the text as the terminal
+    /// prints it (stdout minus its final newline), the reference a served greedy reply is compared with.</summary>
+    internal static string GenerateGreedy(string weights, string prompt, int maxTokens, params string[] extra)
     {
-        var (code, stdout, stderr) = CliProcess.Exec(null, "generate", "--weights", weights, "--chat", "--greedy", "--prompt", prompt, "--max-new-tokens", MaxTokens.ToString());
+        var (code, stdout, stderr) = CliProcess.Exec(null, new[] { "generate", "--weights", weights, "--greedy", "--prompt", prompt, "--max-new-tokens", maxTokens.ToString() }.Concat(extra).ToArray());
         Assert.True(code == 0, stderr);
         Assert.EndsWith("\n", stdout);
         return stdout[..^1];
@@ -243,5 +249,17 @@ public sealed class ServeTests(ServeModels models) : IClassFixture<ServeModels>
         Assert.Equal(0, server.WaitForExit(120));
         Assert.Contains("finishing 1 request(s) in flight", server.Output);
         Assert.Contains("serve: stopped", server.Output);
+    }
+
+    [Fact]
+    public void BenchServe_RunsEveryLevel_AndEveryRequestGeneratesItsTokens()
+    {
+        // a request that streams fewer tokens than asked (ignore_eos not honoured, a cut stream) fails the bench
+        var (code, stdout, stderr) = CliProcess.Exec(null, "bench", "serve", "--dim", "64", "--n-layers", "1", "--n-heads", "4", "--n-kv-heads", "2",
+            "--vocab-size", "259", "--clients", "1,3", "--requests", "2", "--prompt-tokens", "16", "--new-tokens", "12", "--device", "cpu");
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Matches(@"clients   1: 2 requests, 24 tokens in [0-9.]+ s = [0-9.]+ tokens/s aggregate .*time to first token p50 \d+ ms, p99 \d+ ms", stdout);
+        Assert.Matches(@"clients   3: 6 requests, 72 tokens in ", stdout);
+        Assert.Matches(@"^speedup: [0-9]+\.[0-9]{2}$", stdout.TrimEnd('\n').Split('\n')[^1]);
     }
 }

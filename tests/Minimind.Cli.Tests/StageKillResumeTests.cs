@@ -4,7 +4,7 @@ using Minimind.Training.Tests;
 namespace Minimind.Cli.Tests;
 
 /// <summary>
-/// Every stage resumes through the same loop: the CLI run of sft, lora, dpo, distill and grpo (on the built-in conversations, preference pairs and RL tasks)
+/// Every stage resumes through the same loop: the CLI run of sft, lora, dpo, distill, grpo and agent (on the built-in conversations, preference pairs, RL tasks and tool-use rows)
 /// is SIGKILLed at seeded random
 /// moments, resumed with --resume until it finishes, and its final resume state (the trained buffer, AdamW
 /// moments, counters, loss log) equals an uninterrupted run's byte for byte.
@@ -36,7 +36,7 @@ public class StageKillResumeTests
 
     internal static string Root(string stage, string outDir) => Path.Combine(outDir, "checkpoints", stage switch
     {
-        "sft" => "full_sft_64", "lora" => "lora_medical_64", "dpo" => "dpo_64", "distill" => "full_dist_64", "grpo" => "grpo_64", _ => throw new ArgumentException(stage),
+        "sft" => "full_sft_64", "lora" => "lora_medical_64", "dpo" => "dpo_64", "distill" => "full_dist_64", "grpo" => "grpo_64", "agent" => "agent_64", _ => throw new ArgumentException(stage),
     });
 
     [Theory]
@@ -45,6 +45,7 @@ public class StageKillResumeTests
     [InlineData("dpo")]
     [InlineData("distill")]
     [InlineData("grpo")] // the rollouts' random stream is in the resume state: a resumed run samples the same completions
+    [InlineData("agent")] // multi-turn rollouts with tool turns: the same stream, the same turns
     public void SigkillAtRandomMomentsThenResumeIsBitExact(string stage)
     {
         using var refDir = new TempDir();

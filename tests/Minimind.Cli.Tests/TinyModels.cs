@@ -32,4 +32,23 @@ internal static class TinyModels
         PthWriter.WriteStateDict(path, res);
         return path;
     }
+
+    /// <summary>A LoRA file as MiniMind's save_lora writes it: rank-4 A/B on every square attention projection (wq, wo),
+    /// random (seed 5).</summary>
+    public static string WriteLora(string path, ModelConfig c)
+    {
+        var k = KeyTable.Of(c.Generation);
+        var rng = new Random(5);
+        float[] R(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() - 0.5) * scale)).ToArray();
+        var sd = new StateDict();
+        for (int l = 0; l < c.NLayers; l++)
+            foreach (var role in new[] { ParameterRole.Wq, ParameterRole.Wo })
+            {
+                var stem = k[role, l][..^".weight".Length];
+                sd.Add(stem + ".lora.A.weight", TorchTensor.FromFloat32(R(4 * c.Dim, 1.0), new[] { 4, c.Dim }));
+                sd.Add(stem + ".lora.B.weight", TorchTensor.FromFloat32(R(c.Dim * 4, 1.0), new[] { c.Dim, 4 }));
+            }
+        PthWriter.WriteStateDict(path, sd);
+        return path;
+    }
 }

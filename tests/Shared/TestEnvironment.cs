@@ -136,6 +136,13 @@ internal static class TestEnvironment
         return Run(psi, string.Join(' ', psi.ArgumentList), timeoutSeconds);
     }
 
+    /// <summary>
+    /// test-output/<paramref name="name"/> beside the test binary, created: where a test leaves what a person may want to
+    /// look at afterwards (a browser screenshot). Kept after the run; the test prints the paths it wrote.
+    /// </summary>
+    public static string OutputDir(string name) =>
+        Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "test-output", name)).FullName;
+
     /// <summary>A fresh temporary folder named <paramref name="prefix"/>-…; the caller deletes it.</summary>
     public static string NewTempDir(string prefix)
     {

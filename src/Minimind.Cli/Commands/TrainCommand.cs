@@ -246,7 +246,7 @@ public sealed class TrainCommand : ICommand
     private static readonly IStageDefault[] StageDefaults =
     {
         StageMaxSeqLen, StageFromWeight, StageEpochs, StageBatchSize, StageLearningRate, StageAccumulationSteps, StageLogInterval, StageSaveInterval, StageSaveWeight,
-        StageLossSpike, TrainStages.BetaDefault,
+        StageLossSpike, TrainStages.BetaDefault, TrainStages.GenerationsDefault, TrainStages.MaxGenLenDefault, TrainStages.ThinkingRatioDefault,
     };
 
     /// <summary><c>train --stage S --help</c>: the page for that stage alone, its defaults beside each option and no other

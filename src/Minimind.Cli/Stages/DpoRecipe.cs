@@ -17,7 +17,7 @@ public sealed class DpoRecipe() : StageRecipe("dpo", "train_dpo.py", "direct pre
         DemoEpochs: 1, DemoBatchSize: 8, DemoLearningRate: 1e-5))
 {
     /// <summary><c>--beta</c>.</summary>
-    public static readonly CliOption<double> Beta = Opt.Double("beta", "X", DpoStage.DefaultBeta, "dpo: β of the DPO loss; grpo: weight of the k3 KL to the reference (MiniMind's --beta)").Positive();
+    public static readonly CliOption<double> Beta = Opt.Double("beta", "X", DpoStage.DefaultBeta, "dpo: β of the DPO loss; grpo, agent: weight of the k3 KL to the reference (MiniMind's --beta)").Positive();
 
     /// <inheritdoc/>
     public override IReadOnlyList<CliOption> Options { get; } = new CliOption[] { Beta };
@@ -51,25 +51,9 @@ public sealed class DpoRecipe() : StageRecipe("dpo", "train_dpo.py", "direct pre
     {
         if (c.Data is not PreferenceSide side) throw new ArgumentException("--stage dpo reads preference pairs", nameof(c));
         var (chosen, rejected) = PreferenceSide.Split(side.Pairs);
-        var o = c.Options;
-        // MiniMind's ref_model: init_model(from_weight) again, frozen. Loaded on every start (never checkpointed),
-        // so its file's hash joins the run's signature: a resume against a changed file is refused.
-        var reference = MiniMindModel.Create(c.Model.Config, c.Backend, RowsPerSample(c.Settings) * o.BatchSize, c.Data.SeqLen);
-        try
-        {
-            reference.Precision = o.Dtype; // as train_dpo.py runs ref_model under the same autocast
-            reference.InitRandom(checked((int)o.Seed));
-            string id = "none (random init, seed " + o.Seed + ")";
-            if (c.FromWeight is { } start)
-            {
-                // the same file as the policy's start, opened once
-                start.Source(o);
-                id = StageSetup.FrozenModelId(start.Path);
-                start.LoadInto(reference, o, c.Log, $"reference (frozen, {id[..19]}...):");
-            }
-            else c.Log.WriteLine("warning: --stage dpo with --from-weight none: policy and reference start from the same random weights");
-            return new StageSetup(new DpoStage(c.Model, reference, chosen, rejected, c.Settings.Beta, id), frozen: reference);
-        }
+        // as train_dpo.py runs ref_model under the same autocast
+        var (reference, id) = FrozenReference.Load(c, RowsPerSample(c.Settings) * c.Options.BatchSize, c.Options.Dtype, Name);
+        try { return new StageSetup(new DpoStage(c.Model, reference, chosen, rejected, c.Settings.Beta, id), frozen: reference); }
         catch { reference.Dispose(); throw; }
     }
 }

@@ -22,21 +22,21 @@ public sealed class GrpoRecipe() : StageRecipe("grpo", "train_grpo.py",
     { Beta = 0.1, LossSpike = 0, Schedule = LrScheduleKind.CosineAnnealing })
 {
     /// <summary><c>--loss-type</c>.</summary>
-    public static readonly CliOption<string> LossType = Opt.Choice("loss-type", "cispo", "grpo: the policy objective (MiniMind's --loss_type)", "cispo", "grpo");
+    public static readonly CliOption<string> LossType = Opt.Choice("loss-type", "cispo", "grpo, agent: the policy objective (MiniMind's --loss_type)", "cispo", "grpo");
     /// <summary><c>--num-generations</c>.</summary>
-    public static readonly CliOption<int> NumGenerations = Opt.Int("num-generations", "G", 6, "grpo: completions sampled per prompt").AtLeast(2);
+    public static readonly CliOption<int> NumGenerations = Opt.Int("num-generations", "G", 6, "grpo, agent: completions sampled per prompt (agent: rollouts per row; default 4)").AtLeast(2);
     /// <summary><c>--epsilon</c>.</summary>
-    public static readonly CliOption<double> Epsilon = Opt.Double("epsilon", "X", 0.2, "grpo: PPO clip range of --loss-type grpo, ratio kept in [1-X, 1+X]").Positive().Check(v => v < 1, "must be below 1");
+    public static readonly CliOption<double> Epsilon = Opt.Double("epsilon", "X", 0.2, "grpo, agent: PPO clip range of --loss-type grpo, ratio kept in [1-X, 1+X]").Positive().Check(v => v < 1, "must be below 1");
     /// <summary><c>--epsilon-high</c>.</summary>
-    public static readonly CliOption<double> EpsilonHigh = Opt.Double("epsilon-high", "X", 5.0, "grpo: CISPO's cap on the (detached) ratio").Positive();
+    public static readonly CliOption<double> EpsilonHigh = Opt.Double("epsilon-high", "X", 5.0, "grpo, agent: CISPO's cap on the (detached) ratio").Positive();
     /// <summary><c>--max-gen-len</c>.</summary>
-    public static readonly CliOption<int> MaxGenLen = Opt.Int("max-gen-len", "N", 1024, "grpo: most tokens generated per completion (the prompt takes --max-seq-len)").Or(24, TrainStages.BuiltinRun).AtLeast(1);
+    public static readonly CliOption<int> MaxGenLen = Opt.Int("max-gen-len", "N", 1024, "grpo, agent: most tokens generated per completion, per turn for agent (the prompt takes --max-seq-len; agent default 768)").Or(24, TrainStages.BuiltinRun).AtLeast(1);
     /// <summary><c>--thinking-ratio</c>.</summary>
-    public static readonly CliOption<double> ThinkingRatio = Opt.Double("thinking-ratio", "P", 0.9, "grpo: share of --data prompts rendered with thinking open (drawn per row and --seed)")
+    public static readonly CliOption<double> ThinkingRatio = Opt.Double("thinking-ratio", "P", 0.9, "grpo, agent: share of prompts rendered with thinking open (grpo: drawn per --data row and --seed; agent: per rollout, default 0.1)")
         .AtLeast(0).Check(v => v <= 1, "must be at most 1").Sample("0.5");
     /// <summary><c>--reward-url</c>.</summary>
     public static readonly CliOption<string?> RewardUrl = Opt.String("reward-url", "URL", null,
-        "grpo: a reward model over HTTP (POST {\"messages\": [...], \"response\": \"...\"} -> {\"score\": x}, clipped to +-3; docs/rl.md), added to the rule rewards of --data prompts")
+        "grpo, agent: a reward model over HTTP (POST {\"messages\": [...], \"response\": \"...\"} -> {\"score\": x}, clipped to +-3; docs/rl.md), added to the rule rewards of --data prompts (agent: of the completions that call no tool)")
         .DefaultIs("none: the rule rewards alone").Sample("http://127.0.0.1:8000/score");
 
     /// <inheritdoc/>
@@ -75,22 +75,10 @@ public sealed class GrpoRecipe() : StageRecipe("grpo", "train_grpo.py",
         var format = ChatFormat.Load(o.TokenizerSpec ?? throw new UsageException("--stage grpo needs --tokenizer (completions are decoded to be scored)"));
         if (prompts.Prompts.All(p => p.Task is null) && g.RewardUrl is null)
             c.Log.WriteLine("note: no --reward-url: the rewards are MiniMind's rule terms alone (length, think block, repetition), without its reward model");
-        // MiniMind's ref_model: init_model(from_weight) again, frozen, loaded on every start (never checkpointed): its
-        // file's hash joins the run's signature, so a resume against a changed file is refused.
-        var reference = MiniMindModel.Create(c.Model.Config, c.Backend, c.Model.MaxBatch, c.Data.SeqLen);
+        var (reference, id) = FrozenReference.Load(c, c.Model.MaxBatch, Precision.Fp32, Name); // train_grpo.py runs the reference outside autocast
         RewardModelClient? client = null;
         try
         {
-            reference.Precision = Precision.Fp32; // train_grpo.py runs the reference outside autocast
-            reference.InitRandom(checked((int)o.Seed));
-            string id = "none (random init, seed " + o.Seed + ")";
-            if (c.FromWeight is { } start)
-            {
-                start.Source(o); // the same file as the policy's start, opened once
-                id = StageSetup.FrozenModelId(start.Path);
-                start.LoadInto(reference, o, c.Log, $"reference (frozen, {id[..19]}...):");
-            }
-            else c.Log.WriteLine("warning: --stage grpo with --from-weight none: policy and reference start from the same random weights");
             if (g.RewardUrl is not null) client = new RewardModelClient(new Uri(g.RewardUrl));
             var options = new GrpoOptions
             {
@@ -102,11 +90,6 @@ public sealed class GrpoRecipe() : StageRecipe("grpo", "train_grpo.py",
             return new StageSetup(stage, frozen: new Disposables(stage, reference, client));
         }
         catch { reference.Dispose(); client?.Dispose(); throw; }
-    }
-
-    private sealed class Disposables(params IDisposable?[] items) : IDisposable
-    {
-        public void Dispose() { foreach (var d in items) d?.Dispose(); }
     }
 }
 

@@ -88,6 +88,12 @@ public sealed record RecipeDefaults(string SaveWeight, string FromWeight,
     public double LossSpike { get; init; } = DivergenceGuard.DefaultSpikeFactor;
     /// <summary>The learning-rate schedule of the script.</summary>
     public LrScheduleKind Schedule { get; init; } = LrScheduleKind.MiniMindCosine;
+    /// <summary>--num-generations of the RL stages (train_grpo.py 6, train_agent.py 4).</summary>
+    public int Generations { get; init; } = 6;
+    /// <summary>--max-gen-len of the RL stages (train_grpo.py 1024, train_agent.py 768).</summary>
+    public int MaxGenLen { get; init; } = 1024;
+    /// <summary>--thinking-ratio of the RL stages (train_grpo.py 0.9, train_agent.py 0.1).</summary>
+    public double ThinkingRatio { get; init; } = 0.9;
 }
 
 /// <summary>What a stage's data is opened with: the --data path (null: the built-in set), the tokenizer (<paramref name="TokSpec"/> as given,

@@ -10,6 +10,9 @@ public sealed record StageSettings(int LoraRank, double Alpha, double Temperatur
     /// <summary>The grpo-only options.</summary>
     public GrpoSettings Grpo { get; init; } = GrpoSettings.Defaults;
 
+    /// <summary>--max-total-len (agent only; grpo's options serve agent too).</summary>
+    public int AgentMaxTotalLen { get; init; } = AgentRecipe.MaxTotalLen.Default;
+
     /// <summary>Every stage-only option at its default (the bench).</summary>
     public static StageSettings Defaults { get; } = new(LoraAdapters.DefaultRank, DistillStage.DefaultAlpha, DistillStage.DefaultTemperature,
         DistillRecipe.TeacherWeight.Default, null);
@@ -28,7 +31,7 @@ public static class TrainStages
     public static readonly StageRecipe Pretrain = new PretrainRecipe();
 
     /// <summary>Every stage, in MiniMind's pipeline order.</summary>
-    public static IReadOnlyList<StageRecipe> All { get; } = new StageRecipe[] { Pretrain, new SftRecipe(), new LoraRecipe(), new DpoRecipe(), new DistillRecipe(), new GrpoRecipe() };
+    public static IReadOnlyList<StageRecipe> All { get; } = new StageRecipe[] { Pretrain, new SftRecipe(), new LoraRecipe(), new DpoRecipe(), new DistillRecipe(), new GrpoRecipe(), new AgentRecipe() };
 
     /// <summary><c>--stage</c>.</summary>
     public static readonly CliOption<string> Stage = Opt.Choice("stage", Pretrain.Name,
@@ -42,6 +45,13 @@ public static class TrainStages
 
     /// <summary><c>--beta</c>'s default is the stage's (DPO 0.15, GRPO 0.1).</summary>
     public static readonly StageDefault<double> BetaDefault = new(DpoRecipe.Beta, r => r.Defaults.Beta, r => r.Defaults.Beta);
+
+    /// <summary><c>--num-generations</c>, <c>--max-gen-len</c> and <c>--thinking-ratio</c> default to the RL stage's (grpo or agent).</summary>
+    public static readonly StageDefault<int> GenerationsDefault = new(GrpoRecipe.NumGenerations, r => r.Defaults.Generations, r => r.Defaults.Generations);
+    /// <inheritdoc cref="GenerationsDefault"/>
+    public static readonly StageDefault<int> MaxGenLenDefault = new(GrpoRecipe.MaxGenLen, r => r.Defaults.MaxGenLen);
+    /// <inheritdoc cref="GenerationsDefault"/>
+    public static readonly StageDefault<double> ThinkingRatioDefault = new(GrpoRecipe.ThinkingRatio, r => r.Defaults.ThinkingRatio, r => r.Defaults.ThinkingRatio);
 
     /// <summary>The recipe of <paramref name="name"/>.</summary>
     public static StageRecipe Get(string name) => All.First(s => s.Name == name);
@@ -59,10 +69,12 @@ public static class TrainStages
             }
         double beta = BetaDefault.Pick(args, recipe, builtin);
         string[] mode = builtin ? new[] { BuiltinRun } : Array.Empty<string>();
-        var grpo = new GrpoSettings(args.Get(GrpoRecipe.LossType) == "grpo" ? PolicyLossType.Grpo : PolicyLossType.Cispo, args.Get(GrpoRecipe.NumGenerations), beta,
-            args.Get(GrpoRecipe.Epsilon), args.Get(GrpoRecipe.EpsilonHigh), args.Get(GrpoRecipe.MaxGenLen, mode), args.Get(GrpoRecipe.ThinkingRatio), args.Get(GrpoRecipe.RewardUrl));
+        var grpo = new GrpoSettings(args.Get(GrpoRecipe.LossType) == "grpo" ? PolicyLossType.Grpo : PolicyLossType.Cispo, GenerationsDefault.Pick(args, recipe, builtin), beta,
+            args.Get(GrpoRecipe.Epsilon), args.Get(GrpoRecipe.EpsilonHigh), MaxGenLenDefault.Pick(args, recipe, builtin), ThinkingRatioDefault.Pick(args, recipe, builtin),
+            args.Get(GrpoRecipe.RewardUrl));
         var s = new StageSettings(args.Get(LoraRecipe.LoraRank), args.Get(DistillRecipe.Alpha), args.Get(DistillRecipe.Temperature),
-            args.Get(DistillRecipe.TeacherWeight), args.Get(DistillRecipe.TeacherArch), beta) { Grpo = grpo };
+            args.Get(DistillRecipe.TeacherWeight), args.Get(DistillRecipe.TeacherArch), beta)
+            { Grpo = grpo, AgentMaxTotalLen = args.Get(AgentRecipe.MaxTotalLen, mode) };
         return (recipe, s);
     }
 

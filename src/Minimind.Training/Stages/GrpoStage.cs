@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using Minimind.Model;
 using Minimind.Model.Data.Rl;
 using Minimind.Model.Generation;
@@ -26,18 +24,13 @@ namespace Minimind.Training.Stages;
 /// The rollouts draw from <see cref="RolloutRng"/>, which every checkpoint stores: a resumed run samples what the
 /// uninterrupted one did. The reference model's file hash is in the <see cref="Signature"/>.
 /// </summary>
-public sealed class GrpoStage : ModelStage, ITrainingStage, IStepMetricsSource, IDisposable
+public sealed class GrpoStage : RolloutStage<GrpoRolloutBatch>
 {
-    private readonly MiniMindModel _policy, _reference;
     private readonly RlPromptSet _prompts;
     private readonly GrpoOptions _o;
     private readonly GrpoRewards _rewards;
     private readonly ITokenizer _tokenizer;
     private readonly int _eos;
-    private readonly RolloutEngine _engine;
-    private readonly RolloutRng _rng;
-    private readonly ConditionalWeakTable<Batch, int[]> _samplesOf = new();
-    private StepTally _tally = new();
 
     /// <summary>
     /// Trains <paramref name="policy"/> (its rows must hold <paramref name="maxPrompts"/> × G sequences of the prompts'
@@ -47,16 +40,11 @@ public sealed class GrpoStage : ModelStage, ITrainingStage, IStepMetricsSource, 
     /// </summary>
     public GrpoStage(MiniMindModel policy, MiniMindModel reference, RlPromptSet prompts, GrpoOptions options, GrpoRewards rewards,
         ITokenizer tokenizer, int eosId, int maxPrompts, long seed, string referenceId)
-        : base(policy, prompts)
+        : base(policy, reference, prompts, Validated(options).Generations * maxPrompts, prompts.SeqLen, seed,
+            $"{maxPrompts} prompts x {options.Generations} generations")
     {
-        options.Validate();
-        int sequences = checked(maxPrompts * options.Generations);
-        if (policy.MaxBatch < sequences || reference.MaxBatch < sequences)
-            throw new ArgumentException($"the models hold {Math.Min(policy.MaxBatch, reference.MaxBatch)} rows; a rollout batch has {sequences} ({maxPrompts} prompts x {options.Generations} generations)");
-        _policy = policy; _reference = reference; _prompts = prompts; _o = options; _rewards = rewards;
+        _prompts = prompts; _o = options; _rewards = rewards;
         _tokenizer = tokenizer; _eos = eosId;
-        _engine = new RolloutEngine(policy, new RolloutEngineOptions { MaxSequences = sequences, Context = prompts.SeqLen });
-        _rng = new RolloutRng(seed);
         var l = options.Loss;
         Signature = new KeyValuePair<string, string>[]
         {
@@ -66,47 +54,18 @@ public sealed class GrpoStage : ModelStage, ITrainingStage, IStepMetricsSource, 
         };
     }
 
+    private static GrpoOptions Validated(GrpoOptions o) { o.Validate(); return o; }
+
     private static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
     /// <inheritdoc/>
     public override string Name => "grpo";
     /// <inheritdoc/>
     public override IReadOnlyList<KeyValuePair<string, string>> Signature { get; }
-    /// <inheritdoc/>
-    public IReadOnlyList<ICheckpointState> CheckpointStates => new ICheckpointState[] { _rng };
-
-    /// <summary>The rollout batch the last <see cref="ForwardBackward"/> trained on (the rollout log reads it).</summary>
-    public GrpoRolloutBatch? LastRollout { get; private set; }
-
-    /// <inheritdoc/>
-    public override Batch CreateBatch(ReadOnlySpan<int> samples)
-    {
-        var batch = StageBatches.Rows(Data, samples);
-        _samplesOf.Add(batch, samples.ToArray());
-        return batch;
-    }
-
-    /// <inheritdoc/>
-    public override float ForwardBackward(Batch batch, float lossScale)
-    {
-        var clock = Stopwatch.StartNew();
-        var rollout = Rollout(SamplesOf(batch), _rng.Take());
-        double rolloutSeconds = clock.Elapsed.TotalSeconds;
-        var (loss, result) = Update(rollout, lossScale, backward: true);
-        _tally.Add(rollout, result, rolloutSeconds, clock.Elapsed.TotalSeconds - rolloutSeconds);
-        LastRollout = rollout with { Loss = loss };
-        return loss;
-    }
-
-    /// <inheritdoc/>
-    /// <remarks>Samples the rollouts the next step will (the stream is peeked, not advanced): the resume check's loss.</remarks>
-    public override float ForwardLoss(Batch batch) => Update(Rollout(SamplesOf(batch), _rng.Peek()), 0f, backward: false).Loss;
-
-    private int[] SamplesOf(Batch batch) =>
-        _samplesOf.TryGetValue(batch, out var s) ? s : throw new ArgumentException("a GRPO batch must come from this stage's CreateBatch (it carries prompt indices)");
 
     // B prompts x G samples through the engine: sequence b·G + g forks prompt b's prefill and draws from its own stream.
-    private GrpoRolloutBatch Rollout(int[] samples, ulong batchSeed)
+    /// <inheritdoc/>
+    protected override GrpoRolloutBatch Rollout(int[] samples, ulong batchSeed)
     {
         int b = samples.Length, g = _o.Generations;
         var prompts = samples.Select(i => _prompts.Prompts[i]).ToArray();
@@ -116,27 +75,27 @@ public sealed class GrpoStage : ModelStage, ITrainingStage, IStepMetricsSource, 
         for (int i = 0; i < b; i++)
         {
             Sampler SamplerOf(int k) => new(_o.Sampling, RolloutRng.SeedOf(batchSeed, k));
-            ids[i * g] = _engine.Add(new GenerationRequest
+            ids[i * g] = Engine.Add(new GenerationRequest
             {
                 Prompt = prompts[i].Ids, Sampler = SamplerOf(i * g), MaxNewTokens = _prompts.MaxGenLen, StopIds = stop,
                 PositionOffset = width - prompts[i].Ids.Length,
             });
-            for (int k = 1; k < g; k++) ids[i * g + k] = _engine.Fork(ids[i * g], SamplerOf(i * g + k));
+            for (int k = 1; k < g; k++) ids[i * g + k] = Engine.Fork(ids[i * g], SamplerOf(i * g + k));
         }
-        _engine.RunAll();
+        Engine.RunAll();
         var completions = new int[b * g][];
         for (int r = 0; r < ids.Length; r++)
         {
-            completions[r] = _engine[ids[r]].Completion.ToArray();
-            _engine.Release(ids[r]);
+            completions[r] = Engine[ids[r]].Completion.ToArray();
+            Engine.Release(ids[r]);
         }
         var texts = completions.Select(c => _tokenizer.Decode(c, skipSpecialTokens: true)).ToArray();
         var rewards = _rewards.Score(prompts, texts, g);
         return new GrpoRolloutBatch(samples, prompts, width, completions, texts, rewards);
     }
 
-    // The policy loss of a rollout batch (and its gradient, scaled by lossScale, when backward).
-    private (float Loss, PolicyLossResult Result) Update(GrpoRolloutBatch rollout, float lossScale, bool backward)
+    /// <inheritdoc/>
+    protected override (float Loss, PolicyLossResult Result) Update(GrpoRolloutBatch rollout, float lossScale, bool backward)
     {
         int rows = rollout.Completions.Length, g = _o.Generations, p = rollout.PromptWidth;
         int r = rollout.Completions.Max(c => c.Length);
@@ -163,8 +122,7 @@ public sealed class GrpoStage : ModelStage, ITrainingStage, IStepMetricsSource, 
             }
         }
         var batch = new Batch(rows, t, inputs, targets, positionOffsets: offsets);
-        var (refFull, _) = _reference.TokenLogProbs(batch);
-        var (lpFull, aux) = _policy.TokenLogProbs(batch);
+        var (lpFull, refFull, aux) = TokenLogProbs(batch);
         var logp = new float[rows * r];
         var refLogp = new float[rows * r];
         for (int row = 0; row < rows; row++)
@@ -182,56 +140,19 @@ public sealed class GrpoStage : ModelStage, ITrainingStage, IStepMetricsSource, 
             var dFull = new float[rows * t];
             for (int row = 0; row < rows; row++)
                 Array.Copy(dLogp, row * r, dFull, row * t + rollout.Prompts[row / g].Ids.Length - 1, r);
-            _policy.TokenLogProbsBackward(batch, dFull, lossScale);
+            PolicyBackward(batch, dFull, lossScale);
         }
         return (result.Loss + aux, result);
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> ConsoleMetrics { get; } = new[] { "reward", "kl_ref" };
+    protected override IEnumerable<float> Rewards(GrpoRolloutBatch rollout) => rollout.Rewards.Select(x => x.Total);
 
     /// <inheritdoc/>
-    public IReadOnlyList<KeyValuePair<string, double>> TakeStepMetrics()
-    {
-        var t = _tally;
-        _tally = new StepTally();
-        return t.Metrics();
-    }
+    protected override long Generated(GrpoRolloutBatch rollout) => rollout.Completions.Sum(c => (long)c.Length);
 
     /// <inheritdoc/>
-    public void Dispose() => _engine.Dispose();
-
-    // A step's numbers over its rollout batches: rewards over every completion, token-weighted KL and clip fraction.
-    private sealed class StepTally
-    {
-        private readonly List<float> _rewards = new();
-        private double _kl, _clip, _tokens, _rolloutSeconds, _updateSeconds;
-        private long _generated;
-
-        public void Add(GrpoRolloutBatch rollout, PolicyLossResult loss, double rolloutSeconds, double updateSeconds)
-        {
-            _rewards.AddRange(rollout.Rewards.Select(x => x.Total));
-            _kl += (double)loss.KlLogged * loss.Tokens;
-            _clip += (double)loss.ClipFraction * loss.Tokens;
-            _tokens += loss.Tokens;
-            _generated += rollout.Completions.Sum(c => (long)c.Length);
-            _rolloutSeconds += rolloutSeconds; _updateSeconds += updateSeconds;
-        }
-
-        public IReadOnlyList<KeyValuePair<string, double>> Metrics()
-        {
-            if (_rewards.Count == 0) return Array.Empty<KeyValuePair<string, double>>();
-            double mean = _rewards.Average(x => (double)x);
-            double std = Math.Sqrt(_rewards.Average(x => (x - mean) * (x - mean)));
-            double tokens = Math.Max(_tokens, 1);
-            return new KeyValuePair<string, double>[]
-            {
-                new("reward", mean), new("reward_std", std), new("kl_ref", _kl / tokens), new("clip_fraction", _clip / tokens),
-                new("completion_len", _tokens / _rewards.Count), new("rollout_tokens_per_s", _generated / Math.Max(_rolloutSeconds, 1e-9)),
-                new("rollout_share", _rolloutSeconds / Math.Max(_rolloutSeconds + _updateSeconds, 1e-9)),
-            };
-        }
-    }
+    protected override GrpoRolloutBatch Trained(GrpoRolloutBatch rollout, float loss) => rollout with { Loss = loss };
 }
 
 /// <summary>

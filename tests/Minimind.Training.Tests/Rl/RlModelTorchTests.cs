@@ -3,6 +3,9 @@ using Minimind.Checkpoint;
 using Minimind.Kernels.Cpu;
 using Minimind.Model;
 using Minimind.Tests;
+using Minimind.Training.Rl;
+using Minimind.Training.Rl.Agent;
+using Minimind.Training.Stages;
 
 namespace Minimind.Training.Tests.Rl;
 
@@ -132,6 +135,91 @@ public class RlModelTorchTests
         using var again = MiniMindModel.CreateCritic(cfg, backend, b, t);
         Assert.True(again.LoadCritic(StateDict.Read(criticPath), seed: 2));
         Assert.Equal(values, again.Values(inputs, b, t));
+    }
+
+    /// <summary>
+    /// One agent step (<see cref="AgentStage.Train"/>: packing, the observation and prompt masks, the first-eos cut, the cut
+    /// to the last max_total_len tokens, right padding, policy and reference log-probs, GRPO/CISPO with empty rows left out,
+    /// the MoE aux loss) against train_agent.py's own rl_train_epoch on MiniMind's model code, on the same hand-made
+    /// rollouts, rewards and old log-probs: the loss and every parameter's gradient. The byte tokenizer's ids (pad 256, eos
+    /// 258), so the fixture's architecture with a 259-token vocabulary and random weights scaled up 3x (logits of order 1).
+    /// The MoE case has rows of one length: MiniMind masks right pads as attention keys, which changes only the pad
+    /// positions' hidden states — nothing the policy loss reads, but the MoE aux loss counts them (here a pad position
+    /// attends to the pads before it too).
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("minimind3-dense", "cispo")]
+    [InlineData("minimind3-dense", "grpo")]
+    [InlineData("minimind3-moe", "cispo")]
+    public void AgentStageStepEqualsMiniMindsOnItsModel(string name, string lossType)
+    {
+        SkipUnlessReady();
+        using var d = new TempDir();
+        var (fixtureCfg, _, json) = Fixture(name);
+        var cfg = fixtureCfg with { VocabSize = 259, MaxSeqLen = 256 };
+        var config = System.Text.Json.Nodes.JsonNode.Parse(json.GetRawText())!;
+        config["vocab_size"] = 259;
+        bool moe = cfg.UseMoe;
+        const int g = 2, rowsPerStep = 2, maxTotalLen = 20, eos = 258, pad = 256;
+        var rng = new Random(lossType.Length * 7 + (moe ? 1 : 0));
+        int Token() { int t; do t = rng.Next(259); while (t == pad || t == eos); return t; }
+        // prompt, then model spans (mask 1) and observation spans (mask 0); one model span holds an eos (the loss stops
+        // there), one rollout exceeds max_total_len (cut on the left), and without MoE the rows have different lengths.
+        var shapes = moe
+            ? new[] { (6, new[] { 4, -3, 3 }), (5, new[] { 3, -4, 4 }), (7, new[] { 9 }), (4, new[] { 2, -2, 2, -2, 4 }) }
+            : new[] { (6, new[] { 4, -3, 3 }), (5, new[] { 6 }), (9, new[] { 3, -5, 4, -2, 3 }), (4, new[] { 2, -2, 2 }) };
+        var rollouts = shapes.Select((shape, r) =>
+        {
+            var (prompt, spans) = shape;
+            var ids = new List<int>(); var mask = new List<int>(); var old = new List<float>();
+            foreach (int span in spans)
+                for (int k = 0; k < Math.Abs(span); k++)
+                {
+                    ids.Add(r == 0 && span > 0 && k == 1 && ids.Count > 6 ? eos : Token());
+                    mask.Add(span > 0 ? 1 : 0);
+                    old.Add(span > 0 ? (float)(-4 - 3 * rng.NextDouble()) : 0f);
+                }
+            return new AgentRollout(Enumerable.Range(0, prompt).Select(_ => Token()).ToArray(), ids.ToArray(), mask.ToArray(), old.ToArray());
+        }).ToArray();
+        Assert.True(rollouts[2].PromptIds.Length + rollouts[2].ResponseIds.Length > maxTotalLen || moe, "a rollout should be cut");
+        var rewards = new[] { 1.5f, -0.25f, 0.75f, 0.5f };
+
+        using var backend = new CpuBackend(1);
+        MiniMindModel Model(int seed, string file)
+        {
+            var m = MiniMindModel.Create(cfg, backend, g * rowsPerStep, 256);
+            m.InitRandom(seed);
+            var w = new float[m.Parameters.TotalElements];
+            backend.Download(m.Weights, w);
+            for (int i = 0; i < w.Length; i++) w[i] *= 3f;
+            backend.Upload(m.Weights, w);
+            PthWriter.WriteStateDict(Path.Combine(d.Path, file), m.ExportStateDict());
+            return m;
+        }
+        using var policy = Model(11, "policy.pth");
+        using var reference = Model(12, "reference.pth");
+        var set = Minimind.Training.Rl.Agent.AgentTaskSet.Builtin(Minimind.Model.Chat.ChatFormat.Load("byte"), 160, 24, 256, count: 2);
+        var loss = lossType == "grpo" ? PolicyLossType.Grpo : PolicyLossType.Cispo;
+        var options = new AgentOptions { Policy = new GrpoOptions { Loss = new PolicyLossOptions(loss, 0.1, 0.2, 1.5), Generations = g }, MaxTotalLen = maxTotalLen };
+        using var stage = new AgentStage(policy, reference, set, options, null, rowsPerStep, seed: 1, "test");
+        var trajectories = rollouts.Select((x, i) => new AgentTrajectory(i / g, x, new[] { "" }, false, false, x.ResponseMask.Sum())).ToArray();
+        var batch = new AgentRolloutBatch(new[] { 0, 1 }, trajectories, rewards.Select(x => new AgentRewardParts(x, 0, 0, 0, 0, 0, 0, 0, 0, 0)).ToArray());
+        policy.ZeroGradients();
+        var (ours, result) = stage.Train(batch, 1f);
+        Assert.True(result.Tokens > 0);
+
+        var torch = Run("agent_step", new Dictionary<string, object>
+        {
+            ["config"] = config, ["weights"] = Path.Combine(d.Path, "policy.pth"), ["ref_weights"] = Path.Combine(d.Path, "reference.pth"),
+            ["inputs"] = new[] { new[] { 0 } },
+            ["prompt_ids"] = rollouts.Select(x => x.PromptIds).ToArray(), ["response_ids"] = rollouts.Select(x => x.ResponseIds).ToArray(),
+            ["response_masks"] = rollouts.Select(x => x.ResponseMask).ToArray(), ["old_logps"] = rollouts.Select(x => x.OldLogProbs.Select(v => (double)v).ToArray()).ToArray(),
+            ["rewards"] = rewards.Select(v => (double)v).ToArray(), ["num_generations"] = g, ["loss_type"] = lossType, ["beta"] = 0.1, ["epsilon"] = 0.2,
+            ["epsilon_high"] = 1.5, ["pad_id"] = pad, ["eos_id"] = eos, ["max_total_len"] = maxTotalLen,
+        }, d.Path);
+        float theirs = torch["loss"].ToFloat32()[0];
+        Assert.True(MathF.Abs(ours - theirs) <= 1e-5f + 1e-4f * MathF.Abs(theirs), $"loss {ours:R}, MiniMind {theirs:R}");
+        Grads(policy, torch, 2e-4);
     }
 
     /// <summary>The critic and the per-token backward on the ILGPU kernels (CPU simulator) equal the CPU backend's.</summary>
