@@ -35,9 +35,12 @@ public sealed partial class MiniMindModel
         var dLn = Rows(_s.DLn, rows, d);
         var dx = Rows(_s.DX, rows, d);
         Backend.RmsNormBackward(dx, G(_layout.FinalNorm), dLn, _residual[c.NLayers], W(_layout.FinalNorm), _rstdF, new(rows, d), WriteMode.Overwrite);
-        float aux = 0;
-        for (int l = c.NLayers - 1; l >= 0; l--) aux += BlockBackward(l, batch, seqLen, lossScale);
+        var layerAux = new float[c.NLayers];
+        for (int l = c.NLayers - 1; l >= 0; l--) layerAux[l] = BlockBackward(l, batch, seqLen, lossScale);
         if (!FrozenWeights) Backend.EmbeddingBackward(G(_layout.Embedding), dx, _ids, new(rows, d));
+        // Summed in layer order, as the forward-only loss (and MiniMind's sum over self.layers) does: the same bits.
+        float aux = 0;
+        foreach (var a in layerAux) aux += a;
         return aux;
     }
 

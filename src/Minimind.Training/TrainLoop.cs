@@ -45,7 +45,11 @@ public static class TrainLoop
             int available = run.MicroBatchesAt(state.MicroStepInEpoch);
             int epoch = state.Epoch;
             long firstMicro = state.MicroStepInEpoch + run.Parallel.MyMicroBatches(available).First; // this rank's, for the rollout log
-            var r = run.TrainStepAt(epoch, state.MicroStepInEpoch, lr, stop?.StopRequested == true);
+            StepResult r;
+            // A save awaiting its resume check gets it from this step's first forward, before the update: a refusal
+            // ends the run at the saved step, whose weights are still the model's (see Checkpointer).
+            try { r = run.TrainStepAt(epoch, state.MicroStepInEpoch, lr, stop?.StopRequested == true); }
+            catch (TrainingDivergedException e) { return Diverged(run, progress, state.OptimizerStep, e.Message); }
             run.Record(step, available, r);
             var metrics = run.Stage as IStepMetricsSource;
             var extra = metrics?.TakeStepMetrics();

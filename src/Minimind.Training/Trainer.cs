@@ -66,6 +66,9 @@ public sealed class Trainer : IDisposable
     public Action<long>? AfterStep { get; set; }
     /// <summary>The divergence guard of the current <see cref="Run"/> (null outside one: <see cref="TrainStep"/> then always updates).</summary>
     public DivergenceGuard? Guard { get; internal set; }
+    /// <summary>Optimizer steps begun in this process (counted before their forward passes): the checkpointer's proof
+    /// that no step has touched the weights or the stage's state since a snapshot.</summary>
+    public long StepsBegun { get; private set; }
     /// <summary>Why the run stopped as <see cref="TrainOutcome.Diverged"/>.</summary>
     public string? DivergedReason { get; internal set; }
     /// <summary>Set when a resume continued on other data under --allow-data-change: the checkpoint's data (description and hash); the metrics log records it.</summary>
@@ -180,7 +183,11 @@ public sealed class Trainer : IDisposable
         if (Stage is IOptimizingStage own) return OwnStep(own, stopRequested);
         // MiniMind: scaler.scale(loss / accumulation_steps).backward(); the scale is 1 when scaling is off.
         _micro.LossScale = Scaler.Scale / _dp.MicroBatchesPerStep;
-        var (loss, stop) = _dp.Step(available, _micro.ForwardBackward, stopRequested);
+        StepsBegun++;
+        var (loss, first, stop) = _dp.Step(available, _micro.ForwardBackward, stopRequested);
+        // The first micro-batch's loss is the resume check of a save still awaiting it (same weights, same batch): its
+        // verdict comes before this step can change the weights, and a refusal ends the run at the saved step.
+        Checkpointer.TakeResumeCheck(first);
         float aux = _micro.MeanAuxLoss; // over this rank's micro-batches (rank 0 logs its own)
         double sumSq = _backend.SumOfSquares(Stage.Gradients);
         LastStepSkipped = Scaler.Enabled && !double.IsFinite(sumSq);

@@ -29,7 +29,8 @@ public static class ResumeStore
 
     /// <summary>
     /// Writes a complete step folder under <paramref name="root"/> and returns its path. On any failure
-    /// the partial folder is removed and an IOException names the folder and says earlier ones are intact.
+    /// the partial folder is removed; an I/O failure becomes an IOException naming the folder and saying earlier
+    /// ones are intact, any other exception of a file's writer propagates unchanged.
     /// Re-committing an existing step replaces it only after the new copy is complete.
     /// <paramref name="beforeManifest"/> runs when every file is durable and before the manifest is written:
     /// in a multi-process job, the barrier at which every rank reports its own files durable.
@@ -74,11 +75,13 @@ public static class ResumeStore
             }
             Directory.Move(tmp, final);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
             TryDelete(tmp);
             // A replaced step goes back where it was, so a failed re-commit never loses the committed copy.
             if (old is not null && !Directory.Exists(final)) { try { Directory.Move(old, final); } catch (IOException) { } }
+            // Anything but an I/O failure (a file's writer calling the save off) goes on as it is, leaving nothing behind.
+            if (e is not (IOException or UnauthorizedAccessException)) throw;
             var prev = ListSteps(root).FirstOrDefault(c => c.Step != step);
             string intact = prev is null ? "no earlier checkpoint exists" : $"the previous checkpoint {prev.Path} is intact";
             throw new IOException($"could not write the resume state {final}: {e.Message} ({intact})", e);

@@ -10,13 +10,13 @@ namespace Minimind.Training.Checkpointing;
 /// </summary>
 public sealed class CheckpointSnapshot
 {
-    internal CheckpointSnapshot(TrainingState state, ParametersSnapshot model, IReadOnlyList<CheckpointPart> others, PickleDict scaler)
+    internal CheckpointSnapshot(TrainingState state, ParametersSnapshot model, IReadOnlyList<CheckpointPart> others, PickleDict scaler, Task<float>? resumeCheck = null)
     {
         State = state; Model = model; Others = others; Scaler = scaler;
-        _stateBytes = state.Serialize();
+        _resumeCheck = resumeCheck;
     }
 
-    private readonly byte[] _stateBytes;
+    private readonly Task<float>? _resumeCheck;
 
     /// <summary>The step saved.</summary>
     public long Step => State.OptimizerStep;
@@ -29,7 +29,26 @@ public sealed class CheckpointSnapshot
     /// <summary>The fp16 GradScaler's state_dict (empty when scaling is off).</summary>
     public PickleDict Scaler { get; }
 
-    /// <summary>The step folder's files: the model's, the other components', then the counters (<c>state.msgpack</c>).</summary>
+    /// <summary>
+    /// The step folder's files: the model's, the other components', then the counters (<c>state.msgpack</c>). When the
+    /// resume check is still to come (see <see cref="Checkpointer"/>), writing the counters waits for its verdict, and a
+    /// save called off throws <see cref="OperationCanceledException"/> there (the step folder is then never committed).
+    /// </summary>
     public IReadOnlyList<ResumeFile> Files =>
-        Model.Files.Concat(Others.SelectMany(p => p.Files)).Append(new ResumeFile(ResumeStateFolder.StateFile, s => s.Write(_stateBytes))).ToList();
+        Model.Files.Concat(Others.SelectMany(p => p.Files)).Append(new ResumeFile(ResumeStateFolder.StateFile, WriteState)).ToList();
+
+    // The counters, with the resume check's value once it is known (the copy in State belongs to this snapshot alone).
+    private void WriteState(Stream s)
+    {
+        if (_resumeCheck is not null)
+        {
+            var wait = System.Diagnostics.Stopwatch.StartNew();
+            State.NextBatchLoss = _resumeCheck.GetAwaiter().GetResult();
+            ResumeCheckWaitSeconds = wait.Elapsed.TotalSeconds;
+        }
+        s.Write(State.Serialize());
+    }
+
+    /// <summary>How long writing the counters waited for the resume check (0 when it was known at the snapshot).</summary>
+    public double ResumeCheckWaitSeconds { get; private set; }
 }

@@ -22,6 +22,14 @@ namespace Minimind.Training.Checkpointing;
 /// the folder renamed into place (<see cref="ResumeStore.Commit"/>), after the barrier; the <c>.pth</c> is replaced only
 /// after the folder is committed; pruning happens only after a commit and always keeps the newest good folder.
 /// </para>
+/// <para>
+/// The resume check (the loss the saved weights give the next batch, recorded in <c>state.msgpack</c>) is the loss of
+/// the next step's first micro-batch under the same weights. A background save the run continues past takes it from
+/// that step's own forward (<see cref="TakeResumeCheck"/>, before the step's update, the same value on every rank)
+/// instead of an extra forward at the snapshot: its files are written meanwhile, and its counters, manifest and rename
+/// wait for that verdict. A refusal then ends the run at the saved step, as a refusal at the snapshot would. The last
+/// save of a run and a synchronous save (--async-save false) compute it with a forward at the snapshot.
+/// </para>
 /// </summary>
 public sealed class Checkpointer : IDisposable
 {
@@ -33,9 +41,21 @@ public sealed class Checkpointer : IDisposable
     private long _lastSaveBytes; // written by Write only, one write at a time
     private SaveThread? _thread;
     private PendingSave? _pending;
+    private PendingCheck? _check;
 
     /// <summary>A write handed to the background thread: its step and folder, what it cost training, its outcome.</summary>
-    private sealed record PendingSave(long Step, string Folder, double BlockedSeconds, double WaitedSeconds, Task<double> Write);
+    private sealed record PendingSave(long Step, string Folder, double BlockedSeconds, double WaitedSeconds, Task<double> Write)
+    {
+        /// <summary>What a background write writes (its wait for the resume check is not counted as writing).</summary>
+        public CheckpointSnapshot? Snapshot { get; init; }
+    }
+
+    /// <summary>
+    /// A save waiting for its resume check from the next step's forward: its step, the verdict its background write
+    /// waits on before the counters and the manifest (rank 0; null on the other ranks, which write nothing), and
+    /// <see cref="Trainer.StepsBegun"/> at the snapshot.
+    /// </summary>
+    private sealed record PendingCheck(long Step, TaskCompletionSource<float>? Verdict, long StepsBegun);
 
     /// <summary>The checkpointer of <paramref name="run"/>, writing the exports its options ask for.</summary>
     public Checkpointer(Trainer run, TrainOptions options, TextWriter log)
@@ -82,7 +102,11 @@ public sealed class Checkpointer : IDisposable
     {
         var blocked = Stopwatch.StartNew();
         double waited = WaitForWrite(progress);
-        var snapshot = Snapshot();
+        // A background save the run continues past takes its resume check from the next step's forward (class remarks).
+        bool deferCheck = _o.AsyncSave && !wait && !_run.IsDone;
+        var verdict = deferCheck && _run.Parallel.IsRoot ? new TaskCompletionSource<float>(TaskCreationOptions.RunContinuationsAsynchronously) : null;
+        var snapshot = Snapshot(verdict?.Task, checkNow: !deferCheck);
+        if (deferCheck) _check = new PendingCheck(snapshot.Step, verdict, _run.StepsBegun);
         // The commit barrier: every rank has taken its snapshot, with the same verdict (the checks see replicated state).
         // Only rank 0 holds files to write; its manifest follows its own writes, so it follows every rank's arrival.
         _run.Parallel.Barrier();
@@ -101,7 +125,7 @@ public sealed class Checkpointer : IDisposable
             return folder;
         }
         _thread ??= new SaveThread();
-        _pending = new PendingSave(snapshot.Step, folder, blocked.Elapsed.TotalSeconds, waited, _thread.Run(() => Write(snapshot)));
+        _pending = new PendingSave(snapshot.Step, folder, blocked.Elapsed.TotalSeconds, waited, _thread.Run(() => Write(snapshot))) { Snapshot = snapshot };
         progress?.ClearLine();
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {snapshot.Step}: checkpoint snapshot taken, training blocked {_pending.BlockedSeconds:F2}s" +
             $"{(waited > 0 ? $" ({waited:F2}s of it waiting for the previous write)" : "")}; writing it in the background ({SnapshotBytes / 1e6:F1} MB host copy)"));
@@ -124,6 +148,7 @@ public sealed class Checkpointer : IDisposable
     /// </summary>
     public double WaitForWrite(TrainProgress? progress)
     {
+        if (_check is not null) CheckNowOrCallOff();
         if (_pending is not { } p) return 0;
         _pending = null;
         var sw = Stopwatch.StartNew();
@@ -134,6 +159,10 @@ public sealed class Checkpointer : IDisposable
             _log.WriteLine($"step {_run.State.OptimizerStep}: waiting for the checkpoint of step {p.Step}, still being written in the background (one save in flight at most)");
         }
         try { p.Write.Wait(); }
+        catch (AggregateException e) when (e.InnerException is OperationCanceledException)
+        {
+            return 0; // a save its resume check refused: nothing was committed, and the refusal has been reported
+        }
         catch (AggregateException e) when (e.InnerException is IOException or UnauthorizedAccessException)
         {
             var cause = e.InnerException!;
@@ -151,7 +180,7 @@ public sealed class Checkpointer : IDisposable
     // write, the snapshot, the barrier — and the write itself when synchronous) and how long the write took.
     private void Report(PendingSave p, TrainProgress? progress)
     {
-        double writeS = p.Write.Result;
+        double writeS = p.Write.Result - (p.Snapshot?.ResumeCheckWaitSeconds ?? 0);
         progress?.ClearLine();
         string cost = _o.AsyncSave
             ? string.Create(CultureInfo.InvariantCulture, $"written in the background in {writeS:F2}s; training blocked {p.BlockedSeconds:F2}s")
@@ -168,21 +197,72 @@ public sealed class Checkpointer : IDisposable
 
     /// <summary>
     /// Phase 1, at the step boundary: every component copied to host memory (the trained model first), then the counters
-    /// with the resume check's value — the loss the saved weights give the next batch. Refuses (throws
-    /// <see cref="TrainingDivergedException"/>) a non-finite copy, and weights that give the next batch a non-finite or
-    /// spiking loss: they are past saving.
+    /// with the resume check's value — the loss the saved weights give the next batch: computed now (<paramref name="checkNow"/>,
+    /// a forward pass; none at the end of the schedule), or later by <see cref="TakeResumeCheck"/>, whose verdict
+    /// <paramref name="resumeCheck"/> brings to the write of the counters. Refuses (throws <see cref="TrainingDivergedException"/>)
+    /// a non-finite copy, and weights that give the next batch a non-finite or spiking loss: they are past saving.
     /// </summary>
-    public CheckpointSnapshot Snapshot()
+    public CheckpointSnapshot Snapshot(Task<float>? resumeCheck = null, bool checkNow = true)
     {
         var s = _run.State;
         var model = _run.ModelState.Snapshot(s.OptimizerStep);
         var others = _run.Stage.CheckpointStates.Select(c => c.Snapshot(s.OptimizerStep)).ToList();
         s.AdamStep = _run.Adam.Step;
-        s.NextBatchLoss = _run.IsDone ? float.NaN : _run.NextBatchLoss();
-        if (!_run.IsDone && (!float.IsFinite(s.NextBatchLoss) || _run.Guard?.IsSpike(s.NextBatchLoss) == true))
-            throw new TrainingDivergedException($"refusing to save step {s.OptimizerStep}: its weights give the next batch a loss of {s.NextBatchLoss}" +
-                $"{(float.IsFinite(s.NextBatchLoss) ? $" (a spike, --loss-spike {_o.LossSpike:G})" : "")}; the previous checkpoint stays the newest");
-        return new CheckpointSnapshot(s.Clone(), model, others, _run.Scaler.ToStateDict());
+        s.NextBatchLoss = float.NaN;
+        if (checkNow && !_run.IsDone)
+        {
+            float loss = _run.NextBatchLoss();
+            if (Refusal(s.OptimizerStep, loss) is { } why) throw new TrainingDivergedException(why);
+            s.NextBatchLoss = loss;
+        }
+        return new CheckpointSnapshot(s.Clone(), model, others, _run.Scaler.ToStateDict(), resumeCheck);
+    }
+
+    /// <summary>
+    /// Gives a save awaiting its resume check (see the class remarks) the loss of the next step's first micro-batch,
+    /// <paramref name="nextBatchLoss"/>: the write goes on to commit it, or — a non-finite or spiking loss — it is called
+    /// off and <see cref="TrainingDivergedException"/> is thrown (on every rank: the value is the all-gathered one). Called
+    /// by every step before its update; nothing to do when no save awaits.
+    /// </summary>
+    public void TakeResumeCheck(float nextBatchLoss)
+    {
+        if (_check is not { } c) return;
+        _check = null;
+        if (Refusal(c.Step, nextBatchLoss) is { } why)
+        {
+            c.Verdict?.SetCanceled();
+            throw new TrainingDivergedException(why);
+        }
+        c.Verdict?.SetResult(nextBatchLoss);
+    }
+
+    // Why the weights of step `step`, which give the next batch `loss`, are not to be saved (null: they are).
+    private string? Refusal(long step, float loss) =>
+        float.IsFinite(loss) && _run.Guard?.IsSpike(loss) != true ? null
+            : $"refusing to save step {step}: its weights give the next batch a loss of {loss}" +
+              $"{(float.IsFinite(loss) ? $" (a spike, --loss-spike {_o.LossSpike:G})" : "")}; the previous checkpoint stays the newest";
+
+    // A save still awaiting its resume check when the run waits for it without another step (an exception ended the run):
+    // with no step begun since the snapshot the weights and the stage are as saved, so the check's forward runs now;
+    // otherwise they may not be, and the save is called off rather than committed with a value it cannot vouch for.
+    private void CheckNowOrCallOff()
+    {
+        var c = _check!;
+        _check = null;
+        if (c.Verdict is null) return;
+        string? why = $"the checkpoint of step {c.Step} is not committed: a step began after its snapshot, so its resume check cannot be taken; the previous checkpoint stays the newest";
+        float loss = float.NaN;
+        if (_run.StepsBegun == c.StepsBegun)
+        {
+            try { loss = _run.NextBatchLoss(); why = Refusal(c.Step, loss); }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                why = $"the checkpoint of step {c.Step} is not committed: its resume check failed ({e.Message}); the previous checkpoint stays the newest";
+            }
+        }
+        if (why is null) { c.Verdict.SetResult(loss); return; }
+        c.Verdict.SetCanceled();
+        _log.WriteLine(why);
     }
 
     /// <summary>

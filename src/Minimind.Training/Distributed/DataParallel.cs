@@ -87,10 +87,10 @@ public sealed class DataParallel : IDisposable
     /// <summary>
     /// The step's gradient into the gradient buffer on every rank. <paramref name="leaf"/>(i) adds the gradient
     /// of this rank's i-th micro-batch (already scaled by 1/G) into the buffer and returns its loss.
-    /// Returns the mean loss over the step's <paramref name="available"/> micro-batches and whether any
-    /// rank asked to stop.
+    /// Returns the mean loss over the step's <paramref name="available"/> micro-batches, the loss of the step's first
+    /// micro-batch (global index 0, rank 0's first: the checkpointer's resume check), and whether any rank asked to stop.
     /// </summary>
-    public (float Loss, bool StopAny) Step(int available, Func<int, float> leaf, bool stopRequested)
+    public (float Loss, float First, bool StopAny) Step(int available, Func<int, float> leaf, bool stopRequested)
     {
         var (_, mine) = MyMicroBatches(available);
         Array.Fill(_losses, float.NaN);
@@ -126,7 +126,7 @@ public sealed class DataParallel : IDisposable
             for (int i = 0; i < PerRank && r * PerRank + i < available; i++) sum += all[r * (PerRank + 1) + i];
             stop |= all[r * (PerRank + 1) + PerRank] != 0;
         }
-        return ((float)(sum / available), stop);
+        return ((float)(sum / available), all[0], stop);
     }
 
     /// <summary>Waits for every rank (the checkpoint's commit point); counted as communication time.</summary>
