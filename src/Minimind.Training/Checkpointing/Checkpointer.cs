@@ -102,8 +102,9 @@ public sealed class Checkpointer : IDisposable
     {
         var blocked = Stopwatch.StartNew();
         double waited = WaitForWrite(progress);
-        // A background save the run continues past takes its resume check from the next step's forward (class remarks).
-        bool deferCheck = _o.AsyncSave && !wait && !_run.IsDone;
+        // A background save the run continues past takes its resume check from the next step's forward (class remarks);
+        // a stage stepping its own optimizers (PPO) has no single forward before its updates, so it is checked here.
+        bool deferCheck = _o.AsyncSave && !wait && !_run.IsDone && _run.Stage is not Stages.IOptimizingStage;
         var verdict = deferCheck && _run.Parallel.IsRoot ? new TaskCompletionSource<float>(TaskCreationOptions.RunContinuationsAsynchronously) : null;
         var snapshot = Snapshot(verdict?.Task, checkNow: !deferCheck);
         if (deferCheck) _check = new PendingCheck(snapshot.Step, verdict, _run.StepsBegun);
