@@ -65,9 +65,11 @@ public class PlotCliTests
             if (Directory.Exists(d.Path)) Directory.Delete(d.Path, true);
             Directory.CreateDirectory(d.Path);
             var p = KillResumeTests.Start(Train(d.Path, steps), resume: false);
-            // Kill once a step after the first checkpoint is logged, before the next checkpoint.
+            // Kill once a step after the first checkpoint is logged and that checkpoint is committed (a background save
+            // commits after the next step's first forward), before the next checkpoint.
             var sw = Stopwatch.StartNew();
-            while (!p.HasExited && sw.ElapsedMilliseconds < 120_000 && !LoggedPast(d.Path, 5)) Thread.Sleep(1);
+            while (!p.HasExited && sw.ElapsedMilliseconds < 120_000
+                   && !(LoggedPast(d.Path, 5) && ResumeStore.FindNewestValid(Path.Combine(d.Path, "checkpoints", "pretrain_64")) is not null)) Thread.Sleep(1);
             KillResumeTests.KillNow(p);
             long saved = ResumeStore.FindNewestValid(Path.Combine(d.Path, "checkpoints", "pretrain_64"))?.Step ?? 0;
             lostWorkLogged = saved > 0 && LoggedSteps(d.Path).Any(s => s > saved);
