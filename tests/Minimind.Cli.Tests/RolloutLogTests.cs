@@ -193,28 +193,6 @@ public sealed class RolloutLogTests
         Assert.True(largest > smallest, $"the largest replayed loss is {largest:g3}: the comparison would be vacuous");
     }
 
-    // The largest step of the metrics jsonl's loss lines, or (with event) of that event's lines; lines being written are skipped.
-    private static long LoggedSteps(string metrics, string? @event = null)
-    {
-        long last = 0;
-        if (!File.Exists(metrics)) return 0;
-        using var fs = new FileStream(metrics, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        using var r = new StreamReader(fs);
-        while (r.ReadLine() is { } line)
-        {
-            try
-            {
-                using var d = JsonDocument.Parse(line);
-                bool match = @event is null
-                    ? d.RootElement.TryGetProperty("loss", out _)
-                    : d.RootElement.TryGetProperty("event", out var e) && e.GetString() == @event;
-                if (match) last = Math.Max(last, d.RootElement.GetProperty("step").GetInt64());
-            }
-            catch (JsonException) { }
-        }
-        return last;
-    }
-
     [Fact]
     public void SigkillAndResume_LogHoldsEachStepOnce_AndEqualsTheUninterruptedRunsByteForByte()
     {
@@ -237,7 +215,7 @@ public sealed class RolloutLogTests
             var sw = Stopwatch.StartNew();
             while (!run.HasExited && sw.Elapsed < TimeSpan.FromMinutes(5))
             {
-                if (LoggedSteps(metrics) >= 8 && LoggedSteps(metrics, "save") >= 5) break;
+                if (TensorBoardTests.LoggedSteps(metrics) >= 8 && TensorBoardTests.LoggedSteps(metrics, "save") >= 5) break;
                 Thread.Sleep(10);
             }
             Assert.False(run.HasExited, "the run ended before it could be killed");

@@ -32,10 +32,12 @@ public sealed class TensorBoardTests
         return r;
     }
 
-    // The largest step with a loss record, or (with event) the largest step of that event's records.
-    private static long LoggedSteps(string metrics, string? @event = null)
+    // The largest step of the metrics jsonl's loss lines, or (with event) of that event's lines (0 before the file
+    // exists); a line being written is skipped. The kill tests poll it.
+    internal static long LoggedSteps(string metrics, string? @event = null)
     {
         long last = 0;
+        if (!File.Exists(metrics)) return 0;
         using var fs = new FileStream(metrics, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         using var r = new StreamReader(fs);
         while (r.ReadLine() is { } line)
