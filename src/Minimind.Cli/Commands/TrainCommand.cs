@@ -394,8 +394,7 @@ public sealed class TrainCommand : ICommand
             throw new UsageException($"--tokenizer {settings.TokSpec} has {tokenizer.VocabSize} ids, but the model's vocabulary has {config.VocabSize} (--vocab-size, or the " +
                 $"architecture of the --from-weight file): {settings.DataPath ?? "the built-in data"} tokenized with it would hold ids the model has no embedding for. " +
                 "Use the tokenizer the model was built with, or a model with a vocabulary that large");
-        int positions = data.Data is Minimind.Model.Data.Rl.RlPromptSet rl ? rl.Positions : data.Data.SeqLen;
-        if (config.MaxSeqLen < positions) config = config with { MaxSeqLen = positions };
+        if (config.MaxSeqLen < data.Data.Positions) config = config with { MaxSeqLen = data.Data.Positions };
 
         using var backend = CreateBackend(settings.Device, comm, log);
         using var model = MiniMindModel.Create(config, backend, recipe.RowsPerSample(settings.StageOptions) * options.BatchSize, data.Data.SeqLen);

@@ -12,6 +12,8 @@ public interface IPretrainSource
     long Count { get; }
     /// <summary>Ids per sample (max_seq_len − 1).</summary>
     int SeqLen { get; }
+    /// <summary>The RoPE positions a trained row may reach: <see cref="SeqLen"/>, unless rows start past position 0.</summary>
+    int Positions => SeqLen;
     /// <summary>Writes sample <paramref name="index"/> into spans of length <see cref="SeqLen"/>.</summary>
     void Fill(long index, Span<int> inputs, Span<int> targets);
 }
