@@ -12,8 +12,8 @@ public readonly record struct ChoiceScore(double LogLikelihood, bool IsGreedy, b
 /// Log-likelihoods of a question's continuations, computed as lm-evaluation-harness's HFLM computes them for a causal
 /// model: the input is <c>(context + continuation)[-(max_length + 1):][:-1]</c> (cut from the left when too long), the
 /// continuation's tokens are scored by the last positions' log-softmax. With <see cref="ShareContext"/> the context
-/// shared by all choices goes through the model once, into the KV cache, and every choice's remaining tokens run as one
-/// batch of teacher-forced forks of it (the <see cref="RolloutEngine"/>); otherwise each choice's whole sequence is
+/// shared by all choices goes through the model once, into the KV cache, and every choice's remaining tokens are
+/// teacher-forced through forks of it, each whole continuation in one forward (<see cref="RolloutEngine.Force"/>); otherwise each choice's whole sequence is
 /// computed, the choices side by side in one batch (the naive way, kept for comparison and for truncated items).
 /// </summary>
 public sealed class ChoiceScorer : IDisposable
@@ -53,48 +53,43 @@ public sealed class ChoiceScorer : IDisposable
     }
 
     // One prefill of the context into the rollout engine per batch of choices; the first continuation token of every
-    // choice is scored from its last position, the rest from forks of it (sharing its cached pages) teacher-forced
-    // through their tokens. The prefix is cancelled once forked, so the engine's steps advance the forks alone.
+    // choice is scored from its last position, the rest by forks of it (sharing its cached pages) teacher-forced through
+    // all but their last token in one forward (RolloutEngine.Force); the last is scored from the fork's next-token logits.
     private void ScoreShared((int[] Context, int[] Continuation)[] pairs, ChoiceScore[] scores)
     {
         var ctx = pairs[0].Context;
         var engine = _engine ??= new RolloutEngine(_model, new RolloutEngineOptions { MaxSequences = _model.MaxBatch + 1, Context = _model.MaxSeqLen });
         var greedySampler = new SamplingOptions { Greedy = true, TopP = 1f, RepetitionPenalty = 1f };
-        var sums = new double[pairs.Length];
-        var greedy = new bool[pairs.Length];
-        var forced = new Dictionary<int, int>();
+        int v = _model.Config.VocabSize;
         try
         {
             for (int start = 0; start < pairs.Length; start += _model.MaxBatch)
             {
                 var part = Enumerable.Range(start, Math.Min(_model.MaxBatch, pairs.Length - start)).ToArray();
                 int prefix = engine.Add(new GenerationRequest { Prompt = ctx, Sampler = new Sampler(greedySampler), MaxNewTokens = 1 });
-                foreach (int i in part)
+                var longer = part.Where(i => pairs[i].Continuation.Length > 1).ToArray();
+                foreach (int i in part.Except(longer))
                 {
                     var (lp, top) = TokenLogProb(engine[prefix].NextLogits, pairs[i].Continuation[0]);
-                    sums[i] = lp; greedy[i] = top;
+                    scores[i] = new ChoiceScore(lp, top, false);
                 }
-                var longer = part.Where(i => pairs[i].Continuation.Length > 1).ToArray();
+                // a fork's budget of the continuation's length leaves it active after all but its last token
                 var forks = longer.Select(i => engine.Fork(prefix, new Sampler(greedySampler), pairs[i].Continuation.Length)).ToArray();
                 engine.Release(prefix);
-                // After step j a fork holds the context and continuation tokens 0..j-1; its logits score token j.
-                for (int j = 0; ; j++)
+                var forced = engine.Force(forks.Select((f, b) => (f, pairs[longer[b]].Continuation[..^1])).ToArray());
+                for (int b = 0; b < longer.Length; b++)
                 {
-                    forced.Clear();
-                    for (int b = 0; b < longer.Length; b++)
+                    var cont = pairs[longer[b]].Continuation;
+                    double sum = 0;
+                    bool greedy = true;
+                    for (int j = 0; j < cont.Length; j++)
                     {
-                        var cont = pairs[longer[b]].Continuation;
-                        if (j >= cont.Length) continue;
-                        if (j > 0)
-                        {
-                            var (lp, top) = TokenLogProb(engine[forks[b]].NextLogits, cont[j]);
-                            sums[longer[b]] += lp; greedy[longer[b]] &= top;
-                        }
-                        if (j + 1 < cont.Length) forced[forks[b]] = cont[j];
-                        else engine.Release(forks[b]);
+                        var row = j + 1 < cont.Length ? forced[b].Logits.AsSpan(j * v, v) : engine[forks[b]].NextLogits;
+                        var (lp, top) = TokenLogProb(row, cont[j]);
+                        sum += lp; greedy &= top;
                     }
-                    if (forced.Count == 0) break;
-                    engine.Step(forced);
+                    scores[longer[b]] = new ChoiceScore(sum, greedy, false);
+                    engine.Release(forks[b]);
                 }
             }
         }
@@ -102,7 +97,6 @@ public sealed class ChoiceScorer : IDisposable
         {
             foreach (int id in engine.Sequences.Select(q => q.Id).ToList()) engine.Release(id);
         }
-        for (int i = 0; i < pairs.Length; i++) scores[i] = new ChoiceScore(sums[i], greedy[i], false);
     }
 
     private void ScoreFull((int[] Context, int[] Continuation)[] pairs, int start, int count, ChoiceScore[] scores)

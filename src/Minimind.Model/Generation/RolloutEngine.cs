@@ -12,6 +12,8 @@ namespace Minimind.Model.Generation;
 /// the model in one decode forward: the batch is whatever is active. Between steps sequences may be added, forked,
 /// cancelled (<see cref="Cancel"/>), released (<see cref="Release"/>), or, once stopped, extended with more tokens
 /// (<see cref="Extend"/>, after an optional <see cref="Truncate"/>: a chat's next turn reuses the cached prefix).</item>
+/// <item><see cref="Force"/> appends known tokens to active sequences in one forward and returns every token's
+/// log-prob (scoring continuations, as eval's multiple-choice tasks do, without a step per token).</item>
 /// <item>Batch invariance: every op computes a sequence's rows exactly as it would alone (the matmul rows keep their bits
 /// whatever the row count, decode attention reads only the sequence's own pages), and each sequence draws only from its
 /// own random stream, so a request's tokens do not depend on what else runs, when it joined, or in which order.</item>
@@ -147,6 +149,66 @@ public sealed class RolloutEngine : IDisposable
         }
         if (feed.Count > 0) Feed(feed);
         return events;
+    }
+
+    /// <summary>
+    /// Teacher forcing in one forward: appends each run's known tokens to its active sequence and feeds them all at once,
+    /// as K forced <see cref="Step"/>s would one token at a time (the same cached rows, tokens, log-probs and next-token
+    /// logits afterwards, bit for bit on the CPU and ILGPU kernels: RolloutForceTests), and returns every token's scoring logits and
+    /// log-prob. Runs with the same token count share one forward; a run must leave its sequence active (fewer tokens
+    /// than its remaining budget, and room after them in the context). Stop ids are not checked: the tokens are given.
+    /// </summary>
+    public IReadOnlyList<ForcedTokens> Force(IReadOnlyList<(int Id, int[] Tokens)> runs)
+    {
+        var seen = new HashSet<int>();
+        foreach (var (id, tokens) in runs)
+        {
+            var s = this[id];
+            if (!seen.Add(id)) throw new ArgumentException($"sequence {id} is forced twice in one call");
+            if (!s.IsActive || s.Logits is null) throw new InvalidOperationException($"sequence {id} is not active; only an active sequence can be forced");
+            if (tokens is null || tokens.Length == 0) throw new ArgumentException($"nothing to force into sequence {id}");
+            foreach (int t in tokens) CheckToken(t);
+            if (tokens.Length >= s.Budget)
+                throw new ArgumentException($"{tokens.Length} forced tokens would use sequence {id}'s remaining budget of {s.Budget}; it must stay active (fork or add it with a larger budget)");
+            if ((long)s.PositionOffset + s.TokenList.Count + tokens.Length >= Context)
+                throw new ArgumentException($"sequence {id} would hold {s.TokenList.Count + tokens.Length} tokens at position {s.PositionOffset}; the context holds {Context} and must keep one position free (--max-seq-len)");
+        }
+        int v = _model.Config.VocabSize, maxRows = _model.MaxBatch * _model.MaxSeqLen;
+        var results = new ForcedTokens?[runs.Count];
+        foreach (var group in Enumerable.Range(0, runs.Count).GroupBy(r => runs[r].Tokens.Length))
+        {
+            int k = group.Key;
+            // as many sequences per forward as the model's activation rows hold
+            foreach (var chunk in group.Chunk(Math.Max(1, maxRows / k)))
+            {
+                var batch = new RolloutSequence[chunk.Length];
+                var scoring = new float[chunk.Length][];
+                for (int c = 0; c < chunk.Length; c++)
+                {
+                    var (id, tokens) = runs[chunk[c]];
+                    var s = batch[c] = this[id];
+                    scoring[c] = new float[k * v];
+                    s.Logits!.CopyTo(scoring[c], 0);
+                    foreach (int t in tokens) s.TokenList.Add(t);
+                    s.Generated += k; s.Budget -= k;
+                }
+                var rows = Feed(batch, everyRow: true);
+                for (int c = 0; c < chunk.Length; c++)
+                {
+                    var (id, tokens) = runs[chunk[c]];
+                    // the forward's rows 0..k-2 score tokens 1..k-1; its last row is the sequence's new next-token logits
+                    rows.Slice(c * k * v, (k - 1) * v).CopyTo(scoring[c].AsSpan(v));
+                    var logProbs = new double[k];
+                    for (int j = 0; j < k; j++)
+                    {
+                        logProbs[j] = Sampler.LogProb(scoring[c].AsSpan(j * v, v), tokens[j]);
+                        batch[c].LogProbList.Add(logProbs[j]);
+                    }
+                    results[chunk[c]] = new ForcedTokens(id, scoring[c], logProbs);
+                }
+            }
+        }
+        return results!;
     }
 
     /// <summary>Steps until sequence <paramref name="id"/> stops, yielding its events as they come (the other active
@@ -302,8 +364,8 @@ public sealed class RolloutEngine : IDisposable
     }
 
     // Feeds every uncached token of the given sequences (the same count for each) through the model in one forward and
-    // stores each sequence's next-token logits.
-    private void Feed(IReadOnlyList<RolloutSequence> batch)
+    // stores each sequence's next-token logits; with everyRow returns the logits of every fed token [batch·n, V].
+    private ReadOnlySpan<float> Feed(IReadOnlyList<RolloutSequence> batch, bool everyRow = false)
     {
         int n = batch[0].TokenList.Count - batch[0].CachedLength, v = _model.Config.VocabSize;
         var ids = new int[batch.Count * n];
@@ -321,14 +383,16 @@ public sealed class RolloutEngine : IDisposable
             pages[b] = s.Pages;
         }
         var kv = _cache.Bind(pages, pastLens);
-        if (_logits.Length < batch.Count * v) _logits = new float[batch.Count * v];
-        _model.DecodeForward(_cache, kv, ids, batch.Count, n, starts, _logits);
+        int outRows = everyRow ? batch.Count * n : batch.Count;
+        if (_logits.Length < outRows * v) _logits = new float[outRows * v];
+        _model.DecodeForward(_cache, kv, ids, batch.Count, n, starts, _logits, everyRow);
         for (int b = 0; b < batch.Count; b++)
         {
             var s = batch[b];
             s.CachedLength += n;
             s.Logits ??= new float[v];
-            Array.Copy(_logits, b * v, s.Logits, 0, v);
+            Array.Copy(_logits, (everyRow ? b * n + n - 1 : b) * v, s.Logits, 0, v);
         }
+        return _logits.AsSpan(0, outRows * v);
     }
 }

@@ -12,7 +12,8 @@ namespace Minimind.Model.Tests.Rollout;
 /// </summary>
 public sealed class RolloutEngineTests
 {
-    private static ModelConfig Config => ModelConfig.Preset("minimind3") with
+    /// <summary>The engine tests' small minimind-3 MoE model.</summary>
+    internal static ModelConfig Config => ModelConfig.Preset("minimind3") with
     {
         Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 300, MaxSeqLen = 160, UseMoe = true,
     };
