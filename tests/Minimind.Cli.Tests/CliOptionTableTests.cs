@@ -33,6 +33,8 @@ public sealed class CliOptionTableTests
         yield return new("train --stage ppo", TrainCommand.Table, new[] { "--stage", "ppo" }, TrainCommand.Bind);
         yield return new("train --stage grpo --log-rollouts --debug-mode", TrainCommand.Table, new[] { "--stage", "grpo", "--log-rollouts", "r.jsonl", "--debug-mode" }, TrainCommand.Bind);
         yield return new("train --stage agent", TrainCommand.Table, new[] { "--stage", "agent" }, TrainCommand.Bind);
+        yield return new("train --stage ppo --log-rollouts --debug-mode", TrainCommand.Table, new[] { "--stage", "ppo", "--log-rollouts", "r.jsonl", "--debug-mode" }, TrainCommand.Bind);
+        yield return new("train --stage agent --log-rollouts --debug-mode", TrainCommand.Table, new[] { "--stage", "agent", "--log-rollouts", "r.jsonl", "--debug-mode" }, TrainCommand.Bind);
         yield return new("generate", GenerateCommand.Table, new[] { "--weights", Weights, "--prompt-ids", "1,2" }, a => GenerateCommand.Bind(a, out _));
         yield return new("generate --prompt", GenerateCommand.Table, new[] { "--weights", Weights, "--prompt", "hello" }, a => GenerateCommand.Bind(a, out _));
         yield return new("chat", ChatCommand.Table, new[] { "--weights", Weights }, a => ChatCommand.Bind(a, out _));

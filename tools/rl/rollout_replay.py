@@ -1,4 +1,4 @@
-"""Replays a GRPO/CISPO step from a rollout log (`minimind train --stage grpo --log-rollouts FILE`) with MiniMind's code.
+"""Replays a GRPO/CISPO or agent step from a rollout log (`minimind train --stage grpo|agent --log-rollouts FILE`) with MiniMind's code.
 
 usage: rollout_replay.py SPEC.json [MINIMIND_MIRROR]
 SPEC.json: "log" (the rollout log), "step" (the step to replay), "config" (MiniMindConfig keyword arguments),
@@ -6,7 +6,7 @@ SPEC.json: "log" (the rollout log), "step" (the step to replay), "config" (MiniM
 the reference's key order with a tied lm_head left out), "reference" (the frozen reference's .pth), "pad", "eos",
 "loss_type", "beta", "epsilon", "epsilon_high", and "byte_tokenizer" (true: check the decoded texts with the byte
 tokenizer's rules: ids 0-255 are UTF-8 bytes, 256 <pad>, 257 <|im_start|>, 258 <|im_end|>, invalid UTF-8 replaced
-by U+FFFD as Python's bytes.decode(errors="replace") does).
+by U+FFFD as Python's bytes.decode(errors="replace") does); agent steps: "stage": "agent" and "max_total_len".
 
 For each micro-batch of the step it rebuilds train_grpo.py's tensors from the logged lines: the prompts padded on the
 left with pad to the longest (P), the completions filled with eos to the longest (R, as MiniMind's generate leaves
@@ -16,7 +16,14 @@ grpo_train_epoch does (per_token_logps gathered at P - 1 + arange(R)) and MiniMi
 itself checked against grpo_train_epoch) on the logged rewards and old log-probs. Prints one JSON object: per
 micro-batch the logged and replayed loss, the largest |logged old log-prob - replayed policy log-prob| over the mask,
 whether the logged mask equals MiniMind's completion mask; plus counts of decoded texts that differ from the logged
-ones and of logged floats that are not exactly float32 values. Run with /usr/bin/python3 (torch 1.13).
+ones and of logged floats that are not exactly float32 values.
+
+Agent steps ("stage": "agent"): each micro-batch's rollouts (every completion's own prompt_ids, its response ids, mask
+and old log-probs, as rollout_batch returns them) and logged rewards go through train_agent.py's own rl_train_epoch
+(tools/rl/model_check.py agent_step: rollout_batch and calculate_rewards replaced by the logged values, MiniMind's
+model code and rollout_engine.compute_per_token_logps for the reference); it prints the logged and replayed loss per
+micro-batch, whether each completion's text is its ids decoded with special tokens kept, and whether its turn and
+observation spans cover its mask's ones and zeros. Run with /usr/bin/python3 (torch 1.13).
 """
 import json
 import os
@@ -42,18 +49,8 @@ def not_float32(values):
     return sum(1 for v in values if isinstance(v, float) and float(np.float32(v)) != v)
 
 
-def main():
-    spec = json.load(open(sys.argv[1]))
-    code = MiniMindCode(sys.argv[2] if len(sys.argv) > 2 else "/work/.mirror/jingyaogong+minimind/repo")
-    mm = code.model_module()
-    cfg = mm.MiniMindConfig(**spec["config"])
-
-    def load(sd):
-        m = mm.MiniMindForCausalLM(cfg)
-        m.load_state_dict(sd, strict=True)
-        return m
-
-    ref_sd = torch.load(spec["reference"], map_location="cpu")
+def policy_state(spec, ref_sd, cfg):
+    """The step's starting weights: a .pth, or a step folder's model.f32 (the trained buffer in the reference's key order)."""
     if spec["policy"].endswith(".f32"):
         flat, o, sd = np.fromfile(spec["policy"], dtype=np.float32), 0, {}
         for k, v in ref_sd.items():
@@ -66,10 +63,64 @@ def main():
             sd["lm_head.weight"] = sd["model.embed_tokens.weight"]
     else:
         sd = torch.load(spec["policy"], map_location="cpu")
-    policy, reference = load(sd).train(), load(ref_sd).eval()
-    pad, eos = spec["pad"], spec["eos"]
+    return sd
+
+
+def spans_cover_mask(c):
+    """Turn spans hold exactly the mask's ones, observation spans its zeros, and together they tile the ids in order."""
+    spans = sorted([(a, b, 1) for a, b in c["turns"]] + [(a, b, 0) for a, b in c["observations"]])
+    at = 0
+    for a, b, v in spans:
+        if a != at or any(m != v for m in c["mask"][a:b]):
+            return False
+        at = b
+    return at == len(c["ids"])
+
+
+def replay_agent(code, mm, cfg, spec, step):
+    from model_check import agent_step
+    sd = policy_state(spec, torch.load(spec["reference"], map_location="cpu"), cfg)
+    res = {"micro_batches": [], "decode_mismatches": 0, "not_float32": 0, "spans_mismatches": 0, "lines": len(step)}
+    for l in step:
+        res["not_float32"] += not_float32([l["micro_batch_loss"]])
+        for c in l["completions"]:
+            res["not_float32"] += not_float32([c["reward"], c["advantage"]] + c["old_logprobs"])
+            res["spans_mismatches"] += not spans_cover_mask(c)
+            if spec.get("byte_tokenizer"):
+                res["decode_mismatches"] += byte_decode(c["ids"], False) != c["text"]
+        if spec.get("byte_tokenizer"):
+            res["decode_mismatches"] += byte_decode(l["prompt_ids"], False) != l["prompt_text"]
+    for mb in sorted({l["micro_batch"] for l in step}):
+        rows = sorted((l for l in step if l["micro_batch"] == mb), key=lambda l: l["index"])
+        comps = [c for l in rows for c in l["completions"]]
+        one = dict(spec, ref_weights=spec["reference"], prompt_ids=[c["prompt_ids"] for c in comps], response_ids=[c["ids"] for c in comps],
+                   response_masks=[[int(m) for m in c["mask"]] for c in comps], old_logps=[c["old_logprobs"] for c in comps],
+                   rewards=[c["reward"] for c in comps], num_generations=len(rows[0]["completions"]), pad_id=spec["pad"], eos_id=spec["eos"])
+        loss, _, _ = agent_step(code, mm, cfg, sd, one)
+        res["micro_batches"].append({"micro_batch": mb, "logged_loss": rows[0]["micro_batch_loss"], "replayed_loss": loss.item(),
+                                     "tokens": sum(sum(c["mask"]) for c in comps)})
+    return res
+
+
+def main():
+    spec = json.load(open(sys.argv[1]))
+    code = MiniMindCode(sys.argv[2] if len(sys.argv) > 2 else "/work/.mirror/jingyaogong+minimind/repo")
+    mm = code.model_module()
+    cfg = mm.MiniMindConfig(**spec["config"])
     lines = [json.loads(l) for l in open(spec["log"], encoding="utf-8")]
     step = [l for l in lines if l["step"] == spec["step"]]
+    if spec.get("stage") == "agent":
+        print(json.dumps(replay_agent(code, mm, cfg, spec, step)))
+        return
+
+    def load(sd):
+        m = mm.MiniMindForCausalLM(cfg)
+        m.load_state_dict(sd, strict=True)
+        return m
+
+    ref_sd = torch.load(spec["reference"], map_location="cpu")
+    policy, reference = load(policy_state(spec, ref_sd, cfg)).train(), load(ref_sd).eval()
+    pad, eos = spec["pad"], spec["eos"]
     res = {"micro_batches": [], "decode_mismatches": 0, "not_float32": 0, "lines": len(step)}
     for l in step:
         res["not_float32"] += not_float32([l["micro_batch_loss"]])

@@ -32,7 +32,7 @@ public sealed class AgentRecipe() : StageRecipe("agent", "train_agent.py",
     {
         GrpoRecipe.LossType, GrpoRecipe.NumGenerations, DpoRecipe.Beta, GrpoRecipe.Epsilon, GrpoRecipe.EpsilonHigh, GrpoRecipe.MaxGenLen,
         GrpoRecipe.ThinkingRatio, GrpoRecipe.RewardUrl, MaxTotalLen,
-    };
+    }.Concat(RolloutLogOptions.All).ToArray();
 
     /// <inheritdoc/>
     public override int RowsPerSample(StageSettings s) => s.Grpo.Generations;

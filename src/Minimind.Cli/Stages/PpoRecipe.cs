@@ -49,7 +49,7 @@ public sealed class PpoRecipe() : StageRecipe("ppo", "train_ppo.py",
     {
         CriticLearningRate, ClipEpsilon, VfCoef, KlCoef, Gamma, Lam, ClipRangeValue, UpdateIters, EarlyStopKl, MiniBatchSize,
         GrpoRecipe.MaxGenLen, GrpoRecipe.ThinkingRatio, GrpoRecipe.RewardUrl,
-    };
+    }.Concat(RolloutLogOptions.All).ToArray();
 
     /// <inheritdoc/>
     public override bool TrainsOnReplies => false;

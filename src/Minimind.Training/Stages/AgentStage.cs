@@ -15,7 +15,7 @@ namespace Minimind.Training.Stages;
 /// The old log-probs are the rollout's own (the engine's log-probs of each sampled token in its turn's context), as
 /// MiniMind takes them from its rollout engine.
 /// </summary>
-public sealed class AgentStage : RolloutStage<AgentRolloutBatch>
+public sealed partial class AgentStage : RolloutStage<AgentRolloutBatch>
 {
     private readonly AgentTaskSet _set;
     private readonly AgentOptions _o;
@@ -122,9 +122,6 @@ public sealed class AgentStage : RolloutStage<AgentRolloutBatch>
 
     /// <inheritdoc/>
     protected override long Generated(AgentRolloutBatch rollout) => rollout.Trajectories.Sum(t => (long)t.Generated);
-
-    /// <inheritdoc/>
-    protected override AgentRolloutBatch Trained(AgentRolloutBatch rollout, float loss) => rollout with { Loss = loss };
 }
 
 /// <summary>One rollout batch of an agent micro-batch: the rows (data indices), every rollout and its reward, and the loss it gave.</summary>

@@ -130,7 +130,7 @@ public sealed record GrpoRolloutBatch(int[] Samples, RlPrompt[] Prompts, int Pro
     public float[] OldLogProbs { get; init; } = Array.Empty<float>();
     /// <summary>The completion mask [rows × R], once trained.</summary>
     public float[] Mask { get; init; } = Array.Empty<float>();
-    /// <summary>The group advantages [rows], once trained.</summary>
+    /// <summary>The group advantages [rows], once trained (empty for PPO, whose advantages are per token).</summary>
     public float[] Advantages { get; init; } = Array.Empty<float>();
 
     /// <summary>The rollout log's record of this batch (prompts decoded with <paramref name="tokenizer"/>, specials kept).</summary>
@@ -142,7 +142,7 @@ public sealed record GrpoRolloutBatch(int[] Samples, RlPrompt[] Prompts, int Pro
             {
                 int n = Completions[row].Length;
                 return new RolloutCompletionRecord(Completions[row], Texts[row], Mask.AsSpan(row * w, n).ToArray(), Rewards[row].Total, Rewards[row].Named(),
-                    OldLogProbs.AsSpan(row * w, n).ToArray()) { Advantage = Advantages[row] };
+                    OldLogProbs.AsSpan(row * w, n).ToArray()) { Advantage = Advantages.Length > 0 ? Advantages[row] : null };
             }).ToList())).ToList());
     }
 }

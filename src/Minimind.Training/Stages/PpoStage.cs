@@ -30,7 +30,7 @@ namespace Minimind.Training.Stages;
 /// is reloaded from its file, whose hash is in the <see cref="Signature"/>. Every save also writes the critic's
 /// weights beside the actor's (<see cref="Exports"/>: <c>ppo_critic_&lt;dim&gt;.pth</c>).
 /// </summary>
-public sealed class PpoStage : ModelStage, ITrainingStage, IOptimizingStage, IStepMetricsSource, IDisposable
+public sealed partial class PpoStage : ModelStage, ITrainingStage, IOptimizingStage, IStepMetricsSource, IDisposable
 {
     /// <summary>The critic's component name in a step folder (files <c>critic_model.f32</c>, ...).</summary>
     public const string CriticName = "critic";
@@ -65,7 +65,7 @@ public sealed class PpoStage : ModelStage, ITrainingStage, IOptimizingStage, ISt
         int rows = Math.Min(Math.Min(actor.MaxBatch, critic.MaxBatch), reference.MaxBatch);
         if (rows < maxPrompts)
             throw new ArgumentException($"the models hold {rows} rows; a rollout batch has {maxPrompts} (one completion per prompt)");
-        _actor = actor; _critic = critic; _reference = reference; _o = options; _eos = eosId; _actorLr = train.LearningRate;
+        _actor = actor; _critic = critic; _reference = reference; _o = options; _eos = eosId; _actorLr = train.LearningRate; _tokenizer = tokenizer;
         _rollouts = new PromptRollouts(actor, prompts, options.Sampling, rewards, tokenizer, eosId, maxPrompts);
         _rng = new RolloutRng(seed);
         _criticAdam = new AdamWState(critic.Backend, critic.Parameters.TotalElements) { WeightDecay = train.WeightDecay };
@@ -158,6 +158,7 @@ public sealed class PpoStage : ModelStage, ITrainingStage, IOptimizingStage, ISt
             }
         }
         _tally.Add(prep, sums, actorLr, criticLr, rolloutSeconds, clock.Elapsed.TotalSeconds - rolloutSeconds);
+        if (KeepRollouts) _kept.Add((prep, sums.MeanLoss));
         return new StepResult(sums.MeanLoss, skipped ? double.PositiveInfinity : lastNorm, false) { AuxLoss = sums.MeanAux };
     }
 

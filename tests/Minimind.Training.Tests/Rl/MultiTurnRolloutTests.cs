@@ -89,6 +89,19 @@ public class MultiTurnRolloutTests
         Assert.All(t[2].Sequence.ResponseMask, m => Assert.Equal(1, m));
         Assert.Equal(new[] { "No idea." }, t[2].Turns);
 
+        // the rollout log's spans (model tokens per turn, observations) and rollout_single's final_context (the template's text, specials as text)
+        int c = call.Length, o = obsOpen.Length;
+        string Text(params int[][] parts) => set.Format.Tokenizer.Decode(parts.SelectMany(x => x).ToArray(), skipSpecialTokens: false);
+        Assert.Equal(new[] { (0, c), (c + o, c + o + answer.Length) }, t[0].TurnSpans.Select(x => (x.Start, x.End)));
+        Assert.Equal(new[] { (c, c + o) }, t[0].ObservationSpans.Select(x => (x.Start, x.End)));
+        Assert.Equal(Text(prompt, call, obsOpen) + "It is 12°C.", t[0].Context);
+        Assert.Equal(new[] { (0, c), (c + o, 2 * c + o) }, t[1].TurnSpans.Select(x => (x.Start, x.End)));
+        Assert.Equal(new[] { (c, c + o), (2 * c + o, 2 * c + o + obsClosed.Length) }, t[1].ObservationSpans.Select(x => (x.Start, x.End)));
+        Assert.Equal(Text(prompt, call, obsOpen, call, obsClosed), t[1].Context);
+        Assert.Equal(new[] { (0, Ids("No idea.").Length) }, t[2].TurnSpans.Select(x => (x.Start, x.End)));
+        Assert.Empty(t[2].ObservationSpans);
+        Assert.Equal(Text(prompt) + "No idea.", t[2].Context);
+
         // turn 0 for all three, turn 1 for the two that called; each turn's context is the prompt and all before it
         Assert.Equal(new[] { (0, 0), (1, 0), (2, 0), (0, 1), (1, 1) }, requests.Select(q => (q.Sequence, q.Turn)));
         Assert.Equal(prompt, requests[0].Context);

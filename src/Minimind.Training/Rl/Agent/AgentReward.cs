@@ -17,7 +17,19 @@ namespace Minimind.Training.Rl.Agent;
 /// <param name="ToolCallCount">Calls parsed over all turns.</param>
 /// <param name="ValidCallCount">Calls naming an offered tool with arguments its check accepts.</param>
 public readonly record struct AgentRewardParts(float Total, double TagPenalty, double Format, double RewardModel, double ToolAlignment,
-    double GroundTruth, double Unfinished, double RepetitionPenalty, int ToolCallCount, int ValidCallCount);
+    double GroundTruth, double Unfinished, double RepetitionPenalty, int ToolCallCount, int ValidCallCount)
+{
+    /// <summary>
+    /// The parts by name, as the rollout log records them: tag_penalty, format (length + think + think_close),
+    /// reward_model, tool_alignment, ground_truth, unfinished, repetition_penalty (subtracted), tool_calls, valid_tool_calls.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, double>> Named() => new KeyValuePair<string, double>[]
+    {
+        new("tag_penalty", TagPenalty), new("format", Format), new("reward_model", RewardModel), new("tool_alignment", ToolAlignment),
+        new("ground_truth", GroundTruth), new("unfinished", Unfinished), new("repetition_penalty", RepetitionPenalty),
+        new("tool_calls", ToolCallCount), new("valid_tool_calls", ValidCallCount),
+    };
+}
 
 /// <summary>
 /// MiniMind's agent reward (train_agent.py calculate_rewards) of one multi-turn completion, in Python's float64 and

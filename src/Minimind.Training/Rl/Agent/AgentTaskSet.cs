@@ -51,6 +51,9 @@ public sealed class AgentTaskSet : IPretrainSource
         PromptTexts = texts;
     }
 
+    /// <summary>Row <paramref name="task"/>'s prompt ids: <see cref="PromptTexts"/> encoded.</summary>
+    public int[] PromptIds(int task) => _promptIds[task];
+
     /// <inheritdoc/>
     public long Count => Tasks.Count;
     /// <inheritdoc/>

@@ -15,6 +15,12 @@ public sealed record AgentTrajectory(int Task, AgentRollout Sequence, IReadOnlyL
 {
     /// <summary>The last turn's output (calculate_rewards' response).</summary>
     public string Response => Turns.Count > 0 ? Turns[^1] : "";
+    /// <summary>rollout_single's final_context: the last turn's context + its output, or the conversation re-rendered after its tool results.</summary>
+    public string Context { get; init; } = "";
+    /// <summary>The [start, end) spans of <see cref="AgentRollout.ResponseIds"/> the model generated, one per turn (eos/pad dropped).</summary>
+    public IReadOnlyList<Logging.TokenSpan> TurnSpans { get; init; } = Array.Empty<Logging.TokenSpan>();
+    /// <summary>The [start, end) spans of observation tokens (tool results and the re-rendered template), one per turn that called tools.</summary>
+    public IReadOnlyList<Logging.TokenSpan> ObservationSpans { get; init; } = Array.Empty<Logging.TokenSpan>();
 }
 
 /// <summary>One turn to sample: rollout <paramref name="Sequence"/>'s turn <paramref name="Turn"/> from <paramref name="Context"/>, at most
@@ -66,7 +72,8 @@ public static class MultiTurnRollout
             {
                 var s = states[r];
                 if (s.Done) continue;
-                var ids = tok.Encode(set.Render(s.Messages, s.Task, addGenerationPrompt: true, s.OpenThinking));
+                s.TurnContext = set.Render(s.Messages, s.Task, addGenerationPrompt: true, s.OpenThinking);
+                var ids = tok.Encode(s.TurnContext);
                 s.PromptIds ??= ids;
                 int budget = Math.Min(set.MaxGenLen, context - ids.Length);
                 if (budget < 1)
@@ -83,7 +90,7 @@ public static class MultiTurnRollout
                 Turn(running[i].S, set, outputs[i].Ids, outputs[i].LogProbs, lastTurn: turn == turns - 1);
         }
         return states.Select(s => new AgentTrajectory(s.TaskIndex, new AgentRollout(s.PromptIds ?? Array.Empty<int>(), s.Ids.ToArray(), s.Mask.ToArray(), s.Old.ToArray()),
-            s.Turns, s.Unfinished, s.OpenThinking, s.Generated)).ToArray();
+            s.Turns, s.Unfinished, s.OpenThinking, s.Generated) { Context = s.Context, TurnSpans = s.TurnSpans, ObservationSpans = s.ObservationSpans }).ToArray();
     }
 
     // One engine batch per turn: every request prefilled, sampled together until each stops (eos, budget), read and released.
@@ -113,13 +120,16 @@ public static class MultiTurnRollout
         int eos = set.Format.StopId, pad = tok.PadId;
         if (logps.Length != completion.Length) throw new ArgumentException($"a turn of {completion.Length} tokens came with {logps.Length} log-probs");
         s.Generated += completion.Length;
+        int start = s.Ids.Count;
         for (int i = 0; i < completion.Length; i++)
         {
             if (completion[i] == eos || completion[i] == pad) continue;
             s.Ids.Add(completion[i]); s.Mask.Add(1); s.Old.Add(logps[i]);
         }
+        s.TurnSpans.Add(new(start, s.Ids.Count));
         string text = tok.Decode(completion, skipSpecialTokens: true);
         s.Turns.Add(text);
+        s.Context = s.TurnContext + text;
         var calls = ToolCalls.Parse(text);
         if (calls.Count == 0) { s.Done = true; return; }
         s.Unfinished = lastTurn;
@@ -129,9 +139,11 @@ public static class MultiTurnRollout
             var (name, args) = ToolCalls.NameAndArguments(call);
             s.Messages.Add(Message("tool", ToolCalls.Observation(name, args)));
         }
-        var observed = tok.Encode(set.Render(s.Messages, s.Task, addGenerationPrompt: !s.Unfinished, s.OpenThinking));
-        int current = s.PromptIds!.Length + s.Ids.Count;
+        s.Context = set.Render(s.Messages, s.Task, addGenerationPrompt: !s.Unfinished, s.OpenThinking);
+        var observed = tok.Encode(s.Context);
+        int current = s.PromptIds!.Length + s.Ids.Count, observationStart = s.Ids.Count;
         for (int i = current; i < observed.Length; i++) { s.Ids.Add(observed[i]); s.Mask.Add(0); s.Old.Add(0f); }
+        s.ObservationSpans.Add(new(observationStart, s.Ids.Count));
         if (lastTurn) s.Done = true;
     }
 
@@ -152,5 +164,9 @@ public static class MultiTurnRollout
         public bool Done { get; set; }
         public bool Unfinished { get; set; }
         public int Generated { get; set; }
+        public string TurnContext { get; set; } = "";
+        public string Context { get; set; } = "";
+        public List<Logging.TokenSpan> TurnSpans { get; } = new();
+        public List<Logging.TokenSpan> ObservationSpans { get; } = new();
     }
 }

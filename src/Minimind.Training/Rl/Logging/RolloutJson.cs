@@ -34,6 +34,8 @@ public static class RolloutJson
             j.WritePropertyName("micro_batch_loss"); Float(j, loss);
             Ints(j, "prompt_ids", prompt.PromptIds);
             j.WriteString("prompt_text", prompt.PromptText);
+            // gt as the row's JSON gave it (json.dumps of the parsed items)
+            if (prompt.GroundTruth is { } gt) { j.WritePropertyName("gt"); j.WriteRawValue(Python.PyJson.Dumps(new Python.PyList(gt.ToList()))); }
             j.WriteStartArray("completions");
             foreach (var c in prompt.Completions)
             {
@@ -47,6 +49,16 @@ public static class RolloutJson
                 j.WriteEndObject();
                 if (c.Advantage is { } a) { j.WritePropertyName("advantage"); Float(j, a); }
                 Floats(j, "old_logprobs", c.OldLogProbs);
+                if (c.Values is { } values) Floats(j, "values", values);
+                if (c.TokenAdvantages is { } adv) Floats(j, "advantages", adv);
+                if (c.Returns is { } returns) Floats(j, "returns", returns);
+                if (c.PromptIds is { } own) Ints(j, "prompt_ids", own);
+                if (c.TurnTexts is { } texts)
+                {
+                    j.WriteStartArray("turn_texts");
+                    foreach (var t in texts) j.WriteStringValue(t);
+                    j.WriteEndArray();
+                }
                 if (c.Turns is { } turns) Spans(j, "turns", turns);
                 if (c.Observations is { } obs) Spans(j, "observations", obs);
                 j.WriteEndObject();
