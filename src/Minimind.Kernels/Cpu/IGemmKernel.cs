@@ -17,10 +17,11 @@ internal unsafe interface IGemmKernel
     /// <summary>The instruction-set path this kernel belongs to.</summary>
     static abstract CpuIsa Isa { get; }
 
-    /// <summary>t[i·NR + j] = Σ_{p &lt; kc} a[p·MR + i]·b[p·NR + j], one FMA per term, p ascending, from +0.</summary>
-    static abstract void Block(int kc, float* a, float* b, float* t);
+    /// <summary>t[i·NR + j] = Σ_{p &lt; kc} a[p·MR + i]·B(p, j), one FMA per term, p ascending, from +0; B(p, j) is
+    /// column j of row p of the B panel at <paramref name="b"/>, read in the panel format <typeparamref name="TP"/>.</summary>
+    static abstract void Block<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat;
 
     /// <summary>Rows 0..3 of <see cref="Block"/> (same panels, same order; t rows 4.. are left as they were): the
     /// decode-sized product, where computing all MR rows would multiply the work by MR/4 for nothing.</summary>
-    static abstract void Block4(int kc, float* a, float* b, float* t);
+    static abstract void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat;
 }
