@@ -4,7 +4,8 @@ namespace Minimind.Kernels.Cpu;
 /// One register-blocked SGEMM micro-kernel and the panel geometry it reads. <see cref="Sgemm"/> and the blocked
 /// attention are generic over it, so <see cref="MR"/> and <see cref="NR"/> are constants in each specialisation.
 /// Every kernel computes the same thing in the same order: each output element is an FMA chain over p = 0..kc-1 in
-/// ascending order that starts from +0, so the kernels differ in speed, never in bits.
+/// ascending order that starts from +0, so the kernels differ in speed, never in bits. The B panel's storage is a type
+/// parameter (<see cref="IPanelFormat"/>: float32, or 16-bit at bf16, widened exactly as it is loaded).
 /// </summary>
 internal unsafe interface IGemmKernel
 {
