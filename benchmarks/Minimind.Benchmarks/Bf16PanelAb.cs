@@ -10,11 +10,12 @@ namespace Minimind.Benchmarks;
 /// thread's CPU time: on a machine shared with other work the time spent descheduled is left out. Shapes are
 /// <c>kernels bench --sizes v1|m3</c>'s model matmuls in the three nn.Linear layouts. Prints best-of GFLOP/s and the
 /// median of the per-repetition time ratios (above 1: the 16-bit panels are faster).
-/// Run: <c>dotnet run -c Release --project benchmarks/Minimind.Benchmarks -- bf16-panels [v1|m3] [reps] [avx512,avx2,portable]</c>
+/// Run: <c>dotnet run -c Release --project benchmarks/Minimind.Benchmarks -- bf16-panels [v1|m3] [reps] [avx512,avx2,portable] [M]</c>
+/// (M: rows, i.e. tokens, default the size set's batch·T; a few rows time the decode-sized products).
 /// </summary>
 public static class Bf16PanelAb
 {
-    /// <summary>Runs the comparison; args: the size set (v1 default), repetitions (5), the CPU paths (every supported one).</summary>
+    /// <summary>Runs the comparison; args: the size set (v1 default), repetitions (5), the CPU paths (every supported one), the rows M.</summary>
     public static int Run(string[] args)
     {
         string sizes = args.Length > 0 ? args[0] : "v1";
@@ -23,6 +24,7 @@ public static class Bf16PanelAb
             .Where(p => args.Length <= 2 || args[2].Split(',').Contains(p.Name())).ToArray();
         if (paths.Length == 0) { Console.Error.WriteLine($"bf16-panels: no supported CPU path named in '{args[2]}'"); return 2; }
         var (tokens, dim, kvDim, hidden, vocab) = sizes == "m3" ? (16 * 1024, 768, 384, 2432, 6400) : (16 * 512, 512, 256, 1408, 6400);
+        if (args.Length > 3) tokens = int.Parse(args[3], CultureInfo.InvariantCulture);
         var work = new WorkPartition(1);
         Console.WriteLine($"1 thread, sizes {sizes}, best of {reps} of the thread's CPU time (ratio: median of per-repetition ratios); " +
             $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");

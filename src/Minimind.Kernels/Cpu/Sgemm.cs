@@ -11,7 +11,7 @@ namespace Minimind.Kernels.Cpu;
 /// threads, then each work item (MC rows, split by columns only when there are too few row blocks) packs its own
 /// A rows into MR-row panels (L2-resident) and the micro-kernel of the CPU path (<see cref="IGemmKernel"/>)
 /// computes each MR×NR block (B micro-panel in L1); operands are rounded to the matmul's precision as they are packed, and
-/// at bf16 the B panels hold 16 bits a value (<see cref="Bf16Panels"/>: half the bytes packed, stored and streamed
+/// at bf16 the shared B panels hold 16 bits a value (<see cref="Bf16Panels"/>: half the bytes packed, stored and streamed
 /// through the kernel, widened exactly in registers). Every C element sums its K products with FMAs in ascending order within a
 /// slice, then adds the slices in ascending order: the result never depends on the thread count, the scheduling,
 /// the kernel's block shape, the instruction set, or where the row sits among the M rows. Hot methods are marked
@@ -28,8 +28,8 @@ internal static unsafe class Sgemm
     internal const int SkinnyRows = 48;
 
     /// <summary>C (+)= A·B on the <paramref name="isa"/> path. Element (i,p) of A is a[aOff + i·aRs + p·aCs]; (p,j) of B is
-    /// b[bOff + p·bRs + j·bCs]; both are rounded to <paramref name="precision"/> as they are packed. At bf16 the B
-    /// panels are 16-bit unless <paramref name="narrowPanels"/> is false (the float32 panels, for comparing the two:
+    /// b[bOff + p·bRs + j·bCs]; both are rounded to <paramref name="precision"/> as they are packed. At bf16 the shared B
+    /// panels of the tiled path (more than <see cref="SkinnyRows"/> rows) are 16-bit unless <paramref name="narrowPanels"/> is false (the float32 panels, for comparing the two:
     /// the bits are the same).</summary>
     public static void Run(WorkPartition work, CpuIsa isa, int M, int N, int K,
         float[] a, int aOff, int aRs, int aCs,
@@ -56,7 +56,7 @@ internal static unsafe class Sgemm
             if (!accumulate) for (int i = 0; i < M; i++) c.AsSpan(cOff + i * ldc, N).Clear();
             return;
         }
-        if (M <= SkinnyRows) { RunSkinny<TK>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision, narrow); return; }
+        if (M <= SkinnyRows) { RunSkinny<TK>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision); return; }
         int MR = TK.MR, NR = TK.NR;
         // K is walked in KC slices. Per slice, B is packed once into NR-column panels (in parallel, shared by every
         // work item; it stays in L3), then the work items run in parallel: an item is a block of ≤ MC rows (all of N when
@@ -140,12 +140,14 @@ internal static unsafe class Sgemm
     /// Few rows (decode, small batches): A is packed whole once (it is small); threads take B's NR-column panels, and
     /// each packs its panel one K slice at a time into a buffer that stays in L1/L2, runs the kernel over every A panel
     /// and merges, slices ascending. B is read once and never written back as a packed copy, which is what a few rows
-    /// cannot amortise. Same kernel, same per-element order as the tiled path: the bits do not depend on M.
+    /// cannot amortise. Same kernel, same per-element order as the tiled path: the bits do not depend on M. The panel
+    /// stays float32 at bf16: it sits in L1 and feeds at most four register blocks, so narrowing it would be a pass of
+    /// extra work with no traffic to save (measured 0.5–0.85× per core at M = 4).
     /// </summary>
     private static void RunSkinny<TK>(WorkPartition work, int M, int N, int K,
         float[] a, int aOff, int aRs, int aCs,
         float[] b, int bOff, int bRs, int bCs,
-        float[] c, int cOff, int ldc, bool accumulate, Precision precision, bool narrow) where TK : struct, IGemmKernel
+        float[] c, int cOff, int ldc, bool accumulate, Precision precision) where TK : struct, IGemmKernel
     {
         int MR = TK.MR, NR = TK.NR;
         int mPad = (M + MR - 1) / MR * MR, nPanels = (N + NR - 1) / NR;
@@ -175,15 +177,14 @@ internal static unsafe class Sgemm
                             for (int p0 = 0; p0 < K; p0 += KC)
                             {
                                 int kc = Math.Min(KC, K - p0);
-                                float* src = pb + bOff + (long)p0 * bRs + (long)j0 * bCs;
+                                PackB<TK>(bp, pb + bOff + (long)p0 * bRs + (long)j0 * bCs, bRs, bCs, nr, kc, precision);
                                 bool overwrite = p0 == 0 && !accumulate;
-                                float* ap = pa + (long)mPad * p0, cp = pc + cOff + j0;
-                                if (narrow && Bf16Panels.PackB<TK>((byte*)bp, src, bRs, bCs, nr, kc, precision))
-                                    Column<TK, Bf16Panels>(M, kc, ap, (byte*)bp, cp, ldc, nr, overwrite, block);
-                                else
+                                for (int i0 = 0; i0 < M; i0 += MR)
                                 {
-                                    PackB<TK>(bp, src, bRs, bCs, nr, kc, precision);
-                                    Column<TK, F32Panels>(M, kc, ap, (byte*)bp, cp, ldc, nr, overwrite, block);
+                                    int mr = Math.Min(MR, M - i0);
+                                    float* ap = pa + (long)mPad * p0 + (long)i0 * kc;
+                                    if (mr <= 4) TK.Block4<F32Panels>(kc, ap, (byte*)bp, block); else TK.Block<F32Panels>(kc, ap, (byte*)bp, block);
+                                    Merge<TK>(block, pc + cOff + (long)i0 * ldc + j0, ldc, mr, nr, overwrite);
                                 }
                             }
                         }
@@ -195,20 +196,6 @@ internal static unsafe class Sgemm
         finally
         {
             PackPool.Return(aPack);
-        }
-    }
-
-    // One packed B panel against all M rows of one K slice of packed A (panel i0 at a + i0·kc): C[M, nr] (+)= A·B.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Column<TK, TP>(int M, int kc, float* a, byte* b, float* c, int ldc, int nr, bool overwrite, float* block)
-        where TK : struct, IGemmKernel where TP : struct, IPanelFormat
-    {
-        int MR = TK.MR;
-        for (int i0 = 0; i0 < M; i0 += MR)
-        {
-            int mr = Math.Min(MR, M - i0);
-            if (mr <= 4) TK.Block4<TP>(kc, a + (long)i0 * kc, b, block); else TK.Block<TP>(kc, a + (long)i0 * kc, b, block);
-            Merge<TK>(block, c + (long)i0 * ldc, ldc, mr, nr, overwrite);
         }
     }
 

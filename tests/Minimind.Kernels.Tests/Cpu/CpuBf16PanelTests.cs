@@ -5,7 +5,8 @@ using Minimind.Kernels.Tests.Reference;
 namespace Minimind.Kernels.Tests.Cpu;
 
 /// <summary>
-/// The bf16 SGEMM's 16-bit B panels (<see cref="Bf16Panels"/>) against the float32 panels it replaced: the same
+/// The bf16 SGEMM's 16-bit B panels (<see cref="Bf16Panels"/>, tiled path; the skinny path of ≤ 48 rows keeps float32
+/// panels, and its shapes here check that the switch costs no bits) against the float32 panels it replaced: the same
 /// bits from every layout, shape and CPU path, including the special values (±∞, signed zeros, subnormals, a value
 /// that rounds to ∞, NaNs with and without low payload bits). The panels themselves are checked value by value
 /// against the float32 packing (and <see cref="CpuIsaPathTests"/> checks the bf16 products against the scalar
