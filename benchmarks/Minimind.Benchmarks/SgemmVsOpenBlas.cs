@@ -104,8 +104,8 @@ public static unsafe class SgemmVsOpenBlas
         return 0;
     }
 
-    // Seconds a() takes: wall clock, or the calling thread's CPU time.
-    private static double Time(bool cpuTime, Action a)
+    /// <summary>Seconds <paramref name="a"/> takes: wall clock, or the calling thread's CPU time.</summary>
+    internal static double Time(bool cpuTime, Action a)
     {
         if (cpuTime)
         {

@@ -19,39 +19,39 @@ internal readonly unsafe struct GemmKernelAvx2 : IGemmKernel
     private static Vector256<float> F(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Fma.MultiplyAdd(a, b, c);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    public static void Block(int kc, float* a, float* b, float* t)
+    public static void Block<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
         {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
+            var b0 = TP.Load256(b, 0);
+            var b1 = TP.Load256(b, 1);
             var x = Vector256.Create(a[0]); c00 = F(x, b0, c00); c01 = F(x, b1, c01);
             x = Vector256.Create(a[1]); c10 = F(x, b0, c10); c11 = F(x, b1, c11);
             x = Vector256.Create(a[2]); c20 = F(x, b0, c20); c21 = F(x, b1, c21);
             x = Vector256.Create(a[3]); c30 = F(x, b0, c30); c31 = F(x, b1, c31);
             x = Vector256.Create(a[4]); c40 = F(x, b0, c40); c41 = F(x, b1, c41);
             x = Vector256.Create(a[5]); c50 = F(x, b0, c50); c51 = F(x, b1, c51);
-            a += 6; b += 16;
+            a += 6; b += 16 * TP.Bytes;
         }
         c00.Store(t); c01.Store(t + 8); c10.Store(t + 16); c11.Store(t + 24); c20.Store(t + 32); c21.Store(t + 40);
         c30.Store(t + 48); c31.Store(t + 56); c40.Store(t + 64); c41.Store(t + 72); c50.Store(t + 80); c51.Store(t + 88);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    public static void Block4(int kc, float* a, float* b, float* t)
+    public static void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         for (int p = 0; p < kc; p++)
         {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
+            var b0 = TP.Load256(b, 0);
+            var b1 = TP.Load256(b, 1);
             var x = Vector256.Create(a[0]); c00 = F(x, b0, c00); c01 = F(x, b1, c01);
             x = Vector256.Create(a[1]); c10 = F(x, b0, c10); c11 = F(x, b1, c11);
             x = Vector256.Create(a[2]); c20 = F(x, b0, c20); c21 = F(x, b1, c21);
             x = Vector256.Create(a[3]); c30 = F(x, b0, c30); c31 = F(x, b1, c31);
-            a += 6; b += 16;
+            a += 6; b += 16 * TP.Bytes;
         }
         c00.Store(t); c01.Store(t + 8); c10.Store(t + 16); c11.Store(t + 24); c20.Store(t + 32); c21.Store(t + 40); c30.Store(t + 48); c31.Store(t + 56);
     }

@@ -20,7 +20,7 @@ internal readonly unsafe struct GemmKernelAvx512 : IGemmKernel
     private static Vector512<float> F(float* a, Vector512<float> b, Vector512<float> c) => Avx512F.FusedMultiplyAdd(Vector512.Create(*a), b, c);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    public static void Block(int kc, float* a, float* b, float* t)
+    public static void Block<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -28,14 +28,14 @@ internal readonly unsafe struct GemmKernelAvx512 : IGemmKernel
         Vector512<float> c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
         for (int p = 0; p < kc; p++)
         {
-            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16);
+            var b0 = TP.Load512(b, 0); var b1 = TP.Load512(b, 1);
             c00 = F(a, b0, c00); c01 = F(a, b1, c01); c10 = F(a + 1, b0, c10); c11 = F(a + 1, b1, c11);
             c20 = F(a + 2, b0, c20); c21 = F(a + 2, b1, c21); c30 = F(a + 3, b0, c30); c31 = F(a + 3, b1, c31);
             c40 = F(a + 4, b0, c40); c41 = F(a + 4, b1, c41); c50 = F(a + 5, b0, c50); c51 = F(a + 5, b1, c51);
             c60 = F(a + 6, b0, c60); c61 = F(a + 6, b1, c61); c70 = F(a + 7, b0, c70); c71 = F(a + 7, b1, c71);
             c80 = F(a + 8, b0, c80); c81 = F(a + 8, b1, c81); c90 = F(a + 9, b0, c90); c91 = F(a + 9, b1, c91);
             ca0 = F(a + 10, b0, ca0); ca1 = F(a + 10, b1, ca1); cb0 = F(a + 11, b0, cb0); cb1 = F(a + 11, b1, cb1);
-            a += 12; b += 32;
+            a += 12; b += 32 * TP.Bytes;
         }
         c00.Store(t); c01.Store(t + 16); c10.Store(t + 32); c11.Store(t + 48); c20.Store(t + 64); c21.Store(t + 80);
         c30.Store(t + 96); c31.Store(t + 112); c40.Store(t + 128); c41.Store(t + 144); c50.Store(t + 160); c51.Store(t + 176);
@@ -44,15 +44,15 @@ internal readonly unsafe struct GemmKernelAvx512 : IGemmKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    public static void Block4(int kc, float* a, float* b, float* t)
+    public static void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         for (int p = 0; p < kc; p++)
         {
-            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16);
+            var b0 = TP.Load512(b, 0); var b1 = TP.Load512(b, 1);
             c00 = F(a, b0, c00); c01 = F(a, b1, c01); c10 = F(a + 1, b0, c10); c11 = F(a + 1, b1, c11);
             c20 = F(a + 2, b0, c20); c21 = F(a + 2, b1, c21); c30 = F(a + 3, b0, c30); c31 = F(a + 3, b1, c31);
-            a += 12; b += 32;
+            a += 12; b += 32 * TP.Bytes;
         }
         c00.Store(t); c01.Store(t + 16); c10.Store(t + 32); c11.Store(t + 48);
         c20.Store(t + 64); c21.Store(t + 80); c30.Store(t + 96); c31.Store(t + 112);

@@ -24,21 +24,21 @@ internal readonly unsafe struct GemmKernelPortable : IGemmKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    public static void Block(int kc, float* a, float* b, float* t)
+    public static void Block<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat
     {
         Vector128<float> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
         Vector128<float> c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
         Vector128<float> c40 = default, c41 = default, c42 = default, c43 = default, c50 = default, c51 = default, c52 = default, c53 = default;
         for (int p = 0; p < kc; p++)
         {
-            var b0 = Vector128.Load(b); var b1 = Vector128.Load(b + 4); var b2 = Vector128.Load(b + 8); var b3 = Vector128.Load(b + 12);
+            var b0 = TP.Load128(b, 0); var b1 = TP.Load128(b, 1); var b2 = TP.Load128(b, 2); var b3 = TP.Load128(b, 3);
             Row(a[0], b0, b1, b2, b3, ref c00, ref c01, ref c02, ref c03);
             Row(a[1], b0, b1, b2, b3, ref c10, ref c11, ref c12, ref c13);
             Row(a[2], b0, b1, b2, b3, ref c20, ref c21, ref c22, ref c23);
             Row(a[3], b0, b1, b2, b3, ref c30, ref c31, ref c32, ref c33);
             Row(a[4], b0, b1, b2, b3, ref c40, ref c41, ref c42, ref c43);
             Row(a[5], b0, b1, b2, b3, ref c50, ref c51, ref c52, ref c53);
-            a += 6; b += 16;
+            a += 6; b += 16 * TP.Bytes;
         }
         c00.Store(t); c01.Store(t + 4); c02.Store(t + 8); c03.Store(t + 12); c10.Store(t + 16); c11.Store(t + 20); c12.Store(t + 24); c13.Store(t + 28);
         c20.Store(t + 32); c21.Store(t + 36); c22.Store(t + 40); c23.Store(t + 44); c30.Store(t + 48); c31.Store(t + 52); c32.Store(t + 56); c33.Store(t + 60);
@@ -46,18 +46,18 @@ internal readonly unsafe struct GemmKernelPortable : IGemmKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    public static void Block4(int kc, float* a, float* b, float* t)
+    public static void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat
     {
         Vector128<float> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
         Vector128<float> c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
         for (int p = 0; p < kc; p++)
         {
-            var b0 = Vector128.Load(b); var b1 = Vector128.Load(b + 4); var b2 = Vector128.Load(b + 8); var b3 = Vector128.Load(b + 12);
+            var b0 = TP.Load128(b, 0); var b1 = TP.Load128(b, 1); var b2 = TP.Load128(b, 2); var b3 = TP.Load128(b, 3);
             Row(a[0], b0, b1, b2, b3, ref c00, ref c01, ref c02, ref c03);
             Row(a[1], b0, b1, b2, b3, ref c10, ref c11, ref c12, ref c13);
             Row(a[2], b0, b1, b2, b3, ref c20, ref c21, ref c22, ref c23);
             Row(a[3], b0, b1, b2, b3, ref c30, ref c31, ref c32, ref c33);
-            a += 6; b += 16;
+            a += 6; b += 16 * TP.Bytes;
         }
         c00.Store(t); c01.Store(t + 4); c02.Store(t + 8); c03.Store(t + 12); c10.Store(t + 16); c11.Store(t + 20); c12.Store(t + 24); c13.Store(t + 28);
         c20.Store(t + 32); c21.Store(t + 36); c22.Store(t + 40); c23.Store(t + 44); c30.Store(t + 48); c31.Store(t + 52); c32.Store(t + 56); c33.Store(t + 60);

@@ -4,7 +4,8 @@ namespace Minimind.Kernels.Cpu;
 /// One register-blocked SGEMM micro-kernel and the panel geometry it reads. <see cref="Sgemm"/> and the blocked
 /// attention are generic over it, so <see cref="MR"/> and <see cref="NR"/> are constants in each specialisation.
 /// Every kernel computes the same thing in the same order: each output element is an FMA chain over p = 0..kc-1 in
-/// ascending order that starts from +0, so the kernels differ in speed, never in bits.
+/// ascending order that starts from +0, so the kernels differ in speed, never in bits. The B panel's storage is a type
+/// parameter (<see cref="IPanelFormat"/>: float32, or 16-bit at bf16, widened exactly as it is loaded).
 /// </summary>
 internal unsafe interface IGemmKernel
 {
@@ -17,10 +18,11 @@ internal unsafe interface IGemmKernel
     /// <summary>The instruction-set path this kernel belongs to.</summary>
     static abstract CpuIsa Isa { get; }
 
-    /// <summary>t[i·NR + j] = Σ_{p &lt; kc} a[p·MR + i]·b[p·NR + j], one FMA per term, p ascending, from +0.</summary>
-    static abstract void Block(int kc, float* a, float* b, float* t);
+    /// <summary>t[i·NR + j] = Σ_{p &lt; kc} a[p·MR + i]·B(p, j), one FMA per term, p ascending, from +0; B(p, j) is
+    /// column j of row p of the B panel at <paramref name="b"/>, read in the panel format <typeparamref name="TP"/>.</summary>
+    static abstract void Block<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat;
 
     /// <summary>Rows 0..3 of <see cref="Block"/> (same panels, same order; t rows 4.. are left as they were): the
     /// decode-sized product, where computing all MR rows would multiply the work by MR/4 for nothing.</summary>
-    static abstract void Block4(int kc, float* a, float* b, float* t);
+    static abstract void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat;
 }

@@ -10,7 +10,9 @@ namespace Minimind.Kernels.Cpu;
 /// per slice B is packed once into NR-column panels (8×8 transposes where B is k-contiguous) shared by all
 /// threads, then each work item (MC rows, split by columns only when there are too few row blocks) packs its own
 /// A rows into MR-row panels (L2-resident) and the micro-kernel of the CPU path (<see cref="IGemmKernel"/>)
-/// computes each MR×NR block (B micro-panel in L1); operands are rounded to the matmul's precision as they are packed. Every C element sums its K products with FMAs in ascending order within a
+/// computes each MR×NR block (B micro-panel in L1); operands are rounded to the matmul's precision as they are packed, and
+/// at bf16 the shared B panels hold 16 bits a value (<see cref="Bf16Panels"/>: half the bytes packed, stored and streamed
+/// through the kernel, widened exactly in registers). Every C element sums its K products with FMAs in ascending order within a
 /// slice, then adds the slices in ascending order: the result never depends on the thread count, the scheduling,
 /// the kernel's block shape, the instruction set, or where the row sits among the M rows. Hot methods are marked
 /// AggressiveOptimization: tier-0 code of the packing routines was measured 3-4× slower and would otherwise run
@@ -26,24 +28,27 @@ internal static unsafe class Sgemm
     internal const int SkinnyRows = 48;
 
     /// <summary>C (+)= A·B on the <paramref name="isa"/> path. Element (i,p) of A is a[aOff + i·aRs + p·aCs]; (p,j) of B is
-    /// b[bOff + p·bRs + j·bCs]; both are rounded to <paramref name="precision"/> as they are packed.</summary>
+    /// b[bOff + p·bRs + j·bCs]; both are rounded to <paramref name="precision"/> as they are packed. At bf16 the shared B
+    /// panels of the tiled path (more than <see cref="SkinnyRows"/> rows) are 16-bit unless <paramref name="narrowPanels"/> is false (the float32 panels, for comparing the two:
+    /// the bits are the same).</summary>
     public static void Run(WorkPartition work, CpuIsa isa, int M, int N, int K,
         float[] a, int aOff, int aRs, int aCs,
         float[] b, int bOff, int bRs, int bCs,
-        float[] c, int cOff, int ldc, bool accumulate, Precision precision = Precision.Fp32)
+        float[] c, int cOff, int ldc, bool accumulate, Precision precision = Precision.Fp32, bool narrowPanels = true)
     {
+        bool narrow = narrowPanels && precision == Precision.Bf16;
         switch (isa)
         {
-            case CpuIsa.Avx512: Run<GemmKernelAvx512>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision); break;
-            case CpuIsa.Avx2: Run<GemmKernelAvx2>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision); break;
-            default: Run<GemmKernelPortable>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision); break;
+            case CpuIsa.Avx512: Run<GemmKernelAvx512>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision, narrow); break;
+            case CpuIsa.Avx2: Run<GemmKernelAvx2>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision, narrow); break;
+            default: Run<GemmKernelPortable>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision, narrow); break;
         }
     }
 
     private static void Run<TK>(WorkPartition work, int M, int N, int K,
         float[] a, int aOff, int aRs, int aCs,
         float[] b, int bOff, int bRs, int bCs,
-        float[] c, int cOff, int ldc, bool accumulate, Precision precision) where TK : struct, IGemmKernel
+        float[] c, int cOff, int ldc, bool accumulate, Precision precision, bool narrow) where TK : struct, IGemmKernel
     {
         if (M <= 0 || N <= 0) return;
         if (K <= 0)
@@ -69,6 +74,7 @@ internal static unsafe class Sgemm
         int nChunks = Math.Max(1, Math.Min(nPanels, (3 * work.Threads + mBlocks - 1) / mBlocks));
         int chunkPanels = (nPanels + nChunks - 1) / nChunks;
         nChunks = (nPanels + chunkPanels - 1) / chunkPanels;
+        // Sized for float32 panels: a slice whose bf16 packing is refused is packed again as float32 in the same place.
         var bPack = PackPool.Rent(checked(nPad * KC));
         try
         {
@@ -76,18 +82,8 @@ internal static unsafe class Sgemm
             {
                 int kc = Math.Min(KC, K - p0);
                 int slice = p0;
-                work.For(nPanels, 4, (s, e) =>
-                {
-                    fixed (float* pb = b, buf = bPack)
-                        if (bCs == 1)
-                            PackBRows<TK>(buf, pb + bOff + (long)slice * bRs, bRs, N, (int)s, (int)e, kc, precision);
-                        else
-                        for (long panel = s; panel < e; panel++)
-                        {
-                            int j0 = (int)panel * NR;
-                            PackB<TK>(buf + (long)j0 * kc, pb + bOff + (long)slice * bRs + (long)j0 * bCs, bRs, bCs, Math.Min(NR, N - j0), kc, precision);
-                        }
-                });
+                bool bf16 = narrow && PackSlice<TK, Bf16Panels>(work, bPack, b, bOff + (long)slice * bRs, bRs, bCs, N, nPanels, kc, precision);
+                if (!bf16) PackSlice<TK, F32Panels>(work, bPack, b, bOff + (long)slice * bRs, bRs, bCs, N, nPanels, kc, precision);
                 bool overwrite = p0 == 0 && !accumulate;
                 work.ForEach(mBlocks * nChunks, item =>
                 {
@@ -101,7 +97,8 @@ internal static unsafe class Sgemm
                         {
                             for (int ir = 0; ir < mc; ir += MR)
                                 PackA<TK>(ab + (long)ir * kc, pa + aOff + (long)slice * aCs + (long)(i0 + ir) * aRs, aRs, aCs, Math.Min(MR, mc - ir), kc, precision);
-                            Tile<TK>(ab, mc, bb + (long)j0 * kc, nc, kc, pc + cOff + (long)i0 * ldc + j0, ldc, overwrite, ab + MC * KC);
+                            if (bf16) Tile<TK, Bf16Panels>(ab, mc, (byte*)bb, j0, nc, kc, pc + cOff + (long)i0 * ldc + j0, ldc, overwrite, ab + MC * KC);
+                            else Tile<TK, F32Panels>(ab, mc, (byte*)bb, j0, nc, kc, pc + cOff + (long)i0 * ldc + j0, ldc, overwrite, ab + MC * KC);
                         }
                     }
                     finally { PackPool.Return(aPack); }
@@ -114,11 +111,38 @@ internal static unsafe class Sgemm
         }
     }
 
+    // B's K slice starting at b[bOff] into nPanels panels of format TP, in parallel; false when TP refused a value.
+    private static bool PackSlice<TK, TP>(WorkPartition work, float[] bPack, float[] b, long bOff, int bRs, int bCs, int N, int nPanels, int kc, Precision precision)
+        where TK : struct, IGemmKernel where TP : struct, IPanelFormat
+    {
+        int NR = TK.NR, refused = 0;
+        work.For(nPanels, 4, (s, e) =>
+        {
+            bool ok = true;
+            fixed (float* pb = b, pack = bPack)
+            {
+                byte* buf = (byte*)pack;
+                if (bCs == 1)
+                    ok = TP.PackBRows<TK>(buf, pb + bOff, bRs, N, (int)s, (int)e, kc, precision);
+                else
+                    for (long panel = s; panel < e; panel++)
+                    {
+                        int j0 = (int)panel * NR;
+                        ok &= TP.PackB<TK>(buf + (long)j0 * kc * TP.Bytes, pb + bOff + (long)j0 * bCs, bRs, bCs, Math.Min(NR, N - j0), kc, precision);
+                    }
+            }
+            if (!ok) Volatile.Write(ref refused, 1);
+        });
+        return refused == 0;
+    }
+
     /// <summary>
     /// Few rows (decode, small batches): A is packed whole once (it is small); threads take B's NR-column panels, and
     /// each packs its panel one K slice at a time into a buffer that stays in L1/L2, runs the kernel over every A panel
     /// and merges, slices ascending. B is read once and never written back as a packed copy, which is what a few rows
-    /// cannot amortise. Same kernel, same per-element order as the tiled path: the bits do not depend on M.
+    /// cannot amortise. Same kernel, same per-element order as the tiled path: the bits do not depend on M. The panel
+    /// stays float32 at bf16: it sits in L1 and feeds at most four register blocks, so narrowing it would be a pass of
+    /// extra work with no traffic to save (measured 0.5–0.85× per core at M = 4).
     /// </summary>
     private static void RunSkinny<TK>(WorkPartition work, int M, int N, int K,
         float[] a, int aOff, int aRs, int aCs,
@@ -159,7 +183,7 @@ internal static unsafe class Sgemm
                                 {
                                     int mr = Math.Min(MR, M - i0);
                                     float* ap = pa + (long)mPad * p0 + (long)i0 * kc;
-                                    if (mr <= 4) TK.Block4(kc, ap, bp, block); else TK.Block(kc, ap, bp, block);
+                                    if (mr <= 4) TK.Block4<F32Panels>(kc, ap, (byte*)bp, block); else TK.Block<F32Panels>(kc, ap, (byte*)bp, block);
                                     Merge<TK>(block, pc + cOff + (long)i0 * ldc + j0, ldc, mr, nr, overwrite);
                                 }
                             }
@@ -176,12 +200,13 @@ internal static unsafe class Sgemm
     }
 
     // One item's rows for one K slice: C[mc, nc] (+)= A·B from packed panels (A: mc rows from aPanels, B: nc columns
-    // from bPanels). B micro-panels (L1) in the outer loop, A micro-panels (L2) inside; each C block's lines are
+    // from the panels at bPanels starting with column j0, format TP). B micro-panels (L1) in the outer loop, A micro-panels (L2) inside; each C block's lines are
     // requested before its kernel runs.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TK>(float* aPanels, int mc, float* bPanels, int nc, int kc, float* c, int ldc, bool overwrite, float* block)
-        where TK : struct, IGemmKernel
+    private static void Tile<TK, TP>(float* aPanels, int mc, byte* bPanels, int j0, int nc, int kc, float* c, int ldc, bool overwrite, float* block)
+        where TK : struct, IGemmKernel where TP : struct, IPanelFormat
     {
+        bPanels += (long)j0 * kc * TP.Bytes;
         int MR = TK.MR, NR = TK.NR;
         for (int jr = 0; jr < nc; jr += NR)
         {
@@ -191,7 +216,7 @@ internal static unsafe class Sgemm
                 int mr = Math.Min(MR, mc - ir);
                 float* cb = c + (long)ir * ldc + jr;
                 Prefetch(cb, ldc, mr, nr);
-                TK.Block(kc, aPanels + (long)ir * kc, bPanels + (long)jr * kc, block);
+                TK.Block<TP>(kc, aPanels + (long)ir * kc, bPanels + (long)jr * kc * TP.Bytes, block);
                 Merge<TK>(block, cb, ldc, mr, nr, overwrite);
             }
         }
