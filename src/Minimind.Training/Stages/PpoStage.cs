@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using Minimind.Kernels.Distributed;
 using Minimind.Model;
 using Minimind.Model.Data.Rl;
 using Minimind.Model.Tokenizer;
@@ -208,7 +209,8 @@ public sealed class PpoStage : ModelStage, ITrainingStage, IOptimizingStage, ISt
     public IReadOnlyList<string> ConsoleMetrics { get; } = new[] { "reward", "kl_ref", "critic_loss" };
 
     /// <inheritdoc/>
-    public IReadOnlyList<KeyValuePair<string, double>> TakeStepMetrics()
+    /// <remarks>PPO runs on one process (the trainer refuses it under mpirun): its own values are every rank's.</remarks>
+    public IReadOnlyList<KeyValuePair<string, double>> TakeStepMetrics(ICommunicator comm)
     {
         var t = _tally;
         _tally = new StepTally();
