@@ -52,7 +52,7 @@ public static class TrainLoop
             catch (TrainingDivergedException e) { return Diverged(run, progress, state.OptimizerStep, e.Message); }
             run.Record(step, available, r);
             var metrics = run.Stage as IStepMetricsSource;
-            var extra = metrics?.TakeStepMetrics();
+            var extra = metrics?.TakeStepMetrics(run.Parallel.Comm);
             progress?.Step(new StepReport(step, run.StopStep, state.Epoch, state.Epochs, r.Loss, lr, r.GradNorm, state.TokensSeen) { AuxLoss = r.AuxLoss, Extra = extra, ConsoleExtra = metrics?.ConsoleMetrics }, run.IsDone);
 
             // The guard: a skipped update is recorded; a stop leaves the newest checkpoint as the last good one.

@@ -244,7 +244,7 @@ public sealed class Trainer : IDisposable
         // The run's seed: a resumed run keeps its checkpoint's data order whatever --seed says.
         if (_permEpoch != epoch) { _perm = DataOrder.Permutation(checked((int)Stage.Count), State.Seed, epoch); _permEpoch = epoch; }
         int b = Options.BatchSize;
-        return Stage.CreateBatch(_perm.AsSpan(checked((int)(microStep * b)), b));
+        return Stage.CreateBatch(_perm.AsSpan(checked((int)(microStep * b)), b), new BatchPlace(epoch, microStep, b));
     }
 
     /// <summary>The loss the current weights give the next micro-batch (forward only): the resume check's value.</summary>

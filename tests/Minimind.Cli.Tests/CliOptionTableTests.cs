@@ -60,6 +60,7 @@ public sealed class CliOptionTableTests
         yield return new("plot --table", PlotCommand.Table, new[] { "--table", "b.md" }, PlotCommand.Bind);
         yield return new("bench eval", EvalBench.Table, new[] { "eval" }, EvalBench.Bind);
         yield return new("bench serve", ServeBench.Table, new[] { "serve" }, ServeBench.Bind);
+        yield return new("bench rollout", RolloutBench.Table, new[] { "rollout" }, RolloutBench.Bind);
     }
 
 

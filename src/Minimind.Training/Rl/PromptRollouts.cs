@@ -9,8 +9,9 @@ namespace Minimind.Training.Rl;
 /// <summary>
 /// The rollout half of an RL stage (GRPO: G completions per prompt; PPO: one): B prompts × G samples through one
 /// <see cref="RolloutEngine"/> over the policy, decoded and scored by <see cref="GrpoRewards"/>. Sequence b·G + g forks
-/// prompt b's prefill and draws from its own stream, seeded by the batch's <see cref="RolloutRng"/> value and its index,
-/// so a batch's samples do not depend on the order the engine steps its sequences in.
+/// prompt b's prefill and draws from its own stream, seeded by its prompt's seed (GRPO) or the batch's value (PPO) and
+/// its index (<see cref="RolloutRng.SeedOf"/>), so a batch's samples do not depend on the order the engine steps its
+/// sequences in.
 /// </summary>
 public sealed class PromptRollouts : IDisposable
 {
@@ -38,8 +39,17 @@ public sealed class PromptRollouts : IDisposable
     /// <summary>The eos id completions stop at.</summary>
     public int EosId => _eos;
 
-    /// <summary>Samples <paramref name="generations"/> completions of each prompt of <paramref name="samples"/> (data indices) from stream value <paramref name="batchSeed"/>, and scores them.</summary>
-    public GrpoRolloutBatch Sample(int[] samples, ulong batchSeed, int generations)
+    /// <summary>Samples <paramref name="generations"/> completions of each prompt of <paramref name="samples"/> (data indices), sequence k from <see cref="RolloutRng.SeedOf"/>(<paramref name="batchSeed"/>, k) (PPO's stream value), and scores them.</summary>
+    public GrpoRolloutBatch Sample(int[] samples, ulong batchSeed, int generations) =>
+        Sample(samples, generations, k => RolloutRng.SeedOf(batchSeed, k));
+
+    /// <summary>Samples <paramref name="generations"/> completions of each prompt of <paramref name="samples"/> (data indices), prompt b's g-th from <see cref="RolloutRng.SeedOf"/>(<paramref name="promptSeeds"/>[b], g), and scores them.</summary>
+    public GrpoRolloutBatch Sample(int[] samples, ulong[] promptSeeds, int generations) =>
+        promptSeeds.Length == samples.Length ? Sample(samples, generations, k => RolloutRng.SeedOf(promptSeeds[k / generations], k % generations))
+            : throw new ArgumentException($"{promptSeeds.Length} prompt seeds for {samples.Length} prompts");
+
+    // Sequence k = b·G + g draws from seedOf(k).
+    private GrpoRolloutBatch Sample(int[] samples, int generations, Func<int, ulong> seedOf)
     {
         int b = samples.Length, g = generations;
         var prompts = samples.Select(i => _prompts.Prompts[i]).ToArray();
@@ -48,7 +58,7 @@ public sealed class PromptRollouts : IDisposable
         var stop = new[] { _eos };
         for (int i = 0; i < b; i++)
         {
-            Sampler SamplerOf(int k) => new(_sampling, RolloutRng.SeedOf(batchSeed, k));
+            Sampler SamplerOf(int k) => new(_sampling, seedOf(k));
             ids[i * g] = _engine.Add(new GenerationRequest
             {
                 Prompt = prompts[i].Ids, Sampler = SamplerOf(i * g), MaxNewTokens = _prompts.MaxGenLen, StopIds = stop,

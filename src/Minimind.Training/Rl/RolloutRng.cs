@@ -6,10 +6,18 @@ using Minimind.Training.Checkpointing;
 namespace Minimind.Training.Rl;
 
 /// <summary>
-/// The random stream of an RL stage's rollouts, saved in every step folder (<c>rollout_rng.bin</c>, 8 bytes) so a
-/// resumed run samples the same completions as the uninterrupted one. Each rollout batch takes one value from the
-/// stream (<see cref="Take"/>) and seeds each of its sequences' samplers from that value and the sequence's index
-/// (<see cref="SeedOf"/>), so a batch's samples do not depend on the order the engine steps its sequences in.
+/// The random state of an RL stage's rollouts, saved in every step folder (<c>rollout_rng.bin</c>, 8 bytes) so a
+/// resumed run samples the same completions as the uninterrupted one.
+/// <list type="bullet">
+/// <item>GRPO and agent: the state is the run's rollout key and never advances; each prompt's seed is derived from it
+/// and the prompt's place in the data order (<see cref="PromptSeed"/>: epoch and global sample index), and each of its
+/// sequences' samplers from that seed and the sequence's index (<see cref="SeedOf"/>). A prompt's rollouts thus depend
+/// neither on which rank samples them nor on how many micro-batches a step or a rank takes: W = 1 and W = 2 sample the
+/// same completions.</item>
+/// <item>PPO: a stream; each rollout batch takes one value (<see cref="Take"/>) and seeds its sequences from that value
+/// and their index (<see cref="SeedOf"/>).</item>
+/// </list>
+/// Either way a batch's samples do not depend on the order the engine steps its sequences in.
 /// </summary>
 public sealed class RolloutRng : ICheckpointState
 {
@@ -24,13 +32,24 @@ public sealed class RolloutRng : ICheckpointState
     /// <summary>The stream's state (what a checkpoint stores).</summary>
     public ulong State => _state;
 
-    /// <summary>The value of the next rollout batch, without advancing (a forward-only check samples what the next step will).</summary>
+    /// <summary>PPO: the value of the next rollout batch, without advancing (a forward-only check samples what the next step will).</summary>
     public ulong Peek() { ulong s = _state; return SplitMix64.Step(ref s); }
 
-    /// <summary>The value of the next rollout batch; advances the stream.</summary>
+    /// <summary>PPO: the value of the next rollout batch; advances the stream.</summary>
     public ulong Take() => SplitMix64.Step(ref _state);
 
-    /// <summary>The sampler state of sequence <paramref name="index"/> of the batch whose value is <paramref name="batch"/>.</summary>
+    /// <summary>
+    /// The seed of the prompt at <paramref name="sampleIndex"/> of epoch <paramref name="epoch"/>'s data order (see
+    /// <see cref="Stages.BatchPlace.SampleIndex"/>), from the rollout key; its sequences draw from <see cref="SeedOf"/>(it, k).
+    /// </summary>
+    public ulong PromptSeed(int epoch, long sampleIndex)
+    {
+        ulong s = _state ^ (0xD1B54A32D192ED03UL * (ulong)(epoch + 1L));
+        s = SplitMix64.Step(ref s) ^ (0x9E3779B97F4A7C15UL * (ulong)(sampleIndex + 1));
+        return SplitMix64.Step(ref s);
+    }
+
+    /// <summary>The sampler state of sequence <paramref name="index"/> of the prompt or batch whose seed is <paramref name="batch"/>.</summary>
     public static ulong SeedOf(ulong batch, int index)
     {
         ulong s = batch ^ (0x9E3779B97F4A7C15UL * (ulong)(index + 1));

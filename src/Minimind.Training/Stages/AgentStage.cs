@@ -52,9 +52,9 @@ public sealed partial class AgentStage : RolloutStage<AgentRolloutBatch>
     public override IReadOnlyList<KeyValuePair<string, string>> Signature { get; }
 
     /// <inheritdoc/>
-    protected override AgentRolloutBatch Rollout(int[] samples, ulong batchSeed)
+    protected override AgentRolloutBatch Rollout(int[] samples, ulong[] promptSeeds)
     {
-        var trajectories = MultiTurnRollout.Run(Engine, _set, samples, _o, batchSeed);
+        var trajectories = MultiTurnRollout.Run(Engine, _set, samples, _o, promptSeeds);
         return new AgentRolloutBatch(samples, trajectories, Score(trajectories));
     }
 

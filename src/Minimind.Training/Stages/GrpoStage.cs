@@ -67,7 +67,7 @@ public sealed class GrpoStage : RolloutStage<GrpoRolloutBatch>, IRolloutSource
 
     // B prompts x G samples through the engine: sequence b·G + g forks prompt b's prefill and draws from its own stream.
     /// <inheritdoc/>
-    protected override GrpoRolloutBatch Rollout(int[] samples, ulong batchSeed) => _rollouts.Sample(samples, batchSeed, _o.Generations);
+    protected override GrpoRolloutBatch Rollout(int[] samples, ulong[] promptSeeds) => _rollouts.Sample(samples, promptSeeds, _o.Generations);
 
     /// <inheritdoc/>
     protected override (float Loss, PolicyLossResult Result) Update(GrpoRolloutBatch rollout, float lossScale, bool backward)

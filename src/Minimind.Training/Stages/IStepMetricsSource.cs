@@ -1,3 +1,5 @@
+using Minimind.Kernels.Distributed;
+
 namespace Minimind.Training.Stages;
 
 /// <summary>
@@ -7,8 +9,12 @@ namespace Minimind.Training.Stages;
 /// </summary>
 public interface IStepMetricsSource
 {
-    /// <summary>The values of the step just taken (over this rank's micro-batches), in a fixed order; resets them for the next step.</summary>
-    IReadOnlyList<KeyValuePair<string, double>> TakeStepMetrics();
+    /// <summary>
+    /// The values of the step just taken, in a fixed order; resets them for the next step. Every rank of
+    /// <paramref name="comm"/> calls it after each step: rank 0 gets the values over every rank's micro-batches, in
+    /// micro-batch order (what one process taking the same micro-batches reports); the others may get their own.
+    /// </summary>
+    IReadOnlyList<KeyValuePair<string, double>> TakeStepMetrics(ICommunicator comm);
 
     /// <summary>The names <see cref="TakeStepMetrics"/> returns that the progress line shows (the others go to the logs only).</summary>
     IReadOnlyList<string> ConsoleMetrics { get; }

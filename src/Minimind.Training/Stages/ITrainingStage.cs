@@ -35,6 +35,13 @@ public interface ITrainingStage
     /// <summary>A micro-batch holding <paramref name="samples"/> in order.</summary>
     Batch CreateBatch(ReadOnlySpan<int> samples);
 
+    /// <summary>
+    /// The micro-batch at <paramref name="place"/> of the run's data order, holding <paramref name="samples"/> in order
+    /// (what the trainer trains on). A stage whose batches depend on their place (the RL stages seed each prompt's
+    /// rollouts from it) overrides this; the others ignore the place.
+    /// </summary>
+    Batch CreateBatch(ReadOnlySpan<int> samples, BatchPlace place) => CreateBatch(samples);
+
     /// <summary>Loss of <paramref name="batch"/>; adds lossScale·∂loss/∂θ into <see cref="Gradients"/>. Returns the unscaled loss.</summary>
     float ForwardBackward(Batch batch, float lossScale);
 

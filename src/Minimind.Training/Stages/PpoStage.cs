@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using Minimind.Kernels.Distributed;
 using Minimind.Model;
 using Minimind.Model.Data.Rl;
 using Minimind.Model.Tokenizer;
@@ -209,7 +210,8 @@ public sealed partial class PpoStage : ModelStage, ITrainingStage, IOptimizingSt
     public IReadOnlyList<string> ConsoleMetrics { get; } = new[] { "reward", "kl_ref", "critic_loss" };
 
     /// <inheritdoc/>
-    public IReadOnlyList<KeyValuePair<string, double>> TakeStepMetrics()
+    /// <remarks>PPO runs on one process (the trainer refuses it under mpirun): its own values are every rank's.</remarks>
+    public IReadOnlyList<KeyValuePair<string, double>> TakeStepMetrics(ICommunicator comm)
     {
         var t = _tally;
         _tally = new StepTally();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Minimind.Kernels.Distributed;
 using Minimind.Model;
 using Minimind.Model.Data;
 using Minimind.Model.Generation;
@@ -10,15 +11,16 @@ namespace Minimind.Training.Stages;
 
 /// <summary>
 /// What the rollout-trained stages (grpo, agent) share on the one training loop: a sample is a prompt index, a
-/// micro-batch is one rollout batch sampled by the <see cref="RolloutEngine"/> from the current weights with a value
-/// taken from the checkpointed <see cref="RolloutRng"/>, then one policy update against the frozen reference; the
-/// step's reward/KL/throughput metrics. A subclass says how it rolls out (<see cref="Rollout"/>) and what its loss is
+/// micro-batch is one rollout batch sampled by the <see cref="RolloutEngine"/> from the current weights, each prompt's
+/// sequences seeded from the checkpointed <see cref="RolloutRng"/> key and the prompt's place in the data order
+/// (<see cref="BatchPlace"/>, the same on any rank and world size), then one policy update against the frozen
+/// reference; the step's reward/KL/throughput metrics, over every rank. A subclass says how it rolls out (<see cref="Rollout"/>) and what its loss is
 /// (<see cref="Update"/>).
 /// </summary>
 /// <typeparam name="TRollout">One micro-batch's rollouts (what the update and the rollout log read).</typeparam>
 public abstract class RolloutStage<TRollout> : ModelStage, ITrainingStage, IStepMetricsSource, IDisposable where TRollout : class
 {
-    private readonly ConditionalWeakTable<Batch, int[]> _samplesOf = new();
+    private readonly ConditionalWeakTable<Batch, Placed> _samplesOf = new();
     private RlStepTally _tally = new();
 
     /// <summary>
@@ -52,18 +54,27 @@ public abstract class RolloutStage<TRollout> : ModelStage, ITrainingStage, IStep
     public TRollout? LastRollout { get; private set; }
 
     /// <inheritdoc/>
-    public override Batch CreateBatch(ReadOnlySpan<int> samples)
+    /// <remarks>An unplaced batch (the data fingerprint's) can be read but not trained on: its rollouts have no seeds.</remarks>
+    public override Batch CreateBatch(ReadOnlySpan<int> samples) => Create(samples, null);
+
+    /// <inheritdoc/>
+    public Batch CreateBatch(ReadOnlySpan<int> samples, BatchPlace place) => Create(samples, place);
+
+    private Batch Create(ReadOnlySpan<int> samples, BatchPlace? place)
     {
         var batch = StageBatches.Rows(Data, samples);
-        _samplesOf.Add(batch, samples.ToArray());
+        _samplesOf.Add(batch, new Placed(samples.ToArray(), place));
         return batch;
     }
+
+    private sealed record Placed(int[] Samples, BatchPlace? Place);
 
     /// <inheritdoc/>
     public override float ForwardBackward(Batch batch, float lossScale)
     {
         var clock = Stopwatch.StartNew();
-        var rollout = Rollout(SamplesOf(batch), Rng.Take());
+        var (samples, seeds) = SamplesOf(batch);
+        var rollout = Rollout(samples, seeds);
         double rolloutSeconds = clock.Elapsed.TotalSeconds;
         var (loss, result) = Update(rollout, lossScale, backward: true);
         _tally.Add(Rewards(rollout), result, Generated(rollout), rolloutSeconds, clock.Elapsed.TotalSeconds - rolloutSeconds);
@@ -72,14 +83,24 @@ public abstract class RolloutStage<TRollout> : ModelStage, ITrainingStage, IStep
     }
 
     /// <inheritdoc/>
-    /// <remarks>Samples the rollouts the next step will (the stream is peeked, not advanced): the resume check's loss.</remarks>
-    public override float ForwardLoss(Batch batch) => Update(Rollout(SamplesOf(batch), Rng.Peek()), 0f, backward: false).Loss;
+    /// <remarks>Samples the rollouts a step on <paramref name="batch"/> will (the seeds come from its place): the resume check's loss.</remarks>
+    public override float ForwardLoss(Batch batch)
+    {
+        var (samples, seeds) = SamplesOf(batch);
+        return Update(Rollout(samples, seeds), 0f, backward: false).Loss;
+    }
 
-    private int[] SamplesOf(Batch batch) =>
-        _samplesOf.TryGetValue(batch, out var s) ? s : throw new ArgumentException($"a {Name} batch must come from this stage's CreateBatch (it carries prompt indices)");
+    // The batch's prompt indices and each prompt's seed (from the rollout key and its place in the data order).
+    private (int[] Samples, ulong[] PromptSeeds) SamplesOf(Batch batch)
+    {
+        if (!_samplesOf.TryGetValue(batch, out var p))
+            throw new ArgumentException($"a {Name} batch must come from this stage's CreateBatch (it carries prompt indices)");
+        var place = p.Place ?? throw new ArgumentException($"a {Name} batch must be placed in the data order (CreateBatch with a BatchPlace): its prompts' rollout seeds come from their place");
+        return (p.Samples, p.Samples.Select((_, b) => Rng.PromptSeed(place.Epoch, place.SampleIndex(b))).ToArray());
+    }
 
-    /// <summary>The rollouts of the prompts <paramref name="samples"/>, every sequence's sampler seeded from <paramref name="batchSeed"/> (<see cref="RolloutRng.SeedOf"/>).</summary>
-    protected abstract TRollout Rollout(int[] samples, ulong batchSeed);
+    /// <summary>The rollouts of the prompts <paramref name="samples"/>, prompt b's sequences seeded from <paramref name="promptSeeds"/>[b] (<see cref="RolloutRng.SeedOf"/>).</summary>
+    protected abstract TRollout Rollout(int[] samples, ulong[] promptSeeds);
 
     /// <summary>The policy loss of <paramref name="rollout"/> (+ MoE aux) and, when <paramref name="backward"/>, its gradient scaled by <paramref name="lossScale"/>.</summary>
     protected abstract (float Loss, PolicyLossResult Result) Update(TRollout rollout, float lossScale, bool backward);
@@ -111,11 +132,11 @@ public abstract class RolloutStage<TRollout> : ModelStage, ITrainingStage, IStep
     public IReadOnlyList<string> ConsoleMetrics { get; } = new[] { "reward", "kl_ref" };
 
     /// <inheritdoc/>
-    public IReadOnlyList<KeyValuePair<string, double>> TakeStepMetrics()
+    public IReadOnlyList<KeyValuePair<string, double>> TakeStepMetrics(ICommunicator comm)
     {
         var t = _tally;
         _tally = new RlStepTally();
-        return t.Metrics();
+        return t.Metrics(comm);
     }
 
     /// <inheritdoc/>

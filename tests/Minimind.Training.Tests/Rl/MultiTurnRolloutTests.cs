@@ -60,7 +60,7 @@ public class MultiTurnRolloutTests
             }).ToArray();
         };
         var options = new AgentOptions { Policy = new GrpoOptions { Generations = 3 }, MaxTurns = 2, ThinkingRatio = 0 };
-        var t = MultiTurnRollout.Run(sampler, 512, set, new[] { 0 }, options, batchSeed: 99);
+        var t = MultiTurnRollout.Run(sampler, 512, set, new[] { 0 }, options, promptSeeds: new ulong[] { 99 });
 
         var prompt = Ids(Start, "system\nUse tools.\ntools: get_current_weather", End, "\n", Start, "user\nWeather in Tokyo?", End, "\n", Start, "assistant\n");
         var call = Ids(Call);
@@ -126,7 +126,7 @@ public class MultiTurnRolloutTests
         int calls = 0;
         // a 260-token window: the prompt (≈90) + a call (≈90) + the observation (≈150) leave no room for a second turn
         var t = MultiTurnRollout.Run(batch => batch.Select(q => { calls++; var ids = Ids(Call, End); return (ids, new float[ids.Length]); }).ToArray(),
-            260, set, new[] { 0 }, options, batchSeed: 1);
+            260, set, new[] { 0 }, options, promptSeeds: new ulong[] { 1 });
         Assert.Equal(2, calls);
         Assert.All(t, x => Assert.True(x.Unfinished));
         Assert.All(t, x => Assert.Single(x.Turns));

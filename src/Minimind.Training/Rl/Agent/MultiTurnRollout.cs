@@ -36,31 +36,35 @@ public delegate (int[] Ids, float[] LogProbs)[] TurnSampler(IReadOnlyList<TurnRe
 /// the generation prompt, sample one completion (eos and pad ids dropped from the trained ids), stop when it calls no
 /// tool, else append it and each call's mock-tool result as messages and add the re-rendered template's new tokens as
 /// observation tokens (mask 0, old log-prob 0) — and the turn's sequences are sampled together, one engine batch per
-/// turn. Each (sequence, turn) draws from its own stream (<see cref="RolloutRng.SeedOf"/>), so the result depends only
-/// on the batch value, not on how the engine schedules. A turn whose context leaves no room in the engine's context
+/// turn. Rollout g of row b draws its thinking switch and each turn from streams of its own, seeded from row b's prompt
+/// seed (<see cref="RolloutRng.SeedOf"/>), so the result depends only on the prompt seeds, not on how the engine
+/// schedules nor on which other rows share the batch. A turn whose context leaves no room in the engine's context
 /// ends the rollout there (MiniMind's context is unbounded; its trainer keeps only the last <c>max_total_len</c> tokens).
 /// </summary>
 public static class MultiTurnRollout
 {
     /// <summary>
     /// The rollouts of <paramref name="samples"/> (task indices) × <paramref name="options"/>' generations, sampled from
-    /// <paramref name="engine"/>'s model with values derived from <paramref name="batchSeed"/>.
+    /// <paramref name="engine"/>'s model, row b's with values derived from <paramref name="promptSeeds"/>[b].
     /// </summary>
-    public static AgentTrajectory[] Run(RolloutEngine engine, AgentTaskSet set, IReadOnlyList<int> samples, AgentOptions options, ulong batchSeed) =>
-        Run(EngineTurns(engine, set.Format.StopId, options.Policy.Sampling), engine.Context, set, samples, options, batchSeed);
+    public static AgentTrajectory[] Run(RolloutEngine engine, AgentTaskSet set, IReadOnlyList<int> samples, AgentOptions options, IReadOnlyList<ulong> promptSeeds) =>
+        Run(EngineTurns(engine, set.Format.StopId, options.Policy.Sampling), engine.Context, set, samples, options, promptSeeds);
 
     /// <summary>
     /// The rollouts with every turn sampled by <paramref name="sample"/> (the engine, or a scripted replay), each turn's
     /// context plus its tokens within <paramref name="context"/> positions.
     /// </summary>
-    public static AgentTrajectory[] Run(TurnSampler sample, int context, AgentTaskSet set, IReadOnlyList<int> samples, AgentOptions options, ulong batchSeed)
+    public static AgentTrajectory[] Run(TurnSampler sample, int context, AgentTaskSet set, IReadOnlyList<int> samples, AgentOptions options, IReadOnlyList<ulong> promptSeeds)
     {
         int g = options.Policy.Generations, n = samples.Count * g, turns = options.MaxTurns;
+        if (promptSeeds.Count != samples.Count) throw new ArgumentException($"{promptSeeds.Count} prompt seeds for {samples.Count} rows");
+        // Rollout r = b·G + k: turn t from SeedOf(seed_b, t·G + k), the thinking switch from SeedOf(seed_b, turns·G + k).
+        ulong SeedOf(int r, int slot) => RolloutRng.SeedOf(promptSeeds[r / g], slot * g + r % g);
         var tok = set.Format.Tokenizer;
         var states = new State[n];
         for (int r = 0; r < n; r++)
         {
-            var rng = new SplitMix64(RolloutRng.SeedOf(batchSeed, n * turns + r));
+            var rng = new SplitMix64(SeedOf(r, turns));
             var task = set.Tasks[samples[r / g]];
             // msgs_copy = [dict(m) for m in messages]: the appended turns are this rollout's own
             states[r] = new State(samples[r / g], task, task.Messages.ToList(), rng.NextDouble() < options.ThinkingRatio);
@@ -82,7 +86,7 @@ public static class MultiTurnRollout
                     s.Done = true; s.Unfinished = true;
                     continue;
                 }
-                running.Add((s, new TurnRequest(r, turn, ids, budget, RolloutRng.SeedOf(batchSeed, turn * n + r))));
+                running.Add((s, new TurnRequest(r, turn, ids, budget, SeedOf(r, turn))));
             }
             if (running.Count == 0) break;
             var outputs = sample(running.Select(x => x.Request).ToList());
