@@ -122,9 +122,10 @@ public static class ModelOptions
     /// and what none of them determines (the generation of 2024/minimind2 key names, the query heads of every layout
     /// but minimind3's) is refused with the flags to add, never guessed. <paramref name="fallback"/> is a new model's
     /// base when neither <c>--arch</c> nor a checkpoint says (default: the minimind3 preset). Only the overrides in the
-    /// parser's table apply (generate's <c>--top-k</c> is sampling).
+    /// parser's table apply (generate's <c>--top-k</c> is sampling). An <c>--arch</c> whose keys the file does not use is
+    /// refused unless <paramref name="loaderNamesKeys"/> (train's --from-weight loader names every key that does not fit).
     /// </summary>
-    public static ModelConfig Resolve(ArgParser args, CheckpointSource? source, ModelConfig? fallback = null)
+    public static ModelConfig Resolve(ArgParser args, CheckpointSource? source, ModelConfig? fallback = null, bool loaderNamesKeys = false)
     {
         string? arch = Declares(args, Arch) ? args.Get(Arch) : null;
         bool archGiven = arch is not null;
@@ -137,6 +138,9 @@ public static class ModelOptions
             // A file this project wrote describes itself exactly; an explicit --arch asks for the foreign-file path instead.
             record = arch is null ? ArchitectureRecord.Read(source.Weights) : null;
             generations = CheckpointShapes.Generations(source.Weights);
+            if (arch is not null && !loaderNamesKeys && generations.Count > 0 && !generations.Contains(arch))
+                throw new UsageException($"--arch {arch} does not fit {source.Path}: its keys (e.g. '{KeyTable.Of(ModelConfig.Preset(generations[0]).Generation)[ParameterRole.Embedding]}') " +
+                    $"are {string.Join(" or ", generations)}'s. Give --arch {string.Join("|", generations)}, or leave --arch out");
             if (record is null)
             {
                 if (arch is null && generations.Count == 1) arch = generations[0];
@@ -188,6 +192,12 @@ public static class ModelOptions
             ? "MiniMind's own: --arch minimind2 --n-heads 8, or --arch minimind-v1 --n-heads 16"
             : $"{c.Arch}'s default: --n-heads {ModelConfig.Preset(c.Arch).NHeads}";
         string where = source.Format == CheckpointFormat.HfFolder ? "no config.json" : "no config.json beside it";
+        // A file that does describe itself only gets here because --arch set its record aside: say so, not that it is missing.
+        if (ArchitectureRecord.Read(source.Weights) is { } setAside)
+            return new UsageException(
+                $"{source.Path} carries an architecture record ({setAside.Config.Arch}: {Describe(setAside.Config)}), which --arch sets aside; " +
+                $"from --arch, {where} and its keys and shapes alone, {string.Join(" and ", open)} stay open. " +
+                $"Drop --arch to load the file as recorded, or add {string.Join(" ", flags)} ({examples})");
         return new UsageException(
             $"{source.Path} does not say which model it is: it has no architecture record (files this program writes carry one) and {where}, " +
             $"and its keys and shapes leave open {string.Join(" and ", open)}. Add {string.Join(" ", flags)} ({examples}), or put the model's config.json beside it");
@@ -201,8 +211,30 @@ public static class ModelOptions
     public static string? TokenizerFor(string? tokSpec, CheckpointSource source)
     {
         if (tokSpec is not null) return tokSpec;
-        var beside = Path.Combine(Directory.Exists(source.Path) ? source.Path : Path.GetDirectoryName(Path.GetFullPath(source.Path))!, "tokenizer.json");
+        var beside = TokenizerBeside(source);
         return File.Exists(beside) ? beside : RecordedTokenizer(source);
+    }
+
+    private static string TokenizerBeside(CheckpointSource source) =>
+        Path.Combine(Directory.Exists(source.Path) ? source.Path : Path.GetDirectoryName(Path.GetFullPath(source.Path))!, "tokenizer.json");
+
+    /// <summary>Where the tokenizer <see cref="TokenizerFor"/> chose for <paramref name="source"/> came from, for messages:
+    /// the flag, the tokenizer.json beside the weights, or the file's record.</summary>
+    public static string TokenizerOrigin(string? tokSpec, string resolved, CheckpointSource source) =>
+        tokSpec is not null ? $"--tokenizer {tokSpec}"
+        : resolved == TokenizerBeside(source) ? $"{resolved} (the tokenizer.json beside the weights)"
+            : $"the tokenizer {source.Path} records ({resolved})";
+
+    /// <summary>
+    /// Refuses a tokenizer with more ids than the model's vocabulary: its ids past the vocabulary have no embedding row,
+    /// so a prompt holding one would read past the table. <paramref name="tokenizer"/> and <paramref name="model"/> say
+    /// where each size came from (a flag or a file). The one check of train, eval, generate, chat, serve and convert.
+    /// </summary>
+    public static void CheckTokenizerFits(int tokenizerIds, string tokenizer, int vocabSize, string model)
+    {
+        if (tokenizerIds > vocabSize)
+            throw new UsageException($"{tokenizer} has {tokenizerIds} ids, but the model's vocabulary has {vocabSize} ({model}): ids {vocabSize} and up " +
+                "have no embedding row. Use the tokenizer the model was built with, or a model with a vocabulary that large");
     }
 
     private static bool Declares(ArgParser a, CliOption o) => a.Table is null || a.Table.Contains(o);

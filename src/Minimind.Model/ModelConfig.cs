@@ -112,6 +112,11 @@ public readonly record struct ModelConfig
     /// <summary>True for the HF-style key layout (<c>model.layers.N.self_attn...</c>).</summary>
     public bool HfKeys => Generation is ModelGeneration.MiniMind2Hf or ModelGeneration.MiniMind3;
 
+    /// <summary>Most transformer blocks <see cref="Validate"/> accepts (MiniMind's models have 8-16; the largest public models about 128).</summary>
+    public const int MaxLayers = 1024;
+    /// <summary>Most routed experts per layer <see cref="Validate"/> accepts (MiniMind's MoE has 4; the largest public MoE models 256).</summary>
+    public const int MaxExperts = 1024;
+
     /// <summary>Throws an ArgumentException naming the offending field when the config cannot be built.</summary>
     public void Validate()
     {
@@ -121,10 +126,14 @@ public readonly record struct ModelConfig
         Need(Dim % NHeads == 0, $"--dim {Dim} is not divisible by --n-heads {NHeads}");
         Need(NHeads % NKvHeads == 0, $"--n-heads {NHeads} is not divisible by --n-kv-heads {NKvHeads}");
         Need(HeadDim % 2 == 0, $"head dim {HeadDim} (dim/n-heads) must be even for RoPE");
+        // The parameter table holds a few entries per block and expert: counts past these would exhaust memory laying it out
+        // before the backend's size check could name them.
+        Need(NLayers <= MaxLayers, $"--n-layers {NLayers} is more blocks than a model here may have (at most {MaxLayers:N0}); lower --n-layers");
+        Need(!UseMoe || NExperts <= MaxExperts, $"--n-experts {NExperts} is more experts than a layer here may have (at most {MaxExperts:N0}); lower --n-experts");
         // Every weight matrix must be addressable: the widest are the FFN's [hidden, dim] and the embedding's [vocab, dim].
         long ffn = HiddenDim > 0 ? HiddenDim : DerivedHiddenDim;
         Need(ffn > 0 && ffn <= int.MaxValue && ffn * Dim <= int.MaxValue,
-            $"--dim {Dim}{(HiddenDim > 0 ? $" with --hidden-dim {HiddenDim}" : "")} gives an FFN weight of {ffn:N0} x {Dim:N0} elements, more than one tensor can hold ({int.MaxValue:N0}); lower --dim");
+            $"--dim {Dim}{(HiddenDim > 0 ? $" with --hidden-dim {HiddenDim}" : "")} gives an FFN weight of {ffn:N0} x {Dim:N0} elements, more than one tensor can hold ({int.MaxValue:N0}); lower {(HiddenDim > 0 ? "--hidden-dim or --dim" : "--dim")}");
         Need((long)VocabSize * Dim <= int.MaxValue,
             $"--vocab-size {VocabSize} x --dim {Dim} = {(long)VocabSize * Dim:N0} embedding elements, more than one tensor can hold ({int.MaxValue:N0})");
         RopeScaling?.Validate();

@@ -182,6 +182,33 @@ public sealed class SelfDescribingFormatsTests
     }
 
     [Fact]
+    public void ArchOnAFileWithARecord_SaysTheRecordIsSetAside_NotThatItIsMissing()
+    {
+        var dir = ModelTestPaths.TempDir();
+        try
+        {
+            var (c2, _) = Architecture("minimind2");
+            var described = TinyModels.Write(Path.Combine(dir, "described.pth"), c2, "byte");
+            // --arch of the file's own family: the record is set aside, the heads stay open
+            var (code, _, err) = Cli("convert", described, Path.Combine(dir, "o.safetensors"), "--arch", "minimind2");
+            Assert.Equal(2, code);
+            Assert.Contains($"{described} carries an architecture record (minimind2: --arch minimind2 --dim 64 --n-layers 2 --n-heads 4 --n-kv-heads 2 --vocab-size 259", err);
+            Assert.Contains("which --arch sets aside", err);
+            Assert.Contains("Drop --arch to load the file as recorded", err);
+            Assert.DoesNotContain("no architecture record", err);
+            // --arch of another family's keys is refused too, never recorded over keys that are not its own
+            (code, _, err) = Cli("convert", described, Path.Combine(dir, "o.safetensors"), "--arch", "minimind3");
+            Assert.Equal(2, code);
+            Assert.Contains("--arch minimind3 does not fit", err);
+            Assert.Contains("are minimind-v1 or minimind2's", err);
+            Assert.False(File.Exists(Path.Combine(dir, "o.safetensors")));
+            // dropping --arch loads it as recorded
+            Assert.Equal(0, Cli("convert", described, Path.Combine(dir, "o.safetensors")).Code);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void AGgufFile_IsNamedAsGguf_WhereAWeightFileIsExpected()
     {
         var dir = ModelTestPaths.TempDir();

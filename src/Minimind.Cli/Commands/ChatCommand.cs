@@ -81,10 +81,16 @@ public sealed class ChatCommand : ICommand
         return s;
     }
 
-    /// <summary>The chat format of <paramref name="tokSpec"/>, else of the tokenizer beside or recorded in the weights.</summary>
-    public static ChatFormat LoadFormat(string? tokSpec, Minimind.Checkpoint.CheckpointSource source) =>
-        ChatFormat.Load(ModelOptions.TokenizerFor(tokSpec, source) ?? throw new UsageException(
-            $"chat needs a tokenizer: pass --tokenizer DIR (or 'byte'); there is no tokenizer.json beside {source.Path} and the file records none"));
+    /// <summary>The chat format of <paramref name="tokSpec"/>, else of the tokenizer beside or recorded in the weights;
+    /// refused when the tokenizer has more ids than <paramref name="config"/>'s vocabulary.</summary>
+    public static ChatFormat LoadFormat(string? tokSpec, Minimind.Checkpoint.CheckpointSource source, ModelConfig config)
+    {
+        var spec = ModelOptions.TokenizerFor(tokSpec, source) ?? throw new UsageException(
+            $"chat needs a tokenizer: pass --tokenizer DIR (or 'byte'); there is no tokenizer.json beside {source.Path} and the file records none");
+        var format = ChatFormat.Load(spec);
+        ModelOptions.CheckTokenizerFits(format.Tokenizer.VocabSize, ModelOptions.TokenizerOrigin(tokSpec, spec, source), config.VocabSize, $"the embedding of {source.Path}");
+        return format;
+    }
 
     /// <summary>The model of a chat-style command (chat, serve) on <paramref name="backend"/> at full context, with the
     /// device, model and chat template reported on stderr.</summary>
@@ -103,7 +109,7 @@ public sealed class ChatCommand : ICommand
     public int Run(ArgParser args)
     {
         var s = Bind(args, out var source);
-        var format = LoadFormat(s.TokSpec, source);
+        var format = LoadFormat(s.TokSpec, source, s.Config);
         using var backend = BackendFactory.Create(s.Device);
         using var model = LoadModel(backend, s.Config, source, format, Precision.Fp32);
         using var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, HistoryLimit = s.History, MaxNewTokens = s.MaxNew };

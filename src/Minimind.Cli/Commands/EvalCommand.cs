@@ -162,10 +162,10 @@ public sealed class EvalCommand : ICommand
     public int Run(ArgParser args)
     {
         var s = Bind(args, out var source);
-        var tok = TokenizerLoader.Load(ModelOptions.TokenizerFor(s.TokSpec, source)
-            ?? throw new UsageException("--tokenizer is required (no tokenizer.json beside the weights, none recorded in the file)"));
-        if (tok.VocabSize > s.Config.VocabSize)
-            throw new UsageException($"the tokenizer has {tok.VocabSize} ids but the model's vocabulary is {s.Config.VocabSize}");
+        var spec = ModelOptions.TokenizerFor(s.TokSpec, source)
+            ?? throw new UsageException("--tokenizer is required (no tokenizer.json beside the weights, none recorded in the file)");
+        var tok = TokenizerLoader.Load(spec);
+        ModelOptions.CheckTokenizerFits(tok.VocabSize, ModelOptions.TokenizerOrigin(s.TokSpec, spec, source), s.Config.VocabSize, $"the embedding of {source.Path}");
         return s.Mc is null ? RunPerplexity(s, source, tok) : RunMultipleChoice(s, s.Mc, source, tok);
     }
 

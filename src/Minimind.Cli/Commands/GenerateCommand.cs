@@ -99,6 +99,7 @@ public sealed class GenerateCommand : ICommand
 
         tokSpec = ModelOptions.TokenizerFor(tokSpec, source);
         ITokenizer? tok = tokSpec is null ? null : TokenizerLoader.Load(tokSpec);
+        if (tok is not null) ModelOptions.CheckTokenizerFits(tok.VocabSize, ModelOptions.TokenizerOrigin(settings.TokSpec, tokSpec!, source), config.VocabSize, $"the embedding of {weights}");
         int[] ids;
         if (promptIds is not null)
         {
@@ -144,7 +145,7 @@ public sealed class GenerateCommand : ICommand
     // One chat turn: the same session as `minimind chat`, fed one message.
     private static int RunChat(Settings s, Minimind.Checkpoint.CheckpointSource source)
     {
-        var format = ChatCommand.LoadFormat(s.TokSpec, source);
+        var format = ChatCommand.LoadFormat(s.TokSpec, source, s.Config);
         using var backend = BackendFactory.Create(s.Device);
         using var model = ChatCommand.LoadModel(backend, s.Config, source, format, s.Dtype);
         using var session = new ChatSession(model, format, s.Sampling, s.System) { OpenThinking = s.OpenThinking, MaxNewTokens = s.MaxNew };

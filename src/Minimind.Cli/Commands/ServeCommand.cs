@@ -94,7 +94,7 @@ public sealed class ServeCommand : ICommand
     public int Run(ArgParser args)
     {
         var s = Bind(args, out var source);
-        var format = ChatCommand.LoadFormat(s.TokSpec, source);
+        var format = ChatCommand.LoadFormat(s.TokSpec, source, s.Config);
         if (s.Lora is not null)
         {
             if (!File.Exists(s.Lora)) throw new FileNotFoundException($"--lora '{s.Lora}' does not exist");

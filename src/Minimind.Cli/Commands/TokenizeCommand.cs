@@ -84,9 +84,13 @@ public sealed class TokenizeCommand : ICommand
         long inputBytes = new FileInfo(data).Exists ? new FileInfo(data).Length : 0;
         using var writer = new TokenFileWriter(output, tokenizer.VocabSize, maxSeqLen, tokenizer.BosId, tokenizer.EosId, tokenizer.PadId);
         long textTokens = 0, truncated = 0;
-        void Progress(long done, long total) =>
-            Console.Error.WriteLine($"tokenize: {done / 1e6:F1}/{total / 1e6:F1} MB ({100.0 * done / Math.Max(1, total):F0}%), " +
-                                    $"{writer.Count} rows written, {done / 1e6 / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} MB/s");
+        // While reading, the encoder is a chunk behind the reader: the rows so far; the real count once every chunk is written.
+        void Progress(long done, long total)
+        {
+            if (done < total)
+                Console.Error.WriteLine($"tokenize: {done / 1e6:F1}/{total / 1e6:F1} MB ({100.0 * done / Math.Max(1, total):F0}%), " +
+                                        $"{writer.Count} rows so far, {done / 1e6 / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} MB/s");
+        }
         // Encoded in parallel, written in file order: the output does not depend on --threads.
         foreach (var ids in ParallelEncoder.Encode(JsonlTexts.Read(data, Progress).Select(l => l.Text), tokenizer, threads))
         {

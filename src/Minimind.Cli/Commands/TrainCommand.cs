@@ -328,7 +328,7 @@ public sealed class TrainCommand : ICommand
         var tiny = builtin ? TinyConfig(new ByteTokenizer().VocabSize, maxSeqLen) : (ModelConfig?)null;
         var fileSource = fromWeightFile is null ? null : ModelOptions.Open(fromWeightFile);
         fromWeightSource = fromWeightFile != resumeFrom ? fileSource : null;
-        var config = ModelOptions.Resolve(args, fileSource, tiny);
+        var config = ModelOptions.Resolve(args, fileSource, tiny, loaderNamesKeys: true);
         bool allowPartial = args.Get(AllowPartialLoad);
         if (args.Has(MaxSeqLen)) config = config with { MaxSeqLen = maxSeqLen };
         double distTimeout = args.Get(DistTimeout);
@@ -390,10 +390,8 @@ public sealed class TrainCommand : ICommand
         ITokenizer? tokenizer = settings.TokSpec.Length > 0 ? TokenizerLoader.Load(settings.TokSpec) : null;
         using var data = recipe.OpenData(new DataRequest(settings.DataPath, settings.TokSpec, tokenizer, settings.MaxSeqLen, args.Has(MaxSeqLen), log, settings.StageOptions, options.Seed, settings.Rows));
         var config = settings.Config;
-        if (tokenizer is not null && tokenizer.VocabSize > config.VocabSize)
-            throw new UsageException($"--tokenizer {settings.TokSpec} has {tokenizer.VocabSize} ids, but the model's vocabulary has {config.VocabSize} (--vocab-size, or the " +
-                $"architecture of the --from-weight file): {settings.DataPath ?? "the built-in data"} tokenized with it would hold ids the model has no embedding for. " +
-                "Use the tokenizer the model was built with, or a model with a vocabulary that large");
+        if (tokenizer is not null)
+            ModelOptions.CheckTokenizerFits(tokenizer.VocabSize, $"--tokenizer {settings.TokSpec}", config.VocabSize, "--vocab-size, or the architecture of the --from-weight file");
         if (config.MaxSeqLen < data.Data.Positions) config = config with { MaxSeqLen = data.Data.Positions };
 
         using var backend = CreateBackend(settings.Device, comm, log);

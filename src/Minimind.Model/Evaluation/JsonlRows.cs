@@ -2,18 +2,14 @@ using System.Text.Json;
 
 namespace Minimind.Model.Evaluation;
 
-/// <summary>The JSON objects of a jsonl file with their line numbers; blank lines skipped, errors name file:line.</summary>
+/// <summary>The JSON objects of a jsonl file with their line numbers; blank lines skipped, errors (invalid UTF-8 too) name file:line.</summary>
 public static class JsonlRows
 {
     /// <summary>Each non-blank line of <paramref name="path"/> parsed as a JSON object (the element is a clone, valid after the call).</summary>
     public static IEnumerable<(long Line, JsonElement Row)> Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"data file not found: {path}", path);
-        long lineNo = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var (lineNo, line) in Data.JsonlTexts.ReadLines(path))
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
             JsonElement row;
             try
             {

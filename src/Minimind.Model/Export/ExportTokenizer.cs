@@ -48,11 +48,14 @@ public sealed class ExportTokenizer
         return new ExportTokenizer(spec, dir);
     }
 
+    /// <summary>The tokenizer itself: the byte tokenizer with its chat markers, or the folder's BPE tokenizer.</summary>
+    public ITokenizer Load() => IsByte ? new ByteTokenizer(chatMarkers: true) : BpeTokenizer.FromFile(Path.Combine(Folder!, "tokenizer.json"));
+
     /// <summary>The vocabulary for a model of <paramref name="vocabSize"/> ids; ids past the tokenizer (a padded embedding)
     /// become unused placeholders, as llama.cpp's converter writes them.</summary>
     public GgufVocabulary Gguf(int vocabSize)
     {
-        ITokenizer tok = IsByte ? new ByteTokenizer(chatMarkers: true) : BpeTokenizer.FromFile(Path.Combine(Folder!, "tokenizer.json"));
+        var tok = Load();
         if (tok.VocabSize > vocabSize)
             throw new InvalidDataException($"{Spec}: the tokenizer has {tok.VocabSize} tokens but the model's vocabulary is {vocabSize}");
         var tokens = new string[vocabSize];

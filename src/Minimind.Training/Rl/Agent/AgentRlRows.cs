@@ -23,11 +23,9 @@ public static class AgentRlRows
     public static List<AgentTask> Read(string path)
     {
         var rows = new List<AgentTask>();
-        int line = 0;
-        foreach (var text in File.ReadLines(path))
+        // strict UTF-8 with file:line, as every jsonl reader
+        foreach (var (line, text) in Minimind.Model.Data.JsonlTexts.ReadLines(path))
         {
-            line++;
-            if (string.IsNullOrWhiteSpace(text)) continue;
             string origin = $"{path}:{line}";
             JsonDocument doc;
             try { doc = JsonDocument.Parse(text); }
