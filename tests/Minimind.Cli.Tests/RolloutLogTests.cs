@@ -289,7 +289,7 @@ public sealed class RolloutLogTests
                 Assert.Equal(c.GetProperty("turn_texts").EnumerateArray().Select(x => x.GetString()), turns);
                 // the reward: train_agent.py's sum of its parts (repetition penalty subtracted), clipped to ±3; the group advantage by hand
                 var p = c.GetProperty("reward_parts");
-                double sum = p.GetProperty("tag_penalty").GetDouble() + p.GetProperty("format").GetDouble() + p.GetProperty("reward_model").GetDouble()
+                double sum = p.GetProperty("tag_penalty").GetDouble() + p.GetProperty("length").GetDouble() + p.GetProperty("think").GetDouble() + p.GetProperty("think_close").GetDouble() + p.GetProperty("reward_model").GetDouble()
                     + p.GetProperty("tool_alignment").GetDouble() + p.GetProperty("ground_truth").GetDouble() + p.GetProperty("unfinished").GetDouble()
                     - p.GetProperty("repetition_penalty").GetDouble();
                 Assert.True(Close(rewards[j], Math.Clamp(sum, -3, 3), 1e-6), $"reward {rewards[j]} vs its parts {sum}");

@@ -203,7 +203,7 @@ public class RlModelTorchTests
         var options = new AgentOptions { Policy = new GrpoOptions { Loss = new PolicyLossOptions(loss, 0.1, 0.2, 1.5), Generations = g }, MaxTotalLen = maxTotalLen };
         using var stage = new AgentStage(policy, reference, set, options, null, rowsPerStep, seed: 1, "test");
         var trajectories = rollouts.Select((x, i) => new AgentTrajectory(i / g, x, new[] { "" }, false, false, x.ResponseMask.Sum())).ToArray();
-        var batch = new AgentRolloutBatch(new[] { 0, 1 }, trajectories, rewards.Select(x => new AgentRewardParts(x, 0, 0, 0, 0, 0, 0, 0, 0, 0)).ToArray());
+        var batch = new AgentRolloutBatch(new[] { 0, 1 }, trajectories, rewards.Select(x => new AgentRewardParts(x, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)).ToArray());
         policy.ZeroGradients();
         var (ours, result) = stage.Train(batch, 1f);
         Assert.True(result.Tokens > 0);

@@ -8,7 +8,9 @@ namespace Minimind.Training.Rl.Agent;
 /// <summary>One agent completion's reward and its parts (train_agent.py's calculate_rewards).</summary>
 /// <param name="Total">The reward, clipped to ±3, as MiniMind stores it (float32).</param>
 /// <param name="TagPenalty">−0.5 per unbalanced tool-call tag over the turns' answers.</param>
-/// <param name="Format">Without tool calls: the length, think-length and single-&lt;/think&gt; terms.</param>
+/// <param name="Length">Without tool calls: +0.5 for a stripped response of 5..800 characters, else −0.5.</param>
+/// <param name="Think">Without tool calls and with a &lt;/think&gt;: +1 for 20..300 characters of thinking, else −0.5.</param>
+/// <param name="ThinkClose">Without tool calls and with a &lt;/think&gt;: +0.25 for exactly one, else −0.25.</param>
 /// <param name="RewardModel">Without tool calls: the reward model's (clipped) score, 0 without a reward model.</param>
 /// <param name="ToolAlignment">With tool calls: +0.5 when the valid calls match the ground truth's count, else −0.5·gap.</param>
 /// <param name="GroundTruth">With tool calls: 2.5 × the fraction of ground-truth items found in the final text.</param>
@@ -16,16 +18,16 @@ namespace Minimind.Training.Rl.Agent;
 /// <param name="RepetitionPenalty">rep_penalty of the scored text (subtracted).</param>
 /// <param name="ToolCallCount">Calls parsed over all turns.</param>
 /// <param name="ValidCallCount">Calls naming an offered tool with arguments its check accepts.</param>
-public readonly record struct AgentRewardParts(float Total, double TagPenalty, double Format, double RewardModel, double ToolAlignment,
+public readonly record struct AgentRewardParts(float Total, double TagPenalty, double Length, double Think, double ThinkClose, double RewardModel, double ToolAlignment,
     double GroundTruth, double Unfinished, double RepetitionPenalty, int ToolCallCount, int ValidCallCount)
 {
     /// <summary>
-    /// The parts by name, as the rollout log records them: tag_penalty, format (length + think + think_close),
+    /// The parts by name, as the rollout log records them: tag_penalty, length, think, think_close (as grpo names them),
     /// reward_model, tool_alignment, ground_truth, unfinished, repetition_penalty (subtracted), tool_calls, valid_tool_calls.
     /// </summary>
     public IReadOnlyList<KeyValuePair<string, double>> Named() => new KeyValuePair<string, double>[]
     {
-        new("tag_penalty", TagPenalty), new("format", Format), new("reward_model", RewardModel), new("tool_alignment", ToolAlignment),
+        new("tag_penalty", TagPenalty), new("length", Length), new("think", Think), new("think_close", ThinkClose), new("reward_model", RewardModel), new("tool_alignment", ToolAlignment),
         new("ground_truth", GroundTruth), new("unfinished", Unfinished), new("repetition_penalty", RepetitionPenalty),
         new("tool_calls", ToolCallCount), new("valid_tool_calls", ValidCallCount),
     };
@@ -78,19 +80,19 @@ public static class AgentReward
         int unbalanced = answers.Sum(ToolCalls.Unbalanced);
         double tags = -(0.5 * unbalanced);
         reward -= 0.5 * unbalanced;
-        double format = 0, rm = 0, align = 0, truth = 0, late = 0, rep;
+        double length = 0, think = 0, close = 0, rm = 0, align = 0, truth = 0, late = 0, rep;
         int valid = 0;
         if (calls.Count == 0)
         {
             int len = PythonText.Length(PythonText.Strip(response));
             double l = len is >= 5 and <= 800 ? 0.5 : -0.5;
-            reward += l; format += l;
+            reward += l; length = l;
             int at = response.IndexOf(ThinkEnd, StringComparison.Ordinal);
             if (at >= 0)
             {
                 double t = PythonText.Length(PythonText.Strip(response[..at])) is >= 20 and <= 300 ? 1.0 : -0.5;
                 double c = RuleReward.Count(response, ThinkEnd) == 1 ? 0.25 : -0.25;
-                reward += t; reward += c; format += t + c;
+                reward += t; reward += c; think = t; close = c;
                 answer = PythonText.Strip(response[(at + ThinkEnd.Length)..]);
             }
             if (rewardModelScore is { } s) { reward += s; rm = s; }
@@ -118,7 +120,7 @@ public static class AgentReward
             reward -= rep;
         }
         float total = (float)Math.Max(Math.Min(reward, 3.0), -3.0);
-        return new AgentRewardParts(total, tags, format, rm, align, truth, late, rep, calls.Count, valid);
+        return new AgentRewardParts(total, tags, length, think, close, rm, align, truth, late, rep, calls.Count, valid);
     }
 
     /// <summary>
