@@ -6,7 +6,7 @@
 # ours --dtype bf16 vs llama.cpp f16. Runs the pairs alternately (ours, llama.cpp, ours, ...) so a shared machine's
 # drifting load hits both alike, and prints every run and the median ratios.
 #   tools/bench/decode_vs_llamacpp.sh [ROUNDS]      (env: WORK=dir for the model files, TOKENIZER=MiniMind v3 folder,
-#     MINIMIND_DLL=the CLI to time (default: this tree's build, artifacts/$MM_SLOT/...), PAIRS="fp32/f32 bf16/f16")
+#     MINIMIND_DLL=the CLI to time (default: this tree's build, artifacts/$MM_SLOT/...), PAIRS="fp32/f32 bf16/f16", N=256)
 # Needs: the CLI built (dotnet build src/Minimind.Cli -c Release) and tools/gguf/node_modules (cd tools/gguf && npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,7 +30,7 @@ for d in f32 f16; do
 done
 # 128 prompt ids, fixed (bos first), inside the vocabulary.
 IDS=$(python3 -c "import random; r = random.Random(21); print(','.join(['1'] + [str(r.randrange(3, 6400)) for _ in range(127)]))")
-N=256
+N=${N:-256}   # generated tokens (env N: fewer on a loaded machine; the prefill figure does not depend on it)
 
 ours() {  # dtype -> "prefill_tok_s decode_tok_s"
   local line
