@@ -5,15 +5,19 @@
 # greedy tokens (no eos stop), 2 threads, f32 KV cache on both sides. Weight precision: ours fp32 vs llama.cpp f32,
 # ours --dtype bf16 vs llama.cpp f16. Runs the pairs alternately (ours, llama.cpp, ours, ...) so a shared machine's
 # drifting load hits both alike, and prints every run and the median ratios.
-#   tools/bench/decode_vs_llamacpp.sh [ROUNDS]      (env: WORK=dir for the model files, TOKENIZER=MiniMind v3 folder)
+#   tools/bench/decode_vs_llamacpp.sh [ROUNDS]      (env: WORK=dir for the model files, TOKENIZER=MiniMind v3 folder,
+#     MINIMIND_DLL=the CLI to time (default: this tree's build, artifacts/$MM_SLOT/...), PAIRS="fp32/f32 bf16/f16", N=256)
 # Needs: the CLI built (dotnet build src/Minimind.Cli -c Release) and tools/gguf/node_modules (cd tools/gguf && npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-3}
 WORK=${WORK:-/tmp/minimind-decode-bench}
 TOKENIZER=${TOKENIZER:-/work/shared/minimind/v3}
-MM=(dotnet artifacts/bin/Minimind.Cli/release/minimind.dll)
-[ -f artifacts/bin/Minimind.Cli/release/minimind.dll ] || { echo "build the CLI first: dotnet build src/Minimind.Cli -c Release" >&2; exit 2; }
+PAIRS=${PAIRS:-fp32/f32 bf16/f16}
+# The build output sits under artifacts/$MM_SLOT when MM_SLOT is set (Directory.Build.props).
+DLL=${MINIMIND_DLL:-artifacts/${MM_SLOT:+$MM_SLOT/}bin/Minimind.Cli/release/minimind.dll}
+MM=(dotnet "$DLL")
+[ -f "$DLL" ] || { echo "no CLI at $DLL: build it first (dotnet build src/Minimind.Cli -c Release) or set MINIMIND_DLL" >&2; exit 2; }
 [ -d tools/gguf/node_modules/node-llama-cpp ] || { echo "install node-llama-cpp first: (cd tools/gguf && npm ci)" >&2; exit 2; }
 [ -d "$TOKENIZER" ] || { echo "set TOKENIZER to MiniMind's v3 tokenizer folder (shared/minimind/v3)" >&2; exit 2; }
 mkdir -p "$WORK"
@@ -26,7 +30,7 @@ for d in f32 f16; do
 done
 # 128 prompt ids, fixed (bos first), inside the vocabulary.
 IDS=$(python3 -c "import random; r = random.Random(21); print(','.join(['1'] + [str(r.randrange(3, 6400)) for _ in range(127)]))")
-N=256
+N=${N:-256}   # generated tokens (env N: fewer on a loaded machine; the prefill figure does not depend on it)
 
 ours() {  # dtype -> "prefill_tok_s decode_tok_s"
   local line
@@ -40,10 +44,10 @@ llama() {  # gguf -> "prefill_tok_s decode_tok_s"
     python3 -c "import json, sys; j = json.load(sys.stdin); print('%.1f %.1f' % (j['prefill_tokens_per_s'], j['decode_tokens_per_s']))"
 }
 
-echo "minimind generate vs llama.cpp (node-llama-cpp $(node -p "require('./tools/gguf/node_modules/node-llama-cpp/package.json').version")), 128-id prompt + $N greedy tokens, 2 threads; $(date -u '+%Y-%m-%d %H:%M') UTC, load $(cut -d' ' -f1 /proc/loadavg)"
+echo "minimind generate ($DLL) vs llama.cpp (node-llama-cpp $(node -p "require('./tools/gguf/node_modules/node-llama-cpp/package.json').version")), 128-id prompt + $N greedy tokens, 2 threads; $(date -u '+%Y-%m-%d %H:%M') UTC, load $(cut -d' ' -f1 /proc/loadavg)"
 echo "pair  round  ours_prefill  llama_prefill  ours_decode  llama_decode   (tokens/s)"
-for pair in "fp32 f32" "bf16 f16"; do
-  set -- $pair
+for pair in $PAIRS; do
+  set -- ${pair/\// }
   : > "$WORK/ratios-$1"
   for r in $(seq 1 "$ROUNDS"); do
     read -r op od <<< "$(ours "$1")"

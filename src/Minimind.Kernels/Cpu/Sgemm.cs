@@ -281,9 +281,14 @@ internal static unsafe class Sgemm
         }
         int p0 = 0;
         if (Avx.IsSupported && nr == NR && rs == 1)
-            for (; p0 + 8 <= kc; p0 += 8)
-                for (int j0 = 0; j0 < NR; j0 += 8)
-                    Transpose8x8(s0 + (long)j0 * cs + p0, cs, panel + (long)p0 * NR + j0, NR, precision);
+        {
+            // Eight columns of B (rows of a row-major weight) at a time, each read front to back: 8 streams, not NR.
+            int full = kc & ~7;
+            for (int j0 = 0; j0 < NR; j0 += 8)
+                for (int p = 0; p < full; p += 8)
+                    Transpose8x8(s0 + (long)j0 * cs + p, cs, panel + (long)p * NR + j0, NR, precision);
+            p0 = full;
+        }
         for (int j = 0; j < nr; j++)
         {
             float* col = s0 + (long)j * cs;
