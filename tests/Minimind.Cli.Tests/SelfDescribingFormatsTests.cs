@@ -22,8 +22,8 @@ public sealed class SelfDescribingFormatsTests
     public static TheoryData<string> Sources() => new() { "builtin", "minimind-v1", "minimind2", "minimind3", "minimind3-moe", "minimind2-moe" };
 
     // The built-in run as the README's first command trains it (about half a minute; pretrain_64.pth, byte tokenizer,
-    // minimind-v1 layout), once for all tests of this class; a shorter run only predicts spaces.
-    private static readonly Lazy<string> Builtin = new(() =>
+    // minimind-v1 layout), once for all tests of this class and GrpoDemoTests; a shorter run only predicts spaces.
+    internal static readonly Lazy<string> Builtin = new(() =>
     {
         var dir = ModelTestPaths.TempDir();
         var (code, so, se) = CliProcess.Exec(null, "train", "--device", "cpu", "--out-dir", dir);
