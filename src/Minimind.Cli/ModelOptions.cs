@@ -218,9 +218,9 @@ public static class ModelOptions
     private static string TokenizerBeside(CheckpointSource source) =>
         Path.Combine(Directory.Exists(source.Path) ? source.Path : Path.GetDirectoryName(Path.GetFullPath(source.Path))!, "tokenizer.json");
 
-    /// <summary>Where the tokenizer <see cref="TokenizerFor"/> chose for <paramref name="source"/> came from, for messages:
-    /// the flag, the tokenizer.json beside the weights, or the file's record.</summary>
-    public static string TokenizerOrigin(string? tokSpec, string resolved, CheckpointSource source) =>
+    // Where the tokenizer TokenizerFor chose for the source came from, for messages: the flag, the tokenizer.json beside
+    // the weights, or the file's record.
+    private static string TokenizerOrigin(string? tokSpec, string resolved, CheckpointSource source) =>
         tokSpec is not null ? $"--tokenizer {tokSpec}"
         : resolved == TokenizerBeside(source) ? $"{resolved} (the tokenizer.json beside the weights)"
             : $"the tokenizer {source.Path} records ({resolved})";
@@ -236,6 +236,14 @@ public static class ModelOptions
             throw new UsageException($"{tokenizer} has {tokenizerIds} ids, but the model's vocabulary has {vocabSize} ({model}): ids {vocabSize} and up " +
                 "have no embedding row. Use the tokenizer the model was built with, or a model with a vocabulary that large");
     }
+
+    /// <summary>
+    /// <see cref="CheckTokenizerFits(int, string, int, string)"/> for the tokenizer that <see cref="TokenizerFor"/> resolved
+    /// to <paramref name="resolved"/> from <paramref name="tokSpec"/> (the flag, or null) for <paramref name="source"/>,
+    /// against <paramref name="config"/>, the model that loads <paramref name="source"/>; the message names where each came from.
+    /// </summary>
+    public static void CheckTokenizerFits(int tokenizerIds, string? tokSpec, string resolved, CheckpointSource source, ModelConfig config) =>
+        CheckTokenizerFits(tokenizerIds, TokenizerOrigin(tokSpec, resolved, source), config.VocabSize, $"the embedding of {source.Path}");
 
     private static bool Declares(ArgParser a, CliOption o) => a.Table is null || a.Table.Contains(o);
 

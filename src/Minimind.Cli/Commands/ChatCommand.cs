@@ -88,7 +88,7 @@ public sealed class ChatCommand : ICommand
         var spec = ModelOptions.TokenizerFor(tokSpec, source) ?? throw new UsageException(
             $"chat needs a tokenizer: pass --tokenizer DIR (or 'byte'); there is no tokenizer.json beside {source.Path} and the file records none");
         var format = ChatFormat.Load(spec);
-        ModelOptions.CheckTokenizerFits(format.Tokenizer.VocabSize, ModelOptions.TokenizerOrigin(tokSpec, spec, source), config.VocabSize, $"the embedding of {source.Path}");
+        ModelOptions.CheckTokenizerFits(format.Tokenizer.VocabSize, tokSpec, spec, source, config);
         return format;
     }
 

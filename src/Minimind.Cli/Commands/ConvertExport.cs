@@ -33,7 +33,7 @@ internal static class ConvertExport
         var tokSpec = ModelOptions.TokenizerFor(s.Tokenizer, source);
         var tokenizer = tokSpec is null ? null : ExportTokenizer.From(tokSpec, s.Tokenizer is null ? $"the tokenizer recorded in {input}" : "--tokenizer");
         if (tokenizer is not null)
-            ModelOptions.CheckTokenizerFits(tokenizer.Load().VocabSize, ModelOptions.TokenizerOrigin(s.Tokenizer, tokSpec!, source), config.VocabSize, $"the embedding of {input}");
+            ModelOptions.CheckTokenizerFits(tokenizer.Load().VocabSize, s.Tokenizer, tokSpec!, source, config);
         if (to == "hf")
         {
             var d = dtype ?? TorchDType.F16; // convert_model.py's default

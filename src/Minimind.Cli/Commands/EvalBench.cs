@@ -55,9 +55,7 @@ public static class EvalBench
         var what = args.Positional("what to benchmark");
         if (what != "eval") throw new UsageException($"expected 'eval', got '{what}'");
         int ctx = args.Get(ContextTokens), cont = args.Get(ChoiceTokens);
-        var preset = ModelConfig.Preset("minimind3");
-        var config = ModelOptions.Resolve(args, null, preset with { MaxSeqLen = Math.Max(preset.MaxSeqLen, ctx + cont) });
-        config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, ctx + cont) };
+        var config = BenchModel.Resolve(args, ctx + cont);
         var s = new Settings(args.Get(Items), args.Get(Choices), ctx, cont, args.Get(Device), PrecisionRounding.Parse(args.Get(Dtype)), args.Get(Threads), config);
         args.EnsureAllUsed();
         return s;

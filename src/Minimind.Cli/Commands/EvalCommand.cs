@@ -165,7 +165,7 @@ public sealed class EvalCommand : ICommand
         var spec = ModelOptions.TokenizerFor(s.TokSpec, source)
             ?? throw new UsageException("--tokenizer is required (no tokenizer.json beside the weights, none recorded in the file)");
         var tok = TokenizerLoader.Load(spec);
-        ModelOptions.CheckTokenizerFits(tok.VocabSize, ModelOptions.TokenizerOrigin(s.TokSpec, spec, source), s.Config.VocabSize, $"the embedding of {source.Path}");
+        ModelOptions.CheckTokenizerFits(tok.VocabSize, s.TokSpec, spec, source, s.Config);
         return s.Mc is null ? RunPerplexity(s, source, tok) : RunMultipleChoice(s, s.Mc, source, tok);
     }
 

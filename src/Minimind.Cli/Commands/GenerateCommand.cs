@@ -99,7 +99,7 @@ public sealed class GenerateCommand : ICommand
 
         tokSpec = ModelOptions.TokenizerFor(tokSpec, source);
         ITokenizer? tok = tokSpec is null ? null : TokenizerLoader.Load(tokSpec);
-        if (tok is not null) ModelOptions.CheckTokenizerFits(tok.VocabSize, ModelOptions.TokenizerOrigin(settings.TokSpec, tokSpec!, source), config.VocabSize, $"the embedding of {weights}");
+        if (tok is not null) ModelOptions.CheckTokenizerFits(tok.VocabSize, settings.TokSpec, tokSpec!, source, config);
         int[] ids;
         if (promptIds is not null)
         {

@@ -58,9 +58,7 @@ public static class RolloutBench
         var what = args.Positional("what to benchmark");
         if (what != "rollout") throw new UsageException($"expected 'rollout', got '{what}'");
         int prompt = args.Get(PromptTokens), fresh = args.Get(NewTokens);
-        var preset = ModelConfig.Preset("minimind3");
-        var config = ModelOptions.Resolve(args, null, preset with { MaxSeqLen = Math.Max(preset.MaxSeqLen, prompt + fresh) });
-        config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, prompt + fresh) };
+        var config = BenchModel.Resolve(args, prompt + fresh);
         var s = new Settings(args.Get(Prompts), args.Get(Generations), prompt, fresh, args.Get(Device), PrecisionRounding.Parse(args.Get(Dtype)), args.Get(Threads), config);
         args.EnsureAllUsed();
         return s;

@@ -69,9 +69,7 @@ public static class ServeBench
             int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 ? n
                 : throw new UsageException($"--clients '{list}': '{c}' is not a positive integer (give e.g. 1,4,16)")).ToArray();
         int prompt = args.Get(PromptTokens), fresh = args.Get(NewTokens);
-        var preset = ModelConfig.Preset("minimind3");
-        var config = ModelOptions.Resolve(args, null, preset with { MaxSeqLen = Math.Max(preset.MaxSeqLen, prompt + fresh) });
-        config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, prompt + fresh) };
+        var config = BenchModel.Resolve(args, prompt + fresh);
         if (config.VocabSize < 128) throw new UsageException($"--vocab-size {config.VocabSize}: bench serve streams ASCII bytes and needs at least 128 ids");
         var s = new Settings(clients, args.Get(Requests), prompt, fresh, args.Get(MaxBatch) ?? clients.Max(), args.Get(Device),
             PrecisionRounding.Parse(args.Get(Dtype)), args.Get(Threads), config);

@@ -48,8 +48,10 @@ public sealed class ExportTokenizer
         return new ExportTokenizer(spec, dir);
     }
 
-    /// <summary>The tokenizer itself: the byte tokenizer with its chat markers, or the folder's BPE tokenizer.</summary>
-    public ITokenizer Load() => IsByte ? new ByteTokenizer(chatMarkers: true) : BpeTokenizer.FromFile(Path.Combine(Folder!, "tokenizer.json"));
+    private ITokenizer? _loaded;
+
+    /// <summary>The tokenizer itself (read once): the byte tokenizer with its chat markers, or the folder's BPE tokenizer.</summary>
+    public ITokenizer Load() => _loaded ??= IsByte ? new ByteTokenizer(chatMarkers: true) : BpeTokenizer.FromFile(Path.Combine(Folder!, "tokenizer.json"));
 
     /// <summary>The vocabulary for a model of <paramref name="vocabSize"/> ids; ids past the tokenizer (a padded embedding)
     /// become unused placeholders, as llama.cpp's converter writes them.</summary>
