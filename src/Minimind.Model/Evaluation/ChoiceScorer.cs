@@ -132,15 +132,8 @@ public sealed class ChoiceScorer : IDisposable
 
     /// <summary>log softmax(<paramref name="logits"/>)[<paramref name="target"/>] in float64, and whether the target is the
     /// argmax (the first maximum, as torch.argmax).</summary>
-    public static (double LogProb, bool IsArgmax) TokenLogProb(ReadOnlySpan<float> logits, int target)
-    {
-        int arg = 0;
-        float max = logits[0];
-        for (int i = 1; i < logits.Length; i++) if (logits[i] > max) { max = logits[i]; arg = i; }
-        double z = 0;
-        foreach (float x in logits) z += Math.Exp((double)x - max);
-        return ((double)logits[target] - max - Math.Log(z), arg == target);
-    }
+    public static (double LogProb, bool IsArgmax) TokenLogProb(ReadOnlySpan<float> logits, int target) =>
+        (Sampler.LogProb(logits, target), Sampler.ArgMax(logits) == target);
 
     /// <summary>Frees the shared-context path's KV pool.</summary>
     public void Dispose() => _engine?.Dispose();
