@@ -11,7 +11,7 @@
 set -eu
 pairs=${1:-2}; steps=${2:-12}; base=${3:-}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-dll=$repo/artifacts/bin/Minimind.Cli/release/minimind.dll
+dll=$repo/artifacts/${MM_SLOT:+$MM_SLOT/}bin/Minimind.Cli/release/minimind.dll
 out=$(mktemp -d /tmp/save-cost.XXXX)
 trap 'rm -rf "$out"' EXIT
 runs="this:true${base:+ base:true} this:false"
