@@ -9,8 +9,9 @@ namespace Minimind.Checkpoint;
 /// until the final fsync, so producing and writing happen one after the other; with it they overlap and
 /// the fsync only waits for the tail. It is a hint: durability still comes from the caller's fsync, and
 /// where the call is unavailable (other systems, odd filesystems) the stream simply passes bytes through.
+/// The buffered path of <see cref="DurableFileStream.CreateNew"/>, where O_DIRECT is not available.
 /// </summary>
-internal sealed class WritebackStream : WriteOnlyStream
+internal sealed class WritebackStream : DurableFileStream
 {
     /// <summary>Bytes per writeback request: on this project's disk 4 and 8 MiB windows tie and beat 32 MiB and waiting for older windows (tools/pth/probes/writeback_window.c).</summary>
     public const long Window = 8L << 20;
@@ -21,8 +22,18 @@ internal sealed class WritebackStream : WriteOnlyStream
     private long _submitted;       // bytes (from _origin) already handed to writeback
     private bool _enabled = OperatingSystem.IsLinux();
 
-    /// <summary>Wraps <paramref name="file"/>, writing from its current position on.</summary>
+    /// <summary>Wraps <paramref name="file"/>, writing from its current position on; owns it.</summary>
     public WritebackStream(FileStream file) : base(file) { _file = file; _origin = file.Position; }
+
+    /// <inheritdoc/>
+    public override void FlushToDisk() => _file.Flush(flushToDisk: true);
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _file.Dispose();
+        base.Dispose(disposing);
+    }
 
     /// <inheritdoc/>
     protected override void OnWrite(ReadOnlySpan<byte> buffer)

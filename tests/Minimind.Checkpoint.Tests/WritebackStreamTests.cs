@@ -31,7 +31,7 @@ public class WritebackStreamTests
                     off += n;
                 }
                 positionSeen = s.Position;
-            }, payload.Length);
+            }, payload.Length, directIo: false); // the buffered path (AtomicFile's default is O_DIRECT where the filesystem has it)
             Assert.Equal(payload.Length, positionSeen);
             Assert.True(payload.AsSpan().SequenceEqual(File.ReadAllBytes(path)), "file content differs from what was written");
         }

@@ -11,7 +11,10 @@ public static partial class AtomicFile
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>; throws an IOException naming the path on failure.
     /// <paramref name="sizeHint"/> (bytes, 0 = unknown) preallocates the file so a full disk fails before any data is written
     /// and the filesystem lays the file out in few extents.</summary>
-    public static void Write(string path, Action<Stream> write, long sizeHint = 0)
+    public static void Write(string path, Action<Stream> write, long sizeHint = 0) => Write(path, write, sizeHint, directIo: true);
+
+    /// <summary>As above; <paramref name="directIo"/> false keeps the file in the buffered path (tests compare both).</summary>
+    internal static void Write(string path, Action<Stream> write, long sizeHint, bool directIo)
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full) ?? throw new IOException($"cannot write {path}: it has no parent folder");
@@ -19,10 +22,10 @@ public static partial class AtomicFile
         var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid().ToString("N")[..8]}.tmp");
         try
         {
-            using (var fs = new FileStream(tmp, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16, PreallocationSize = sizeHint }))
+            using (var fs = DurableFileStream.CreateNew(tmp, sizeHint, 1 << 16, directIo))
             {
-                write(new WritebackStream(fs)); // writeback overlaps producing the bytes; the fsync below still decides durability
-                fs.Flush(flushToDisk: true);
+                write(fs);
+                fs.FlushToDisk();
             }
             File.Move(tmp, full, overwrite: true);
         }

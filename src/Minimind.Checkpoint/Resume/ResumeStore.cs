@@ -35,7 +35,11 @@ public static class ResumeStore
     /// <paramref name="beforeManifest"/> runs when every file is durable and before the manifest is written:
     /// in a multi-process job, the barrier at which every rank reports its own files durable.
     /// </summary>
-    public static string Commit(string root, long step, IReadOnlyList<ResumeFile> files, Action? beforeManifest = null)
+    public static string Commit(string root, long step, IReadOnlyList<ResumeFile> files, Action? beforeManifest = null) =>
+        Commit(root, step, files, beforeManifest, directIo: true);
+
+    /// <summary>As above; <paramref name="directIo"/> false keeps every file in the buffered path (tests compare both).</summary>
+    internal static string Commit(string root, long step, IReadOnlyList<ResumeFile> files, Action? beforeManifest, bool directIo)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var f in files)
@@ -53,19 +57,18 @@ public static class ResumeStore
             var entries = new List<ResumeFileEntry>(files.Count);
             foreach (var f in files)
             {
-                using var fs = new FileStream(Path.Combine(tmp, f.Name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
-                using var hs = new HashingWriteStream(new WritebackStream(fs));
+                using var fs = DurableFileStream.CreateNew(Path.Combine(tmp, f.Name), bufferSize: 1 << 20, directIo: directIo);
+                using var hs = new HashingWriteStream(fs);
                 f.Write(hs);
-                hs.Flush();
-                fs.Flush(flushToDisk: true);
+                fs.FlushToDisk();
                 entries.Add(new ResumeFileEntry(f.Name, hs.BytesWritten, hs.FinishHash()));
             }
             beforeManifest?.Invoke();
             var manifest = new ResumeManifest { Step = step, CreatedUtc = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture), Files = entries };
-            using (var fs = new FileStream(Path.Combine(tmp, ManifestFileName), FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var fs = DurableFileStream.CreateNew(Path.Combine(tmp, ManifestFileName), directIo: directIo))
             {
                 fs.Write(manifest.Serialize());
-                fs.Flush(flushToDisk: true);
+                fs.FlushToDisk();
             }
             DirectorySync.Sync(tmp);
             if (Directory.Exists(final))
