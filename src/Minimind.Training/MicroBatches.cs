@@ -29,6 +29,9 @@ internal sealed class MicroBatches
 
     public void Add(Batch b) => _batches.Add(b);
 
+    /// <summary>This rank's micro-batches of the step, in order.</summary>
+    public IReadOnlyList<Batch> Batches => _batches;
+
     /// <summary>This rank's i-th micro-batch of the step.</summary>
     public Batch this[int i] => _batches[i];
 

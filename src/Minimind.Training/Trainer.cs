@@ -88,14 +88,12 @@ public sealed class Trainer : IDisposable
         MicroBatchesPerEpoch = stage.Count / options.BatchSize;
         if (MicroBatchesPerEpoch < 1)
             throw new ArgumentException($"the training data holds {stage.Count} samples, fewer than one batch of --batch-size {options.BatchSize}");
-        if (stage is IOptimizingStage)
-        {
-            // Its loop step is one micro-batch whose optimizer steps the stage takes itself (PPO's minibatch updates).
-            if (comm is { Size: > 1 }) throw new ArgumentException($"--stage {stage.Name} runs on one process: it steps its own optimizers inside a step, which mpirun data parallel does not drive yet");
-            if (options.AccumulationSteps != 1) throw new ArgumentException($"--stage {stage.Name} takes --accumulation-steps 1 only (MiniMind's default for it), got {options.AccumulationSteps}");
-            if (options.Dtype == Precision.Fp16) throw new ArgumentException($"--stage {stage.Name} does not take --dtype fp16 (no loss scaling over its own optimizer steps); use fp32 or bf16");
-        }
-        _dp = new DataParallel(comm ?? SoloCommunicator.Instance, _backend, stage.Gradients, options.AccumulationSteps);
+        // A stage stepping its own optimizers (PPO's minibatch updates) takes the step's W × --accumulation-steps
+        // micro-batches as one rollout batch, its updates summing the trained and its own gradients over them (IOptimizingStage).
+        if (stage is IOptimizingStage && options.Dtype == Precision.Fp16)
+            throw new ArgumentException($"--stage {stage.Name} does not take --dtype fp16 (no loss scaling over its own optimizer steps); use fp32 or bf16");
+        var gradients = stage is IOptimizingStage own ? own.OwnGradients.Prepend(stage.Gradients).ToArray() : new[] { stage.Gradients };
+        _dp = new DataParallel(comm ?? SoloCommunicator.Instance, _backend, gradients, options.AccumulationSteps);
         StepsPerEpoch = (MicroBatchesPerEpoch + _dp.MicroBatchesPerStep - 1) / _dp.MicroBatchesPerStep;
         long total = StepsPerEpoch * options.Epochs;
         if (options.MaxSteps is { } ms) total = Math.Min(total, ms);
@@ -180,7 +178,7 @@ public sealed class Trainer : IDisposable
     // and halve the scale, finite ones are unscaled before clipping.
     private StepResult Step(int available, double lr, bool stopRequested)
     {
-        if (Stage is IOptimizingStage own) return OwnStep(own, stopRequested);
+        if (Stage is IOptimizingStage own) return OwnStep(own, available, stopRequested);
         // MiniMind: scaler.scale(loss / accumulation_steps).backward(); the scale is 1 when scaling is off.
         _micro.LossScale = Scaler.Scale / _dp.MicroBatchesPerStep;
         StepsBegun++;
@@ -213,14 +211,16 @@ public sealed class Trainer : IDisposable
         return new StepResult(loss, norm, stop) { AuxLoss = aux };
     }
 
-    // A stage that steps its optimizers itself (PPO) trains on the step's one micro-batch; the guard judges the step as a
-    // whole (the stage skips any single update whose loss or gradient is not finite), which postpones a save or stops the run.
-    private StepResult OwnStep(IOptimizingStage own, bool stopRequested)
+    // A stage that steps its optimizers itself (PPO) trains on the step's micro-batches (this rank's in _micro); the guard
+    // judges the step as a whole (the stage skips any single update whose loss or gradient is not finite), which postpones
+    // a save or stops the run. Its result is the same on every rank; the stop requests are gathered as Step's are.
+    private StepResult OwnStep(IOptimizingStage own, int available, bool stopRequested)
     {
         var trained = new OptimizedParameters(_backend, Stage.Weights, Stage.Gradients, Adam, Options.GradClip);
-        var r = own.TrainStep(_micro[0], trained, State.TotalSteps);
+        StepsBegun++;
+        var r = own.TrainStep(_micro.Batches, available, _dp, trained, State.TotalSteps);
         if (Guard?.Check(State.OptimizerStep + 1, r.Loss, r.GradNorm, out var why) == false && why is not null) Log.WriteLine(why);
-        return r with { StopAny = stopRequested };
+        return r with { StopAny = _dp.AnyRank(stopRequested) };
     }
 
     /// <summary>Counts step <paramref name="step"/>, which took <paramref name="available"/> micro-batches, into <see cref="State"/>.</summary>

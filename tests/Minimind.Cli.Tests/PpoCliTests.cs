@@ -82,15 +82,15 @@ public class PpoCliTests
     }
 
     [Fact]
-    public void PpoOnlyOptionsAreRefusedElsewhereAndAccumulationIsRefused()
+    public void PpoOnlyOptionsAreRefusedElsewhereAndFp16IsRefused()
     {
         var e = Assert.Throws<UsageException>(() => Bind("--stage", "grpo", "--clip-epsilon", "0.1"));
         Assert.Contains("--clip-epsilon belongs to --stage ppo, not --stage grpo", e.Message);
         using var d = new TempDir();
         var (code, o) = CliProcess.Run("train", "--stage", "ppo", "--device", "cpu", "--from-weight", StageKillResumeTests.Base.Value, "--max-steps", "1",
-            "--accumulation-steps", "2", "--out-dir", d.Path);
+            "--dtype", "fp16", "--out-dir", d.Path);
         Assert.True(code != 0, o);
-        Assert.Contains("--stage ppo takes --accumulation-steps 1 only", o);
+        Assert.Contains("--stage ppo does not take --dtype fp16", o);
         Assert.False(File.Exists(Path.Combine(d.Path, "ppo_actor_64.pth")));
     }
 }

@@ -25,7 +25,7 @@ public class StageKillResumeTests
     {
         var a = new List<string>
         {
-            // ppo steps its own optimizers over minibatches: MiniMind's --accumulation-steps 1 only
+            // ppo: one rollout batch per step (MiniMind's --accumulation-steps 1; RlMpiTests runs 2)
             "train", "--stage", stage, "--device", "cpu", "--max-seq-len", "128", "--batch-size", "4", "--accumulation-steps", stage == "ppo" ? "1" : "2",
             "--max-steps", Steps.ToString(), "--save-interval", "1", "--log-interval", "1", "--keep-last", "2", "--save-dtype", "f32",
             "--seed", "5", "--learning-rate", "1e-3", "--out-dir", outDir,

@@ -11,15 +11,16 @@ namespace Minimind.Training.Distributed;
 /// combined by <see cref="TreeAllReduce"/> (W a power of two: exactly one process's pairwise tree),
 /// and the per-micro-batch losses and every rank's stop request are gathered, so every rank holds the
 /// same gradient, loss and decision and takes the same clip coefficient and AdamW step.
-/// With W = 1 nothing is sent and no MPI library is touched.
+/// With W = 1 nothing is sent and no MPI library is touched. A stage that steps optimizers of its own (PPO) sums
+/// several gradient buffers per leaf (the actor's and the critic's: one tree over both, each reduced in turn) and gathers
+/// several values per leaf (<see cref="StepGathered"/>).
 /// </summary>
 public sealed class DataParallel : IDisposable
 {
     private readonly IBackend _backend;
-    private readonly Tensor _gradients;
+    private readonly Tensor[] _gradients;
     private readonly GradientTree _tree;
     private readonly TreeAllReduce _reduce;
-    private readonly float[] _losses;
     private float[]? _host;
     private readonly NcclCommunicator? _nccl;
     private readonly string _transport;
@@ -47,15 +48,18 @@ public sealed class DataParallel : IDisposable
     /// <summary>Sums into <paramref name="gradients"/> (a buffer of <paramref name="backend"/>) over <paramref name="comm"/>.</summary>
     /// <remarks>Picks the gradient transport with <see cref="GradientTransport.Select"/> (collective under mpirun).</remarks>
     public DataParallel(ICommunicator comm, IBackend backend, Tensor gradients, int perRank)
+        : this(comm, backend, new[] { gradients }, perRank) { }
+
+    /// <summary>Sums into every buffer of <paramref name="gradients"/> (each a buffer of <paramref name="backend"/>) over <paramref name="comm"/>, in one tree.</summary>
+    public DataParallel(ICommunicator comm, IBackend backend, IReadOnlyList<Tensor> gradients, int perRank)
         : this(comm, backend, gradients, perRank, GradientTransport.Select(comm, backend)) { }
 
-    private DataParallel(ICommunicator comm, IBackend backend, Tensor gradients, int perRank, (NcclCommunicator? Nccl, string Note) transport)
+    private DataParallel(ICommunicator comm, IBackend backend, IReadOnlyList<Tensor> gradients, int perRank, (NcclCommunicator? Nccl, string Note) transport)
     {
         if (perRank < 1) throw new ArgumentOutOfRangeException(nameof(perRank), "--accumulation-steps must be at least 1");
-        Comm = comm; _backend = backend; _gradients = gradients; PerRank = perRank;
-        _tree = new GradientTree(backend, gradients.Length);
+        Comm = comm; _backend = backend; _gradients = gradients.ToArray(); PerRank = perRank;
+        _tree = new GradientTree(backend, _gradients.Select(g => g.Length).ToArray());
         _reduce = new TreeAllReduce(comm);
-        _losses = new float[perRank + 1];
         (_nccl, _transport) = transport;
     }
 
@@ -92,41 +96,82 @@ public sealed class DataParallel : IDisposable
     /// </summary>
     public (float Loss, float First, bool StopAny) Step(int available, Func<int, float> leaf, bool stopRequested)
     {
+        var (values, stop) = StepGathered(available, 1, i => new[] { leaf(i) }, stopRequested);
+        // The mean in micro-batch order, in float64, as one process sums it.
+        double sum = 0;
+        foreach (var v in values) sum += v[0];
+        return ((float)(sum / available), values[0][0], stop);
+    }
+
+    /// <summary>
+    /// <see cref="Step"/> with <paramref name="width"/> values per micro-batch: the step's gradients into every
+    /// gradient buffer on every rank, and on every rank each of the step's <paramref name="available"/> micro-batches'
+    /// values (what <paramref name="leaf"/>(i) returned for this rank's i-th) in global micro-batch order, and whether
+    /// any rank passed <paramref name="flag"/>.
+    /// </summary>
+    public (float[][] Values, bool FlagAny) StepGathered(int available, int width, Func<int, float[]> leaf, bool flag)
+    {
         var (_, mine) = MyMicroBatches(available);
-        Array.Fill(_losses, float.NaN);
-        _tree.Evaluate(PerRank, mine, _gradients, i => _losses[i] = leaf(i));
-        _losses[PerRank] = stopRequested ? 1f : 0f;
-        float[] all = _losses;
+        int stride = width + 1;
+        var local = new float[PerRank * stride + 1];
+        Array.Fill(local, float.NaN);
+        _tree.Evaluate(PerRank, mine, _gradients, i =>
+        {
+            var v = leaf(i);
+            if (v.Length != width) throw new InvalidOperationException($"a micro-batch returned {v.Length} values, the step gathers {width}");
+            v.CopyTo(local, i * stride);
+        });
+        local[^1] = flag ? 1f : 0f;
+        float[] all = local;
         if (WorldSize > 1)
         {
             _comm.Start();
             int present = (available + PerRank - 1) / PerRank;
-            if (_nccl is not null)
-            {
-                if (_scratch.IsEmpty) _scratch = _backend.Alloc(_gradients.Length);
-                BytesSent += _nccl.TreeAllReduceSum(_gradients, _scratch, present);
-            }
-            else
-            {
-                // Host-memory buffers are reduced in place; device ones are staged through a host copy.
-                bool staged = !_backend.Transport.TryHostView(_gradients, out var g);
-                if (staged) { _host ??= new float[_gradients.Length]; _backend.Download(_gradients, _host); g = _host; }
-                _reduce.Run(g, present);
-                BytesSent += _reduce.BytesSent;
-                if (staged) _backend.Upload(_gradients, _host);
-            }
-            all = Collectives.AllGather(Comm, _losses);
+            foreach (var grad in _gradients) Reduce(grad, present);
+            all = Collectives.AllGather(Comm, local);
             _comm.Stop();
         }
-        // The mean in micro-batch order, in float64, as one process sums it.
-        double sum = 0;
-        bool stop = false;
+        var values = new float[available][];
+        bool any = false;
         for (int r = 0; r < WorldSize; r++)
         {
-            for (int i = 0; i < PerRank && r * PerRank + i < available; i++) sum += all[r * (PerRank + 1) + i];
-            stop |= all[r * (PerRank + 1) + PerRank] != 0;
+            int at = r * local.Length;
+            for (int i = 0; i < PerRank && r * PerRank + i < available; i++) values[r * PerRank + i] = all.AsSpan(at + i * stride, width).ToArray();
+            any |= all[at + local.Length - 1] != 0;
         }
-        return ((float)(sum / available), all[0], stop);
+        return (values, any);
+    }
+
+    // One gradient buffer summed over the ranks in the fixed tree order.
+    private void Reduce(Tensor gradients, int present)
+    {
+        if (_nccl is not null)
+        {
+            if (_scratch.IsEmpty) _scratch = _backend.Alloc(_gradients.Max(g => g.Length));
+            BytesSent += _nccl.TreeAllReduceSum(gradients, _scratch, present);
+            return;
+        }
+        // Host-memory buffers are reduced in place; device ones are staged through a host copy.
+        bool staged = !_backend.Transport.TryHostView(gradients, out var g);
+        if (staged)
+        {
+            _host ??= new float[_gradients.Max(x => x.Length)];
+            g = _host.AsSpan(0, checked((int)gradients.Length));
+            _backend.Download(gradients, g);
+        }
+        _reduce.Run(g, present);
+        BytesSent += _reduce.BytesSent;
+        if (staged) _backend.Upload(gradients, g);
+    }
+
+    /// <summary>True on every rank when <paramref name="flag"/> is true on any rank (a stop request); counted as communication time.</summary>
+    public bool AnyRank(bool flag)
+    {
+        if (WorldSize == 1) return flag;
+        _comm.Start();
+        var all = Collectives.AllGather(Comm, new[] { flag ? (byte)1 : (byte)0 });
+        _comm.Stop();
+        return all.Any(b => b != 0);
     }
 
     /// <summary>Waits for every rank (the checkpoint's commit point); counted as communication time.</summary>

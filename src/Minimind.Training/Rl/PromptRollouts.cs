@@ -39,18 +39,12 @@ public sealed class PromptRollouts : IDisposable
     /// <summary>The eos id completions stop at.</summary>
     public int EosId => _eos;
 
-    /// <summary>Samples <paramref name="generations"/> completions of each prompt of <paramref name="samples"/> (data indices), sequence k from <see cref="RolloutRng.SeedOf"/>(<paramref name="batchSeed"/>, k) (PPO's stream value), and scores them.</summary>
-    public GrpoRolloutBatch Sample(int[] samples, ulong batchSeed, int generations) =>
-        Sample(samples, generations, k => RolloutRng.SeedOf(batchSeed, k));
-
     /// <summary>Samples <paramref name="generations"/> completions of each prompt of <paramref name="samples"/> (data indices), prompt b's g-th from <see cref="RolloutRng.SeedOf"/>(<paramref name="promptSeeds"/>[b], g), and scores them.</summary>
-    public GrpoRolloutBatch Sample(int[] samples, ulong[] promptSeeds, int generations) =>
-        promptSeeds.Length == samples.Length ? Sample(samples, generations, k => RolloutRng.SeedOf(promptSeeds[k / generations], k % generations))
-            : throw new ArgumentException($"{promptSeeds.Length} prompt seeds for {samples.Length} prompts");
-
-    // Sequence k = b·G + g draws from seedOf(k).
-    private GrpoRolloutBatch Sample(int[] samples, int generations, Func<int, ulong> seedOf)
+    public GrpoRolloutBatch Sample(int[] samples, ulong[] promptSeeds, int generations)
     {
+        if (promptSeeds.Length != samples.Length) throw new ArgumentException($"{promptSeeds.Length} prompt seeds for {samples.Length} prompts");
+        // Sequence k = b·G + g draws from SeedOf(prompt b's seed, g).
+        ulong seedOf(int k) => RolloutRng.SeedOf(promptSeeds[k / generations], k % generations);
         int b = samples.Length, g = generations;
         var prompts = samples.Select(i => _prompts.Prompts[i]).ToArray();
         int width = prompts.Max(p => p.Ids.Length);

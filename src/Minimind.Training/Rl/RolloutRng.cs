@@ -8,16 +8,12 @@ namespace Minimind.Training.Rl;
 /// <summary>
 /// The random state of an RL stage's rollouts, saved in every step folder (<c>rollout_rng.bin</c>, 8 bytes) so a
 /// resumed run samples the same completions as the uninterrupted one.
-/// <list type="bullet">
-/// <item>GRPO and agent: the state is the run's rollout key and never advances; each prompt's seed is derived from it
-/// and the prompt's place in the data order (<see cref="PromptSeed"/>: epoch and global sample index), and each of its
-/// sequences' samplers from that seed and the sequence's index (<see cref="SeedOf"/>). A prompt's rollouts thus depend
-/// neither on which rank samples them nor on how many micro-batches a step or a rank takes: W = 1 and W = 2 sample the
-/// same completions.</item>
-/// <item>PPO: a stream; each rollout batch takes one value (<see cref="Take"/>) and seeds its sequences from that value
-/// and their index (<see cref="SeedOf"/>).</item>
-/// </list>
-/// Either way a batch's samples do not depend on the order the engine steps its sequences in.
+/// The state is the run's rollout key and never advances; each prompt's seed is derived from it and the prompt's place
+/// in the data order (<see cref="PromptSeed"/>: epoch and global sample index), and each of its sequences' samplers from
+/// that seed and the sequence's index (<see cref="SeedOf"/>). A prompt's rollouts thus depend neither on which rank
+/// samples them nor on how many micro-batches a step or a rank takes: W = 1 and W = 2 sample the same completions
+/// (grpo, agent and ppo).
+/// A batch's samples do not depend on the order the engine steps its sequences in.
 /// </summary>
 public sealed class RolloutRng : ICheckpointState
 {
@@ -26,17 +22,11 @@ public sealed class RolloutRng : ICheckpointState
 
     private ulong _state;
 
-    /// <summary>A stream seeded from the run's <c>--seed</c>.</summary>
+    /// <summary>The rollout key of a run with <c>--seed</c> <paramref name="seed"/>.</summary>
     public RolloutRng(long seed) { _state = unchecked((ulong)seed ^ 0x726F6C6C6F757473UL); } // "rollouts"
 
-    /// <summary>The stream's state (what a checkpoint stores).</summary>
+    /// <summary>The key (what a checkpoint stores).</summary>
     public ulong State => _state;
-
-    /// <summary>PPO: the value of the next rollout batch, without advancing (a forward-only check samples what the next step will).</summary>
-    public ulong Peek() { ulong s = _state; return SplitMix64.Step(ref s); }
-
-    /// <summary>PPO: the value of the next rollout batch; advances the stream.</summary>
-    public ulong Take() => SplitMix64.Step(ref _state);
 
     /// <summary>
     /// The seed of the prompt at <paramref name="sampleIndex"/> of epoch <paramref name="epoch"/>'s data order (see

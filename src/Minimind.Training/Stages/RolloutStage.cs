@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using Minimind.Kernels.Distributed;
 using Minimind.Model;
 using Minimind.Model.Data;
@@ -20,7 +19,7 @@ namespace Minimind.Training.Stages;
 /// <typeparam name="TRollout">One micro-batch's rollouts (what the update and the rollout log read).</typeparam>
 public abstract class RolloutStage<TRollout> : ModelStage, ITrainingStage, IStepMetricsSource, IDisposable where TRollout : class
 {
-    private readonly ConditionalWeakTable<Batch, Placed> _samplesOf = new();
+    private readonly PlacedBatches _placed;
     private RlStepTally _tally = new();
 
     /// <summary>
@@ -36,6 +35,7 @@ public abstract class RolloutStage<TRollout> : ModelStage, ITrainingStage, IStep
         Policy = policy; Reference = reference;
         Engine = new RolloutEngine(policy, new RolloutEngineOptions { MaxSequences = sequences, Context = context });
         Rng = new RolloutRng(seed);
+        _placed = new PlacedBatches(data);
     }
 
     /// <summary>The trained model.</summary>
@@ -55,19 +55,10 @@ public abstract class RolloutStage<TRollout> : ModelStage, ITrainingStage, IStep
 
     /// <inheritdoc/>
     /// <remarks>An unplaced batch (the data fingerprint's) can be read but not trained on: its rollouts have no seeds.</remarks>
-    public override Batch CreateBatch(ReadOnlySpan<int> samples) => Create(samples, null);
+    public override Batch CreateBatch(ReadOnlySpan<int> samples) => _placed.Create(samples, null);
 
     /// <inheritdoc/>
-    public Batch CreateBatch(ReadOnlySpan<int> samples, BatchPlace place) => Create(samples, place);
-
-    private Batch Create(ReadOnlySpan<int> samples, BatchPlace? place)
-    {
-        var batch = StageBatches.Rows(Data, samples);
-        _samplesOf.Add(batch, new Placed(samples.ToArray(), place));
-        return batch;
-    }
-
-    private sealed record Placed(int[] Samples, BatchPlace? Place);
+    public Batch CreateBatch(ReadOnlySpan<int> samples, BatchPlace place) => _placed.Create(samples, place);
 
     /// <inheritdoc/>
     public override float ForwardBackward(Batch batch, float lossScale)
@@ -93,10 +84,8 @@ public abstract class RolloutStage<TRollout> : ModelStage, ITrainingStage, IStep
     // The batch's prompt indices and each prompt's seed (from the rollout key and its place in the data order).
     private (int[] Samples, ulong[] PromptSeeds) SamplesOf(Batch batch)
     {
-        if (!_samplesOf.TryGetValue(batch, out var p))
-            throw new ArgumentException($"a {Name} batch must come from this stage's CreateBatch (it carries prompt indices)");
-        var place = p.Place ?? throw new ArgumentException($"a {Name} batch must be placed in the data order (CreateBatch with a BatchPlace): its prompts' rollout seeds come from their place");
-        return (p.Samples, p.Samples.Select((_, b) => Rng.PromptSeed(place.Epoch, place.SampleIndex(b))).ToArray());
+        var (samples, _, seeds) = _placed.Of(batch, Rng, Name);
+        return (samples, seeds);
     }
 
     /// <summary>The rollouts of the prompts <paramref name="samples"/>, prompt b's sequences seeded from <paramref name="promptSeeds"/>[b] (<see cref="RolloutRng.SeedOf"/>).</summary>
