@@ -91,6 +91,13 @@ public class CheckedBackend(IBackend inner) : IBackend
     /// <inheritdoc/>
     public void Synchronize() => _inner.Synchronize();
 
+    /// <inheritdoc/>
+    public void KeepWeights(Tensor weights)
+    {
+        OpContract.Whole(weights, nameof(KeepWeights), nameof(weights));
+        _inner.KeepWeights(weights);
+    }
+
     // ---- elementwise ----------------------------------------------------------------------------
 
     /// <inheritdoc/>

@@ -62,6 +62,11 @@ public interface IBackend : IDisposable
     void Copy(Tensor dst, Tensor src);
     /// <summary>Waits for queued work to finish.</summary>
     void Synchronize();
+    /// <summary>Says that <paramref name="weights"/>' buffer holds weights that <see cref="MatMul"/> and
+    /// <see cref="MatMulBackwardInput"/> read as w many times between writes, so the backend may keep a form of them
+    /// derived for its matmuls (the CPU backend's packed panels). Results do not change: a derived form is used only while
+    /// nothing has written the buffer since it was made (every op, upload and host view that writes a buffer counts).</summary>
+    void KeepWeights(Tensor weights);
 
     // ---- elementwise ----------------------------------------------------------------------------
     /// <summary>y = a + b over y.Length elements (y may alias a or b).</summary>

@@ -87,6 +87,8 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
         Plan(counting, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _);
         CheckFits(config, backend, _layout.Table.TotalElements, counting, maxBatch, maxSeqLen);
         Weights = backend.Alloc(_layout.Table.TotalElements);
+        // Read as matmul weights by every forward: a backend may keep them packed until the buffer is next written.
+        backend.KeepWeights(Weights);
         Gradients = backend.Alloc(_layout.Table.TotalElements);
         _arena = new ActivationArena(backend, counting.FloatsUsed, counting.IntsUsed);
         _acts = Plan(_arena, out _residual, out _rstdF, out _lnF, out _logits, out _losses, out _rowScale, out _tmp,

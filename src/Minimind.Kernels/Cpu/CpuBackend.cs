@@ -9,8 +9,10 @@ namespace Minimind.Kernels.Cpu;
 public sealed class CpuBackend : CheckedBackend
 {
     /// <summary>Creates the backend with <paramref name="threads"/> workers (0 = <see cref="Environment.ProcessorCount"/>)
-    /// on the kernel path <paramref name="isa"/> (null = <see cref="CpuIsas.Default"/>, the best this CPU runs).</summary>
-    public CpuBackend(int threads = 0, CpuIsa? isa = null) : base(new CpuOps(threads, isa)) { }
+    /// on the kernel path <paramref name="isa"/> (null = <see cref="CpuIsas.Default"/>, the best this CPU runs).
+    /// <paramref name="keepPackedWeights"/> false ignores <see cref="IBackend.KeepWeights"/>: every matmul packs its weight
+    /// again (the reference the kept panels are tested against; the same bits).</summary>
+    public CpuBackend(int threads = 0, CpuIsa? isa = null, bool keepPackedWeights = true) : base(new CpuOps(threads, isa, keepPackedWeights)) { }
 
     private CpuOps Ops => (CpuOps)Inner;
 
@@ -23,8 +25,15 @@ public sealed class CpuBackend : CheckedBackend
     /// <summary>The kernel path in words, e.g. "AVX-512 kernels (12×32 SGEMM)" or "AVX2+FMA kernels (6×16 SGEMM; capped by DOTNET_EnableAVX512F=0)".</summary>
     public string PathName => Ops.PathName;
 
-    /// <summary>Zero-copy host view of a CPU-backend float tensor.</summary>
+    /// <summary>Zero-copy host view of a CPU-backend float tensor. Taking it counts as a write of the buffer (packed
+    /// panels of it are dropped); write through it before the next op reads the buffer.</summary>
     public static Span<float> Span(Tensor t) => CpuOps.Span(t);
+
+    /// <summary>Read-only host view of a CPU-backend float tensor (not a write: packed panels stay valid).</summary>
+    public static ReadOnlySpan<float> ReadSpan(Tensor t) => CpuOps.ReadSpan(t);
+
+    /// <summary>Bytes of packed matmul panels kept for <paramref name="weights"/>' buffer (<see cref="IBackend.KeepWeights"/>; 0 when none).</summary>
+    public static long PackedBytes(Tensor weights) => CpuOps.PackedBytes(weights);
 
     /// <summary>Zero-copy host view of a CPU-backend int tensor.</summary>
     public static Span<int> Span(IntTensor t) => CpuOps.Span(t);

@@ -1,10 +1,18 @@
 namespace Minimind.Kernels.Cpu;
 
-/// <summary>A buffer of the CPU backend (float32 for tensors, int32 for token ids): a managed array, zero-filled on allocation.</summary>
+/// <summary>
+/// A buffer of the CPU backend (float32 for tensors, int32 for token ids): a managed array, zero-filled on allocation,
+/// with a write counter. Every way into the array that can write it (each op's outputs, uploads, copies, fills, host
+/// views) goes through <see cref="CpuOps.Arr(Tensor)"/> or <see cref="CpuOps.Span(Tensor)"/>, which advance
+/// <see cref="Version"/> before handing the array out; read-only inputs take <see cref="CpuOps.In(Tensor)"/>. A copy
+/// derived from the values (the packed SGEMM panels of <see cref="PackedWeights"/>) is therefore valid exactly while the
+/// version it was made at is still the buffer's.
+/// </summary>
 public sealed class CpuBuffer<T> : IDeviceBuffer where T : unmanaged
 {
-    /// <summary>The elements.</summary>
-    public readonly T[] Data;
+    // The elements: internal so that nothing outside the backend can write them without passing the counter.
+    internal readonly T[] Data;
+    private long _version;
 
     /// <summary>Allocates <paramref name="length"/> zeroed elements.</summary>
     public CpuBuffer(long length)
@@ -17,6 +25,16 @@ public sealed class CpuBuffer<T> : IDeviceBuffer where T : unmanaged
     /// <inheritdoc/>
     public long Length => Data.LongLength;
 
-    /// <summary>Nothing to release: the GC owns the array.</summary>
-    public void Dispose() { }
+    /// <summary>How many times write access to the elements has been handed out (uploads, op outputs, host views).</summary>
+    public long Version => Volatile.Read(ref _version);
+
+    /// <summary>The packed matmul panels kept for this buffer's weights, or null while none are kept
+    /// (<see cref="IBackend.KeepWeights"/> turns them on).</summary>
+    internal PackedWeights? Packed { get; set; }
+
+    // Called before write access is handed out: a derived copy made at an older version is never used again.
+    internal void Written() => Interlocked.Increment(ref _version);
+
+    /// <summary>Drops the packed panels; the GC owns the array.</summary>
+    public void Dispose() => Packed = null;
 }

@@ -6,7 +6,7 @@ internal sealed partial class CpuOps
     public void Embedding(Tensor y, IntTensor ids, Tensor table, RowShape s)
     {
         int count = s.Rows, dim = s.Dim;
-        var (ya, yo) = Arr(y); var (ia, io) = Arr(ids); var (ta, to) = Arr(table);
+        var (ya, yo) = Arr(y); var (ia, io) = In(ids); var (ta, to) = In(table);
         long vocab = dim == 0 ? 0 : table.Length / dim;
         for (int i = 0; i < count; i++)
         {
@@ -25,7 +25,7 @@ internal sealed partial class CpuOps
     public void EmbeddingBackward(Tensor dTable, Tensor dy, IntTensor ids, RowShape s)
     {
         int count = s.Rows, dim = s.Dim;
-        var (ga, go) = Arr(dTable); var (da, dof) = Arr(dy); var (ia, io) = Arr(ids);
+        var (ga, go) = Arr(dTable); var (da, dof) = In(dy); var (ia, io) = In(ids);
         long vocab = dim == 0 ? 0 : dTable.Length / dim;
         for (int i = 0; i < count; i++)
         {

@@ -8,7 +8,7 @@ internal sealed partial class CpuOps
     /// <inheritdoc/>
     public double SumOfSquares(Tensor g)
     {
-        var (ga, go) = Arr(g);
+        var (ga, go) = In(g);
         long n = g.Length;
         int chunks = (int)((n + SumChunk - 1) / SumChunk);
         var partial = new double[chunks];
@@ -39,7 +39,7 @@ internal sealed partial class CpuOps
     {
         long n = param.Length;
         var s = new AdamScalars(lr, beta1, beta2, eps, weightDecay, step, gradScale);
-        var (pa, po) = Arr(param); var (ga, go) = Arr(grad); var (ma, mo) = Arr(m); var (va, vo) = Arr(v);
+        var (pa, po) = Arr(param); var (ga, go) = In(grad); var (ma, mo) = Arr(m); var (va, vo) = Arr(v);
         _work.For(n, 1 << 15, (from, to) =>
         {
             for (long i = from; i < to; i++)

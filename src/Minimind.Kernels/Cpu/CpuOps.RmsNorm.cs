@@ -8,7 +8,7 @@ internal sealed partial class CpuOps
     public void RmsNorm(Tensor y, Tensor rstd, Tensor x, Tensor weight, RowShape shape, float eps)
     {
         int rows = shape.Rows, dim = shape.Dim;
-        var (ya, yo) = Arr(y); var (ra, ro) = Arr(rstd); var (xa, xo) = Arr(x); var (wa, wo) = Arr(weight);
+        var (ya, yo) = Arr(y); var (ra, ro) = Arr(rstd); var (xa, xo) = In(x); var (wa, wo) = In(weight);
         _work.For(rows, 16, (s, e) =>
         {
             var w = wa.AsSpan(wo, dim);
@@ -33,7 +33,7 @@ internal sealed partial class CpuOps
     {
         int rows = shape.Rows, dim = shape.Dim;
         var (ha, ho) = Arr(h); var (ya, yo) = Arr(y); var (ra, ro) = Arr(rstd);
-        var (xa, xo) = Arr(x); var (ba, bo) = Arr(branch); var (wa, wo) = Arr(weight);
+        var (xa, xo) = In(x); var (ba, bo) = In(branch); var (wa, wo) = In(weight);
         _work.For(rows, 16, (s, e) =>
         {
             var w = wa.AsSpan(wo, dim);
@@ -57,8 +57,8 @@ internal sealed partial class CpuOps
     {
         int rows = shape.Rows, dim = shape.Dim;
         bool overwrite = mode == WriteMode.Overwrite;
-        var (dxa, dxo) = Arr(dx); var (dwa, dwo) = Arr(dWeight); var (dya, dyo) = Arr(dy);
-        var (xa, xo) = Arr(x); var (wa, wo) = Arr(weight); var (ra, ro) = Arr(rstd);
+        var (dxa, dxo) = Arr(dx); var (dwa, dwo) = Arr(dWeight); var (dya, dyo) = In(dy);
+        var (xa, xo) = In(x); var (wa, wo) = In(weight); var (ra, ro) = In(rstd);
         // dx over rows: dx (+)= r·w·dy − x·r³/dim·Σ dy·w·x.
         _work.For(rows, 16, (s, e) =>
         {

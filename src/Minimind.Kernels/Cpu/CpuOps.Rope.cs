@@ -42,7 +42,7 @@ internal sealed partial class CpuOps
         int batch = shape.Batch, seqLen = shape.SeqLen, heads = shape.Heads, headDim = shape.HeadDim;
         var layout = shape.Layout;
         int half = headDim / 2;
-        var (xa, xo) = Arr(x); var (ca, co) = Arr(cos); var (sa, so) = Arr(sin);
+        var (xa, xo) = Arr(x); var (ca, co) = In(cos); var (sa, so) = In(sin);
         int rows = batch * seqLen;
         _work.For(rows, 8, (s, e) =>
         {
@@ -77,8 +77,8 @@ internal sealed partial class CpuOps
         var starts = Starts(nameof(RmsNormRope), rowStart, shape, cos, sin);
         int seqLen = shape.SeqLen, heads = shape.Heads, hd = shape.HeadDim, half = hd / 2;
         var layout = shape.Layout;
-        var (ya, yo) = Arr(y); var (ra, ro) = Arr(rstd); var (xa, xo) = Arr(x); var (wa, wo) = Arr(weight);
-        var (ca, co) = Arr(cos); var (sa, so) = Arr(sin);
+        var (ya, yo) = Arr(y); var (ra, ro) = Arr(rstd); var (xa, xo) = In(x); var (wa, wo) = In(weight);
+        var (ca, co) = In(cos); var (sa, so) = In(sin);
         _work.For(shape.Batch * seqLen, 8, (s, e) =>
         {
             var w = wa.AsSpan(wo, hd);

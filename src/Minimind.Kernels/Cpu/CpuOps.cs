@@ -14,10 +14,12 @@ namespace Minimind.Kernels.Cpu;
 internal sealed partial class CpuOps : IBackend, IRankTransport
 {
     private readonly WorkPartition _work;
+    private readonly bool _keepPackedWeights;
 
     /// <summary>Creates the backend with <paramref name="threads"/> workers (0 = <see cref="Environment.ProcessorCount"/>)
-    /// on the kernel path <paramref name="isa"/> (null = <see cref="CpuIsas.Default"/>, the best this CPU runs).</summary>
-    public CpuOps(int threads = 0, CpuIsa? isa = null)
+    /// on the kernel path <paramref name="isa"/> (null = <see cref="CpuIsas.Default"/>, the best this CPU runs);
+    /// <paramref name="keepPackedWeights"/> false makes <see cref="KeepWeights"/> a no-op (every matmul packs its B).</summary>
+    public CpuOps(int threads = 0, CpuIsa? isa = null, bool keepPackedWeights = true)
     {
         if (threads < 0) throw new ArgumentOutOfRangeException(nameof(threads), $"threads must be >= 0 (0 = all cores), got {threads}");
         var path = isa ?? CpuIsas.Default;
@@ -25,6 +27,7 @@ internal sealed partial class CpuOps : IBackend, IRankTransport
             throw new PlatformNotSupportedException($"CPU path {path.Name()} needs instructions this CPU or runtime lacks (best available: {CpuIsas.Hardware.Name()})");
         _work = new WorkPartition(threads);
         Isa = path;
+        _keepPackedWeights = keepPackedWeights;
     }
 
     /// <summary>Worker threads used by the ops.</summary>
@@ -75,34 +78,83 @@ internal sealed partial class CpuOps : IBackend, IRankTransport
 
     // ---- host views ---------------------------------------------------------------------------
 
-    /// <summary>Zero-copy host view of a CPU-backend float tensor.</summary>
+    // Access to a buffer's array: Arr and Span hand out write access and advance the buffer's version first (so packed
+    // panels of it are never used again); In is for inputs an op only reads. A write through an In array would leave
+    // stale panels: an op's outputs, and anything it writes in place, take Arr.
+
+    /// <summary>Zero-copy host view of a CPU-backend float tensor. Taking it counts as a write of the buffer (packed
+    /// panels of it are dropped); write through it before the next op reads the buffer.</summary>
     public static Span<float> Span(Tensor t)
     {
         var (a, o) = Arr(t);
         return a.AsSpan(o, checked((int)t.Length));
     }
 
-    /// <summary>Zero-copy host view of a CPU-backend int tensor.</summary>
+    /// <summary>Zero-copy host view of a CPU-backend int tensor (counts as a write of the buffer).</summary>
     public static Span<int> Span(IntTensor t)
     {
         var (a, o) = Arr(t);
         return a.AsSpan(o, checked((int)t.Length));
     }
 
-    internal static (float[] Data, int Offset) Arr(Tensor t)
+    /// <summary>Read-only host view of a CPU-backend float tensor.</summary>
+    public static ReadOnlySpan<float> ReadSpan(Tensor t)
     {
-        if (t.Buffer is CpuBuffer<float> b) return (b.Data, (int)t.Offset);
-        throw new ArgumentException(t.Buffer is null
-            ? "tensor has no buffer (default Tensor)"
-            : $"tensor buffer is {t.Buffer.GetType().Name}, not a CPU backend float buffer");
+        var (a, o) = In(t);
+        return a.AsSpan(o, checked((int)t.Length));
     }
 
+    /// <summary>The array and offset of a tensor the caller writes (an op output or in-place operand): the buffer's version advances.</summary>
+    internal static (float[] Data, int Offset) Arr(Tensor t)
+    {
+        var b = Buffer(t);
+        b.Written();
+        return (b.Data, (int)t.Offset);
+    }
+
+    /// <summary>The array and offset of an int tensor the caller writes: the buffer's version advances.</summary>
     internal static (int[] Data, int Offset) Arr(IntTensor t)
     {
-        if (t.Buffer is CpuBuffer<int> b) return (b.Data, (int)t.Offset);
-        throw new ArgumentException(t.Buffer is null
-            ? "int tensor has no buffer (default IntTensor)"
-            : $"int tensor buffer is {t.Buffer.GetType().Name}, not a CPU backend int buffer");
+        var b = Buffer(t);
+        b.Written();
+        return (b.Data, (int)t.Offset);
+    }
+
+    /// <summary>The array and offset of a tensor the caller only reads.</summary>
+    internal static (float[] Data, int Offset) In(Tensor t) => (Buffer(t).Data, (int)t.Offset);
+
+    /// <summary>The array and offset of an int tensor the caller only reads.</summary>
+    internal static (int[] Data, int Offset) In(IntTensor t) => (Buffer(t).Data, (int)t.Offset);
+
+    private static CpuBuffer<float> Buffer(Tensor t) => t.Buffer as CpuBuffer<float> ?? throw new ArgumentException(t.Buffer is null
+        ? "tensor has no buffer (default Tensor)"
+        : $"tensor buffer is {t.Buffer.GetType().Name}, not a CPU backend float buffer");
+
+    private static CpuBuffer<int> Buffer(IntTensor t) => t.Buffer as CpuBuffer<int> ?? throw new ArgumentException(t.Buffer is null
+        ? "int tensor has no buffer (default IntTensor)"
+        : $"int tensor buffer is {t.Buffer.GetType().Name}, not a CPU backend int buffer");
+
+    /// <inheritdoc/>
+    /// <remarks>Keeps the buffer's packed SGEMM panels (<see cref="PackedWeights"/>), unless the backend was created without.</remarks>
+    public void KeepWeights(Tensor weights)
+    {
+        if (!_keepPackedWeights) return;
+        var b = Buffer(weights);
+        b.Packed ??= new PackedWeights();
+    }
+
+    /// <summary>Bytes of packed panels kept for <paramref name="weights"/>'s buffer (0 when none).</summary>
+    public static long PackedBytes(Tensor weights) => Buffer(weights).Packed?.Bytes ?? 0;
+
+    // The kept panels of w as B (element (p, j) at w[off + p·rs + j·cs], K × N), or null: not kept, or not packed yet at
+    // this version (PackedWeights.Get: packOnFirstUse for the forward layout).
+    private PackedPanels? KeptPanels(Tensor w, int n, int k, int rs, int cs, Precision precision, bool packOnFirstUse)
+    {
+        var b = Buffer(w);
+        if (b.Packed is not { } kept || k <= 0) return null;
+        var (wa, wo) = (b.Data, (int)w.Offset);
+        return kept.Get(b, new PackedWeights.Key(w.Offset, n, k, rs, cs, precision, Isa), packOnFirstUse,
+            reuse => Sgemm.Pack(_work, Isa, n, k, wa, wo, rs, cs, precision, reuse));
     }
 
     // ---- memory -------------------------------------------------------------------------------
@@ -128,13 +180,14 @@ internal sealed partial class CpuOps : IBackend, IRankTransport
     /// <inheritdoc/>
     public void Download(Tensor src, Span<float> dst)
     {
-        Span(src)[..dst.Length].CopyTo(dst);
+        ReadSpan(src)[..dst.Length].CopyTo(dst);
     }
 
     /// <inheritdoc/>
     public void Download(IntTensor src, Span<int> dst)
     {
-        Span(src)[..dst.Length].CopyTo(dst);
+        var (a, o) = In(src);
+        a.AsSpan(o, dst.Length).CopyTo(dst);
     }
 
     /// <inheritdoc/>
@@ -147,7 +200,7 @@ internal sealed partial class CpuOps : IBackend, IRankTransport
     /// <inheritdoc/>
     public void Copy(Tensor dst, Tensor src)
     {
-        Span(src).CopyTo(Span(dst));
+        ReadSpan(src).CopyTo(Span(dst));
     }
 
     /// <inheritdoc/>
@@ -161,7 +214,7 @@ internal sealed partial class CpuOps : IBackend, IRankTransport
     /// <inheritdoc/>
     public void Add(Tensor y, Tensor a, Tensor b)
     {
-        var (ya, yo) = Arr(y); var (aa, ao) = Arr(a); var (ba, bo) = Arr(b);
+        var (ya, yo) = Arr(y); var (aa, ao) = In(a); var (ba, bo) = In(b);
         _work.For(y.Length, 1 << 16, (s, e) =>
         {
             int n = (int)(e - s);
@@ -172,7 +225,7 @@ internal sealed partial class CpuOps : IBackend, IRankTransport
     /// <inheritdoc/>
     public void AddInPlace(Tensor y, Tensor x)
     {
-        var (ya, yo) = Arr(y); var (xa, xo) = Arr(x);
+        var (ya, yo) = Arr(y); var (xa, xo) = In(x);
         _work.For(y.Length, 1 << 16, (s, e) =>
         {
             int n = (int)(e - s);

@@ -18,7 +18,7 @@ internal readonly struct RoundedOperand : IDisposable
     /// <summary>The first <paramref name="length"/> elements of <paramref name="t"/> at precision <paramref name="p"/>.</summary>
     public static RoundedOperand Of(WorkPartition work, Tensor t, long length, Precision p)
     {
-        var (a, o) = CpuOps.Arr(t);
+        var (a, o) = CpuOps.In(t);
         if (p == Precision.Fp32 || length == 0) return new(a, o, pooled: false);
         int n = checked((int)length);
         var r = PackPool.Rent(n);

@@ -30,25 +30,59 @@ internal static unsafe class Sgemm
     /// <summary>C (+)= A·B on the <paramref name="isa"/> path. Element (i,p) of A is a[aOff + i·aRs + p·aCs]; (p,j) of B is
     /// b[bOff + p·bRs + j·bCs]; both are rounded to <paramref name="precision"/> as they are packed. At bf16 the shared B
     /// panels of the tiled path (more than <see cref="SkinnyRows"/> rows) are 16-bit unless <paramref name="narrowPanels"/> is false (the float32 panels, for comparing the two:
-    /// the bits are the same).</summary>
+    /// the bits are the same). With <paramref name="packedB"/> (B as <see cref="Pack"/> packed it on this path, at this
+    /// precision) no B is packed: both loop orders read those panels, and b is not read.</summary>
     public static void Run(WorkPartition work, CpuIsa isa, int M, int N, int K,
         float[] a, int aOff, int aRs, int aCs,
         float[] b, int bOff, int bRs, int bCs,
-        float[] c, int cOff, int ldc, bool accumulate, Precision precision = Precision.Fp32, bool narrowPanels = true)
+        float[] c, int cOff, int ldc, bool accumulate, Precision precision = Precision.Fp32, bool narrowPanels = true,
+        PackedPanels? packedB = null)
     {
         bool narrow = narrowPanels && precision == Precision.Bf16;
         switch (isa)
         {
-            case CpuIsa.Avx512: Run<GemmKernelAvx512>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision, narrow); break;
-            case CpuIsa.Avx2: Run<GemmKernelAvx2>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision, narrow); break;
-            default: Run<GemmKernelPortable>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision, narrow); break;
+            case CpuIsa.Avx512: Run<GemmKernelAvx512>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision, narrow, packedB); break;
+            case CpuIsa.Avx2: Run<GemmKernelAvx2>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision, narrow, packedB); break;
+            default: Run<GemmKernelPortable>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision, narrow, packedB); break;
         }
+    }
+
+    /// <summary>All of B (N columns, K rows, addressed as in <see cref="Run"/>) packed once into the panels of the
+    /// <paramref name="isa"/> path, slice after slice, the same values the tiled path packs per call: 16-bit at bf16 unless
+    /// a value refuses (then every slice is float32). Packs into <paramref name="reuse"/> when it has the length needed.</summary>
+    public static PackedPanels Pack(WorkPartition work, CpuIsa isa, int N, int K, float[] b, int bOff, int bRs, int bCs, Precision precision,
+        float[]? reuse = null) => isa switch
+    {
+        CpuIsa.Avx512 => Pack<GemmKernelAvx512>(work, N, K, b, bOff, bRs, bCs, precision, reuse),
+        CpuIsa.Avx2 => Pack<GemmKernelAvx2>(work, N, K, b, bOff, bRs, bCs, precision, reuse),
+        _ => Pack<GemmKernelPortable>(work, N, K, b, bOff, bRs, bCs, precision, reuse),
+    };
+
+    private static PackedPanels Pack<TK>(WorkPartition work, int N, int K, float[] b, int bOff, int bRs, int bCs, Precision precision, float[]? reuse)
+        where TK : struct, IGemmKernel
+    {
+        int NR = TK.NR, nPanels = (N + NR - 1) / NR;
+        long nPad = (long)nPanels * NR;
+        float[] Memory(long floats) => reuse?.LongLength == floats ? reuse : GC.AllocateUninitializedArray<float>(checked((int)floats), pinned: true);
+        if (precision == Precision.Bf16)
+        {
+            // Two bf16 values a float; nPad is a multiple of NR, so every slice starts on a float.
+            var half = Memory(nPad * K / 2);
+            bool exact = true;
+            for (int p0 = 0; p0 < K && exact; p0 += KC)
+                exact = PackSlice<TK, Bf16Panels>(work, half, nPad * p0 * 2, b, bOff + (long)p0 * bRs, bRs, bCs, N, nPanels, Math.Min(KC, K - p0), precision);
+            if (exact) return new PackedPanels(half, Bf16: true);
+        }
+        var full = Memory(nPad * K);
+        for (int p0 = 0; p0 < K; p0 += KC)
+            PackSlice<TK, F32Panels>(work, full, nPad * p0 * 4, b, bOff + (long)p0 * bRs, bRs, bCs, N, nPanels, Math.Min(KC, K - p0), precision);
+        return new PackedPanels(full, Bf16: false);
     }
 
     private static void Run<TK>(WorkPartition work, int M, int N, int K,
         float[] a, int aOff, int aRs, int aCs,
         float[] b, int bOff, int bRs, int bCs,
-        float[] c, int cOff, int ldc, bool accumulate, Precision precision, bool narrow) where TK : struct, IGemmKernel
+        float[] c, int cOff, int ldc, bool accumulate, Precision precision, bool narrow, PackedPanels? packedB) where TK : struct, IGemmKernel
     {
         if (M <= 0 || N <= 0) return;
         if (K <= 0)
@@ -56,7 +90,7 @@ internal static unsafe class Sgemm
             if (!accumulate) for (int i = 0; i < M; i++) c.AsSpan(cOff + i * ldc, N).Clear();
             return;
         }
-        if (M <= SkinnyRows) { RunSkinny<TK>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision); return; }
+        if (M <= SkinnyRows) { RunSkinny<TK>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision, packedB); return; }
         int MR = TK.MR, NR = TK.NR;
         // K is walked in KC slices. Per slice, B is packed once into NR-column panels (in parallel, shared by every
         // work item; it stays in L3), then the work items run in parallel: an item is a block of ≤ MC rows (all of N when
@@ -75,15 +109,27 @@ internal static unsafe class Sgemm
         int chunkPanels = (nPanels + nChunks - 1) / nChunks;
         nChunks = (nPanels + chunkPanels - 1) / chunkPanels;
         // Sized for float32 panels: a slice whose bf16 packing is refused is packed again as float32 in the same place.
-        var bPack = PackPool.Rent(checked(nPad * KC));
+        // Not needed when B comes packed: each slice's panels are then read where they lie.
+        var bPack = packedB is null ? PackPool.Rent(checked(nPad * KC)) : null;
         try
         {
             for (int p0 = 0; p0 < K; p0 += KC)
             {
                 int kc = Math.Min(KC, K - p0);
                 int slice = p0;
-                bool bf16 = narrow && PackSlice<TK, Bf16Panels>(work, bPack, b, bOff + (long)slice * bRs, bRs, bCs, N, nPanels, kc, precision);
-                if (!bf16) PackSlice<TK, F32Panels>(work, bPack, b, bOff + (long)slice * bRs, bRs, bCs, N, nPanels, kc, precision);
+                bool bf16;
+                long bByte = 0;
+                if (packedB is not null)
+                {
+                    bf16 = packedB.Bf16;
+                    bByte = (long)nPad * slice * (bf16 ? 2 : 4);
+                }
+                else
+                {
+                    bf16 = narrow && PackSlice<TK, Bf16Panels>(work, bPack!, 0, b, bOff + (long)slice * bRs, bRs, bCs, N, nPanels, kc, precision);
+                    if (!bf16) PackSlice<TK, F32Panels>(work, bPack!, 0, b, bOff + (long)slice * bRs, bRs, bCs, N, nPanels, kc, precision);
+                }
+                float[] bPanels = packedB?.Data ?? bPack!;
                 bool overwrite = p0 == 0 && !accumulate;
                 work.ForEach(mBlocks * nChunks, item =>
                 {
@@ -93,12 +139,13 @@ internal static unsafe class Sgemm
                     var aPack = PackPool.Rent(MC * KC + MR * NR);
                     try
                     {
-                        fixed (float* pa = a, ab = aPack, bb = bPack, pc = c)
+                        fixed (float* pa = a, ab = aPack, bp = bPanels, pc = c)
                         {
+                            byte* bb = (byte*)bp + bByte;
                             for (int ir = 0; ir < mc; ir += MR)
                                 PackA<TK>(ab + (long)ir * kc, pa + aOff + (long)slice * aCs + (long)(i0 + ir) * aRs, aRs, aCs, Math.Min(MR, mc - ir), kc, precision);
-                            if (bf16) Tile<TK, Bf16Panels>(ab, mc, (byte*)bb, j0, nc, kc, pc + cOff + (long)i0 * ldc + j0, ldc, overwrite, ab + MC * KC);
-                            else Tile<TK, F32Panels>(ab, mc, (byte*)bb, j0, nc, kc, pc + cOff + (long)i0 * ldc + j0, ldc, overwrite, ab + MC * KC);
+                            if (bf16) Tile<TK, Bf16Panels>(ab, mc, bb, j0, nc, kc, pc + cOff + (long)i0 * ldc + j0, ldc, overwrite, ab + MC * KC);
+                            else Tile<TK, F32Panels>(ab, mc, bb, j0, nc, kc, pc + cOff + (long)i0 * ldc + j0, ldc, overwrite, ab + MC * KC);
                         }
                     }
                     finally { PackPool.Return(aPack); }
@@ -107,12 +154,12 @@ internal static unsafe class Sgemm
         }
         finally
         {
-            PackPool.Return(bPack);
+            if (bPack is not null) PackPool.Return(bPack);
         }
     }
 
-    // B's K slice starting at b[bOff] into nPanels panels of format TP, in parallel; false when TP refused a value.
-    private static bool PackSlice<TK, TP>(WorkPartition work, float[] bPack, float[] b, long bOff, int bRs, int bCs, int N, int nPanels, int kc, Precision precision)
+    // B's K slice starting at b[bOff] into nPanels panels of format TP at byte packByte of bPack, in parallel; false when TP refused a value.
+    private static bool PackSlice<TK, TP>(WorkPartition work, float[] bPack, long packByte, float[] b, long bOff, int bRs, int bCs, int N, int nPanels, int kc, Precision precision)
         where TK : struct, IGemmKernel where TP : struct, IPanelFormat
     {
         int NR = TK.NR, refused = 0;
@@ -121,7 +168,7 @@ internal static unsafe class Sgemm
             bool ok = true;
             fixed (float* pb = b, pack = bPack)
             {
-                byte* buf = (byte*)pack;
+                byte* buf = (byte*)pack + packByte;
                 if (bCs == 1)
                     ok = TP.PackBRows<TK>(buf, pb + bOff, bRs, N, (int)s, (int)e, kc, precision);
                 else
@@ -142,12 +189,13 @@ internal static unsafe class Sgemm
     /// and merges, slices ascending. B is read once and never written back as a packed copy, which is what a few rows
     /// cannot amortise. Same kernel, same per-element order as the tiled path: the bits do not depend on M. The panel
     /// stays float32 at bf16: it sits in L1 and feeds at most four register blocks, so narrowing it would be a pass of
-    /// extra work with no traffic to save (measured 0.5–0.85× per core at M = 4).
+    /// extra work with no traffic to save (measured 0.5–0.85× per core at M = 4). With <paramref name="packedB"/> the
+    /// panels are read where they lie (16-bit ones too: the kernel widens them to the same float32 values).
     /// </summary>
     private static void RunSkinny<TK>(WorkPartition work, int M, int N, int K,
         float[] a, int aOff, int aRs, int aCs,
         float[] b, int bOff, int bRs, int bCs,
-        float[] c, int cOff, int ldc, bool accumulate, Precision precision) where TK : struct, IGemmKernel
+        float[] c, int cOff, int ldc, bool accumulate, Precision precision, PackedPanels? packedB) where TK : struct, IGemmKernel
     {
         int MR = TK.MR, NR = TK.NR;
         int mPad = (M + MR - 1) / MR * MR, nPanels = (N + NR - 1) / NR;
@@ -166,9 +214,12 @@ internal static unsafe class Sgemm
             work.For(nPanels, Math.Max(1, 2048 / Math.Max(1, M * K / KC + 1)), (s, e) =>
             {
                 var bPanel = PackPool.Rent(NR * KC + MR * NR);
+                float[] kept = packedB?.Data ?? bPanel;
+                bool bf16 = packedB is { Bf16: true };
+                long nPad = (long)nPanels * NR;
                 try
                 {
-                    fixed (float* pa = aPack, pb = b, pc = c, bp = bPanel)
+                    fixed (float* pa = aPack, pb = b, pc = c, bp = bPanel, kp = kept)
                     {
                         float* block = bp + NR * KC;
                         for (long panel = s; panel < e; panel++)
@@ -177,13 +228,16 @@ internal static unsafe class Sgemm
                             for (int p0 = 0; p0 < K; p0 += KC)
                             {
                                 int kc = Math.Min(KC, K - p0);
-                                PackB<TK>(bp, pb + bOff + (long)p0 * bRs + (long)j0 * bCs, bRs, bCs, nr, kc, precision);
+                                byte* bb = (byte*)bp;
+                                if (packedB is null) PackB<TK>(bp, pb + bOff + (long)p0 * bRs + (long)j0 * bCs, bRs, bCs, nr, kc, precision);
+                                else bb = (byte*)kp + (nPad * p0 + (long)j0 * kc) * (bf16 ? 2 : 4);
                                 bool overwrite = p0 == 0 && !accumulate;
                                 for (int i0 = 0; i0 < M; i0 += MR)
                                 {
                                     int mr = Math.Min(MR, M - i0);
                                     float* ap = pa + (long)mPad * p0 + (long)i0 * kc;
-                                    if (mr <= 4) TK.Block4<F32Panels>(kc, ap, (byte*)bp, block); else TK.Block<F32Panels>(kc, ap, (byte*)bp, block);
+                                    if (bf16) { if (mr <= 4) TK.Block4<Bf16Panels>(kc, ap, bb, block); else TK.Block<Bf16Panels>(kc, ap, bb, block); }
+                                    else if (mr <= 4) TK.Block4<F32Panels>(kc, ap, bb, block); else TK.Block<F32Panels>(kc, ap, bb, block);
                                     Merge<TK>(block, pc + cOff + (long)i0 * ldc + j0, ldc, mr, nr, overwrite);
                                 }
                             }

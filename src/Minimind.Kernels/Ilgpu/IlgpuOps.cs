@@ -215,6 +215,10 @@ internal sealed partial class IlgpuOps : IBackend, IRankTransport
     }
 
     /// <inheritdoc/>
+    /// <remarks>Nothing to keep: the ILGPU matmul kernels read the weights as they lie.</remarks>
+    public void KeepWeights(Tensor weights) { }
+
+    /// <inheritdoc/>
     public void Copy(Tensor dst, Tensor src)
     {
         Launch(IlgpuKernels.Copy, _launch.Items(dst.Length), V(dst, dst.Length), V(src, src.Length));
