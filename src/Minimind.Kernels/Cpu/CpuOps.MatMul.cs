@@ -13,7 +13,7 @@ internal sealed partial class CpuOps
         int k = s.K;
         // A = x (row stride k), B(p, j) = w[j, p]; w's panels come packed when its buffer keeps them.
         Sgemm.Run(_work, Isa, s.M, s.N, k, xa, xo, k, 1, wa, wo, 1, k, ya, yo, s.N, mode == WriteMode.Accumulate, s.Precision,
-            packedB: KeptPanels(w, s.N, k, 1, k, s.Precision, packOnFirstUse: true));
+            packedB: KeptPanels(w, s.N, k, 1, k, s.Precision));
     }
 
     /// <inheritdoc/>
@@ -24,7 +24,7 @@ internal sealed partial class CpuOps
         var (da, dof) = Arr(dx); var (ga, go) = In(dy); var (wa, wo) = In(w);
         // C = dx [m, k], A = dy [m, n], B = w [n, k] (kept packed too: micro-batches of one step read the same w).
         Sgemm.Run(_work, Isa, m, k, n, ga, go, n, 1, wa, wo, k, 1, da, dof, k, mode == WriteMode.Accumulate, s.Precision,
-            packedB: KeptPanels(w, k, n, k, 1, s.Precision, packOnFirstUse: false));
+            packedB: KeptPanels(w, k, n, k, 1, s.Precision));
     }
 
     /// <inheritdoc/>

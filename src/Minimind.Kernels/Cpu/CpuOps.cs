@@ -147,13 +147,13 @@ internal sealed partial class CpuOps : IBackend, IRankTransport
     public static long PackedBytes(Tensor weights) => Buffer(weights).Packed?.Bytes ?? 0;
 
     // The kept panels of w as B (element (p, j) at w[off + p·rs + j·cs], K × N), or null: not kept, or not packed yet at
-    // this version (PackedWeights.Get: packOnFirstUse for the forward layout).
-    private PackedPanels? KeptPanels(Tensor w, int n, int k, int rs, int cs, Precision precision, bool packOnFirstUse)
+    // this version (PackedWeights.Get: kept from the second use on).
+    private PackedPanels? KeptPanels(Tensor w, int n, int k, int rs, int cs, Precision precision)
     {
         var b = Buffer(w);
         if (b.Packed is not { } kept || k <= 0) return null;
         var (wa, wo) = (b.Data, (int)w.Offset);
-        return kept.Get(b, new PackedWeights.Key(w.Offset, n, k, rs, cs, precision, Isa), packOnFirstUse,
+        return kept.Get(b, new PackedWeights.Key(w.Offset, n, k, rs, cs, precision, Isa),
             reuse => Sgemm.Pack(_work, Isa, n, k, wa, wo, rs, cs, precision, reuse));
     }
 

@@ -6,9 +6,9 @@ namespace Minimind.Kernels.Cpu;
 /// transposed into panels once per version instead of on every call. An entry is used only while the buffer's
 /// <see cref="CpuBuffer{T}.Version"/> is the one it was packed at: any write access to the buffer (an optimizer step,
 /// an upload, a copy, a host view) makes every entry stale, and a stale entry is packed again at its next use, in the same
-/// memory. The forward layout (<c>y = x·Wᵀ</c>) is packed on its first use at a version, so a prefill leaves the panels
-/// its decode steps read; the backward-input layout only on its second (a training step with one micro-batch reads it
-/// once per version, and would only pay for a copy). Memory: at most one packed copy per weight and layout (float32
+/// memory. Panels are packed whole and kept from the second use of a layout at a version: a weight read once per
+/// version (a training step's forward and backward with one micro-batch) is packed as it goes and costs no memory, while
+/// generation keeps them from its first decode step on (the prefill before it packs as it goes). Memory: at most one packed copy per weight and layout (float32
 /// size, half at bf16), freed with the buffer.
 /// </summary>
 internal sealed class PackedWeights
@@ -28,9 +28,9 @@ internal sealed class PackedWeights
     }
 
     /// <summary>The panels for <paramref name="key"/> packed from <paramref name="buffer"/>'s current values, or null when
-    /// they are not packed now (a first use without <paramref name="packOnFirstUse"/>: the caller packs as it goes).
+    /// they are not packed now (the first use at this version: the caller packs as it goes).
     /// <paramref name="pack"/> packs the whole operand, into the given array when it fits.</summary>
-    public PackedPanels? Get(CpuBuffer<float> buffer, Key key, bool packOnFirstUse, Func<float[]?, PackedPanels> pack)
+    public PackedPanels? Get(CpuBuffer<float> buffer, Key key, Func<float[]?, PackedPanels> pack)
     {
         lock (_entries)
         {
@@ -38,7 +38,7 @@ internal sealed class PackedWeights
             _entries.TryGetValue(key, out var e);
             if (e is { Panels: not null } && e.Version == version) return e.Panels;
             float[]? spare = e?.Panels?.Data ?? e?.Spare;
-            if (!packOnFirstUse && (e is null || e.Version != version))
+            if (e is null || e.Version != version)
             {
                 _entries[key] = new Entry(version, null, spare);
                 return null;
