@@ -39,6 +39,8 @@ public class CheckedBackend(IBackend inner) : IBackend
     // ---- memory -------------------------------------------------------------------------------
 
     /// <inheritdoc/>
+    public BufferTally Memory => _inner.Memory;
+    /// <inheritdoc/>
     public Tensor Alloc(long length) => _inner.Alloc(length);
     /// <inheritdoc/>
     public IntTensor AllocInt(long length) => _inner.AllocInt(length);

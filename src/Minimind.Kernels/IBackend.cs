@@ -44,6 +44,8 @@ public interface IBackend : IDisposable
     Distributed.IRankTransport Transport { get; }
 
     // ---- memory -------------------------------------------------------------------------------
+    /// <summary>The bytes this backend's buffers hold now and at most (peak memory of a run, e.g. <c>bench grpo-memory</c>).</summary>
+    BufferTally Memory { get; }
     /// <summary>Allocates a zero-filled float32 buffer of <paramref name="length"/> elements.</summary>
     Tensor Alloc(long length);
     /// <summary>Allocates a zero-filled int32 buffer of <paramref name="length"/> elements.</summary>

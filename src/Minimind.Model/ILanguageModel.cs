@@ -14,7 +14,7 @@ public interface ILanguageModel : IDisposable
     ParameterTable Parameters { get; }
     /// <summary>All parameters, one flat float32 buffer laid out by <see cref="Parameters"/>.</summary>
     Tensor Weights { get; }
-    /// <summary>Gradients, same layout as <see cref="Weights"/>; the model adds into them.</summary>
+    /// <summary>Gradients, same layout as <see cref="Weights"/>; the model adds into them (empty for a forward-only model).</summary>
     Tensor Gradients { get; }
 
     /// <summary>

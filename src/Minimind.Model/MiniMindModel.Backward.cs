@@ -18,6 +18,7 @@ public sealed partial class MiniMindModel
     // branches meet (residual adds, q/k/v into dLn, experts into dLn), so no buffer needs a zeroing pass.
     private float Backward(int batch, int seqLen, float lossScale, bool logitsAreGradient = false)
     {
+        RequireBackward();
         int rows = batch * seqLen, d = Config.Dim, v = Config.VocabSize;
         var dLogits = Rows(_logits, rows, v);
         if (!logitsAreGradient) Backend.CrossEntropyBackward(dLogits, dLogits, _targets, _rowScale, new(rows, v), Batch.IgnoreIndex);
@@ -30,6 +31,7 @@ public sealed partial class MiniMindModel
     // Backward from ∂loss/∂(final norm output) in _s.DLn down to the embedding; returns the summed MoE aux loss.
     private float BodyBackward(int batch, int seqLen, float lossScale)
     {
+        RequireBackward();
         var c = Config;
         int rows = batch * seqLen, d = c.Dim;
         var dLn = Rows(_s.DLn, rows, d);
@@ -42,6 +44,12 @@ public sealed partial class MiniMindModel
         float aux = 0;
         foreach (var a in layerAux) aux += a;
         return aux;
+    }
+
+    private void RequireBackward()
+    {
+        if (ForwardOnly)
+            throw new InvalidOperationException("this model was created forward-only (MiniMindModel.CreateForwardOnly, a frozen reference or teacher): it keeps no activations or gradients for a backward");
     }
 
     // _s.DX holds ∂loss/∂(block output) on entry and ∂loss/∂(block input) on exit.

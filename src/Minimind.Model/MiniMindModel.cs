@@ -9,7 +9,8 @@ namespace Minimind.Model;
 /// token embedding, N pre-norm blocks (attention + SwiGLU FFN or MoE with shared experts, residuals),
 /// final RMSNorm and the (tied) output head. Parameters and gradients are single flat buffers laid out
 /// by <see cref="Parameters"/> (the PyTorch state-dict keys); activations live in one arena sized
-/// for (maxBatch, maxSeqLen).
+/// for (maxBatch, maxSeqLen). A forward-only model (<see cref="CreateForwardOnly"/>: a frozen reference) has no
+/// gradients and keeps one block's activations, reused by every block.
 /// </summary>
 public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
 {
@@ -44,6 +45,8 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
     public int MaxBatch { get; }
     /// <summary>Longest sequence a forward accepts (also the RoPE table and KV cache capacity).</summary>
     public int MaxSeqLen { get; }
+    /// <summary>True for a model made by <see cref="CreateForwardOnly"/>: no <see cref="Gradients"/>, no backward.</summary>
+    public bool ForwardOnly { get; }
     /// <summary>Autocast precision of every matmul and attention (forward and backward); weights, norms, softmax and the
     /// loss stay float32. Setting bf16/fp16 on a backend without <see cref="BackendLimits.ReducedPrecision"/> throws.</summary>
     public Precision Precision
@@ -71,25 +74,25 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
         public FfnScratch Ffn;
     }
 
-    private MiniMindModel(ModelConfig config, IBackend backend, int maxBatch, int maxSeqLen, bool valueHead = false)
+    private MiniMindModel(ModelConfig config, IBackend backend, int maxBatch, int maxSeqLen, bool valueHead = false, bool forwardOnly = false)
     {
         config.Validate();
         CheckBackendLimits(config, backend);
         if (maxBatch <= 0 || maxSeqLen <= 0) throw new ArgumentException($"maxBatch ({maxBatch}) and maxSeqLen ({maxSeqLen}) must be positive");
         if (maxSeqLen > config.MaxSeqLen)
             throw new ArgumentException($"sequence length {maxSeqLen} exceeds the model's --max-seq-len {config.MaxSeqLen}");
-        Config = config; Backend = backend; MaxBatch = maxBatch; MaxSeqLen = maxSeqLen;
+        Config = config; Backend = backend; MaxBatch = maxBatch; MaxSeqLen = maxSeqLen; ForwardOnly = forwardOnly;
         _layout = new ParameterLayout(config, valueHead);
         if ((long)maxBatch * maxSeqLen > int.MaxValue)
             throw new ArgumentException($"a micro-batch of {maxBatch:N0} rows x {maxSeqLen:N0} tokens is more tokens than one pass can index; lower --batch-size or --max-seq-len");
         _maxRows = maxBatch * maxSeqLen;
         var counting = new ActivationArena();
         Plan(counting, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _, out _);
-        CheckFits(config, backend, _layout.Table.TotalElements, counting, maxBatch, maxSeqLen);
+        CheckFits(config, backend, _layout.Table.TotalElements, counting, maxBatch, maxSeqLen, forwardOnly);
         Weights = backend.Alloc(_layout.Table.TotalElements);
         // Read as matmul weights by every forward: a backend may keep them packed until the buffer is next written.
         backend.KeepWeights(Weights);
-        Gradients = backend.Alloc(_layout.Table.TotalElements);
+        if (!forwardOnly) Gradients = backend.Alloc(_layout.Table.TotalElements);
         _arena = new ActivationArena(backend, counting.FloatsUsed, counting.IntsUsed);
         _acts = Plan(_arena, out _residual, out _rstdF, out _lnF, out _logits, out _losses, out _rowScale, out _tmp,
             out _ids, out _targets, out _startsBuf, out var cosSin, out _s);
@@ -107,9 +110,21 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
         int n = _maxRows, d = c.Dim, hq = c.NHeads * c.HeadDim, hk = c.NKvHeads * c.HeadDim, f = c.EffectiveHiddenDim;
         long moeRows = c.UseMoe ? (long)n * c.TopK : n;
         residual = new Tensor[c.NLayers + 1];
-        for (int i = 0; i <= c.NLayers; i++) residual[i] = a.Float((long)n * d);
         var acts = new LayerActivations[c.NLayers];
-        for (int i = 0; i < c.NLayers; i++) acts[i] = LayerActivations.Allocate(a, c, n, MaxBatch);
+        if (ForwardOnly)
+        {
+            // Nothing is kept for a backward: one residual stream updated in place (each block reads its input before its
+            // last fused add writes the output) and one block's activations shared by all, but each block's router
+            // choices, which the MoE aux loss reads after the forward.
+            residual.AsSpan().Fill(a.Float((long)n * d));
+            acts[0] = LayerActivations.Allocate(a, c, n, MaxBatch);
+            for (int i = 1; i < c.NLayers; i++) acts[i] = acts[0].WithOwnRouting(a, c, n);
+        }
+        else
+        {
+            for (int i = 0; i <= c.NLayers; i++) residual[i] = a.Float((long)n * d);
+            for (int i = 0; i < c.NLayers; i++) acts[i] = LayerActivations.Allocate(a, c, n, MaxBatch);
+        }
         rstdF = a.Float(n); lnF = a.Float((long)n * d);
         logits = a.Float((long)n * c.VocabSize); losses = a.Float(n); rowScale = a.Float(n);
         tmp = a.Float((long)n * d);
@@ -117,6 +132,13 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
         long half = (long)c.MaxSeqLen * (c.HeadDim / 2);
         cosSin = (a.Float(half), a.Float(half));
         long ffRows = Math.Max(moeRows, n);
+        if (ForwardOnly)
+        {
+            // the forward's only scratch: the MoE router logits
+            s = new Scratch();
+            if (c.UseMoe) s.DRouter = a.Float((long)n * c.NExperts);
+            return acts;
+        }
         s = new Scratch
         {
             DX = a.Float((long)n * d), DLn = a.Float((long)n * d), DAtt = a.Float((long)n * hq),
@@ -136,7 +158,7 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
     // Refuses up front what the backend cannot run, naming the limit and the config fields that set it.
     // Refuses, before any allocation, a model whose buffers exceed what the backend can hold, naming the flags that size them
     // (a .NET "buffer length" or out-of-memory exception names none).
-    private static void CheckFits(ModelConfig c, IBackend backend, long parameters, ActivationArena plan, int maxBatch, int maxSeqLen)
+    private static void CheckFits(ModelConfig c, IBackend backend, long parameters, ActivationArena plan, int maxBatch, int maxSeqLen, bool forwardOnly)
     {
         var limits = backend.Limits;
         string arch = $"--dim {c.Dim}, --n-layers {c.NLayers}, --vocab-size {c.VocabSize}{(c.UseMoe ? $", --n-experts {c.NExperts}" : "")}";
@@ -147,8 +169,8 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
         string lower = $"lower --batch-size (about {Math.Max(0, rowsThatFit):N0} rows of {maxSeqLen} tokens fit) or --max-seq-len";
         if (plan.FloatsUsed > limits.MaxBufferElements)
             throw new ArgumentException($"a micro-batch of {maxBatch:N0} rows x {maxSeqLen:N0} tokens needs {plan.FloatsUsed:N0} activation floats, more than one {backend.Name} buffer holds ({limits.MaxBufferElements:N0}); {lower}");
-        // what this model allocates: weights, gradients and the activations (a trainer adds the AdamW moments)
-        long bytes = 4 * (2 * parameters + plan.FloatsUsed + plan.IntsUsed);
+        // what this model allocates: weights, gradients (not forward-only) and the activations (a trainer adds the AdamW moments)
+        long bytes = 4 * ((forwardOnly ? 1 : 2) * parameters + plan.FloatsUsed + plan.IntsUsed);
         if (bytes > limits.MemoryBytes)
             throw new ArgumentException($"the model ({parameters:N0} parameters, {arch}) with a micro-batch of {maxBatch:N0} rows x {maxSeqLen:N0} tokens needs about {bytes / (1 << 20):N0} MiB (weights, gradients, activations); the {backend.Name} backend has {limits.MemoryBytes / (1 << 20):N0} MiB: {lower}, or make the model smaller");
     }
@@ -165,6 +187,14 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
     /// <summary>Creates a zero-weight model; call <see cref="InitRandom"/> or <see cref="LoadStateDict"/> next.</summary>
     public static MiniMindModel Create(ModelConfig config, IBackend backend, int maxBatch, int maxSeqLen) =>
         new(config, backend, maxBatch, maxSeqLen);
+
+    /// <summary>
+    /// A zero-weight model that only runs forwards (log-probs, losses, logits, decode): a frozen reference or teacher. It
+    /// allocates no gradients and one block's activations instead of every block's, so it needs the weights, the logits
+    /// and about 1/<see cref="ModelConfig.NLayers"/> of a trained model's activations; a backward throws.
+    /// </summary>
+    public static MiniMindModel CreateForwardOnly(ModelConfig config, IBackend backend, int maxBatch, int maxSeqLen) =>
+        new(config, backend, maxBatch, maxSeqLen, forwardOnly: true);
 
     private Tensor W(ParameterEntry e) => Weights.Slice(e.Offset, e.Numel);
     private Tensor G(ParameterEntry e) => Gradients.Slice(e.Offset, e.Numel);
@@ -366,6 +396,6 @@ public sealed partial class MiniMindModel : ILanguageModel, IAuxLossSource
         _disposed = true;
         _arena.Dispose();
         Weights.Buffer.Dispose();
-        Gradients.Buffer.Dispose();
+        Gradients.Buffer?.Dispose();
     }
 }

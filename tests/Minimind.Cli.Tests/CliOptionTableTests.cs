@@ -61,6 +61,7 @@ public sealed class CliOptionTableTests
         yield return new("bench eval", EvalBench.Table, new[] { "eval" }, EvalBench.Bind);
         yield return new("bench serve", ServeBench.Table, new[] { "serve" }, ServeBench.Bind);
         yield return new("bench rollout", RolloutBench.Table, new[] { "rollout" }, RolloutBench.Bind);
+        yield return new("bench grpo-memory", GrpoMemoryBench.Table, new[] { "grpo-memory" }, GrpoMemoryBench.Bind);
     }
 
 

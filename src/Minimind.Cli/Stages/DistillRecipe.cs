@@ -36,7 +36,7 @@ public sealed class DistillRecipe() : ConversationRecipe("distill", "train_disti
         var cfg = ModelOptions.Resolve(new ArgParser(s.TeacherArch is null ? Array.Empty<string>() : new[] { "--arch", s.TeacherArch }), source);
         if (cfg.MaxSeqLen < c.Data.SeqLen) cfg = cfg with { MaxSeqLen = c.Data.SeqLen };
         // The teacher stays fp32 whatever --dtype: MiniMind runs it outside the autocast context.
-        var teacher = MiniMindModel.Create(cfg, c.Backend, o.BatchSize, c.Data.SeqLen);
+        var teacher = MiniMindModel.CreateForwardOnly(cfg, c.Backend, o.BatchSize, c.Data.SeqLen); // frozen: no gradients, one block's activations
         try
         {
             var report = CheckpointLoader.Load(teacher, source, c.Log);

@@ -18,7 +18,7 @@ public static class FrozenReference
     public static (MiniMindModel Model, string Id) Load(StageContext c, int rows, Precision precision, string stage)
     {
         var o = c.Options;
-        var reference = MiniMindModel.Create(c.Model.Config, c.Backend, rows, c.Data.SeqLen);
+        var reference = MiniMindModel.CreateForwardOnly(c.Model.Config, c.Backend, rows, c.Data.SeqLen); // frozen: no gradients, one block's activations
         try
         {
             reference.Precision = precision;

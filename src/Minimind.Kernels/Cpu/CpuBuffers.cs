@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Minimind.Kernels.Cpu;
 
 /// <summary>
@@ -13,13 +15,17 @@ public sealed class CpuBuffer<T> : IDeviceBuffer where T : unmanaged
     // The elements: internal so that nothing outside the backend can write them without passing the counter.
     internal readonly T[] Data;
     private long _version;
+    private readonly BufferTally _tally;
+    private int _disposed;
 
-    /// <summary>Allocates <paramref name="length"/> zeroed elements.</summary>
-    public CpuBuffer(long length)
+    /// <summary>Allocates <paramref name="length"/> zeroed elements, counted in <paramref name="tally"/> until disposed.</summary>
+    internal CpuBuffer(long length, BufferTally tally)
     {
         if (length < 0 || length > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(length), $"CPU buffer of {length} {typeof(T).Name} elements: must be in [0, {Array.MaxLength}]");
         Data = new T[length];
+        _tally = tally;
+        tally.Allocated(length * Unsafe.SizeOf<T>());
     }
 
     /// <inheritdoc/>
@@ -35,6 +41,11 @@ public sealed class CpuBuffer<T> : IDeviceBuffer where T : unmanaged
     // Called before write access is handed out: a derived copy made at an older version is never used again.
     internal void Written() => Interlocked.Increment(ref _version);
 
-    /// <summary>Drops the packed panels; the GC owns the array.</summary>
-    public void Dispose() => Packed = null;
+    /// <summary>Drops the packed panels and takes the array out of the backend's <see cref="BufferTally"/>; the GC frees
+    /// it once unreferenced.</summary>
+    public void Dispose()
+    {
+        Packed = null;
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) _tally.Freed(Data.LongLength * Unsafe.SizeOf<T>());
+    }
 }

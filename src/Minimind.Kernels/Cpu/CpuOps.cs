@@ -160,10 +160,13 @@ internal sealed partial class CpuOps : IBackend, IRankTransport
     // ---- memory -------------------------------------------------------------------------------
 
     /// <inheritdoc/>
-    public Tensor Alloc(long length) { var b = new CpuBuffer<float>(length); return new Tensor(b, 0, length); }
+    public BufferTally Memory { get; } = new();
 
     /// <inheritdoc/>
-    public IntTensor AllocInt(long length) { var b = new CpuBuffer<int>(length); return new IntTensor(b, 0, length); }
+    public Tensor Alloc(long length) { var b = new CpuBuffer<float>(length, Memory); return new Tensor(b, 0, length); }
+
+    /// <inheritdoc/>
+    public IntTensor AllocInt(long length) { var b = new CpuBuffer<int>(length, Memory); return new IntTensor(b, 0, length); }
 
     /// <inheritdoc/>
     public void Upload(Tensor dst, ReadOnlySpan<float> src)

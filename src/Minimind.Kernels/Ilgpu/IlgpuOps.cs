@@ -163,8 +163,9 @@ internal sealed partial class IlgpuOps : IBackend, IRankTransport
         if (buf is null || buf.Length < n)
         {
             _acc.Synchronize();
-            buf?.Dispose();
+            if (buf is not null) { Memory.Freed(buf.LengthInBytes); buf.Dispose(); }
             buf = _acc.Allocate1D<T>(Math.Max(n, 256));
+            Memory.Allocated(buf.LengthInBytes); // device memory too: counted with the buffers
         }
         return ((ArrayView<T>)buf.View).SubView(0, Math.Max(n, 1));
     }
@@ -172,10 +173,13 @@ internal sealed partial class IlgpuOps : IBackend, IRankTransport
     // ---- memory -----------------------------------------------------------------------------------
 
     /// <inheritdoc/>
-    public Tensor Alloc(long length) => new(new IlgpuBuffer<float>(_acc, length), 0, length);
+    public BufferTally Memory { get; } = new();
 
     /// <inheritdoc/>
-    public IntTensor AllocInt(long length) => new(new IlgpuBuffer<int>(_acc, length), 0, length);
+    public Tensor Alloc(long length) => new(new IlgpuBuffer<float>(_acc, length, Memory), 0, length);
+
+    /// <inheritdoc/>
+    public IntTensor AllocInt(long length) => new(new IlgpuBuffer<int>(_acc, length, Memory), 0, length);
 
     /// <inheritdoc/>
     public void Upload(Tensor dst, ReadOnlySpan<float> src)

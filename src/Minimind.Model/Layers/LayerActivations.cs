@@ -36,6 +36,22 @@ public sealed class LayerActivations
     /// <summary>Rows routed to each expert in the last forward (host copy from MoeRoute).</summary>
     public int[] Counts = Array.Empty<int>();
 
+    /// <summary>
+    /// Another block's views for a forward-only model: this block's activations (overwritten by the next block) with
+    /// its own router probabilities and top-k choices from <paramref name="a"/>, which the MoE aux loss reads after the
+    /// forward (MoE only; a dense block shares everything).
+    /// </summary>
+    public LayerActivations WithOwnRouting(ActivationArena a, ModelConfig c, int n)
+    {
+        var l = (LayerActivations)MemberwiseClone();
+        if (!c.UseMoe) return l;
+        long nk = (long)n * c.TopK;
+        l.Probs = a.Float((long)n * c.NExperts);
+        l.TopIdx = a.Int(nk);
+        l.Counts = Array.Empty<int>();
+        return l;
+    }
+
     /// <summary>Takes this block's views from <paramref name="a"/> for up to <paramref name="n"/> rows.</summary>
     public static LayerActivations Allocate(ActivationArena a, ModelConfig c, int n, int batch)
     {

@@ -156,6 +156,7 @@ public sealed class CheckedBackendTests(IlgpuFixture f)
         public BackendLimits Limits => BackendLimits.None;
         public IRankTransport Transport => _memory.Transport;
         public void Dispose() => _memory.Dispose();
+        public BufferTally Memory => _memory.Memory;
         public Tensor Alloc(long length) => _memory.Alloc(length);
         public IntTensor AllocInt(long length) => _memory.AllocInt(length);
         public void Upload(Tensor dst, ReadOnlySpan<float> src) => Hit(nameof(Upload));
