@@ -1,6 +1,7 @@
 using System.Globalization;
 using Minimind.Cli.Stages;
 using Minimind.Kernels;
+using Minimind.Kernels.Cpu;
 using Minimind.Model;
 using Minimind.Model.Data.Rl;
 using Minimind.Training;
@@ -112,6 +113,10 @@ public static class GrpoMemoryBench
             long peak = backend.Memory.PeakBytes;
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"backend ({backend.Name}) buffers before the first step: {Mib(ready)} MiB; peak allocated: {Mib(peak)} MiB ({peak:N0} B)"));
+            // The CPU backend's kept SGEMM panels (issue 21) are managed arrays beside its buffers, so the tally above leaves them out.
+            if (model.Weights.Buffer is CpuBuffer<float>)
+                Console.Out.WriteLine($"kept SGEMM panels (CPU backend, outside its buffers, in the RSS): the policy's {Mib(CpuBackend.PackedBytes(model.Weights))} MiB; " +
+                    "the frozen reference keeps its forward layout too (the same size) once it has run twice");
             if (ProcessPeakRss() is { } rss)
                 Console.Out.WriteLine($"process peak RSS (VmHWM): {Mib(rss)} MiB (the .NET runtime, JIT, GC headroom and host copies included)");
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak/sum: {(double)peak / sum:F3}"));
