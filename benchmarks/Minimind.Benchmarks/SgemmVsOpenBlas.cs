@@ -123,7 +123,7 @@ public static unsafe class SgemmVsOpenBlas
     [DllImport("libc", EntryPoint = "clock_gettime")]
     private static extern int ClockGetTime(int clock, long* timespec);
 
-    private static double ThreadCpuSeconds()
+    internal static double ThreadCpuSeconds()
     {
         long* ts = stackalloc long[2];
         if (ClockGetTime(ClockThreadCpuTime, ts) != 0) throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
