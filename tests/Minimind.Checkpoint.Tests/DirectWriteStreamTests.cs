@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Minimind.Checkpoint.Resume;
+using Minimind.Tests;
 
 namespace Minimind.Checkpoint.Tests;
 
@@ -126,7 +127,7 @@ public class DirectWriteStreamTests
         Directory.CreateDirectory(mnt);
         try
         {
-            var (code, output) = Exec("mount", "-t", "ramfs", "ramfs", mnt);
+            var (code, output) = TestEnvironment.Run("mount", "-t", "ramfs", "ramfs", mnt);
             Skip.If(code != 0, $"cannot mount a ramfs here ({output.Trim()}); the fallback test needs root and mount permission");
             try
             {
@@ -140,7 +141,7 @@ public class DirectWriteStreamTests
                 }
                 Assert.True(payload.AsSpan().SequenceEqual(File.ReadAllBytes(path)), "the fallback file differs from what was written");
             }
-            finally { Exec("umount", "-l", mnt); }
+            finally { TestEnvironment.Run("umount", "-l", mnt); }
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -203,20 +204,5 @@ public class DirectWriteStreamTests
         long value = Convert.ToInt64(flags["flags:".Length..].Trim(), 8);
         long oDirect = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x10000 : 0x4000;
         return (value & oDirect) != 0;
-    }
-
-    private static (int Code, string Output) Exec(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var err = p.StandardError.ReadToEndAsync();
-            var o = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            return (p.ExitCode, o + err.Result);
-        }
-        catch (System.ComponentModel.Win32Exception e) { return (-1, e.Message); }
     }
 }

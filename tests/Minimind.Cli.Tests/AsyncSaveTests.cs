@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Minimind.Checkpoint.Resume;
+using Minimind.Tests;
 using Minimind.Training.Tests;
 
 namespace Minimind.Cli.Tests;
@@ -117,7 +118,7 @@ public class AsyncSaveTests
         var mnt = Path.Combine(d.Path, "tmpfs");
         Directory.CreateDirectory(mnt);
         // 16 MiB of tmpfs: one save of the built-in model is about 1.9 MB (three float32 buffers + the f32 .pth).
-        var (mcode, mout) = RunSafetyTests.Exec("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt);
+        var (mcode, mout) = TestEnvironment.Run("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt);
         Skip.If(mcode != 0, $"cannot mount a tmpfs here ({mout.Trim()}); the disk-full test needs root and mount permission (CI has both)");
         try
         {
@@ -147,7 +148,7 @@ public class AsyncSaveTests
             var leftovers = Directory.EnumerateFileSystemEntries(mnt, "*", SearchOption.AllDirectories).Where(p => Path.GetFileName(p).StartsWith('.')).ToList();
             Assert.True(leftovers.Count == 0, "left behind: " + string.Join(", ", leftovers));
         }
-        finally { RunSafetyTests.Exec("umount", "-l", mnt); }
+        finally { TestEnvironment.Run("umount", "-l", mnt); }
     }
 
     [Fact]

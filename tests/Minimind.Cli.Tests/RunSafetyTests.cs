@@ -115,7 +115,7 @@ public class RunSafetyTests
         var mnt = Path.Combine(d.Path, "tmpfs");
         Directory.CreateDirectory(mnt);
         // 8 MiB of tmpfs: one save of this model is about 1.9 MB (three float32 buffers + the f32 .pth).
-        var (mcode, mout) = Exec("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt);
+        var (mcode, mout) = TestEnvironment.Run("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt);
         Skip.If(mcode != 0, $"cannot mount a tmpfs here ({mout.Trim()}); the disk-full test needs root and mount permission (CI has both)");
         try
         {
@@ -157,21 +157,6 @@ public class RunSafetyTests
             Assert.Contains("-> identical", o);
             Assert.Null(ResumeStore.Verify(Path.Combine(Root(outDir), "step_000004"), out _));
         }
-        finally { Exec("umount", "-l", mnt); }
-    }
-
-    internal static (int Code, string Output) Exec(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var err = p.StandardError.ReadToEndAsync();
-            var o = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            return (p.ExitCode, o + err.Result);
-        }
-        catch (System.ComponentModel.Win32Exception e) { return (-1, e.Message); }
+        finally { TestEnvironment.Run("umount", "-l", mnt); }
     }
 }

@@ -69,14 +69,14 @@ public class TrainMessageTests
         using var d = new TempDir();
         var mnt = Path.Combine(d.Path, "tmpfs");
         Directory.CreateDirectory(mnt);
-        var (mcode, mout) = RunSafetyTests.Exec("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt);
+        var (mcode, mout) = TestEnvironment.Run("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt);
         Skip.If(mcode != 0, $"cannot mount a tmpfs here ({mout.Trim()}); the read-only test needs root and mount permission (CI has both)");
         try
         {
             string[] run = { "train", "--device", "cpu", "--max-steps", "2", "--out-dir", Path.Combine(mnt, "out") };
             var (code, o) = CliProcess.Run(run);
             Assert.True(code == 0, o);
-            var (rcode, rout) = RunSafetyTests.Exec("mount", "-o", "remount,ro", mnt);
+            var (rcode, rout) = TestEnvironment.Run("mount", "-o", "remount,ro", mnt);
             Assert.True(rcode == 0, rout);
             (code, o) = CliProcess.Run(run.Append("--resume").ToArray());
             Assert.True(code == 1, $"exit {code}:\n{o}");
@@ -84,7 +84,7 @@ public class TrainMessageTests
             Assert.Contains("Read-only file system", o);
             Assert.DoesNotContain("in use by another training run", o);
         }
-        finally { RunSafetyTests.Exec("umount", "-l", mnt); }
+        finally { TestEnvironment.Run("umount", "-l", mnt); }
     }
 
     [SkippableFact]
@@ -179,7 +179,7 @@ public class TrainMessageTests
             var log = Path.Combine(d.Path, name + ".log");
             string launcher = mpirun ? $"{MpiRun.Mpirun} --allow-run-as-root --oversubscribe -np 1 " : "";
             string cmd = $"{launcher}dotnet {TestPaths.CliDll} train --device cpu --max-steps 12 --log-interval 5 --out-dir {Path.Combine(d.Path, name)} > {log} 2>&1";
-            var (code, o) = RunSafetyTests.Exec("/bin/sh", "-c", cmd);
+            var (code, o) = TestEnvironment.Run("/bin/sh", "-c", cmd);
             var text = File.ReadAllText(log);
             Assert.True(code == 0, $"{name}: exit {code}: {o}\n{text}");
             Assert.Contains("step 10/12", text);

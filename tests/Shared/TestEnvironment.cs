@@ -150,4 +150,21 @@ internal static class TestEnvironment
         Directory.CreateDirectory(d);
         return d;
     }
+
+    /// <summary>Runs an external program (mount, umount, sh) and returns its exit code and its stdout followed by
+    /// stderr; code -1 with the reason when it cannot start.</summary>
+    public static (int Code, string Output) Run(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        try
+        {
+            using var p = Process.Start(psi)!;
+            var err = p.StandardError.ReadToEndAsync();
+            var o = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            return (p.ExitCode, o + err.Result);
+        }
+        catch (System.ComponentModel.Win32Exception e) { return (-1, e.Message); }
+    }
 }
