@@ -10,12 +10,14 @@ namespace Minimind.Benchmarks;
 /// thread's CPU time: on a machine shared with other work the time spent descheduled is left out. Shapes are
 /// <c>kernels bench --sizes v1|m3</c>'s model matmuls in the three nn.Linear layouts. Prints best-of GFLOP/s and the
 /// median of the per-repetition time ratios (above 1: the 16-bit panels are faster).
-/// Run: <c>dotnet run -c Release --project benchmarks/Minimind.Benchmarks -- bf16-panels [v1|m3] [reps] [avx512,avx2,portable] [M]</c>
-/// (M: rows, i.e. tokens, default the size set's batch·T; a few rows time the decode-sized products).
+/// Run: <c>dotnet run -c Release --project benchmarks/Minimind.Benchmarks -- bf16-panels [v1|m3] [reps] [avx512,avx2,portable] [M] [threads]</c>
+/// (M: rows, i.e. tokens, default the size set's batch·T; a few rows time the decode-sized products; threads above 1
+/// time wall-clock seconds instead, since the workers' CPU time includes the thread pool's spinning).
 /// </summary>
 public static class Bf16PanelAb
 {
-    /// <summary>Runs the comparison; args: the size set (v1 default), repetitions (5), the CPU paths (every supported one), the rows M.</summary>
+    /// <summary>Runs the comparison; args: the size set (v1 default), repetitions (5), the CPU paths (every supported one), the rows M,
+    /// the worker threads (1).</summary>
     public static int Run(string[] args)
     {
         string sizes = args.Length > 0 ? args[0] : "v1";
@@ -25,8 +27,10 @@ public static class Bf16PanelAb
         if (paths.Length == 0) { Console.Error.WriteLine($"bf16-panels: no supported CPU path named in '{args[2]}'"); return 2; }
         var (tokens, dim, kvDim, hidden, vocab) = sizes == "m3" ? (16 * 1024, 768, 384, 2432, 6400) : (16 * 512, 512, 256, 1408, 6400);
         if (args.Length > 3) tokens = int.Parse(args[3], CultureInfo.InvariantCulture);
-        var work = new WorkPartition(1);
-        Console.WriteLine($"1 thread, sizes {sizes}, best of {reps} of the thread's CPU time (ratio: median of per-repetition ratios); " +
+        int threads = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 1;
+        var work = new WorkPartition(threads);
+        string clock = threads == 1 ? "1 thread, the thread's CPU time" : $"{threads} threads, wall-clock time";
+        Console.WriteLine($"{clock}, sizes {sizes}, best of {reps} (ratio: median of per-repetition ratios); " +
             $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         Console.WriteLine();
         Console.WriteLine("| path | shape M×N×K | layout | bf16, f32 panels GFLOP/s | bf16, 16-bit panels GFLOP/s | fp32 GFLOP/s | f32 panels / 16-bit | fp32 / bf16 16-bit |");
@@ -44,7 +48,7 @@ public static class Bf16PanelAb
                         for (int v = 0; v < 3; v++)
                         {
                             var (pr, narrow) = v switch { 0 => (Precision.Bf16, false), 1 => (Precision.Bf16, true), _ => (Precision.Fp32, false) };
-                            double s = SgemmVsOpenBlas.Time(true, () =>
+                            double s = SgemmVsOpenBlas.Time(threads == 1, () =>
                             {
                                 if (layout == 0) Sgemm.Run(work, isa, m, n, k, x, 0, k, 1, w, 0, 1, k, o, 0, n, false, pr, narrow);
                                 else if (layout == 1) Sgemm.Run(work, isa, m, k, n, dy, 0, n, 1, w, 0, k, 1, o, 0, k, true, pr, narrow);

@@ -46,13 +46,21 @@ internal readonly unsafe struct Bf16Panels : IPanelFormat
         {
             int n = Math.Min(8, kc - p);
             Sgemm.PackB<TK>(rows, s0 + (long)p * rs, rs, cs, nr, n, precision);
-            for (int q = 0; q < n; q++) low |= Narrow(rows + q * NR, (uint*)panel + (long)(p + q) * (NR / 2), NR, Precision.Fp32);
+            for (int q = 0; q < n; q++) low |= Narrow<Fp32Operands>(rows + q * NR, (uint*)panel + (long)(p + q) * (NR / 2), NR);
         }
         return Exact(low);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool PackBRows<TK>(byte* panels, float* s0, int rs, int N, int first, int last, int kc, Precision precision) where TK : struct, IGemmKernel
+        => precision switch
+        {
+            Precision.Bf16 => PackBRows<TK, Bf16Operands>(panels, s0, rs, N, first, last, kc),
+            Precision.Fp16 => PackBRows<TK, Fp16Operands>(panels, s0, rs, N, first, last, kc),
+            _ => PackBRows<TK, Fp32Operands>(panels, s0, rs, N, first, last, kc),
+        };
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool PackBRows<TK, TR>(byte* panels, float* s0, int rs, int N, int first, int last, int kc) where TK : struct, IGemmKernel where TR : struct, IOperandRounding
     {
         int NR = TK.NR;
         float* tail = stackalloc float[NR];
@@ -63,28 +71,28 @@ internal readonly unsafe struct Bf16Panels : IPanelFormat
             float* row = s0 + (long)p * rs;
             int panel = first;
             for (; panel < full; panel++)
-                low |= Narrow(row + panel * NR, (uint*)panels + ((long)panel * NR * kc + (long)p * NR) / 2, NR, precision);
+                low |= Narrow<TR>(row + panel * NR, (uint*)panels + ((long)panel * NR * kc + (long)p * NR) / 2, NR);
             for (; panel < last; panel++)
             {
                 int c0 = panel * NR;
-                Sgemm.PackB<TK>(tail, row + c0, rs, 1, Math.Min(NR, N - c0), 1, precision);
-                low |= Narrow(tail, (uint*)panels + ((long)c0 * kc + (long)p * NR) / 2, NR, Precision.Fp32);
+                Sgemm.PackB<TK>(tail, row + c0, rs, 1, Math.Min(NR, N - c0), 1, TR.Precision);
+                low |= Narrow<Fp32Operands>(tail, (uint*)panels + ((long)c0 * kc + (long)p * NR) / 2, NR);
             }
         }
         return Exact(low);
     }
 
-    // One panel row: src[0..NR) rounded to p, written as NR/2 words (column j low, j + NR/2 high); returns the OR of
+    // One panel row: src[0..NR) rounded by TR, written as NR/2 words (column j low, j + NR/2 high); returns the OR of
     // the rounded values' bits, whose low 16 bits say whether any value was not held exactly.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> Narrow(float* src, uint* dst, int NR, Precision p)
+    private static Vector256<uint> Narrow<TR>(float* src, uint* dst, int NR) where TR : struct, IOperandRounding
     {
         int half = NR / 2;
         var low = Vector256<uint>.Zero;
         for (int g = 0; g < half; g += 8)
         {
-            var lo = OperandRounding.Round(Vector256.Load(src + g), p).AsUInt32();
-            var hi = OperandRounding.Round(Vector256.Load(src + half + g), p).AsUInt32();
+            var lo = TR.Round(Vector256.Load(src + g)).AsUInt32();
+            var hi = TR.Round(Vector256.Load(src + half + g)).AsUInt32();
             low |= lo | hi;
             (Vector256.ShiftRightLogical(lo, 16) | (hi & Vector256.Create(0xFFFF0000u))).Store(dst + g);
         }

@@ -5,31 +5,24 @@ namespace Minimind.Kernels.Cpu;
 
 /// <summary>
 /// <see cref="PrecisionRounding.Round(float, Precision)"/> on eight floats at once, for the packing routines that round
-/// matmul operands while they copy them (so a bf16/fp16 matmul makes no rounded copy of its inputs first). Bit for bit
+/// matmul operands while they copy them (through <see cref="IOperandRounding"/>, so a bf16/fp16 matmul makes no rounded copy of its inputs first). Bit for bit
 /// the scalar rounding: nearest-even at the format's last bit, fp16 subnormals on the 2⁻²⁴ grid, fp16 overflow to ±∞;
 /// a vector holding a NaN goes through the scalar code (NaN payloads then match too).
 /// </summary>
 internal static class OperandRounding
 {
-    /// <summary>v rounded to <paramref name="p"/> and widened back to float32.</summary>
+    /// <summary>v rounded to bf16 (nearest even at bit 16); NaNs pass through unchanged.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Round(Vector256<float> v, Precision p) => p switch
-    {
-        Precision.Bf16 => RoundBf16(v),
-        Precision.Fp16 => RoundFp16(v),
-        _ => v,
-    };
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> RoundBf16(Vector256<float> v)
+    internal static Vector256<float> RoundBf16(Vector256<float> v)
     {
         var u = v.AsUInt32();
         var r = (u + Vector256.Create(0x7FFFu) + (Vector256.ShiftRightLogical(u, 16) & Vector256.Create(1u))) & Vector256.Create(0xFFFF0000u);
-        var nan = Vector256.GreaterThan(u & Vector256.Create(0x7FFFFFFFu), Vector256.Create(0x7F800000u));
-        return Vector256.ConditionalSelect(nan, u, r).AsSingle();
+        // v == v is false exactly for NaN: one float compare, where testing the bits for NaN took three integer ops.
+        return Vector256.ConditionalSelect(Vector256.Equals(v, v).AsUInt32(), r, u).AsSingle();
     }
 
-    private static Vector256<float> RoundFp16(Vector256<float> v)
+    /// <summary>v rounded to fp16 (see the class remarks).</summary>
+    internal static Vector256<float> RoundFp16(Vector256<float> v)
     {
         var u = v.AsUInt32();
         var a = u & Vector256.Create(0x7FFFFFFFu);

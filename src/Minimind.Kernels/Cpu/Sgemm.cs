@@ -292,8 +292,18 @@ internal static unsafe class Sgemm
     }
 
     /// <summary>One panel of MR rows: panel[p·MR + i] = round(A(i, p)); rows past mr are zero.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void PackA<TK>(float* panel, float* s0, int rs, int cs, int mr, int kc, Precision precision) where TK : struct, IGemmKernel
+    {
+        switch (precision)
+        {
+            case Precision.Bf16: PackA<TK, Bf16Operands>(panel, s0, rs, cs, mr, kc); break;
+            case Precision.Fp16: PackA<TK, Fp16Operands>(panel, s0, rs, cs, mr, kc); break;
+            default: PackA<TK, Fp32Operands>(panel, s0, rs, cs, mr, kc); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackA<TK, TR>(float* panel, float* s0, int rs, int cs, int mr, int kc) where TK : struct, IGemmKernel where TR : struct, IOperandRounding
     {
         int MR = TK.MR;
         int p = 0;
@@ -305,14 +315,14 @@ internal static unsafe class Sgemm
             {
                 int r0 = 0;
                 for (; r0 + 4 <= MR; r0 += 4)
-                    Transpose4x8(s0 + (long)r0 * rs + p, rs, panel + (long)p * MR + r0, MR, precision);
-                if (r0 < MR) Transpose2x8(s0 + (long)r0 * rs + p, rs, panel + (long)p * MR + r0, MR, precision);
+                    Transpose4x8<TR>(s0 + (long)r0 * rs + p, rs, panel + (long)p * MR + r0, MR);
+                if (r0 < MR) Transpose2x8<TR>(s0 + (long)r0 * rs + p, rs, panel + (long)p * MR + r0, MR);
             }
         }
         else if (rs == 1 && mr == MR)
         {
             // Columns are contiguous: each k's MR values are one copy.
-            for (; p < kc; p++) CopyRounded(s0 + (long)p * cs, panel + (long)p * MR, MR, precision);
+            for (; p < kc; p++) CopyRounded<TR>(s0 + (long)p * cs, panel + (long)p * MR, MR);
             return;
         }
         for (; p < kc; p++)
@@ -320,14 +330,24 @@ internal static unsafe class Sgemm
             float* col = s0 + (long)p * cs;
             float* d = panel + (long)p * MR;
             int i = 0;
-            for (; i < mr; i++) d[i] = PrecisionRounding.Round(col[(long)i * rs], precision);
+            for (; i < mr; i++) d[i] = TR.Round(col[(long)i * rs]);
             for (; i < MR; i++) d[i] = 0f;
         }
     }
 
     /// <summary>One panel of NR columns: panel[p·NR + j] = round(B(p, j)); columns past nr are zero.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void PackB<TK>(float* panel, float* s0, int rs, int cs, int nr, int kc, Precision precision) where TK : struct, IGemmKernel
+    {
+        switch (precision)
+        {
+            case Precision.Bf16: PackB<TK, Bf16Operands>(panel, s0, rs, cs, nr, kc); break;
+            case Precision.Fp16: PackB<TK, Fp16Operands>(panel, s0, rs, cs, nr, kc); break;
+            default: PackB<TK, Fp32Operands>(panel, s0, rs, cs, nr, kc); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackB<TK, TR>(float* panel, float* s0, int rs, int cs, int nr, int kc) where TK : struct, IGemmKernel where TR : struct, IOperandRounding
     {
         int NR = TK.NR;
         if (cs == 1)
@@ -335,7 +355,7 @@ internal static unsafe class Sgemm
             for (int p = 0; p < kc; p++)
             {
                 float* d = panel + (long)p * NR;
-                CopyRounded(s0 + (long)p * rs, d, nr, precision);
+                CopyRounded<TR>(s0 + (long)p * rs, d, nr);
                 for (int j = nr; j < NR; j++) d[j] = 0f;
             }
             return;
@@ -347,13 +367,13 @@ internal static unsafe class Sgemm
             int full = kc & ~7;
             for (int j0 = 0; j0 < NR; j0 += 8)
                 for (int p = 0; p < full; p += 8)
-                    Transpose8x8(s0 + (long)j0 * cs + p, cs, panel + (long)p * NR + j0, NR, precision);
+                    Transpose8x8<TR>(s0 + (long)j0 * cs + p, cs, panel + (long)p * NR + j0, NR);
             p0 = full;
         }
         for (int j = 0; j < nr; j++)
         {
             float* col = s0 + (long)j * cs;
-            for (int p = p0; p < kc; p++) panel[(long)p * NR + j] = PrecisionRounding.Round(col[(long)p * rs], precision);
+            for (int p = p0; p < kc; p++) panel[(long)p * NR + j] = TR.Round(col[(long)p * rs]);
         }
         for (int j = nr; j < NR; j++)
             for (int p = p0; p < kc; p++) panel[(long)p * NR + j] = 0f;
@@ -361,8 +381,18 @@ internal static unsafe class Sgemm
 
     /// <summary>Panels [first, last) of a B whose columns are contiguous (B(p, j) = s0[p·rs + j], N columns), written as
     /// <see cref="PackB{TK}"/> writes them but walking B row by row, so each row's span is read once, front to back.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void PackBRows<TK>(float* panels, float* s0, int rs, int N, int first, int last, int kc, Precision precision) where TK : struct, IGemmKernel
+    {
+        switch (precision)
+        {
+            case Precision.Bf16: PackBRows<TK, Bf16Operands>(panels, s0, rs, N, first, last, kc); break;
+            case Precision.Fp16: PackBRows<TK, Fp16Operands>(panels, s0, rs, N, first, last, kc); break;
+            default: PackBRows<TK, Fp32Operands>(panels, s0, rs, N, first, last, kc); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackBRows<TK, TR>(float* panels, float* s0, int rs, int N, int first, int last, int kc) where TK : struct, IGemmKernel where TR : struct, IOperandRounding
     {
         int NR = TK.NR;
         int full = Math.Min(last, N / NR);
@@ -371,12 +401,12 @@ internal static unsafe class Sgemm
             float* row = s0 + (long)p * rs;
             int panel = first;
             for (; panel < full; panel++)
-                CopyRounded(row + panel * NR, panels + (long)panel * NR * kc + (long)p * NR, NR, precision);
+                CopyRounded<TR>(row + panel * NR, panels + (long)panel * NR * kc + (long)p * NR, NR);
             for (; panel < last; panel++)
             {
                 int c0 = panel * NR, nr = Math.Min(NR, N - c0);
                 float* d = panels + (long)c0 * kc + (long)p * NR;
-                CopyRounded(row + c0, d, nr, precision);
+                CopyRounded<TR>(row + c0, d, nr);
                 for (int j = nr; j < NR; j++) d[j] = 0f;
             }
         }
@@ -384,30 +414,30 @@ internal static unsafe class Sgemm
 
     // dst[i] = round(src[i]) for i < n.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyRounded(float* src, float* dst, int n, Precision precision)
+    private static void CopyRounded<TR>(float* src, float* dst, int n) where TR : struct, IOperandRounding
     {
         int i = 0;
-        for (; i + 8 <= n; i += 8) OperandRounding.Round(Vector256.Load(src + i), precision).Store(dst + i);
+        for (; i + 8 <= n; i += 8) TR.Round(Vector256.Load(src + i)).Store(dst + i);
         // A tail of a row of at least 8: the last 8 again (each element rounds alone, so the overlap writes equal values).
-        if (i < n && n >= 8) { OperandRounding.Round(Vector256.Load(src + n - 8), precision).Store(dst + n - 8); return; }
+        if (i < n && n >= 8) { TR.Round(Vector256.Load(src + n - 8)).Store(dst + n - 8); return; }
         if (n >= 4 && n < 8)
         {
             // 4..7 values (the 6-row A panel of a transposed A): the first four and the last four, overlapping, as one vector.
-            var v = OperandRounding.Round(Vector256.Create(Vector128.Load(src), Vector128.Load(src + n - 4)), precision);
+            var v = TR.Round(Vector256.Create(Vector128.Load(src), Vector128.Load(src + n - 4)));
             v.GetLower().Store(dst); v.GetUpper().Store(dst + n - 4);
             return;
         }
-        for (; i < n; i++) dst[i] = PrecisionRounding.Round(src[i], precision);
+        for (; i < n; i++) dst[i] = TR.Round(src[i]);
     }
 
     // Rows src + r·ld (r < 8), 8 contiguous floats each, rounded and written transposed: dst[p·stride + r] = src[r·ld + p].
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Transpose8x8(float* src, int ld, float* dst, int stride, Precision precision)
+    private static void Transpose8x8<TR>(float* src, int ld, float* dst, int stride) where TR : struct, IOperandRounding
     {
-        var r0 = OperandRounding.Round(Avx.LoadVector256(src), precision); var r1 = OperandRounding.Round(Avx.LoadVector256(src + ld), precision);
-        var r2 = OperandRounding.Round(Avx.LoadVector256(src + 2L * ld), precision); var r3 = OperandRounding.Round(Avx.LoadVector256(src + 3L * ld), precision);
-        var r4 = OperandRounding.Round(Avx.LoadVector256(src + 4L * ld), precision); var r5 = OperandRounding.Round(Avx.LoadVector256(src + 5L * ld), precision);
-        var r6 = OperandRounding.Round(Avx.LoadVector256(src + 6L * ld), precision); var r7 = OperandRounding.Round(Avx.LoadVector256(src + 7L * ld), precision);
+        var r0 = TR.Round(Avx.LoadVector256(src)); var r1 = TR.Round(Avx.LoadVector256(src + ld));
+        var r2 = TR.Round(Avx.LoadVector256(src + 2L * ld)); var r3 = TR.Round(Avx.LoadVector256(src + 3L * ld));
+        var r4 = TR.Round(Avx.LoadVector256(src + 4L * ld)); var r5 = TR.Round(Avx.LoadVector256(src + 5L * ld));
+        var r6 = TR.Round(Avx.LoadVector256(src + 6L * ld)); var r7 = TR.Round(Avx.LoadVector256(src + 7L * ld));
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
@@ -428,10 +458,10 @@ internal static unsafe class Sgemm
 
     // Rows src + r·ld (r < 4), 8 contiguous floats each, rounded and written transposed: dst[p·stride + r] = src[r·ld + p].
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Transpose4x8(float* src, int ld, float* dst, int stride, Precision precision)
+    private static void Transpose4x8<TR>(float* src, int ld, float* dst, int stride) where TR : struct, IOperandRounding
     {
-        var r0 = OperandRounding.Round(Avx.LoadVector256(src), precision); var r1 = OperandRounding.Round(Avx.LoadVector256(src + ld), precision);
-        var r2 = OperandRounding.Round(Avx.LoadVector256(src + 2L * ld), precision); var r3 = OperandRounding.Round(Avx.LoadVector256(src + 3L * ld), precision);
+        var r0 = TR.Round(Avx.LoadVector256(src)); var r1 = TR.Round(Avx.LoadVector256(src + ld));
+        var r2 = TR.Round(Avx.LoadVector256(src + 2L * ld)); var r3 = TR.Round(Avx.LoadVector256(src + 3L * ld));
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
@@ -442,9 +472,9 @@ internal static unsafe class Sgemm
 
     // Rows src and src + ld, 8 contiguous floats each, rounded and written transposed: dst[p·stride + r] = src[r·ld + p], r < 2.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Transpose2x8(float* src, int ld, float* dst, int stride, Precision precision)
+    private static void Transpose2x8<TR>(float* src, int ld, float* dst, int stride) where TR : struct, IOperandRounding
     {
-        var r0 = OperandRounding.Round(Avx.LoadVector256(src), precision); var r1 = OperandRounding.Round(Avx.LoadVector256(src + ld), precision);
+        var r0 = TR.Round(Avx.LoadVector256(src)); var r1 = TR.Round(Avx.LoadVector256(src + ld));
         // lo = (r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5]), hi the same for k 2, 3 | 6, 7: each k's pair is one 64-bit lane.
         var lo = Avx.UnpackLow(r0, r1).AsDouble(); var hi = Avx.UnpackHigh(r0, r1).AsDouble();
         Sse2.StoreScalar((double*)dst, lo.GetLower()); Sse2.StoreHigh((double*)(dst + stride), lo.GetLower());
