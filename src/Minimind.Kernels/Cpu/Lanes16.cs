@@ -13,8 +13,15 @@ internal unsafe interface ILanes16<TSelf> where TSelf : struct, ILanes16<TSelf>
 {
     static abstract TSelf Zero { get; }
     static abstract TSelf Load(float* p);
+    static abstract void Store(TSelf v, float* p);
+    /// <summary>x in every lane.</summary>
+    static abstract TSelf Create(float x);
     static abstract TSelf Add(TSelf a, TSelf b);
+    static abstract TSelf Subtract(TSelf a, TSelf b);
     static abstract TSelf Multiply(TSelf a, TSelf b);
+    static abstract TSelf Divide(TSelf a, TSelf b);
+    /// <summary>The correctly rounded square root of each lane (as <see cref="MathF.Sqrt"/>).</summary>
+    static abstract TSelf Sqrt(TSelf a);
     /// <summary>The last <paramref name="count"/> lanes of v, +0 in the others (count 0..16).</summary>
     static abstract TSelf KeepLast(TSelf v, int count);
     /// <summary>(Σ lanes 0-3 + Σ 4-7) + (Σ 8-11 + Σ 12-15), each Σ of four a <see cref="Vector128.Sum{T}(Vector128{T})"/>:
@@ -31,8 +38,13 @@ internal readonly unsafe struct Lanes16x512 : ILanes16<Lanes16x512>
 
     public static Lanes16x512 Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x512 Load(float* p) => new(Vector512.Load(p));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Lanes16x512 v, float* p) => v._v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x512 Create(float x) => new(Vector512.Create(x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x512 Add(Lanes16x512 a, Lanes16x512 b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x512 Subtract(Lanes16x512 a, Lanes16x512 b) => new(a._v - b._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x512 Multiply(Lanes16x512 a, Lanes16x512 b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x512 Divide(Lanes16x512 a, Lanes16x512 b) => new(a._v / b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x512 Sqrt(Lanes16x512 a) => new(Vector512.Sqrt(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes16x512 KeepLast(Lanes16x512 v, int count) =>
         new(Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Index, Vector512.Create(16 - count)).AsSingle(), v._v, Vector512<float>.Zero));
@@ -48,8 +60,13 @@ internal readonly unsafe struct Lanes16x256 : ILanes16<Lanes16x256>
 
     public static Lanes16x256 Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x256 Load(float* p) => new(Vector256.Load(p), Vector256.Load(p + 8));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Lanes16x256 v, float* p) { v._lo.Store(p); v._hi.Store(p + 8); }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x256 Create(float x) => new(Vector256.Create(x), Vector256.Create(x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x256 Add(Lanes16x256 a, Lanes16x256 b) => new(a._lo + b._lo, a._hi + b._hi);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x256 Subtract(Lanes16x256 a, Lanes16x256 b) => new(a._lo - b._lo, a._hi - b._hi);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x256 Multiply(Lanes16x256 a, Lanes16x256 b) => new(a._lo * b._lo, a._hi * b._hi);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x256 Divide(Lanes16x256 a, Lanes16x256 b) => new(a._lo / b._lo, a._hi / b._hi);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16x256 Sqrt(Lanes16x256 a) => new(Vector256.Sqrt(a._lo), Vector256.Sqrt(a._hi));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes16x256 KeepLast(Lanes16x256 v, int count)
     {
@@ -71,9 +88,19 @@ internal readonly unsafe struct Lanes16x128 : ILanes16<Lanes16x128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes16x128 Load(float* p) => new(Vector128.Load(p), Vector128.Load(p + 4), Vector128.Load(p + 8), Vector128.Load(p + 12));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Lanes16x128 v, float* p) { v._a.Store(p); v._b.Store(p + 4); v._c.Store(p + 8); v._d.Store(p + 12); }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes16x128 Create(float x) { var v = Vector128.Create(x); return new(v, v, v, v); }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes16x128 Add(Lanes16x128 x, Lanes16x128 y) => new(x._a + y._a, x._b + y._b, x._c + y._c, x._d + y._d);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes16x128 Subtract(Lanes16x128 x, Lanes16x128 y) => new(x._a - y._a, x._b - y._b, x._c - y._c, x._d - y._d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes16x128 Multiply(Lanes16x128 x, Lanes16x128 y) => new(x._a * y._a, x._b * y._b, x._c * y._c, x._d * y._d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes16x128 Divide(Lanes16x128 x, Lanes16x128 y) => new(x._a / y._a, x._b / y._b, x._c / y._c, x._d / y._d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes16x128 Sqrt(Lanes16x128 x) => new(Vector128.Sqrt(x._a), Vector128.Sqrt(x._b), Vector128.Sqrt(x._c), Vector128.Sqrt(x._d));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes16x128 KeepLast(Lanes16x128 v, int count)
     {
