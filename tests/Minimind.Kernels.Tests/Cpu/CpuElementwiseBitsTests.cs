@@ -5,7 +5,7 @@ namespace Minimind.Kernels.Tests.Cpu;
 
 /// <summary>
 /// The vectorised element-wise ops of a training step (AdamW, SumOfSquares, SwiGLU forward and backward, the RMSNorm
-/// weight gradient) give, on every path this CPU runs and at 1 and 3 threads, exactly the bits of a scalar reference
+/// weight gradient, RoPE) give, on every path this CPU runs and at 1 and 3 threads, exactly the bits of a scalar reference
 /// written here from each op's documented formula and order (no fused multiply-add, float64 sums of squares in four
 /// accumulators by index mod 4): vectorising them must not change trained weights. Lengths hit the 16-lane blocks,
 /// the scalar tails, the 256-element exp blocks and the work partition's grains.
@@ -152,5 +152,44 @@ public class CpuElementwiseBitsTests
                 h.B.RmsNormBackward(h.Poisoned(rows * dim), dwt, h.Up(TestData.ToDouble(dy)), xt, wt, rs, new(rows, dim), WriteMode.Overwrite);
                 AssertBits(expected, CpuHarness.Get(dwt), $"RMSNorm dWeight {rows}x{dim}, {at}");
             }
+    }
+
+    [Theory]
+    [InlineData(64, RopeLayout.Interleaved)]
+    [InlineData(64, RopeLayout.RotateHalf)]
+    [InlineData(20, RopeLayout.Interleaved)]
+    [InlineData(40, RopeLayout.RotateHalf)]
+    [InlineData(96, RopeLayout.Interleaved)]
+    [InlineData(96, RopeLayout.RotateHalf)]
+    public void Rope_BothDirections_EqualTheScalarRotation(int hd, RopeLayout layout)
+    {
+        int batch = 2, T = 5, heads = 3, half = hd / 2, offset = 2, n = batch * T * heads * hd;
+        float[] x = TestData.ToFloat(TestData.Uniform(414, n, -4, 4));
+        float[] cos = TestData.ToFloat(TestData.Uniform(415, (T + offset) * half)), sin = TestData.ToFloat(TestData.Uniform(416, (T + offset) * half));
+        foreach (float direction in new[] { 1f, -1f })
+        {
+            // Pair i of a head row at position t: (x0, x1) → (x0·c − x1·s, x1·c + x0·s), s = direction·sin.
+            var expected = (float[])x.Clone();
+            for (int row = 0; row < batch * T * heads; row++)
+            {
+                int tab = (row / heads % T + offset) * half, b = row * hd;
+                for (int i = 0; i < half; i++)
+                {
+                    int i0 = layout == RopeLayout.Interleaved ? b + 2 * i : b + i, i1 = layout == RopeLayout.Interleaved ? i0 + 1 : i0 + half;
+                    float c = cos[tab + i], sn = direction * sin[tab + i], x0 = x[i0], x1 = x[i1];
+                    expected[i0] = x0 * c - x1 * sn;
+                    expected[i1] = x1 * c + x0 * sn;
+                }
+            }
+            foreach (var (h, at) in Backends())
+                using (h)
+                {
+                    var xt = h.Up(TestData.ToDouble(x));
+                    Tensor ct = h.Up(TestData.ToDouble(cos)), st = h.Up(TestData.ToDouble(sin));
+                    var shape = new RopeShape(batch, T, heads, hd, offset, layout);
+                    if (direction > 0) h.B.Rope(xt, ct, st, shape); else h.B.RopeBackward(xt, ct, st, shape);
+                    AssertBits(expected, CpuHarness.Get(xt), $"Rope hd {hd} {layout} direction {direction}, {at}");
+                }
+        }
     }
 }
