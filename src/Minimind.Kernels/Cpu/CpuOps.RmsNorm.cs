@@ -85,9 +85,8 @@ internal sealed partial class CpuOps
             var acc = new float[w];
             for (int r = 0; r < rows; r++)
             {
-                float rs = ra[ro + r];
                 int b = r * dim + (int)c0;
-                for (int i = 0; i < w; i++) acc[i] += dya[dyo + b + i] * xa[xo + b + i] * rs;
+                ElementwiseKernels.AccumulateScaledProduct(Isa, acc, dya.AsSpan(dyo + b, w), xa.AsSpan(xo + b, w), ra[ro + r]);
             }
             var dst = dwa.AsSpan(dwo + (int)c0, w);
             TensorPrimitives.Add(dst, acc, dst);

@@ -50,24 +50,9 @@ internal sealed partial class CpuOps
             {
                 int tab = (starts[r / seqLen] + (int)(r % seqLen)) * half;
                 for (int h = 0; h < heads; h++)
-                    RotateHead(xa, xo + (int)((r * heads + h) * headDim), ca, co + tab, sa, so + tab, half, layout, direction);
+                    RopeRows.Rotate(Isa, xa, xo + (int)((r * heads + h) * headDim), ca, co + tab, sa, so + tab, half, layout, direction);
             }
         });
-    }
-
-    // Rotates the pairs of the head row at xa[b..] by the angles at ca[c..], sa[s..] (one table row).
-    private static void RotateHead(float[] xa, int b, float[] ca, int c0, float[] sa, int s0, int half, RopeLayout layout, float direction)
-    {
-        for (int i = 0; i < half; i++)
-        {
-            float c = ca[c0 + i], sn = direction * sa[s0 + i];
-            int i0, i1;
-            if (layout == RopeLayout.Interleaved) { i0 = b + 2 * i; i1 = i0 + 1; }
-            else { i0 = b + i; i1 = i0 + half; }
-            float x0 = xa[i0], x1 = xa[i1];
-            xa[i0] = x0 * c - x1 * sn;
-            xa[i1] = x1 * c + x0 * sn;
-        }
     }
 
     /// <inheritdoc/>
@@ -90,7 +75,7 @@ internal sealed partial class CpuOps
                     long row = r * heads + h;
                     int b = (int)(row * hd);
                     ra[ro + row] = NormRow(Isa, xa.AsSpan(xo + b, hd), w, ya.AsSpan(yo + b, hd), eps);
-                    RotateHead(ya, yo + b, ca, co + tab, sa, so + tab, half, layout, 1f);
+                    RopeRows.Rotate(Isa, ya, yo + b, ca, co + tab, sa, so + tab, half, layout, 1f);
                 }
             }
         });

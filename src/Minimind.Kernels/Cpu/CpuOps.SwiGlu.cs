@@ -8,11 +8,8 @@ internal sealed partial class CpuOps
         var (ha, ho) = Arr(h); var (ga, go) = Arr(gate); var (ua, uo) = Arr(up);
         _work.For(h.Length, 1 << 14, (s, e) =>
         {
-            for (long i = s; i < e; i++)
-            {
-                float g = ga[go + i];
-                ha[ho + i] = g / (1f + MathF.Exp(-g)) * ua[uo + i];
-            }
+            int len = (int)(e - s);
+            ElementwiseKernels.SwiGlu(Isa, ha.AsSpan(ho + (int)s, len), ga.AsSpan(go + (int)s, len), ua.AsSpan(uo + (int)s, len));
         });
     }
 
@@ -25,15 +22,9 @@ internal sealed partial class CpuOps
         var (ga, go) = Arr(gate); var (ua, uo) = Arr(up);
         _work.For(n, 1 << 14, (s, e) =>
         {
-            for (long i = s; i < e; i++)
-            {
-                float g = ga[go + i], d = dha[dho + i];
-                float sig = 1f / (1f + MathF.Exp(-g));
-                float silu = g * sig;
-                float dg = d * ua[uo + i] * (sig * (1f + g * (1f - sig))), du = d * silu;
-                dga[dgo + i] = acc ? dga[dgo + i] + dg : dg;
-                dua[duo + i] = acc ? dua[duo + i] + du : du;
-            }
+            int len = (int)(e - s);
+            ElementwiseKernels.SwiGluBackward(Isa, dga.AsSpan(dgo + (int)s, len), dua.AsSpan(duo + (int)s, len), dha.AsSpan(dho + (int)s, len),
+                ga.AsSpan(go + (int)s, len), ua.AsSpan(uo + (int)s, len), acc);
         });
     }
 }
