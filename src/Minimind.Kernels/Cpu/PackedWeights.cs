@@ -8,7 +8,7 @@ namespace Minimind.Kernels.Cpu;
 /// an upload, a copy, a host view) makes every entry stale, and a stale entry is packed again at its next use, in the same
 /// memory. Panels are packed whole and kept from the second use of a layout at a version: a weight read once per
 /// version (a training step's forward and backward with one micro-batch) is packed as it goes and costs no memory, while
-/// generation keeps them from its first decode step on (the prefill before it packs as it goes). Weights said to be
+/// generation without a warm-up keeps them from its first decode step on (the prefill before it packs as it goes). Weights said to be
 /// frozen (<see cref="FromFirstUse"/>: inference) are packed whole and kept at their first use, so a prefill does not
 /// pack them as it goes only for the first decode step to pack them again. Memory: at most one packed copy per weight
 /// and layout (float32 size, half at bf16), freed with the buffer.
