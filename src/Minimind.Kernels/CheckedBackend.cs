@@ -94,10 +94,10 @@ public class CheckedBackend(IBackend inner) : IBackend
     public void Synchronize() => _inner.Synchronize();
 
     /// <inheritdoc/>
-    public void KeepWeights(Tensor weights)
+    public void KeepWeights(Tensor weights, bool frozen = false)
     {
         OpContract.Whole(weights, nameof(KeepWeights), nameof(weights));
-        _inner.KeepWeights(weights);
+        _inner.KeepWeights(weights, frozen);
     }
 
     // ---- elementwise ----------------------------------------------------------------------------

@@ -67,8 +67,10 @@ public interface IBackend : IDisposable
     /// <summary>Says that <paramref name="weights"/>' buffer holds weights that <see cref="MatMul"/> and
     /// <see cref="MatMulBackwardInput"/> read as w many times between writes, so the backend may keep a form of them
     /// derived for its matmuls (the CPU backend's packed panels). Results do not change: a derived form is used only while
-    /// nothing has written the buffer since it was made (every op, upload and host view that writes a buffer counts).</summary>
-    void KeepWeights(Tensor weights);
+    /// nothing has written the buffer since it was made (every op, upload and host view that writes a buffer counts).
+    /// <paramref name="frozen"/>: the caller does not expect to write the weights again (inference), so the derived form
+    /// is made and kept at a layout's first use rather than its second (a write still invalidates it).</summary>
+    void KeepWeights(Tensor weights, bool frozen = false);
 
     // ---- elementwise ----------------------------------------------------------------------------
     /// <summary>y = a + b over y.Length elements (y may alias a or b).</summary>

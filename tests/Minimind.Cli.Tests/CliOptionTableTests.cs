@@ -62,6 +62,7 @@ public sealed class CliOptionTableTests
         yield return new("bench serve", ServeBench.Table, new[] { "serve" }, ServeBench.Bind);
         yield return new("bench rollout", RolloutBench.Table, new[] { "rollout" }, RolloutBench.Bind);
         yield return new("bench grpo-memory", GrpoMemoryBench.Table, new[] { "grpo-memory" }, GrpoMemoryBench.Bind);
+        yield return new("bench memory", MemoryBench.Table, new[] { "memory" }, MemoryBench.Bind);
     }
 
 

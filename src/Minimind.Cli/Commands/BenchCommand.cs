@@ -23,7 +23,7 @@ public sealed class BenchCommand : ICommand
     public string Name => "bench";
 
     /// <inheritdoc/>
-    public string Summary => "Measure training throughput (tokens/s), checkpoint write time, resume latency, eval items/s, serving and rollout tokens/s, GRPO peak memory";
+    public string Summary => "Measure training throughput (tokens/s), checkpoint write time, resume latency, eval items/s, serving and rollout tokens/s, GRPO peak memory, memory bandwidth";
 
     /// <summary><c>--batch-size</c>.</summary>
     public static readonly CliOption<int> BatchSize = Opt.Int("batch-size", "N", 4, "rows per step").AtLeast(1);
@@ -90,7 +90,7 @@ public sealed class BenchCommand : ICommand
         });
 
     /// <summary>Everything <c>minimind bench</c> accepts.</summary>
-    public static readonly OptionTable Table = new("bench", new[] { "bench train [options]", "bench eval [options]", "bench serve [options]", "bench rollout [options]", "bench grpo-memory [options]" },
+    public static readonly OptionTable Table = new("bench", new[] { "bench train [options]", "bench eval [options]", "bench serve [options]", "bench rollout [options]", "bench grpo-memory [options]", "bench memory [options]" },
         "Measures training throughput (tokens/s), checkpoint write time and resume latency.", Array.Empty<OptionGroup>(),
         new[] { "bench train --arch minimind-v1 --batch-size 4 --max-seq-len 256 --steps 5 --device cpu" })
     {
@@ -101,6 +101,7 @@ public sealed class BenchCommand : ICommand
             ("serve", "the HTTP server under 1, 4, 16 concurrent streaming clients: tokens/s and time to first token", ServeBench.Table),
             ("rollout", "an RL rollout batch (2 prompts x 6 samples, 256 new tokens) batched vs one at a time: tokens/s; speedup on the last line", RolloutBench.Table),
             ("grpo-memory", "peak memory of a GRPO step vs the sum of its parts (weights, gradients, AdamW, activations, logits, KV cache); peak/sum on the last line", GrpoMemoryBench.Table),
+            ("memory", "STREAM-like memory bandwidth (read, copy, triad GB/s over arrays far larger than the cache) and the decode ceiling it sets", MemoryBench.Table),
         },
     };
 
@@ -115,7 +116,7 @@ public sealed class BenchCommand : ICommand
     public static Settings Bind(ArgParser args)
     {
         var what = args.Positional("what to benchmark ('train')");
-        if (what != "train") throw new UsageException($"unknown benchmark '{what}'; available: train, eval, serve, rollout, grpo-memory");
+        if (what != "train") throw new UsageException($"unknown benchmark '{what}'; available: train, eval, serve, rollout, grpo-memory, memory");
         int maxSeqLen = args.Get(MaxSeqLen);
         var v1 = ModelConfig.Preset("minimind-v1") with { MaxSeqLen = Math.Max(512, maxSeqLen) };
         var config = ModelOptions.Resolve(args, null, v1);
@@ -137,6 +138,7 @@ public sealed class BenchCommand : ICommand
         if (ReferenceEquals(args.Table, ServeBench.Table)) return ServeBench.Run(args);
         if (ReferenceEquals(args.Table, RolloutBench.Table)) return RolloutBench.Run(args);
         if (ReferenceEquals(args.Table, GrpoMemoryBench.Table)) return GrpoMemoryBench.Run(args);
+        if (ReferenceEquals(args.Table, MemoryBench.Table)) return MemoryBench.Run(args);
         var (batch, steps, maxSeqLen, threads, checkpoint, device, config, recipe, assistantFraction, accumulation, dtype, plot, baseline) = Bind(args);
         var baselines = BenchCharts.ReadBaselines(baseline); // a missing file fails before the benchmark runs
 

@@ -92,16 +92,19 @@ public sealed class ChatCommand : ICommand
         return format;
     }
 
-    /// <summary>The model of a chat-style command (chat, serve) on <paramref name="backend"/> at full context, with the
-    /// device, model and chat template reported on stderr.</summary>
+    /// <summary>The model of a chat-style command (chat, serve) on <paramref name="backend"/> at full context, warmed up
+    /// for inference (<see cref="Minimind.Model.Generation.InferenceWarmup"/>), with the device, model, chat template and
+    /// load time reported on stderr.</summary>
     public static MiniMindModel LoadModel(IBackend backend, ModelConfig config, Minimind.Checkpoint.CheckpointSource source, ChatFormat format, Precision dtype)
     {
         Console.Error.WriteLine(BackendFactory.Describe(backend));
         Console.Error.WriteLine($"model: {ModelOptions.Describe(config)}");
         Console.Error.WriteLine($"chat template: {format.Template.Source}");
+        var load = global::System.Diagnostics.Stopwatch.StartNew();
         var model = MiniMindModel.Create(config, backend, 1, config.MaxSeqLen);
         CheckpointLoader.Load(model, source, Console.Error);
         model.Precision = dtype;
+        GenerateCommand.ReportLoad(model, load, warmup: true);
         return model;
     }
 

@@ -38,6 +38,8 @@ public sealed class GenerateCommand : ICommand
     public static readonly CliOption<string> Device = CommonOptions.Device("cpu");
     /// <summary><c>--dtype</c>.</summary>
     public static readonly CliOption<string> Dtype = CommonOptions.Dtype("fp32");
+    /// <summary><c>--no-warmup</c>.</summary>
+    public static readonly CliOption<bool> NoWarmup = Opt.Flag("no-warmup", "skip the load-time warm-up (a throwaway 64-token prompt that packs the weights' matmul panels and compiles the kernels): that work then happens inside the first prompt");
     /// <summary><c>--chat</c>: one chat turn (see <see cref="ChatCommand"/>).</summary>
     public static readonly CliOption<bool> Chat = Opt.Flag("chat", "render --prompt as one user turn with the tokenizer's chat template and its generation prompt, and stop at the end of the reply (as minimind chat)");
 
@@ -47,14 +49,15 @@ public sealed class GenerateCommand : ICommand
         """
         Loads a MiniMind checkpoint of any generation, encodes the prompt (bos + text, as MiniMind's
         pretrain eval does), and generates with a KV cache: the prompt is prefilled once, then one token
-        per step. Text streams to stdout as it is produced; timing goes to stderr. Stops at the eos id,
+        per step. Text streams to stdout as it is produced; timing goes to stderr (the load with its
+        warm-up, the prefill, the first token, the time since the process started). Stops at the eos id,
         after --max-new-tokens, or at the context length.
         """,
         new[]
         {
             new OptionGroup("Input", Weights, Tokenizer, Prompt, PromptIds, NoBos, Chat, ChatCommand.System, ChatCommand.OpenThinking),
             new OptionGroup("Sampling (MiniMind-3's)", new CliOption[] { MaxNewTokens }.Concat(Sampling.All).Append(EosId).ToArray()),
-            new OptionGroup("Output and device", PrintIds, Device, Dtype),
+            new OptionGroup("Output and device", PrintIds, Device, Dtype, NoWarmup),
             // --top-k here is the sampling top-k.
             ModelOptions.Architecture.Without(ModelOptions.TopK),
         },
@@ -71,7 +74,7 @@ public sealed class GenerateCommand : ICommand
     /// <summary>What one <c>minimind generate</c> command line asks for (the model config read from --weights).</summary>
     public sealed record Settings(string Weights, string? Prompt, string? PromptIds, string? TokSpec, bool NoBos, int MaxNew,
         SamplingOptions Sampling, int? EosId, bool PrintIds, string Device, ModelConfig Config, bool Chat = false, string? System = null, bool OpenThinking = false,
-        Precision Dtype = Precision.Fp32);
+        Precision Dtype = Precision.Fp32, bool NoWarmup = false);
 
     /// <summary>Binds and validates a command line; reads the checkpoint for its shapes.</summary>
     public static Settings Bind(ArgParser args, out Minimind.Checkpoint.CheckpointSource source)
@@ -83,7 +86,7 @@ public sealed class GenerateCommand : ICommand
         var sampling = Sampling.Bind(args);
         var s = new Settings(weights, prompt, promptIds, args.Get(Tokenizer), args.Get(NoBos), args.Get(MaxNewTokens), sampling,
             args.Get(EosId), args.Get(PrintIds), args.Get(Device), ModelOptions.Resolve(args, source),
-            args.Get(Chat), args.Get(ChatCommand.System), args.Get(ChatCommand.OpenThinking), PrecisionRounding.Parse(args.Get(Dtype)));
+            args.Get(Chat), args.Get(ChatCommand.System), args.Get(ChatCommand.OpenThinking), PrecisionRounding.Parse(args.Get(Dtype)), args.Get(NoWarmup));
         args.EnsureAllUsed();
         if ((prompt is null) == (promptIds is null)) throw new UsageException("give exactly one of --prompt and --prompt-ids");
         if (s.Chat && prompt is null) throw new UsageException("--chat needs --prompt (the text of the user turn)");
@@ -95,7 +98,7 @@ public sealed class GenerateCommand : ICommand
     {
         var settings = Bind(args, out var source);
         if (settings.Chat) return RunChat(settings, source);
-        var (weights, prompt, promptIds, tokSpec, noBos, maxNew, sampling, eosOpt, printIds, device, config, _, _, _, dtype) = settings;
+        var (weights, prompt, promptIds, tokSpec, noBos, maxNew, sampling, eosOpt, printIds, device, config, _, _, _, dtype, noWarmup) = settings;
 
         tokSpec = ModelOptions.TokenizerFor(tokSpec, source);
         ITokenizer? tok = tokSpec is null ? null : TokenizerLoader.Load(tokSpec);
@@ -119,16 +122,19 @@ public sealed class GenerateCommand : ICommand
         using var backend = BackendFactory.Create(device);
         Console.Error.WriteLine(BackendFactory.Describe(backend));
         Console.Error.WriteLine($"model: {ModelOptions.Describe(config)}");
+        var load = Stopwatch.StartNew();
         using var model = MiniMindModel.Create(config, backend, 1, context);
         CheckpointLoader.Load(model, source, Console.Error);
         model.Precision = dtype;
+        ReportLoad(model, load, !noWarmup);
 
         var decoder = tok is null ? null : new StreamingDecoder(tok);
         var outIds = new List<int>();
         var sw = Stopwatch.StartNew();
-        double firstTokenMs = 0;
-        foreach (var id in TextGenerator.Generate(model, ids, maxNew, new Sampler(sampling), eos))
+        double firstTokenMs = 0, prefillMs = 0, sinceStartMs = 0;
+        foreach (var id in TextGenerator.Generate(model, ids, maxNew, new Sampler(sampling), eos, () => prefillMs = sw.Elapsed.TotalMilliseconds))
         {
+            if (outIds.Count == 0) sinceStartMs = SinceProcessStart();
             if (outIds.Count == 0) firstTokenMs = sw.Elapsed.TotalMilliseconds;
             outIds.Add(id);
             if (decoder is not null) { Console.Out.Write(decoder.Add(id)); Console.Out.Flush(); }
@@ -137,10 +143,25 @@ public sealed class GenerateCommand : ICommand
         double total = sw.Elapsed.TotalSeconds;
         double decodeRate = outIds.Count > 1 ? (outIds.Count - 1) / Math.Max(1e-9, total - firstTokenMs / 1000) : 0;
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{outIds.Count} tokens in {total:F2} s (prefill of {ids.Length} tokens + first token {firstTokenMs:F0} ms, then {decodeRate:F1} tokens/s)"));
+            $"{outIds.Count} tokens in {total:F2} s (prefill of {ids.Length} tokens {prefillMs:F0} ms, first token {firstTokenMs:F0} ms ({sinceStartMs:F0} ms after the process started), then {decodeRate:F1} tokens/s)"));
         if (printIds || decoder is null) Console.Out.WriteLine(string.Join(' ', outIds));
         return 0;
     }
+
+    /// <summary>Marks the loaded weights frozen for inference, runs the load-time <see cref="InferenceWarmup"/> unless
+    /// <paramref name="warmup"/> is false, and reports the load on stderr, e.g. "load 410 ms, then warm-up 300 ms (...)":
+    /// the work moved out of the first prompt is shown here, not hidden.</summary>
+    public static void ReportLoad(MiniMindModel model, Stopwatch load, bool warmup)
+    {
+        double loadMs = load.Elapsed.TotalMilliseconds;
+        // Inference never writes the weights: their packed panels are kept from their first use (a write would still drop them).
+        model.Backend.KeepWeights(model.Weights, frozen: true);
+        string warm = warmup ? $", then {InferenceWarmup.Run(model)}" : " (no warm-up: packing and compiling happen in the first prompt)";
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load {loadMs:F0} ms{warm}"));
+    }
+
+    // Milliseconds since this process started (the OS's start time), for a time-to-first-token that hides no setup.
+    private static double SinceProcessStart() => (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds;
 
     // One chat turn: the same session as `minimind chat`, fed one message.
     private static int RunChat(Settings s, Minimind.Checkpoint.CheckpointSource source)

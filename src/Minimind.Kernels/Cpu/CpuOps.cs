@@ -136,11 +136,12 @@ internal sealed partial class CpuOps : IBackend, IRankTransport
 
     /// <inheritdoc/>
     /// <remarks>Keeps the buffer's packed SGEMM panels (<see cref="PackedWeights"/>), unless the backend was created without.</remarks>
-    public void KeepWeights(Tensor weights)
+    public void KeepWeights(Tensor weights, bool frozen = false)
     {
         if (!_keepPackedWeights) return;
         var b = Buffer(weights);
         b.Packed ??= new PackedWeights();
+        if (frozen) b.Packed.FromFirstUse = true;
     }
 
     /// <summary>Bytes of packed panels kept for <paramref name="weights"/>'s buffer (0 when none).</summary>

@@ -8,8 +8,10 @@ namespace Minimind.Kernels.Cpu;
 /// an upload, a copy, a host view) makes every entry stale, and a stale entry is packed again at its next use, in the same
 /// memory. Panels are packed whole and kept from the second use of a layout at a version: a weight read once per
 /// version (a training step's forward and backward with one micro-batch) is packed as it goes and costs no memory, while
-/// generation keeps them from its first decode step on (the prefill before it packs as it goes). Memory: at most one packed copy per weight and layout (float32
-/// size, half at bf16), freed with the buffer.
+/// generation without a warm-up keeps them from its first decode step on (the prefill before it packs as it goes). Weights said to be
+/// frozen (<see cref="FromFirstUse"/>: inference) are packed whole and kept at their first use, so a prefill does not
+/// pack them as it goes only for the first decode step to pack them again. Memory: at most one packed copy per weight
+/// and layout (float32 size, half at bf16), freed with the buffer.
 /// </summary>
 internal sealed class PackedWeights
 {
@@ -20,6 +22,10 @@ internal sealed class PackedWeights
     private sealed record Entry(long Version, PackedPanels? Panels, float[]? Spare);
 
     private readonly Dictionary<Key, Entry> _entries = new();
+
+    /// <summary>Pack and keep at a layout's first use at a version instead of its second (weights the caller will not
+    /// write again: inference). A write still makes the panels stale.</summary>
+    public bool FromFirstUse { get; set; }
 
     /// <summary>Bytes of panel memory held now (valid or awaiting a repack).</summary>
     public long Bytes
@@ -38,7 +44,7 @@ internal sealed class PackedWeights
             _entries.TryGetValue(key, out var e);
             if (e is { Panels: not null } && e.Version == version) return e.Panels;
             float[]? spare = e?.Panels?.Data ?? e?.Spare;
-            if (e is null || e.Version != version)
+            if (!FromFirstUse && (e is null || e.Version != version))
             {
                 _entries[key] = new Entry(version, null, spare);
                 return null;

@@ -220,7 +220,7 @@ internal sealed partial class IlgpuOps : IBackend, IRankTransport
 
     /// <inheritdoc/>
     /// <remarks>Nothing to keep: the ILGPU matmul kernels read the weights as they lie.</remarks>
-    public void KeepWeights(Tensor weights) { }
+    public void KeepWeights(Tensor weights, bool frozen = false) { }
 
     /// <inheritdoc/>
     public void Copy(Tensor dst, Tensor src)

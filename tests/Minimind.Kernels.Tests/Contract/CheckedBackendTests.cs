@@ -166,7 +166,7 @@ public sealed class CheckedBackendTests(IlgpuFixture f)
         public void Fill(Tensor t, float value) => Hit(nameof(Fill));
         public void Copy(Tensor dst, Tensor src) => Hit(nameof(Copy));
         public void Synchronize() => Hit(nameof(Synchronize));
-        public void KeepWeights(Tensor weights) => Hit(nameof(KeepWeights));
+        public void KeepWeights(Tensor weights, bool frozen = false) => Hit(nameof(KeepWeights));
         public void Add(Tensor y, Tensor a, Tensor b) => Hit(nameof(Add));
         public void AddInPlace(Tensor y, Tensor x) => Hit(nameof(AddInPlace));
         public void Scale(Tensor y, float s) => Hit(nameof(Scale));
