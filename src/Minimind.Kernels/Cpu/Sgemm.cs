@@ -168,6 +168,8 @@ internal static unsafe class Sgemm
                         }
                     }
                 }
+                // A participant that throws leaves items unfinished: the others must not wait for them forever.
+                catch (Exception e) when (e is not OperationCanceledException) { flow.Fail(); throw; }
                 finally { PackPool.Return(aPack); }
             });
         }

@@ -12,7 +12,7 @@ namespace Minimind.Kernels.Cpu;
 internal sealed class SliceFlow
 {
     private readonly int _slices, _tiles, _total;
-    private int _next;
+    private int _next, _failed;
     private readonly int[] _packDone, _refused, _ready, _tilesDone, _tileSlices;
 
     /// <summary>The sequence for <paramref name="slices"/> K slices of <paramref name="tiles"/> tile items each, and
@@ -49,6 +49,9 @@ internal sealed class SliceFlow
         return r < half + Packs ? (s, r - half, true) : (s - 1, r - Packs, false);
     }
 
+    /// <summary>Marks the call failed (a participant threw): the others stop waiting for items that will never finish.</summary>
+    public void Fail() => Volatile.Write(ref _failed, 1);
+
     /// <summary>Waits until the buffer of <paramref name="slice"/>'s B panels may be written: every tile of slice − 2 done.</summary>
     public void AwaitBuffer(int slice)
     {
@@ -74,7 +77,7 @@ internal sealed class SliceFlow
     {
         var spin = new SpinWait();
         int ready;
-        while ((ready = Volatile.Read(ref _ready[slice])) == 0) spin.SpinOnce(sleep1Threshold: -1);
+        while ((ready = Volatile.Read(ref _ready[slice])) == 0) Spin(ref spin);
         return ready == 1;
     }
 
@@ -89,9 +92,15 @@ internal sealed class SliceFlow
     }
 
     // Spins, then yields the core, never sleeps a whole millisecond: the item waited for is normally microseconds from done.
-    private static void Await(ref int counter, int value)
+    private void Await(ref int counter, int value)
     {
         var spin = new SpinWait();
-        while (Volatile.Read(ref counter) < value) spin.SpinOnce(sleep1Threshold: -1);
+        while (Volatile.Read(ref counter) < value) Spin(ref spin);
+    }
+
+    private void Spin(ref SpinWait spin)
+    {
+        if (Volatile.Read(ref _failed) != 0) throw new OperationCanceledException("SGEMM: another participant of this call failed");
+        spin.SpinOnce(sleep1Threshold: -1);
     }
 }

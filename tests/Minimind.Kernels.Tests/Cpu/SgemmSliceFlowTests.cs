@@ -92,6 +92,56 @@ public class SgemmSliceFlowTests
             }
     }
 
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(1, 4, 0)]
+    [InlineData(2, 1, 3)]
+    [InlineData(9, 2, 4)]
+    [InlineData(9, 5, 3)]
+    [InlineData(32, 4, 4)]
+    public void Sequence_HoldsEveryItemOnce_AndEachWaitsOnlyForEarlierItems(int slices, int tiles, int packs)
+    {
+        // Position of each item in the claim order; an item may only wait for items before it, or a participant holding
+        // it could wait for one that no running participant has claimed.
+        var flow = new SliceFlow(slices, tiles, packs);
+        var packAt = new int[slices, Math.Max(1, packs)];
+        var tileAt = new int[slices, tiles];
+        var seen = new HashSet<(int, int, bool)>();
+        int position = 0;
+        for (int item = flow.Claim(); item >= 0; item = flow.Claim(), position++)
+        {
+            var (slice, index, pack) = flow.Item(item);
+            Assert.True(seen.Add((slice, index, pack)), $"item {item}: slice {slice} {(pack ? "pack" : "tile")} {index} twice");
+            if (pack) packAt[slice, index] = position; else tileAt[slice, index] = position;
+        }
+        Assert.Equal(slices * (tiles + packs), seen.Count);
+        for (int s = 0; s < slices; s++)
+        {
+            for (int t = 0; t < tiles; t++)
+            {
+                for (int p = 0; p < packs; p++)
+                    Assert.True(packAt[s, p] < tileAt[s, t], $"tile {t} of slice {s} comes before pack {p} of its slice");
+                if (s > 0) Assert.True(tileAt[s - 1, t] < tileAt[s, t], $"tile {t} of slice {s} comes before its slice {s - 1}");
+            }
+            if (s >= 2)
+                for (int p = 0; p < packs; p++)
+                    for (int t = 0; t < tiles; t++)
+                        Assert.True(tileAt[s - 2, t] < packAt[s, p], $"pack {p} of slice {s} comes before tile {t} of slice {s - 2}, which reads its buffer");
+        }
+    }
+
+    [Fact]
+    public void FailedParticipant_ReleasesTheWaitingOnes()
+    {
+        // A waiter for panels that a failed participant will never publish must throw, not spin forever.
+        var flow = new SliceFlow(slices: 2, tiles: 1, packs: 1);
+        var waiter = Task.Run(() => flow.AwaitPacked(0));
+        Thread.Sleep(50);
+        flow.Fail();
+        var e = Assert.Throws<AggregateException>(() => waiter.Wait(TimeSpan.FromSeconds(10)));
+        Assert.IsType<OperationCanceledException>(e.InnerException);
+    }
+
     private static void AssertBits(float[] expected, float[] actual, string what)
     {
         for (int i = 0; i < expected.Length; i++)
