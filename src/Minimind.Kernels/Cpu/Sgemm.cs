@@ -94,10 +94,10 @@ internal static unsafe class Sgemm
         }
         if (M <= SkinnyRows) { RunSkinny<TK>(work, M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, precision, packedB); return; }
         int MR = TK.MR, NR = TK.NR;
-        // K is walked in KC slices. Per slice, B is packed once into NR-column panels (in parallel, shared by every
-        // work item; it stays in L3), then the work items run in parallel: an item is a block of ≤ MC rows (all of N when
-        // there are enough row blocks for the workers, else N is split too); it packs its A rows into MR-row panels in
-        // a buffer of its own (MC·KC floats, L2-resident) and sweeps B's panels over them.
+        // K is walked in KC slices. Per slice, B is packed once into NR-column panels (by several pack items, shared by
+        // every tile item; it stays in L3), and the tile items of the slice sweep them: a tile is a block of ≤ MC rows (all of
+        // N when there are enough row blocks for the workers, else N is split too); it packs its A rows into MR-row panels
+        // in a buffer of its participant (MC·KC floats, L2-resident) and sweeps B's panels over them.
         int nPad = (N + NR - 1) / NR * NR, nPanels = nPad / NR;
         // Row blocks of at most MC rows, as many as a multiple of the thread count where there are few (a weight gradient
         // has M = the layer's outputs, e.g. 512 = 2⅔ blocks of 192), each holding an equal share of the MR-row panels:
@@ -105,54 +105,73 @@ internal static unsafe class Sgemm
         int mPanels = (M + MR - 1) / MR;
         int mBlocks = (M + MC - 1) / MC;
         mBlocks = Math.Min(mPanels, (mBlocks + work.Threads - 1) / work.Threads * work.Threads);
-        // Column chunks (multiples of NR) only when the row blocks alone cannot feed the workers. Splitting never
-        // changes any element's summation order.
-        int nChunks = Math.Max(1, Math.Min(nPanels, (3 * work.Threads + mBlocks - 1) / mBlocks));
+        // Column chunks (multiples of NR) only when there are fewer row blocks than workers: each chunk of a row block packs
+        // that block's A rows again (a v1 weight gradient, 4 row blocks, spent 9 % of its thread time packing A with 2
+        // chunks, 5 % with 1), and the items need not balance within a slice, as a worker done early starts the next
+        // slice's items. Splitting never changes any element's summation order.
+        int nChunks = Math.Max(1, Math.Min(nPanels, (work.Threads + mBlocks - 1) / mBlocks));
         int chunkPanels = (nPanels + nChunks - 1) / nChunks;
         nChunks = (nPanels + chunkPanels - 1) / chunkPanels;
-        // Sized for float32 panels: a slice whose bf16 packing is refused is packed again as float32 in the same place.
-        // Not needed when B comes packed: each slice's panels are then read where they lie.
-        var bPack = packedB is null ? PackPool.Rent(checked(nPad * KC)) : null;
+        // One parallel region for the whole call (not two per K slice: a v1 weight gradient, K = 8192, had 64). Its work is
+        // a fixed sequence of items that every participant claims in order from one counter: the B pack of slice 0, then per
+        // slice s ≥ 1 the tiles of slice s − 1 with the B pack of slice s (into the other of two buffers) amid them. An item
+        // waits only for items earlier in the sequence (a tile for its slice's B and for its own previous slice, a pack for
+        // the tiles that last read its buffer), so a thread that finishes early moves on to the next slice's work instead
+        // of idling at a barrier, no claimed item can wait forever, and each C element still gets its slices in ascending
+        // order. Sized for float32 panels: a slice whose bf16 packing is refused is packed again as float32 in its place.
+        var flow = new SliceFlow(slices: (K + KC - 1) / KC, tiles: mBlocks * nChunks,
+            packs: packedB is null ? Math.Min(nPanels, Math.Max(1, 2 * work.Threads)) : 0);
+        var bPack = packedB is null ? PackPool.Rent(checked(2 * nPad * KC)) : null;
         try
         {
-            for (int p0 = 0; p0 < K; p0 += KC)
+            work.ForEach(work.Threads, _ =>
             {
-                int kc = Math.Min(KC, K - p0);
-                int slice = p0;
-                bool bf16;
-                long bByte = 0;
-                if (packedB is not null)
+                var aPack = PackPool.Rent(MC * KC + MR * NR);
+                try
                 {
-                    bf16 = packedB.Bf16;
-                    bByte = (long)nPad * slice * (bf16 ? 2 : 4);
-                }
-                else
-                {
-                    bf16 = narrow && PackSlice<TK, Bf16Panels>(work, bPack!, 0, b, bOff + (long)slice * bRs, bRs, bCs, N, nPanels, kc, precision);
-                    if (!bf16) PackSlice<TK, F32Panels>(work, bPack!, 0, b, bOff + (long)slice * bRs, bRs, bCs, N, nPanels, kc, precision);
-                }
-                float[] bPanels = packedB?.Data ?? bPack!;
-                bool overwrite = p0 == 0 && !accumulate;
-                work.ForEach(mBlocks * nChunks, item =>
-                {
-                    int block = item / nChunks;
-                    int i0 = (int)((long)block * mPanels / mBlocks) * MR, mc = Math.Min(M, (int)((long)(block + 1) * mPanels / mBlocks) * MR) - i0;
-                    int j0 = item % nChunks * chunkPanels * NR, nc = Math.Min(chunkPanels * NR, N - j0);
-                    var aPack = PackPool.Rent(MC * KC + MR * NR);
-                    try
+                    fixed (float* pa = a, ab = aPack, pb = b, pc = c, pk = packedB?.Data ?? bPack)
                     {
-                        fixed (float* pa = a, ab = aPack, bp = bPanels, pc = c)
+                        for (int item = flow.Claim(); item >= 0; item = flow.Claim())
                         {
-                            byte* bb = (byte*)bp + bByte;
+                            var (slice, index, pack) = flow.Item(item);
+                            int p0 = slice * KC, kc = Math.Min(KC, K - p0);
+                            if (pack)
+                            {
+                                flow.AwaitBuffer(slice);
+                                int first = (int)((long)index * nPanels / flow.Packs), last = (int)((long)(index + 1) * nPanels / flow.Packs);
+                                byte* buf = (byte*)(pk + (long)(slice & 1) * nPad * KC);
+                                bool ok = narrow && PackPanels<TK, Bf16Panels>(buf, pb + bOff + (long)p0 * bRs, bRs, bCs, N, first, last, kc, precision);
+                                if (!narrow) PackPanels<TK, F32Panels>(buf, pb + bOff + (long)p0 * bRs, bRs, bCs, N, first, last, kc, precision);
+                                // The last pack of a slice publishes its format; a refusal anywhere repacks the whole slice as float32.
+                                if (flow.Packed(slice, narrow && !ok))
+                                {
+                                    bool bf16 = narrow && !flow.Refused(slice);
+                                    if (narrow && !bf16) PackPanels<TK, F32Panels>(buf, pb + bOff + (long)p0 * bRs, bRs, bCs, N, 0, nPanels, kc, precision);
+                                    flow.Publish(slice, bf16);
+                                }
+                                continue;
+                            }
+                            int block = index / nChunks;
+                            int i0 = (int)((long)block * mPanels / mBlocks) * MR, mc = Math.Min(M, (int)((long)(block + 1) * mPanels / mBlocks) * MR) - i0;
+                            int j0 = index % nChunks * chunkPanels * NR, nc = Math.Min(chunkPanels * NR, N - j0);
+                            bool narrowSlice;
+                            byte* bb;
+                            if (packedB is not null) { narrowSlice = packedB.Bf16; bb = (byte*)pk + (long)nPad * p0 * (narrowSlice ? 2 : 4); }
+                            else { narrowSlice = flow.AwaitPacked(slice); bb = (byte*)(pk + (long)(slice & 1) * nPad * KC); }
+                            flow.AwaitTile(index, slice);
                             for (int ir = 0; ir < mc; ir += MR)
-                                PackA<TK>(ab + (long)ir * kc, pa + aOff + (long)slice * aCs + (long)(i0 + ir) * aRs, aRs, aCs, Math.Min(MR, mc - ir), kc, precision);
-                            if (bf16) Tile<TK, Bf16Panels>(ab, mc, bb, j0, nc, kc, pc + cOff + (long)i0 * ldc + j0, ldc, overwrite, ab + MC * KC);
+                                PackA<TK>(ab + (long)ir * kc, pa + aOff + (long)p0 * aCs + (long)(i0 + ir) * aRs, aRs, aCs, Math.Min(MR, mc - ir), kc, precision);
+                            bool overwrite = p0 == 0 && !accumulate;
+                            if (narrowSlice) Tile<TK, Bf16Panels>(ab, mc, bb, j0, nc, kc, pc + cOff + (long)i0 * ldc + j0, ldc, overwrite, ab + MC * KC);
                             else Tile<TK, F32Panels>(ab, mc, bb, j0, nc, kc, pc + cOff + (long)i0 * ldc + j0, ldc, overwrite, ab + MC * KC);
+                            flow.Tiled(index, slice);
                         }
                     }
-                    finally { PackPool.Return(aPack); }
-                });
-            }
+                }
+                // A participant that throws leaves items unfinished: the others must not wait for them forever.
+                catch (Exception e) when (e is not OperationCanceledException) { flow.Fail(); throw; }
+                finally { PackPool.Return(aPack); }
+            });
         }
         finally
         {
@@ -160,26 +179,31 @@ internal static unsafe class Sgemm
         }
     }
 
+    // Panels [first, last) of B's K slice at s0 (B(p, j) = s0[p·bRs + j·bCs], N columns) in format TP at buf; false when TP refused a value.
+    private static bool PackPanels<TK, TP>(byte* buf, float* s0, int bRs, int bCs, int N, int first, int last, int kc, Precision precision)
+        where TK : struct, IGemmKernel where TP : struct, IPanelFormat
+    {
+        if (bCs == 1) return TP.PackBRows<TK>(buf, s0, bRs, N, first, last, kc, precision);
+        int NR = TK.NR;
+        bool ok = true;
+        for (int panel = first; panel < last; panel++)
+        {
+            int j0 = panel * NR;
+            ok &= TP.PackB<TK>(buf + (long)j0 * kc * TP.Bytes, s0 + (long)j0 * bCs, bRs, bCs, Math.Min(NR, N - j0), kc, precision);
+        }
+        return ok;
+    }
+
     // B's K slice starting at b[bOff] into nPanels panels of format TP at byte packByte of bPack, in parallel; false when TP refused a value.
     private static bool PackSlice<TK, TP>(WorkPartition work, float[] bPack, long packByte, float[] b, long bOff, int bRs, int bCs, int N, int nPanels, int kc, Precision precision)
         where TK : struct, IGemmKernel where TP : struct, IPanelFormat
     {
-        int NR = TK.NR, refused = 0;
+        int refused = 0;
         work.For(nPanels, 4, (s, e) =>
         {
-            bool ok = true;
+            bool ok;
             fixed (float* pb = b, pack = bPack)
-            {
-                byte* buf = (byte*)pack + packByte;
-                if (bCs == 1)
-                    ok = TP.PackBRows<TK>(buf, pb + bOff, bRs, N, (int)s, (int)e, kc, precision);
-                else
-                    for (long panel = s; panel < e; panel++)
-                    {
-                        int j0 = (int)panel * NR;
-                        ok &= TP.PackB<TK>(buf + (long)j0 * kc * TP.Bytes, pb + bOff + (long)j0 * bCs, bRs, bCs, Math.Min(NR, N - j0), kc, precision);
-                    }
-            }
+                ok = PackPanels<TK, TP>((byte*)pack + packByte, pb + bOff, bRs, bCs, N, (int)s, (int)e, kc, precision);
             if (!ok) Volatile.Write(ref refused, 1);
         });
         return refused == 0;

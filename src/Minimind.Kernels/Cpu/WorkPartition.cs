@@ -12,6 +12,11 @@ internal sealed class WorkPartition
     /// <summary>Worker count (1 runs everything on the calling thread).</summary>
     public int Threads { get; }
 
+    private long _regions;
+
+    /// <summary>Parallel regions started so far (calls that handed work to other threads); each costs a dispatch and a join.</summary>
+    public long Regions => Volatile.Read(ref _regions);
+
     public WorkPartition(int threads)
     {
         Threads = threads <= 0 ? Environment.ProcessorCount : threads;
@@ -24,6 +29,7 @@ internal sealed class WorkPartition
         if (n <= 0) return;
         long chunks = Math.Min(Threads, (n + grain - 1) / Math.Max(1, grain));
         if (chunks <= 1) { body(0, n); return; }
+        Interlocked.Increment(ref _regions);
         Parallel.For(0, (int)chunks, _options, c => body(n * c / chunks, n * (c + 1) / chunks));
     }
 
@@ -32,6 +38,7 @@ internal sealed class WorkPartition
     {
         if (n <= 0) return;
         if (Threads == 1 || n == 1) { for (int i = 0; i < n; i++) body(i); return; }
+        Interlocked.Increment(ref _regions);
         Parallel.For(0, n, _options, body);
     }
 }

@@ -18,7 +18,7 @@ public class CpuIsaPathTests
     // Element (i, j) of A·B where A(i, p) = a[i·aRs + p·aCs] and B(p, j) = b[p·bRs + j·bCs], accumulated onto c as the
     // kernels do: Σ over each slice of Sgemm.KC k, FMA chain from +0, then c = c + slice sum (the first slice
     // overwrites unless accumulating).
-    private static void Reference(float[] c, bool accumulate, int M, int N, int K, float[] a, int aRs, int aCs, float[] b, int bRs, int bCs, Precision pr)
+    internal static void Reference(float[] c, bool accumulate, int M, int N, int K, float[] a, int aRs, int aCs, float[] b, int bRs, int bCs, Precision pr)
     {
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++)
