@@ -236,8 +236,10 @@ internal static unsafe class Sgemm
                     for (int i0 = 0; i0 < M; i0 += MR)
                         PackA<TK>(buf + (long)mPad * p0 + (long)i0 * kc, pa + aOff + (long)p0 * aCs + (long)i0 * aRs, aRs, aCs, Math.Min(MR, M - i0), kc, precision);
                 }
-            // Grain: enough panels per chunk that a chunk's work outweighs its start-up, never fewer chunks than threads allow.
-            work.For(nPanels, Math.Max(1, 2048 / Math.Max(1, M * K / KC + 1)), (s, e) =>
+            // Grain: a chunk of at least ~2^18 FMAs (tens of microseconds) outweighs its start-up. Counted per panel as the
+            // kernel computes it (at least 4 rows: Block4), so a decode step's matmuls (M = 1, 48–400 panels) use every
+            // thread; the earlier 2048 / (M·K/KC + 1) asked 204–512 panels a chunk there and ran each on one thread.
+            work.For(nPanels, Math.Max(1, (1 << 18) / ((long)K * NR * Math.Max(4, mPad))), (s, e) =>
             {
                 var bPanel = PackPool.Rent(NR * KC + MR * NR);
                 float[] kept = packedB?.Data ?? bPanel;
