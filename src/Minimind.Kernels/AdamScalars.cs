@@ -17,4 +17,17 @@ public readonly struct AdamScalars
         B1 = beta1; B2 = beta2; C1 = (float)(1.0 - beta1); C2 = (float)(1.0 - beta2);
         Bc2Sqrt = (float)Math.Sqrt(bc2); NegStep = (float)(-(lr / bc1)); Eps = eps; GradScale = gradScale;
     }
+
+    /// <summary>One element's update, the float32 operations every backend performs in this order (the CPU's vector
+    /// lanes too): g' = g·scale, m = m·β1 + (1−β1)·g', v = v·β2 + ((1−β2)·g')·g', and the new parameter
+    /// p·decay + (−step·m) / (√v / √(1−β2^t) + eps), returned.</summary>
+    public float Update(float p, float g, ref float m, ref float v)
+    {
+        float gi = g * GradScale;
+        float pi = p * Decay;
+        m = m * B1 + C1 * gi;
+        v = v * B2 + C2 * gi * gi;
+        float denom = MathF.Sqrt(v) / Bc2Sqrt + Eps;
+        return pi + NegStep * m / denom;
+    }
 }

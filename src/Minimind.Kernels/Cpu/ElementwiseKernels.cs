@@ -30,16 +30,7 @@ internal static unsafe class ElementwiseKernels
                 CpuIsa.Avx2 => AdamW<Lanes16x256>(pp, pg, pm, pv, n, s),
                 _ => AdamW<Lanes16x128>(pp, pg, pm, pv, n, s),
             };
-            for (int i = done; i < n; i++)
-            {
-                float gi = pg[i] * s.GradScale;
-                float pi = pp[i] * s.Decay;
-                float mi = pm[i] * s.B1 + s.C1 * gi;
-                float vi = pv[i] * s.B2 + s.C2 * gi * gi;
-                pm[i] = mi; pv[i] = vi;
-                float denom = MathF.Sqrt(vi) / s.Bc2Sqrt + s.Eps;
-                pp[i] = pi + s.NegStep * mi / denom;
-            }
+            for (int i = done; i < n; i++) pp[i] = s.Update(pp[i], pg[i], ref pm[i], ref pv[i]);
         }
     }
 

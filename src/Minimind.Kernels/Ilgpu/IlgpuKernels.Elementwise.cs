@@ -134,20 +134,16 @@ public static partial class IlgpuKernels
         }
     }
 
-    /// <summary>AdamW over flat buffers, same float32 arithmetic as the CPU backend.</summary>
+    /// <summary>AdamW over flat buffers: <see cref="AdamScalars.Update"/>, the CPU backend's arithmetic.</summary>
     [Kernel]
     public static void AdamW(ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamScalars s)
     {
         int n = p.IntLength;
         for (int i = Gid; i < n; i += GStride)
         {
-            float gi = g[i] * s.GradScale;
-            float pi = p[i] * s.Decay;
-            float mi = m[i] * s.B1 + s.C1 * gi;
-            float vi = v[i] * s.B2 + s.C2 * gi * gi;
+            float mi = m[i], vi = v[i];
+            p[i] = s.Update(p[i], g[i], ref mi, ref vi);
             m[i] = mi; v[i] = vi;
-            float denom = MathF.Sqrt(vi) / s.Bc2Sqrt + s.Eps;
-            p[i] = pi + s.NegStep * mi / denom;
         }
     }
 
