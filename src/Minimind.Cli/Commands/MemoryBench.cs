@@ -46,10 +46,7 @@ public static class MemoryBench
     {
         var what = args.Positional("what to benchmark");
         if (what != "memory") throw new UsageException($"expected 'memory', got '{what}'");
-        string list = args.Get(ThreadCounts)!;
-        var threads = list.Split(',', StringSplitOptions.TrimEntries).Select(c =>
-            int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 ? n
-                : throw new UsageException($"--threads '{list}': '{c}' is not a positive integer (give e.g. 1,2)")).ToArray();
+        var threads = Opt.PositiveInts(ThreadCounts, args.Get(ThreadCounts)!, "1,2");
         var s = new Settings(args.Get(Mib), threads, args.Get(Passes), args.Get(BytesPerToken));
         if ((long)s.Mib * 1024 * 1024 / sizeof(float) > Array.MaxLength)
             throw new UsageException($"--mib {s.Mib}: an array holds at most {(long)Array.MaxLength * sizeof(float) >> 20} MiB");

@@ -64,10 +64,7 @@ public static class ServeBench
     {
         var what = args.Positional("what to benchmark");
         if (what != "serve") throw new UsageException($"expected 'serve', got '{what}'");
-        string list = args.Get(Clients)!;
-        var clients = list.Split(',', StringSplitOptions.TrimEntries).Select(c =>
-            int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 ? n
-                : throw new UsageException($"--clients '{list}': '{c}' is not a positive integer (give e.g. 1,4,16)")).ToArray();
+        var clients = Opt.PositiveInts(Clients, args.Get(Clients)!, "1,4,16");
         int prompt = args.Get(PromptTokens), fresh = args.Get(NewTokens);
         var config = BenchModel.Resolve(args, prompt + fresh);
         if (config.VocabSize < 128) throw new UsageException($"--vocab-size {config.VocabSize}: bench serve streams ASCII bytes and needs at least 128 ids");

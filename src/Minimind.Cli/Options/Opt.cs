@@ -49,6 +49,13 @@ public static class Opt
     public static CliOption<string?> ChoiceOrNull(string name, string help, params string[] choices) =>
         new(name, string.Join('|', choices), help, OptionKind.Value, null, (f, t) => CheckChoice(f, t, choices), choices);
 
+    /// <summary>The comma-separated positive integers <paramref name="list"/> given to <paramref name="option"/> (e.g. <c>--threads 1,2</c>),
+    /// in order; a <see cref="UsageException"/> names the flag, the list and the item that is not one, with <paramref name="example"/>.</summary>
+    public static int[] PositiveInts(CliOption option, string list, string example) =>
+        list.Split(',', StringSplitOptions.TrimEntries).Select(c =>
+            int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 ? n
+                : throw new UsageException($"--{option.Name} '{list}': '{c}' is not a positive integer (give e.g. {example})")).ToArray();
+
     /// <summary>Rule for <see cref="CliOption{T}.Check"/>: at least <paramref name="min"/>.</summary>
     public static CliOption<int> AtLeast(this CliOption<int> o, int min) => o.Check(v => v >= min, $"must be at least {min}");
     /// <summary>Rule: at least <paramref name="min"/> when given.</summary>
