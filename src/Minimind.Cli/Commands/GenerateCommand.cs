@@ -134,8 +134,7 @@ public sealed class GenerateCommand : ICommand
         double firstTokenMs = 0, prefillMs = 0, sinceStartMs = 0;
         foreach (var id in TextGenerator.Generate(model, ids, maxNew, new Sampler(sampling), eos, () => prefillMs = sw.Elapsed.TotalMilliseconds))
         {
-            if (outIds.Count == 0) sinceStartMs = SinceProcessStart();
-            if (outIds.Count == 0) firstTokenMs = sw.Elapsed.TotalMilliseconds;
+            if (outIds.Count == 0) { firstTokenMs = sw.Elapsed.TotalMilliseconds; sinceStartMs = SinceProcessStart(); }
             outIds.Add(id);
             if (decoder is not null) { Console.Out.Write(decoder.Add(id)); Console.Out.Flush(); }
         }
