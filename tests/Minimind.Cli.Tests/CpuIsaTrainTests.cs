@@ -7,7 +7,8 @@ namespace Minimind.Cli.Tests;
 /// The same training run on every CPU kernel path writes the same .pth, byte for byte: the default path (AVX-512 on
 /// this project's machines), <c>DOTNET_EnableAVX512F=0</c> (AVX2+FMA kernels), <c>DOTNET_EnableAVX512=0</c> (.NET 10's
 /// own switch: the runtime then has no 512-bit vectors at all, TensorPrimitives included) and
-/// <c>MINIMIND_CPU_ISA=portable</c>. Each run's device line must name the path it ran, so a switch that was silently
+/// <c>MINIMIND_CPU_ISA=portable</c>, and on a CPU without AVX-512 <c>MINIMIND_CPU_EMULATE_AVX512=1</c> (the AVX-512 path
+/// emulated in software). Each run's device line must name the path it ran, so a switch that was silently
 /// ignored cannot pass as "the same bits".
 /// </summary>
 public class CpuIsaTrainTests
@@ -27,6 +28,9 @@ public class CpuIsaTrainTests
             ("DOTNET_EnableAVX512=0", new() { ["DOTNET_EnableAVX512"] = "0" }, avx2OrBelow),
             ("MINIMIND_CPU_ISA=portable", new() { [CpuIsas.OverrideVariable] = "portable" }, CpuIsa.Portable),
         };
+        // Where the CPU lacks AVX-512, its path still runs: emulated in software (the same code and bits, slower).
+        if (CpuIsas.IsEmulated(CpuIsa.Avx512))
+            runs = runs.Append((CpuIsas.EmulateVariable + "=1", new() { [CpuIsas.EmulateVariable] = "1" }, CpuIsa.Avx512)).ToArray();
         var dir = TestEnvironment.NewTempDir("mm-isa");
         try
         {
@@ -40,6 +44,7 @@ public class CpuIsaTrainTests
                 Assert.True(code == 0, $"{name}: exit {code}\n{stdout}\n{stderr}");
                 string device = (stdout + stderr).Split('\n').First(l => l.StartsWith("device:", StringComparison.Ordinal));
                 Assert.Contains(Label(expected), device);
+                if (CpuIsas.IsEmulated(expected)) Assert.Contains("emulated in software", device);
                 var pth = File.ReadAllBytes(Path.Combine(outDir, "pretrain_64.pth"));
                 if (first is null) first = pth;
                 else Assert.True(first.AsSpan().SequenceEqual(pth), $"--dtype {dtype}: the .pth written with {name} differs from the default path's ({runs[0].Expected.Name()})");

@@ -14,6 +14,10 @@ public sealed class CpuBackend : CheckedBackend
     /// again (the reference the kept panels are tested against; the same bits).</summary>
     public CpuBackend(int threads = 0, CpuIsa? isa = null, bool keepPackedWeights = true) : base(new CpuOps(threads, isa, keepPackedWeights)) { }
 
+    /// <summary>As the public constructor; <paramref name="emulate"/> lets <paramref name="isa"/> be the AVX-512 path on a CPU
+    /// without it, emulated in software (<see cref="CpuIsas.IsEmulated"/>): the tests' way to run every path anywhere.</summary>
+    internal CpuBackend(int threads, CpuIsa? isa, bool keepPackedWeights, bool emulate) : base(new CpuOps(threads, isa, keepPackedWeights, emulate)) { }
+
     private CpuOps Ops => (CpuOps)Inner;
 
     /// <summary>Worker threads used by the ops.</summary>

@@ -25,18 +25,36 @@ public static class CpuIsas
     /// <summary>Environment variable that caps the default path: <c>avx512</c>, <c>avx2</c> or <c>portable</c>.</summary>
     public const string OverrideVariable = "MINIMIND_CPU_ISA";
 
+    /// <summary>Environment variable that, set to <c>1</c> where the CPU or runtime lacks AVX-512, makes the AVX-512 path
+    /// the default with its 512-bit vectors emulated in software (<see cref="IsEmulated"/>): many times slower, for
+    /// checking on any machine that this path writes the same bits as the others.</summary>
+    public const string EmulateVariable = "MINIMIND_CPU_EMULATE_AVX512";
+
     /// <summary>The best path the hardware and the runtime allow (before any cap).</summary>
     public static CpuIsa Hardware { get; } = DetectHardware();
 
-    /// <summary>The default path: <see cref="Hardware"/>, lowered by <c>MINIMIND_CPU_ISA</c> or <c>DOTNET_EnableAVX512F=0</c>.</summary>
-    public static CpuIsa Default { get; } = Cap(Hardware, Environment.GetEnvironmentVariable(OverrideVariable),
+    /// <summary>Whether <c>MINIMIND_CPU_EMULATE_AVX512=1</c> asked for the emulated AVX-512 path.</summary>
+    public static bool EmulationRequested { get; } = Environment.GetEnvironmentVariable(EmulateVariable)?.Trim() == "1";
+
+    /// <summary>The default path: <see cref="Hardware"/> (AVX-512 emulated where <see cref="EmulationRequested"/> and the
+    /// hardware lacks it), lowered by <c>MINIMIND_CPU_ISA</c> or <c>DOTNET_EnableAVX512F=0</c>.</summary>
+    public static CpuIsa Default { get; } = Cap(EmulationRequested ? CpuIsa.Avx512 : Hardware, Environment.GetEnvironmentVariable(OverrideVariable),
         Environment.GetEnvironmentVariable("DOTNET_EnableAVX512F"), out _);
 
     /// <summary>Why <see cref="Default"/> is below <see cref="Hardware"/> (null when it is not).</summary>
     public static string? DefaultReason { get; } = DefaultCapReason();
 
-    /// <summary>Whether this process can run <paramref name="isa"/>.</summary>
+    /// <summary>Whether this process can run <paramref name="isa"/> on its hardware.</summary>
     public static bool IsSupported(CpuIsa isa) => isa <= Hardware;
+
+    /// <summary>
+    /// Whether <paramref name="isa"/> runs here only emulated: the AVX-512 path where the CPU or runtime has no 512-bit
+    /// vectors. Its kernels are written with the cross-platform <see cref="Vector512"/> API, which .NET then executes in
+    /// software (each operation on 256-bit halves or lane by lane, with the same IEEE result per lane), so the path's
+    /// code, its 12×32 blocking, its 16-lane shuffles and its summation order all run and give the bits the hardware
+    /// gives. Only the instructions the JIT would emit are not exercised.
+    /// </summary>
+    public static bool IsEmulated(CpuIsa isa) => isa == CpuIsa.Avx512 && Hardware < CpuIsa.Avx512;
 
     /// <summary>The short name used on the command line and in logs: avx512, avx2, portable.</summary>
     public static string Name(this CpuIsa isa) => isa switch { CpuIsa.Avx512 => "avx512", CpuIsa.Avx2 => "avx2", _ => "portable" };
@@ -90,7 +108,7 @@ public static class CpuIsas
 
     private static string? DefaultCapReason()
     {
-        Cap(Hardware, Environment.GetEnvironmentVariable(OverrideVariable), Environment.GetEnvironmentVariable("DOTNET_EnableAVX512F"), out var reason);
+        Cap(EmulationRequested ? CpuIsa.Avx512 : Hardware, Environment.GetEnvironmentVariable(OverrideVariable), Environment.GetEnvironmentVariable("DOTNET_EnableAVX512F"), out var reason);
         return reason;
     }
 }

@@ -18,13 +18,16 @@ internal sealed partial class CpuOps : IBackend, IRankTransport
 
     /// <summary>Creates the backend with <paramref name="threads"/> workers (0 = <see cref="Environment.ProcessorCount"/>)
     /// on the kernel path <paramref name="isa"/> (null = <see cref="CpuIsas.Default"/>, the best this CPU runs);
-    /// <paramref name="keepPackedWeights"/> false makes <see cref="KeepWeights"/> a no-op (every matmul packs its B).</summary>
-    public CpuOps(int threads = 0, CpuIsa? isa = null, bool keepPackedWeights = true)
+    /// <paramref name="keepPackedWeights"/> false makes <see cref="KeepWeights"/> a no-op (every matmul packs its B);
+    /// <paramref name="emulate"/> (or <c>MINIMIND_CPU_EMULATE_AVX512=1</c>) lets the AVX-512 path run emulated where the
+    /// CPU lacks it (<see cref="CpuIsas.IsEmulated"/>).</summary>
+    public CpuOps(int threads = 0, CpuIsa? isa = null, bool keepPackedWeights = true, bool emulate = false)
     {
         if (threads < 0) throw new ArgumentOutOfRangeException(nameof(threads), $"threads must be >= 0 (0 = all cores), got {threads}");
         var path = isa ?? CpuIsas.Default;
-        if (!CpuIsas.IsSupported(path))
-            throw new PlatformNotSupportedException($"CPU path {path.Name()} needs instructions this CPU or runtime lacks (best available: {CpuIsas.Hardware.Name()})");
+        if (!CpuIsas.IsSupported(path) && !(CpuIsas.IsEmulated(path) && (emulate || CpuIsas.EmulationRequested)))
+            throw new PlatformNotSupportedException($"CPU path {path.Name()} needs instructions this CPU or runtime lacks (best available: {CpuIsas.Hardware.Name()})"
+                + (CpuIsas.IsEmulated(path) ? $"; {CpuIsas.EmulateVariable}=1 runs it emulated in software (slow: for checking its bits)" : ""));
         _work = new WorkPartition(threads);
         Isa = path;
         _keepPackedWeights = keepPackedWeights;
@@ -61,7 +64,8 @@ internal sealed partial class CpuOps : IBackend, IRankTransport
                 CpuIsa.Avx2 => $"AVX2+FMA kernels ({GemmKernelAvx2.MR}×{GemmKernelAvx2.NR} SGEMM",
                 _ => $"portable Vector128 kernels ({GemmKernelPortable.MR}×{GemmKernelPortable.NR} SGEMM",
             };
-            string why = Isa < CpuIsas.Hardware
+            string why = CpuIsas.IsEmulated(Isa) ? $"; emulated in software, this CPU runs {CpuIsas.Hardware.Name()}"
+                : Isa < CpuIsas.Hardware
                 ? Isa == CpuIsas.Default && CpuIsas.DefaultReason is { } r ? $"; capped by {r}" : $"; this CPU also runs {CpuIsas.Hardware.Name()}"
                 : "";
             return kernels + why + ")";

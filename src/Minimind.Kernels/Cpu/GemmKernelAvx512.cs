@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Minimind.Kernels.Cpu;
 
@@ -16,8 +15,11 @@ internal readonly unsafe struct GemmKernelAvx512 : IGemmKernel
     public static int NR => 32;
     public static CpuIsa Isa => CpuIsa.Avx512;
 
+    // The cross-platform FMA: with AVX-512 the JIT imports it as the same node as Avx512F.FusedMultiplyAdd (one vfmadd,
+    // the broadcast folded into its memory operand); without, .NET runs it in software, lane by lane with the same
+    // rounding, which is what lets a CPU without AVX-512 check this kernel's bits (CpuIsas.IsEmulated).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> F(float* a, Vector512<float> b, Vector512<float> c) => Avx512F.FusedMultiplyAdd(Vector512.Create(*a), b, c);
+    private static Vector512<float> F(float* a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(Vector512.Create(*a), b, c);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     public static void Block<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat

@@ -14,7 +14,7 @@ namespace Minimind.Kernels.Tests.Cpu;
 /// </summary>
 public unsafe class CpuBf16PanelTests
 {
-    private static readonly CpuIsa[] Paths = Enum.GetValues<CpuIsa>().Where(CpuIsas.IsSupported).ToArray();
+    private static readonly CpuIsa[] Paths = CpuTestPaths.All;
 
     public static IEnumerable<object[]> Shapes()
     {

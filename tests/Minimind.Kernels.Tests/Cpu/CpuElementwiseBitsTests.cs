@@ -12,7 +12,7 @@ namespace Minimind.Kernels.Tests.Cpu;
 /// </summary>
 public class CpuElementwiseBitsTests
 {
-    private static readonly CpuIsa[] Paths = Enum.GetValues<CpuIsa>().Where(CpuIsas.IsSupported).ToArray();
+    private static readonly CpuIsa[] Paths = CpuTestPaths.All;
 
     public static IEnumerable<object[]> Lengths() =>
         new[] { 1, 15, 16, 17, 255, 257, 1000, 16_387, 70_001 }.Select(n => new object[] { n });

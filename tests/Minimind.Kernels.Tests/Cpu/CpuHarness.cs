@@ -10,7 +10,7 @@ internal sealed class CpuHarness : IDisposable
     public const double Tol = 1e-5;
     public readonly CpuBackend B;
 
-    public CpuHarness(int threads = 0, CpuIsa? isa = null) => B = new CpuBackend(threads, isa);
+    public CpuHarness(int threads = 0, CpuIsa? isa = null) => B = isa is { } i ? CpuTestPaths.Backend(threads, i) : new CpuBackend(threads);
 
     public Tensor Up(double[] x)
     {

@@ -13,7 +13,7 @@ namespace Minimind.Kernels.Tests.Cpu;
 /// </summary>
 public class CpuIsaPathTests
 {
-    private static readonly CpuIsa[] Paths = Enum.GetValues<CpuIsa>().Where(CpuIsas.IsSupported).ToArray();
+    private static readonly CpuIsa[] Paths = CpuTestPaths.All;
 
     // Element (i, j) of A·B where A(i, p) = a[i·aRs + p·aCs] and B(p, j) = b[p·bRs + j·bCs], accumulated onto c as the
     // kernels do: Σ over each slice of Sgemm.KC k, FMA chain from +0, then c = c + slice sum (the first slice
@@ -151,8 +151,24 @@ public class CpuIsaPathTests
     {
         foreach (var isa in Paths)
         {
-            using var b = new CpuBackend(1, isa);
+            using var b = CpuTestPaths.Backend(1, isa);
             Assert.Contains(isa switch { CpuIsa.Avx512 => "AVX-512", CpuIsa.Avx2 => "AVX2+FMA", _ => "portable" }, b.DeviceName);
+            Assert.Equal(CpuIsas.IsEmulated(isa), b.DeviceName.Contains("emulated in software", StringComparison.Ordinal));
         }
+    }
+
+    [Fact]
+    public void EmulatedAvx512_IsRunOnlyWhenAskedFor()
+    {
+        if (!CpuIsas.IsEmulated(CpuIsa.Avx512) || CpuIsas.EmulationRequested)
+        {
+            // This CPU runs AVX-512 (or the variable is set): the public constructor takes the path.
+            using var b = new CpuBackend(1, CpuIsa.Avx512);
+            Assert.Equal(CpuIsa.Avx512, b.Isa);
+            return;
+        }
+        var e = Assert.Throws<PlatformNotSupportedException>(() => new CpuBackend(1, CpuIsa.Avx512));
+        Assert.Contains(CpuIsas.EmulateVariable + "=1", e.Message);
+        Assert.NotEqual(CpuIsa.Avx512, CpuIsas.Default);
     }
 }

@@ -12,7 +12,7 @@ namespace Minimind.Kernels.Tests.Cpu;
 /// </summary>
 public class CpuKeptPanelsTests
 {
-    private static readonly CpuIsa[] Paths = Enum.GetValues<CpuIsa>().Where(CpuIsas.IsSupported).ToArray();
+    private static readonly CpuIsa[] Paths = CpuTestPaths.All;
     private const int N = 70, K = 300;
 
     public static IEnumerable<object[]> Cases()
@@ -57,7 +57,7 @@ public class CpuKeptPanelsTests
     // What a backend that packs on every call computes for weights w (the reference of every test here).
     private static (float[] Y, float[] Dx) Fresh(CpuIsa isa, float[] w, int m, Precision p)
     {
-        using var be = new CpuBackend(2, isa, keepPackedWeights: false);
+        using var be = CpuTestPaths.Backend(2, isa, keepPackedWeights: false);
         var t = Weights(be, w);
         Assert.Equal(0, CpuBackend.PackedBytes(t));
         return Products(be, t, m, p);
@@ -70,7 +70,7 @@ public class CpuKeptPanelsTests
         var expected = Fresh(isa, wv, m, p);
         foreach (int threads in new[] { 1, 2 })
         {
-            using var be = new CpuBackend(threads, isa);
+            using var be = CpuTestPaths.Backend(threads, isa);
             var w = Weights(be, wv);
             // The forward layout is packed into the buffer's store on the first call, the backward-input one on the second;
             // the third reads both from the store.
@@ -132,7 +132,7 @@ public class CpuKeptPanelsTests
         foreach (var isa in Paths)
             foreach (var (p, m) in new[] { (Precision.Fp32, 3), (Precision.Bf16, 60) })
             {
-                using var be = new CpuBackend(2, isa);
+                using var be = CpuTestPaths.Backend(2, isa);
                 var w = Weights(be, Seeded(1, N * K));
                 Products(be, w, m, p);
                 Products(be, w, m, p);

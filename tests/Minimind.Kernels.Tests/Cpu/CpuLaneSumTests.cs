@@ -12,7 +12,7 @@ namespace Minimind.Kernels.Tests.Cpu;
 /// </summary>
 public class CpuLaneSumTests
 {
-    private static readonly CpuIsa[] Paths = Enum.GetValues<CpuIsa>().Where(CpuIsas.IsSupported).ToArray();
+    private static readonly CpuIsa[] Paths = CpuTestPaths.All;
 
     private static IEnumerable<int> Lengths() => Enumerable.Range(0, 300).Concat(new[] { 383, 384, 385, 511, 512, 513, 768, 1000, 1408, 2432, 6400, 6401 });
 

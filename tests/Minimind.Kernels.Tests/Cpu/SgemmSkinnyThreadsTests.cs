@@ -11,7 +11,7 @@ namespace Minimind.Kernels.Tests.Cpu;
 /// </summary>
 public class SgemmSkinnyThreadsTests
 {
-    private static readonly CpuIsa[] Paths = Enum.GetValues<CpuIsa>().Where(CpuIsas.IsSupported).ToArray();
+    private static readonly CpuIsa[] Paths = CpuTestPaths.All;
 
     // N outputs × K inputs of minimind3's (dim 768) and minimind-v1's (dim 512) weights: q/o, k/v, gate/up, down, lm_head.
     public static TheoryData<int, int> DecodeShapes => new()

@@ -11,7 +11,7 @@ namespace Minimind.Kernels.Tests.Cpu;
 /// </summary>
 public class SgemmSliceFlowTests
 {
-    private static readonly CpuIsa[] Paths = Enum.GetValues<CpuIsa>().Where(CpuIsas.IsSupported).ToArray();
+    private static readonly CpuIsa[] Paths = CpuTestPaths.All;
 
     private static float[] Seeded(int seed, int n) => TestData.ToFloat(TestData.Uniform(seed, n));
 
