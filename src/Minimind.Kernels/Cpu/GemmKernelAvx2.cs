@@ -55,4 +55,21 @@ internal readonly unsafe struct GemmKernelAvx2 : IGemmKernel
         }
         c00.Store(t); c01.Store(t + 8); c10.Store(t + 16); c11.Store(t + 24); c20.Store(t + 32); c21.Store(t + 40); c30.Store(t + 48); c31.Store(t + 56);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    public static void Row4<TP>(int kc, float* a, byte* b, long panelBytes, float* t) where TP : struct, IPanelFormat
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        byte* b1 = b + panelBytes, b2 = b1 + panelBytes, b3 = b2 + panelBytes;
+        for (int p = 0; p < kc; p++)
+        {
+            var x = Vector256.Create(a[0]);
+            c00 = F(x, TP.Load256(b, 0), c00); c01 = F(x, TP.Load256(b, 1), c01);
+            c10 = F(x, TP.Load256(b1, 0), c10); c11 = F(x, TP.Load256(b1, 1), c11);
+            c20 = F(x, TP.Load256(b2, 0), c20); c21 = F(x, TP.Load256(b2, 1), c21);
+            c30 = F(x, TP.Load256(b3, 0), c30); c31 = F(x, TP.Load256(b3, 1), c31);
+            a += 6; b += 16 * TP.Bytes; b1 += 16 * TP.Bytes; b2 += 16 * TP.Bytes; b3 += 16 * TP.Bytes;
+        }
+        c00.Store(t); c01.Store(t + 8); c10.Store(t + 16); c11.Store(t + 24); c20.Store(t + 32); c21.Store(t + 40); c30.Store(t + 48); c31.Store(t + 56);
+    }
 }

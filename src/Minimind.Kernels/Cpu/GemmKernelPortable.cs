@@ -62,4 +62,23 @@ internal readonly unsafe struct GemmKernelPortable : IGemmKernel
         c00.Store(t); c01.Store(t + 4); c02.Store(t + 8); c03.Store(t + 12); c10.Store(t + 16); c11.Store(t + 20); c12.Store(t + 24); c13.Store(t + 28);
         c20.Store(t + 32); c21.Store(t + 36); c22.Store(t + 40); c23.Store(t + 44); c30.Store(t + 48); c31.Store(t + 52); c32.Store(t + 56); c33.Store(t + 60);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    public static void Row4<TP>(int kc, float* a, byte* b, long panelBytes, float* t) where TP : struct, IPanelFormat
+    {
+        Vector128<float> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector128<float> c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
+        byte* b1 = b + panelBytes, b2 = b1 + panelBytes, b3 = b2 + panelBytes;
+        for (int p = 0; p < kc; p++)
+        {
+            float x = a[0];
+            Row(x, TP.Load128(b, 0), TP.Load128(b, 1), TP.Load128(b, 2), TP.Load128(b, 3), ref c00, ref c01, ref c02, ref c03);
+            Row(x, TP.Load128(b1, 0), TP.Load128(b1, 1), TP.Load128(b1, 2), TP.Load128(b1, 3), ref c10, ref c11, ref c12, ref c13);
+            Row(x, TP.Load128(b2, 0), TP.Load128(b2, 1), TP.Load128(b2, 2), TP.Load128(b2, 3), ref c20, ref c21, ref c22, ref c23);
+            Row(x, TP.Load128(b3, 0), TP.Load128(b3, 1), TP.Load128(b3, 2), TP.Load128(b3, 3), ref c30, ref c31, ref c32, ref c33);
+            a += 6; b += 16 * TP.Bytes; b1 += 16 * TP.Bytes; b2 += 16 * TP.Bytes; b3 += 16 * TP.Bytes;
+        }
+        c00.Store(t); c01.Store(t + 4); c02.Store(t + 8); c03.Store(t + 12); c10.Store(t + 16); c11.Store(t + 20); c12.Store(t + 24); c13.Store(t + 28);
+        c20.Store(t + 32); c21.Store(t + 36); c22.Store(t + 40); c23.Store(t + 44); c30.Store(t + 48); c31.Store(t + 52); c32.Store(t + 56); c33.Store(t + 60);
+    }
 }

@@ -25,4 +25,10 @@ internal unsafe interface IGemmKernel
     /// <summary>Rows 0..3 of <see cref="Block"/> (same panels, same order; t rows 4.. are left as they were): the
     /// decode-sized product, where computing all MR rows would multiply the work by MR/4 for nothing.</summary>
     static abstract void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat;
+
+    /// <summary>Row 0 of <see cref="Block"/> against four B panels, the q-th at b + q·<paramref name="panelBytes"/>:
+    /// t[q·NR + j] = Σ_{p &lt; kc} a[p·MR]·B_q(p, j), each an FMA chain over p ascending from +0, so the bits of row 0 of
+    /// <see cref="Block"/> on each panel. The one-row (decode) product: Block4 would spend three of every four FMAs on
+    /// padding rows and keep one panel's two or four chains in flight; this keeps four panels' chains in flight.</summary>
+    static abstract void Row4<TP>(int kc, float* a, byte* b, long panelBytes, float* t) where TP : struct, IPanelFormat;
 }

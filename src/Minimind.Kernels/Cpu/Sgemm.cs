@@ -250,12 +250,27 @@ internal static unsafe class Sgemm
                     fixed (float* pa = aPack, pb = b, pc = c, bp = bPanel, kp = kept)
                     {
                         float* block = bp + NR * KC;
-                        for (long panel = s; panel < e; panel++)
+                        // Slices outside panels: a chunk's kept panels of one slice lie back to back, so each slice is
+                        // one sequential read (panels outside made every 16 KB panel-slice its own stream). Each C element
+                        // still gets its slices in ascending order.
+                        for (int p0 = 0; p0 < K; p0 += KC)
                         {
-                            int j0 = (int)panel * NR, nr = Math.Min(NR, N - j0);
-                            for (int p0 = 0; p0 < K; p0 += KC)
+                            int kc = Math.Min(KC, K - p0);
+                            long panel = s;
+                            // One row against kept panels (decode): four panels a kernel call, back to back in this slice.
+                            if (M == 1 && packedB is not null)
+                                for (int bytes = bf16 ? 2 : 4; panel + 4 <= e; panel += 4)
+                                {
+                                    int j0 = (int)panel * NR;
+                                    byte* bb = (byte*)kp + (nPad * p0 + (long)j0 * kc) * bytes;
+                                    if (bf16) TK.Row4<Bf16Panels>(kc, pa + (long)mPad * p0, bb, (long)NR * kc * bytes, block);
+                                    else TK.Row4<F32Panels>(kc, pa + (long)mPad * p0, bb, (long)NR * kc * bytes, block);
+                                    for (int q = 0; q < 4; q++)
+                                        Merge<TK>(block + q * NR, pc + cOff + j0 + q * NR, ldc, 1, Math.Min(NR, N - j0 - q * NR), p0 == 0 && !accumulate);
+                                }
+                            for (; panel < e; panel++)
                             {
-                                int kc = Math.Min(KC, K - p0);
+                                int j0 = (int)panel * NR, nr = Math.Min(NR, N - j0);
                                 byte* bb = (byte*)bp;
                                 if (packedB is null) PackB<TK>(bp, pb + bOff + (long)p0 * bRs + (long)j0 * bCs, bRs, bCs, nr, kc, precision);
                                 else bb = (byte*)kp + (nPad * p0 + (long)j0 * kc) * (bf16 ? 2 : 4);
