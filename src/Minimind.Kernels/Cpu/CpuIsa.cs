@@ -38,8 +38,8 @@ public static class CpuIsas
 
     /// <summary>The default path: <see cref="Hardware"/> (AVX-512 emulated where <see cref="EmulationRequested"/> and the
     /// hardware lacks it), lowered by <c>MINIMIND_CPU_ISA</c> or <c>DOTNET_EnableAVX512F=0</c>.</summary>
-    public static CpuIsa Default { get; } = Cap(EmulationRequested ? CpuIsa.Avx512 : Hardware, Environment.GetEnvironmentVariable(OverrideVariable),
-        Environment.GetEnvironmentVariable("DOTNET_EnableAVX512F"), out _);
+    public static CpuIsa Default { get; } = Runnable(Cap(EmulationRequested ? CpuIsa.Avx512 : Hardware, Environment.GetEnvironmentVariable(OverrideVariable),
+        Environment.GetEnvironmentVariable("DOTNET_EnableAVX512F"), out _));
 
     /// <summary>Why <see cref="Default"/> is below <see cref="Hardware"/> (null when it is not).</summary>
     public static string? DefaultReason { get; } = DefaultCapReason();
@@ -105,6 +105,9 @@ public static class CpuIsas
         }
         return isa;
     }
+
+    // A cap below the emulated AVX-512 path can name AVX2 on a CPU without it (DOTNET_EnableAVX512F=0): the hardware's best then.
+    private static CpuIsa Runnable(CpuIsa isa) => IsSupported(isa) || IsEmulated(isa) ? isa : Hardware;
 
     private static string? DefaultCapReason()
     {
