@@ -65,7 +65,8 @@ public sealed class BenchCommand : ICommand
         warm-up optimizer step, then --steps timed steps on seeded random tokens: forward + backward +
         clip_grad_norm_ + AdamW, --accumulation-steps micro-batches each (summed pairwise). Prints seconds per
         step, the model FLOPs achieved (6 per trained matmul weight per token + 12*layers*dim*T attention, PaLM's
-        estimate; on --device cpu also as a share of the SGEMM peak measured on the spot) and, as its LAST line,
+        estimate; on --device cpu also, per step, as a share of the SGEMM peak measured right after that step,
+        outside the timing, so a machine whose speed drifts is compared with itself) and, as its LAST line,
         "tokens/s: <number>". On a backend that launches kernels (cuda, ilgpu-cpu)
         also "kernel launches per step: N", counted exactly over the whole step.
         Under 'mpirun -np W' a step takes W x accumulation micro-batches (each rank its block, combined in the
@@ -185,6 +186,12 @@ public sealed class BenchCommand : ICommand
             long bytes0 = trainer.Parallel.BytesSent;
             var counter = backend as ILaunchCounter;
             var launches = new List<long>();
+            long tokensPerStep = (long)g * batch * data.SeqLen;
+            double perToken = ModelFlops.TrainingPerToken(config, data.SeqLen, frozenBase: recipe is LoraRecipe, recipe is LoraRecipe ? stage.Parameters.TotalElements : 0);
+            // On the CPU in one process, the SGEMM peak is measured after every step, outside the timing: a machine whose
+            // speed drifts (a shared VM moved 2x within minutes) then gives each step a yardstick from the same moment.
+            bool peaks = backend.Name == "cpu" && comm.Size == 1;
+            var mfu = new List<double>();
             for (int s = 1; s <= steps; s++)
             {
                 sw.Restart();
@@ -195,13 +202,22 @@ public sealed class BenchCommand : ICommand
                 backend.Synchronize();
                 times.Add(sw.Elapsed.TotalSeconds);
                 if (counter is not null) launches.Add(counter.KernelLaunches - before);
-                log.WriteLine($"step {s}/{steps}: {times[^1]:F3} s, loss {loss:F4}");
+                string peak = "";
+                if (peaks)
+                {
+                    total.Stop();
+                    double achieved = perToken * tokensPerStep / times[^1] / 1e9, sgemm = SgemmPeak.Measure(backend);
+                    mfu.Add(achieved / sgemm);
+                    peak = string.Create(CultureInfo.InvariantCulture, $"; {achieved:F1} GFLOP/s, SGEMM peak after it {sgemm:F1} GFLOP/s: {100 * mfu[^1]:F0}%");
+                    total.Start();
+                }
+                log.WriteLine($"step {s}/{steps}: {times[^1]:F3} s, loss {loss:F4}{peak}");
             }
             double secs = total.Elapsed.TotalSeconds;
             double stepS = secs / steps;
             times.Sort();
             log.WriteLine($"step time: mean {stepS:F3} s, median {times[times.Count / 2]:F3} s, min {times[0]:F3} s");
-            log.WriteLine(FlopsLine(backend, config, data.SeqLen, recipe is LoraRecipe ? stage.Parameters.TotalElements : -1, (double)g * batch * data.SeqLen / stepS, comm.Size == 1));
+            log.WriteLine(FlopsLine(config, perToken, recipe is LoraRecipe, tokensPerStep / stepS, mfu));
             if (launches.Count > 0) log.WriteLine(LaunchesLine(launches));
             if (comm.Size > 1)
             {
@@ -248,19 +264,20 @@ public sealed class BenchCommand : ICommand
     }
 
     /// <summary>
-    /// "model FLOPs: ..." — achieved GFLOP/s (<see cref="ModelFlops.TrainingPerToken"/> × tokens/s) and, on the CPU backend,
-    /// its share of the SGEMM peak measured now (<see cref="SgemmPeak"/>; single process only). adapterWeights &lt; 0: every weight is trained.
+    /// "model FLOPs: ..." — achieved GFLOP/s (<see cref="ModelFlops.TrainingPerToken"/> × tokens/s) and, where the SGEMM peak
+    /// was measured after each step (<see cref="SgemmPeak"/>; CPU, single process), the median over the steps of each
+    /// step's achieved GFLOP/s over the peak measured right after it.
     /// </summary>
-    private static string FlopsLine(IBackend backend, ModelConfig config, int seqLen, long adapterWeights, double tokensPerSecond, bool measurePeak)
+    internal static string FlopsLine(ModelConfig config, double perToken, bool frozenBase, double tokensPerSecond, IReadOnlyList<double> mfu)
     {
-        double perToken = ModelFlops.TrainingPerToken(config, seqLen, frozenBase: adapterWeights >= 0, Math.Max(0, adapterWeights));
         double achieved = perToken * tokensPerSecond / 1e9;
         string line = string.Create(CultureInfo.InvariantCulture,
-            $"model FLOPs: {perToken / 1e6:F1} MFLOP/token ({(adapterWeights >= 0 ? "4" : "6")}·{ModelFlops.MatmulWeightsPerToken(config):N0} matmul weights + 12·layers·dim·T attention), achieved {achieved:F1} GFLOP/s");
-        if (backend.Name != "cpu" || !measurePeak) return line;
-        double peak = SgemmPeak.Measure(backend);
+            $"model FLOPs: {perToken / 1e6:F1} MFLOP/token ({(frozenBase ? "4" : "6")}·{ModelFlops.MatmulWeightsPerToken(config):N0} matmul weights + 12·layers·dim·T attention), achieved {achieved:F1} GFLOP/s");
+        if (mfu.Count == 0) return line;
+        var sorted = mfu.Order().ToArray();
+        double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
         return line + string.Create(CultureInfo.InvariantCulture,
-            $"; SGEMM peak measured now (2048×2048×1024, best of 3): {peak:F1} GFLOP/s, so {100 * achieved / peak:F0}% of it");
+            $"; per step, of the SGEMM peak (2048×2048×1024, best of 3) measured after it: median {100 * median:F0}% ({100 * sorted[0]:F0}–{100 * sorted[^1]:F0}%)");
     }
 
     /// <summary>"kernel launches per step: N (...)" from the per-step counts (MoE routing varies them: then "min..max, mean M").</summary>
