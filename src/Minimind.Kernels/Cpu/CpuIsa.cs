@@ -38,11 +38,13 @@ public static class CpuIsas
 
     /// <summary>The default path: <see cref="Hardware"/> (AVX-512 emulated where <see cref="EmulationRequested"/> and the
     /// hardware lacks it), lowered by <c>MINIMIND_CPU_ISA</c> or <c>DOTNET_EnableAVX512F=0</c>.</summary>
-    public static CpuIsa Default { get; } = Runnable(Cap(EmulationRequested ? CpuIsa.Avx512 : Hardware, Environment.GetEnvironmentVariable(OverrideVariable),
-        Environment.GetEnvironmentVariable("DOTNET_EnableAVX512F"), out _));
+    public static CpuIsa Default => Chosen.Isa;
 
     /// <summary>Why <see cref="Default"/> is below <see cref="Hardware"/> (null when it is not).</summary>
-    public static string? DefaultReason { get; } = DefaultCapReason();
+    public static string? DefaultReason => Chosen.Reason;
+
+    // After Hardware and EmulationRequested: static initialisers run in textual order.
+    private static readonly (CpuIsa Isa, string? Reason) Chosen = Choose();
 
     /// <summary>Whether this process can run <paramref name="isa"/> on its hardware.</summary>
     public static bool IsSupported(CpuIsa isa) => isa <= Hardware;
@@ -106,12 +108,11 @@ public static class CpuIsas
         return isa;
     }
 
-    // A cap below the emulated AVX-512 path can name AVX2 on a CPU without it (DOTNET_EnableAVX512F=0): the hardware's best then.
-    private static CpuIsa Runnable(CpuIsa isa) => IsSupported(isa) || IsEmulated(isa) ? isa : Hardware;
-
-    private static string? DefaultCapReason()
+    private static (CpuIsa, string?) Choose()
     {
-        Cap(EmulationRequested ? CpuIsa.Avx512 : Hardware, Environment.GetEnvironmentVariable(OverrideVariable), Environment.GetEnvironmentVariable("DOTNET_EnableAVX512F"), out var reason);
-        return reason;
+        var isa = Cap(EmulationRequested ? CpuIsa.Avx512 : Hardware, Environment.GetEnvironmentVariable(OverrideVariable),
+            Environment.GetEnvironmentVariable("DOTNET_EnableAVX512F"), out var reason);
+        // A cap below the emulated AVX-512 path can name AVX2 on a CPU without it (DOTNET_EnableAVX512F=0): the hardware's best then.
+        return (IsSupported(isa) || IsEmulated(isa) ? isa : Hardware, reason);
     }
 }

@@ -244,6 +244,7 @@ internal static unsafe class Sgemm
                 var bPanel = PackPool.Rent(NR * KC + MR * NR);
                 float[] kept = packedB?.Data ?? bPanel;
                 bool bf16 = packedB is { Bf16: true };
+                int bytes = bf16 ? 2 : 4;
                 long nPad = (long)nPanels * NR;
                 try
                 {
@@ -256,25 +257,27 @@ internal static unsafe class Sgemm
                         for (int p0 = 0; p0 < K; p0 += KC)
                         {
                             int kc = Math.Min(KC, K - p0);
+                            bool overwrite = p0 == 0 && !accumulate;
+                            // Kept panel j0 of this slice (panels of a slice lie back to back, NR·kc values each).
+                            byte* keptSlice = (byte*)kp + nPad * p0 * bytes;
                             long panel = s;
-                            // One row against kept panels (decode): four panels a kernel call, back to back in this slice.
+                            // One row against kept panels (decode): four panels a kernel call.
                             if (M == 1 && packedB is not null)
-                                for (int bytes = bf16 ? 2 : 4; panel + 4 <= e; panel += 4)
+                                for (; panel + 4 <= e; panel += 4)
                                 {
                                     int j0 = (int)panel * NR;
-                                    byte* bb = (byte*)kp + (nPad * p0 + (long)j0 * kc) * bytes;
+                                    byte* bb = keptSlice + (long)j0 * kc * bytes;
                                     if (bf16) TK.Row4<Bf16Panels>(kc, pa + (long)mPad * p0, bb, (long)NR * kc * bytes, block);
                                     else TK.Row4<F32Panels>(kc, pa + (long)mPad * p0, bb, (long)NR * kc * bytes, block);
                                     for (int q = 0; q < 4; q++)
-                                        Merge<TK>(block + q * NR, pc + cOff + j0 + q * NR, ldc, 1, Math.Min(NR, N - j0 - q * NR), p0 == 0 && !accumulate);
+                                        Merge<TK>(block + q * NR, pc + cOff + j0 + q * NR, ldc, 1, Math.Min(NR, N - j0 - q * NR), overwrite);
                                 }
                             for (; panel < e; panel++)
                             {
                                 int j0 = (int)panel * NR, nr = Math.Min(NR, N - j0);
                                 byte* bb = (byte*)bp;
                                 if (packedB is null) PackB<TK>(bp, pb + bOff + (long)p0 * bRs + (long)j0 * bCs, bRs, bCs, nr, kc, precision);
-                                else bb = (byte*)kp + (nPad * p0 + (long)j0 * kc) * (bf16 ? 2 : 4);
-                                bool overwrite = p0 == 0 && !accumulate;
+                                else bb = keptSlice + (long)j0 * kc * bytes;
                                 for (int i0 = 0; i0 < M; i0 += MR)
                                 {
                                     int mr = Math.Min(MR, M - i0);
