@@ -66,6 +66,12 @@ public static class Program
             Console.Error.WriteLine($"minimind {cmd.Name}: error: {e.Message}");
             return 1;
         }
+        // A bad environment setting read in a static initialiser (MINIMIND_CPU_ISA, MINIMIND_CPU_EMULATE_AVX512) arrives wrapped.
+        catch (TypeInitializationException e) when (e.InnerException is ArgumentException inner)
+        {
+            Console.Error.WriteLine($"minimind {cmd.Name}: error: {inner.Message}");
+            return 1;
+        }
     }
 
     private static TextWriter PlainWriter(int fd) =>

@@ -52,4 +52,15 @@ public class CpuIsaTrainTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Theory]
+    [InlineData("MINIMIND_CPU_ISA", "sse", "MINIMIND_CPU_ISA=sse: CPU path 'sse' is not one of: avx512, avx2, portable")]
+    [InlineData("MINIMIND_CPU_EMULATE_AVX512", "yes", "MINIMIND_CPU_EMULATE_AVX512=yes: expected 1 (on) or 0 (off)")]
+    public void ABadPathVariable_IsOneErrorLineNamingIt(string variable, string value, string message)
+    {
+        var (code, stdout, stderr) = CliProcess.ExecWithEnv(new Dictionary<string, string> { [variable] = value }, null,
+            "kernels", "bench", "--device", "cpu", "--sizes", "small", "--seconds", "0.01", "--op", "MatMul(q");
+        Assert.True(code == 1, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Equal($"minimind kernels: error: {message}", stderr.Trim());
+    }
 }

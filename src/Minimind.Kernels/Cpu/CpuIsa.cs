@@ -34,7 +34,7 @@ public static class CpuIsas
     public static CpuIsa Hardware { get; } = DetectHardware();
 
     /// <summary>Whether <c>MINIMIND_CPU_EMULATE_AVX512=1</c> asked for the emulated AVX-512 path.</summary>
-    public static bool EmulationRequested { get; } = Environment.GetEnvironmentVariable(EmulateVariable)?.Trim() == "1";
+    public static bool EmulationRequested { get; } = ParseSwitch(EmulateVariable, Environment.GetEnvironmentVariable(EmulateVariable));
 
     /// <summary>The default path: <see cref="Hardware"/> (AVX-512 emulated where <see cref="EmulationRequested"/> and the
     /// hardware lacks it), lowered by <c>MINIMIND_CPU_ISA</c> or <c>DOTNET_EnableAVX512F=0</c>.</summary>
@@ -107,6 +107,14 @@ public static class CpuIsas
         }
         return isa;
     }
+
+    /// <summary>An on/off variable: unset, empty or 0 is off, 1 is on; anything else is refused, naming the variable.</summary>
+    internal static bool ParseSwitch(string variable, string? value) => value?.Trim() switch
+    {
+        null or "" or "0" => false,
+        "1" => true,
+        _ => throw new ArgumentException($"{variable}={value}: expected 1 (on) or 0 (off)"),
+    };
 
     private static (CpuIsa, string?) Choose()
     {

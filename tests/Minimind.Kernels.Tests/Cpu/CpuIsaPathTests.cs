@@ -158,6 +158,17 @@ public class CpuIsaPathTests
     }
 
     [Fact]
+    public void EmulationSwitch_TakesOneOrZero_AndNamesTheVariableOtherwise()
+    {
+        Assert.False(CpuIsas.ParseSwitch("V", null));
+        Assert.False(CpuIsas.ParseSwitch("V", ""));
+        Assert.False(CpuIsas.ParseSwitch("V", " 0 "));
+        Assert.True(CpuIsas.ParseSwitch("V", "1"));
+        var e = Assert.Throws<ArgumentException>(() => CpuIsas.ParseSwitch(CpuIsas.EmulateVariable, "yes"));
+        Assert.Equal("MINIMIND_CPU_EMULATE_AVX512=yes: expected 1 (on) or 0 (off)", e.Message);
+    }
+
+    [Fact]
     public void EmulatedAvx512_IsRunOnlyWhenAskedFor()
     {
         if (!CpuIsas.IsEmulated(CpuIsa.Avx512) || CpuIsas.EmulationRequested)
