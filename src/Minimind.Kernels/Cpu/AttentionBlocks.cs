@@ -72,8 +72,8 @@ internal readonly struct AttentionBlocks
         for (int i0 = 0; i0 < rows; i0 += MR)
             for (int j0 = 0; j0 < cols; j0 += NR)
             {
-                TK.Block<F32Panels>(kc, a + (long)i0 * kc, (byte*)(b + (long)j0 * kc), block);
-                Sgemm.Merge<TK>(block, c + (long)i0 * ldc + j0, ldc, Math.Min(MR, rows - i0), Math.Min(NR, cols - j0), overwrite);
+                Sgemm.BlockMerged<TK, F32Panels>(kc, a + (long)i0 * kc, (byte*)(b + (long)j0 * kc), c + (long)i0 * ldc + j0, ldc,
+                    Math.Min(MR, rows - i0), Math.Min(NR, cols - j0), overwrite, block);
             }
     }
 
@@ -88,8 +88,8 @@ internal readonly struct AttentionBlocks
             int tLast = t0 + Math.Min(ir + MR, rows) - 1;
             for (int jr = 0; jr < cols && j0 + jr <= tLast; jr += NR)
             {
-                TK.Block<F32Panels>(kc, a + (long)ir * kc, (byte*)(b + (long)jr * kc), block);
-                Sgemm.Merge<TK>(block, c + (long)ir * ldc + jr, ldc, Math.Min(MR, rows - ir), Math.Min(NR, cols - jr), true);
+                Sgemm.BlockMerged<TK, F32Panels>(kc, a + (long)ir * kc, (byte*)(b + (long)jr * kc), c + (long)ir * ldc + jr, ldc,
+                    Math.Min(MR, rows - ir), Math.Min(NR, cols - jr), true, block);
             }
         }
     }

@@ -21,8 +21,11 @@ internal readonly unsafe struct GemmKernelAvx512 : IGemmKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> F(float* a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(Vector512.Create(*a), b, c);
 
+    // The scratch tile written as a C of NR columns: an overwrite adds −0 to each sum, which leaves every value as it is.
+    public static void Block<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat => BlockInto<TP>(kc, a, b, t, 32, true);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    public static void Block<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat
+    public static void BlockInto<TP>(int kc, float* a, byte* b, float* c, int ldc, bool overwrite) where TP : struct, IPanelFormat
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -39,10 +42,20 @@ internal readonly unsafe struct GemmKernelAvx512 : IGemmKernel
             ca0 = F(a + 10, b0, ca0); ca1 = F(a + 10, b1, ca1); cb0 = F(a + 11, b0, cb0); cb1 = F(a + 11, b1, cb1);
             a += 12; b += 32 * TP.Bytes;
         }
-        c00.Store(t); c01.Store(t + 16); c10.Store(t + 32); c11.Store(t + 48); c20.Store(t + 64); c21.Store(t + 80);
-        c30.Store(t + 96); c31.Store(t + 112); c40.Store(t + 128); c41.Store(t + 144); c50.Store(t + 160); c51.Store(t + 176);
-        c60.Store(t + 192); c61.Store(t + 208); c70.Store(t + 224); c71.Store(t + 240); c80.Store(t + 256); c81.Store(t + 272);
-        c90.Store(t + 288); c91.Store(t + 304); ca0.Store(t + 320); ca1.Store(t + 336); cb0.Store(t + 352); cb1.Store(t + 368);
+        var keep = Vector512.Create(overwrite ? 0 : -1).AsSingle();
+        var zero = Vector512.Create(overwrite ? -0f : 0f);
+        Put(c, c00, c01, keep, zero); c += ldc; Put(c, c10, c11, keep, zero); c += ldc; Put(c, c20, c21, keep, zero); c += ldc;
+        Put(c, c30, c31, keep, zero); c += ldc; Put(c, c40, c41, keep, zero); c += ldc; Put(c, c50, c51, keep, zero); c += ldc;
+        Put(c, c60, c61, keep, zero); c += ldc; Put(c, c70, c71, keep, zero); c += ldc; Put(c, c80, c81, keep, zero); c += ldc;
+        Put(c, c90, c91, keep, zero); c += ldc; Put(c, ca0, ca1, keep, zero); c += ldc; Put(c, cb0, cb1, keep, zero);
+    }
+
+    // row (+)= x: C's values where keep is all ones, else −0 (the additive identity, so an overwrite stores x, even −0).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(float* row, Vector512<float> x0, Vector512<float> x1, Vector512<float> keep, Vector512<float> zero)
+    {
+        ((Vector512.Load(row) & keep | zero) + x0).Store(row);
+        ((Vector512.Load(row + 16) & keep | zero) + x1).Store(row + 16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]

@@ -45,6 +45,14 @@ internal readonly unsafe struct GemmKernelPortable : IGemmKernel
         c40.Store(t + 64); c41.Store(t + 68); c42.Store(t + 72); c43.Store(t + 76); c50.Store(t + 80); c51.Store(t + 84); c52.Store(t + 88); c53.Store(t + 92);
     }
 
+    // The slowest path keeps the scratch tile: Block, then Sgemm's merge.
+    public static void BlockInto<TP>(int kc, float* a, byte* b, float* c, int ldc, bool overwrite) where TP : struct, IPanelFormat
+    {
+        float* t = stackalloc float[6 * 16];
+        Block<TP>(kc, a, b, t);
+        Sgemm.Merge<GemmKernelPortable>(t, c, ldc, 6, 16, overwrite);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     public static void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat
     {

@@ -22,6 +22,11 @@ internal unsafe interface IGemmKernel
     /// column j of row p of the B panel at <paramref name="b"/>, read in the panel format <typeparamref name="TP"/>.</summary>
     static abstract void Block<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat;
 
+    /// <summary><see cref="Block"/> of a whole MR×NR block merged into C in registers: row i of C at c + i·ldc gets
+    /// C + t (or t when <paramref name="overwrite"/>), the operations of <see cref="Sgemm.Merge{TK}"/>, so the same bits
+    /// without the round trip through a scratch tile.</summary>
+    static abstract void BlockInto<TP>(int kc, float* a, byte* b, float* c, int ldc, bool overwrite) where TP : struct, IPanelFormat;
+
     /// <summary>Rows 0..3 of <see cref="Block"/> (same panels, same order; t rows 4.. are left as they were): the
     /// decode-sized product, where computing all MR rows would multiply the work by MR/4 for nothing.</summary>
     static abstract void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat;

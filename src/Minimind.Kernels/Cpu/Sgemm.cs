@@ -282,9 +282,14 @@ internal static unsafe class Sgemm
                                 {
                                     int mr = Math.Min(MR, M - i0);
                                     float* ap = pa + (long)mPad * p0 + (long)i0 * kc;
-                                    if (bf16) { if (mr <= 4) TK.Block4<Bf16Panels>(kc, ap, bb, block); else TK.Block<Bf16Panels>(kc, ap, bb, block); }
-                                    else if (mr <= 4) TK.Block4<F32Panels>(kc, ap, bb, block); else TK.Block<F32Panels>(kc, ap, bb, block);
-                                    Merge<TK>(block, pc + cOff + (long)i0 * ldc + j0, ldc, mr, nr, overwrite);
+                                    float* cb = pc + cOff + (long)i0 * ldc + j0;
+                                    if (mr <= 4)
+                                    {
+                                        if (bf16) TK.Block4<Bf16Panels>(kc, ap, bb, block); else TK.Block4<F32Panels>(kc, ap, bb, block);
+                                        Merge<TK>(block, cb, ldc, mr, nr, overwrite);
+                                    }
+                                    else if (bf16) BlockMerged<TK, Bf16Panels>(kc, ap, bb, cb, ldc, mr, nr, overwrite, block);
+                                    else BlockMerged<TK, F32Panels>(kc, ap, bb, cb, ldc, mr, nr, overwrite, block);
                                 }
                             }
                         }
@@ -316,8 +321,7 @@ internal static unsafe class Sgemm
                 int mr = Math.Min(MR, mc - ir);
                 float* cb = c + (long)ir * ldc + jr;
                 Prefetch(cb, ldc, mr, nr);
-                TK.Block<TP>(kc, aPanels + (long)ir * kc, bPanels + (long)jr * kc * TP.Bytes, block);
-                Merge<TK>(block, cb, ldc, mr, nr, overwrite);
+                BlockMerged<TK, TP>(kc, aPanels + (long)ir * kc, bPanels + (long)jr * kc * TP.Bytes, cb, ldc, mr, nr, overwrite, block);
             }
         }
     }
@@ -525,6 +529,21 @@ internal static unsafe class Sgemm
         Sse2.StoreScalar((double*)(dst + 2 * stride), hi.GetLower()); Sse2.StoreHigh((double*)(dst + 3 * stride), hi.GetLower());
         Sse2.StoreScalar((double*)(dst + 4 * stride), lo.GetUpper()); Sse2.StoreHigh((double*)(dst + 5 * stride), lo.GetUpper());
         Sse2.StoreScalar((double*)(dst + 6 * stride), hi.GetUpper()); Sse2.StoreHigh((double*)(dst + 7 * stride), hi.GetUpper());
+    }
+
+    /// <summary>C[mr, nr] (+)= the kernel's block of A and B panels: a whole MR×NR block is merged in registers
+    /// (<see cref="IGemmKernel.BlockInto"/>), an edge block through the MR·NR scratch <paramref name="block"/> and
+    /// <see cref="Merge{TK}"/>; both give C + t (or t), so the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void BlockMerged<TK, TP>(int kc, float* a, byte* b, float* c, int ldc, int mr, int nr, bool overwrite, float* block)
+        where TK : struct, IGemmKernel where TP : struct, IPanelFormat
+    {
+        if (mr == TK.MR && nr == TK.NR) TK.BlockInto<TP>(kc, a, b, c, ldc, overwrite);
+        else
+        {
+            TK.Block<TP>(kc, a, b, block);
+            Merge<TK>(block, c, ldc, mr, nr, overwrite);
+        }
     }
 
     /// <summary>C[mr, nr] (+)= t: the register block merged into the output.</summary>
