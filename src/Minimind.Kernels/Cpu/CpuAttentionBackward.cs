@@ -146,15 +146,14 @@ internal static unsafe class CpuAttentionBackward
                 // Pad lanes of the transposed panels (keys nk..nkPad) and pad rows of dS stay zero.
                 new Span<float>(w.PT, nkPad * nq).Clear();
                 new Span<float>(w.DsT, nkPad * nq).Clear();
-                new Span<float>(w.DsA, nqPad * nk).Clear();
                 for (int i = 0; i < nq; i++)
                 {
                     int valid = Math.Min(nk, t0 + i - j0 + 1);
-                    if (valid <= 0) continue;
                     float* sr = w.S + (long)i * KB, dr = w.Dp + (long)i * KB;
+                    // dS stays in the dP row, masked keys zero, for one A-panel pack of the block below.
+                    new Span<float>(dr + Math.Max(valid, 0), nk - Math.Max(valid, 0)).Clear();
+                    if (valid <= 0) continue;
                     AttentionRows.ProbGrad(sr, dr, valid, d.Scale, lse[t0 + i], dRow[t0 + i]);
-                    float* a = w.DsA + (long)(i / MR) * MR * nk + i % MR;
-                    for (int p = 0; p < valid; p++) a[p * MR] = dr[p];
                     // Transposed panels: the MR keys of one panel are contiguous for a fixed query row.
                     for (int p0 = 0; p0 < valid; p0 += MR)
                     {
@@ -162,6 +161,7 @@ internal static unsafe class CpuAttentionBackward
                         for (int x = 0, c = Math.Min(MR, valid - p0); x < c; x++) { w.PT[at + x] = sr[p0 + x]; w.DsT[at + x] = dr[p0 + x]; }
                     }
                 }
+                AttentionBlocks.PackRowsA<TK>(w.DsA, w.Dp, KB, nq, nk);
                 AttentionBlocks.Product<TK>(w.PT, w.Gb, nq, nk, hd, dvH + (long)j0 * hd, hd, false, w.Block);
                 AttentionBlocks.Product<TK>(w.DsT, w.Qb, nq, nk, hd, dkH + (long)j0 * hd, hd, false, w.Block);
                 AttentionBlocks.Product<TK>(w.DsA, w.Kb + (long)j0 * hdPad, nk, nqPad, hd, w.DqAcc, hdPad, false, w.Block);

@@ -74,27 +74,26 @@ internal static unsafe class CpuAttentionForward
             for (int r = 0; r < rep; r++)
                 AttentionBlocks.CausalProduct<TK>(qP + (long)r * nqPad * hd, kP, hd, nqPad, nk, t0, j0, s + (long)r * nqPad * KB, KB, block);
 
-            // Online softmax per row; P goes straight into A-panel order (panel R/MR, element p·MR + R%MR).
+            // Online softmax per row, P left in the score row (masked keys zero), then packed as A panels in one pass
+            // of 4×8 transposes: the strided scalar stores it replaced were as many as the block's FMAs were vectors.
             for (int R = 0; R < rows; R++)
             {
                 int i = R % nqPad;
-                float* pPanel = pP + (long)(R / MR) * MR * nk + R % MR;
+                float* sr = s + (long)R * KB;
                 int valid = i < nq ? Math.Min(nk, t0 + i - j0 + 1) : 0;
                 if (valid <= 0)
                 {
-                    for (int p = 0; p < nk; p++) pPanel[p * MR] = 0f;
+                    new Span<float>(sr, nk).Clear();
                     continue;
                 }
-                float* sr = s + (long)R * KB;
                 float newM = AttentionRows.ScaleMax(sr, valid, d.Scale, m[R]);
                 float corr = MathF.Exp(m[R] - newM);
                 l[R] = l[R] * corr + AttentionRows.ExpSum(sr, valid, newM);
                 m[R] = newM;
                 if (corr != 1f) TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + (long)R * hdPad, hd), corr, new Span<float>(acc + (long)R * hdPad, hd));
-                int pi = 0;
-                for (; pi < valid; pi++) pPanel[pi * MR] = sr[pi];
-                for (; pi < nk; pi++) pPanel[pi * MR] = 0f;
+                new Span<float>(sr + valid, nk - valid).Clear();
             }
+            AttentionBlocks.PackRowsA<TK>(pP, s, KB, rows, nk);
             AttentionBlocks.Product<TK>(pP, vP, nk, rows, hd, acc, hdPad, false, block);
         }
 
