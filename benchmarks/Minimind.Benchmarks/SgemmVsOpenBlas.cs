@@ -13,7 +13,7 @@ namespace Minimind.Benchmarks;
 /// nn.Linear layouts: fwd Y = X·Wᵀ, bwdIn dX += dY·W, bwdW dW += dYᵀ·X. Prints best-of GFLOP/s and the median of the
 /// per-repetition ratios. OpenBLAS is loaded from the path given (Debian's libopenblas0-pthread, unpacked, not
 /// installed); its threads and kernel follow OPENBLAS_NUM_THREADS and OPENBLAS_CORETYPE as usual.
-/// Run: <c>OPENBLAS_NUM_THREADS=2 dotnet run -c Release --project benchmarks/Minimind.Benchmarks -- sgemm-vs-openblas LIB [v1|m3] [reps] [layouts] [paths]</c>
+/// Run: <c>OPENBLAS_NUM_THREADS=2 dotnet run -c Release --project benchmarks/Minimind.Benchmarks -- sgemm-vs-openblas LIB [v1|m3[:ROWS]] [reps] [layouts] [paths]</c>
 /// (layouts: comma-separated fwd, bwdIn, bwdW, default all; paths: comma-separated CPU path names, default every supported one).
 /// A 6th argument <c>1</c> runs both sides on one thread and times the calling thread's CPU time instead of the wall
 /// clock (OpenBLAS must then run on the caller: OPENBLAS_NUM_THREADS=1): on a machine shared with other work the time
@@ -27,14 +27,16 @@ public static unsafe class SgemmVsOpenBlas
     /// (all by default) and the CPU paths (every supported one by default).</summary>
     public static int Run(string[] args)
     {
-        if (args.Length < 1) { Console.Error.WriteLine("usage: sgemm-vs-openblas LIBOPENBLAS.so [v1|m3] [reps] [fwd,bwdIn,bwdW] [avx512,avx2,portable] [threads: 2|1]"); return 2; }
+        if (args.Length < 1) { Console.Error.WriteLine("usage: sgemm-vs-openblas LIBOPENBLAS.so [v1|m3[:ROWS]] [reps] [fwd,bwdIn,bwdW] [avx512,avx2,portable] [threads: 2|1]"); return 2; }
         var lib = NativeLibrary.Load(args[0]);
         var sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)NativeLibrary.GetExport(lib, "cblas_sgemm");
         var corename = (delegate* unmanaged<IntPtr>)NativeLibrary.GetExport(lib, "openblas_get_corename");
         var nthreads = (delegate* unmanaged<int>)NativeLibrary.GetExport(lib, "openblas_get_num_threads");
+        // "v1" or "m3", optionally ":ROWS" for the token rows M (a training step's batch × positions, e.g. v1:1020 = B4 T256).
         string sizes = args.Length > 1 ? args[1] : "v1";
         int reps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5;
-        var (tokens, dim, kvDim, hidden, vocab) = sizes == "m3" ? (16 * 1024, 768, 384, 2432, 6400) : (16 * 512, 512, 256, 1408, 6400);
+        var (tokens, dim, kvDim, hidden, vocab) = sizes.StartsWith("m3", StringComparison.Ordinal) ? (16 * 1024, 768, 384, 2432, 6400) : (16 * 512, 512, 256, 1408, 6400);
+        if (sizes.Contains(':')) tokens = int.Parse(sizes[(sizes.IndexOf(':') + 1)..], CultureInfo.InvariantCulture);
         string[] layoutNames = ["fwd", "bwdIn", "bwdW"];
         var layouts = args.Length > 3 ? args[3].Split(',').Select(l => Array.IndexOf(layoutNames, l)).ToArray() : [0, 1, 2];
         if (layouts.Contains(-1)) { Console.Error.WriteLine($"sgemm-vs-openblas: layouts are {string.Join(", ", layoutNames)}, got '{args[3]}'"); return 2; }
