@@ -48,9 +48,9 @@ internal readonly unsafe struct GemmKernelPortable : IGemmKernel
     // The slowest path keeps the scratch tile: Block, then Sgemm's merge.
     public static void BlockInto<TP>(int kc, float* a, byte* b, float* c, int ldc, bool overwrite) where TP : struct, IPanelFormat
     {
-        float* t = stackalloc float[6 * 16];
+        float* t = stackalloc float[MR * NR];
         Block<TP>(kc, a, b, t);
-        Sgemm.Merge<GemmKernelPortable>(t, c, ldc, 6, 16, overwrite);
+        Sgemm.Merge<GemmKernelPortable>(t, c, ldc, MR, NR, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
