@@ -8,9 +8,9 @@ namespace Minimind.Kernels.Cpu;
 /// accumulation) over 16-lane vectors (<see cref="ILanes16{TSelf}"/>: one zmm, two ymm or four xmm registers), chosen by
 /// <see cref="CpuIsa"/>. Each element takes exactly the IEEE operations of the scalar formula, in its order and without
 /// fusing a multiply into an add (a tail shorter than 16 runs that scalar formula), so every path gives the same bits.
-/// SwiGLU's exp(−gate) is <see cref="System.Runtime.Intrinsics.Vector256.Exp(System.Runtime.Intrinsics.Vector256{float})"/>
-/// on every path, the exp of attention's softmax (within 2 ulps of the float64 exp); before 2026-12-07 it was libm's
-/// scalar expf, so SwiGLU models trained since then differ from earlier runs in the last bits.
+/// SwiGLU's exp(−gate) is <see cref="Exp8"/> on every path (the double-precision vector exp, rounded once to float);
+/// before 2026-12-07 it was libm's scalar expf, which rounds the same but for rare elements, so SwiGLU models trained
+/// since then can differ from earlier runs in the last bits.
 /// </summary>
 internal static unsafe class ElementwiseKernels
 {
@@ -78,18 +78,29 @@ internal static unsafe class ElementwiseKernels
             }
     }
 
-    // e[i] = exp(−x[i]) by Vector256.Exp, the exp of attention's softmax, on every path: 8 lanes, and a ragged tail through
-    // one padded vector, so each element's exp is the same code wherever it sits. libm's scalar expf took 2-4 % of a step.
+    // e[i] = exp(−x[i]) on every path: widened to double, Vector256.Exp in double precision (within 1 ulp of double),
+    // rounded once to float, so nearly always the correctly rounded float, as libm's expf and torch's exp give (the
+    // float Vector256.Exp is up to 2 ulps off, which moved bf16-rounded SwiGLU outputs away from torch's). 8 lanes, and a
+    // ragged tail through one padded vector, so each element's exp is the same code wherever it sits. libm's scalar
+    // expf, called per element, took 2-4 % of a v1 step.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NegExp(float* x, float* e, int len)
     {
         int i = 0;
-        for (; i + 8 <= len; i += 8) Vector256.Exp(-Vector256.Load(x + i)).Store(e + i);
+        for (; i + 8 <= len; i += 8) Exp8(-Vector256.Load(x + i)).Store(e + i);
         if (i == len) return;
         float* t = stackalloc float[8];
         for (int j = 0; j < 8; j++) t[j] = i + j < len ? x[i + j] : 0f;
-        Vector256.Exp(-Vector256.Load(t)).Store(t);
+        Exp8(-Vector256.Load(t)).Store(t);
         for (int j = 0; i + j < len; j++) e[i + j] = t[j];
+    }
+
+    /// <summary>exp of 8 floats through double precision, each rounded once to float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Exp8(Vector256<float> x)
+    {
+        var (lo, hi) = Vector256.Widen(x);
+        return Vector256.Narrow(Vector256.Exp(lo), Vector256.Exp(hi));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -90,24 +90,27 @@ public class CpuElementwiseBitsTests
             }
     }
 
-    // The SwiGLU kernels' exp: Vector256.Exp (as attention's softmax), here of one element alone in lane 0, so a kernel
-    // that gave an element another value by its position (a lane, the padded tail) fails.
+    // The SwiGLU kernels' exp (ElementwiseKernels.Exp8), here of one element alone in lane 0, so a kernel that gave an
+    // element another value by its position (a lane, the padded tail) fails.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static float ExpOf(float x) => Vector256.Exp(Vector256.Create(x)).ToScalar();
+    private static float ExpOf(float x) => ElementwiseKernels.Exp8(Vector256.Create(x)).ToScalar();
 
     [Fact]
-    public void SwiGluExp_IsWithinTwoUlpsOfTheFloat64Exp()
+    public void SwiGluExp_IsTheFloat64ExpRoundedToFloat()
     {
-        // Every 6007th float where exp neither overflows nor goes subnormal (x in [−87.3, 88.7]), against exp in float64
-        // rounded to float: off by at most two ulps (measured: 2 at worst, at several points of the range).
-        int worst = 0; float worstX = 0;
+        // Every 6007th float where exp neither overflows nor goes subnormal (x in [−87.3, 88.7]), 372,510 points: equal to
+        // exp computed in float64 and rounded to float, but where that float64 value lies within a float64 ulp or two of a
+        // rounding boundary (then one ulp off). Measured: all equal; libm's expf, the exp before, misses at 29 of them.
+        int off = 0, worst = 0; float worstX = 0;
         for (long bits = BitConverter.SingleToInt32Bits(-87.3f); bits > int.MinValue; bits -= 6007) Check(BitConverter.Int32BitsToSingle((int)bits));
         for (int bits = 0; bits <= BitConverter.SingleToInt32Bits(88.7f); bits += 6007) Check(BitConverter.Int32BitsToSingle(bits));
-        Assert.True(worst <= 2, $"exp({worstX:R}) = {ExpOf(worstX):R} is {worst} ulps from the float64 exp's {(float)Math.Exp(worstX):R}");
+        Assert.True(worst <= 1 && off <= 2, $"{off} values off, exp({worstX:R}) = {ExpOf(worstX):R} is {worst} ulps from the float64 exp's {(float)Math.Exp(worstX):R}");
 
         void Check(float x)
         {
-            int ulps = Math.Abs(BitConverter.SingleToInt32Bits(ExpOf(x)) - BitConverter.SingleToInt32Bits((float)Math.Exp(x)));
+            int expected = BitConverter.SingleToInt32Bits((float)Math.Exp(x));
+            int ulps = Math.Abs(BitConverter.SingleToInt32Bits(ExpOf(x)) - expected);
+            if (ulps > 0) off++;
             if (ulps > worst) { worst = ulps; worstX = x; }
         }
     }
