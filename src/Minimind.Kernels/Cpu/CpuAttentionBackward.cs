@@ -143,7 +143,7 @@ internal static unsafe class CpuAttentionBackward
                 int nk = Math.Min(KB, t0 + nq - j0), nkPad = AttentionBlocks.RoundUp(nk, MR);
                 AttentionBlocks.CausalProduct<TK>(w.Qa, w.Kt + (long)(j0 / KB) * kbN * hd, hd, nqPad, nk, t0, j0, w.S, KB, w.Block);
                 AttentionBlocks.CausalProduct<TK>(w.Ga, w.Vt + (long)(j0 / KB) * kbN * hd, hd, nqPad, nk, t0, j0, w.Dp, KB, w.Block);
-                // Pad lanes of the transposed panels (keys nk..nkPad) and pad rows of dS stay zero.
+                // Pad lanes of the transposed panels (keys nk..nkPad) stay zero; PackRowsA zeroes dS's pad rows.
                 new Span<float>(w.PT, nkPad * nq).Clear();
                 new Span<float>(w.DsT, nkPad * nq).Clear();
                 for (int i = 0; i < nq; i++)

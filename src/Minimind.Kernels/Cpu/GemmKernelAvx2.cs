@@ -20,7 +20,7 @@ internal readonly unsafe struct GemmKernelAvx2 : IGemmKernel
     private static Vector256<float> F(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Fma.MultiplyAdd(a, b, c);
 
     // The scratch tile written as a C of NR columns: an overwrite adds −0 to each sum, which leaves every value as it is.
-    public static void Block<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat => BlockInto<TP>(kc, a, b, t, 16, true);
+    public static void Block<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat => BlockInto<TP>(kc, a, b, t, NR, true);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     public static void BlockInto<TP>(int kc, float* a, byte* b, float* c, int ldc, bool overwrite) where TP : struct, IPanelFormat

@@ -22,7 +22,7 @@ internal readonly unsafe struct GemmKernelAvx512 : IGemmKernel
     private static Vector512<float> F(float* a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(Vector512.Create(*a), b, c);
 
     // The scratch tile written as a C of NR columns: an overwrite adds −0 to each sum, which leaves every value as it is.
-    public static void Block<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat => BlockInto<TP>(kc, a, b, t, 32, true);
+    public static void Block<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat => BlockInto<TP>(kc, a, b, t, NR, true);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     public static void BlockInto<TP>(int kc, float* a, byte* b, float* c, int ldc, bool overwrite) where TP : struct, IPanelFormat
