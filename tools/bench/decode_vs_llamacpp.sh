@@ -12,7 +12,7 @@
 #   tools/bench/decode_vs_llamacpp.sh [ROUNDS]      (env: WORK=dir for the model files, TOKENIZER=MiniMind v3 folder,
 #     MINIMIND_DLL=the CLI to time (default: this tree's build, artifacts/$MM_SLOT/...), PAIRS="fp32/f32 bf16/f16", N=256,
 #     OURS_FLAGS=extra generate flags)
-# Needs: the CLI built (dotnet build src/Minimind.Cli -c Release) and tools/gguf/node_modules (cd tools/gguf && npm ci).
+# Needs: the CLI built (dotnet build src/Minimind.Cli -c Release) and tools/gguf/node_modules (cd tools/gguf && npm install).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-3}
@@ -23,7 +23,7 @@ PAIRS=${PAIRS:-fp32/f32 bf16/f16}
 DLL=${MINIMIND_DLL:-artifacts/${MM_SLOT:+$MM_SLOT/}bin/Minimind.Cli/release/minimind.dll}
 MM=(dotnet "$DLL")
 [ -f "$DLL" ] || { echo "no CLI at $DLL: build it first (dotnet build src/Minimind.Cli -c Release) or set MINIMIND_DLL" >&2; exit 2; }
-[ -d tools/gguf/node_modules/node-llama-cpp ] || { echo "install node-llama-cpp first: (cd tools/gguf && npm ci)" >&2; exit 2; }
+[ -d tools/gguf/node_modules/node-llama-cpp ] || { echo "install node-llama-cpp first: (cd tools/gguf && npm install)" >&2; exit 2; }
 [ -d "$TOKENIZER" ] || { echo "set TOKENIZER to MiniMind's v3 tokenizer folder (shared/minimind/v3)" >&2; exit 2; }
 mkdir -p "$WORK"
 PTH=$WORK/pretrain_768.pth
