@@ -45,6 +45,16 @@ internal readonly struct AttentionBlocks
             Sgemm.PackA<TK>(dst + (long)i0 * hd, src + i0 * rs, checked((int)rs), 1, Math.Min(MR, n - i0), hd, Precision.Fp32);
     }
 
+    /// <summary>The columns of an n-row block (rows src + p·rs, the first cols floats of each) as MR-row A panels with
+    /// kc = n: A(j, p) = row p[j], the panel of columns j0.. at dst + j0·n, columns past cols zero; for products against
+    /// the block's transpose (dV += Pᵀ·dO, dK += dSᵀ·Q).</summary>
+    public static unsafe void PackColumnsA<TK>(float* dst, float* src, long rs, int n, int cols) where TK : struct, IGemmKernel
+    {
+        int MR = TK.MR;
+        for (int j0 = 0; j0 < cols; j0 += MR)
+            Sgemm.PackA<TK>(dst + (long)j0 * n, src + j0, 1, checked((int)rs), Math.Min(MR, cols - j0), n, Precision.Fp32);
+    }
+
     /// <summary>Rows src + j·rs (j &lt; n) as the transposed B operand: B(p, j) = row j[p], NR-column panels with
     /// kc = hd, for products against the rows (S = Q·Kᵀ).</summary>
     public static unsafe void PackRowsBt<TK>(float* dst, float* src, long rs, int n, int hd) where TK : struct, IGemmKernel
