@@ -4,11 +4,11 @@ using System.Runtime.CompilerServices;
 namespace Minimind.Kernels.Cpu;
 
 /// <summary>
-/// Causal attention backward on blocks: one work item is one query head. Its query blocks are walked in ascending
-/// order and, inside, its key blocks up to the diagonal: S = Q·Kᵀ and dP = dO·Vᵀ are recomputed, P = exp(S − lse),
-/// dS = P∘(dP − D), then dQ += dS·K (kept per query block), dV += Pᵀ·dO and dK += dSᵀ·Q (kept per head), all through
-/// the SGEMM micro-kernel. Per-head dK/dV are then summed over the heads of each kv head in ascending head order, so
-/// nothing depends on the thread count.
+/// Causal attention backward on blocks: K and V of every kv head are packed once, then one work item is one query head.
+/// Its query blocks are walked in ascending order and, inside, its key blocks up to the diagonal: S = Q·Kᵀ and dP = dO·Vᵀ
+/// are recomputed, P = exp(S − lse), dS = P∘(dP − D), then dQ += dS·K (kept per query block), dV += Pᵀ·dO and
+/// dK += dSᵀ·Q (kept per head), all through the SGEMM micro-kernel. Per-head dK/dV are then summed over the heads of each
+/// kv head in ascending head order, so nothing depends on the thread count.
 /// </summary>
 internal static unsafe class CpuAttentionBackward
 {
@@ -48,30 +48,53 @@ internal static unsafe class CpuAttentionBackward
                 }
             });
 
-            int tPadN = d.Blocks * AttentionBlocks.RoundUp(KB, NR), tPadK = d.Blocks * KB;
-            int qbPad = AttentionBlocks.RoundUp(QB, MR), kbPad = AttentionBlocks.RoundUp(KB, MR);
-            // Scratch per head: K and V as Bᵀ panels, K as B panels per key block; per query block Q, dO as A and as
-            // B panels; scores, dP, P and dS in the three panel orders; the dQ accumulator; one register block.
-            int ktLen = tPadN * hd, kbLen = tPadK * d.HdPad, qaLen = qbPad * hd, qbLen = QB * d.HdPad;
-            int sLen = qbPad * KB, tLen = kbPad * QB, dqLen = qbPad * d.HdPad;
-            int scratch = 2 * ktLen + kbLen + 2 * qaLen + 2 * qbLen + 3 * sLen + 2 * tLen + dqLen + MR * NR;
+            int kbN = AttentionBlocks.RoundUp(KB, NR), blocks = d.Blocks;
             long headLen = (long)T * hd, dvBase = rowsQ * hd;
-            work.ForEach(d.Batch * H, bh =>
+            int qbPad = AttentionBlocks.RoundUp(QB, MR), kbPad = AttentionBlocks.RoundUp(KB, MR);
+            // Per kv head and key block: K and V as Bᵀ panels (keys padded to NR, so a block starts on a panel), K as B
+            // panels; packed once for the Rep query heads that read them (per query head before, Rep times).
+            int ktLen = kbN * hd, kbLen = KB * d.HdPad;
+            long kvBlock = 2 * ktLen + kbLen, kvHead = blocks * kvBlock;
+            var kv = PackPool.Rent(checked((int)(d.Batch * d.Hkv * kvHead)));
+            try
             {
-                var buf = PackPool.Rent(scratch);
-                try
+                work.For((long)d.Batch * d.Hkv * blocks, 4, (first, end) =>
                 {
-                    fixed (float* pb = buf, pdq = dq, pg = dO, pq = q, pk = k, pv = v, pl = lse, pd = dRow, pp = part)
+                    fixed (float* pkv = kv, pk = k, pv = v)
+                        for (long x = first; x < end; x++)
+                        {
+                            int bg = (int)(x / blocks), b = bg / d.Hkv, g = bg % d.Hkv, j0 = (int)(x % blocks) * KB, nk = Math.Min(KB, T - j0);
+                            float* at = pkv + x * kvBlock;
+                            AttentionBlocks.PackRowsBt<TK>(at, pk + ko + d.KRow(b, j0, g), d.KStride, nk, hd);
+                            AttentionBlocks.PackRowsBt<TK>(at + ktLen, pv + vo + d.KRow(b, j0, g), d.KStride, nk, hd);
+                            AttentionBlocks.PackRowsB<TK>(at + 2 * ktLen, pk + ko + d.KRow(b, j0, g), d.KStride, nk, hd);
+                        }
+                });
+
+                // Scratch per head: per query block Q, dO as A and as B panels; scores, dP, P and dS in the three panel
+                // orders; the dQ accumulator; one register block.
+                int qaLen = qbPad * hd, qbLen = QB * d.HdPad;
+                int sLen = qbPad * KB, tLen = kbPad * QB, dqLen = qbPad * d.HdPad;
+                int scratch = 2 * qaLen + 2 * qbLen + 3 * sLen + 2 * tLen + dqLen + MR * NR;
+                work.ForEach(d.Batch * H, bh =>
+                {
+                    var buf = PackPool.Rent(scratch);
+                    try
                     {
-                        float* kt = pb, vt = kt + ktLen, kb = vt + ktLen, qa = kb + kbLen, ga = qa + qaLen, qbm = ga + qaLen, gbm = qbm + qbLen;
-                        float* s = gbm + qbLen, dp = s + sLen, dsA = dp + sLen, pT = dsA + sLen, dsT = pT + tLen, dqAcc = dsT + tLen, block = dqAcc + dqLen;
-                        var sc = new Scratch { Kt = kt, Vt = vt, Kb = kb, Qa = qa, Ga = ga, Qb = qbm, Gb = gbm, S = s, Dp = dp, DsA = dsA, PT = pT, DsT = dsT, DqAcc = dqAcc, Block = block };
-                        Head<TK>(d, bh / H, bh % H, sc, overwrite, pdq + dqo, pg + go, pq + qo, pk + ko, pv + vo, pl + lo + (long)bh * T, pd + (long)bh * T,
-                            pp + bh * headLen, pp + dvBase + bh * headLen);
+                        fixed (float* pb = buf, pdq = dq, pg = dO, pq = q, pkv = kv, pl = lse, pd = dRow, pp = part)
+                        {
+                            float* qa = pb, ga = qa + qaLen, qbm = ga + qaLen, gbm = qbm + qbLen;
+                            float* s = gbm + qbLen, dp = s + sLen, dsA = dp + sLen, pT = dsA + sLen, dsT = pT + tLen, dqAcc = dsT + tLen, block = dqAcc + dqLen;
+                            var sc = new Scratch { Qa = qa, Ga = ga, Qb = qbm, Gb = gbm, S = s, Dp = dp, DsA = dsA, PT = pT, DsT = dsT, DqAcc = dqAcc, Block = block };
+                            int b = bh / H, h = bh % H;
+                            Head<TK>(d, b, h, sc, overwrite, pdq + dqo, pg + go, pq + qo, pkv + ((long)b * d.Hkv + h / d.Rep) * kvHead, ktLen, kvBlock,
+                                pl + lo + (long)bh * T, pd + (long)bh * T, pp + bh * headLen, pp + dvBase + bh * headLen);
+                        }
                     }
-                }
-                finally { PackPool.Return(buf); }
-            });
+                    finally { PackPool.Return(buf); }
+                });
+            }
+            finally { PackPool.Return(kv); }
 
             // dk (+)= scale·Σ_r dK_r, dv (+)= Σ_r dV_r over the query heads r of each kv head, r ascending.
             int rep = d.Rep;
@@ -106,28 +129,21 @@ internal static unsafe class CpuAttentionBackward
     // Pointers into one item's scratch array (see Run for the sizes).
     private struct Scratch
     {
-        public float* Kt, Vt, Kb, Qa, Ga, Qb, Gb, S, Dp, DsA, PT, DsT, DqAcc, Block;
+        public float* Qa, Ga, Qb, Gb, S, Dp, DsA, PT, DsT, DqAcc, Block;
     }
 
-    // One query head: lse and D point at its T rows; dkH/dvH are its [T, hd] partials (overwritten).
+    // One query head: kv holds its kv head's packed key blocks (block j: K as Bᵀ panels at kv + j·kvBlock, V as Bᵀ panels
+    // ktLen floats after them, K as B panels 2·ktLen after them); lse and D point at its T rows; dkH/dvH are its [T, hd]
+    // partials (overwritten).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Head<TK>(AttentionBlocks d, int b, int h, Scratch w, bool overwrite, float* dq, float* dO, float* q, float* k, float* v,
+    private static void Head<TK>(AttentionBlocks d, int b, int h, Scratch w, bool overwrite, float* dq, float* dO, float* q, float* kv, int ktLen, long kvBlock,
         float* lse, float* dRow, float* dkH, float* dvH) where TK : struct, IGemmKernel
     {
         const int QB = AttentionBlocks.QBlock, KB = AttentionBlocks.KBlock;
         int MR = TK.MR;
-        int hd = d.Hd, hdPad = d.HdPad, T = d.T, g = h / d.Rep;
+        int hd = d.Hd, hdPad = d.HdPad, T = d.T;
         new Span<float>(dkH, T * hd).Clear();
         new Span<float>(dvH, T * hd).Clear();
-        // K and V as Bᵀ panels per key block, each block's keys padded to NR, so a block starts on a panel.
-        int kbN = AttentionBlocks.RoundUp(KB, TK.NR);
-        for (int j0 = 0; j0 < T; j0 += KB)
-        {
-            AttentionBlocks.PackRowsBt<TK>(w.Kt + (long)(j0 / KB) * kbN * hd, k + d.KRow(b, j0, g), d.KStride, Math.Min(KB, T - j0), hd);
-            AttentionBlocks.PackRowsBt<TK>(w.Vt + (long)(j0 / KB) * kbN * hd, v + d.KRow(b, j0, g), d.KStride, Math.Min(KB, T - j0), hd);
-        }
-        for (int j0 = 0; j0 < T; j0 += KB)
-            AttentionBlocks.PackRowsB<TK>(w.Kb + (long)j0 * hdPad, k + d.KRow(b, j0, g), d.KStride, Math.Min(KB, T - j0), hd);
 
         for (int t0 = 0; t0 < T; t0 += QB)
         {
@@ -141,8 +157,9 @@ internal static unsafe class CpuAttentionBackward
             for (int j0 = 0; j0 < t0 + nq; j0 += KB)
             {
                 int nk = Math.Min(KB, t0 + nq - j0);
-                AttentionBlocks.CausalProduct<TK>(w.Qa, w.Kt + (long)(j0 / KB) * kbN * hd, hd, nqPad, nk, t0, j0, w.S, KB, w.Block);
-                AttentionBlocks.CausalProduct<TK>(w.Ga, w.Vt + (long)(j0 / KB) * kbN * hd, hd, nqPad, nk, t0, j0, w.Dp, KB, w.Block);
+                float* kt = kv + (long)(j0 / KB) * kvBlock, vt = kt + ktLen, kb = vt + ktLen;
+                AttentionBlocks.CausalProduct<TK>(w.Qa, kt, hd, nqPad, nk, t0, j0, w.S, KB, w.Block);
+                AttentionBlocks.CausalProduct<TK>(w.Ga, vt, hd, nqPad, nk, t0, j0, w.Dp, KB, w.Block);
                 for (int i = 0; i < nq; i++)
                 {
                     int valid = Math.Min(nk, t0 + i - j0 + 1), live = Math.Max(valid, 0);
@@ -160,7 +177,7 @@ internal static unsafe class CpuAttentionBackward
                 AttentionBlocks.PackRowsA<TK>(w.DsA, w.Dp, KB, nq, nk);
                 AttentionBlocks.Product<TK>(w.PT, w.Gb, nq, nk, hd, dvH + (long)j0 * hd, hd, false, w.Block);
                 AttentionBlocks.Product<TK>(w.DsT, w.Qb, nq, nk, hd, dkH + (long)j0 * hd, hd, false, w.Block);
-                AttentionBlocks.Product<TK>(w.DsA, w.Kb + (long)j0 * hdPad, nk, nqPad, hd, w.DqAcc, hdPad, false, w.Block);
+                AttentionBlocks.Product<TK>(w.DsA, kb, nk, nqPad, hd, w.DqAcc, hdPad, false, w.Block);
             }
             for (int i = 0; i < nq; i++)
             {
