@@ -37,7 +37,7 @@ internal static unsafe class AttentionRows
         int j = 0;
         for (; j + 8 <= n; j += 8)
         {
-            var x = Vector256.Exp(Vector256.Load(s + j) - vm);
+            var x = VectorExp.Exp(Vector256.Load(s + j) - vm);
             x.Store(s + j);
             sum += x;
         }
@@ -45,7 +45,7 @@ internal static unsafe class AttentionRows
         {
             float* t = stackalloc float[8];
             for (int i = 0; i < 8; i++) t[i] = j + i < n ? s[j + i] - m : float.NegativeInfinity;
-            var x = Vector256.Exp(Vector256.Load(t));
+            var x = VectorExp.Exp(Vector256.Load(t));
             x.Store(t);
             sum += x;
             for (int i = 0; j + i < n; i++) s[j + i] = t[i];
@@ -61,7 +61,7 @@ internal static unsafe class AttentionRows
         int j = 0;
         for (; j + 8 <= n; j += 8)
         {
-            var p = Vector256.Exp(Vector256.Load(s + j) * vs - vl);
+            var p = VectorExp.Exp(Vector256.Load(s + j) * vs - vl);
             p.Store(s + j);
             (p * (Vector256.Load(dp + j) - vd)).Store(dp + j);
         }
@@ -69,7 +69,7 @@ internal static unsafe class AttentionRows
         {
             float* t = stackalloc float[16];
             for (int i = 0; i < 8; i++) { bool live = j + i < n; t[i] = live ? s[j + i] : 0f; t[8 + i] = live ? dp[j + i] : 0f; }
-            var p = Vector256.Exp(Vector256.Load(t) * vs - vl);
+            var p = VectorExp.Exp(Vector256.Load(t) * vs - vl);
             var g = p * (Vector256.Load(t + 8) - vd);
             p.Store(t); g.Store(t + 8);
             for (int i = 0; j + i < n; i++) { s[j + i] = t[i]; dp[j + i] = t[8 + i]; }
