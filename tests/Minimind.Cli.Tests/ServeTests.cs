@@ -237,7 +237,9 @@ public sealed class ServeTests(ServeModels models) : IClassFixture<ServeModels>
     {
         using var server = ServeProcess.Start("--weights", models.Long);
         using var http = Client(server.BaseUrl);
-        var (res, reader) = await OpenStream(http, 300);
+        // Long enough that the signal lands mid-stream on a loaded machine: at 300 tokens this tiny model could finish the
+        // stream before the server handled SIGTERM, which then had no request in flight to report (a CI flake).
+        var (res, reader) = await OpenStream(http, 3000);
         await ReadUntilContent(reader);
         server.Terminate();
         var rest = await reader.ReadToEndAsync();
