@@ -37,6 +37,38 @@ internal readonly struct AttentionBlocks
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int RoundUp(int x, int m) => (x + m - 1) / m * m;
 
+    /// <summary>Writes one key block's panels into its slot; k and v point at the block's first key row (stride
+    /// <see cref="KStride"/>), nk is its key count.</summary>
+    public unsafe delegate void KeyBlockPack(float* slot, float* k, float* v, int nk);
+
+    /// <summary>Every key block of every kv head packed once, in parallel, into a <see cref="PackPool"/> buffer the caller
+    /// returns: block j of kv head g in batch b gets the <paramref name="slotLen"/> floats at ((b·Hkv + g)·Blocks + j)·slotLen,
+    /// written by <paramref name="pack"/>. Forward and backward read K/V panels from here instead of packing them per item.</summary>
+    public unsafe float[] PackKeyBlocks(WorkPartition work, long slotLen, float[] k, int ko, float[] v, int vo, KeyBlockPack pack)
+    {
+        var d = this;
+        int blocks = Blocks;
+        var kv = PackPool.Rent(checked((int)(Batch * Hkv * blocks * slotLen)));
+        try
+        {
+            work.For((long)Batch * Hkv * blocks, 4, (first, end) =>
+            {
+                fixed (float* pkv = kv, pk = k, pv = v)
+                    for (long x = first; x < end; x++)
+                    {
+                        int bg = (int)(x / blocks), b = bg / d.Hkv, g = bg % d.Hkv, j0 = (int)(x % blocks) * KBlock;
+                        pack(pkv + x * slotLen, pk + ko + d.KRow(b, j0, g), pv + vo + d.KRow(b, j0, g), Math.Min(KBlock, d.T - j0));
+                    }
+            });
+        }
+        catch
+        {
+            PackPool.Return(kv);
+            throw;
+        }
+        return kv;
+    }
+
     /// <summary>Rows src + i·rs (i &lt; n, hd floats each) as MR-row A panels with kc = hd (rows past n zero).</summary>
     public static unsafe void PackRowsA<TK>(float* dst, float* src, long rs, int n, int hd) where TK : struct, IGemmKernel
     {

@@ -55,22 +55,14 @@ internal static unsafe class CpuAttentionBackward
             // panels; packed once for the Rep query heads that read them (per query head before, Rep times).
             int ktLen = kbN * hd, kbLen = KB * d.HdPad;
             long kvBlock = 2 * ktLen + kbLen, kvHead = blocks * kvBlock;
-            var kv = PackPool.Rent(checked((int)(d.Batch * d.Hkv * kvHead)));
+            var kv = d.PackKeyBlocks(work, kvBlock, k, ko, v, vo, (slot, kRows, vRows, nk) =>
+            {
+                AttentionBlocks.PackRowsBt<TK>(slot, kRows, d.KStride, nk, hd);
+                AttentionBlocks.PackRowsBt<TK>(slot + ktLen, vRows, d.KStride, nk, hd);
+                AttentionBlocks.PackRowsB<TK>(slot + 2 * ktLen, kRows, d.KStride, nk, hd);
+            });
             try
             {
-                work.For((long)d.Batch * d.Hkv * blocks, 4, (first, end) =>
-                {
-                    fixed (float* pkv = kv, pk = k, pv = v)
-                        for (long x = first; x < end; x++)
-                        {
-                            int bg = (int)(x / blocks), b = bg / d.Hkv, g = bg % d.Hkv, j0 = (int)(x % blocks) * KB, nk = Math.Min(KB, T - j0);
-                            float* at = pkv + x * kvBlock;
-                            AttentionBlocks.PackRowsBt<TK>(at, pk + ko + d.KRow(b, j0, g), d.KStride, nk, hd);
-                            AttentionBlocks.PackRowsBt<TK>(at + ktLen, pv + vo + d.KRow(b, j0, g), d.KStride, nk, hd);
-                            AttentionBlocks.PackRowsB<TK>(at + 2 * ktLen, pk + ko + d.KRow(b, j0, g), d.KStride, nk, hd);
-                        }
-                });
-
                 // Scratch per head: per query block Q, dO as A and as B panels; scores, dP, P and dS in the three panel
                 // orders; the dQ accumulator; one register block.
                 int qaLen = qbPad * hd, qbLen = QB * d.HdPad;

@@ -37,19 +37,13 @@ internal static unsafe class CpuAttentionForward
         // Scratch per item: packed Q and P; scores; the O accumulator; running max and sum; one register block.
         int qLen = mMax * d.Hd, sLen = mMax * KB, oLen = mMax * d.HdPad;
         int scratch = qLen + 2 * sLen + oLen + 2 * mMax + MR * NR;
-        var kv = PackPool.Rent(checked((int)(d.Batch * d.Hkv * blocks * kvBlock)));
+        var kv = d.PackKeyBlocks(work, kvBlock, k, ko, v, vo, (slot, kRows, vRows, nk) =>
+        {
+            AttentionBlocks.PackRowsBt<TK>(slot, kRows, d.KStride, nk, d.Hd);
+            AttentionBlocks.PackRowsB<TK>(slot + kLen, vRows, d.KStride, nk, d.Hd);
+        });
         try
         {
-            work.For((long)d.Batch * d.Hkv * blocks, 4, (first, end) =>
-            {
-                fixed (float* pkv = kv, pk = k, pv = v)
-                    for (long x = first; x < end; x++)
-                    {
-                        int bg = (int)(x / blocks), b = bg / d.Hkv, g = bg % d.Hkv, j0 = (int)(x % blocks) * KB, nk = Math.Min(KB, d.T - j0);
-                        AttentionBlocks.PackRowsBt<TK>(pkv + x * kvBlock, pk + ko + d.KRow(b, j0, g), d.KStride, nk, d.Hd);
-                        AttentionBlocks.PackRowsB<TK>(pkv + x * kvBlock + kLen, pv + vo + d.KRow(b, j0, g), d.KStride, nk, d.Hd);
-                    }
-            });
             work.ForEach(d.Batch * d.Hkv * blocks, item =>
             {
                 var buf = PackPool.Rent(scratch);
