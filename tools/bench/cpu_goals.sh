@@ -34,11 +34,20 @@ if [ ! -f "$OB/libopenblas.so.0" ]; then
 fi
 TORCH2=${MM_TORCH2_PYTHON:-/opt/minimind-torch2/python3-torch2}
 skip() { [[ " $SKIP " == *" $1 "* ]]; }
+# Every reference up front: a goal whose reference is missing must stop the run, not drop out of the table.
+need() { echo "cpu_goals: $1; or leave the part out with SKIP=\"$2\"" >&2; exit 2; }
+if ! skip train; then
+  /usr/bin/python3 -c 'import torch' 2>/dev/null || need "no torch in /usr/bin/python3 (apt-get install python3-torch: Debian's 1.13)" train
+  [ -x "$TORCH2" ] || need "no torch 2.x at $TORCH2 (tools/torch2/setup.sh makes it)" train
+fi
+if ! skip decode; then
+  [ -d tools/gguf/node_modules/node-llama-cpp ] || need "no tools/gguf/node_modules (cd tools/gguf && npm install)" decode
+fi
 ours() { dotnet "$DLL" bench train --device cpu --batch-size 4 "$@" 2>&1 | tee -a "$WORK/ours.log" | sed -n 's/^tokens\/s: //p'; }
 torch113() { (unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; LD_LIBRARY_PATH=$OB /usr/bin/python3 tools/training/bench_torch.py --threads 2 "$@" 2>&1 | tee -a "$WORK/torch.log" | sed -n 's/^tokens\/s: //p'); }
 torch2() { (unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; LD_PRELOAD=$OB/libblas.so.3 "$TORCH2" tools/training/bench_torch.py --threads 2 "$@" 2>&1 | tee -a "$WORK/torch.log" | sed -n 's/^tokens\/s: //p'); }
 : > "$WORK/results"
-put() { echo "$1 $2" >> "$WORK/results"; echo "  $1: $2"; }
+put() { [ -n "$2" ] || { echo "cpu_goals: $1 printed no tokens/s (its log: $WORK/ours.log or torch.log)" >&2; exit 1; }; echo "$1 $2" >> "$WORK/results"; echo "  $1: $2"; }
 
 if ! skip sgemm; then
   for size in v1 m3; do
@@ -57,19 +66,15 @@ if ! skip train; then
     put v1_t1024_fp32 "$(ours --arch minimind-v1 --max-seq-len 1024 --steps 3)"
     put v1_t1024_torch113 "$(torch113 --max-seq-len 1024 --steps 3)"
     put m3_t256_fp32 "$(ours --arch minimind3 --max-seq-len 256 --steps 3)"
-    if [ -x "$TORCH2" ]; then put m3_t256_torch2 "$(torch2 --arch minimind3 --batch-size 4 --max-seq-len 256 --steps 3)"; fi
+    put m3_t256_torch2 "$(torch2 --arch minimind3 --batch-size 4 --max-seq-len 256 --steps 3)"
   done
 fi
 
 if ! skip decode; then
-  if [ -d tools/gguf/node_modules/node-llama-cpp ]; then
-    echo "== prefill and decode vs llama.cpp"
-    WORK=$WORK/decode tools/bench/decode_vs_llamacpp.sh "$ROUNDS" | tee "$WORK/decode.txt"
-    sed -n 's/^\(fp32\/f32\|bf16\/f16\): median ratio ours\/llama.cpp prefill \([0-9.]*\), decode \([0-9.]*\)$/\1 \2 \3/p' "$WORK/decode.txt" |
-      while read -r pair p d; do echo "prefill_${pair%%/*} $p" >> "$WORK/results"; echo "decode_${pair%%/*} $d" >> "$WORK/results"; done
-  else
-    echo "== prefill and decode: skipped (no tools/gguf/node_modules: cd tools/gguf && npm install)"
-  fi
+  echo "== prefill and decode vs llama.cpp"
+  WORK=$WORK/decode tools/bench/decode_vs_llamacpp.sh "$ROUNDS" | tee "$WORK/decode.txt"
+  sed -n 's/^\(fp32\/f32\|bf16\/f16\): median ratio ours\/llama.cpp prefill \([0-9.]*\), decode \([0-9.]*\)$/\1 \2 \3/p' "$WORK/decode.txt" |
+    while read -r pair p d; do echo "prefill_${pair%%/*} $p" >> "$WORK/results"; echo "decode_${pair%%/*} $d" >> "$WORK/results"; done
 fi
 
 python3 - "$WORK/results" <<'EOF'

@@ -26,12 +26,13 @@ echo "torch2: building a trixie root with python3-torch in $TMP (about 1.5 GB)" 
 debootstrap --variant=minbase --include=python3-torch,python3-numpy trixie "$TMP" >&2
 
 PY=$(basename "$(readlink -f "$TMP/usr/bin/python3")")
+# usr/lib too: trixie ships some of torch's libraries there (libgloo.so.0), outside the multiarch folders.
 cat > "$TMP/python3-torch2" <<WRAPPER
 #!/bin/sh
 # trixie's $PY with its own loader and libraries, run on this machine's files (written by tools/torch2/setup.sh).
 R=\$(dirname "\$(readlink -f "\$0")")
 export PYTHONHOME=\$R/usr
-exec "\$R/lib64/ld-linux-x86-64.so.2" --library-path "\$R/usr/lib/x86_64-linux-gnu:\$R/lib/x86_64-linux-gnu" "\$R/usr/bin/$PY" "\$@"
+exec "\$R/lib64/ld-linux-x86-64.so.2" --library-path "\$R/usr/lib/x86_64-linux-gnu:\$R/lib/x86_64-linux-gnu:\$R/usr/lib" "\$R/usr/bin/$PY" "\$@"
 WRAPPER
 chmod +x "$TMP/python3-torch2"
 "$TMP/python3-torch2" -c 'import torch, numpy, sys; print("torch2: torch", torch.__version__, "on python", sys.version.split()[0], file=sys.stderr)'
