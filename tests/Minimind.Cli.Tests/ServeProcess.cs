@@ -40,6 +40,19 @@ internal sealed partial class ServeProcess : IDisposable
         kill.WaitForExit();
     }
 
+    /// <summary>Whether the server printed <paramref name="text"/> within <paramref name="seconds"/>: its log reaches this
+    /// process through a pipe read in the background, so a line written a moment ago may not be in <see cref="Output"/> yet.</summary>
+    public bool Printed(string text, int seconds = 30)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (sw.Elapsed > TimeSpan.FromSeconds(seconds) || _cli.Process.HasExited) return Output.Contains(text, StringComparison.Ordinal);
+            Thread.Sleep(50);
+        }
+        return true;
+    }
+
     /// <summary>Waits for the exit and returns its code.</summary>
     public int WaitForExit(int seconds) => _cli.WaitForExit(seconds);
 
