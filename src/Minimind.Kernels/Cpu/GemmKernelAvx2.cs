@@ -57,6 +57,28 @@ internal readonly unsafe struct GemmKernelAvx2 : IGemmKernel
         ((Vector256.Load(row + 8) & keep | zero) + x1).Store(row + 8);
     }
 
+    // 6×8: one B load and six broadcast FMAs per k.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    public static void HalfInto<TP>(int kc, float* a, byte* b, float* c, int ldc, bool overwrite) where TP : struct, IPanelFormat
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = TP.Load256(b, 0);
+            c0 = F(Vector256.Create(a[0]), b0, c0); c1 = F(Vector256.Create(a[1]), b0, c1); c2 = F(Vector256.Create(a[2]), b0, c2);
+            c3 = F(Vector256.Create(a[3]), b0, c3); c4 = F(Vector256.Create(a[4]), b0, c4); c5 = F(Vector256.Create(a[5]), b0, c5);
+            a += 6; b += 16 * TP.Bytes;
+        }
+        var keep = Vector256.Create(overwrite ? 0 : -1).AsSingle();
+        var zero = Vector256.Create(overwrite ? -0f : 0f);
+        Put(c, c0, keep, zero); c += ldc; Put(c, c1, keep, zero); c += ldc; Put(c, c2, keep, zero); c += ldc;
+        Put(c, c3, keep, zero); c += ldc; Put(c, c4, keep, zero); c += ldc; Put(c, c5, keep, zero);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(float* row, Vector256<float> x, Vector256<float> keep, Vector256<float> zero) =>
+        ((Vector256.Load(row) & keep | zero) + x).Store(row);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     public static void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat
     {

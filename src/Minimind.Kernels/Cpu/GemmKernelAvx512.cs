@@ -58,6 +58,32 @@ internal readonly unsafe struct GemmKernelAvx512 : IGemmKernel
         ((Vector512.Load(row + 16) & keep | zero) + x1).Store(row + 16);
     }
 
+    // 12×16: one B load and twelve broadcast FMAs per k, twelve accumulators.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    public static void HalfInto<TP>(int kc, float* a, byte* b, float* c, int ldc, bool overwrite) where TP : struct, IPanelFormat
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector512<float> c6 = default, c7 = default, c8 = default, c9 = default, ca = default, cb = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = TP.Load512(b, 0);
+            c0 = F(a, b0, c0); c1 = F(a + 1, b0, c1); c2 = F(a + 2, b0, c2); c3 = F(a + 3, b0, c3);
+            c4 = F(a + 4, b0, c4); c5 = F(a + 5, b0, c5); c6 = F(a + 6, b0, c6); c7 = F(a + 7, b0, c7);
+            c8 = F(a + 8, b0, c8); c9 = F(a + 9, b0, c9); ca = F(a + 10, b0, ca); cb = F(a + 11, b0, cb);
+            a += 12; b += 32 * TP.Bytes;
+        }
+        var keep = Vector512.Create(overwrite ? 0 : -1).AsSingle();
+        var zero = Vector512.Create(overwrite ? -0f : 0f);
+        Put(c, c0, keep, zero); c += ldc; Put(c, c1, keep, zero); c += ldc; Put(c, c2, keep, zero); c += ldc;
+        Put(c, c3, keep, zero); c += ldc; Put(c, c4, keep, zero); c += ldc; Put(c, c5, keep, zero); c += ldc;
+        Put(c, c6, keep, zero); c += ldc; Put(c, c7, keep, zero); c += ldc; Put(c, c8, keep, zero); c += ldc;
+        Put(c, c9, keep, zero); c += ldc; Put(c, ca, keep, zero); c += ldc; Put(c, cb, keep, zero);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(float* row, Vector512<float> x, Vector512<float> keep, Vector512<float> zero) =>
+        ((Vector512.Load(row) & keep | zero) + x).Store(row);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     public static void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat
     {

@@ -53,6 +53,14 @@ internal readonly unsafe struct GemmKernelPortable : IGemmKernel
         Sgemm.Merge<GemmKernelPortable>(t, c, ldc, MR, NR, overwrite);
     }
 
+    // The slowest path keeps the scratch tile here too: the whole block, of which the left half is merged.
+    public static void HalfInto<TP>(int kc, float* a, byte* b, float* c, int ldc, bool overwrite) where TP : struct, IPanelFormat
+    {
+        float* t = stackalloc float[MR * NR];
+        Block<TP>(kc, a, b, t);
+        Sgemm.Merge<GemmKernelPortable>(t, c, ldc, MR, NR / 2, overwrite);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     public static void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat
     {

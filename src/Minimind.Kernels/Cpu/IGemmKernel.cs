@@ -27,6 +27,12 @@ internal unsafe interface IGemmKernel
     /// without the round trip through a scratch tile.</summary>
     static abstract void BlockInto<TP>(int kc, float* a, byte* b, float* c, int ldc, bool overwrite) where TP : struct, IPanelFormat;
 
+    /// <summary>Columns 0..NR/2 − 1 of <see cref="BlockInto"/>, merged into C the same way (same FMA chains, so the same
+    /// bits): the block at a matrix's right edge when only half of it is there. Attention's key blocks are 48 wide, so on
+    /// the 32-column AVX-512 kernel every third block would otherwise compute 16 columns of padding and merge through a
+    /// scratch tile.</summary>
+    static abstract void HalfInto<TP>(int kc, float* a, byte* b, float* c, int ldc, bool overwrite) where TP : struct, IPanelFormat;
+
     /// <summary>Rows 0..3 of <see cref="Block"/> (same panels, same order; t rows 4.. are left as they were): the
     /// decode-sized product, where computing all MR rows would multiply the work by MR/4 for nothing.</summary>
     static abstract void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat;

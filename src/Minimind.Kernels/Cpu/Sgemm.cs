@@ -531,14 +531,16 @@ internal static unsafe class Sgemm
         Sse2.StoreScalar((double*)(dst + 6 * stride), hi.GetUpper()); Sse2.StoreHigh((double*)(dst + 7 * stride), hi.GetUpper());
     }
 
-    /// <summary>C[mr, nr] (+)= the kernel's block of A and B panels: a whole MR×NR block is merged in registers
-    /// (<see cref="IGemmKernel.BlockInto"/>), an edge block through the MR·NR scratch <paramref name="block"/> and
-    /// <see cref="Merge{TK}"/>; both give C + t (or t), so the same bits.</summary>
+    /// <summary>C[mr, nr] (+)= the kernel's block of A and B panels: a whole MR×NR block (or its left half, where only
+    /// that is there) is merged in registers (<see cref="IGemmKernel.BlockInto"/>, <see cref="IGemmKernel.HalfInto"/>),
+    /// another edge block through the MR·NR scratch <paramref name="block"/> and <see cref="Merge{TK}"/>; all give C + t
+    /// (or t), so the same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void BlockMerged<TK, TP>(int kc, float* a, byte* b, float* c, int ldc, int mr, int nr, bool overwrite, float* block)
         where TK : struct, IGemmKernel where TP : struct, IPanelFormat
     {
         if (mr == TK.MR && nr == TK.NR) TK.BlockInto<TP>(kc, a, b, c, ldc, overwrite);
+        else if (mr == TK.MR && nr == TK.NR / 2) TK.HalfInto<TP>(kc, a, b, c, ldc, overwrite);
         else
         {
             TK.Block<TP>(kc, a, b, block);
