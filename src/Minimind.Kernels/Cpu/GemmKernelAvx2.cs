@@ -8,7 +8,7 @@ namespace Minimind.Kernels.Cpu;
 /// The AVX2+FMA micro-kernel: a 6×16 register block, 12 ymm accumulators, per k two B loads and six broadcasts for
 /// twelve FMAs (16 ymm registers hold no more). The loop has one plain exit, which keeps the JIT from spilling the
 /// accumulators (measured 40 → 60 GFLOP/s per core when that changed); after it, <see cref="BlockInto{TP}"/> adds the
-/// block to C in registers (no branch: a mask picks C, or −0 to overwrite).
+/// block to C in registers (an overwrite stores it without reading C).
 /// </summary>
 internal readonly unsafe struct GemmKernelAvx2 : IGemmKernel
 {
@@ -39,22 +39,22 @@ internal readonly unsafe struct GemmKernelAvx2 : IGemmKernel
             x = Vector256.Create(a[5]); c50 = F(x, b0, c50); c51 = F(x, b1, c51);
             a += 6; b += 16 * TP.Bytes;
         }
-        var keep = Vector256.Create(overwrite ? 0 : -1).AsSingle();
-        var zero = Vector256.Create(overwrite ? -0f : 0f);
-        Put(c, c00, c01, keep, zero); c += ldc;
-        Put(c, c10, c11, keep, zero); c += ldc;
-        Put(c, c20, c21, keep, zero); c += ldc;
-        Put(c, c30, c31, keep, zero); c += ldc;
-        Put(c, c40, c41, keep, zero); c += ldc;
-        Put(c, c50, c51, keep, zero);
+        Put(c, c00, c01, overwrite); c += ldc;
+        Put(c, c10, c11, overwrite); c += ldc;
+        Put(c, c20, c21, overwrite); c += ldc;
+        Put(c, c30, c31, overwrite); c += ldc;
+        Put(c, c40, c41, overwrite); c += ldc;
+        Put(c, c50, c51, overwrite);
     }
 
-    // row (+)= x: C's values where keep is all ones, else −0 (the additive identity, so an overwrite stores x, even −0).
+    // row (+)= x. An overwrite stores x, which is −0 + x bit for bit (the scratch tile's merge), without reading C: a
+    // fresh output's page is then first written, not first read as the shared zero page and copied on the write that
+    // follows (a second fault and a TLB-shootdown IPI to the other cores).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(float* row, Vector256<float> x0, Vector256<float> x1, Vector256<float> keep, Vector256<float> zero)
+    private static void Put(float* row, Vector256<float> x0, Vector256<float> x1, bool overwrite)
     {
-        ((Vector256.Load(row) & keep | zero) + x0).Store(row);
-        ((Vector256.Load(row + 8) & keep | zero) + x1).Store(row + 8);
+        if (overwrite) { x0.Store(row); x1.Store(row + 8); }
+        else { (Vector256.Load(row) + x0).Store(row); (Vector256.Load(row + 8) + x1).Store(row + 8); }
     }
 
     // 6×8: one B load and six broadcast FMAs per k.
@@ -69,15 +69,12 @@ internal readonly unsafe struct GemmKernelAvx2 : IGemmKernel
             c3 = F(Vector256.Create(a[3]), b0, c3); c4 = F(Vector256.Create(a[4]), b0, c4); c5 = F(Vector256.Create(a[5]), b0, c5);
             a += 6; b += 16 * TP.Bytes;
         }
-        var keep = Vector256.Create(overwrite ? 0 : -1).AsSingle();
-        var zero = Vector256.Create(overwrite ? -0f : 0f);
-        Put(c, c0, keep, zero); c += ldc; Put(c, c1, keep, zero); c += ldc; Put(c, c2, keep, zero); c += ldc;
-        Put(c, c3, keep, zero); c += ldc; Put(c, c4, keep, zero); c += ldc; Put(c, c5, keep, zero);
+        Put(c, c0, overwrite); c += ldc; Put(c, c1, overwrite); c += ldc; Put(c, c2, overwrite); c += ldc;
+        Put(c, c3, overwrite); c += ldc; Put(c, c4, overwrite); c += ldc; Put(c, c5, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(float* row, Vector256<float> x, Vector256<float> keep, Vector256<float> zero) =>
-        ((Vector256.Load(row) & keep | zero) + x).Store(row);
+    private static void Put(float* row, Vector256<float> x, bool overwrite) => (overwrite ? x : Vector256.Load(row) + x).Store(row);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     public static void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat

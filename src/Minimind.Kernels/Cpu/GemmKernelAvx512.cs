@@ -42,20 +42,20 @@ internal readonly unsafe struct GemmKernelAvx512 : IGemmKernel
             ca0 = F(a + 10, b0, ca0); ca1 = F(a + 10, b1, ca1); cb0 = F(a + 11, b0, cb0); cb1 = F(a + 11, b1, cb1);
             a += 12; b += 32 * TP.Bytes;
         }
-        var keep = Vector512.Create(overwrite ? 0 : -1).AsSingle();
-        var zero = Vector512.Create(overwrite ? -0f : 0f);
-        Put(c, c00, c01, keep, zero); c += ldc; Put(c, c10, c11, keep, zero); c += ldc; Put(c, c20, c21, keep, zero); c += ldc;
-        Put(c, c30, c31, keep, zero); c += ldc; Put(c, c40, c41, keep, zero); c += ldc; Put(c, c50, c51, keep, zero); c += ldc;
-        Put(c, c60, c61, keep, zero); c += ldc; Put(c, c70, c71, keep, zero); c += ldc; Put(c, c80, c81, keep, zero); c += ldc;
-        Put(c, c90, c91, keep, zero); c += ldc; Put(c, ca0, ca1, keep, zero); c += ldc; Put(c, cb0, cb1, keep, zero);
+        Put(c, c00, c01, overwrite); c += ldc; Put(c, c10, c11, overwrite); c += ldc; Put(c, c20, c21, overwrite); c += ldc;
+        Put(c, c30, c31, overwrite); c += ldc; Put(c, c40, c41, overwrite); c += ldc; Put(c, c50, c51, overwrite); c += ldc;
+        Put(c, c60, c61, overwrite); c += ldc; Put(c, c70, c71, overwrite); c += ldc; Put(c, c80, c81, overwrite); c += ldc;
+        Put(c, c90, c91, overwrite); c += ldc; Put(c, ca0, ca1, overwrite); c += ldc; Put(c, cb0, cb1, overwrite);
     }
 
-    // row (+)= x: C's values where keep is all ones, else −0 (the additive identity, so an overwrite stores x, even −0).
+    // row (+)= x. An overwrite stores x, which is −0 + x bit for bit (the scratch tile's merge), without reading C: a
+    // fresh output's page is then first written, not first read as the shared zero page and copied on the write that
+    // follows (a second fault and a TLB-shootdown IPI to the other cores).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(float* row, Vector512<float> x0, Vector512<float> x1, Vector512<float> keep, Vector512<float> zero)
+    private static void Put(float* row, Vector512<float> x0, Vector512<float> x1, bool overwrite)
     {
-        ((Vector512.Load(row) & keep | zero) + x0).Store(row);
-        ((Vector512.Load(row + 16) & keep | zero) + x1).Store(row + 16);
+        if (overwrite) { x0.Store(row); x1.Store(row + 16); }
+        else { (Vector512.Load(row) + x0).Store(row); (Vector512.Load(row + 16) + x1).Store(row + 16); }
     }
 
     // 12×16: one B load and twelve broadcast FMAs per k, twelve accumulators.
@@ -72,17 +72,14 @@ internal readonly unsafe struct GemmKernelAvx512 : IGemmKernel
             c8 = F(a + 8, b0, c8); c9 = F(a + 9, b0, c9); ca = F(a + 10, b0, ca); cb = F(a + 11, b0, cb);
             a += 12; b += 32 * TP.Bytes;
         }
-        var keep = Vector512.Create(overwrite ? 0 : -1).AsSingle();
-        var zero = Vector512.Create(overwrite ? -0f : 0f);
-        Put(c, c0, keep, zero); c += ldc; Put(c, c1, keep, zero); c += ldc; Put(c, c2, keep, zero); c += ldc;
-        Put(c, c3, keep, zero); c += ldc; Put(c, c4, keep, zero); c += ldc; Put(c, c5, keep, zero); c += ldc;
-        Put(c, c6, keep, zero); c += ldc; Put(c, c7, keep, zero); c += ldc; Put(c, c8, keep, zero); c += ldc;
-        Put(c, c9, keep, zero); c += ldc; Put(c, ca, keep, zero); c += ldc; Put(c, cb, keep, zero);
+        Put(c, c0, overwrite); c += ldc; Put(c, c1, overwrite); c += ldc; Put(c, c2, overwrite); c += ldc;
+        Put(c, c3, overwrite); c += ldc; Put(c, c4, overwrite); c += ldc; Put(c, c5, overwrite); c += ldc;
+        Put(c, c6, overwrite); c += ldc; Put(c, c7, overwrite); c += ldc; Put(c, c8, overwrite); c += ldc;
+        Put(c, c9, overwrite); c += ldc; Put(c, ca, overwrite); c += ldc; Put(c, cb, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(float* row, Vector512<float> x, Vector512<float> keep, Vector512<float> zero) =>
-        ((Vector512.Load(row) & keep | zero) + x).Store(row);
+    private static void Put(float* row, Vector512<float> x, bool overwrite) => (overwrite ? x : Vector512.Load(row) + x).Store(row);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     public static void Block4<TP>(int kc, float* a, byte* b, float* t) where TP : struct, IPanelFormat
