@@ -7,7 +7,8 @@ namespace Minimind.Kernels.Cpu;
 /// The AVX-512 micro-kernel: a 12×32 register block, 24 zmm accumulators, per k two 16-float B loads and twelve A
 /// broadcasts (folded into the FMAs' memory operands) for 24 FMAs. Measured on Zen 5 (1 thread, panels in L1):
 /// 12×32 227–235 GFLOP/s, 14×32 226–232, 6×32 217–229, 12×16 208, 8×48 100–112 and 6×64 91–123 (the JIT spills
-/// those two), the AVX2 6×16 115–117. 12 rows keep the attention blocks (48 rows) whole.
+/// those two), the AVX2 6×16 115–117. On Zen 4, whose 512-bit FMAs occupy both 256-bit units, 12×32 and the AVX2 6×16
+/// reach the same FMA roof (116 GFLOP/s). 12 rows keep the attention blocks (48 rows) whole.
 /// </summary>
 internal readonly unsafe struct GemmKernelAvx512 : IGemmKernel
 {
