@@ -53,8 +53,8 @@ internal readonly unsafe struct GemmKernelAvx2 : IGemmKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put(float* row, Vector256<float> x0, Vector256<float> x1, bool overwrite)
     {
-        if (overwrite) { x0.Store(row); x1.Store(row + 8); }
-        else { (Vector256.Load(row) + x0).Store(row); (Vector256.Load(row + 8) + x1).Store(row + 8); }
+        Put(row, x0, overwrite);
+        Put(row + 8, x1, overwrite);
     }
 
     // 6×8: one B load and six broadcast FMAs per k.

@@ -55,8 +55,8 @@ internal readonly unsafe struct GemmKernelAvx512 : IGemmKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put(float* row, Vector512<float> x0, Vector512<float> x1, bool overwrite)
     {
-        if (overwrite) { x0.Store(row); x1.Store(row + 16); }
-        else { (Vector512.Load(row) + x0).Store(row); (Vector512.Load(row + 16) + x1).Store(row + 16); }
+        Put(row, x0, overwrite);
+        Put(row + 16, x1, overwrite);
     }
 
     // 12×16: one B load and twelve broadcast FMAs per k, twelve accumulators.
